@@ -1,0 +1,1 @@
+"""NGO engagement bot: a city's cooperation programme with NGOs, in Telegram."""

@@ -1,0 +1,84 @@
+"""The application factory: the one place a PTB Application is built, in production and tests."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+
+from telegram import BotCommandScopeDefault
+from telegram.ext import AIORateLimiter, ApplicationBuilder, ContextTypes
+from telegram.request import BaseRequest
+
+from bot.commands import menus
+from bot.config import Config
+from bot.context import DEPS_KEY, App, Ctx
+from bot.deps import Deps, utcnow
+from bot.i18n import Texts
+from bot.services import sectors as sectors_service
+from bot.updates import PerUserUpdateProcessor
+from handlers import register_all
+from storage.database import Database
+
+log = logging.getLogger(__name__)
+
+
+def build_application(
+    config: Config,
+    *,
+    request: BaseRequest | None = None,
+    clock: Callable[[], datetime] = utcnow,
+    texts: Texts | None = None,
+    rate_limit: bool = True,
+) -> App:
+    """Build the bot; `request` replaces the network (tests), `clock` pins time."""
+    if config.token is None:
+        raise ValueError("BOT_TOKEN is not set")
+    builder = (
+        ApplicationBuilder()
+        .token(config.token.get_secret_value())
+        .base_url(config.api_base_url)
+        .base_file_url(config.api_file_url)
+        .context_types(ContextTypes(context=Ctx))
+        .concurrent_updates(PerUserUpdateProcessor(config.max_concurrent_updates))
+        .post_init(_post_init)
+        .post_shutdown(_post_shutdown)
+    )
+    if rate_limit:
+        # Telegram's limits: ~30 messages/s per bot, 20/min per group; on a 429 the limiter
+        # waits the advised retry_after once before giving up.
+        # PTB types the builder by the limiter's argument type; ours passes none per call.
+        builder = builder.rate_limiter(AIORateLimiter(max_retries=1))  # type: ignore[arg-type]
+    if request is not None:
+        builder = builder.request(request).get_updates_request(request)
+    app: App = builder.build()  # type: ignore[assignment]
+    app.bot_data["config"] = config
+    app.bot_data["clock"] = clock
+    app.bot_data["texts"] = texts or Texts()
+    register_all(app)
+    return app
+
+
+async def _post_init(app: App) -> None:
+    config: Config = app.bot_data["config"]
+    db = await Database.open(config.database)
+    try:
+        await sectors_service.sync_from_config(db, config)
+    except BaseException:
+        await db.close()
+        raise
+    texts: Texts = app.bot_data["texts"]
+    app.bot_data[DEPS_KEY] = Deps(config=config, db=db, texts=texts, clock=app.bot_data["clock"])
+    for language, commands in menus(texts).items():
+        scope = BotCommandScopeDefault()
+        await app.bot.set_my_commands(commands, scope=scope, language_code=language)
+    await app.bot.set_my_commands(
+        menus(texts)[config.default_language], scope=BotCommandScopeDefault()
+    )
+    log.info("Bot @%s ready with database %s", app.bot.username, config.database)
+
+
+async def _post_shutdown(app: App) -> None:
+    deps = app.bot_data.get(DEPS_KEY)
+    if isinstance(deps, Deps):
+        await deps.db.close()

@@ -1,0 +1,148 @@
+"""Configuration: TOML file into frozen pydantic models, environment overrides, the token."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+
+Language = Literal["pl", "en"]
+LANGUAGES: tuple[Language, ...] = ("pl", "en")
+EXAMPLE_CONFIG = Path(__file__).resolve().parent.parent / "config.example.toml"
+Slug = Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{0,39}$")]
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; the message says why and where."""
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class TeamConfig(_Frozen):
+    slug: Slug
+    kind: Literal["coordination", "sector"] = "sector"
+    name_pl: str = Field(min_length=1, max_length=100)
+    name_en: str = Field(min_length=1, max_length=100)
+    description_pl: str = Field(min_length=1, max_length=300)
+    description_en: str = Field(min_length=1, max_length=300)
+
+
+class DeliveryConfig(_Frozen):
+    interval_seconds: float = Field(default=5.0, gt=0, le=3600)
+    messages_per_second: float = Field(default=25.0, gt=0, le=30)
+    batch_size: int = Field(default=100, ge=1, le=1000)
+    max_attempts: int = Field(default=5, ge=1, le=20)
+
+
+class PrivacyConfig(_Frozen):
+    controller: str = Field(min_length=1, max_length=300)
+    contact: str = Field(min_length=1, max_length=300)
+    notice_version: int = Field(default=1, ge=1)
+
+
+class Config(_Frozen):
+    admins: tuple[int, ...] = ()
+    timezone: str = "Europe/Warsaw"
+    default_language: Language = "pl"
+    database: Path = Path("data/ngo-bot.sqlite3")
+    api_base_url: str = "https://api.telegram.org/bot"
+    api_file_url: str = "https://api.telegram.org/file/bot"
+    max_concurrent_updates: int = Field(default=64, ge=1, le=1024)
+    privacy: PrivacyConfig
+    delivery: DeliveryConfig = DeliveryConfig()
+    teams: tuple[TeamConfig, ...]
+    token: SecretStr | None = Field(default=None, exclude=True)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @field_validator("teams")
+    @classmethod
+    def _teams_consistent(cls, teams: tuple[TeamConfig, ...]) -> tuple[TeamConfig, ...]:
+        slugs = [team.slug for team in teams]
+        duplicated = sorted({slug for slug in slugs if slugs.count(slug) > 1})
+        if duplicated:
+            raise ValueError(f"duplicated team slug(s): {', '.join(duplicated)}")
+        if sum(team.kind == "coordination" for team in teams) != 1:
+            raise ValueError("exactly one team must have kind = 'coordination'")
+        if not any(team.kind == "sector" for team in teams):
+            raise ValueError("at least one sector team is needed")
+        return teams
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def sector_teams(self) -> tuple[TeamConfig, ...]:
+        return tuple(team for team in self.teams if team.kind == "sector")
+
+
+def _describe(error: ValidationError, source: Path) -> str:
+    lines = []
+    for item in error.errors():
+        where = ".".join(str(part) for part in item["loc"]) or "(top level)"
+        if item["type"] == "extra_forbidden":
+            lines.append(f"{source}: unknown key '{where}'")
+        else:
+            lines.append(f"{source}: '{where}': {item['msg']}")
+    return "\n".join(lines)
+
+
+def _parse_admins(raw: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(part) for part in raw.replace(" ", "").split(",") if part)
+    except ValueError as exc:
+        raise ConfigError(
+            f"BOT_ADMINS must be comma-separated Telegram user ids, got {raw!r}"
+        ) from exc
+
+
+def config_path(env: Mapping[str, str]) -> Path:
+    """Pick the file: BOT_CONFIG, else ./config.toml if present, else the example."""
+    if "BOT_CONFIG" in env:
+        return Path(env["BOT_CONFIG"])
+    local = Path("config.toml")
+    return local if local.exists() else EXAMPLE_CONFIG
+
+
+def load_config(path: Path, env: Mapping[str, str] | None = None) -> Config:
+    """Read the TOML file, apply the BOT_* environment overrides and validate everything."""
+    env = os.environ if env is None else env
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ConfigError(f"{path}: no such configuration file") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+    if env.get("BOT_ADMINS"):
+        data["admins"] = [*data.get("admins", []), *_parse_admins(env["BOT_ADMINS"])]
+    overrides = {
+        "BOT_DATABASE": "database",
+        "BOT_API_BASE_URL": "api_base_url",
+        "BOT_API_FILE_URL": "api_file_url",
+    }
+    for variable, key in overrides.items():
+        if env.get(variable):
+            data[key] = env[variable]
+    if env.get("BOT_TOKEN"):
+        data["token"] = env["BOT_TOKEN"]
+    elif "token" in data:
+        raise ConfigError(f"{path}: unknown key 'token' (the token comes from BOT_TOKEN only)")
+    try:
+        return Config.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, path)) from None

@@ -1,0 +1,77 @@
+"""Texts: gettext catalogues (.po, one file per feature and language) read with Babel."""
+
+from __future__ import annotations
+
+import gettext
+import html
+import re
+from io import BytesIO
+from pathlib import Path
+
+from babel.messages.catalog import Catalog
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+
+from bot.config import LANGUAGES
+
+LOCALES = Path(__file__).resolve().parent / "locales"
+PLACEHOLDER = re.compile(r"\{(\w+)\}")
+
+
+class Html(str):
+    """Text that is already safe HTML: passed into a message without escaping."""
+
+    __slots__ = ()
+
+
+def load_catalog(language: str, folder: Path = LOCALES) -> Catalog:
+    """Merge every .po file of a language into one Babel catalog."""
+    merged = Catalog(locale=language)
+    for path in sorted((folder / language).glob("*.po")):
+        with path.open("rb") as handle:
+            part = read_po(handle, locale=language)
+        for message in part:
+            if message.id:
+                if message.id in merged:
+                    raise ValueError(f"{path}: message {message.id!r} is defined twice")
+                merged[message.id] = message
+    return merged
+
+
+def _compile(catalog: Catalog) -> gettext.GNUTranslations:
+    buffer = BytesIO()
+    write_mo(buffer, catalog)
+    buffer.seek(0)
+    return gettext.GNUTranslations(buffer)
+
+
+def escape(value: object) -> str:
+    """Escape anything for Telegram HTML, except values marked as Html."""
+    if isinstance(value, Html):
+        return value
+    return html.escape(str(value), quote=False)
+
+
+class Texts:
+    """All catalogues, compiled once; `get(lang, key, **values)` renders one message."""
+
+    def __init__(self, folder: Path = LOCALES) -> None:
+        self._translations: dict[str, gettext.GNUTranslations] = {
+            lang: _compile(load_catalog(lang, folder)) for lang in LANGUAGES
+        }
+
+    def get(self, language: str, key: str, /, **values: object) -> Html:
+        """Render a message; placeholder values are HTML-escaped unless marked Html."""
+        template = self._translations[language].gettext(key)
+        return Html(template.format_map({k: escape(v) for k, v in values.items()}))
+
+    def plural(self, language: str, key: str, count: int, /, **values: object) -> Html:
+        """Render a message with plural forms chosen by `count` (also passed as {count})."""
+        template = self._translations[language].ngettext(key, key, count)
+        rendered = {k: escape(v) for k, v in values.items()}
+        rendered["count"] = str(count)
+        return Html(template.format_map(rendered))
+
+    def has(self, language: str, key: str) -> bool:
+        """Tell whether a key is in the language's catalogue."""
+        return self._translations[language].gettext(key) != key

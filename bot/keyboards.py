@@ -1,0 +1,40 @@
+"""Inline keyboards shared by several handlers; callback data is `feature:action[:id]`."""
+
+from __future__ import annotations
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+from bot.i18n import Html, Texts
+from bot.services.sectors import SectorsView
+
+
+def sectors_text(view: SectorsView, language: str, texts: Texts) -> Html:
+    """The /sectors message: what to do and how many teams the user follows."""
+    count = texts.plural(language, "sectors.count", len(view.subscribed))
+    return Html(texts.get(language, "sectors.intro") + "\n\n" + count)
+
+
+def sectors_keyboard(view: SectorsView, language: str, texts: Texts) -> InlineKeyboardMarkup:
+    """One toggle per sector team, with a visible subscribed marker."""
+    rows = []
+    for team in view.teams:
+        key = "sectors.on" if team.id in view.subscribed else "sectors.off"
+        label = texts.get(language, key, name=team.name(language))
+        rows.append([InlineKeyboardButton(label, callback_data=f"sectors:toggle:{team.id}")])
+    return InlineKeyboardMarkup(rows)
+
+
+def language_keyboard(texts: Texts, language: str) -> InlineKeyboardMarkup:
+    """Buttons to choose Polish or English."""
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(
+                    texts.get(language, "language.pl"), callback_data="lang:set:pl"
+                ),
+                InlineKeyboardButton(
+                    texts.get(language, "language.en"), callback_data="lang:set:en"
+                ),
+            ]
+        ]
+    )

@@ -1,0 +1,1 @@
+"""Services: the rules of each feature, one transaction per use case."""

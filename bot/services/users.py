@@ -1,0 +1,90 @@
+"""Onboarding and profile: the actor of an update, consent, language, activity."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict
+
+from bot.config import Language
+from storage import roles as roles_storage
+from storage import users as users_storage
+from storage.database import Database
+from storage.models import User
+
+
+class Actor(BaseModel):
+    """Who sent the update, with roles read from the database for this very update."""
+
+    model_config = ConfigDict(frozen=True)
+
+    user_id: int
+    language: Language
+    user: User | None
+    is_admin: bool
+    moderated_team_ids: frozenset[int]
+
+    def consented(self, notice_version: int) -> bool:
+        return (
+            self.user is not None
+            and self.user.consent_version is not None
+            and self.user.consent_version >= notice_version
+        )
+
+    @property
+    def is_moderator(self) -> bool:
+        return self.is_admin or bool(self.moderated_team_ids)
+
+    def moderates(self, team_id: int) -> bool:
+        return self.is_admin or team_id in self.moderated_team_ids
+
+
+def language_from_telegram(language_code: str | None, default: Language) -> Language:
+    """Telegram's `pl...` means Polish, any other code English, none the default."""
+    if not language_code:
+        return default
+    return "pl" if language_code.lower().startswith("pl") else "en"
+
+
+def _load_actor(conn: sqlite3.Connection, user_id: int, telegram_language: Language) -> Actor:
+    user = users_storage.get_user(conn, user_id)
+    if user is not None and not user.language_chosen and user.language != telegram_language:
+        # Until the user picks a language, it follows the client; keep the row in step so
+        # that notices sent outside an update use it too.
+        users_storage.update_language(conn, user_id, telegram_language, chosen=False)
+        user = user.model_copy(update={"language": telegram_language})
+    language = user.language if user is not None else telegram_language
+    return Actor(
+        user_id=user_id,
+        language=language,
+        user=user,
+        is_admin=roles_storage.is_admin(conn, user_id),
+        moderated_team_ids=frozenset(roles_storage.list_moderated_team_ids(conn, user_id)),
+    )
+
+
+async def load_actor(db: Database, user_id: int, telegram_language: Language) -> Actor:
+    """Read the user and their roles; called for every update, button presses included."""
+    return await db.run(_load_actor, user_id, telegram_language)
+
+
+async def register_contact(db: Database, user_id: int, language: Language, now: datetime) -> User:
+    """Remember the chat id and language only (all that is stored before consent)."""
+    return await db.run(users_storage.add_user, user_id, language, now)
+
+
+async def set_language(db: Database, user_id: int, language: Language) -> None:
+    """Pin the user's language to their choice."""
+
+    def change(conn: sqlite3.Connection) -> None:
+        if users_storage.get_user(conn, user_id) is None:
+            raise LookupError(user_id)
+        users_storage.update_language(conn, user_id, language, chosen=True)
+
+    await db.run(change)
+
+
+async def set_active(db: Database, user_id: int, active: bool) -> bool:
+    """Mark a user (in)active after they blocked or restarted the bot; False if unknown."""
+    return await db.run(users_storage.update_active, user_id, active)

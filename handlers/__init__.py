@@ -1,0 +1,21 @@
+"""Handlers: thin adapters from Telegram updates to services, one module per feature."""
+
+from __future__ import annotations
+
+from bot.context import App
+from handlers import errors, fallback, gatekeeper, members, profile, sectors, start
+
+
+def register_all(app: App) -> None:
+    """Install every handler; the order matters and is explained per line."""
+    # First: load the actor (user and roles) for every update, in its own negative group.
+    gatekeeper.register(app)
+    # Features, in group 0: the first matching handler wins, so specific /start deep links
+    # (added by later features) must be registered before the generic /start.
+    start.register(app)
+    sectors.register(app)
+    profile.register(app)
+    members.register(app)
+    # Last in group 0: whatever no feature took (unknown commands, stale buttons).
+    fallback.register(app)
+    errors.register(app)

@@ -1,0 +1,84 @@
+"""Small helpers every handler uses: narrowing the update, texts, replies."""
+
+from __future__ import annotations
+
+import re
+
+from telegram import (
+    CallbackQuery,
+    Chat,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    Update,
+)
+from telegram.constants import ParseMode
+
+from bot.context import Ctx
+from bot.i18n import Html
+from bot.services.users import Actor
+
+
+def require_actor(context: Ctx) -> Actor:
+    """The actor loaded by the gatekeeper (every update with a user has one)."""
+    if context.actor is None:
+        raise RuntimeError("handler ran for an update without a user")
+    return context.actor
+
+
+def require_message(update: Update) -> Message:
+    """The message of a message update."""
+    if update.effective_message is None:
+        raise RuntimeError("handler ran for an update without a message")
+    return update.effective_message
+
+
+def require_query(update: Update) -> CallbackQuery:
+    """The callback query of a button press."""
+    if update.callback_query is None:
+        raise RuntimeError("handler ran for an update without a callback query")
+    return update.callback_query
+
+
+def text(context: Ctx, key: str, /, **values: object) -> Html:
+    """Render a message in the actor's language."""
+    return context.deps.texts.get(require_actor(context).language, key, **values)
+
+
+def is_consented(context: Ctx) -> bool:
+    """Whether the actor accepted the current privacy notice."""
+    return require_actor(context).consented(context.deps.config.privacy.notice_version)
+
+
+async def reply(update: Update, body: str, markup: InlineKeyboardMarkup | None = None) -> Message:
+    """Answer in the chat of the update, as HTML."""
+    return await require_message(update).reply_text(
+        body, parse_mode=ParseMode.HTML, reply_markup=markup, do_quote=False
+    )
+
+
+async def require_private(update: Update, context: Ctx) -> bool:
+    """Personal features live in private chats; elsewhere point the user there."""
+    chat = update.effective_chat
+    if chat is not None and chat.type == Chat.PRIVATE:
+        return True
+    if update.callback_query is not None:
+        await update.callback_query.answer(text(context, "error.private-only"), show_alert=True)
+        return False
+    link = f"https://t.me/{context.bot.username}?start=from-group"
+    button = InlineKeyboardButton(text(context, "button.open-private"), url=link)
+    await reply(update, text(context, "error.private-only"), InlineKeyboardMarkup([[button]]))
+    return False
+
+
+async def answer_stale(update: Update, context: Ctx) -> None:
+    """Answer a forged, malformed or outdated button; nothing else happens."""
+    await require_query(update).answer(text(context, "error.stale-button"), show_alert=True)
+
+
+def callback_ints(data: str | None, pattern: re.Pattern[str]) -> tuple[int, ...] | None:
+    """Parse the numeric groups of callback data matched by an anchored pattern."""
+    match = pattern.fullmatch(data or "")
+    if match is None:
+        return None
+    return tuple(int(group) for group in match.groups())

@@ -1,0 +1,36 @@
+"""The one error handler: log with traceback, tell the user something kind."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import Chat, Update
+from telegram.constants import ParseMode
+from telegram.error import TelegramError
+
+from bot.context import App, Ctx
+
+log = logging.getLogger(__name__)
+
+
+async def on_error(update: object, context: Ctx) -> None:
+    """Log the exception and apologise in the private chat it came from."""
+    log.error("Unhandled error while handling an update", exc_info=context.error)
+    if not isinstance(update, Update) or update.effective_chat is None:
+        return
+    if update.effective_chat.type != Chat.PRIVATE:
+        return
+    language = context.actor.language if context.actor else context.deps.config.default_language
+    try:
+        await context.bot.send_message(
+            update.effective_chat.id,
+            context.deps.texts.get(language, "error.generic"),
+            parse_mode=ParseMode.HTML,
+        )
+    except TelegramError:
+        log.warning("Could not tell the user about the error")
+
+
+def register(app: App) -> None:
+    """Install the error handler."""
+    app.add_error_handler(on_error)

@@ -1,0 +1,1 @@
+"""Storage: one SQLite database, typed SQL functions per feature, numbered migrations."""

@@ -1,0 +1,167 @@
+"""The one SQLite connection: pragmas, migrations and group-committed transactions."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Concatenate, ParamSpec, TypeVar
+
+import aiosqlite
+
+log = logging.getLogger(__name__)
+
+P = ParamSpec("P")
+T = TypeVar("T")
+Unit = Callable[[sqlite3.Connection], Any]
+Outcome = tuple[bool, Any]
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+_MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
+# A batch bounds how long one commit keeps later callers waiting.
+MAX_BATCH = 256
+
+
+class MigrationError(Exception):
+    """A migration failed; the database is left at the version before it."""
+
+
+def _migrations(folder: Path) -> list[tuple[int, Path]]:
+    found = []
+    for path in folder.iterdir():
+        match = _MIGRATION_NAME.match(path.name)
+        if match:
+            found.append((int(match.group(1)), path))
+    found.sort()
+    numbers = [number for number, _ in found]
+    if numbers != list(range(1, len(numbers) + 1)):
+        raise MigrationError(f"migrations in {folder} are not numbered 0001, 0002, ...")
+    return found
+
+
+def migrate(conn: sqlite3.Connection, folder: Path = MIGRATIONS) -> int:
+    """Apply every migration newer than `PRAGMA user_version`, each atomically; return version."""
+    current: int = conn.execute("PRAGMA user_version").fetchone()[0]
+    for number, path in _migrations(folder):
+        if number <= current:
+            continue
+        # executescript commits a pending transaction first (Python 3.11), so the script
+        # opens and closes its own; user_version lives in the file header and rolls back too.
+        body = path.read_text(encoding="utf-8")
+        script = f"BEGIN IMMEDIATE;\n{body}\n;PRAGMA user_version = {number};\nCOMMIT;"
+        try:
+            conn.executescript(script)
+        except sqlite3.Error as exc:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise MigrationError(f"migration {path.name} failed: {exc}") from exc
+        current = number
+        log.info("Applied migration %s", path.name)
+    return current
+
+
+def _run_batch(conn: sqlite3.Connection, units: list[Unit]) -> list[Outcome]:
+    """Run each unit in its own savepoint inside one transaction, then commit once."""
+    outcomes: list[Outcome] = []
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        for unit in units:
+            conn.execute("SAVEPOINT unit")
+            try:
+                value = unit(conn)
+            except Exception as exc:
+                conn.execute("ROLLBACK TO unit")
+                conn.execute("RELEASE unit")
+                outcomes.append((False, exc))
+            else:
+                conn.execute("RELEASE unit")
+                outcomes.append((True, value))
+        conn.execute("COMMIT")
+    except sqlite3.Error as exc:
+        # BEGIN or COMMIT failed (disk full, I/O error): nothing of the batch stands.
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        return [(False, exc)] * len(units)
+    return outcomes
+
+
+class Database:
+    """Owns the connection; every use case is one `run` call = one atomic transaction.
+
+    Units queued while a commit is under way are run together and share one commit
+    (group commit): with `synchronous=FULL` the fsync, not the SQL, is the cost of a write.
+    Each unit runs whole in aiosqlite's worker thread, so no await (and no Telegram call)
+    can ever happen inside a transaction.
+    """
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = str(path)
+        self._conn: aiosqlite.Connection | None = None
+        self._pending: list[tuple[Unit, asyncio.Future[Any]]] = []
+        self._flusher: asyncio.Task[None] | None = None
+
+    @classmethod
+    async def open(cls, path: Path | str, migrations: Path = MIGRATIONS) -> Database:
+        """Connect, set the pragmas and bring the schema to the latest version."""
+        if str(path) != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        db = cls(path)
+        db._conn = await aiosqlite.connect(db.path, isolation_level=None)
+        await db._in_thread(_configure)
+        await db._in_thread(migrate, migrations)
+        return db
+
+    async def close(self) -> None:
+        """Finish queued work, then close the connection."""
+        while self._flusher is not None and not self._flusher.done():
+            await self._flusher
+        if self._conn is not None:
+            await self._conn.close()
+            self._conn = None
+
+    async def _in_thread(self, fn: Callable[..., T], *args: Any) -> T:
+        if self._conn is None:
+            raise RuntimeError("database is closed")
+        raw = self._conn._conn
+        # aiosqlite has no public hook for running a function on its worker thread; this
+        # one private call lets a whole transaction cost one thread hop instead of one per
+        # statement (DESIGN.md, "Where the time goes").
+        result: T = await self._conn._execute(fn, raw, *args)  # type: ignore[no-untyped-call]
+        return result
+
+    async def run(
+        self, fn: Callable[Concatenate[sqlite3.Connection, P], T], *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        """Run `fn(conn, ...)` as one transaction; its exception rolls back only its changes."""
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self._pending.append((lambda conn: fn(conn, *args, **kwargs), future))
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush())
+        # Shielded: a cancelled caller must not leave its accepted write half-known.
+        return await asyncio.shield(future)
+
+    async def _flush(self) -> None:
+        while self._pending:
+            batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
+            try:
+                outcomes = await self._in_thread(_run_batch, [unit for unit, _ in batch])
+            except BaseException as exc:  # the connection itself is gone
+                outcomes = [(False, exc)] * len(batch)
+            for (_, future), (ok, value) in zip(batch, outcomes, strict=True):
+                if future.done():
+                    continue
+                if ok:
+                    future.set_result(value)
+                else:
+                    future.set_exception(value)
+
+
+def _configure(conn: sqlite3.Connection) -> None:
+    conn.row_factory = sqlite3.Row
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA synchronous = FULL")
+    conn.execute("PRAGMA foreign_keys = ON")
+    conn.execute("PRAGMA busy_timeout = 5000")

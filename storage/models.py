@@ -1,0 +1,59 @@
+"""Typed rows: the frozen pydantic models storage functions return."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import datetime
+from typing import Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict
+
+M = TypeVar("M", bound="Row")
+
+
+class Row(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    @classmethod
+    def from_row(cls: type[M], row: sqlite3.Row) -> M:
+        return cls.model_validate(dict(zip(row.keys(), row, strict=True)))
+
+
+class Team(Row):
+    id: int
+    slug: str
+    kind: Literal["coordination", "sector"]
+    name_pl: str
+    name_en: str
+    description_pl: str
+    description_en: str
+    position: int
+
+    def name(self, language: str) -> str:
+        return self.name_pl if language == "pl" else self.name_en
+
+    def description(self, language: str) -> str:
+        return self.description_pl if language == "pl" else self.description_en
+
+
+class User(Row):
+    id: int
+    language: Literal["pl", "en"]
+    language_chosen: bool
+    consent_at: datetime | None
+    consent_version: int | None
+    active: bool
+    organisation_id: int | None
+    created_at: datetime
+
+
+class Organisation(Row):
+    id: int
+    name: str
+    register_type: Literal["krs", "other", "none"]
+    krs: str | None
+    register_name: str | None
+    nip: str | None
+    regon: str | None
+    created_at: datetime
+    updated_at: datetime

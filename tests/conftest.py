@@ -1,0 +1,80 @@
+"""Fixtures: a config on a temporary database, the real Application on the fake network."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from bot.app import build_application
+from bot.config import EXAMPLE_CONFIG, Config, load_config
+from tests.fakes import FakeBotApi
+from tests.harness import BotDriver, Clock, TgUser
+
+ADMIN_ID = 900
+TEST_TOKEN = "123456:TEST-token-sentinel-do-not-log"
+
+
+def make_config(tmp_path: Path, **overrides: str) -> Config:
+    """The example configuration, on a database in tmp_path, with one admin."""
+    env = {
+        "BOT_TOKEN": TEST_TOKEN,
+        "BOT_DATABASE": str(tmp_path / "bot.sqlite3"),
+        "BOT_ADMINS": str(ADMIN_ID),
+    }
+    env.update(overrides)
+    return load_config(EXAMPLE_CONFIG, env)
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Config:
+    return make_config(tmp_path)
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+async def start_driver(config: Config, clock: Clock, api: FakeBotApi | None = None) -> BotDriver:
+    """Build the production application on the fake network and run its startup hook."""
+    api = api or FakeBotApi()
+    app = build_application(config, request=api, clock=clock, rate_limit=False)
+    await app.initialize()
+    if app.post_init is not None:
+        await app.post_init(app)
+    return BotDriver(app=app, api=api, clock=clock)
+
+
+async def stop_driver(driver: BotDriver) -> None:
+    if driver.app.post_shutdown is not None:
+        await driver.app.post_shutdown(driver.app)
+    await driver.app.shutdown()
+
+
+@pytest.fixture
+async def bot(config: Config, clock: Clock) -> AsyncIterator[BotDriver]:
+    driver = await start_driver(config, clock)
+    try:
+        yield driver
+    finally:
+        await stop_driver(driver)
+
+
+@pytest.fixture
+def anna() -> TgUser:
+    return TgUser(id=1001, language_code="pl", first_name="Anna")
+
+
+@pytest.fixture
+def john() -> TgUser:
+    return TgUser(id=1002, language_code="en", first_name="John")
+
+
+@pytest.fixture(autouse=True)
+def _no_real_config(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in list(os.environ):
+        if name.startswith("BOT_"):
+            monkeypatch.delenv(name)

@@ -1,0 +1,155 @@
+"""The network seam: a recording fake of the Bot API behind PTB's BaseRequest."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from telegram.request import BaseRequest, RequestData
+
+BOT_ID = 5000
+BOT_USERNAME = "ngo_test_bot"
+Response = tuple[int, dict[str, Any]]
+
+
+@dataclass
+class Call:
+    """One recorded Bot API call."""
+
+    method: str
+    params: dict[str, Any]
+
+    @property
+    def text(self) -> str:
+        return str(self.params.get("text", ""))
+
+    @property
+    def chat_id(self) -> int | None:
+        value = self.params.get("chat_id")
+        return None if value is None else int(value)
+
+    def buttons(self) -> list[tuple[str, str]]:
+        """(label, callback_data or url) of every inline button, row by row."""
+        markup = self.params.get("reply_markup")
+        if isinstance(markup, str):
+            markup = json.loads(markup)
+        if not markup:
+            return []
+        return [
+            (button["text"], button.get("callback_data") or button.get("url", ""))
+            for row in markup.get("inline_keyboard", [])
+            for button in row
+        ]
+
+
+def _decode(value: Any) -> Any:
+    if isinstance(value, str) and value[:1] in "[{":
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
+
+
+@dataclass
+class FakeBotApi(BaseRequest):
+    """Answers like the Bot API, records every call; faults can be queued per method."""
+
+    calls: list[Call] = field(default_factory=list)
+    faults: dict[str, list[Response]] = field(default_factory=dict)
+    next_message_id: int = 100
+    on_call: Callable[[Call], None] | None = None
+
+    @property
+    def read_timeout(self) -> float | None:
+        return 5.0
+
+    async def initialize(self) -> None:
+        """Nothing to open."""
+
+    async def shutdown(self) -> None:
+        """Nothing to close."""
+
+    def sent(self, method: str | None = None) -> list[Call]:
+        """Recorded calls, optionally of one method."""
+        return [c for c in self.calls if method is None or c.method == method]
+
+    def clear(self) -> None:
+        self.calls.clear()
+
+    def fail(self, method: str, status: int, description: str, **parameters: Any) -> None:
+        """Make the next call of `method` answer with an error."""
+        body: dict[str, Any] = {"ok": False, "error_code": status, "description": description}
+        if parameters:
+            body["parameters"] = parameters
+        self.faults.setdefault(method, []).append((status, body))
+
+    async def do_request(
+        self,
+        url: str,
+        method: str,
+        request_data: RequestData | None = None,
+        read_timeout: Any = None,
+        write_timeout: Any = None,
+        connect_timeout: Any = None,
+        pool_timeout: Any = None,
+    ) -> tuple[int, bytes]:
+        api_method = url.rsplit("/", 1)[-1]
+        params = {}
+        if request_data is not None:
+            params = {k: _decode(v) for k, v in request_data.parameters.items()}
+        call = Call(api_method, params)
+        self.calls.append(call)
+        if self.on_call is not None:
+            self.on_call(call)
+        queued = self.faults.get(api_method)
+        if queued:
+            status, body = queued.pop(0)
+            return status, json.dumps(body).encode()
+        result = self._result(api_method, params)
+        return 200, json.dumps({"ok": True, "result": result}).encode()
+
+    def _message(self, params: dict[str, Any], **extra: Any) -> dict[str, Any]:
+        self.next_message_id += 1
+        chat_id = int(params.get("chat_id", 0))
+        chat: dict[str, Any] = {"id": chat_id, "type": "private" if chat_id > 0 else "group"}
+        if chat_id < 0:
+            chat["title"] = "Group"
+        message = {
+            "message_id": params.get("message_id", self.next_message_id),
+            "date": 1_700_000_000,
+            "chat": chat,
+            "from": {"id": BOT_ID, "is_bot": True, "first_name": "NGO bot"},
+        }
+        message.update(extra)
+        return message
+
+    def _result(self, method: str, params: dict[str, Any]) -> Any:
+        if method == "getMe":
+            return {
+                "id": BOT_ID,
+                "is_bot": True,
+                "first_name": "NGO bot",
+                "username": BOT_USERNAME,
+                "can_join_groups": True,
+                "can_read_all_group_messages": False,
+                "supports_inline_queries": False,
+            }
+        if method in ("sendMessage", "editMessageText"):
+            return self._message(params, text=params.get("text", ""))
+        if method == "editMessageReplyMarkup":
+            return self._message(params, text="")
+        if method == "sendDocument":
+            return self._message(
+                params,
+                document={"file_id": "doc", "file_unique_id": "doc", "file_name": "file"},
+            )
+        if method == "sendPhoto":
+            return self._message(
+                params, photo=[{"file_id": "p", "file_unique_id": "p", "width": 1, "height": 1}]
+            )
+        if method == "getUpdates":
+            return []
+        return True

@@ -1,0 +1,122 @@
+"""Drive the real Application like a user: `await bot.send(user, "/start")`, `click`."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from telegram import Update
+
+from bot.context import App
+from tests.fakes import BOT_ID, Call, FakeBotApi
+
+_update_ids = itertools.count(1)
+
+
+@dataclass
+class Clock:
+    """A pinned clock that tests move by hand."""
+
+    now: datetime = field(default_factory=lambda: datetime(2026, 11, 26, 10, 0, tzinfo=UTC))
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+@dataclass(frozen=True)
+class TgUser:
+    """A Telegram user as the fake client presents them."""
+
+    id: int
+    language_code: str | None = "pl"
+    first_name: str = "Anna"
+
+    def as_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"id": self.id, "is_bot": False, "first_name": self.first_name}
+        if self.language_code is not None:
+            data["language_code"] = self.language_code
+        return data
+
+
+def _chat(user: TgUser, chat_id: int | None) -> dict[str, Any]:
+    if chat_id is None or chat_id == user.id:
+        return {"id": user.id, "type": "private", "first_name": user.first_name}
+    return {"id": chat_id, "type": "supergroup", "title": "Sector group"}
+
+
+@dataclass
+class BotDriver:
+    """The application under test plus its recording network."""
+
+    app: App
+    api: FakeBotApi
+    clock: Clock
+
+    async def feed(self, data: dict[str, Any]) -> list[Call]:
+        """Process one raw update; return the Bot API calls it caused."""
+        before = len(self.api.calls)
+        data = {"update_id": next(_update_ids), **data}
+        update = Update.de_json(data, self.app.bot)
+        await self.app.process_update(update)
+        return self.api.calls[before:]
+
+    async def send(self, user: TgUser, text: str, chat_id: int | None = None) -> list[Call]:
+        """The user types `text` (a command if it starts with /)."""
+        message: dict[str, Any] = {
+            "message_id": next(_update_ids),
+            "date": int(self.clock.now.timestamp()),
+            "chat": _chat(user, chat_id),
+            "from": user.as_dict(),
+            "text": text,
+        }
+        if text.startswith("/"):
+            command = text.split()[0]
+            message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(command)}]
+        return await self.feed({"message": message})
+
+    async def click(
+        self, user: TgUser, data: str, message_id: int = 1, chat_id: int | None = None
+    ) -> list[Call]:
+        """The user presses an inline button carrying `data`."""
+        query = {
+            "id": str(next(_update_ids)),
+            "from": user.as_dict(),
+            "chat_instance": "ci",
+            "data": data,
+            "message": {
+                "message_id": message_id,
+                "date": int(self.clock.now.timestamp()),
+                "chat": _chat(user, chat_id),
+                "from": {"id": BOT_ID, "is_bot": True, "first_name": "NGO bot"},
+                "text": "…",
+            },
+        }
+        return await self.feed({"callback_query": query})
+
+    async def my_chat_member(self, user: TgUser, old: str, new: str) -> list[Call]:
+        """The user blocks (new="kicked") or restarts (new="member") the bot."""
+        bot_user = {"id": BOT_ID, "is_bot": True, "first_name": "NGO bot"}
+        change = {
+            "chat": _chat(user, None),
+            "from": user.as_dict(),
+            "date": int(self.clock.now.timestamp()),
+            "old_chat_member": _member(old, bot_user),
+            "new_chat_member": _member(new, bot_user),
+        }
+        return await self.feed({"my_chat_member": change})
+
+
+def _member(status: str, user: dict[str, Any]) -> dict[str, Any]:
+    if status == "kicked":
+        return {"status": status, "user": user, "until_date": 0}
+    return {"status": status, "user": user}
+
+
+def texts_of(calls: list[Call]) -> str:
+    """Everything the calls showed the user, joined (message texts and alert texts)."""
+    return "\n".join(str(c.params.get("text", "")) for c in calls)

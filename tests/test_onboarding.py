@@ -1,0 +1,191 @@
+"""Onboarding and sector subscriptions, as a user sees them."""
+
+from __future__ import annotations
+
+from tests.harness import BotDriver, TgUser, texts_of
+
+
+async def consent(bot: BotDriver, user: TgUser) -> None:
+    await bot.send(user, "/start")
+    await bot.click(user, "consent:yes")
+
+
+async def test_start_greets_in_polish_and_asks_for_consent(bot: BotDriver, anna: TgUser) -> None:
+    calls = await bot.send(anna, "/start")
+    [message] = [c for c in calls if c.method == "sendMessage"]
+    assert message.chat_id == anna.id
+    assert "Dzień dobry" in message.text
+    assert "/privacy" in message.text
+    assert message.buttons() == [("✅ Zgadzam się", "consent:yes")]
+
+
+async def test_start_in_english_for_other_languages(bot: BotDriver, john: TgUser) -> None:
+    calls = await bot.send(john, "/start")
+    assert "Hello!" in texts_of(calls)
+
+
+async def test_no_language_code_uses_configured_default(bot: BotDriver) -> None:
+    calls = await bot.send(TgUser(id=77, language_code=None), "/start")
+    assert "Dzień dobry" in texts_of(calls)
+
+
+async def test_consent_then_sectors_toggle_in_place(bot: BotDriver, anna: TgUser) -> None:
+    await bot.send(anna, "/start")
+    calls = await bot.click(anna, "consent:yes")
+    [offer] = [c for c in calls if c.method == "sendMessage"]
+    labels = [label for label, _ in offer.buttons()]
+    assert len(labels) == 8
+    assert "▫️ Kultura" in labels
+    culture = dict(offer.buttons())["▫️ Kultura"]
+
+    calls = await bot.click(anna, culture, message_id=55)
+    [edit] = [c for c in calls if c.method == "editMessageText"]
+    assert edit.params["message_id"] == 55
+    assert ("✅ Kultura", culture) in edit.buttons()
+    assert "Obserwujesz 1 zespół branżowy." in edit.text
+    [answer] = [c for c in calls if c.method == "answerCallbackQuery"]
+    assert answer.params["text"] == "Zapisano: Kultura"
+
+    calls = await bot.click(anna, culture, message_id=55)
+    [edit] = [c for c in calls if c.method == "editMessageText"]
+    assert ("▫️ Kultura", culture) in edit.buttons()
+    assert "Obserwujesz 0 zespołów branżowych." in edit.text
+
+
+async def test_polish_plural_forms(bot: BotDriver, anna: TgUser) -> None:
+    await consent(bot, anna)
+    calls = await bot.send(anna, "/sectors")
+    buttons = [data for _, data in calls[-1].buttons()]
+    expected = {1: "1 zespół branżowy", 2: "2 zespoły branżowe", 5: "5 zespołów branżowych"}
+    seen = {}
+    for count, data in enumerate(buttons[:5], start=1):
+        calls = await bot.click(anna, data)
+        seen[count] = texts_of([c for c in calls if c.method == "editMessageText"])
+    for count, phrase in expected.items():
+        assert phrase in seen[count]
+
+
+async def test_deep_link_subscribes_after_consent(bot: BotDriver, anna: TgUser) -> None:
+    calls = await bot.send(anna, "/start sector-culture")
+    [message] = [c for c in calls if c.method == "sendMessage"]
+    assert message.buttons() == [("✅ Zgadzam się", "consent:yes:culture")]
+
+    calls = await bot.click(anna, "consent:yes:culture")
+    assert "Zapisano Cię do zespołu branżowego <b>Kultura</b>." in texts_of(calls)
+
+    calls = await bot.send(anna, "/start sector-culture")
+    assert "Już obserwujesz" in texts_of(calls)
+
+
+async def test_deep_link_to_unknown_sector_explains(bot: BotDriver, anna: TgUser) -> None:
+    await consent(bot, anna)
+    calls = await bot.send(anna, "/start sector-astronomy")
+    assert "Nie ma takiego zespołu branżowego." in texts_of(calls)
+
+
+async def test_sectors_before_consent_is_refused(bot: BotDriver, anna: TgUser) -> None:
+    calls = await bot.send(anna, "/sectors")
+    assert "Najpierw wyraź zgodę" in texts_of(calls)
+    calls = await bot.click(anna, "sectors:toggle:2")
+    [answer] = [c for c in calls if c.method == "answerCallbackQuery"]
+    assert "Najpierw wyraź zgodę" in answer.params["text"]
+    assert not [c for c in calls if c.method == "editMessageText"]
+
+
+async def test_forged_and_stale_buttons_change_nothing(bot: BotDriver, anna: TgUser) -> None:
+    await consent(bot, anna)
+    for data in [
+        "sectors:toggle:999",
+        "sectors:toggle:abc",
+        "sectors:toggle:1",
+        "nonsense",
+        "lang:set:de",
+    ]:
+        calls = await bot.click(anna, data)
+        [answer] = [c for c in calls if c.method == "answerCallbackQuery"]
+        assert answer.params["text"] == "Ten przycisk jest już nieaktualny.", data
+        assert not [c for c in calls if c.method.startswith("edit")], data
+    calls = await bot.send(anna, "/sectors")
+    assert "Obserwujesz 0 zespołów branżowych." in texts_of(calls)
+
+
+async def test_language_switch(bot: BotDriver, anna: TgUser) -> None:
+    await consent(bot, anna)
+    calls = await bot.send(anna, "/language")
+    assert ("🇬🇧 English", "lang:set:en") in calls[-1].buttons()
+    calls = await bot.click(anna, "lang:set:en")
+    assert "Language changed to English." in texts_of(calls)
+    calls = await bot.send(anna, "/help")
+    assert "Commands" in texts_of(calls)
+
+
+async def test_personal_command_in_group_points_to_private_chat(
+    bot: BotDriver, anna: TgUser
+) -> None:
+    await consent(bot, anna)
+    await bot.click(anna, "sectors:toggle:2")
+    calls = await bot.send(anna, "/sectors", chat_id=-100123)
+    [message] = calls[-1:]
+    assert message.chat_id == -100123
+    assert "tylko w rozmowie prywatnej" in message.text
+    assert "Kultura" not in message.text
+    assert message.buttons()[0][1].startswith("https://t.me/ngo_test_bot?start=")
+
+
+async def test_unknown_command_and_stray_text_point_to_help(bot: BotDriver, anna: TgUser) -> None:
+    for typed in ["/frobnicate", "hello there"]:
+        calls = await bot.send(anna, typed)
+        assert "/help" in texts_of(calls)
+
+
+async def test_help_lists_admin_section_for_admin(bot: BotDriver) -> None:
+    admin = TgUser(id=900, language_code="en")
+    calls = await bot.send(admin, "/help")
+    assert "coordinating team" in texts_of(calls)
+    calls = await bot.send(TgUser(id=901, language_code="en"), "/help")
+    assert "coordinating team" not in texts_of(calls)
+
+
+async def test_blocking_marks_inactive_and_restart_reactivates(
+    bot: BotDriver, anna: TgUser
+) -> None:
+    from storage.users import get_user
+
+    await consent(bot, anna)
+    db = bot.app.bot_data["deps"].db
+    await bot.my_chat_member(anna, "member", "kicked")
+    user = await db.run(get_user, anna.id)
+    assert user is not None
+    assert user.active is False
+    await bot.my_chat_member(anna, "kicked", "member")
+    user = await db.run(get_user, anna.id)
+    assert user is not None
+    assert user.active is True
+
+
+async def test_nothing_but_id_and_language_before_consent(bot: BotDriver, anna: TgUser) -> None:
+    await bot.send(anna, "/start")
+    db = bot.app.bot_data["deps"].db
+
+    def dump(conn: object) -> list[tuple[object, ...]]:
+        import sqlite3
+
+        assert isinstance(conn, sqlite3.Connection)
+        rows = conn.execute("SELECT * FROM users").fetchall()
+        return [tuple(row) for row in rows]
+
+    rows = await db.run(dump)
+    assert len(rows) == 1
+    user_id, language, _chosen, consent_at, version, _active, org, _created = rows[0]
+    assert (user_id, language, consent_at, version, org) == (anna.id, "pl", None, None, None)
+
+
+async def test_command_menus_set_in_both_languages(bot: BotDriver) -> None:
+    calls = bot.api.sent("setMyCommands")
+    by_language = {c.params.get("language_code"): c.params["commands"] for c in calls}
+    assert {"pl", "en", None} <= set(by_language)
+    assert by_language["pl"][0] == {
+        "command": "sectors",
+        "description": "Zespoły branżowe: zapisz się lub wypisz",
+    }
+    assert by_language["en"][0]["description"] == "Sector teams: subscribe or unsubscribe"
