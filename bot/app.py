@@ -45,10 +45,10 @@ def build_application(
         .post_shutdown(_post_shutdown)
     )
     if rate_limit:
-        # Telegram's limits: ~30 messages/s per bot, 20/min per group; on a 429 the limiter
-        # waits the advised retry_after once before giving up.
+        # Telegram's limits: ~30 messages/s per bot, 20/min per group. No hidden retries:
+        # the delivery engine decides what a 429 means for a notice (it waits retry_after).
         # PTB types the builder by the limiter's argument type; ours passes none per call.
-        builder = builder.rate_limiter(AIORateLimiter(max_retries=1))  # type: ignore[arg-type]
+        builder = builder.rate_limiter(AIORateLimiter(max_retries=0))  # type: ignore[arg-type]
     if request is not None:
         builder = builder.request(request).get_updates_request(request)
     app: App = builder.build()  # type: ignore[assignment]

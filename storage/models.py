@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import sqlite3
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Json
 
 M = TypeVar("M", bound="Row")
 
@@ -57,3 +57,25 @@ class Organisation(Row):
     regon: str | None
     created_at: datetime
     updated_at: datetime
+
+
+class Meeting(Row):
+    id: int
+    team_id: int
+    series_id: int | None
+    title: str
+    starts_at: datetime
+    duration_minutes: int
+    place: str | None
+    online_url: str | None
+    agenda: str | None
+    capacity: int | None
+    reminder_minutes: Json[list[int]]
+    state: Literal["scheduled", "cancelled"]
+    created_by: int
+    created_at: datetime
+    updated_at: datetime
+
+    @property
+    def ends_at(self) -> datetime:
+        return self.starts_at + timedelta(minutes=self.duration_minutes)

@@ -19,7 +19,7 @@ def add_subscription(conn: sqlite3.Connection, user_id: int, team_id: int, now: 
     cursor = conn.execute(
         """INSERT INTO subscriptions (user_id, team_id, created_at) VALUES (?, ?, ?)
            ON CONFLICT DO NOTHING""",
-        (user_id, team_id, now.isoformat()),
+        (user_id, team_id, db_time(now)),
     )
     return cursor.rowcount > 0
 

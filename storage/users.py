@@ -6,6 +6,7 @@ import sqlite3
 from datetime import datetime
 
 from storage.models import User
+from storage.timefmt import db_time
 
 
 def get_user(conn: sqlite3.Connection, user_id: int) -> User | None:
@@ -19,7 +20,7 @@ def add_user(conn: sqlite3.Connection, user_id: int, language: str, now: datetim
     row = conn.execute(
         """INSERT INTO users (id, language, created_at) VALUES (?, ?, ?)
            ON CONFLICT (id) DO UPDATE SET active = 1 RETURNING *""",
-        (user_id, language, now.isoformat()),
+        (user_id, language, db_time(now)),
     ).fetchone()
     return User.from_row(row)
 
@@ -28,7 +29,7 @@ def update_consent(conn: sqlite3.Connection, user_id: int, version: int, now: da
     """Record consent to the given version of the privacy notice."""
     conn.execute(
         "UPDATE users SET consent_at = ?, consent_version = ? WHERE id = ?",
-        (now.isoformat(), version, user_id),
+        (db_time(now), version, user_id),
     )
 
 
