@@ -5,6 +5,8 @@ from __future__ import annotations
 import sqlite3
 from datetime import datetime
 
+from storage.timefmt import db_time
+
 
 def list_subscribed_team_ids(conn: sqlite3.Connection, user_id: int) -> set[int]:
     """Return the ids of the teams the user subscribes to."""
