@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from telegram import Chat, Update
-from telegram.ext import CallbackQueryHandler, MessageHandler, filters
+from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot.context import App, Ctx
 from handlers.common import answer_stale, reply, text
@@ -21,6 +21,14 @@ async def unknown(update: Update, context: Ctx) -> None:
     await reply(update, text(context, "error.unknown-command"))
 
 
+async def nothing_to_cancel(update: Update, context: Ctx) -> None:
+    """`/cancel` when no conversation is under way (conversations handle their own)."""
+    chat = update.effective_chat
+    if chat is None or chat.type != Chat.PRIVATE:
+        return
+    await reply(update, text(context, "error.nothing-to-cancel"))
+
+
 async def stale_button(update: Update, context: Ctx) -> None:
     """Answer any button no feature recognised (forged, malformed or from an old message)."""
     await answer_stale(update, context)
@@ -28,5 +36,6 @@ async def stale_button(update: Update, context: Ctx) -> None:
 
 def register(app: App) -> None:
     """Install the fallbacks; must be called after every feature's register."""
+    app.add_handler(CommandHandler("cancel", nothing_to_cancel), group=GROUP)
     app.add_handler(MessageHandler(filters.COMMAND | filters.TEXT, unknown), group=GROUP)
     app.add_handler(CallbackQueryHandler(stale_button), group=GROUP)

@@ -189,3 +189,8 @@ async def test_command_menus_set_in_both_languages(bot: BotDriver) -> None:
         "description": "Zespoły branżowe: zapisz się lub wypisz",
     }
     assert by_language["en"][0]["description"] == "Sector teams: subscribe or unsubscribe"
+
+
+async def test_cancel_outside_a_conversation(bot: BotDriver, anna: TgUser) -> None:
+    calls = await bot.send(anna, "/cancel")
+    assert texts_of(calls) == "Nie ma nic do przerwania."
