@@ -110,8 +110,14 @@ class Database:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         db = cls(path)
         db._conn = await aiosqlite.connect(db.path, isolation_level=None)
-        await db._in_thread(_configure)
-        await db._in_thread(migrate, migrations)
+        try:
+            await db._in_thread(_configure)
+            await db._in_thread(migrate, migrations)
+        except BaseException:
+            # aiosqlite's worker thread is not a daemon: an unclosed connection would keep
+            # the process alive at exit.
+            await db.close()
+            raise
         return db
 
     async def close(self) -> None:
