@@ -8,13 +8,20 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import Sequence
+import urllib.parse
+from collections.abc import Iterable, Sequence
+from typing import TextIO
 
 from telegram import Update
+from telegram.error import InvalidToken, TelegramError
 
 from bot.config import Config, ConfigError, config_path, load_config
 from bot.errors import TeamSyncError
+from bot.services.sectors import sync_from_config
 from storage.database import Database, MigrationError
+
+log = logging.getLogger(__name__)
+REDACTED = "[redacted]"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -29,13 +36,74 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _setup_logging() -> None:
-    logging.basicConfig(
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO
+def secrets_of(config: Config) -> tuple[str, ...]:
+    """The strings that must never be printed: the token, its secret half, URL-quoted forms."""
+    if config.token is None:
+        return ()
+    token = config.token.get_secret_value()
+    found = {token, urllib.parse.quote(token, safe="")}
+    _, _, secret = token.partition(":")
+    if len(secret) >= 8:  # shorter halves would redact ordinary words
+        found.add(secret)
+    # Longest first, so a token is replaced whole before its half is looked for.
+    return tuple(sorted((s for s in found if s), key=len, reverse=True))
+
+
+def redact(text: str, secrets: Iterable[str]) -> str:
+    """Replace every secret in `text`."""
+    for secret in secrets:
+        text = text.replace(secret, REDACTED)
+    return text
+
+
+class RedactingFormatter(logging.Formatter):
+    """Formats a record, traceback included, then removes the secrets from the result.
+
+    Redacting the final text rather than `record.msg` also covers arguments, exception
+    messages and reprs (PTB's `Bot.__repr__` holds the token, and so do request URLs).
+    """
+
+    def __init__(self, fmt: str, secrets: Iterable[str]) -> None:
+        super().__init__(fmt)
+        self.secrets = tuple(secrets)
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(super().format(record), self.secrets)
+
+
+class _StderrHandler(logging.StreamHandler[TextIO]):
+    """Writes to whatever `sys.stderr` is at the time (test capture swaps it)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+
+    @property
+    def stream(self) -> TextIO:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: TextIO) -> None:
+        """The stream is always the current stderr."""
+
+
+def setup_logging(secrets: Iterable[str] = (), level: int = logging.INFO) -> logging.Handler:
+    """Log to stderr through the redacting formatter; replaces an earlier call's handler."""
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        if isinstance(handler, _StderrHandler):
+            root.removeHandler(handler)
+    handler = _StderrHandler()
+    handler.setFormatter(
+        RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s", secrets)
     )
+    root.addHandler(handler)
+    root.setLevel(level)
+    # Warnings go through the same redaction instead of straight to stderr.
+    logging.captureWarnings(True)
     # httpx logs every request URL, and Bot API URLs contain the token.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    return handler
 
 
 def _summary(config: Config, source: str) -> str:
@@ -52,22 +120,51 @@ def _summary(config: Config, source: str) -> str:
     )
 
 
+def _fail(message: str, config: Config | None = None, status: int = 2) -> int:
+    """Print one line (never a traceback, never a secret) and return the exit status."""
+    secrets = secrets_of(config) if config is not None else ()
+    print(f"ngo-bot: {redact(message, secrets)}", file=sys.stderr)
+    return status
+
+
+async def _prepare(config: Config) -> None:
+    """Migrate and apply the configured teams before contacting Telegram at all."""
+    db = await Database.open(config.database)
+    try:
+        await sync_from_config(db, config)
+    finally:
+        await db.close()
+
+
 def _run(config: Config) -> int:
     from bot.app import build_application  # imported late: PTB's import cost only for `run`
 
     if config.token is None:
-        print("ngo-bot: BOT_TOKEN is not set; export the bot's token as BOT_TOKEN", file=sys.stderr)
-        return 2
-    app = build_application(config)
+        return _fail("BOT_TOKEN is not set; export the bot's token as BOT_TOKEN")
+    # One loop for the checks and for PTB (run_polling takes the current loop and closes it).
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
     try:
+        loop.run_until_complete(_prepare(config))
+        app = build_application(config)
         app.run_polling(
             allowed_updates=Update.ALL_TYPES,
             stop_signals=(signal.SIGINT, signal.SIGTERM),
             close_loop=True,
         )
     except (TeamSyncError, MigrationError) as exc:
-        print(f"ngo-bot: {exc}", file=sys.stderr)
-        return 2
+        return _fail(str(exc), config)
+    except InvalidToken:
+        return _fail("Telegram refused the token in BOT_TOKEN", config)
+    except TelegramError as exc:
+        return _fail(f"cannot start: the Bot API answered {exc}", config, status=1)
+    except Exception:
+        log.exception("The bot stopped on an unexpected error")
+        return 1
+    finally:
+        if not loop.is_closed():
+            loop.close()
+        asyncio.set_event_loop(None)
     return 0
 
 
@@ -86,19 +183,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         config = load_config(source, env)
     except ConfigError as exc:
-        print(f"ngo-bot: {exc}", file=sys.stderr)
+        # The token may have been read already: never echo it, even in an error.
+        token = env.get("BOT_TOKEN", "")
+        print(f"ngo-bot: {redact(str(exc), [token] if token else [])}", file=sys.stderr)
         return 2
     command = args.command or "run"
     if command == "check-config":
         print(_summary(config, str(source)))
         return 0
-    _setup_logging()
+    setup_logging(secrets_of(config))
     if command == "migrate":
         try:
             asyncio.run(_migrate(config))
         except MigrationError as exc:
-            print(f"ngo-bot: {exc}", file=sys.stderr)
-            return 2
+            return _fail(str(exc), config)
         print(f"database {config.database} is at the latest schema version")
         return 0
     return _run(config)

@@ -47,6 +47,12 @@ class PrivacyConfig(_Frozen):
     notice_version: int = Field(default=1, ge=1)
 
 
+class PostulatesConfig(_Frozen):
+    accept_outside_calls: bool = True
+    csv_delimiter: str = Field(default=";", min_length=1, max_length=1)
+    draft_idle_hours: int = Field(default=24, ge=1, le=720)
+
+
 class Config(_Frozen):
     admins: tuple[int, ...] = ()
     timezone: str = "Europe/Warsaw"
@@ -57,6 +63,7 @@ class Config(_Frozen):
     max_concurrent_updates: int = Field(default=64, ge=1, le=1024)
     privacy: PrivacyConfig
     delivery: DeliveryConfig = DeliveryConfig()
+    postulates: PostulatesConfig = PostulatesConfig()
     teams: tuple[TeamConfig, ...]
     token: SecretStr | None = Field(default=None, exclude=True)
 
@@ -138,10 +145,12 @@ def load_config(path: Path, env: Mapping[str, str] | None = None) -> Config:
     for variable, key in overrides.items():
         if env.get(variable):
             data[key] = env[variable]
+    # Checked before BOT_TOKEN is applied: a token written in the file is refused, not
+    # silently shadowed, so a secret never stays in a file that gets copied around.
+    if "token" in data:
+        raise ConfigError(f"{path}: unknown key 'token' (the token comes from BOT_TOKEN only)")
     if env.get("BOT_TOKEN"):
         data["token"] = env["BOT_TOKEN"]
-    elif "token" in data:
-        raise ConfigError(f"{path}: unknown key 'token' (the token comes from BOT_TOKEN only)")
     try:
         return Config.model_validate(data)
     except ValidationError as exc:
