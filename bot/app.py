@@ -14,7 +14,9 @@ from bot.commands import menus
 from bot.config import Config
 from bot.context import DEPS_KEY, App, Ctx
 from bot.deps import Deps, utcnow
+from bot.dispatcher import dispatch_once
 from bot.i18n import Texts
+from bot.services import delivery as delivery_service
 from bot.services import sectors as sectors_service
 from bot.updates import PerUserUpdateProcessor
 from handlers import register_all
@@ -68,7 +70,13 @@ async def _post_init(app: App) -> None:
         await db.close()
         raise
     texts: Texts = app.bot_data["texts"]
-    app.bot_data[DEPS_KEY] = Deps(config=config, db=db, texts=texts, clock=app.bot_data["clock"])
+    deps = Deps(config=config, db=db, texts=texts, clock=app.bot_data["clock"])
+    app.bot_data[DEPS_KEY] = deps
+    # Before the first poll: sends a crash interrupted may have arrived -> `unknown`.
+    interrupted = await delivery_service.recover(db, deps.clock())
+    if interrupted:
+        log.warning("%d deliveries were interrupted by a stop; counted as unknown", interrupted)
+    _schedule_dispatcher(app, config)
     for language, commands in menus(texts).items():
         scope = BotCommandScopeDefault()
         await app.bot.set_my_commands(commands, scope=scope, language_code=language)
@@ -76,6 +84,25 @@ async def _post_init(app: App) -> None:
         menus(texts)[config.default_language], scope=BotCommandScopeDefault()
     )
     log.info("Bot @%s ready with database %s", app.bot.username, config.database)
+
+
+def _schedule_dispatcher(app: App, config: Config) -> None:
+    """Register the one scheduler job, however many notices and reminders are pending."""
+    if app.job_queue is None:
+        raise RuntimeError("python-telegram-bot[job-queue] is needed for the dispatcher")
+    app.job_queue.run_repeating(
+        _dispatch_job,
+        interval=config.delivery.interval_seconds,
+        first=0,
+        name="dispatcher",
+        # A long broadcast outlasts the interval; the overlapping run returns at once
+        # (dispatch_once holds a lock) instead of APScheduler logging a skipped run.
+        job_kwargs={"max_instances": 2, "coalesce": True, "misfire_grace_time": None},
+    )
+
+
+async def _dispatch_job(context: Ctx) -> None:
+    await dispatch_once(context.deps, context.bot)
 
 
 async def _post_shutdown(app: App) -> None:

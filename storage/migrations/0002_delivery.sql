@@ -43,3 +43,9 @@ CREATE TABLE deliveries (
 );
 CREATE INDEX deliveries_ready ON deliveries (next_attempt_at) WHERE state = 'pending';
 CREATE INDEX deliveries_sending ON deliveries (state) WHERE state = 'sending';
+
+-- Telegram's flood control (429) applies to the whole bot: nothing is sent before `until`.
+CREATE TABLE delivery_pause (
+    id    INTEGER PRIMARY KEY CHECK (id = 1),
+    until TEXT NOT NULL
+);

@@ -1,0 +1,365 @@
+"""The dispatcher: the one repeating job that fans out due notices and sends them, paced.
+
+One poll = one transaction that fans out due announcements and claims a batch (committed as
+`sending` before any call to Telegram); the batch is sent at the configured pace, then
+settled in one transaction. The job loops until nothing is due, so a broadcast runs at the
+pace, not one batch per interval. What each Telegram answer means for a copy:
+
+- ok -> `sent` (message_id kept);
+- 429 -> back to `pending` after exactly `retry_after`; the whole bot pauses that long and
+  the rest of the batch goes back to `pending` without counting an attempt;
+- 403 (blocked, deactivated) -> `blocked`, and the user becomes inactive;
+- 400 and other refusals -> `failed` with Telegram's reason;
+- connect error, connect/pool timeout, 5xx -> `pending` again with bounded backoff (surely
+  not delivered), `failed` after `max_attempts`;
+- read timeout or a connection lost mid-request -> `unknown`: it may have arrived, and a
+  notice is never sent twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import warnings
+import weakref
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+import telegram
+from telegram import InlineKeyboardMarkup
+from telegram.constants import ParseMode
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+    TimedOut,
+)
+from telegram.warnings import PTBDeprecationWarning
+
+from bot.deps import Deps
+from bot.services import delivery as service
+from storage import delivery as storage
+from storage import users as users_storage
+from storage.database import Database
+
+log = logging.getLogger(__name__)
+
+# Announcements fanned out by one poll (a resolver may return thousands of chats).
+FAN_OUT_PER_POLL = 20
+# Connection errors: first retry after this long, doubling up to RETRY_MAX.
+RETRY_BASE = timedelta(seconds=30)
+RETRY_MAX = timedelta(minutes=15)
+# Transport failures after which the request surely did not reach Telegram.
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+
+
+@dataclass
+class DispatchReport:
+    """What one dispatcher run did."""
+
+    fanned_out: int = 0
+    created: int = 0
+    sent: int = 0
+    failed: int = 0
+    blocked: int = 0
+    unknown: int = 0
+    retried: int = 0
+    expired: int = 0
+    returned: int = 0
+    batches: int = 0
+    paused_until: datetime | None = None
+    # Another run was still going on (a long broadcast): this one did nothing.
+    busy: bool = False
+
+
+class Pacer:
+    """Spaces sends evenly at `rate` per second, on the event loop's monotonic clock."""
+
+    def __init__(self, rate: float) -> None:
+        self.rate = rate
+        self._next = 0.0
+
+    async def wait(self) -> None:
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        # A fixed schedule, not "sleep 1/rate after each send": oversleeping is made up by
+        # the next slots, so the long-run rate is the configured one; idle time is not saved.
+        start = max(self._next, now)
+        self._next = start + 1.0 / self.rate
+        if start > now:
+            await asyncio.sleep(start - now)
+
+
+@dataclass
+class _Engine:
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    pacer: Pacer = field(default_factory=lambda: Pacer(25.0))
+    markups: dict[tuple[int, str], tuple[str, InlineKeyboardMarkup | None]] = field(
+        default_factory=dict
+    )
+
+
+_engines: weakref.WeakKeyDictionary[Database, _Engine] = weakref.WeakKeyDictionary()
+
+
+def _engine(db: Database) -> _Engine:
+    engine = _engines.get(db)
+    if engine is None:
+        engine = _engines[db] = _Engine()
+    return engine
+
+
+def _retry_after(exc: RetryAfter) -> timedelta:
+    # PTB 22 returns int seconds with a deprecation warning, or a timedelta when
+    # PTB_TIMEDELTA is set; later majors only the timedelta.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        value: object = exc.retry_after
+    if isinstance(value, timedelta):
+        return value
+    if not isinstance(value, int | float):
+        raise TypeError(f"unexpected retry_after {value!r}")
+    return timedelta(seconds=float(value))
+
+
+def _causes(exc: BaseException) -> list[BaseException]:
+    chain: list[BaseException] = []
+    current: BaseException | None = exc.__cause__ or exc.__context__
+    while current is not None and current not in chain:
+        chain.append(current)
+        current = current.__cause__ or current.__context__
+    return chain
+
+
+def _surely_not_sent(exc: NetworkError) -> bool:
+    """Tell a failure before the request left (retry) from one after (ambiguous)."""
+    causes = _causes(exc)
+    if any(isinstance(cause, _NOT_SENT) for cause in causes):
+        return True
+    if isinstance(exc, TimedOut):
+        return False  # a read or write timeout: Telegram may have got it (PTB #1045)
+    # No transport error behind it: Telegram answered with a server error status (5xx).
+    return not any(isinstance(cause, httpx.TransportError | OSError) for cause in causes)
+
+
+def _backoff(attempts: int) -> timedelta:
+    return min(RETRY_BASE * (1 << min(max(attempts - 1, 0), 20)), RETRY_MAX)
+
+
+def _message(engine: _Engine, item: storage.Claimed) -> tuple[str, InlineKeyboardMarkup | None]:
+    key = (item.announcement_id, item.language)
+    cached = engine.markups.get(key)
+    if cached is None:
+        if len(engine.markups) > 1000:
+            engine.markups.clear()
+        payload = json.loads(item.payload)[item.language]
+        markup = payload.get("reply_markup")
+        cached = (
+            str(payload["text"]),
+            None if not markup else InlineKeyboardMarkup.de_json(markup, None),
+        )
+        engine.markups[key] = cached
+    return cached
+
+
+async def _send(
+    deps: Deps, bot: telegram.Bot, engine: _Engine, item: storage.Claimed, max_attempts: int
+) -> storage.Settlement:
+    text, markup = _message(engine, item)
+    try:
+        sent = await bot.send_message(
+            chat_id=item.chat_id, text=text, parse_mode=ParseMode.HTML, reply_markup=markup
+        )
+    except RetryAfter as exc:
+        at = deps.clock()
+        return storage.Settlement(
+            delivery_id=item.id,
+            chat_id=item.chat_id,
+            state="pending",
+            at=at,
+            next_attempt_at=at + _retry_after(exc),
+            error=f"429: {exc.message}",
+            counts=False,
+        )
+    except Forbidden as exc:
+        return _final(deps, item, "blocked", f"403: {exc.message}")
+    except ChatMigrated as exc:
+        # Groups come with issue 5; until then the new id is kept in the reason.
+        return _final(deps, item, "failed", f"migrated to chat {exc.new_chat_id}")
+    except BadRequest as exc:
+        return _final(deps, item, "failed", f"400: {exc.message}")
+    except NetworkError as exc:
+        if not _surely_not_sent(exc):
+            return _final(deps, item, "unknown", f"ambiguous: {exc.message}")
+        if item.attempts >= max_attempts:
+            return _final(deps, item, "failed", f"gave up after {item.attempts}: {exc.message}")
+        at = deps.clock()
+        return storage.Settlement(
+            delivery_id=item.id,
+            chat_id=item.chat_id,
+            state="pending",
+            at=at,
+            next_attempt_at=at + _backoff(item.attempts),
+            error=f"retry: {exc.message}",
+        )
+    except TelegramError as exc:
+        return _final(deps, item, "failed", f"{type(exc).__name__}: {exc.message}")
+    except Exception as exc:
+        # Not a Telegram answer: nobody knows whether the message left, so never resend it.
+        log.exception("Unexpected error sending delivery %s", item.id)
+        return _final(deps, item, "unknown", f"{type(exc).__name__}: {exc}")
+    return storage.Settlement(
+        delivery_id=item.id,
+        chat_id=item.chat_id,
+        state="sent",
+        at=deps.clock(),
+        message_id=sent.message_id,
+    )
+
+
+def _final(deps: Deps, item: storage.Claimed, state: Any, error: str) -> storage.Settlement:
+    return storage.Settlement(
+        delivery_id=item.id, chat_id=item.chat_id, state=state, at=deps.clock(), error=error
+    )
+
+
+def _settle(conn: Any, outcomes: list[storage.Settlement], pause_until: datetime | None) -> None:
+    storage.update_settled(conn, outcomes)
+    for item in outcomes:
+        if item.state == "blocked":
+            users_storage.update_active(conn, item.chat_id, False)
+    if pause_until is not None:
+        storage.update_pause(conn, pause_until)
+
+
+def _poll(conn: Any, now: datetime, batch_size: int) -> tuple[int, int, bool, storage.Claim]:
+    announcements = storage.list_due_announcements(conn, now, FAN_OUT_PER_POLL + 1)
+    more = len(announcements) > FAN_OUT_PER_POLL
+    created = 0
+    fanned = 0
+    for announcement in announcements[:FAN_OUT_PER_POLL]:
+        try:
+            created += service.fan_out(conn, announcement, now)
+        except LookupError:
+            log.error(
+                "Announcement %s: unknown audience %r", announcement.id, announcement.audience
+            )
+            continue
+        fanned += 1
+    return fanned, created, more, storage.claim_deliveries(conn, now, batch_size)
+
+
+async def _send_batch(
+    deps: Deps,
+    bot: telegram.Bot,
+    engine: _Engine,
+    batch: list[storage.Claimed],
+    outcomes: list[storage.Settlement],
+) -> None:
+    """Send a claimed batch at the pace; fill `outcomes` even when cancelled midway."""
+    settings = deps.config.delivery
+    tasks: list[asyncio.Task[storage.Settlement]] = []
+    stop = asyncio.Event()
+
+    async def one(item: storage.Claimed) -> storage.Settlement:
+        outcome = await _send(deps, bot, engine, item, settings.max_attempts)
+        if outcome.state == "pending" and not outcome.counts:
+            stop.set()
+        return outcome
+
+    started = 0
+    try:
+        for item in batch:
+            await engine.pacer.wait()
+            if stop.is_set():
+                break
+            tasks.append(asyncio.create_task(one(item)))
+            started += 1
+        await asyncio.gather(*tasks)
+    finally:
+        for item, task in zip(batch, tasks, strict=False):
+            if task.done() and not task.cancelled() and task.exception() is None:
+                outcomes.append(task.result())
+            else:
+                task.cancel()
+                # Cancelled mid-call (shutdown): it may have arrived.
+                outcomes.append(_final(deps, item, "unknown", "interrupted during the send"))
+        at = deps.clock()
+        outcomes.extend(
+            storage.Settlement(
+                delivery_id=item.id, chat_id=item.chat_id, state="pending", at=at, counts=False
+            )
+            for item in batch[started:]
+        )
+
+
+async def dispatch_once(deps: Deps, bot: telegram.Bot) -> DispatchReport:
+    """Recover nothing; fan out what is due at deps.clock(), expire what is useless, claim and
+    send every due delivery (paced), settle. Tests call this to 'let the clock tick'."""
+    engine = _engine(deps.db)
+    report = DispatchReport()
+    if engine.lock.locked():
+        report.busy = True
+        return report
+    settings = deps.config.delivery
+    async with engine.lock:
+        engine.pacer.rate = settings.messages_per_second
+        while True:
+            fanned, created, more, claim = await deps.db.run(
+                _poll, deps.clock(), settings.batch_size
+            )
+            report.fanned_out += fanned
+            report.created += created
+            report.expired += claim.expired
+            if claim.paused_until is not None:
+                report.paused_until = claim.paused_until
+                break
+            if not claim.batch:
+                if more or claim.expired:
+                    continue
+                break
+            report.batches += 1
+            outcomes: list[storage.Settlement] = []
+            try:
+                await _send_batch(deps, bot, engine, claim.batch, outcomes)
+            finally:
+                pause = _pause_of(outcomes)
+                await deps.db.run(_settle, outcomes, pause)
+            _count(report, outcomes)
+            if pause is not None:
+                report.paused_until = pause
+                break
+    return report
+
+
+def _pause_of(outcomes: list[storage.Settlement]) -> datetime | None:
+    pauses = [
+        item.next_attempt_at
+        for item in outcomes
+        if item.state == "pending" and not item.counts and item.next_attempt_at is not None
+    ]
+    return max(pauses) if pauses else None
+
+
+def _count(report: DispatchReport, outcomes: list[storage.Settlement]) -> None:
+    for item in outcomes:
+        if item.state == "sent":
+            report.sent += 1
+        elif item.state == "failed":
+            report.failed += 1
+        elif item.state == "blocked":
+            report.blocked += 1
+        elif item.state == "unknown":
+            report.unknown += 1
+        elif item.counts:
+            report.retried += 1
+        elif item.next_attempt_at is None:
+            report.returned += 1
+        else:
+            report.retried += 1

@@ -1,0 +1,512 @@
+"""The delivery engine: fan-out, claims, the fault matrix, expiry and restarts."""
+
+from __future__ import annotations
+
+import dataclasses
+import sqlite3
+from datetime import datetime, timedelta
+
+import httpx
+import pytest
+from telegram.error import TimedOut
+
+from bot.config import Config, Language
+from bot.deps import Deps
+from bot.dispatcher import DispatchReport, dispatch_once
+from bot.services import delivery
+from storage import delivery as storage
+from storage import subscriptions as subscriptions_storage
+from storage import users as users_storage
+from tests.conftest import start_driver, stop_driver
+from tests.fakes import Call
+from tests.harness import BotDriver
+
+FAST = 100_000.0  # messages per second: no pacing in tests that are not about the pace
+
+
+def fast(config: Config, **delivery_values: object) -> Config:
+    values: dict[str, object] = {"messages_per_second": FAST, **delivery_values}
+    return config.model_copy(update={"delivery": config.delivery.model_copy(update=values)})
+
+
+@pytest.fixture
+def config(config: Config) -> Config:
+    return fast(config)
+
+
+def deps_of(bot: BotDriver) -> Deps:
+    deps = bot.app.bot_data["deps"]
+    assert isinstance(deps, Deps)
+    return deps
+
+
+async def tick(bot: BotDriver) -> DispatchReport:
+    return await dispatch_once(deps_of(bot), bot.app.bot)
+
+
+def add_member(
+    conn: sqlite3.Connection,
+    user_id: int,
+    now: datetime,
+    language: Language = "pl",
+    teams: tuple[int, ...] = (),
+    consented: bool = True,
+) -> None:
+    users_storage.add_user(conn, user_id, language, now)
+    if consented:
+        users_storage.update_consent(conn, user_id, 1, now)
+    for team_id in teams:
+        subscriptions_storage.add_subscription(conn, user_id, team_id, now)
+
+
+def team_id(conn: sqlite3.Connection, slug: str = "culture") -> int:
+    row = conn.execute("SELECT id FROM teams WHERE slug = ?", (slug,)).fetchone()
+    return int(row[0])
+
+
+def notice(text: str) -> dict[Language, delivery.OutgoingMessage]:
+    return delivery.messages_for(
+        lambda language: delivery.OutgoingMessage(text=f"[{language}] {text}")
+    )
+
+
+async def announce_to_team(
+    bot: BotDriver,
+    members: dict[int, Language],
+    *,
+    text: str = "Spotkanie",
+    due_at: datetime | None = None,
+    expires_at: datetime | None = None,
+    subject: str | None = None,
+    kind: str = "broadcast",
+) -> int:
+    now = bot.clock()
+
+    def inner(conn: sqlite3.Connection) -> int:
+        culture = team_id(conn)
+        for user_id, language in members.items():
+            add_member(conn, user_id, now, language, (culture,))
+        return delivery.announce(
+            conn,
+            kind=kind,
+            audience="team",
+            audience_id=culture,
+            messages=notice(text),
+            now=now,
+            due_at=due_at,
+            expires_at=expires_at,
+            subject=subject,
+        )
+
+    return await deps_of(bot).db.run(inner)
+
+
+async def counts(bot: BotDriver, announcement_id: int) -> delivery.DeliveryCounts:
+    return await deps_of(bot).db.run(delivery.get_counts, announcement_id)
+
+
+async def rows(bot: BotDriver, announcement_id: int) -> dict[int, storage.Delivery]:
+    found = await deps_of(bot).db.run(storage.list_deliveries, announcement_id)
+    return {row.chat_id: row for row in found}
+
+
+def messages_to(bot: BotDriver) -> dict[int, list[Call]]:
+    by_chat: dict[int, list[Call]] = {}
+    for call in bot.api.sent("sendMessage"):
+        assert call.chat_id is not None
+        by_chat.setdefault(call.chat_id, []).append(call)
+    return by_chat
+
+
+# --- the basic path -------------------------------------------------------------------
+
+
+async def test_notice_reaches_every_active_consented_subscriber_in_their_language(
+    bot: BotDriver,
+) -> None:
+    announcement = await announce_to_team(bot, {1: "pl", 2: "en"}, text="a & b")
+    now = bot.clock()
+
+    def others(conn: sqlite3.Connection) -> None:
+        culture = team_id(conn)
+        add_member(conn, 3, now, "pl", (culture,), consented=False)
+        add_member(conn, 4, now, "pl", (culture,))
+        users_storage.update_active(conn, 4, False)
+        add_member(conn, 5, now, "pl", (team_id(conn, "health"),))
+
+    await deps_of(bot).db.run(others)
+    report = await tick(bot)
+
+    sent = messages_to(bot)
+    assert sorted(sent) == [1, 2]
+    assert sent[1][0].text == "[pl] a & b"
+    assert sent[2][0].text == "[en] a & b"
+    assert sent[1][0].params["parse_mode"] == "HTML"
+    assert report.sent == 2
+    assert report.fanned_out == 1
+    result = await counts(bot, announcement)
+    assert (result.sent, result.total) == (2, 2)
+    kept = await rows(bot, announcement)
+    assert kept[1].message_id is not None
+    assert kept[1].attempts == 1
+
+    bot.api.clear()
+    again = await tick(bot)
+    assert bot.api.sent("sendMessage") == []
+    assert again.sent == again.created == 0
+
+
+async def test_reply_markup_travels_with_the_notice(bot: BotDriver) -> None:
+    now = bot.clock()
+    markup = {"inline_keyboard": [[{"text": "Tak", "callback_data": "rsvp:yes:1"}]]}
+
+    def inner(conn: sqlite3.Connection) -> int:
+        add_member(conn, 7, now, "pl")
+        return delivery.announce(
+            conn,
+            kind="rsvp-promoted",
+            audience="user",
+            audience_id=7,
+            messages=delivery.messages_for(
+                lambda lang: delivery.OutgoingMessage(text=lang, reply_markup=markup)
+            ),
+            now=now,
+        )
+
+    await deps_of(bot).db.run(inner)
+    await tick(bot)
+    [call] = bot.api.sent("sendMessage")
+    assert call.buttons() == [("Tak", "rsvp:yes:1")]
+
+
+async def test_future_notice_waits_for_its_time(bot: BotDriver) -> None:
+    due = bot.clock() + timedelta(hours=1)
+    announcement = await announce_to_team(bot, {1: "pl"}, due_at=due)
+    report = await tick(bot)
+    assert report.fanned_out == 0
+    assert bot.api.sent("sendMessage") == []
+    bot.clock.advance(minutes=59, seconds=59)
+    await tick(bot)
+    assert bot.api.sent("sendMessage") == []
+    bot.clock.advance(seconds=1)
+    await tick(bot)
+    assert len(bot.api.sent("sendMessage")) == 1
+    assert (await counts(bot, announcement)).sent == 1
+
+
+async def test_announce_rejects_an_unknown_audience_and_missing_language(bot: BotDriver) -> None:
+    now = bot.clock()
+    with pytest.raises(ValueError, match="audience"):
+        await deps_of(bot).db.run(
+            lambda conn: delivery.announce(
+                conn, kind="x", audience="nobody", audience_id=1, messages=notice("t"), now=now
+            )
+        )
+    only_pl: dict[Language, delivery.OutgoingMessage] = {"pl": delivery.OutgoingMessage(text="t")}
+    with pytest.raises(ValueError, match="en"):
+        await deps_of(bot).db.run(
+            lambda conn: delivery.announce(
+                conn, kind="x", audience="user", audience_id=1, messages=only_pl, now=now
+            )
+        )
+
+
+# --- the fault matrix -----------------------------------------------------------------
+
+
+async def test_429_waits_exactly_retry_after_and_returns_the_rest_of_the_batch(
+    bot: BotDriver,
+) -> None:
+    announcement = await announce_to_team(bot, {1: "pl", 2: "pl", 3: "pl"})
+    bot.api.fail("sendMessage", 429, "Too Many Requests: retry after 7", retry_after=7)
+    start = bot.clock()
+    # Paced so that each send is answered before the next one starts.
+    deps = deps_of(bot)
+    paced = dataclasses.replace(deps, config=fast(deps.config, messages_per_second=50))
+    report = await dispatch_once(paced, bot.app.bot)
+
+    assert report.paused_until == start + timedelta(seconds=7)
+    assert len(bot.api.sent("sendMessage")) == 1  # nothing after the 429 in that batch
+    state = await rows(bot, announcement)
+    assert {row.state for row in state.values()} == {"pending"}
+    assert all(row.attempts == 0 for row in state.values())
+    assert state[1].next_attempt_at == start + timedelta(seconds=7)
+
+    bot.clock.advance(seconds=6.999)
+    await tick(bot)
+    assert len(bot.api.sent("sendMessage")) == 1
+    bot.clock.advance(seconds=0.001)
+    await tick(bot)
+    sent = messages_to(bot)
+    assert {chat: len(calls) for chat, calls in sent.items()} == {1: 2, 2: 1, 3: 1}
+    assert (await counts(bot, announcement)).sent == 3
+
+
+async def test_403_blocks_and_deactivates_the_member(bot: BotDriver) -> None:
+    announcement = await announce_to_team(bot, {1: "pl", 2: "pl"})
+    bot.api.fail("sendMessage", 403, "Forbidden: bot was blocked by the user")
+    report = await tick(bot)
+    assert (report.blocked, report.sent) == (1, 1)
+    state = await rows(bot, announcement)
+    assert state[1].state == "blocked"
+    assert "blocked by the user" in (state[1].error or "")
+    user = await deps_of(bot).db.run(users_storage.get_user, 1)
+    assert user is not None
+    assert not user.active
+    # The inactive member is no longer in the audience of the next notice.
+    bot.api.clear()
+    await announce_to_team(bot, {2: "pl"})
+    await tick(bot)
+    assert sorted(messages_to(bot)) == [2]
+
+
+async def test_deactivated_user_is_blocked_too(bot: BotDriver) -> None:
+    announcement = await announce_to_team(bot, {1: "pl"})
+    bot.api.fail("sendMessage", 403, "Forbidden: user is deactivated")
+    await tick(bot)
+    assert (await counts(bot, announcement)).blocked == 1
+
+
+async def test_400_fails_with_the_reason_and_is_not_retried(bot: BotDriver) -> None:
+    announcement = await announce_to_team(bot, {1: "pl"})
+    bot.api.fail("sendMessage", 400, "Bad Request: can't parse entities")
+    await tick(bot)
+    state = await rows(bot, announcement)
+    assert state[1].state == "failed"
+    assert "can't parse entities" in (state[1].error or "").lower()
+    bot.clock.advance(days=1)
+    await tick(bot)
+    assert len(bot.api.sent("sendMessage")) == 1
+
+
+def raise_on_send(exc: BaseException, times: int = 1) -> object:
+    left = [times]
+
+    def hook(call: Call) -> None:
+        if call.method == "sendMessage" and left[0] > 0:
+            left[0] -= 1
+            raise exc
+
+    return hook
+
+
+def connect_error() -> httpx.ConnectError:
+    return httpx.ConnectError("connection refused")
+
+
+def read_timeout() -> TimedOut:
+    try:
+        raise httpx.ReadTimeout("read timed out")
+    except httpx.ReadTimeout as cause:
+        try:
+            raise TimedOut from cause
+        except TimedOut as exc:
+            return exc
+
+
+def connect_timeout() -> TimedOut:
+    try:
+        raise httpx.ConnectTimeout("connect timed out")
+    except httpx.ConnectTimeout as cause:
+        try:
+            raise TimedOut from cause
+        except TimedOut as exc:
+            return exc
+
+
+@pytest.mark.parametrize("fault", [connect_error, connect_timeout])
+async def test_connect_failures_are_retried_with_backoff_then_sent(
+    bot: BotDriver, fault: object
+) -> None:
+    assert callable(fault)
+    announcement = await announce_to_team(bot, {1: "pl"})
+    bot.api.on_call = raise_on_send(fault(), times=2)  # type: ignore[assignment]
+    start = bot.clock()
+    report = await tick(bot)
+    assert report.retried == 1
+    state = await rows(bot, announcement)
+    assert state[1].state == "pending"
+    assert state[1].attempts == 1
+    first_delay = state[1].next_attempt_at - start
+    assert first_delay > timedelta(0)
+
+    bot.clock.now = state[1].next_attempt_at
+    await tick(bot)
+    state = await rows(bot, announcement)
+    assert state[1].state == "pending"
+    assert state[1].next_attempt_at - bot.clock() > first_delay  # it backs off
+
+    bot.clock.now = state[1].next_attempt_at
+    await tick(bot)
+    state = await rows(bot, announcement)
+    assert state[1].state == "sent"
+    assert state[1].attempts == 3
+    assert len(bot.api.sent("sendMessage")) == 3
+
+
+async def test_connect_errors_give_up_after_max_attempts(bot: BotDriver) -> None:
+    deps = deps_of(bot)
+    announcement = await announce_to_team(bot, {1: "pl"})
+    bot.api.on_call = raise_on_send(connect_error(), times=100)  # type: ignore[assignment]
+    limited = dataclasses.replace(deps, config=fast(deps.config, max_attempts=3))
+    for _ in range(10):
+        await dispatch_once(limited, bot.app.bot)
+        bot.clock.advance(days=1)
+    state = await rows(bot, announcement)
+    assert state[1].state == "failed"
+    assert state[1].attempts == 3
+    assert "gave up after 3" in (state[1].error or "")
+    assert len(bot.api.sent("sendMessage")) == 3
+
+
+async def test_read_timeout_is_unknown_and_never_resent(bot: BotDriver) -> None:
+    announcement = await announce_to_team(bot, {1: "pl", 2: "pl"})
+    bot.api.on_call = raise_on_send(read_timeout())  # type: ignore[assignment]
+    report = await tick(bot)
+    assert (report.unknown, report.sent) == (1, 1)
+    bot.clock.advance(days=1)
+    await tick(bot)
+    result = await counts(bot, announcement)
+    assert (result.unknown, result.sent) == (1, 1)
+    assert len(bot.api.sent("sendMessage")) == 2
+
+
+async def test_server_error_is_retried(bot: BotDriver) -> None:
+    announcement = await announce_to_team(bot, {1: "pl"})
+    bot.api.fail("sendMessage", 502, "Bad Gateway")
+    await tick(bot)
+    state = await rows(bot, announcement)
+    assert state[1].state == "pending"
+    bot.clock.now = state[1].next_attempt_at
+    await tick(bot)
+    assert (await counts(bot, announcement)).sent == 1
+
+
+# --- expiry, cancellation, restarts ---------------------------------------------------
+
+
+async def test_cancel_pending_cancels_scheduled_and_expires_waiting_copies(
+    bot: BotDriver,
+) -> None:
+    now = bot.clock()
+    later = await announce_to_team(
+        bot, {1: "pl"}, due_at=now + timedelta(hours=1), subject="meeting:42", kind="reminder"
+    )
+    other = await announce_to_team(
+        bot, {1: "pl"}, due_at=now + timedelta(hours=1), subject="meeting:43", kind="reminder"
+    )
+    change = await announce_to_team(bot, {1: "pl"}, subject="meeting:42", kind="change")
+    bot.api.fail("sendMessage", 429, "Too Many Requests", retry_after=60)
+    await tick(bot)  # `change` is fanned out, then waits behind the 429
+    cancelled = await deps_of(bot).db.run(
+        lambda conn: delivery.cancel_pending(conn, subject="meeting:42", now=bot.clock())
+    )
+    assert cancelled == 2
+    bot.clock.advance(hours=2)
+    await tick(bot)
+    assert (await counts(bot, change)).expired == 1
+    assert (await counts(bot, later)).total == 0
+    assert (await counts(bot, other)).sent == 1
+    assert [c.chat_id for c in bot.api.sent("sendMessage")] == [1, 1]
+
+
+async def test_cancel_pending_by_kind_only(bot: BotDriver) -> None:
+    now = bot.clock()
+    due = now + timedelta(hours=1)
+    reminder = await announce_to_team(bot, {1: "pl"}, due_at=due, subject="m:1", kind="reminder")
+    notice_id = await announce_to_team(bot, {1: "pl"}, due_at=due, subject="m:1", kind="notice")
+    cancelled = await deps_of(bot).db.run(
+        lambda conn: delivery.cancel_pending(conn, subject="m:1", now=now, kinds={"reminder"})
+    )
+    assert cancelled == 1
+    bot.clock.advance(hours=1)
+    await tick(bot)
+    assert (await counts(bot, reminder)).total == 0
+    assert (await counts(bot, notice_id)).sent == 1
+
+
+async def restart(bot: BotDriver) -> BotDriver:
+    """Stop the application and build a new one on the same database and clock."""
+    config = bot.app.bot_data["config"]
+    await stop_driver(bot)
+    return await start_driver(config, bot.clock, bot.api)
+
+
+@pytest.mark.parametrize(
+    ("down_until", "expected"),
+    [(timedelta(minutes=30), "sent"), (timedelta(hours=1), "expired")],
+)
+async def test_reminder_missed_while_down_goes_out_late_only_before_the_start(
+    bot: BotDriver, down_until: timedelta, expected: str
+) -> None:
+    now = bot.clock()
+    starts = now + timedelta(hours=1)
+    reminder = await announce_to_team(
+        bot,
+        {1: "pl", 2: "en"},
+        due_at=now + timedelta(minutes=15),
+        expires_at=starts,
+        kind="meeting-reminder",
+        subject="meeting:1",
+    )
+    await stop_driver(bot)  # down across the reminder's due time
+    bot.clock.advance(seconds=down_until.total_seconds())
+    again = await start_driver(bot.app.bot_data["config"], bot.clock, bot.api)
+    try:
+        await tick(again)
+        await tick(again)
+        result = await counts(again, reminder)
+        sends = len(again.api.sent("sendMessage"))
+    finally:
+        await stop_driver(again)
+    if expected == "sent":
+        assert (result.sent, sends) == (2, 2)
+    else:
+        assert (result.expired, sends) == (2, 0)
+
+
+async def test_copies_waiting_when_the_meeting_starts_expire(bot: BotDriver) -> None:
+    now = bot.clock()
+    announcement = await announce_to_team(
+        bot, {1: "pl", 2: "pl"}, expires_at=now + timedelta(minutes=1)
+    )
+    bot.api.fail("sendMessage", 429, "Too Many Requests", retry_after=120)
+    await tick(bot)
+    bot.clock.advance(minutes=5)
+    report = await tick(bot)
+    assert report.expired == 2
+    result = await counts(bot, announcement)
+    assert (result.expired, result.sent) == (2, 0)
+
+
+async def test_interrupted_sends_become_unknown_at_start_and_are_never_resent(
+    bot: BotDriver,
+) -> None:
+    announcement = await announce_to_team(bot, {1: "pl", 2: "pl"})
+    deps = deps_of(bot)
+    now = bot.clock()
+
+    def crash_after_claim(conn: sqlite3.Connection) -> None:
+        [due] = storage.list_due_announcements(conn, now, 10)
+        delivery.fan_out(conn, due, now)
+        storage.claim_deliveries(conn, now, 1)  # committed `sending`, then the process dies
+
+    await deps.db.run(crash_after_claim)
+    again = await restart(bot)
+    try:
+        await tick(again)
+        result = await counts(again, announcement)
+        [row] = [r for r in (await rows(again, announcement)).values() if r.state == "unknown"]
+    finally:
+        await stop_driver(again)
+    assert (result.unknown, result.sent) == (1, 1)
+    assert [c.chat_id for c in again.api.sent("sendMessage")] == [2]
+    assert row.chat_id == 1
+
+
+async def test_dispatcher_is_the_one_scheduler_job(bot: BotDriver) -> None:
+    assert bot.app.job_queue is not None
+    jobs = bot.app.job_queue.jobs()
+    assert [job.name for job in jobs] == ["dispatcher"]
+    config: Config = bot.app.bot_data["config"]
+    assert jobs[0].job.trigger.interval == timedelta(seconds=config.delivery.interval_seconds)
