@@ -31,10 +31,12 @@ class MigrationError(Exception):
 
 def _migrations(folder: Path) -> list[tuple[int, Path]]:
     found = []
-    for path in folder.iterdir():
+    for path in folder.glob("*.sql"):
         match = _MIGRATION_NAME.match(path.name)
-        if match:
-            found.append((int(match.group(1)), path))
+        if match is None:
+            # A misnamed file would otherwise be skipped silently and its schema never exist.
+            raise MigrationError(f"migration {path.name} is not named like 0001_some_name.sql")
+        found.append((int(match.group(1)), path))
     found.sort()
     numbers = [number for number, _ in found]
     if numbers != list(range(1, len(numbers) + 1)):
@@ -45,7 +47,13 @@ def _migrations(folder: Path) -> list[tuple[int, Path]]:
 def migrate(conn: sqlite3.Connection, folder: Path = MIGRATIONS) -> int:
     """Apply every migration newer than `PRAGMA user_version`, each atomically; return version."""
     current: int = conn.execute("PRAGMA user_version").fetchone()[0]
-    for number, path in _migrations(folder):
+    migrations = _migrations(folder)
+    if current > len(migrations):
+        # Older code on a newer schema would misread it; refuse instead of guessing.
+        raise MigrationError(
+            f"the database is at version {current}, newer than this code's {len(migrations)}"
+        )
+    for number, path in migrations:
         if number <= current:
             continue
         # executescript commits a pending transaction first (Python 3.11), so the script
