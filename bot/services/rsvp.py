@@ -1,0 +1,269 @@
+"""RSVP to sector meetings: going / maybe / not going, the waiting list, the attendee CSV."""
+
+from __future__ import annotations
+
+import csv
+import io
+import sqlite3
+from collections.abc import Callable
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel, ConfigDict
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+from bot.config import Language
+from bot.errors import ConsentRequired, DomainError, NotAllowed, StaleButton
+from bot.i18n import Texts
+from bot.meeting_card import RsvpCounts, local_when
+from bot.services import delivery
+from storage import meetings as meetings_storage
+from storage import rsvps as rsvps_storage
+from storage import teams as teams_storage
+from storage import users as users_storage
+from storage.database import Database
+from storage.models import Meeting, Team
+from storage.rsvps import Answer, Attendee, Rsvp
+
+PROMOTED_KIND = "rsvp-promoted"
+
+
+class MeetingCancelled(DomainError):
+    key = "rsvp.refused-cancelled"
+
+
+class MeetingStarted(DomainError):
+    key = "rsvp.refused-started"
+
+
+class RsvpOutcome(BaseModel):
+    """The member's answer after pressing a button, and where they stand."""
+
+    model_config = ConfigDict(frozen=True)
+
+    meeting: Meeting
+    team: Team
+    rsvp: Rsvp
+    # 1-based place in the waiting list now (None: not waiting).
+    waiting_rank: int | None
+    changed: bool
+    counts: RsvpCounts
+    promoted: tuple[int, ...] = ()
+
+
+class AttendeeExport(BaseModel):
+    """Everything the attendee CSV is made of."""
+
+    model_config = ConfigDict(frozen=True)
+
+    meeting: Meeting
+    team: Team
+    attendees: tuple[Attendee, ...]
+
+
+def card_counts(counts: rsvps_storage.RsvpCounts) -> RsvpCounts:
+    """The storage counts in the shape the meeting card takes."""
+    return RsvpCounts.model_validate(counts.model_dump())
+
+
+def _require_consent(conn: sqlite3.Connection, user_id: int, notice_version: int) -> None:
+    user = users_storage.get_user(conn, user_id)
+    if user is None or user.consent_version is None or user.consent_version < notice_version:
+        raise ConsentRequired()
+
+
+def _confirmed(conn: sqlite3.Connection, meeting_id: int) -> int:
+    return rsvps_storage.get_counts(conn, meeting_id).going
+
+
+def _has_free_place(conn: sqlite3.Connection, meeting: Meeting) -> bool:
+    return meeting.capacity is None or _confirmed(conn, meeting.id) < meeting.capacity
+
+
+def promotion_notice(
+    meeting: Meeting, team: Team, texts: Texts, zone: ZoneInfo
+) -> Callable[[Language], delivery.OutgoingMessage]:
+    """The message a member gets when they move from the waiting list to a place."""
+
+    def build(language: Language) -> delivery.OutgoingMessage:
+        body = texts.get(
+            language,
+            "rsvp.promoted",
+            title=meeting.title,
+            team=team.name(language),
+            when=local_when(meeting.starts_at, language, zone),
+        )
+        markup = InlineKeyboardMarkup(
+            [
+                [
+                    InlineKeyboardButton(
+                        texts.get(language, "rsvp.open-meeting"),
+                        callback_data=f"sched:open:{meeting.id}",
+                    )
+                ]
+            ]
+        )
+        return delivery.OutgoingMessage(text=body, reply_markup=markup.to_dict())
+
+    return build
+
+
+def fill_free_places(
+    conn: sqlite3.Connection,
+    meeting: Meeting,
+    now: datetime,
+    notice: Callable[[Language], delivery.OutgoingMessage],
+) -> list[int]:
+    """Promote waiting members, in order, into free places and queue a notice to each.
+
+    Call it inside the unit that frees places (a withdrawal, a larger capacity).
+    """
+    promoted: list[int] = []
+    messages = None
+    while _has_free_place(conn, meeting):
+        first = rsvps_storage.get_first_waiting(conn, meeting.id)
+        if first is None:
+            break
+        rsvps_storage.update_waitlist_position(conn, meeting.id, first.user_id, None)
+        if messages is None:
+            messages = delivery.messages_for(notice)
+        delivery.announce(
+            conn,
+            kind=PROMOTED_KIND,
+            audience="user",
+            audience_id=first.user_id,
+            messages=messages,
+            now=now,
+            expires_at=meeting.starts_at,
+            subject=f"meeting:{meeting.id}",
+        )
+        promoted.append(first.user_id)
+    return promoted
+
+
+def _open_meeting(conn: sqlite3.Connection, meeting_id: int, now: datetime) -> tuple[Meeting, Team]:
+    meeting = meetings_storage.get_meeting(conn, meeting_id)
+    team = None if meeting is None else teams_storage.get_team(conn, meeting.team_id)
+    if meeting is None or team is None:
+        raise StaleButton()
+    if meeting.state == "cancelled":
+        raise MeetingCancelled(title=meeting.title)
+    if meeting.starts_at <= now:
+        raise MeetingStarted(title=meeting.title)
+    return meeting, team
+
+
+async def answer(
+    db: Database,
+    *,
+    user_id: int,
+    meeting_id: int,
+    answer: Answer,
+    notice_version: int,
+    texts: Texts,
+    zone: ZoneInfo,
+    now: datetime,
+) -> RsvpOutcome:
+    """Record a member's answer; a withdrawal promotes the first member waiting for a place."""
+
+    def change(conn: sqlite3.Connection) -> RsvpOutcome:
+        _require_consent(conn, user_id, notice_version)
+        meeting, team = _open_meeting(conn, meeting_id, now)
+        previous = rsvps_storage.get_rsvp(conn, meeting_id, user_id)
+        promoted: list[int] = []
+        if previous is not None and previous.answer == answer:
+            rsvp, changed = previous, False  # a double press changes nothing
+        else:
+            position = None
+            if answer == "going":
+                waiting = rsvps_storage.get_first_waiting(conn, meeting_id) is not None
+                if waiting or not _has_free_place(conn, meeting):
+                    position = rsvps_storage.get_next_waitlist_position(conn, meeting_id)
+            rsvp = rsvps_storage.upsert_rsvp(conn, meeting_id, user_id, answer, position, now)
+            changed = True
+            notice = promotion_notice(meeting, team, texts, zone)
+            promoted = fill_free_places(conn, meeting, now, notice)
+            if user_id in promoted:
+                # Only possible when a place was free while others waited (a raised capacity).
+                refreshed = rsvps_storage.get_rsvp(conn, meeting_id, user_id)
+                rsvp = refreshed if refreshed is not None else rsvp
+        rank = None
+        if rsvp.waitlist_position is not None:
+            rank = rsvps_storage.get_waiting_rank(conn, meeting_id, rsvp.waitlist_position)
+        return RsvpOutcome(
+            meeting=meeting,
+            team=team,
+            rsvp=rsvp,
+            waiting_rank=rank,
+            changed=changed,
+            counts=card_counts(rsvps_storage.get_counts(conn, meeting_id)),
+            promoted=tuple(u for u in promoted if u != user_id),
+        )
+
+    return await db.run(change)
+
+
+async def export_attendees(
+    db: Database, *, moderated: Callable[[int], bool], meeting_id: int
+) -> AttendeeExport:
+    """Return who answered a meeting; only its sector's moderators (and admins) may."""
+
+    def read(conn: sqlite3.Connection) -> AttendeeExport:
+        meeting = meetings_storage.get_meeting(conn, meeting_id)
+        team = None if meeting is None else teams_storage.get_team(conn, meeting.team_id)
+        if meeting is None or team is None:
+            raise StaleButton()
+        if not moderated(meeting.team_id):
+            raise NotAllowed()
+        return AttendeeExport(
+            meeting=meeting,
+            team=team,
+            attendees=tuple(rsvps_storage.list_attendees(conn, meeting_id)),
+        )
+
+    return await db.run(read)
+
+
+# Excel opens a CSV with the list separator of its regional settings: ';' where the decimal
+# separator is a comma (Poland), ',' in English locales.
+CSV_DELIMITER: dict[Language, str] = {"pl": ";", "en": ","}
+_ANSWER_KEYS: dict[str, str] = {
+    "going": "rsvp.csv-going",
+    "waiting": "rsvp.csv-waiting",
+    "maybe": "rsvp.csv-maybe",
+    "not_going": "rsvp.csv-not-going",
+}
+
+
+def attendees_csv(
+    export: AttendeeExport, language: Language, texts: Texts, zone: ZoneInfo
+) -> bytes:
+    """The attendee list as UTF-8 CSV with a BOM, so Excel shows Polish letters right."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=CSV_DELIMITER[language], lineterminator="\r\n")
+    writer.writerow(
+        [
+            texts.get(language, "rsvp.csv-user"),
+            texts.get(language, "rsvp.csv-organisation"),
+            texts.get(language, "rsvp.csv-answer"),
+            texts.get(language, "rsvp.csv-position"),
+            texts.get(language, "rsvp.csv-answered-at"),
+        ]
+    )
+    rank = 0
+    for person in export.attendees:
+        status = "waiting" if person.waitlist_position is not None else person.answer
+        position = ""
+        if person.waitlist_position is not None:
+            rank += 1  # attendees come in waiting-list order
+            position = str(rank)
+        writer.writerow(
+            [
+                person.user_id,
+                person.organisation or "",
+                texts.get(language, _ANSWER_KEYS[status]),
+                position,
+                person.answered_at.astimezone(zone).strftime("%Y-%m-%d %H:%M"),
+            ]
+        )
+    return buffer.getvalue().encode("utf-8-sig")

@@ -1,0 +1,95 @@
+"""Calendar: "Add to calendar" on a meeting card (.ics + Google link) and /calendar (all mine)."""
+
+from __future__ import annotations
+
+import re
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.constants import ParseMode
+from telegram.ext import CallbackQueryHandler, CommandHandler
+
+from bot.context import App, Ctx
+from bot.errors import ConsentRequired
+from bot.services import calendar as calendar_service
+from handlers.common import (
+    answer_stale,
+    callback_ints,
+    reply,
+    require_actor,
+    require_private,
+    require_query,
+    text,
+)
+
+ICS = re.compile(r"cal:ics:(\d{1,9})")
+
+
+async def meeting_ics(update: Update, context: Ctx) -> None:
+    """Send one meeting as an .ics file, with a Google Calendar link under it."""
+    query = require_query(update)
+    if not await require_private(update, context):
+        return
+    ids = callback_ints(query.data, ICS)
+    if ids is None:
+        await answer_stale(update, context)
+        return
+    deps = context.deps
+    entry = await calendar_service.meeting_entry(deps.db, ids[0])
+    if entry is None:
+        await answer_stale(update, context)
+        return
+    actor = require_actor(context)
+    username = context.bot.username
+    zone = deps.config.zone
+    data = calendar_service.ics_bytes([entry], actor.language, username, zone)
+    markup = None
+    if entry.meeting.state == "scheduled":
+        url = calendar_service.google_calendar_url(
+            entry.meeting, actor.language, team=entry.team, bot_username=username, zone=zone
+        )
+        markup = InlineKeyboardMarkup(
+            [[InlineKeyboardButton(text(context, "calendar.google"), url=url)]]
+        )
+    await query.answer()
+    await context.bot.send_document(
+        actor.user_id,
+        document=data,
+        filename=f"meeting-{entry.meeting.id}.ics",
+        caption=text(context, "calendar.file-caption", title=entry.meeting.title),
+        parse_mode=ParseMode.HTML,
+        reply_markup=markup,
+    )
+
+
+async def all_meetings_ics(update: Update, context: Ctx) -> None:
+    """/calendar: one .ics with every upcoming meeting of my sector teams."""
+    if not await require_private(update, context):
+        return
+    actor = require_actor(context)
+    deps = context.deps
+    try:
+        entries = await calendar_service.my_upcoming_entries(
+            deps.db, actor.user_id, deps.config.privacy.notice_version, deps.clock()
+        )
+    except ConsentRequired:
+        await reply(update, text(context, "error.consent-required"))
+        return
+    if not entries:
+        await reply(update, text(context, "calendar.empty"))
+        return
+    data = calendar_service.ics_bytes(
+        entries, actor.language, context.bot.username, deps.config.zone
+    )
+    await context.bot.send_document(
+        actor.user_id,
+        document=data,
+        filename="meetings.ics",
+        caption=deps.texts.plural(actor.language, "calendar.all-caption", len(entries)),
+        parse_mode=ParseMode.HTML,
+    )
+
+
+def register(app: App) -> None:
+    """Install the calendar button and /calendar."""
+    app.add_handler(CommandHandler("calendar", all_meetings_ics))
+    app.add_handler(CallbackQueryHandler(meeting_ics, pattern=r"^cal:"))

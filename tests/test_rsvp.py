@@ -1,0 +1,299 @@
+"""RSVP to sector meetings, as members and moderators see it: answers, waiting list, CSV."""
+
+from __future__ import annotations
+
+import csv
+import io
+import sqlite3
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+import pytest
+
+from bot.config import Config
+from bot.dispatcher import dispatch_once
+from storage import rsvps as rsvps_storage
+from storage.rsvps import Rsvp
+from tests.fakes import Call
+from tests.harness import BotDriver, Clock, TgUser
+from tests.meeting_factory import (
+    add_meeting,
+    db_of,
+    files_driver,
+    make_moderator,
+    member,
+    set_organisation,
+    update_meeting,
+    uploaded,
+    user,
+)
+
+STALE = "Ten przycisk jest już nieaktualny."
+
+
+@pytest.fixture
+async def bot(config: Config, clock: Clock) -> AsyncIterator[BotDriver]:
+    async for driver in files_driver(config, clock):
+        yield driver
+
+
+async def rsvp_of(bot: BotDriver, meeting_id: int, user_id: int) -> Rsvp | None:
+    return await db_of(bot).run(rsvps_storage.get_rsvp, meeting_id, user_id)
+
+
+async def all_rsvps(bot: BotDriver) -> list[tuple[int, int, str, int | None]]:
+    def read(conn: sqlite3.Connection) -> list[tuple[int, int, str, int | None]]:
+        rows = conn.execute(
+            "SELECT meeting_id, user_id, answer, waitlist_position FROM rsvps ORDER BY 1, 2"
+        ).fetchall()
+        return [(row[0], row[1], row[2], row[3]) for row in rows]
+
+    return await db_of(bot).run(read)
+
+
+def answer_text(calls: list[Call]) -> str:
+    [answer] = [c for c in calls if c.method == "answerCallbackQuery"]
+    return str(answer.params.get("text", ""))
+
+
+async def test_each_answer_is_recorded_and_confirmed(bot: BotDriver, anna: TgUser) -> None:
+    await member(bot, anna, "culture")
+    meeting = await add_meeting(bot)
+
+    calls = await bot.click(anna, f"rsvp:going:{meeting}")
+    assert answer_text(calls) == "✅ Zapisano: biorę udział."
+    stored = await rsvp_of(bot, meeting, anna.id)
+    assert stored is not None
+    assert (stored.answer, stored.waitlist_position) == ("going", None)
+
+    calls = await bot.click(anna, f"rsvp:maybe:{meeting}")
+    assert answer_text(calls) == "🤔 Zapisano: może."
+    stored = await rsvp_of(bot, meeting, anna.id)
+    assert stored is not None
+    assert stored.answer == "maybe"
+
+    calls = await bot.click(anna, f"rsvp:no:{meeting}")
+    assert answer_text(calls) == "❌ Zapisano: nie biorę udziału."
+    stored = await rsvp_of(bot, meeting, anna.id)
+    assert stored is not None
+    assert stored.answer == "not_going"
+    # A member's answer is not echoed anywhere but the button's own answer.
+    assert not [c for c in calls if c.method in ("sendMessage", "editMessageText")]
+
+
+async def test_english_confirmation(bot: BotDriver, john: TgUser) -> None:
+    await member(bot, john)
+    meeting = await add_meeting(bot)
+    calls = await bot.click(john, f"rsvp:going:{meeting}")
+    assert answer_text(calls) == "✅ Saved: you're going."
+
+
+async def test_double_press_is_idempotent(bot: BotDriver, anna: TgUser, clock: Clock) -> None:
+    await member(bot, anna)
+    meeting = await add_meeting(bot, capacity=1)
+    await bot.click(anna, f"rsvp:going:{meeting}")
+    first = await rsvp_of(bot, meeting, anna.id)
+    clock.advance(minutes=5)
+    calls = await bot.click(anna, f"rsvp:going:{meeting}")
+    assert answer_text(calls) == "✅ Zapisano: biorę udział."
+    assert await rsvp_of(bot, meeting, anna.id) == first
+    assert await all_rsvps(bot) == [(meeting, anna.id, "going", None)]
+
+
+async def test_waiting_list_promotes_in_order_and_tells_the_promoted(bot: BotDriver) -> None:
+    members = [user(n) for n in range(1, 6)]
+    for person in members:
+        await member(bot, person, "culture")
+    meeting = await add_meeting(bot, capacity=2, title="Budżet obywatelski")
+    u1, u2, u3, u4, u5 = members
+
+    for person in (u1, u2):
+        assert answer_text(await bot.click(person, f"rsvp:going:{meeting}")).startswith("✅")
+    assert "pozycja 1." in answer_text(await bot.click(u3, f"rsvp:going:{meeting}"))
+    assert "pozycja 2." in answer_text(await bot.click(u4, f"rsvp:going:{meeting}"))
+    assert "pozycja 3." in answer_text(await bot.click(u5, f"rsvp:going:{meeting}"))
+
+    bot.api.clear()
+    # A confirmed member withdraws: the first on the waiting list gets the place.
+    await bot.click(u1, f"rsvp:no:{meeting}")
+    promoted = await rsvp_of(bot, meeting, u3.id)
+    assert promoted is not None
+    assert (promoted.answer, promoted.waitlist_position) == ("going", None)
+    assert "pozycja 1." in answer_text(await bot.click(u4, f"rsvp:going:{meeting}"))
+
+    # Someone waiting who gives up frees no place, but moves the others up.
+    await bot.click(u4, f"rsvp:maybe:{meeting}")
+    assert "pozycja 1." in answer_text(await bot.click(u5, f"rsvp:going:{meeting}"))
+
+    await bot.click(u2, f"rsvp:maybe:{meeting}")
+    last = await rsvp_of(bot, meeting, u5.id)
+    assert last is not None
+    assert last.waitlist_position is None
+
+    deps = bot.app.bot_data["deps"]
+    await dispatch_once(deps, bot.app.bot)
+    notices = [c for c in bot.api.sent("sendMessage") if "Zwolniło się miejsce" in c.text]
+    assert sorted(c.chat_id for c in notices if c.chat_id is not None) == [u3.id, u5.id]
+    assert "Budżet obywatelski" in notices[0].text
+    assert notices[0].buttons() == [("📅 Pokaż spotkanie", f"sched:open:{meeting}")]
+    counts = await db_of(bot).run(rsvps_storage.get_counts, meeting)
+    assert (counts.going, counts.waiting, counts.maybe, counts.not_going) == (2, 0, 2, 1)
+
+
+async def test_going_again_after_withdrawing_joins_the_end_of_the_list(bot: BotDriver) -> None:
+    u1, u2, u3 = user(1), user(2), user(3)
+    for person in (u1, u2, u3):
+        await member(bot, person)
+    meeting = await add_meeting(bot, capacity=1)
+    await bot.click(u1, f"rsvp:going:{meeting}")
+    await bot.click(u2, f"rsvp:going:{meeting}")
+    await bot.click(u1, f"rsvp:maybe:{meeting}")  # u2 promoted
+    await bot.click(u3, f"rsvp:going:{meeting}")
+    assert "pozycja 2." in answer_text(await bot.click(u1, f"rsvp:going:{meeting}"))
+    assert await all_rsvps(bot) == [
+        (meeting, u1.id, "going", 2),
+        (meeting, u2.id, "going", None),
+        (meeting, u3.id, "going", 1),
+    ]
+
+
+async def test_refused_after_start_and_when_cancelled(
+    bot: BotDriver, anna: TgUser, clock: Clock
+) -> None:
+    await member(bot, anna)
+    soon = await add_meeting(bot, starts_in=timedelta(hours=1))
+    cancelled = await add_meeting(bot, state="cancelled")
+    clock.advance(hours=1)
+
+    calls = await bot.click(anna, f"rsvp:going:{soon}")
+    assert "już się rozpoczęło" in answer_text(calls)
+    calls = await bot.click(anna, f"rsvp:maybe:{cancelled}")
+    assert "odwołane" in answer_text(calls)
+    assert await all_rsvps(bot) == []
+
+
+@pytest.mark.parametrize(
+    "data", ["rsvp:going:999", "rsvp:x:1", "rsvp:going:abc", "rsvp:going:", "rsvp:going:1:2"]
+)
+async def test_forged_callbacks_change_nothing(bot: BotDriver, anna: TgUser, data: str) -> None:
+    await member(bot, anna)
+    await add_meeting(bot)
+    calls = await bot.click(anna, data)
+    assert answer_text(calls) == STALE
+    assert await all_rsvps(bot) == []
+
+
+async def test_consent_is_needed(bot: BotDriver) -> None:
+    stranger = user(9)
+    meeting = await add_meeting(bot)
+    calls = await bot.click(stranger, f"rsvp:going:{meeting}")
+    assert "/start" in answer_text(calls)
+    assert await all_rsvps(bot) == []
+
+
+async def test_card_in_a_group_answers_only_the_presser(bot: BotDriver, anna: TgUser) -> None:
+    await member(bot, anna)
+    await make_moderator(bot, anna.id)
+    meeting = await add_meeting(bot)
+    calls = await bot.click(anna, f"rsvp:going:{meeting}", chat_id=-100123)
+    assert answer_text(calls) == "✅ Zapisano: biorę udział."
+    assert [c.method for c in calls] == ["answerCallbackQuery"]
+
+
+async def test_moderator_card_counts_are_redrawn(bot: BotDriver, anna: TgUser) -> None:
+    await member(bot, anna)
+    await make_moderator(bot, anna.id)
+    meeting = await add_meeting(bot)
+    calls = await bot.click(anna, f"rsvp:going:{meeting}", message_id=77)
+    [edit] = [c for c in calls if c.method == "editMessageText"]
+    assert edit.params["message_id"] == 77
+    assert "✅ Biorę udział: 1 · 🤔 Może: 0" in edit.text
+    assert ("📋 Lista uczestników (CSV)", f"rsvp:csv:{meeting}") in edit.buttons()
+
+
+async def test_moderator_exports_attendees_as_csv(bot: BotDriver, anna: TgUser) -> None:
+    await member(bot, anna)
+    await make_moderator(bot, anna.id)
+    members = [user(n) for n in range(1, 5)]
+    for person in members:
+        await member(bot, person)
+    await set_organisation(bot, members[0].id, "Fundacja Źródło Łąk")
+    meeting = await add_meeting(bot, capacity=1)
+    await bot.click(members[0], f"rsvp:going:{meeting}")
+    await bot.click(members[1], f"rsvp:going:{meeting}")
+    await bot.click(members[2], f"rsvp:maybe:{meeting}")
+    await bot.click(members[3], f"rsvp:no:{meeting}")
+
+    calls = await bot.click(anna, f"rsvp:csv:{meeting}")
+    [document] = [c for c in calls if c.method == "sendDocument"]
+    assert document.chat_id == anna.id
+    [(_, filename, data)] = uploaded(bot)
+    assert filename == f"attendees-meeting-{meeting}.csv"
+    assert data.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig")), delimiter=";"))
+    assert rows[0] == [
+        "Id w Telegramie",
+        "Organizacja",
+        "Odpowiedź",
+        "Pozycja na liście rezerwowej",
+        "Data odpowiedzi",
+    ]
+    # The test clock is 10:00 UTC on 26 November: 11:00 in Warsaw.
+    assert rows[1:] == [
+        [str(members[0].id), "Fundacja Źródło Łąk", "biorę udział", "", "2026-11-26 11:00"],
+        [str(members[1].id), "", "lista rezerwowa", "1", "2026-11-26 11:00"],
+        [str(members[2].id), "", "może", "", "2026-11-26 11:00"],
+        [str(members[3].id), "", "nie biorę udziału", "", "2026-11-26 11:00"],
+    ]
+
+
+async def test_english_csv_uses_commas(bot: BotDriver, john: TgUser) -> None:
+    await member(bot, john)
+    await make_moderator(bot, john.id)
+    meeting = await add_meeting(bot)
+    await bot.click(john, f"rsvp:maybe:{meeting}")
+    await bot.click(john, f"rsvp:csv:{meeting}")
+    [(_, _, data)] = uploaded(bot)
+    rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
+    assert rows[0][0] == "Telegram id"
+    assert rows[1][:3] == [str(john.id), "", "maybe"]
+
+
+async def test_non_moderators_cannot_export(bot: BotDriver, anna: TgUser) -> None:
+    await member(bot, anna)
+    await make_moderator(bot, anna.id, team="education")
+    meeting = await add_meeting(bot, team="culture")
+    await bot.click(anna, f"rsvp:going:{meeting}")
+    calls = await bot.click(anna, f"rsvp:csv:{meeting}")
+    assert answer_text(calls) == "Nie masz uprawnień do tej czynności."
+    assert not [c for c in calls if c.method == "sendDocument"]
+    calls = await bot.click(anna, "rsvp:csv:999")
+    assert answer_text(calls) == STALE
+    assert uploaded(bot) == []
+
+
+async def test_admin_exports_in_private_only(bot: BotDriver) -> None:
+    admin = TgUser(id=900, language_code="pl", first_name="Admin")
+    await member(bot, admin)
+    meeting = await add_meeting(bot)
+    calls = await bot.click(admin, f"rsvp:csv:{meeting}", chat_id=-100123)
+    assert not [c for c in calls if c.method == "sendDocument"]
+    calls = await bot.click(admin, f"rsvp:csv:{meeting}")
+    assert [c.method for c in calls if c.method == "sendDocument"] == ["sendDocument"]
+
+
+async def test_raised_capacity_lets_a_newcomer_in_only_after_those_waiting(
+    bot: BotDriver, clock: Clock
+) -> None:
+    u1, u2, u3 = user(1), user(2), user(3)
+    for person in (u1, u2, u3):
+        await member(bot, person)
+    meeting = await add_meeting(bot, capacity=1)
+    await bot.click(u1, f"rsvp:going:{meeting}")
+    await bot.click(u2, f"rsvp:going:{meeting}")
+    await update_meeting(bot, meeting, clock.now, capacity=2)
+    # The free place goes to the one waiting, not to the newcomer pressing now.
+    assert "pozycja 1." in answer_text(await bot.click(u3, f"rsvp:going:{meeting}"))
+    waiting = await rsvp_of(bot, meeting, u2.id)
+    assert waiting is not None
+    assert waiting.waitlist_position is None
