@@ -1,0 +1,559 @@
+"""Organisation: /organisation registers, shows, edits or leaves the NGO the user represents."""
+
+from __future__ import annotations
+
+import re
+import warnings
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from datetime import timedelta
+from enum import IntEnum
+from typing import Any
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.constants import ParseMode
+from telegram.ext import (
+    BaseHandler,
+    CallbackQueryHandler,
+    CommandHandler,
+    ConversationHandler,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
+from telegram.warnings import PTBUserWarning
+
+from bot.context import App, Ctx
+from bot.errors import ConsentRequired
+from bot.i18n import Html
+from bot.services import organisations as service
+from bot.services.organisations import (
+    NAME_MAX,
+    NAME_MIN,
+    InvalidOrganisation,
+    NotRepresenting,
+    OrganisationCard,
+    OrganisationDraft,
+    RegisterType,
+)
+from handlers.common import (
+    answer_stale,
+    callback_ints,
+    is_consented,
+    reply,
+    require_actor,
+    require_message,
+    require_private,
+    require_query,
+    text,
+)
+from storage.models import Organisation
+
+# Long enough to look a number up in the register, short enough not to surprise the user later.
+TIMEOUT = timedelta(minutes=30)
+DRAFT_KEY = "organisation-draft"
+TYPE = re.compile(r"org:type:(krs|other|none)")
+LEAVE = re.compile(r"org:leave:(\d{1,18})")
+LEAVE_YES = re.compile(r"org:leave-yes:(\d{1,18})")
+TYPE_BUTTONS: tuple[tuple[RegisterType, str], ...] = (
+    ("krs", "organisation.button-krs"),
+    ("other", "organisation.button-other"),
+    ("none", "organisation.button-none"),
+)
+END = ConversationHandler.END
+Callback = Callable[[Update, Ctx], Coroutine[Any, Any, int]]
+
+
+class Step(IntEnum):
+    NAME = 1
+    TYPE = 2
+    KRS = 3
+    REGISTER = 4
+    NIP = 5
+    REGON = 6
+    CONFIRM = 7
+
+
+@dataclass
+class Draft:
+    """The conversation's answers so far; nothing is stored until Save."""
+
+    editing: bool
+    prompt_id: int | None = None
+    name: str | None = None
+    register_type: RegisterType | None = None
+    krs: str | None = None
+    register_name: str | None = None
+    nip: str | None = None
+    regon: str | None = None
+
+    @classmethod
+    def of(cls, organisation: Organisation) -> Draft:
+        return cls(
+            editing=True,
+            name=organisation.name,
+            register_type=organisation.register_type,
+            krs=organisation.krs,
+            register_name=organisation.register_name,
+            nip=organisation.nip,
+            regon=organisation.regon,
+        )
+
+    def complete(self) -> OrganisationDraft:
+        return OrganisationDraft(
+            name=self.name or "",
+            register_type=self.register_type or "none",
+            krs=self.krs,
+            register_name=self.register_name,
+            nip=self.nip,
+            regon=self.regon,
+        )
+
+
+# Text steps: how the typed text is checked and which field of the draft it fills.
+CLEANERS: dict[Step, tuple[Callable[[str], str], str]] = {
+    Step.NAME: (service.clean_text, "name"),
+    Step.KRS: (service.clean_krs, "krs"),
+    Step.REGISTER: (service.clean_text, "register_name"),
+    Step.NIP: (service.clean_nip, "nip"),
+    Step.REGON: (service.clean_regon, "regon"),
+}
+OPTIONAL = (Step.NIP, Step.REGON)
+PROMPTS = {
+    Step.NAME: "organisation.ask-name",
+    Step.TYPE: "organisation.ask-type",
+    Step.KRS: "organisation.ask-krs",
+    Step.REGISTER: "organisation.ask-register",
+    Step.NIP: "organisation.ask-nip",
+    Step.REGON: "organisation.ask-regon",
+}
+
+
+def _draft(context: Ctx) -> Draft | None:
+    draft = context.user_data.get(DRAFT_KEY) if context.user_data is not None else None
+    return draft if isinstance(draft, Draft) else None
+
+
+def _set_draft(context: Ctx, draft: Draft | None) -> None:
+    if context.user_data is None:
+        return
+    if draft is None:
+        context.user_data.pop(DRAFT_KEY, None)
+    else:
+        context.user_data[DRAFT_KEY] = draft
+
+
+def _details(context: Ctx, details: OrganisationDraft | Organisation) -> Html:
+    empty = text(context, "organisation.empty")
+    if details.register_type == "krs":
+        register = text(context, "organisation.register-krs", krs=details.krs)
+    elif details.register_type == "other":
+        register = text(context, "organisation.register-other", register=details.register_name)
+    else:
+        register = text(context, "organisation.register-none")
+    return text(
+        context,
+        "organisation.details",
+        name=details.name,
+        register=register,
+        nip=details.nip or empty,
+        regon=details.regon or empty,
+    )
+
+
+def _card_text(context: Ctx, card: OrganisationCard) -> Html:
+    actor = require_actor(context)
+    count = context.deps.texts.plural(
+        actor.language, "organisation.representatives", card.representatives
+    )
+    return Html(
+        "\n\n".join(
+            [
+                text(context, "organisation.card-intro"),
+                _details(context, card.organisation),
+                count,
+            ]
+        )
+    )
+
+
+def _card_keyboard(context: Ctx, card: OrganisationCard) -> InlineKeyboardMarkup:
+    organisation_id = card.organisation.id
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(
+                    text(context, "organisation.button-edit"), callback_data="org:edit"
+                )
+            ],
+            [
+                InlineKeyboardButton(
+                    text(context, "organisation.button-leave"),
+                    callback_data=f"org:leave:{organisation_id}",
+                )
+            ],
+        ]
+    )
+
+
+def _button(context: Ctx, key: str, data: str) -> list[InlineKeyboardButton]:
+    return [InlineKeyboardButton(text(context, key), callback_data=data)]
+
+
+def _current(draft: Draft, step: Step) -> str | None:
+    if step in CLEANERS:
+        value = getattr(draft, CLEANERS[step][1])
+        return value if isinstance(value, str) else None
+    return None
+
+
+async def _ask(update: Update, context: Ctx, draft: Draft, step: Step, error: str = "") -> Step:
+    """Send the question of a step (after an error, if any) and remember it as the prompt."""
+    parts = [error] if error else []
+    rows: list[list[InlineKeyboardButton]] = []
+    if step == Step.CONFIRM:
+        summary = _details(context, draft.complete().validated())
+        parts.append(text(context, "organisation.summary", details=summary))
+        rows.append(_button(context, "organisation.button-save", "org:save"))
+        rows.append(_button(context, "organisation.button-cancel", "org:cancel"))
+    else:
+        parts.append(text(context, PROMPTS[step], min=NAME_MIN, max=NAME_MAX))
+        current = _current(draft, step)
+        if draft.editing and current is not None:
+            parts.append(text(context, "organisation.current", value=current))
+            rows.append(_button(context, "organisation.button-keep", "org:keep"))
+        if step == Step.TYPE:
+            rows.extend(_button(context, key, f"org:type:{kind}") for kind, key in TYPE_BUTTONS)
+        if step in OPTIONAL:
+            rows.append(_button(context, "organisation.button-skip", "org:skip"))
+    message = await reply(update, "\n\n".join(parts), InlineKeyboardMarkup(rows) if rows else None)
+    draft.prompt_id = message.message_id
+    return step
+
+
+def _next(draft: Draft, step: Step) -> Step:
+    if step == Step.NAME:
+        return Step.TYPE
+    if step == Step.TYPE:
+        return {"krs": Step.KRS, "other": Step.REGISTER}.get(draft.register_type or "", Step.NIP)
+    if step in (Step.KRS, Step.REGISTER):
+        return Step.NIP
+    if step == Step.NIP:
+        return Step.REGON
+    return Step.CONFIRM
+
+
+async def _lost(update: Update, context: Ctx) -> int:
+    """The draft is gone (e.g. the bot restarted): say so and end."""
+    _set_draft(context, None)
+    await reply(update, text(context, "organisation.cancelled"))
+    return END
+
+
+async def _pressed(update: Update, context: Ctx) -> Draft | None:
+    """The draft, if the button is on the latest question; else answer it as stale.
+
+    Buttons in a conversation are tracked per user, not per message: a press on an older
+    question of this (or an earlier) conversation must not count as an answer to this one.
+    """
+    query = require_query(update)
+    draft = _draft(context)
+    message_id = query.message.message_id if query.message is not None else None
+    if draft is None or message_id != draft.prompt_id:
+        await answer_stale(update, context)
+        return None
+    await query.answer()
+    await query.edit_message_reply_markup(reply_markup=None)
+    return draft
+
+
+async def _start(update: Update, context: Ctx, draft: Draft, intro: str) -> int:
+    _set_draft(context, draft)
+    await reply(update, intro)
+    return await _ask(update, context, draft, Step.NAME)
+
+
+# Entry points
+
+
+async def show(update: Update, context: Ctx) -> int:
+    """Show my organisation's card, or start registering one."""
+    if not await require_private(update, context):
+        return END
+    if not is_consented(context):
+        await reply(update, text(context, "error.consent-required"))
+        return END
+    actor = require_actor(context)
+    card = await service.my_organisation(context.deps.db, actor.user_id)
+    if card is None:
+        return await _start(
+            update, context, Draft(editing=False), text(context, "organisation.intro")
+        )
+    _set_draft(context, None)
+    await reply(update, _card_text(context, card), _card_keyboard(context, card))
+    return END
+
+
+async def edit(update: Update, context: Ctx) -> int:
+    """Start editing the organisation the user represents (the card's Edit button)."""
+    query = require_query(update)
+    if not await require_private(update, context):
+        return END
+    if not is_consented(context):
+        await query.answer(text(context, "error.consent-required"), show_alert=True)
+        return END
+    actor = require_actor(context)
+    card = await service.my_organisation(context.deps.db, actor.user_id)
+    if card is None:
+        await answer_stale(update, context)
+        return END
+    await query.answer()
+    intro = text(context, "organisation.edit-intro", name=card.organisation.name)
+    return await _start(update, context, Draft.of(card.organisation), intro)
+
+
+# Steps
+
+
+def _on_text(step: Step) -> Callback:
+    clean, field = CLEANERS[step]
+
+    async def on_text(update: Update, context: Ctx) -> int:
+        draft = _draft(context)
+        if draft is None:
+            return await _lost(update, context)
+        typed = require_message(update).text
+        if typed is None:
+            return await _ask(update, context, draft, step, text(context, "organisation.send-text"))
+        try:
+            value = clean(typed)
+        except InvalidOrganisation as exc:
+            return await _ask(update, context, draft, step, text(context, exc.key, **exc.values))
+        setattr(draft, field, value)
+        return await _ask(update, context, draft, _next(draft, step))
+
+    return on_text
+
+
+def _on_keep_or_skip(step: Step) -> Callback:
+    field = CLEANERS[step][1]
+
+    async def on_keep_or_skip(update: Update, context: Ctx) -> int:
+        skip = require_query(update).data == "org:skip"
+        draft = _draft(context)
+        # A Keep without a current value or a Skip on a required step is a forged button.
+        if (
+            draft is None
+            or (skip and step not in OPTIONAL)
+            or (not skip and (not draft.editing or _current(draft, step) is None))
+        ):
+            await answer_stale(update, context)
+            return step
+        if await _pressed(update, context) is None:
+            return step
+        if skip:
+            setattr(draft, field, None)
+        return await _ask(update, context, draft, _next(draft, step))
+
+    return on_keep_or_skip
+
+
+async def on_type(update: Update, context: Ctx) -> int:
+    """Take the register type from its button."""
+    match = TYPE.fullmatch(require_query(update).data or "")
+    if match is None:
+        await answer_stale(update, context)
+        return Step.TYPE
+    draft = await _pressed(update, context)
+    if draft is None:
+        return Step.TYPE
+    kinds: dict[str, RegisterType] = {kind: kind for kind, _ in TYPE_BUTTONS}
+    draft.register_type = kinds[match.group(1)]
+    return await _ask(update, context, draft, _next(draft, Step.TYPE))
+
+
+def _use_buttons(step: Step) -> Callback:
+    async def use_buttons(update: Update, context: Ctx) -> int:
+        draft = _draft(context)
+        if draft is None:
+            return await _lost(update, context)
+        return await _ask(update, context, draft, step, text(context, "organisation.use-buttons"))
+
+    return use_buttons
+
+
+async def on_save(update: Update, context: Ctx) -> int:
+    """Save the draft (the summary's Save button) and show the card."""
+    draft = await _pressed(update, context)
+    if draft is None:
+        return Step.CONFIRM
+    _set_draft(context, None)
+    actor = require_actor(context)
+    deps = context.deps
+    try:
+        card = await service.save_organisation(
+            deps.db,
+            actor.user_id,
+            draft.complete(),
+            deps.config.privacy.notice_version,
+            deps.clock(),
+        )
+    except ConsentRequired:
+        await reply(update, text(context, "error.consent-required"))
+        return END
+    except InvalidOrganisation as exc:
+        await reply(update, text(context, exc.key, **exc.values))
+        return END
+    body = text(context, "organisation.saved") + "\n\n" + _card_text(context, card)
+    await reply(update, body, _card_keyboard(context, card))
+    return END
+
+
+async def on_cancel_button(update: Update, context: Ctx) -> int:
+    """The summary's Cancel button: forget the draft."""
+    if await _pressed(update, context) is None:
+        return Step.CONFIRM
+    return await cancel(update, context)
+
+
+async def cancel(update: Update, context: Ctx) -> int:
+    """/cancel at any step: forget the draft, store nothing."""
+    _set_draft(context, None)
+    await reply(update, text(context, "organisation.cancelled"))
+    return END
+
+
+async def on_timeout(update: Update, context: Ctx) -> None:
+    """Tell the user the unfinished conversation was dropped."""
+    _set_draft(context, None)
+    chat = update.effective_chat
+    if chat is not None:
+        await context.bot.send_message(
+            chat.id, text(context, "organisation.timed-out"), parse_mode=ParseMode.HTML
+        )
+
+
+async def stale(update: Update, context: Ctx) -> int | None:
+    """A button of this feature that does not fit the current step: nothing changes."""
+    await answer_stale(update, context)
+    return None
+
+
+# Stop representing (outside the conversation)
+
+
+async def ask_leave(update: Update, context: Ctx) -> None:
+    """Ask to confirm stopping to represent the organisation."""
+    query = require_query(update)
+    if not await require_private(update, context):
+        return
+    ids = callback_ints(query.data, LEAVE)
+    card = await service.my_organisation(context.deps.db, require_actor(context).user_id)
+    if ids is None or card is None or card.organisation.id != ids[0]:
+        await answer_stale(update, context)
+        return
+    await query.answer()
+    markup = InlineKeyboardMarkup(
+        [
+            _button(context, "organisation.button-leave-yes", f"org:leave-yes:{ids[0]}"),
+            _button(context, "organisation.button-leave-no", "org:leave-no"),
+        ]
+    )
+    await reply(
+        update, text(context, "organisation.leave-confirm", name=card.organisation.name), markup
+    )
+
+
+async def leave(update: Update, context: Ctx) -> None:
+    """Stop representing the organisation the confirmation named."""
+    query = require_query(update)
+    if not await require_private(update, context):
+        return
+    ids = callback_ints(query.data, LEAVE_YES)
+    if ids is None:
+        await answer_stale(update, context)
+        return
+    try:
+        organisation = await service.stop_representing(
+            context.deps.db, require_actor(context).user_id, ids[0]
+        )
+    except NotRepresenting as exc:
+        await query.answer(text(context, exc.key), show_alert=True)
+        return
+    await query.answer()
+    await query.edit_message_text(
+        text(context, "organisation.left", name=organisation.name), parse_mode=ParseMode.HTML
+    )
+
+
+async def keep_representing(update: Update, context: Ctx) -> None:
+    """The confirmation's No: nothing changes."""
+    query = require_query(update)
+    if not await require_private(update, context):
+        return
+    await query.answer()
+    await query.edit_message_text(
+        text(context, "organisation.leave-kept"), parse_mode=ParseMode.HTML
+    )
+
+
+def _text_step(step: Step) -> list[BaseHandler[Update, Ctx, object]]:
+    handlers: list[BaseHandler[Update, Ctx, object]] = [
+        MessageHandler(filters.UpdateType.MESSAGE & ~filters.COMMAND, _on_text(step)),
+        CallbackQueryHandler(_on_keep_or_skip(step), pattern=r"^org:(keep|skip)$"),
+    ]
+    return handlers
+
+
+def conversation() -> ConversationHandler[Ctx]:
+    """The /organisation conversation (register or edit)."""
+    typed = filters.UpdateType.MESSAGE & ~filters.COMMAND
+    with warnings.catch_warnings():
+        # PTB warns that with per_message=False buttons are tracked per user, not per message.
+        # Text answers need per_message=False; `_pressed` checks each press is on the latest
+        # question instead, so the warning is known and handled.
+        warnings.filterwarnings(
+            "ignore",
+            message=re.escape("If 'per_message=False', 'CallbackQueryHandler'"),
+            category=PTBUserWarning,
+        )
+        return ConversationHandler(
+            entry_points=[
+                CommandHandler("organisation", show),
+                CallbackQueryHandler(edit, pattern=r"^org:edit$"),
+            ],
+            states={
+                Step.NAME: _text_step(Step.NAME),
+                Step.TYPE: [
+                    CallbackQueryHandler(on_type, pattern=r"^org:type:"),
+                    MessageHandler(typed, _use_buttons(Step.TYPE)),
+                ],
+                Step.KRS: _text_step(Step.KRS),
+                Step.REGISTER: _text_step(Step.REGISTER),
+                Step.NIP: _text_step(Step.NIP),
+                Step.REGON: _text_step(Step.REGON),
+                Step.CONFIRM: [
+                    CallbackQueryHandler(on_save, pattern=r"^org:save$"),
+                    CallbackQueryHandler(on_cancel_button, pattern=r"^org:cancel$"),
+                    MessageHandler(typed, _use_buttons(Step.CONFIRM)),
+                ],
+                ConversationHandler.TIMEOUT: [TypeHandler(Update, on_timeout)],
+            },
+            fallbacks=[
+                CommandHandler("cancel", cancel),
+                # Any other button of this feature (forged, or of another step) changes nothing.
+                CallbackQueryHandler(stale, pattern=r"^org:"),
+            ],
+            name="organisation",
+            allow_reentry=True,
+            conversation_timeout=TIMEOUT,
+        )
+
+
+def register(app: App) -> None:
+    """Install /organisation, its conversation and the stop-representing buttons."""
+    # Before the conversation: its fallback answers every other `org:` button as stale.
+    app.add_handler(CallbackQueryHandler(ask_leave, pattern=r"^org:leave:"))
+    app.add_handler(CallbackQueryHandler(leave, pattern=r"^org:leave-yes:"))
+    app.add_handler(CallbackQueryHandler(keep_representing, pattern=r"^org:leave-no$"))
+    app.add_handler(conversation())

@@ -1,0 +1,757 @@
+"""/organisation: registering, editing and leaving an NGO, as a user sees it; its storage rules."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.config import Config
+from bot.errors import ConsentRequired
+from bot.i18n import PLACEHOLDER, load_catalog
+from bot.services import organisations as service
+from bot.services.organisations import OrganisationDraft
+from storage import organisations as organisations_storage
+from storage import users as users_storage
+from storage.database import Database
+from tests.conftest import start_driver, stop_driver
+from tests.fakes import Call
+from tests.harness import BotDriver, Clock, TgUser, texts_of
+
+NAME_PL = "Fundacja Dobrych Sąsiadów"
+KRS = "0000123456"
+NIP = "1234563218"
+REGON = "123456785"
+
+
+@pytest.fixture
+async def bot(config: Config, clock: Clock) -> AsyncIterator[BotDriver]:
+    # run_polling starts the JobQueue in production; the conversation's timeout needs it running.
+    driver = await start_driver(config, clock)
+    job_queue = driver.app.job_queue
+    assert job_queue is not None
+    await job_queue.start()
+    try:
+        yield driver
+    finally:
+        await job_queue.stop(wait=False)
+        await stop_driver(driver)
+
+
+async def consent(bot: BotDriver, user: TgUser) -> None:
+    await bot.send(user, "/start")
+    await bot.click(user, "consent:yes")
+
+
+async def press(bot: BotDriver, user: TgUser, data: str) -> list[Call]:
+    """Press a button on the latest message the bot sent (the current question)."""
+    return await bot.click(user, data, message_id=bot.api.next_message_id)
+
+
+async def query(bot: BotDriver, sql: str, *args: Any) -> list[tuple[Any, ...]]:
+    db: Database = bot.app.bot_data["deps"].db
+
+    def read(conn: sqlite3.Connection) -> list[tuple[Any, ...]]:
+        return [tuple(row) for row in conn.execute(sql, args).fetchall()]
+
+    return await db.run(read)
+
+
+async def organisations(bot: BotDriver) -> list[tuple[Any, ...]]:
+    return await query(
+        bot,
+        "SELECT id, name, register_type, krs, register_name, nip, regon "
+        "FROM organisations ORDER BY id",
+    )
+
+
+async def represented(bot: BotDriver, user: TgUser) -> int | None:
+    [(organisation_id,)] = await query(
+        bot, "SELECT organisation_id FROM users WHERE id = ?", user.id
+    )
+    return None if organisation_id is None else int(organisation_id)
+
+
+def sent(calls: list[Call]) -> list[Call]:
+    return [c for c in calls if c.method == "sendMessage"]
+
+
+def alert(calls: list[Call]) -> str:
+    [answer] = [c for c in calls if c.method == "answerCallbackQuery"]
+    return str(answer.params.get("text", ""))
+
+
+async def register(
+    bot: BotDriver,
+    user: TgUser,
+    name: str = NAME_PL,
+    kind: str = "krs",
+    number: str = KRS,
+    nip: str | None = None,
+    regon: str | None = None,
+) -> list[Call]:
+    """Go through the whole conversation and press Save; return what Save caused."""
+    calls = await bot.send(user, "/organisation")
+    if ("✏️ Edit", "org:edit") in calls[-1].buttons() or ("✏️ Edytuj", "org:edit") in calls[
+        -1
+    ].buttons():
+        await bot.click(user, "org:edit")  # already represents one: edit it
+    await bot.send(user, name)
+    await press(bot, user, f"org:type:{kind}")
+    if kind != "none":
+        await bot.send(user, number)
+    if nip is None:
+        await press(bot, user, "org:skip")
+    else:
+        await bot.send(user, nip)
+    if regon is None:
+        await press(bot, user, "org:skip")
+    else:
+        await bot.send(user, regon)
+    return await press(bot, user, "org:save")
+
+
+# The happy paths
+
+
+async def test_register_in_polish(bot: BotDriver, anna: TgUser) -> None:
+    await consent(bot, anna)
+    calls = await bot.send(anna, "/organisation")
+    body = texts_of(sent(calls))
+    assert "Nie reprezentujesz jeszcze żadnej organizacji" in body
+    assert "Nazwa organizacji</b> (od 2 do 200 znaków)" in body
+
+    calls = await bot.send(anna, NAME_PL)
+    [question] = sent(calls)
+    assert "W jakim rejestrze" in question.text
+    assert question.buttons() == [
+        ("KRS (Krajowy Rejestr Sądowy)", "org:type:krs"),
+        ("Inny rejestr lub ewidencja", "org:type:other"),
+        ("Brak rejestru", "org:type:none"),
+    ]
+
+    calls = await press(bot, anna, "org:type:krs")
+    assert any(c.method == "editMessageReplyMarkup" for c in calls)
+    assert "dokładnie 10 cyfr" in texts_of(sent(calls))
+
+    calls = await bot.send(anna, KRS)
+    [question] = sent(calls)
+    assert "<b>NIP</b> (10 cyfr)" in question.text
+    assert question.buttons() == [("Pomiń", "org:skip")]
+
+    calls = await bot.send(anna, "PL 123-456-32-18")
+    assert "<b>REGON</b> (9 lub 14 cyfr)" in texts_of(sent(calls))
+
+    calls = await bot.send(anna, REGON)
+    [summary] = sent(calls)
+    assert "Sprawdź dane przed zapisaniem" in summary.text
+    assert f"<b>{NAME_PL}</b>\nKRS: {KRS}\nNIP: {NIP}\nREGON: {REGON}" in summary.text
+    assert summary.buttons() == [("✅ Zapisz", "org:save"), ("✖️ Anuluj", "org:cancel")]
+    assert await organisations(bot) == []  # nothing is stored before Save
+
+    calls = await press(bot, anna, "org:save")
+    [card] = sent(calls)
+    assert "Zapisano" in card.text
+    assert "W bocie reprezentuje ją 1 osoba." in card.text
+    [(org_id, *row)] = await organisations(bot)
+    assert row == [NAME_PL, "krs", KRS, None, NIP, REGON]
+    assert await represented(bot, anna) == org_id
+    assert card.buttons() == [
+        ("✏️ Edytuj", "org:edit"),
+        ("Przestań reprezentować", f"org:leave:{org_id}"),
+    ]
+
+
+async def test_register_in_english_with_another_register(bot: BotDriver, john: TgUser) -> None:
+    await consent(bot, john)
+    calls = await bot.send(john, "/organisation")
+    assert "Name of the organisation</b> (2 to 200 characters)" in texts_of(calls)
+    await bot.send(john, "Friends of the Park")
+    calls = await press(bot, john, "org:type:other")
+    assert "Name of the register" in texts_of(calls)
+    await bot.send(john, "Register of ordinary associations, no. 12")
+    calls = await press(bot, john, "org:skip")
+    assert "REGON" in texts_of(calls)
+    calls = await press(bot, john, "org:skip")
+    assert "Register: Register of ordinary associations, no. 12\nNIP: —\nREGON: —" in texts_of(
+        calls
+    )
+    calls = await press(bot, john, "org:save")
+    assert "Saved." in texts_of(calls)
+    assert "1 person represents it in the bot." in texts_of(calls)
+    [(_, *row)] = await organisations(bot)
+    assert row == [
+        "Friends of the Park",
+        "other",
+        None,
+        "Register of ordinary associations, no. 12",
+        None,
+        None,
+    ]
+
+
+async def test_no_register_skips_the_number(bot: BotDriver, john: TgUser) -> None:
+    await consent(bot, john)
+    await bot.send(john, "/organisation")
+    await bot.send(john, "Neighbours")
+    calls = await press(bot, john, "org:type:none")
+    assert "<b>NIP</b>" in texts_of(calls)
+    await register(bot, john, name="Neighbours", kind="none", regon="12345678512347")
+    [(_, *row)] = await organisations(bot)
+    assert row == ["Neighbours", "none", None, None, None, "12345678512347"]
+
+
+async def test_krs_keeps_its_leading_zeros(bot: BotDriver, anna: TgUser) -> None:
+    await consent(bot, anna)
+    calls = await register(bot, anna, number="0000000042")
+    assert "KRS: 0000000042" in texts_of(calls)
+    [(_, _, _, krs, *_)] = await organisations(bot)
+    assert krs == "0000000042"
+    calls = await bot.send(anna, "/organisation")
+    assert "KRS: 0000000042" in texts_of(calls)
+
+
+async def test_same_krs_means_one_organisation(bot: BotDriver, anna: TgUser, john: TgUser) -> None:
+    await consent(bot, anna)
+    await consent(bot, john)
+    await register(bot, anna, name="Fundacja A")
+    calls = await register(bot, john, name="Foundation A", nip=NIP)
+    assert "2 people represent it in the bot." in texts_of(calls)
+    [(org_id, name, _, krs, _, nip, _)] = await organisations(bot)
+    assert (name, krs, nip) == ("Foundation A", KRS, NIP)  # updated to what John typed
+    assert await represented(bot, anna) == org_id
+    assert await represented(bot, john) == org_id
+    calls = await bot.send(anna, "/organisation")
+    assert "W bocie reprezentują ją 2 osoby." in texts_of(calls)
+
+
+async def test_concurrent_registrations_of_a_new_krs_end_in_one_organisation(
+    bot: BotDriver, anna: TgUser, john: TgUser
+) -> None:
+    await consent(bot, anna)
+    await consent(bot, john)
+    summaries: dict[int, int] = {}
+    for user in (anna, john):
+        await bot.send(user, "/organisation")
+        await bot.send(user, f"Org of {user.first_name}")
+        await press(bot, user, "org:type:krs")
+        await bot.send(user, KRS)
+        await press(bot, user, "org:skip")
+        await press(bot, user, "org:skip")
+        summaries[user.id] = bot.api.next_message_id
+    # Both press Save at the same moment.
+    await asyncio.gather(
+        bot.click(anna, "org:save", message_id=summaries[anna.id]),
+        bot.click(john, "org:save", message_id=summaries[john.id]),
+    )
+    orgs = await organisations(bot)
+    assert len(orgs) == 1
+    assert await represented(bot, anna) == orgs[0][0] == await represented(bot, john)
+
+
+# Editing and leaving
+
+
+async def test_card_then_edit_in_place(bot: BotDriver, anna: TgUser) -> None:
+    await consent(bot, anna)
+    await register(bot, anna, nip=NIP, regon=REGON)
+    [(org_id, *_)] = await organisations(bot)
+
+    calls = await bot.send(anna, "/organisation")
+    [card] = sent(calls)
+    assert "Reprezentujesz tę organizację" in card.text
+    assert f"<b>{NAME_PL}</b>\nKRS: {KRS}\nNIP: {NIP}\nREGON: {REGON}" in card.text
+
+    calls = await bot.click(anna, "org:edit")
+    body = texts_of(sent(calls))
+    assert "Edytujesz dane organizacji" in body
+    assert f"Obecnie: {NAME_PL}" in body
+    assert ("Bez zmian", "org:keep") in sent(calls)[-1].buttons()
+
+    await bot.send(anna, "Fundacja Nowa")
+    await press(bot, anna, "org:type:krs")
+    calls = await press(bot, anna, "org:keep")  # KRS unchanged
+    assert f"Obecnie: {NIP}" in texts_of(calls)
+    await press(bot, anna, "org:keep")  # NIP unchanged
+    calls = await press(bot, anna, "org:skip")  # REGON removed
+    assert f"<b>Fundacja Nowa</b>\nKRS: {KRS}\nNIP: {NIP}\nREGON: —" in texts_of(calls)
+    assert (await organisations(bot))[0][1] == NAME_PL  # still nothing stored
+    await press(bot, anna, "org:save")
+    assert await organisations(bot) == [(org_id, "Fundacja Nowa", "krs", KRS, None, NIP, None)]
+
+
+async def test_correcting_the_krs_of_my_own_organisation_keeps_it(
+    bot: BotDriver, anna: TgUser
+) -> None:
+    await consent(bot, anna)
+    await register(bot, anna)
+    [(org_id, *_)] = await organisations(bot)
+    await bot.click(anna, "org:edit")
+    await press(bot, anna, "org:keep")
+    await press(bot, anna, "org:type:krs")
+    await bot.send(anna, "0000654321")
+    await press(bot, anna, "org:skip")
+    await press(bot, anna, "org:skip")
+    await press(bot, anna, "org:save")
+    assert await organisations(bot) == [(org_id, NAME_PL, "krs", "0000654321", None, None, None)]
+
+
+async def test_editing_a_shared_organisation_away_from_its_krs_creates_a_new_one(
+    bot: BotDriver, anna: TgUser, john: TgUser
+) -> None:
+    await consent(bot, anna)
+    await consent(bot, john)
+    await register(bot, anna)
+    await register(bot, john, name="Shared")
+    [(shared_id, *_)] = await organisations(bot)
+    await bot.click(anna, "org:edit")
+    await bot.send(anna, "Grupa nieformalna")
+    await press(bot, anna, "org:type:none")
+    await press(bot, anna, "org:skip")
+    await press(bot, anna, "org:skip")
+    await press(bot, anna, "org:save")
+    orgs = await organisations(bot)
+    assert [row[1] for row in orgs] == ["Shared", "Grupa nieformalna"]
+    assert await represented(bot, john) == shared_id
+    assert await represented(bot, anna) == orgs[1][0]
+    calls = await bot.send(john, "/organisation")
+    assert "1 person represents it" in texts_of(calls)
+
+
+async def test_joining_another_krs_leaves_my_old_organisation_on_record(
+    bot: BotDriver, anna: TgUser, john: TgUser
+) -> None:
+    await consent(bot, anna)
+    await consent(bot, john)
+    await register(bot, anna, name="Old", kind="none")
+    await register(bot, john, name="John's", number="0000000001")
+    await register(bot, anna, name="Anna joins", number="0000000001")
+    orgs = await organisations(bot)
+    assert [(row[1], row[3]) for row in orgs] == [("Old", None), ("Anna joins", "0000000001")]
+    assert await represented(bot, anna) == orgs[1][0] == await represented(bot, john)
+
+
+async def test_stop_representing_after_confirmation(bot: BotDriver, anna: TgUser) -> None:
+    await consent(bot, anna)
+    await register(bot, anna)
+    [(org_id, *_)] = await organisations(bot)
+    calls = await bot.click(anna, f"org:leave:{org_id}")
+    [question] = sent(calls)
+    assert f"przestać reprezentować organizację <b>{NAME_PL}</b>" in question.text
+    assert question.buttons() == [
+        ("Tak, przestań reprezentować", f"org:leave-yes:{org_id}"),
+        ("Nie", "org:leave-no"),
+    ]
+    calls = await bot.click(anna, "org:leave-no")
+    assert "Nic się nie zmieniło." in texts_of(calls)
+    assert await represented(bot, anna) == org_id
+
+    calls = await bot.click(anna, f"org:leave-yes:{org_id}")
+    assert f"Nie reprezentujesz już organizacji <b>{NAME_PL}</b>." in texts_of(calls)
+    assert await represented(bot, anna) is None
+    # Kept on record (postulates may refer to it), but represented by nobody.
+    assert [row[0] for row in await organisations(bot)] == [org_id]
+    assert await query(bot, "SELECT count(*) FROM users WHERE organisation_id = ?", org_id) == [
+        (0,)
+    ]
+    # Pressing it again (or the card's old buttons) changes nothing.
+    calls = await bot.click(anna, f"org:leave-yes:{org_id}")
+    assert alert(calls) == "Nie reprezentujesz już tej organizacji."
+    calls = await bot.click(anna, f"org:leave:{org_id}")
+    assert alert(calls) == "Ten przycisk jest już nieaktualny."
+    calls = await bot.send(anna, "/organisation")
+    assert "Nie reprezentujesz jeszcze" in texts_of(calls)
+    # Registering the same KRS again takes the old organisation back.
+    await bot.send(anna, "/cancel")
+    await register(bot, anna, name="Powrót")
+    assert await organisations(bot) == [(org_id, "Powrót", "krs", KRS, None, None, None)]
+    assert await represented(bot, anna) == org_id
+
+
+async def test_leaving_a_shared_organisation_keeps_it_for_the_others(
+    bot: BotDriver, anna: TgUser, john: TgUser
+) -> None:
+    await consent(bot, anna)
+    await consent(bot, john)
+    await register(bot, anna)
+    await register(bot, john)
+    [(org_id, *_)] = await organisations(bot)
+    # John cannot remove Anna's link with a forged id, nor leave an organisation twice.
+    calls = await bot.click(john, f"org:leave-yes:{org_id + 1}")
+    assert alert(calls) == "You no longer represent this organisation."
+    await bot.click(john, f"org:leave-yes:{org_id}")
+    assert await represented(bot, john) is None
+    assert await represented(bot, anna) == org_id
+    calls = await bot.send(anna, "/organisation")
+    assert "W bocie reprezentuje ją 1 osoba." in texts_of(calls)
+
+
+# Bad input, /cancel, timeout
+
+
+async def test_every_bad_input_re_asks_the_same_step_and_stores_nothing(
+    bot: BotDriver, anna: TgUser
+) -> None:
+    await consent(bot, anna)
+    await bot.send(anna, "/organisation")
+    cases = [
+        ("A", "Za krótko: potrzeba co najmniej 2 znaków (jest 1).", "Nazwa organizacji"),
+        ("   ", "Za krótko", "Nazwa organizacji"),
+        ("x" * 201, "Za długo: najwyżej 200 znaków (jest 201).", "Nazwa organizacji"),
+    ]
+    for typed, error, question in cases:
+        calls = await bot.send(anna, typed)
+        assert error in texts_of(calls)
+        assert question in texts_of(calls)
+    await bot.send(anna, "x" * 200)  # exactly the limit is fine
+
+    calls = await bot.send(anna, "KRS")  # text where a button is expected
+    [again] = sent(calls)
+    assert "Wybierz jeden z przycisków poniżej." in again.text
+    assert len(again.buttons()) == 3
+    await press(bot, anna, "org:type:krs")
+
+    for typed in ("12345", "00001234567", "000012345a", "０００００００００１"):
+        calls = await bot.send(anna, typed)
+        assert "Numer KRS ma dokładnie 10 cyfr" in texts_of(calls)
+        assert "<b>Numer KRS</b>" in texts_of(calls)
+    await bot.send(anna, "0000 123 456")  # spaces are ignored
+
+    calls = await bot.send(anna, "1234563219")
+    assert "błędną cyfrę kontrolną" in texts_of(calls)
+    assert "<b>NIP</b>" in texts_of(calls)
+    calls = await bot.send(anna, "12345")
+    assert "NIP ma 10 cyfr" in texts_of(calls)
+    await bot.send(anna, NIP)
+
+    calls = await bot.send(anna, "123456786")
+    assert "Ten REGON ma błędną cyfrę kontrolną" in texts_of(calls)
+    calls = await bot.send(anna, "1234")
+    assert "REGON ma 9 lub 14 cyfr." in texts_of(calls)
+    calls = await bot.send(anna, REGON)
+    assert "Sprawdź dane" in texts_of(calls)
+
+    calls = await bot.send(anna, "zapisz")  # text where Save/Cancel is expected
+    assert "Wybierz jeden z przycisków" in texts_of(calls)
+    assert ("✅ Zapisz", "org:save") in sent(calls)[0].buttons()
+    assert await organisations(bot) == []
+    await press(bot, anna, "org:save")
+    [(_, name, _, krs, _, nip, regon)] = await organisations(bot)
+    assert (name, krs, nip, regon) == ("x" * 200, KRS, NIP, REGON)
+
+
+async def test_english_errors_name_the_limit(bot: BotDriver, john: TgUser) -> None:
+    await consent(bot, john)
+    await bot.send(john, "/organisation")
+    calls = await bot.send(john, "y" * 250)
+    assert "Too long: at most 200 characters (you sent 250)." in texts_of(calls)
+    await bot.send(john, "Friends")
+    await press(bot, john, "org:type:other")
+    calls = await bot.send(john, "R")
+    assert "Too short: at least 2 characters are needed (you sent 1)." in texts_of(calls)
+    assert "Name of the register" in texts_of(calls)
+
+
+# How to reach each step; then /cancel there must store nothing.
+STEPS: dict[str, list[tuple[str, str]]] = {
+    "name": [],
+    "type": [("send", NAME_PL)],
+    "krs": [("send", NAME_PL), ("press", "org:type:krs")],
+    "register": [("send", NAME_PL), ("press", "org:type:other")],
+    "nip": [("send", NAME_PL), ("press", "org:type:krs"), ("send", KRS)],
+    "regon": [("send", NAME_PL), ("press", "org:type:none"), ("send", NIP)],
+    "confirm": [("send", NAME_PL), ("press", "org:type:none"), ("send", NIP), ("send", REGON)],
+}
+
+
+async def walk(bot: BotDriver, user: TgUser, step: str) -> None:
+    await bot.send(user, "/organisation")
+    for action, value in STEPS[step]:
+        if action == "send":
+            await bot.send(user, value)
+        else:
+            await press(bot, user, value)
+
+
+@pytest.mark.parametrize("step", list(STEPS))
+async def test_cancel_at_each_step_stores_nothing(bot: BotDriver, anna: TgUser, step: str) -> None:
+    await consent(bot, anna)
+    await walk(bot, anna, step)
+    calls = await bot.send(anna, "/cancel")
+    assert texts_of(calls) == "Przerwano – niczego nie zapisałem."
+    assert await organisations(bot) == []
+    assert await represented(bot, anna) is None
+    # The conversation is over: text is no longer taken as an answer.
+    calls = await bot.send(anna, "0000123456")
+    assert texts_of(calls) == "Nie rozumiem. Lista poleceń: /help"
+
+
+async def test_cancel_button_on_the_summary(bot: BotDriver, john: TgUser) -> None:
+    await consent(bot, john)
+    await walk(bot, john, "confirm")
+    calls = await press(bot, john, "org:cancel")
+    assert "Cancelled – nothing was saved." in texts_of(calls)
+    assert await organisations(bot) == []
+    calls = await press(bot, john, "org:save")  # the old summary's Save
+    assert alert(calls) == "This button is no longer valid."
+    assert await organisations(bot) == []
+
+
+async def test_cancel_while_editing_keeps_the_organisation(bot: BotDriver, anna: TgUser) -> None:
+    await consent(bot, anna)
+    await register(bot, anna)
+    before = await organisations(bot)
+    await bot.click(anna, "org:edit")
+    await bot.send(anna, "Inna nazwa")
+    await bot.send(anna, "/cancel")
+    assert await organisations(bot) == before
+
+
+async def test_timeout_ends_the_conversation(bot: BotDriver, anna: TgUser) -> None:
+    await consent(bot, anna)
+    await walk(bot, anna, "nip")
+    job_queue = bot.app.job_queue
+    assert job_queue is not None
+    [job] = job_queue.jobs(pattern="_trigger_timeout")
+    assert job.next_t is not None  # APScheduler runs on real time, not the pinned clock
+    assert 29 * 60 < (job.next_t - datetime.now(UTC)).total_seconds() <= 30 * 60
+    before = len(bot.api.calls)
+    await job.run(bot.app)
+    calls = bot.api.calls[before:]
+    assert "czekała na odpowiedź zbyt długo" in texts_of(calls)
+    calls = await bot.send(anna, NIP)
+    assert texts_of(calls) == "Nie rozumiem. Lista poleceń: /help"
+    assert await organisations(bot) == []
+
+
+# Trust
+
+
+async def test_html_in_the_name_is_escaped(bot: BotDriver, anna: TgUser) -> None:
+    await consent(bot, anna)
+    name = "<b>Fundacja</b> & <a href='x'>Co</a>"
+    calls = await register(bot, anna, name=name, kind="other", number="<i>Rejestr</i> 1")
+    escaped = "&lt;b&gt;Fundacja&lt;/b&gt; &amp; &lt;a href='x'&gt;Co&lt;/a&gt;"
+    assert f"<b>{escaped}</b>" in texts_of(calls)
+    assert "Rejestr: &lt;i&gt;Rejestr&lt;/i&gt; 1" in texts_of(calls)
+    [(_, stored, *_)] = await organisations(bot)
+    assert stored == name  # stored as typed, escaped only when shown
+    calls = await bot.click(anna, "org:edit")
+    assert f"Obecnie: {escaped}" in texts_of(calls)
+    assert f"<b>{escaped}</b>" in texts_of(calls)  # the edit intro names it too
+
+
+async def test_group_chat_is_refused_without_personal_data(bot: BotDriver, anna: TgUser) -> None:
+    await consent(bot, anna)
+    await register(bot, anna)
+    calls = await bot.send(anna, "/organisation", chat_id=-100123)
+    [refusal] = sent(calls)
+    assert refusal.chat_id == -100123
+    assert refusal.text == "To polecenie działa tylko w rozmowie prywatnej ze mną."
+    assert NAME_PL not in texts_of(calls)
+    assert KRS not in texts_of(calls)
+    calls = await bot.click(anna, "org:edit", chat_id=-100123)
+    assert alert(calls) == "To polecenie działa tylko w rozmowie prywatnej ze mną."
+    assert sent(calls) == []
+
+
+async def test_before_consent_refused(bot: BotDriver, anna: TgUser) -> None:
+    calls = await bot.send(anna, "/organisation")
+    assert texts_of(calls) == "Najpierw wyraź zgodę na przetwarzanie danych: /start"
+    calls = await bot.send(anna, NAME_PL)  # no conversation was started
+    assert texts_of(calls) == "Nie rozumiem. Lista poleceń: /help"
+    calls = await bot.click(anna, "org:edit")
+    assert alert(calls) == "Najpierw wyraź zgodę na przetwarzanie danych: /start"
+    assert await query(bot, "SELECT count(*) FROM organisations") == [(0,)]
+
+
+async def test_forged_buttons_change_nothing_and_are_answered(bot: BotDriver, anna: TgUser) -> None:
+    await consent(bot, anna)
+    await bot.send(anna, "/organisation")
+    stale = "Ten przycisk jest już nieaktualny."
+    for data in ("org:save", "org:keep", "org:skip", "org:type:krs"):  # wrong step
+        calls = await press(bot, anna, data)
+        assert alert(calls) == stale
+        assert sent(calls) == []
+    await bot.send(anna, NAME_PL)
+    for data in ("org:type:bogus", "org:type:", "org:type:krs:1", "org:bogus"):
+        calls = await press(bot, anna, data)
+        assert alert(calls) == stale
+        assert sent(calls) == []
+    # A real choice pressed on an older message is not an answer either.
+    calls = await bot.click(anna, "org:type:krs", message_id=bot.api.next_message_id - 1)
+    assert alert(calls) == stale
+    calls = await press(bot, anna, "org:type:krs")  # the conversation is still at this step
+    assert "<b>Numer KRS</b>" in texts_of(calls)
+    calls = await press(bot, anna, "org:skip")  # KRS is required
+    assert alert(calls) == stale
+    assert await organisations(bot) == []
+    # Outside any conversation, too.
+    await bot.send(anna, "/cancel")
+    calls = await bot.click(anna, "org:save")
+    assert alert(calls) == stale
+    calls = await bot.click(anna, "org:leave-yes:abc")
+    assert alert(calls) == stale
+    assert await organisations(bot) == []
+
+
+# Storage and service rules
+
+
+@pytest.fixture
+async def db(tmp_path: Path) -> AsyncIterator[Database]:
+    database = await Database.open(tmp_path / "org.sqlite3")
+    try:
+        yield database
+    finally:
+        await database.close()
+
+
+NOW = Clock().now
+
+
+async def add_consented_user(db: Database, user_id: int) -> None:
+    def add(conn: sqlite3.Connection) -> None:
+        users_storage.add_user(conn, user_id, "pl", NOW)
+        users_storage.update_consent(conn, user_id, 1, NOW)
+
+    await db.run(add)
+
+
+def _insert(conn: sqlite3.Connection, /, **overrides: Any) -> None:
+    fields: dict[str, Any] = {
+        "name": "Org",
+        "register_type": "krs",
+        "krs": KRS,
+        "register_name": None,
+        "nip": None,
+        "regon": None,
+    }
+    fields.update(overrides)
+    organisations_storage.add_organisation(conn, **fields, now=NOW)
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"name": "O"},
+        {"name": "x" * 201},
+        {"krs": "123456789"},
+        {"krs": "000012345a"},
+        {"krs": None},  # register type KRS needs a number
+        {"register_type": "none"},  # a KRS number needs register type KRS
+        {"register_type": "other", "krs": None},  # another register needs its name
+        {"register_type": "none", "krs": None, "register_name": "Rejestr"},
+        {"register_type": "bogus", "krs": None},
+        {"nip": "123456321"},
+        {"nip": "PL12345632"},
+        {"regon": "1234567890"},
+    ],
+)
+async def test_table_constraints(db: Database, overrides: dict[str, Any]) -> None:
+    with pytest.raises(sqlite3.IntegrityError):
+        await db.run(_insert, **overrides)
+
+
+async def test_upsert_by_krs_keeps_one_organisation(db: Database) -> None:
+    await db.run(_insert, name="First")
+    await db.run(_insert, name="Second", nip=NIP)
+    rows = await db.run(lambda conn: conn.execute("SELECT name, nip FROM organisations").fetchall())
+    assert [tuple(row) for row in rows] == [("Second", NIP)]
+
+
+@pytest.mark.parametrize(
+    ("draft", "error"),
+    [
+        (OrganisationDraft(name="O", register_type="none"), service.TooShort),
+        (OrganisationDraft(name="Org", register_type="krs", krs="123"), service.InvalidKrs),
+        (OrganisationDraft(name="Org", register_type="krs"), service.InvalidKrs),
+        (OrganisationDraft(name="Org", register_type="other"), service.TooShort),
+        (
+            OrganisationDraft(name="Org", register_type="none", nip="1234563219"),
+            service.InvalidNipChecksum,
+        ),
+        (
+            OrganisationDraft(name="Org", register_type="none", regon="12"),
+            service.InvalidRegonFormat,
+        ),
+    ],
+)
+async def test_service_raises_domain_errors_not_integrity_errors(
+    db: Database, draft: OrganisationDraft, error: type[service.InvalidOrganisation]
+) -> None:
+    await add_consented_user(db, 1)
+    with pytest.raises(error):
+        await service.save_organisation(db, 1, draft, 1, NOW)
+    assert await service.my_organisation(db, 1) is None
+
+
+async def test_service_requires_consent(db: Database) -> None:
+    await db.run(users_storage.add_user, 5, "pl", NOW)
+    draft = OrganisationDraft(name="Org", register_type="none")
+    with pytest.raises(ConsentRequired):
+        await service.save_organisation(db, 5, draft, 1, NOW)
+    with pytest.raises(ConsentRequired):
+        await service.save_organisation(db, 6, draft, 1, NOW)  # unknown user
+
+
+async def test_service_concurrent_saves_of_one_new_krs(db: Database) -> None:
+    for user_id in range(1, 6):
+        await add_consented_user(db, user_id)
+    cards = await asyncio.gather(
+        *(
+            service.save_organisation(
+                db,
+                user_id,
+                OrganisationDraft(name=f"Org {user_id}", register_type="krs", krs=KRS),
+                1,
+                NOW,
+            )
+            for user_id in range(1, 6)
+        )
+    )
+    assert len({card.organisation.id for card in cards}) == 1
+    mine = await service.my_organisation(db, 3)
+    assert mine is not None
+    assert mine.representatives == 5
+
+
+async def test_service_stores_the_compact_forms(db: Database) -> None:
+    await add_consented_user(db, 1)
+    draft = OrganisationDraft(
+        name="  Fundacja   Dobra  ",
+        register_type="krs",
+        krs=" 0000 000 001 ",
+        nip="PL 123-456-32-18",
+        regon="12345678512347",
+    )
+    card = await service.save_organisation(db, 1, draft, 1, NOW)
+    organisation = card.organisation
+    assert (organisation.name, organisation.krs, organisation.nip, organisation.regon) == (
+        "Fundacja Dobra",
+        "0000000001",
+        NIP,
+        "12345678512347",
+    )
+
+
+def test_both_languages_have_every_organisation_text_with_the_same_placeholders() -> None:
+    catalogues = {language: load_catalog(language) for language in ("pl", "en")}
+    keys = {
+        language: {str(m.id if isinstance(m.id, str) else m.id[0]) for m in catalogue if m.id}
+        for language, catalogue in catalogues.items()
+    }
+    mine = {key for key in keys["pl"] if key.startswith("organisation.")}
+    assert len(mine) > 40
+    assert mine == {key for key in keys["en"] if key.startswith("organisation.")}
+    for key in mine:
+        found = [
+            set(PLACEHOLDER.findall(str(catalogues[language][key].string)))
+            for language in ("pl", "en")
+        ]
+        assert found[0] == found[1], key
