@@ -3,7 +3,19 @@
 from __future__ import annotations
 
 from bot.context import App
-from handlers import errors, fallback, gatekeeper, members, organisation, profile, sectors, start
+from handlers import (
+    calendar,
+    errors,
+    fallback,
+    gatekeeper,
+    members,
+    organisation,
+    profile,
+    rsvp,
+    schedule,
+    sectors,
+    start,
+)
 
 
 def register_all(app: App) -> None:
@@ -12,11 +24,14 @@ def register_all(app: App) -> None:
     gatekeeper.register(app)
     # Features, in group 0: the first matching handler wins, so specific /start deep links
     # (added by later features) must be registered before the generic /start.
+    schedule.register(app)  # /start meeting-<id>
     start.register(app)
     sectors.register(app)
     profile.register(app)
     members.register(app)
     organisation.register(app)
+    rsvp.register(app)
+    calendar.register(app)
     # Last in group 0: whatever no feature took (unknown commands, stale buttons).
     fallback.register(app)
     errors.register(app)
