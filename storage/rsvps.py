@@ -180,3 +180,13 @@ def list_attendees(conn: sqlite3.Connection, meeting_id: int) -> list[Attendee]:
         (meeting_id,),
     ).fetchall()
     return [Attendee.from_row(row) for row in rows]
+
+
+def list_user_answers(conn: sqlite3.Connection, user_id: int) -> list[Rsvp]:
+    """Every answer one member gave (for their data export), oldest meeting first."""
+    rows = conn.execute(
+        """SELECT r.* FROM rsvps r JOIN meetings m ON m.id = r.meeting_id
+           WHERE r.user_id = ? ORDER BY m.starts_at, m.id""",
+        (user_id,),
+    ).fetchall()
+    return [Rsvp.from_row(row) for row in rows]

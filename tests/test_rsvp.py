@@ -297,3 +297,23 @@ async def test_raised_capacity_lets_a_newcomer_in_only_after_those_waiting(
     waiting = await rsvp_of(bot, meeting, u2.id)
     assert waiting is not None
     assert waiting.waitlist_position is None
+
+
+async def test_storage_readers_for_reminders_and_the_data_export(bot: BotDriver) -> None:
+    u1, u2, u3 = user(1), user(2), user(3)
+    for person in (u1, u2, u3):
+        await member(bot, person)
+    later = await add_meeting(bot, starts_in=timedelta(days=9))
+    sooner = await add_meeting(bot, starts_in=timedelta(days=2))
+    await bot.click(u1, f"rsvp:going:{later}")
+    await bot.click(u2, f"rsvp:maybe:{later}")
+    await bot.click(u3, f"rsvp:no:{later}")
+    await bot.click(u1, f"rsvp:no:{sooner}")
+    db = db_of(bot)
+    reminded = await db.run(rsvps_storage.list_rsvp_user_ids, later, ("going", "maybe"))
+    assert reminded == [u1.id, u2.id]
+    answers = await db.run(rsvps_storage.list_user_answers, u1.id)
+    assert [(a.meeting_id, a.answer) for a in answers] == [
+        (sooner, "not_going"),
+        (later, "going"),
+    ]
