@@ -5,6 +5,7 @@ from __future__ import annotations
 import gettext
 import html
 import re
+from collections.abc import Sequence
 from io import BytesIO
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from bot.config import LANGUAGES
 
 LOCALES = Path(__file__).resolve().parent / "locales"
 PLACEHOLDER = re.compile(r"\{(\w+)\}")
+_MSGID = re.compile(r'^msgid "(.+)"$', re.MULTILINE)
 
 
 class Html(str):
@@ -28,6 +30,12 @@ def load_catalog(language: str, folder: Path = LOCALES) -> Catalog:
     """Merge every .po file of a language into one Babel catalog."""
     merged = Catalog(locale=language)
     for path in sorted((folder / language).glob("*.po")):
+        # Babel silently keeps one of two equal msgids in a file; count them in the raw text.
+        seen: set[str] = set()
+        for key in _MSGID.findall(path.read_text(encoding="utf-8")):
+            if key in seen:
+                raise ValueError(f"{path}: message {key!r} is defined twice")
+            seen.add(key)
         with path.open("rb") as handle:
             part = read_po(handle, locale=language)
         for message in part:
@@ -56,8 +64,14 @@ class Texts:
     """All catalogues, compiled once; `get(lang, key, **values)` renders one message."""
 
     def __init__(self, folder: Path = LOCALES) -> None:
+        catalogs = {lang: load_catalog(lang, folder) for lang in LANGUAGES}
         self._translations: dict[str, gettext.GNUTranslations] = {
-            lang: _compile(load_catalog(lang, folder)) for lang in LANGUAGES
+            lang: _compile(catalog) for lang, catalog in catalogs.items()
+        }
+        # Plural messages are stored under "id\0id_plural", so gettext(key) cannot find them.
+        self._keys: dict[str, frozenset[str]] = {
+            lang: frozenset(_key(message.id) for message in catalog if message.id)
+            for lang, catalog in catalogs.items()
         }
 
     def get(self, language: str, key: str, /, **values: object) -> Html:
@@ -74,4 +88,8 @@ class Texts:
 
     def has(self, language: str, key: str) -> bool:
         """Tell whether a key is in the language's catalogue."""
-        return self._translations[language].gettext(key) != key
+        return key in self._keys[language]
+
+
+def _key(message_id: str | Sequence[str]) -> str:
+    return message_id if isinstance(message_id, str) else message_id[0]
