@@ -10,6 +10,7 @@ from handlers import (
     gatekeeper,
     members,
     organisation,
+    postulates,
     profile,
     rsvp,
     schedule,
@@ -32,6 +33,7 @@ def register_all(app: App) -> None:
     organisation.register(app)
     rsvp.register(app)
     calendar.register(app)
+    postulates.register(app)  # /postulate, /review, /export; its draft interceptor is group -10
     # Last in group 0: whatever no feature took (unknown commands, stale buttons).
     fallback.register(app)
     errors.register(app)

@@ -1,0 +1,244 @@
+"""Export of postulates for the consultation record: CSV (Excel-friendly) and JSON.
+
+Used by /export in the bot and by `ngo-bot export postulates` on the command line. Every
+field of a postulate is exported with its supports and its state history; Telegram user ids
+are not (the record is about the proposals and the organisations behind them).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+import io
+import json
+import sqlite3
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from bot.config import Config
+from bot.errors import NotAllowed
+from bot.services.postulates import InvalidInput
+from storage import postulates as store
+from storage import roles as roles_storage
+from storage import teams as teams_storage
+from storage.database import Database
+
+Format = Literal["csv", "json"]
+COLUMNS = (
+    "reference",
+    "state",
+    "sector",
+    "sector_name_pl",
+    "sector_name_en",
+    "title",
+    "content",
+    "on_behalf_of",
+    "call_id",
+    "attachment_type",
+    "attachment_file_id",
+    "duplicate_of",
+    "answer",
+    "created_at",
+    "updated_at",
+    "supports",
+    "supporters",
+    "history",
+)
+STATES = (
+    "submitted",
+    "in_review",
+    "clarification",
+    "forwarded",
+    "adopted",
+    "not_adopted",
+    "rejected",
+    "duplicate",
+    "withdrawn",
+)
+
+
+class ExportRequest(BaseModel):
+    """What to export: formats and the filters (all optional)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    formats: tuple[Format, ...] = ("csv", "json")
+    sector: str | None = None
+    states: tuple[str, ...] | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+def collect(
+    conn: sqlite3.Connection,
+    *,
+    team_ids: list[int] | None = None,
+    states: list[str] | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> list[dict[str, Any]]:
+    """Every matching postulate as a plain record, oldest first."""
+    teams = {team.id: team for team in teams_storage.list_teams(conn)}
+    postulates = store.list_postulates(
+        conn, team_ids=team_ids, states=states, since=since, until=until
+    )
+    references = {p.id: p.reference for p in store.list_postulates(conn)}
+    records = []
+    for p in postulates:
+        team = teams[p.team_id]
+        records.append(
+            {
+                "reference": p.reference,
+                "state": p.state,
+                "sector": team.slug,
+                "sector_name_pl": team.name_pl,
+                "sector_name_en": team.name_en,
+                "title": p.title,
+                "content": p.content,
+                "on_behalf_of": p.organisation_name or "",
+                "call_id": p.call_id,
+                "attachment_type": p.attachment_type or "",
+                "attachment_file_id": p.attachment_file_id or "",
+                "duplicate_of": references.get(p.duplicate_of, "") if p.duplicate_of else "",
+                "answer": p.answer or "",
+                "created_at": p.created_at.isoformat(),
+                "updated_at": p.updated_at.isoformat(),
+                "supports": p.supports,
+                "supporters": [
+                    {"organisation": s.organisation_name or "", "at": s.created_at.isoformat()}
+                    for s in store.list_supports(conn, p.id)
+                ],
+                "history": [
+                    {
+                        "at": h.at.isoformat(),
+                        "action": h.action,
+                        "from_state": h.from_state or "",
+                        "to_state": h.to_state,
+                        "note": h.note or "",
+                    }
+                    for h in store.list_history(conn, p.id)
+                ],
+            }
+        )
+    return records
+
+
+def to_json(records: list[dict[str, Any]]) -> bytes:
+    """UTF-8 JSON: a list of postulates."""
+    return json.dumps(records, ensure_ascii=False, indent=2).encode("utf-8")
+
+
+def to_csv(records: list[dict[str, Any]], delimiter: str = ";") -> bytes:
+    """CSV that Excel opens with Polish letters: UTF-8 with BOM, one row per postulate.
+
+    Supporters are joined with " | "; the history is a JSON list in its cell.
+    """
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=delimiter, lineterminator="\r\n")
+    writer.writerow(COLUMNS)
+    for record in records:
+        row = dict(record)
+        row["supporters"] = " | ".join(s["organisation"] for s in record["supporters"])
+        row["history"] = json.dumps(record["history"], ensure_ascii=False)
+        row["call_id"] = "" if record["call_id"] is None else record["call_id"]
+        writer.writerow([row[column] for column in COLUMNS])
+    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+
+
+def render(records: list[dict[str, Any]], fmt: Format, delimiter: str) -> bytes:
+    """The export file's bytes in the given format."""
+    return to_csv(records, delimiter) if fmt == "csv" else to_json(records)
+
+
+def _filters(conn: sqlite3.Connection, request: ExportRequest) -> dict[str, Any]:
+    team_ids = None
+    if request.sector is not None:
+        team = teams_storage.get_team_by_slug(conn, request.sector)
+        if team is None or team.kind != "sector":
+            raise InvalidInput("postulates.error-call-sector", slug=request.sector)
+        team_ids = [team.id]
+    if request.states is not None:
+        unknown = [state for state in request.states if state not in STATES]
+        if unknown:
+            raise InvalidInput("postulates.error-export-state", state=", ".join(unknown))
+    return {
+        "team_ids": team_ids,
+        "states": list(request.states) if request.states is not None else None,
+        "since": request.since,
+        "until": request.until,
+    }
+
+
+async def export_for_user(
+    db: Database, user_id: int, request: ExportRequest, delimiter: str
+) -> dict[str, tuple[bytes, int]]:
+    """The files for /export: admins see every sector, moderators their own sectors."""
+
+    def build(conn: sqlite3.Connection) -> dict[str, tuple[bytes, int]]:
+        filters = _filters(conn, request)
+        if not roles_storage.is_admin(conn, user_id):
+            mine = sorted(roles_storage.list_moderated_team_ids(conn, user_id))
+            if not mine:
+                raise NotAllowed()
+            if filters["team_ids"] is None:
+                filters["team_ids"] = mine
+            elif not set(filters["team_ids"]) <= set(mine):
+                raise NotAllowed()
+        records = collect(conn, **filters)
+        return {fmt: (render(records, fmt, delimiter), len(records)) for fmt in request.formats}
+
+    return await db.run(build)
+
+
+async def export_records(config: Config, request: ExportRequest) -> list[dict[str, Any]]:
+    """Read every matching postulate from the configured database."""
+    db = await Database.open(config.database)
+    try:
+
+        def build(conn: sqlite3.Connection) -> list[dict[str, Any]]:
+            return collect(conn, **_filters(conn, request))
+
+        return await db.run(build)
+    finally:
+        await db.close()
+
+
+def export_to_file(config: Config, fmt: Format, out: Path, request: ExportRequest) -> int:
+    """Write every matching postulate to `out`; return how many."""
+    records = asyncio.run(export_records(config, request))
+    out.write_bytes(render(records, fmt, config.postulates.csv_delimiter))
+    return len(records)
+
+
+def add_parser(commands: Any) -> None:
+    """Add `export postulates --format csv|json --out FILE [--sector SLUG] [--since DATE]`."""
+    parser = commands.add_parser("export", help="export data for the consultation record")
+    parser.add_argument("what", choices=["postulates"])
+    parser.add_argument("--format", choices=["csv", "json"], default="csv")
+    parser.add_argument("--out", required=True, help="file to write")
+    parser.add_argument("--sector", help="only this sector team (its slug)")
+    parser.add_argument("--since", help="only postulates submitted on or after YYYY-MM-DD")
+
+
+def run(args: argparse.Namespace, config: Config) -> int:
+    """Run the export subcommand; return the exit status."""
+    since = None
+    if args.since:
+        try:
+            since = datetime.strptime(args.since, "%Y-%m-%d").replace(tzinfo=UTC)
+        except ValueError:
+            print(f"ngo-bot: --since must be YYYY-MM-DD, got {args.since!r}", file=sys.stderr)
+            return 2
+    request = ExportRequest(sector=args.sector, since=since)
+    try:
+        count = export_to_file(config, args.format, Path(args.out), request)
+    except InvalidInput:
+        print(f"ngo-bot: unknown sector {args.sector!r}", file=sys.stderr)
+        return 2
+    print(f"exported {count} postulates to {args.out}")
+    return 0

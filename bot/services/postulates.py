@@ -1,0 +1,1054 @@
+"""Postulates: the resumable submission draft, the review state machine, supports and calls.
+
+Every rule lives here, inside one `db.run` unit per use case, and every change of state
+queues its notices (author: `postulate-status`; sector moderators: `moderator-alert`) in the
+same transaction through the delivery engine.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+from bot.config import Language
+from bot.errors import ConsentRequired, DomainError, NotAllowed, StaleButton
+from bot.i18n import Html, Texts
+from bot.services import delivery
+from storage import postulates as store
+from storage import roles as roles_storage
+from storage import teams as teams_storage
+from storage import users as users_storage
+from storage.database import Database
+from storage.models import Team
+from storage.postulates import Call, Draft, HistoryEntry, Postulate, Prompt, Support
+
+TITLE_LIMITS = (5, 150)
+CONTENT_LIMITS = (20, 3500)
+NOTE_LIMITS = (3, 2000)
+ATTACHMENT_TYPES = ("document", "photo", "voice")
+# Postulates that may still be co-signed or offered as "similar".
+LIVE = ("submitted", "in_review", "clarification", "forwarded", "adopted")
+REVIEW_QUEUE = ("submitted", "in_review")
+DECISION_QUEUE = ("forwarded",)
+EDITABLE_FIELDS = ("sector", "title", "content", "attachment")
+
+
+def _moderator_recipients(conn: sqlite3.Connection, team_id: int) -> list[tuple[int, Language]]:
+    """Resolver `team-moderators`: the sector's moderators and the admins."""
+    return [
+        (chat_id, "pl" if language == "pl" else "en")
+        for chat_id, language in store.list_team_moderator_recipients(conn, team_id)
+    ]
+
+
+delivery.AUDIENCES["team-moderators"] = _moderator_recipients
+
+
+# --- domain errors --------------------------------------------------------------------------
+
+
+class InvalidInput(DomainError):
+    """The typed value breaks a limit; the step is asked again."""
+
+    key = "postulates.error-input"
+
+    def __init__(self, key: str, **values: object) -> None:
+        super().__init__(**values)
+        self.key = key
+
+
+class WrongState(DomainError):
+    key = "postulates.error-state"
+
+
+class SubmissionsClosed(DomainError):
+    key = "postulates.error-no-call"
+
+
+class CannotSupport(DomainError):
+    key = "postulates.error-support"
+
+    def __init__(self, key: str) -> None:
+        super().__init__()
+        self.key = key
+
+
+# --- settings -------------------------------------------------------------------------------
+
+
+class Settings(BaseModel):
+    """What the rules read from the configuration."""
+
+    model_config = ConfigDict(frozen=True)
+
+    accept_outside_calls: bool = True
+    draft_idle_hours: int = 24
+    notice_version: int = 1
+
+
+# --- drafting -------------------------------------------------------------------------------
+
+EventName = Literal[
+    "start",
+    "text",
+    "attachment",
+    "unsupported",
+    "sector",
+    "behalf",
+    "done",
+    "skip",
+    "continue",
+    "support",
+    "edit",
+    "submit",
+    "cancel",
+]
+
+
+class DraftEvent(BaseModel):
+    """One thing the author did in the submission conversation."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: EventName
+    text: str = ""
+    number: int = 0
+    kind: str = ""
+    slug: str | None = None
+
+
+class DraftOutcome(BaseModel):
+    """Where the conversation stands after an event, with what the next prompt needs."""
+
+    model_config = ConfigDict(frozen=True)
+
+    draft: Draft | None
+    problem: str | None = None
+    problem_values: dict[str, str | int] = {}
+    sectors: tuple[Team, ...] = ()
+    team: Team | None = None
+    organisation_name: str | None = None
+    similar: tuple[Postulate, ...] = ()
+    submitted: Postulate | None = None
+    supported: Postulate | None = None
+    cancelled: bool = False
+    resumed: bool = False
+
+
+def clean(value: str) -> str:
+    """Trim surrounding blanks; the author's words, capitals and punctuation stay."""
+    return value.strip()
+
+
+def _check_length(value: str, limits: tuple[int, int], name: str) -> str:
+    value = clean(value)
+    low, high = limits
+    if not value:
+        raise InvalidInput("postulates.error-empty")
+    if len(value) < low:
+        raise InvalidInput(f"postulates.error-{name}-short", minimum=low, length=len(value))
+    if len(value) > high:
+        raise InvalidInput(f"postulates.error-{name}-long", maximum=high, length=len(value))
+    return value
+
+
+def _require_consent(conn: sqlite3.Connection, user_id: int, notice_version: int) -> None:
+    user = users_storage.get_user(conn, user_id)
+    if user is None or user.consent_version is None or user.consent_version < notice_version:
+        raise ConsentRequired()
+
+
+def _sector(conn: sqlite3.Connection, team_id: int | None) -> Team:
+    team = teams_storage.get_team(conn, team_id) if team_id is not None else None
+    if team is None or team.kind != "sector":
+        raise StaleButton()
+    return team
+
+
+def _open_call_check(
+    conn: sqlite3.Connection, team_id: int, settings: Settings, now: datetime
+) -> Call | None:
+    call = store.get_open_call(conn, team_id, now)
+    if call is None and not settings.accept_outside_calls:
+        raise SubmissionsClosed()
+    return call
+
+
+def _outcome(conn: sqlite3.Connection, draft: Draft | None, **extra: object) -> DraftOutcome:
+    values: dict[str, object] = {"draft": draft}
+    if draft is not None:
+        if draft.step == "sector" or extra.get("problem") is not None:
+            values["sectors"] = tuple(teams_storage.list_teams(conn, "sector"))
+        if draft.team_id is not None:
+            values["team"] = teams_storage.get_team(conn, draft.team_id)
+        if draft.organisation_id is not None:
+            values["organisation_name"] = store.get_organisation_name(conn, draft.organisation_id)
+        if draft.step == "similar" and draft.team_id is not None:
+            values["similar"] = tuple(
+                store.list_similar(
+                    conn, draft.team_id, f"{draft.title or ''} {draft.content or ''}"
+                )
+            )
+    values.update(extra)
+    return DraftOutcome.model_validate(values)
+
+
+def _after_field(conn: sqlite3.Connection, draft: Draft, now: datetime) -> Draft:
+    """Go on from a completed field: back to the preview when editing, else the next step."""
+    if draft.editing:
+        return store.update_draft(conn, draft.id, now, step="preview", editing=0)
+    order = {"sector": "behalf", "behalf": "title", "title": "content", "content": "attachment"}
+    step = order.get(draft.step)
+    if step == "behalf" and draft.organisation_id is None:
+        return store.update_draft(conn, draft.id, now, step="title", on_behalf="self")
+    if step is not None:
+        return store.update_draft(conn, draft.id, now, step=step)
+    return _to_similar_or_preview(conn, draft, now)
+
+
+def _to_similar_or_preview(conn: sqlite3.Connection, draft: Draft, now: datetime) -> Draft:
+    assert draft.team_id is not None
+    text = f"{draft.title or ''} {draft.content or ''}"
+    step = "similar" if store.list_similar(conn, draft.team_id, text) else "preview"
+    return store.update_draft(conn, draft.id, now, step=step, editing=0)
+
+
+def _expire(conn: sqlite3.Connection, draft: Draft, texts: Texts, now: datetime) -> None:
+    store.delete_draft(conn, draft.id)
+    delivery.announce(
+        conn,
+        kind="draft-expired",
+        audience="user",
+        audience_id=draft.user_id,
+        messages=delivery.messages_for(
+            lambda lang: delivery.OutgoingMessage(text=texts.get(lang, "postulates.draft-expired"))
+        ),
+        now=now,
+        subject=f"draft:{draft.id}",
+    )
+
+
+def _live_draft(
+    conn: sqlite3.Connection, user_id: int, settings: Settings, texts: Texts, now: datetime
+) -> Draft | None:
+    draft = store.get_draft(conn, user_id)
+    if draft is not None and draft.updated_at < now - timedelta(hours=settings.draft_idle_hours):
+        _expire(conn, draft, texts, now)
+        return None
+    return draft
+
+
+def _start(
+    conn: sqlite3.Connection,
+    user_id: int,
+    event: DraftEvent,
+    settings: Settings,
+    texts: Texts,
+    now: datetime,
+) -> DraftOutcome:
+    _require_consent(conn, user_id, settings.notice_version)
+    draft = _live_draft(conn, user_id, settings, texts, now)
+    if draft is not None and event.slug is None:
+        draft = store.update_draft(conn, draft.id, now, paused=0)
+        return _outcome(conn, draft, resumed=True)
+    user = users_storage.get_user(conn, user_id)
+    organisation_id = user.organisation_id if user is not None else None
+    draft = store.add_draft(conn, user_id, now)
+    draft = store.update_draft(conn, draft.id, now, organisation_id=organisation_id)
+    if event.slug is not None:
+        team = teams_storage.get_team_by_slug(conn, event.slug)
+        if team is not None and team.kind == "sector":
+            _open_call_check(conn, team.id, settings, now)
+            draft = store.update_draft(conn, draft.id, now, team_id=team.id)
+            draft = _after_field(conn, draft, now)
+    return _outcome(conn, draft)
+
+
+def _submit(
+    conn: sqlite3.Connection,
+    draft: Draft | None,
+    draft_id: int,
+    settings: Settings,
+    texts: Texts,
+    now: datetime,
+) -> DraftOutcome:
+    done = store.get_postulate_by_draft(conn, draft_id)
+    if done is not None:
+        # A double press or a retried update: the first submission stands, nothing new.
+        return DraftOutcome(draft=None, submitted=done)
+    if (
+        draft is None
+        or draft.id != draft_id
+        or draft.step != "preview"
+        or draft.team_id is None
+        or not draft.title
+        or not draft.content
+    ):
+        raise StaleButton()
+    call = _open_call_check(conn, draft.team_id, settings, now)
+    organisation_id = draft.organisation_id if draft.on_behalf == "organisation" else None
+    organisation_name = (
+        store.get_organisation_name(conn, organisation_id) if organisation_id else None
+    )
+    postulate = store.add_postulate(
+        conn,
+        reference=store.next_reference(conn, now.year),
+        draft_id=draft.id,
+        team_id=draft.team_id,
+        author_id=draft.user_id,
+        organisation_id=organisation_id,
+        organisation_name=organisation_name,
+        call_id=call.id if call is not None else None,
+        title=draft.title,
+        content=draft.content,
+        attachment_type=draft.attachment_type,
+        attachment_file_id=draft.attachment_file_id,
+        now=now,
+    )
+    store.add_history(
+        conn,
+        postulate.id,
+        actor_id=draft.user_id,
+        action="submit",
+        from_state=None,
+        to_state="submitted",
+        note=None,
+        now=now,
+    )
+    store.delete_draft(conn, draft.id)
+    _notify_author(conn, postulate, texts, now, "postulates.notice-submitted")
+    _alert_moderators(conn, postulate, postulate.team_id, texts, now, "postulates.alert-new")
+    return DraftOutcome(draft=None, submitted=postulate)
+
+
+def _step(
+    conn: sqlite3.Connection,
+    user_id: int,
+    event: DraftEvent,
+    settings: Settings,
+    texts: Texts,
+    now: datetime,
+) -> DraftOutcome:
+    if event.name == "start":
+        return _start(conn, user_id, event, settings, texts, now)
+    draft = _live_draft(conn, user_id, settings, texts, now)
+    if event.name == "submit":
+        return _submit(conn, draft, event.number, settings, texts, now)
+    if draft is None:
+        raise StaleButton()
+    if event.name == "cancel":
+        store.delete_draft(conn, draft.id)
+        return DraftOutcome(draft=None, cancelled=True)
+    try:
+        return _outcome(conn, _apply(conn, draft, event, settings, now))
+    except InvalidInput as problem:
+        values = {k: v for k, v in problem.values.items() if isinstance(v, str | int)}
+        return _outcome(conn, draft, problem=problem.key, problem_values=values)
+
+
+def _apply(
+    conn: sqlite3.Connection, draft: Draft, event: DraftEvent, settings: Settings, now: datetime
+) -> Draft:
+    step = draft.step
+    name = event.name
+    if name == "sector" and step == "sector":
+        team = _sector(conn, event.number)
+        try:
+            _open_call_check(conn, team.id, settings, now)
+        except SubmissionsClosed:
+            raise InvalidInput("postulates.error-no-call") from None
+        draft = store.update_draft(conn, draft.id, now, team_id=team.id)
+        return _after_field(conn, draft, now)
+    if name == "behalf" and step == "behalf" and event.kind in ("self", "organisation"):
+        draft = store.update_draft(conn, draft.id, now, on_behalf=event.kind)
+        return _after_field(conn, draft, now)
+    if name == "text" and step == "title":
+        title = _check_length(event.text, TITLE_LIMITS, "title")
+        draft = store.update_draft(conn, draft.id, now, title=title)
+        return _after_field(conn, draft, now)
+    if name == "text" and step == "content":
+        part = clean(event.text)
+        if not part:
+            raise InvalidInput("postulates.error-empty")
+        content = f"{draft.content}\n{part}" if draft.content else part
+        if len(content) > CONTENT_LIMITS[1]:
+            raise InvalidInput(
+                "postulates.error-content-long", maximum=CONTENT_LIMITS[1], length=len(content)
+            )
+        return store.update_draft(conn, draft.id, now, content=content)
+    if name == "done" and step == "content":
+        _check_length(draft.content or "", CONTENT_LIMITS, "content")
+        return _after_field(conn, draft, now)
+    if name == "attachment" and step == "attachment" and event.kind in ATTACHMENT_TYPES:
+        draft = store.update_draft(
+            conn, draft.id, now, attachment_type=event.kind, attachment_file_id=event.text
+        )
+        return _after_field(conn, draft, now)
+    if name == "skip" and step == "attachment":
+        draft = store.update_draft(
+            conn, draft.id, now, attachment_type=None, attachment_file_id=None
+        )
+        return _after_field(conn, draft, now)
+    if name == "unsupported" and step == "attachment":
+        raise InvalidInput("postulates.error-attachment-type")
+    if name == "continue" and step == "similar":
+        return store.update_draft(conn, draft.id, now, step="preview")
+    if name == "edit" and step == "preview" and event.kind in EDITABLE_FIELDS:
+        if event.kind == "content":
+            return store.update_draft(conn, draft.id, now, step="content", content=None, editing=1)
+        return store.update_draft(conn, draft.id, now, step=event.kind, editing=1)
+    if name in ("text", "attachment", "unsupported"):
+        # Typed at a step that expects a button, or an attachment at a text step.
+        raise InvalidInput(f"postulates.error-expected-{step}")
+    raise StaleButton()
+
+
+async def draft_step(
+    db: Database,
+    user_id: int,
+    event: DraftEvent,
+    settings: Settings,
+    texts: Texts,
+    now: datetime,
+) -> DraftOutcome:
+    """Apply one event to the user's draft; bad input re-asks the same step."""
+    if event.name == "support":
+        supported = await support(db, user_id, event.number, settings, texts, now, drop_draft=True)
+        return DraftOutcome(draft=None, supported=supported)
+    return await db.run(_step, user_id, event, settings, texts, now)
+
+
+class Capture(BaseModel):
+    """What an incoming private message belongs to, if anything of this feature."""
+
+    model_config = ConfigDict(frozen=True)
+
+    draft: Draft | None = None
+    prompt: Prompt | None = None
+
+
+def _capture(
+    conn: sqlite3.Connection,
+    user_id: int,
+    command: str | None,
+    settings: Settings,
+    texts: Texts,
+    now: datetime,
+) -> Capture:
+    prompt = store.get_prompt(conn, user_id)
+    draft = _live_draft(conn, user_id, settings, texts, now)
+    if command is not None:
+        if command == "cancel":
+            if prompt is not None:
+                store.delete_prompt(conn, user_id)
+                return Capture(prompt=prompt)
+            if draft is not None and not draft.paused:
+                store.delete_draft(conn, draft.id)
+                return Capture(draft=draft)
+            return Capture()
+        # Another command: stop taking text, so other features' conversations get it.
+        if prompt is not None:
+            store.delete_prompt(conn, user_id)
+        if draft is not None and not draft.paused and command != "postulate":
+            store.update_draft(conn, draft.id, now, paused=1)
+        return Capture()
+    if prompt is not None:
+        return Capture(prompt=prompt)
+    if draft is not None and not draft.paused:
+        return Capture(draft=draft)
+    return Capture()
+
+
+async def capture(
+    db: Database,
+    user_id: int,
+    command: str | None,
+    settings: Settings,
+    texts: Texts,
+    now: datetime,
+) -> Capture:
+    """Tell whether a private message continues a draft or answers a prompt.
+
+    A command pauses the draft (and drops a prompt) so that it stops taking text; `/cancel`
+    removes whichever is active and is reported back.
+    """
+    return await db.run(_capture, user_id, command, settings, texts, now)
+
+
+def _expire_drafts(conn: sqlite3.Connection, texts: Texts, idle_hours: int, now: datetime) -> int:
+    drafts = store.list_idle_drafts(conn, now - timedelta(hours=idle_hours))
+    for draft in drafts:
+        _expire(conn, draft, texts, now)
+    return len(drafts)
+
+
+def expire_drafts(
+    conn: sqlite3.Connection, now: datetime, texts: Texts, idle_hours: int = 24
+) -> int:
+    """Drop drafts idle too long and tell each author once; for the dispatcher's unit."""
+    return _expire_drafts(conn, texts, idle_hours, now)
+
+
+async def expire_idle_drafts(db: Database, texts: Texts, idle_hours: int, now: datetime) -> int:
+    """Drop drafts idle too long and tell each author once; return how many."""
+    return await db.run(_expire_drafts, texts, idle_hours, now)
+
+
+# --- notices --------------------------------------------------------------------------------
+
+
+def state_name(texts: Texts, language: str, state: str) -> str:
+    """The translated name of a state."""
+    return texts.get(language, f"postulates.state-{state}")
+
+
+def _team_name(conn: sqlite3.Connection, team_id: int, language: str) -> str:
+    team = teams_storage.get_team(conn, team_id)
+    return team.name(language) if team is not None else "?"
+
+
+def _notify_author(
+    conn: sqlite3.Connection,
+    postulate: Postulate,
+    texts: Texts,
+    now: datetime,
+    key: str,
+    note: str | None = None,
+    markup: Callable[[Language], InlineKeyboardMarkup | None] | None = None,
+) -> None:
+    if postulate.author_id is None:
+        return
+
+    def build(language: Language) -> delivery.OutgoingMessage:
+        body = texts.get(
+            language,
+            key,
+            reference=postulate.reference,
+            title=postulate.title,
+            state=state_name(texts, language, postulate.state),
+            sector=_team_name(conn, postulate.team_id, language),
+        )
+        if note:
+            body = Html(body + "\n\n" + texts.get(language, "postulates.notice-answer", note=note))
+        keyboard = markup(language) if markup is not None else None
+        return delivery.OutgoingMessage(
+            text=body, reply_markup=keyboard.to_dict() if keyboard is not None else None
+        )
+
+    delivery.announce(
+        conn,
+        kind="postulate-status",
+        audience="user",
+        audience_id=postulate.author_id,
+        messages=delivery.messages_for(build),
+        now=now,
+        subject=f"postulate:{postulate.id}",
+    )
+
+
+def _alert_moderators(
+    conn: sqlite3.Connection,
+    postulate: Postulate,
+    team_id: int,
+    texts: Texts,
+    now: datetime,
+    key: str,
+    actor_id: int | None = None,
+) -> None:
+    def build(language: Language) -> delivery.OutgoingMessage:
+        body = texts.get(
+            language,
+            key,
+            reference=postulate.reference,
+            title=postulate.title,
+            sector=_team_name(conn, postulate.team_id, language),
+        )
+        button = InlineKeyboardButton(
+            texts.get(language, "postulates.button-open"), callback_data=f"rev:open:{postulate.id}"
+        )
+        return delivery.OutgoingMessage(
+            text=body, reply_markup=InlineKeyboardMarkup([[button]]).to_dict()
+        )
+
+    delivery.announce(
+        conn,
+        kind="moderator-alert",
+        audience="team-moderators",
+        audience_id=team_id,
+        messages=delivery.messages_for(build),
+        now=now,
+        subject=f"postulate:{postulate.id}",
+        created_by=actor_id,
+    )
+
+
+# --- review state machine -----------------------------------------------------------------
+
+Action = Literal[
+    "open",
+    "forward",
+    "reject",
+    "ask",
+    "duplicate",
+    "move",
+    "answer",
+    "adopt",
+    "not_adopt",
+    "withdraw",
+]
+Role = Literal["moderator", "admin", "author"]
+
+# action -> (states it applies to, state it leads to (None: unchanged), who may do it, note)
+TRANSITIONS: dict[str, tuple[frozenset[str], str | None, Role, bool]] = {
+    "open": (frozenset({"submitted"}), "in_review", "moderator", False),
+    "forward": (frozenset({"submitted", "in_review"}), "forwarded", "moderator", False),
+    "reject": (
+        frozenset({"submitted", "in_review", "clarification"}),
+        "rejected",
+        "moderator",
+        True,
+    ),
+    "ask": (frozenset({"submitted", "in_review"}), "clarification", "moderator", True),
+    "duplicate": (
+        frozenset({"submitted", "in_review", "clarification"}),
+        "duplicate",
+        "moderator",
+        True,
+    ),
+    "move": (frozenset({"submitted", "in_review", "clarification"}), None, "moderator", False),
+    "answer": (frozenset({"clarification"}), "in_review", "author", True),
+    "adopt": (frozenset({"forwarded"}), "adopted", "admin", True),
+    "not_adopt": (frozenset({"forwarded"}), "not_adopted", "admin", True),
+    "withdraw": (
+        frozenset({"submitted", "in_review", "clarification", "forwarded"}),
+        "withdrawn",
+        "author",
+        False,
+    ),
+}
+PROMPTED: frozenset[str] = frozenset({"reject", "ask", "duplicate", "adopt", "not_adopt", "answer"})
+
+
+def may(conn: sqlite3.Connection, user_id: int, action: str, postulate: Postulate) -> bool:
+    """Whether the user may take `action` on the postulate now (roles read from the database)."""
+    states, _, role, _ = TRANSITIONS[action]
+    if postulate.state not in states:
+        return False
+    if role == "author":
+        return postulate.author_id == user_id
+    if postulate.author_id == user_id:
+        return False  # nobody decides on their own postulate
+    admin = roles_storage.is_admin(conn, user_id)
+    if role == "admin":
+        return admin
+    return admin or postulate.team_id in roles_storage.list_moderated_team_ids(conn, user_id)
+
+
+def _allowed(conn: sqlite3.Connection, user_id: int, action: str, postulate_id: int) -> Postulate:
+    postulate = store.get_postulate(conn, postulate_id)
+    if postulate is None:
+        raise StaleButton()
+    if not may(conn, user_id, action, postulate):
+        states = TRANSITIONS[action][0]
+        raise WrongState() if postulate.state not in states else NotAllowed()
+    return postulate
+
+
+def _transition(
+    conn: sqlite3.Connection,
+    user_id: int,
+    action: str,
+    postulate_id: int,
+    texts: Texts,
+    now: datetime,
+    note: str | None = None,
+    target: int | None = None,
+) -> Postulate:
+    postulate = _allowed(conn, user_id, action, postulate_id)
+    _, to_state, _, needs_note = TRANSITIONS[action]
+    if needs_note:
+        note = _check_length(note or "", NOTE_LIMITS, "note")
+    duplicate_of: Postulate | None = None
+    team_id: int | None = None
+    if action == "duplicate":
+        assert note is not None
+        duplicate_of = store.get_postulate_by_reference(conn, note.strip())
+        if duplicate_of is None or duplicate_of.id == postulate.id:
+            raise InvalidInput("postulates.error-reference", reference=note)
+    if action == "move":
+        team = _sector(conn, target)
+        if team.id == postulate.team_id:
+            raise StaleButton()
+        team_id = team.id
+        note = team.slug
+    new_state = to_state or postulate.state
+    store.update_postulate(
+        conn,
+        postulate.id,
+        now,
+        state=new_state,
+        answer=note if action not in ("answer", "duplicate", "move") else None,
+        team_id=team_id,
+        duplicate_of=duplicate_of.id if duplicate_of is not None else None,
+    )
+    store.add_history(
+        conn,
+        postulate.id,
+        actor_id=user_id,
+        action=action,
+        from_state=postulate.state,
+        to_state=new_state,
+        note=note,
+        now=now,
+    )
+    store.delete_prompt(conn, user_id)
+    changed = store.get_postulate(conn, postulate.id)
+    assert changed is not None
+    if action == "answer":
+        _alert_moderators(
+            conn, changed, changed.team_id, texts, now, "postulates.alert-answered", user_id
+        )
+    elif action != "withdraw":
+        markup = None
+        if action == "ask":
+
+            def markup(language: Language) -> InlineKeyboardMarkup:
+                label = texts.get(language, "postulates.button-answer")
+                return InlineKeyboardMarkup(
+                    [[InlineKeyboardButton(label, callback_data=f"pst:answer:{changed.id}")]]
+                )
+
+        shown = note if action != "move" else None
+        key = f"postulates.notice-{action}"
+        _notify_author(conn, changed, texts, now, key, shown, markup)
+    if action == "forward":
+        coordination = teams_storage.list_teams(conn, "coordination")
+        for team in coordination:
+            _alert_moderators(
+                conn, changed, team.id, texts, now, "postulates.alert-forwarded", user_id
+            )
+    if action == "move" and team_id is not None:
+        _alert_moderators(conn, changed, team_id, texts, now, "postulates.alert-moved", user_id)
+    return changed
+
+
+async def act(
+    db: Database,
+    user_id: int,
+    action: Action,
+    postulate_id: int,
+    texts: Texts,
+    now: datetime,
+    *,
+    note: str | None = None,
+    target: int | None = None,
+) -> Postulate:
+    """Take a review, decision or author action; the role and state are checked here."""
+    return await db.run(_transition, user_id, action, postulate_id, texts, now, note, target)
+
+
+def _prepare(
+    conn: sqlite3.Connection, user_id: int, action: str, postulate_id: int, now: datetime
+) -> Postulate:
+    postulate = _allowed(conn, user_id, action, postulate_id)
+    store.set_prompt(conn, user_id, action, now, postulate_id=postulate.id)
+    return postulate
+
+
+async def prepare(
+    db: Database, user_id: int, action: Action, postulate_id: int, now: datetime
+) -> Postulate:
+    """Check an action that needs a text and wait for the user's next message."""
+    if action not in PROMPTED:
+        raise StaleButton()
+    return await db.run(_prepare, user_id, action, postulate_id, now)
+
+
+# --- views ----------------------------------------------------------------------------------
+
+
+class Card(BaseModel):
+    """One postulate as a reviewer or its author sees it, with the actions allowed now."""
+
+    model_config = ConfigDict(frozen=True)
+
+    postulate: Postulate
+    team: Team
+    history: tuple[HistoryEntry, ...]
+    supports: tuple[Support, ...]
+    actions: tuple[str, ...]
+    duplicate_reference: str | None = None
+    sectors: tuple[Team, ...] = ()
+
+
+def _card(conn: sqlite3.Connection, user_id: int, postulate: Postulate) -> Card:
+    team = teams_storage.get_team(conn, postulate.team_id)
+    assert team is not None
+    duplicate = (
+        store.get_postulate(conn, postulate.duplicate_of) if postulate.duplicate_of else None
+    )
+    return Card(
+        postulate=postulate,
+        team=team,
+        history=tuple(store.list_history(conn, postulate.id)),
+        supports=tuple(store.list_supports(conn, postulate.id)),
+        actions=tuple(a for a in TRANSITIONS if a != "open" and may(conn, user_id, a, postulate)),
+        duplicate_reference=duplicate.reference if duplicate is not None else None,
+        sectors=tuple(
+            t for t in teams_storage.list_teams(conn, "sector") if t.id != postulate.team_id
+        ),
+    )
+
+
+def _open(
+    conn: sqlite3.Connection, user_id: int, postulate_id: int, texts: Texts, now: datetime
+) -> Card:
+    postulate = store.get_postulate(conn, postulate_id)
+    if postulate is None:
+        raise StaleButton()
+    if may(conn, user_id, "open", postulate):
+        postulate = _transition(conn, user_id, "open", postulate_id, texts, now)
+    elif not _can_see(conn, user_id, postulate):
+        raise NotAllowed()
+    return _card(conn, user_id, postulate)
+
+
+def _can_see(conn: sqlite3.Connection, user_id: int, postulate: Postulate) -> bool:
+    if postulate.author_id == user_id or roles_storage.is_admin(conn, user_id):
+        return True
+    return postulate.team_id in roles_storage.list_moderated_team_ids(conn, user_id)
+
+
+async def open_card(
+    db: Database, user_id: int, postulate_id: int, texts: Texts, now: datetime
+) -> Card:
+    """Show a postulate; a reviewer's first look moves it from submitted to in review."""
+    return await db.run(_open, user_id, postulate_id, texts, now)
+
+
+class Queue(BaseModel):
+    """The reviewer's queue: oldest first, with counts per state."""
+
+    model_config = ConfigDict(frozen=True)
+
+    review: tuple[Postulate, ...]
+    decisions: tuple[Postulate, ...]
+    counts: dict[str, int]
+    is_admin: bool
+    is_moderator: bool
+
+
+def _queue(conn: sqlite3.Connection, user_id: int, limit: int) -> Queue:
+    admin = roles_storage.is_admin(conn, user_id)
+    sectors = [t.id for t in teams_storage.list_teams(conn, "sector")]
+    mine = sectors if admin else sorted(roles_storage.list_moderated_team_ids(conn, user_id))
+    review = store.list_postulates(conn, team_ids=mine, states=list(REVIEW_QUEUE), limit=limit)
+    decisions = (
+        store.list_postulates(conn, states=list(DECISION_QUEUE), limit=limit) if admin else []
+    )
+    return Queue(
+        review=tuple(review),
+        decisions=tuple(decisions),
+        counts=store.count_by_state(conn, mine),
+        is_admin=admin,
+        is_moderator=admin or bool(mine),
+    )
+
+
+async def review_queue(db: Database, user_id: int, limit: int = 20) -> Queue:
+    """Return the postulates waiting for the user as moderator or admin."""
+    return await db.run(_queue, user_id, limit)
+
+
+def _mine(conn: sqlite3.Connection, user_id: int) -> list[Card]:
+    postulates = store.list_postulates(conn, author_id=user_id)
+    return [_card(conn, user_id, p) for p in reversed(postulates)]
+
+
+async def my_postulates(db: Database, user_id: int) -> list[Card]:
+    """Return the user's postulates, newest first, with what they may still do."""
+    return await db.run(_mine, user_id)
+
+
+async def card(db: Database, user_id: int, postulate_id: int) -> Card:
+    """Show one postulate to someone allowed to see it."""
+
+    def view(conn: sqlite3.Connection) -> Card:
+        postulate = store.get_postulate(conn, postulate_id)
+        if postulate is None:
+            raise StaleButton()
+        if not _can_see(conn, user_id, postulate):
+            raise NotAllowed()
+        return _card(conn, user_id, postulate)
+
+    return await db.run(view)
+
+
+# --- supports -------------------------------------------------------------------------------
+
+
+def _support(
+    conn: sqlite3.Connection,
+    user_id: int,
+    postulate_id: int,
+    settings: Settings,
+    texts: Texts,
+    now: datetime,
+    drop_draft: bool,
+) -> Postulate:
+    _require_consent(conn, user_id, settings.notice_version)
+    postulate = store.get_postulate(conn, postulate_id)
+    if postulate is None:
+        raise StaleButton()
+    user = users_storage.get_user(conn, user_id)
+    organisation_id = user.organisation_id if user is not None else None
+    if organisation_id is None:
+        raise CannotSupport("postulates.error-support-no-organisation")
+    if postulate.author_id == user_id or postulate.organisation_id == organisation_id:
+        raise CannotSupport("postulates.error-support-own")
+    if postulate.state not in LIVE:
+        raise CannotSupport("postulates.error-support-closed")
+    name = store.get_organisation_name(conn, organisation_id)
+    if not store.add_support(
+        conn,
+        postulate.id,
+        user_id=user_id,
+        organisation_id=organisation_id,
+        organisation_name=name,
+        now=now,
+    ):
+        raise CannotSupport("postulates.error-support-twice")
+    if drop_draft:
+        draft = store.get_draft(conn, user_id)
+        if draft is not None:
+            store.delete_draft(conn, draft.id)
+    changed = store.get_postulate(conn, postulate.id)
+    assert changed is not None
+    return changed
+
+
+async def support(
+    db: Database,
+    user_id: int,
+    postulate_id: int,
+    settings: Settings,
+    texts: Texts,
+    now: datetime,
+    *,
+    drop_draft: bool = False,
+) -> Postulate:
+    """Co-sign a postulate on behalf of the user's organisation (once per organisation)."""
+    return await db.run(_support, user_id, postulate_id, settings, texts, now, drop_draft)
+
+
+async def support_by_reference(
+    db: Database, user_id: int, reference: str, settings: Settings, texts: Texts, now: datetime
+) -> Postulate:
+    """Co-sign the postulate with this reference (e.g. P-2026-0042)."""
+
+    def change(conn: sqlite3.Connection) -> Postulate:
+        postulate = store.get_postulate_by_reference(conn, reference.strip())
+        if postulate is None:
+            raise InvalidInput("postulates.error-reference", reference=reference)
+        return _support(conn, user_id, postulate.id, settings, texts, now, False)
+
+    return await db.run(change)
+
+
+async def drop_prompt(db: Database, user_id: int) -> None:
+    """Stop waiting for the user's text (the action it was for is no longer possible)."""
+    await db.run(store.delete_prompt, user_id)
+
+
+# --- calls for postulates -------------------------------------------------------------------
+
+CALL_REMINDER = timedelta(hours=48)
+
+
+def _open_call(
+    conn: sqlite3.Connection,
+    user_id: int,
+    slug: str,
+    title: str,
+    deadline: datetime,
+    deadline_text: str,
+    texts: Texts,
+    now: datetime,
+) -> Call:
+    team = teams_storage.get_team_by_slug(conn, slug)
+    if team is None or team.kind != "sector":
+        raise InvalidInput("postulates.error-call-sector", slug=slug)
+    admin = roles_storage.is_admin(conn, user_id)
+    if not admin and team.id not in roles_storage.list_moderated_team_ids(conn, user_id):
+        raise NotAllowed()
+    title = _check_length(title, (3, 150), "call-title")
+    if deadline <= now:
+        raise InvalidInput("postulates.error-call-deadline")
+    call = store.add_call(
+        conn, team_id=team.id, title=title, deadline=deadline, opened_by=user_id, now=now
+    )
+
+    def build(key: str) -> Callable[[Language], delivery.OutgoingMessage]:
+        def render(language: Language) -> delivery.OutgoingMessage:
+            body = texts.get(
+                language,
+                key,
+                title=title,
+                sector=team.name(language),
+                deadline=deadline_text,
+            )
+            button = InlineKeyboardButton(
+                texts.get(language, "postulates.button-submit-to-call"),
+                callback_data=f"pst:new:{team.slug}",
+            )
+            return delivery.OutgoingMessage(
+                text=body, reply_markup=InlineKeyboardMarkup([[button]]).to_dict()
+            )
+
+        return render
+
+    subject = f"call:{call.id}"
+    delivery.announce(
+        conn,
+        kind="call-opened",
+        audience="team",
+        audience_id=team.id,
+        messages=delivery.messages_for(build("postulates.call-opened")),
+        now=now,
+        expires_at=deadline,
+        subject=subject,
+        created_by=user_id,
+    )
+    if deadline - CALL_REMINDER > now:
+        delivery.announce(
+            conn,
+            kind="call-reminder",
+            audience="team",
+            audience_id=team.id,
+            messages=delivery.messages_for(build("postulates.call-reminder")),
+            now=now,
+            due_at=deadline - CALL_REMINDER,
+            expires_at=deadline,
+            subject=subject,
+            created_by=user_id,
+        )
+    return call
+
+
+async def open_call(
+    db: Database,
+    user_id: int,
+    slug: str,
+    title: str,
+    deadline: datetime,
+    deadline_text: str,
+    texts: Texts,
+    now: datetime,
+) -> Call:
+    """Open a call for postulates in a sector; subscribers are told now and 48 h before."""
+    return await db.run(_open_call, user_id, slug, title, deadline, deadline_text, texts, now)

@@ -1,0 +1,406 @@
+"""Review of postulates: /review (queue and actions), the decisions, /export, postulate cards.
+
+Every button is `rev:<action>:<id>`; the service re-reads the presser's roles and the
+postulate's state in the database, so a forged or stale button changes nothing.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
+from telegram.constants import ParseMode
+from telegram.ext import CallbackQueryHandler, CommandHandler
+
+from bot import export
+from bot.context import App, Ctx
+from bot.errors import DomainError, NotAllowed, StaleButton
+from bot.i18n import Html
+from bot.services import postulates as service
+from bot.services.postulates import Card, InvalidInput, WrongState
+from handlers.common import (
+    answer_stale,
+    is_consented,
+    reply,
+    require_actor,
+    require_private,
+    require_query,
+    text,
+)
+from storage.postulates import Prompt
+
+BUTTON = re.compile(r"rev:(open|fwd|rej|ask|dup|mov|yes|no|file):(\d{1,9})")
+MOVE_TO = re.compile(r"rev:to:(\d{1,9}):(\d{1,9})")
+ACTIONS: dict[str, service.Action] = {
+    "fwd": "forward",
+    "rej": "reject",
+    "ask": "ask",
+    "dup": "duplicate",
+    "mov": "move",
+    "yes": "adopt",
+    "no": "not_adopt",
+}
+CODES: dict[str, str] = {action: code for code, action in ACTIONS.items()}
+# Room left in a 4,096-character message for everything around the content.
+CARD_LIMIT = 4000
+
+
+def _fmt(context: Ctx, instant: datetime) -> str:
+    return instant.astimezone(context.deps.config.zone).strftime("%Y-%m-%d %H:%M")
+
+
+def card_text(context: Ctx, card: Card) -> Html:
+    """A postulate with its state, supports, clarifications and last answer; text escaped."""
+    actor = require_actor(context)
+    lang = actor.language
+    p = card.postulate
+    texts = context.deps.texts
+    extra: list[str] = []
+    if p.attachment_type:
+        extra.append(
+            text(
+                context,
+                "postulates.card-attachment",
+                kind=text(context, f"postulates.attachment-{p.attachment_type}"),
+            )
+        )
+    names = [s.organisation_name or "?" for s in card.supports]
+    extra.append(
+        text(context, "postulates.card-supports", count=p.supports, names=", ".join(names) or "–")
+    )
+    for entry in card.history:
+        if entry.action in ("ask", "answer") and entry.note:
+            key = "postulates.card-question" if entry.action == "ask" else "postulates.card-reply"
+            extra.append(text(context, key, at=_fmt(context, entry.at), note=entry.note))
+    if card.duplicate_reference:
+        extra.append(text(context, "postulates.card-duplicate", reference=card.duplicate_reference))
+    if p.answer and p.state not in ("clarification",):
+        extra.append(text(context, "postulates.card-answer", note=p.answer))
+
+    def build(content: str) -> Html:
+        head = text(
+            context,
+            "postulates.card",
+            reference=p.reference,
+            state=service.state_name(texts, lang, p.state),
+            sector=card.team.name(lang),
+            behalf=p.organisation_name or text(context, "postulates.behalf-self"),
+            submitted=_fmt(context, p.created_at),
+            title=p.title,
+            content=content,
+        )
+        return Html("\n\n".join([head, *extra]))
+
+    body = build(p.content)
+    if len(body) > CARD_LIMIT:
+        # Long content and many clarifications: the card shows the start, the export has all.
+        cut = max(100, len(p.content) - (len(body) - CARD_LIMIT) - 1)
+        body = build(p.content[:cut] + "…")
+    return body
+
+
+def card_markup(context: Ctx, card: Card) -> InlineKeyboardMarkup | None:
+    """Buttons for the actions the viewer may take now."""
+    pid = card.postulate.id
+    rows = []
+    for action in card.actions:
+        if action in ("withdraw", "answer"):
+            data = f"pst:{action}:{pid}"
+        else:
+            data = f"rev:{CODES[action]}:{pid}"
+        rows.append(
+            [InlineKeyboardButton(text(context, f"postulates.action-{action}"), callback_data=data)]
+        )
+    if card.postulate.attachment_type:
+        rows.append(
+            [
+                InlineKeyboardButton(
+                    text(context, "postulates.action-file"), callback_data=f"rev:file:{pid}"
+                )
+            ]
+        )
+    return InlineKeyboardMarkup(rows) if rows else None
+
+
+async def show_queue(update: Update, context: Ctx) -> None:
+    """/review: my sectors' queue (and, for admins, the decisions), oldest first."""
+    if not await require_private(update, context):
+        return
+    actor = require_actor(context)
+    deps = context.deps
+    queue = await service.review_queue(deps.db, actor.user_id)
+    if not queue.is_moderator:
+        await reply(update, text(context, "error.not-allowed"))
+        return
+    counts = queue.counts
+    lines = [
+        text(
+            context,
+            "postulates.queue-counts",
+            submitted=counts.get("submitted", 0),
+            in_review=counts.get("in_review", 0),
+            clarification=counts.get("clarification", 0),
+            forwarded=counts.get("forwarded", 0),
+        )
+    ]
+    rows = []
+    if queue.review:
+        lines.append(text(context, "postulates.queue-review"))
+    else:
+        lines.append(text(context, "postulates.queue-empty"))
+    for p in queue.review:
+        lines.append(
+            text(
+                context,
+                "postulates.queue-item",
+                reference=p.reference,
+                title=p.title,
+                submitted=_fmt(context, p.created_at),
+            )
+        )
+        rows.append([InlineKeyboardButton(p.reference, callback_data=f"rev:open:{p.id}")])
+    if queue.is_admin:
+        lines.append(text(context, "postulates.queue-decisions", count=len(queue.decisions)))
+        for p in queue.decisions:
+            lines.append(
+                text(
+                    context,
+                    "postulates.queue-item",
+                    reference=p.reference,
+                    title=p.title,
+                    submitted=_fmt(context, p.created_at),
+                )
+            )
+            rows.append([InlineKeyboardButton(p.reference, callback_data=f"rev:open:{p.id}")])
+    await reply(update, Html("\n".join(lines)), InlineKeyboardMarkup(rows) if rows else None)
+
+
+async def _refused(update: Update, context: Ctx, exc: DomainError) -> None:
+    if isinstance(exc, StaleButton):
+        await answer_stale(update, context)
+        return
+    await require_query(update).answer(text(context, exc.key, **exc.values), show_alert=True)
+
+
+async def _send_card(context: Ctx, card: Card) -> None:
+    await context.bot.send_message(
+        require_actor(context).user_id,
+        card_text(context, card),
+        parse_mode=ParseMode.HTML,
+        reply_markup=card_markup(context, card),
+    )
+
+
+async def on_button(update: Update, context: Ctx) -> None:
+    """rev:<action>:<id> buttons: open, act at once, or wait for the reason/answer text."""
+    query = require_query(update)
+    if not await require_private(update, context):
+        return
+    actor = require_actor(context)
+    deps = context.deps
+    now = deps.clock()
+    move = MOVE_TO.fullmatch(query.data or "")
+    match = BUTTON.fullmatch(query.data or "")
+    if move is None and match is None:
+        await answer_stale(update, context)
+        return
+    try:
+        if move is not None:
+            changed = await service.act(
+                deps.db, actor.user_id, "move", int(move[1]), deps.texts, now, target=int(move[2])
+            )
+            await query.answer(text(context, "postulates.done-move", reference=changed.reference))
+            return
+        assert match is not None
+        code, pid = match[1], int(match[2])
+        if code == "open":
+            card = await service.open_card(deps.db, actor.user_id, pid, deps.texts, now)
+            await query.answer()
+            await _send_card(context, card)
+            return
+        if code == "file":
+            card = await service.card(deps.db, actor.user_id, pid)
+            await query.answer()
+            await _send_attachment(context, card)
+            return
+        action = ACTIONS[code]
+        if action == "forward":
+            changed = await service.act(deps.db, actor.user_id, action, pid, deps.texts, now)
+            await query.answer(
+                text(context, "postulates.done-forward", reference=changed.reference)
+            )
+            await query.edit_message_reply_markup(reply_markup=None)
+            return
+        if action == "move":
+            card = await service.card(deps.db, actor.user_id, pid)
+            if "move" not in card.actions:
+                raise NotAllowed()
+            rows = [
+                [
+                    InlineKeyboardButton(
+                        team.name(actor.language), callback_data=f"rev:to:{pid}:{team.id}"
+                    )
+                ]
+                for team in card.sectors
+            ]
+            await query.answer()
+            await context.bot.send_message(
+                actor.user_id,
+                text(context, "postulates.ask-move", reference=card.postulate.reference),
+                parse_mode=ParseMode.HTML,
+                reply_markup=InlineKeyboardMarkup(rows),
+            )
+            return
+        postulate = await service.prepare(deps.db, actor.user_id, action, pid, now)
+    except (StaleButton, NotAllowed, WrongState, InvalidInput) as exc:
+        await _refused(update, context, exc)
+        return
+    await query.answer()
+    await context.bot.send_message(
+        actor.user_id,
+        text(context, f"postulates.prompt-{action}", reference=postulate.reference),
+        parse_mode=ParseMode.HTML,
+    )
+
+
+async def _send_attachment(context: Ctx, card: Card) -> None:
+    p = card.postulate
+    chat = require_actor(context).user_id
+    if p.attachment_file_id is None:
+        return
+    caption = p.reference
+    if p.attachment_type == "photo":
+        await context.bot.send_photo(chat, p.attachment_file_id, caption=caption)
+    elif p.attachment_type == "voice":
+        await context.bot.send_voice(chat, p.attachment_file_id, caption=caption)
+    else:
+        await context.bot.send_document(chat, p.attachment_file_id, caption=caption)
+
+
+async def author_button(update: Update, context: Ctx, name: str, pid: int) -> None:
+    """The author's buttons: withdraw, answer a question, open the card."""
+    query = require_query(update)
+    actor = require_actor(context)
+    deps = context.deps
+    now = deps.clock()
+    try:
+        if name == "card":
+            card = await service.card(deps.db, actor.user_id, pid)
+            await query.answer()
+            await _send_card(context, card)
+            return
+        if name == "withdraw":
+            changed = await service.act(deps.db, actor.user_id, "withdraw", pid, deps.texts, now)
+            await query.answer(
+                text(context, "postulates.done-withdraw", reference=changed.reference)
+            )
+            await query.edit_message_reply_markup(reply_markup=None)
+            return
+        postulate = await service.prepare(deps.db, actor.user_id, "answer", pid, now)
+    except (StaleButton, NotAllowed, WrongState, InvalidInput) as exc:
+        await _refused(update, context, exc)
+        return
+    await query.answer()
+    await context.bot.send_message(
+        actor.user_id,
+        text(context, "postulates.prompt-answer", reference=postulate.reference),
+        parse_mode=ParseMode.HTML,
+    )
+
+
+async def on_prompt_text(update: Update, context: Ctx, prompt: Prompt) -> None:
+    """The text a review action waited for: reason, question, reference, answer, decision."""
+    message = update.effective_message
+    actor = require_actor(context)
+    deps = context.deps
+    if message is None or not message.text or prompt.postulate_id is None:
+        await reply(update, text(context, "postulates.error-expected-text"))
+        return
+    action: service.Action = prompt.action  # type: ignore[assignment]
+    try:
+        changed = await service.act(
+            deps.db,
+            actor.user_id,
+            action,
+            prompt.postulate_id,
+            deps.texts,
+            deps.clock(),
+            note=message.text,
+        )
+    except InvalidInput as exc:
+        body = text(context, exc.key, **exc.values)
+        await reply(update, Html(body + "\n\n" + text(context, "postulates.prompt-again")))
+        return
+    except (StaleButton, NotAllowed, WrongState) as exc:
+        await service.drop_prompt(deps.db, actor.user_id)
+        await reply(update, text(context, exc.key))
+        return
+    await reply(update, text(context, f"postulates.done-{action}", reference=changed.reference))
+
+
+def parse_export_args(args: list[str]) -> export.ExportRequest | None:
+    """`/export [csv|json] [sector=SLUG] [state=STATE] [from=YYYY-MM-DD] [to=YYYY-MM-DD]`."""
+    values: dict[str, object] = {}
+    for arg in args:
+        if arg in ("csv", "json"):
+            values["formats"] = (arg,)
+            continue
+        key, sep, value = arg.partition("=")
+        if not sep or key not in ("sector", "state", "from", "to"):
+            return None
+        try:
+            if key in ("from", "to"):
+                values[{"from": "since", "to": "until"}[key]] = datetime.strptime(
+                    value, "%Y-%m-%d"
+                ).replace(tzinfo=UTC)
+            elif key == "state":
+                values["states"] = tuple(value.split(","))
+            else:
+                values["sector"] = value
+        except ValueError:
+            return None
+    try:
+        return export.ExportRequest.model_validate(values)
+    except ValueError:
+        return None
+
+
+async def export_command(update: Update, context: Ctx) -> None:
+    """/export: CSV and JSON of the postulates I may see, filtered by the arguments."""
+    if not await require_private(update, context):
+        return
+    if not is_consented(context):
+        await reply(update, text(context, "error.consent-required"))
+        return
+    actor = require_actor(context)
+    if not actor.is_moderator:
+        await reply(update, text(context, "error.not-allowed"))
+        return
+    request = parse_export_args(context.args or [])
+    if request is None:
+        await reply(update, text(context, "postulates.export-usage"))
+        return
+    deps = context.deps
+    try:
+        files = await export.export_for_user(
+            deps.db, actor.user_id, request, deps.config.postulates.csv_delimiter
+        )
+    except (NotAllowed, InvalidInput) as exc:
+        await reply(update, text(context, exc.key, **exc.values))
+        return
+    stamp = deps.clock().astimezone(deps.config.zone).strftime("%Y%m%d-%H%M")
+    for fmt, (data, count) in files.items():
+        await context.bot.send_document(
+            actor.user_id,
+            InputFile(data, filename=f"postulates-{stamp}.{fmt}"),
+            caption=text(context, "postulates.export-caption", count=count),
+            parse_mode=ParseMode.HTML,
+        )
+
+
+def register(app: App) -> None:
+    """Install /review, its buttons and /export."""
+    app.add_handler(CommandHandler("review", show_queue))
+    app.add_handler(CommandHandler("export", export_command))
+    app.add_handler(CallbackQueryHandler(on_button, pattern=r"^rev:"))

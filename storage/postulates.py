@@ -1,0 +1,492 @@
+"""Postulates storage: drafts, postulates, state history, supports, prompts, calls, similarity."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from datetime import datetime
+from typing import Any, Literal
+
+from storage.models import Row
+from storage.timefmt import db_time
+
+State = Literal[
+    "submitted",
+    "in_review",
+    "clarification",
+    "forwarded",
+    "adopted",
+    "not_adopted",
+    "rejected",
+    "duplicate",
+    "withdrawn",
+]
+Step = Literal["sector", "behalf", "title", "content", "attachment", "similar", "preview"]
+AttachmentType = Literal["document", "photo", "voice"]
+PromptAction = Literal["reject", "ask", "duplicate", "adopt", "not_adopt", "answer", "call"]
+
+
+class Postulate(Row):
+    id: int
+    reference: str
+    draft_id: int
+    team_id: int
+    author_id: int | None
+    organisation_id: int | None
+    organisation_name: str | None
+    call_id: int | None
+    title: str
+    content: str
+    attachment_type: AttachmentType | None
+    attachment_file_id: str | None
+    state: State
+    duplicate_of: int | None
+    answer: str | None
+    created_at: datetime
+    updated_at: datetime
+    supports: int = 0
+
+
+class HistoryEntry(Row):
+    id: int
+    postulate_id: int
+    at: datetime
+    actor_id: int | None
+    action: str
+    from_state: str | None
+    to_state: str
+    note: str | None
+
+
+class Support(Row):
+    postulate_id: int
+    user_id: int | None
+    organisation_id: int | None
+    organisation_name: str | None
+    created_at: datetime
+
+
+class Draft(Row):
+    id: int
+    user_id: int
+    step: Step
+    editing: bool
+    paused: bool
+    team_id: int | None
+    organisation_id: int | None
+    on_behalf: Literal["self", "organisation"] | None
+    title: str | None
+    content: str | None
+    attachment_type: AttachmentType | None
+    attachment_file_id: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class Prompt(Row):
+    user_id: int
+    action: PromptAction
+    postulate_id: int | None
+    team_id: int | None
+    created_at: datetime
+
+
+class Call(Row):
+    id: int
+    team_id: int
+    title: str
+    deadline: datetime
+    state: Literal["open", "closed"]
+    opened_by: int
+    created_at: datetime
+
+
+_POSTULATE = """SELECT p.*, (SELECT count(*) FROM postulate_supports s
+                             WHERE s.postulate_id = p.id) AS supports
+                FROM postulates p"""
+
+# --- drafts -------------------------------------------------------------------------------
+
+
+def get_draft(conn: sqlite3.Connection, user_id: int) -> Draft | None:
+    """Return the user's draft."""
+    row = conn.execute("SELECT * FROM postulate_drafts WHERE user_id = ?", (user_id,)).fetchone()
+    return None if row is None else Draft.from_row(row)
+
+
+def add_draft(conn: sqlite3.Connection, user_id: int, now: datetime) -> Draft:
+    """Start a new draft at the sector step, replacing any old one of the user."""
+    conn.execute("DELETE FROM postulate_drafts WHERE user_id = ?", (user_id,))
+    row = conn.execute(
+        """INSERT INTO postulate_drafts (user_id, step, created_at, updated_at)
+           VALUES (?, 'sector', ?, ?) RETURNING *""",
+        (user_id, db_time(now), db_time(now)),
+    ).fetchone()
+    return Draft.from_row(row)
+
+
+_DRAFT_FIELDS = frozenset(
+    {
+        "step",
+        "editing",
+        "paused",
+        "team_id",
+        "organisation_id",
+        "on_behalf",
+        "title",
+        "content",
+        "attachment_type",
+        "attachment_file_id",
+    }
+)
+
+
+def update_draft(conn: sqlite3.Connection, draft_id: int, now: datetime, **fields: Any) -> Draft:
+    """Change fields of a draft (and its idle clock); return it."""
+    unknown = set(fields) - _DRAFT_FIELDS
+    if unknown:
+        raise ValueError(f"unknown draft fields: {sorted(unknown)}")
+    names = sorted(fields)
+    assignments = ", ".join(f"{name} = ?" for name in names)
+    row = conn.execute(
+        f"UPDATE postulate_drafts SET {assignments}, updated_at = ? WHERE id = ? RETURNING *",
+        (*(fields[name] for name in names), db_time(now), draft_id),
+    ).fetchone()
+    if row is None:
+        raise LookupError(draft_id)
+    return Draft.from_row(row)
+
+
+def delete_draft(conn: sqlite3.Connection, draft_id: int) -> bool:
+    """Remove a draft; return whether it existed."""
+    return conn.execute("DELETE FROM postulate_drafts WHERE id = ?", (draft_id,)).rowcount > 0
+
+
+def list_idle_drafts(conn: sqlite3.Connection, before: datetime) -> list[Draft]:
+    """Return drafts untouched since `before`."""
+    rows = conn.execute(
+        "SELECT * FROM postulate_drafts WHERE updated_at < ? ORDER BY id", (db_time(before),)
+    ).fetchall()
+    return [Draft.from_row(row) for row in rows]
+
+
+# --- postulates -----------------------------------------------------------------------------
+
+
+def next_reference(conn: sqlite3.Connection, year: int) -> str:
+    """Take the next number of the year's sequence: P-2026-0042."""
+    row = conn.execute(
+        """INSERT INTO postulate_counters (year, last) VALUES (?, 1)
+           ON CONFLICT (year) DO UPDATE SET last = last + 1 RETURNING last""",
+        (year,),
+    ).fetchone()
+    return f"P-{year}-{row[0]:04d}"
+
+
+def add_postulate(
+    conn: sqlite3.Connection,
+    *,
+    reference: str,
+    draft_id: int,
+    team_id: int,
+    author_id: int,
+    organisation_id: int | None,
+    organisation_name: str | None,
+    call_id: int | None,
+    title: str,
+    content: str,
+    attachment_type: str | None,
+    attachment_file_id: str | None,
+    now: datetime,
+) -> Postulate:
+    """Insert a submitted postulate."""
+    row = conn.execute(
+        """INSERT INTO postulates (reference, draft_id, team_id, author_id, organisation_id,
+               organisation_name, call_id, title, content, attachment_type, attachment_file_id,
+               created_at, updated_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id""",
+        (
+            reference,
+            draft_id,
+            team_id,
+            author_id,
+            organisation_id,
+            organisation_name,
+            call_id,
+            title,
+            content,
+            attachment_type,
+            attachment_file_id,
+            db_time(now),
+            db_time(now),
+        ),
+    ).fetchone()
+    postulate = get_postulate(conn, row[0])
+    assert postulate is not None
+    return postulate
+
+
+def get_postulate(conn: sqlite3.Connection, postulate_id: int) -> Postulate | None:
+    """Return one postulate with its support count."""
+    row = conn.execute(f"{_POSTULATE} WHERE p.id = ?", (postulate_id,)).fetchone()
+    return None if row is None else Postulate.from_row(row)
+
+
+def get_postulate_by_reference(conn: sqlite3.Connection, reference: str) -> Postulate | None:
+    """Return one postulate by its reference (case-insensitive)."""
+    row = conn.execute(f"{_POSTULATE} WHERE p.reference = ?", (reference.upper(),)).fetchone()
+    return None if row is None else Postulate.from_row(row)
+
+
+def get_postulate_by_draft(conn: sqlite3.Connection, draft_id: int) -> Postulate | None:
+    """Return the postulate submitted from a draft."""
+    row = conn.execute(f"{_POSTULATE} WHERE p.draft_id = ?", (draft_id,)).fetchone()
+    return None if row is None else Postulate.from_row(row)
+
+
+def update_postulate(
+    conn: sqlite3.Connection,
+    postulate_id: int,
+    now: datetime,
+    *,
+    state: str | None = None,
+    answer: str | None = None,
+    team_id: int | None = None,
+    duplicate_of: int | None = None,
+) -> None:
+    """Change the state, last answer, sector or duplicate link of a postulate."""
+    conn.execute(
+        """UPDATE postulates SET state = coalesce(?, state), answer = coalesce(?, answer),
+               team_id = coalesce(?, team_id), duplicate_of = coalesce(?, duplicate_of),
+               updated_at = ?
+           WHERE id = ?""",
+        (state, answer, team_id, duplicate_of, db_time(now), postulate_id),
+    )
+
+
+def list_postulates(
+    conn: sqlite3.Connection,
+    *,
+    team_ids: list[int] | None = None,
+    states: list[str] | None = None,
+    author_id: int | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: int | None = None,
+) -> list[Postulate]:
+    """Return postulates matching every given filter, oldest first."""
+    where: list[str] = []
+    params: list[Any] = []
+    if team_ids is not None:
+        where.append(f"p.team_id IN ({', '.join('?' * len(team_ids)) or 'NULL'})")
+        params.extend(team_ids)
+    if states is not None:
+        where.append(f"p.state IN ({', '.join('?' * len(states)) or 'NULL'})")
+        params.extend(states)
+    if author_id is not None:
+        where.append("p.author_id = ?")
+        params.append(author_id)
+    if since is not None:
+        where.append("p.created_at >= ?")
+        params.append(db_time(since))
+    if until is not None:
+        where.append("p.created_at < ?")
+        params.append(db_time(until))
+    sql = _POSTULATE + (" WHERE " + " AND ".join(where) if where else "")
+    sql += " ORDER BY p.created_at, p.id"
+    if limit is not None:
+        sql += " LIMIT ?"
+        params.append(limit)
+    return [Postulate.from_row(row) for row in conn.execute(sql, params).fetchall()]
+
+
+def count_by_state(conn: sqlite3.Connection, team_ids: list[int]) -> dict[str, int]:
+    """Count postulates per state over the given teams."""
+    rows = conn.execute(
+        f"""SELECT state, count(*) FROM postulates
+            WHERE team_id IN ({", ".join("?" * len(team_ids)) or "NULL"}) GROUP BY state""",
+        team_ids,
+    ).fetchall()
+    return {row[0]: row[1] for row in rows}
+
+
+_WORD = re.compile(r"\w{3,}", re.UNICODE)
+
+
+def list_similar(
+    conn: sqlite3.Connection, team_id: int, text: str, limit: int = 3
+) -> list[Postulate]:
+    """Return live postulates of the sector that share words with `text`, best match first."""
+    words = sorted({word.lower() for word in _WORD.findall(text)})[:64]
+    if not words:
+        return []
+    # Every word is quoted, so nothing the author typed is read as FTS5 query syntax.
+    query = " OR ".join('"' + word.replace('"', '""') + '"' for word in words)
+    rows = conn.execute(
+        f"""{_POSTULATE} JOIN postulates_fts f ON f.rowid = p.id
+            WHERE postulates_fts MATCH ? AND p.team_id = ?
+              AND p.state NOT IN ('rejected', 'duplicate', 'withdrawn')
+            ORDER BY bm25(postulates_fts) LIMIT ?""",
+        (query, team_id, limit),
+    ).fetchall()
+    return [Postulate.from_row(row) for row in rows]
+
+
+# --- history ------------------------------------------------------------------------------
+
+
+def add_history(
+    conn: sqlite3.Connection,
+    postulate_id: int,
+    *,
+    actor_id: int | None,
+    action: str,
+    from_state: str | None,
+    to_state: str,
+    note: str | None,
+    now: datetime,
+) -> None:
+    """Record one step of a postulate's life."""
+    conn.execute(
+        """INSERT INTO postulate_history
+               (postulate_id, at, actor_id, action, from_state, to_state, note)
+           VALUES (?, ?, ?, ?, ?, ?, ?)""",
+        (postulate_id, db_time(now), actor_id, action, from_state, to_state, note),
+    )
+
+
+def list_history(conn: sqlite3.Connection, postulate_id: int) -> list[HistoryEntry]:
+    """Return a postulate's history, oldest first."""
+    rows = conn.execute(
+        "SELECT * FROM postulate_history WHERE postulate_id = ? ORDER BY id", (postulate_id,)
+    ).fetchall()
+    return [HistoryEntry.from_row(row) for row in rows]
+
+
+# --- supports -----------------------------------------------------------------------------
+
+
+def add_support(
+    conn: sqlite3.Connection,
+    postulate_id: int,
+    *,
+    user_id: int,
+    organisation_id: int | None,
+    organisation_name: str | None,
+    now: datetime,
+) -> bool:
+    """Co-sign; return False when this organisation (or person) already did."""
+    key = f"o{organisation_id}" if organisation_id is not None else f"u{user_id}"
+    cursor = conn.execute(
+        """INSERT INTO postulate_supports (postulate_id, user_id, organisation_id,
+               organisation_name, supporter_key, created_at)
+           VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING""",
+        (postulate_id, user_id, organisation_id, organisation_name, key, db_time(now)),
+    )
+    return cursor.rowcount > 0
+
+
+def list_supports(conn: sqlite3.Connection, postulate_id: int) -> list[Support]:
+    """Return the supports of a postulate, oldest first."""
+    rows = conn.execute(
+        "SELECT * FROM postulate_supports WHERE postulate_id = ? ORDER BY created_at",
+        (postulate_id,),
+    ).fetchall()
+    return [Support.from_row(row) for row in rows]
+
+
+# --- prompts --------------------------------------------------------------------------------
+
+
+def get_prompt(conn: sqlite3.Connection, user_id: int) -> Prompt | None:
+    """Return the review input the user is expected to type."""
+    row = conn.execute("SELECT * FROM postulate_prompts WHERE user_id = ?", (user_id,)).fetchone()
+    return None if row is None else Prompt.from_row(row)
+
+
+def set_prompt(
+    conn: sqlite3.Connection,
+    user_id: int,
+    action: str,
+    now: datetime,
+    *,
+    postulate_id: int | None = None,
+    team_id: int | None = None,
+) -> None:
+    """Wait for the user's text for `action` (replacing an earlier wait)."""
+    conn.execute(
+        """INSERT INTO postulate_prompts (user_id, action, postulate_id, team_id, created_at)
+           VALUES (?, ?, ?, ?, ?)
+           ON CONFLICT (user_id) DO UPDATE SET action = excluded.action,
+               postulate_id = excluded.postulate_id, team_id = excluded.team_id,
+               created_at = excluded.created_at""",
+        (user_id, action, postulate_id, team_id, db_time(now)),
+    )
+
+
+def delete_prompt(conn: sqlite3.Connection, user_id: int) -> bool:
+    """Stop waiting for the user's text; return whether a prompt existed."""
+    cursor = conn.execute("DELETE FROM postulate_prompts WHERE user_id = ?", (user_id,))
+    return cursor.rowcount > 0
+
+
+# --- calls ----------------------------------------------------------------------------------
+
+
+def add_call(
+    conn: sqlite3.Connection,
+    *,
+    team_id: int,
+    title: str,
+    deadline: datetime,
+    opened_by: int,
+    now: datetime,
+) -> Call:
+    """Open a call for postulates."""
+    row = conn.execute(
+        """INSERT INTO postulate_calls (team_id, title, deadline, opened_by, created_at)
+           VALUES (?, ?, ?, ?, ?) RETURNING *""",
+        (team_id, title, db_time(deadline), opened_by, db_time(now)),
+    ).fetchone()
+    return Call.from_row(row)
+
+
+def get_open_call(conn: sqlite3.Connection, team_id: int, now: datetime) -> Call | None:
+    """Return the sector's open call whose deadline has not passed (the nearest one)."""
+    row = conn.execute(
+        """SELECT * FROM postulate_calls WHERE team_id = ? AND state = 'open' AND deadline > ?
+           ORDER BY deadline LIMIT 1""",
+        (team_id, db_time(now)),
+    ).fetchone()
+    return None if row is None else Call.from_row(row)
+
+
+def list_open_calls(conn: sqlite3.Connection, now: datetime) -> list[Call]:
+    """Return every call still open, nearest deadline first."""
+    rows = conn.execute(
+        "SELECT * FROM postulate_calls WHERE state = 'open' AND deadline > ? ORDER BY deadline",
+        (db_time(now),),
+    ).fetchall()
+    return [Call.from_row(row) for row in rows]
+
+
+# --- audiences ------------------------------------------------------------------------------
+
+
+def list_team_moderator_recipients(conn: sqlite3.Connection, team_id: int) -> list[tuple[int, str]]:
+    """Moderators of a sector team and the admins who have a chat with the bot."""
+    rows = conn.execute(
+        """SELECT u.id, u.language FROM users u
+           WHERE u.active = 1 AND u.consent_at IS NOT NULL
+             AND (u.id IN (SELECT user_id FROM moderators WHERE team_id = ?)
+                  OR u.id IN (SELECT user_id FROM admins))
+           ORDER BY u.id""",
+        (team_id,),
+    ).fetchall()
+    return [(row[0], row[1]) for row in rows]
+
+
+def get_organisation_name(conn: sqlite3.Connection, organisation_id: int) -> str | None:
+    """Return an organisation's name."""
+    row = conn.execute("SELECT name FROM organisations WHERE id = ?", (organisation_id,)).fetchone()
+    return None if row is None else str(row[0])

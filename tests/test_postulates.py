@@ -1,0 +1,389 @@
+"""Submitting postulates: the resumable conversation, bad input, similar ones, supports."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import timedelta
+
+from bot.config import Config
+from tests.conftest import start_driver, stop_driver
+from tests.harness import BotDriver, Clock, TgUser, texts_of
+from tests.test_postulates_helpers import (
+    CONTENT,
+    TITLE,
+    button,
+    db_of,
+    last_buttons,
+    member,
+    postulate_row,
+    represent,
+    sent_text,
+    submit,
+    team_id,
+    tick,
+)
+
+
+async def count_postulates(bot: BotDriver) -> int:
+    def read(conn: sqlite3.Connection) -> int:
+        value: int = conn.execute("SELECT count(*) FROM postulates").fetchone()[0]
+        return value
+
+    return await db_of(bot).run(read)
+
+
+async def test_full_conversation_on_behalf_of_organisation(bot: BotDriver, anna: TgUser) -> None:
+    await member(bot, anna)
+    await represent(bot, anna, "Fundacja Zielony Kraków")
+    culture = await team_id(bot, "culture")
+
+    calls = await bot.send(anna, "/postulate")
+    assert "Do którego zespołu branżowego" in sent_text(calls)
+    assert last_buttons(calls)["Kultura"] == f"pst:sector:{culture}"
+
+    calls = await bot.click(anna, f"pst:sector:{culture}")
+    buttons = last_buttons(calls)
+    assert buttons["🏢 Fundacja Zielony Kraków"] == "pst:behalf:organisation"
+    assert "pst:behalf:self" in buttons.values()
+
+    calls = await bot.click(anna, "pst:behalf:organisation")
+    assert "tytuł" in sent_text(calls)
+    calls = await bot.send(anna, f"   {TITLE}  ")
+    assert "Opisz postulat" in sent_text(calls)
+    calls = await bot.send(anna, CONTENT[:40])
+    assert "40 z 3500" in sent_text(calls)
+    await bot.send(anna, CONTENT[40:])
+    calls = await bot.click(anna, "pst:done")
+    assert "załącznik" in sent_text(calls)
+
+    calls = await bot.feed(
+        {
+            "message": {
+                "message_id": 900,
+                "date": 0,
+                "chat": {"id": anna.id, "type": "private"},
+                "from": anna.as_dict(),
+                "document": {"file_id": "DOC-1", "file_unique_id": "u1", "file_name": "a.pdf"},
+            }
+        }
+    )
+    preview = sent_text(calls)
+    assert "Podgląd postulatu" in preview
+    assert "Fundacja Zielony Kraków" in preview
+    assert f"<b>{TITLE}</b>" in preview  # trimmed, the author's words kept
+    # The author's markup is shown as text, never interpreted.
+    assert "&lt;b&gt;teraz&lt;/b&gt;" in preview
+    assert "&amp;" in preview
+    assert "dokument" in preview
+
+    calls = await button(bot, anna, "pst:submit:", calls)
+    assert "P-2026-0001" in sent_text(calls)
+    row = await postulate_row(bot, "P-2026-0001")
+    assert row["title"] == TITLE
+    assert row["content"] == CONTENT[:40].strip() + "\n" + CONTENT[40:].strip()
+    assert row["organisation_name"] == "Fundacja Zielony Kraków"
+    assert (row["attachment_type"], row["attachment_file_id"]) == ("document", "DOC-1")
+    assert row["state"] == "submitted"
+
+
+async def test_restart_mid_draft_continues_where_it_was(
+    config: Config, clock: Clock, anna: TgUser
+) -> None:
+    first = await start_driver(config, clock)
+    try:
+        await member(first, anna)
+        culture = await team_id(first, "culture")
+        await first.send(anna, "/postulate")
+        await first.click(anna, f"pst:sector:{culture}")
+        await first.send(anna, TITLE)
+    finally:
+        await stop_driver(first)
+
+    second = await start_driver(config, clock)
+    try:
+        # Plain text right after the restart is taken as the content: the step came from SQLite.
+        calls = await second.send(anna, CONTENT)
+        assert "z 3500" in sent_text(calls)
+        calls = await second.click(anna, "pst:done")
+        calls = await second.click(anna, "pst:skip")
+        assert "Podgląd postulatu" in sent_text(calls)
+        assert TITLE in sent_text(calls)
+        calls = await button(second, anna, "pst:submit:", calls)
+        assert "P-2026-0001" in sent_text(calls)
+    finally:
+        await stop_driver(second)
+
+
+async def test_postulate_command_resumes_a_draft(bot: BotDriver, anna: TgUser) -> None:
+    await member(bot, anna)
+    culture = await team_id(bot, "culture")
+    await bot.send(anna, "/postulate")
+    await bot.click(anna, f"pst:sector:{culture}")
+    calls = await bot.send(anna, "/sectors")  # another command pauses the draft
+    calls = await bot.send(anna, "Some stray text")
+    assert "Opisz postulat" not in sent_text(calls)
+    calls = await bot.send(anna, "/postulate")
+    assert "Kontynuujesz" in sent_text(calls)
+    assert "tytuł" in sent_text(calls)
+    calls = await bot.send(anna, TITLE)
+    assert "Opisz postulat" in sent_text(calls)
+
+
+async def test_double_submit_creates_one_postulate(bot: BotDriver, anna: TgUser) -> None:
+    await member(bot, anna)
+    culture = await team_id(bot, "culture")
+    await bot.send(anna, "/postulate")
+    await bot.click(anna, f"pst:sector:{culture}")
+    await bot.send(anna, TITLE)
+    await bot.send(anna, CONTENT)
+    await bot.click(anna, "pst:done")
+    calls = await bot.click(anna, "pst:skip")
+    data = last_buttons(calls)["📨 Złóż postulat"]
+    first = await bot.click(anna, data)
+    again = await bot.click(anna, data)
+    assert "P-2026-0001" in sent_text(first)
+    assert "P-2026-0001" in sent_text(again)
+    assert await count_postulates(bot) == 1
+    # The sector's moderators (none here) and the author got one notice each at most.
+    await tick(bot)
+    notices = [c for c in bot.api.sent("sendMessage") if "został złożony" in c.text]
+    assert len(notices) == 1
+
+
+async def test_bad_input_at_every_step_reasks(bot: BotDriver, anna: TgUser) -> None:
+    await member(bot, anna)
+    culture = await team_id(bot, "culture")
+    await bot.send(anna, "/postulate")
+    calls = await bot.send(anna, "kultura")  # text at the sector step
+    assert "Wybierz zespół branżowy przyciskiem" in sent_text(calls)
+    assert "Kultura" in last_buttons(calls)
+    calls = await bot.click(anna, "pst:sector:999999")
+    assert "Ten przycisk" in texts_of(calls) or calls[-1].method == "answerCallbackQuery"
+    await bot.click(anna, f"pst:sector:{culture}")
+
+    calls = await bot.send(anna, "abc")
+    assert "za krótki: 3 znaków, potrzeba co najmniej 5" in sent_text(calls)
+    calls = await bot.send(anna, "x" * 151)
+    assert "za długi: 151 znaków, najwyżej 150" in sent_text(calls)
+    calls = await bot.send(anna, "     ")
+    assert "pusta" in sent_text(calls)
+    await bot.send(anna, TITLE)
+
+    calls = await bot.click(anna, "pst:done")  # nothing written yet
+    assert "pusta" in sent_text(calls)
+    assert "20–3500" in sent_text(calls)
+    await bot.send(anna, "za krótko")
+    calls = await bot.click(anna, "pst:done")
+    assert "Treść jest za krótka: 9 znaków" in sent_text(calls)
+    calls = await bot.send(anna, "y" * 3500)
+    assert "najwyżej 3500" in sent_text(calls)
+    await bot.send(anna, "i jeszcze trochę treści")
+    await bot.click(anna, "pst:done")
+
+    sticker = {
+        "message": {
+            "message_id": 901,
+            "date": 0,
+            "chat": {"id": anna.id, "type": "private"},
+            "from": anna.as_dict(),
+            "sticker": {
+                "file_id": "S",
+                "file_unique_id": "S",
+                "type": "regular",
+                "width": 1,
+                "height": 1,
+                "is_animated": False,
+                "is_video": False,
+            },
+        }
+    }
+    calls = await bot.feed(sticker)
+    assert "Tego rodzaju załącznika nie przyjmuję" in sent_text(calls)
+    calls = await bot.send(anna, "to nie jest załącznik")
+    assert "czekam na załącznik" in sent_text(calls)
+    calls = await bot.click(anna, "pst:skip")
+    assert "Podgląd" in sent_text(calls)
+    calls = await bot.send(anna, "wyślij")
+    assert "Wybierz przyciskiem: złóż, popraw albo anuluj" in sent_text(calls)
+    # A button of another step is stale and changes nothing.
+    calls = await bot.click(anna, "pst:done")
+    assert [c.method for c in calls] == ["answerCallbackQuery"]
+    calls = await bot.click(anna, "pst:bogus")
+    assert [c.method for c in calls] == ["answerCallbackQuery"]
+    assert await count_postulates(bot) == 0
+
+
+async def test_edit_a_field_from_the_preview(bot: BotDriver, anna: TgUser) -> None:
+    await member(bot, anna)
+    culture = await team_id(bot, "culture")
+    education = await team_id(bot, "education")
+    await bot.send(anna, "/postulate")
+    await bot.click(anna, f"pst:sector:{culture}")
+    await bot.send(anna, TITLE)
+    await bot.send(anna, CONTENT)
+    await bot.click(anna, "pst:done")
+    await bot.click(anna, "pst:skip")
+    calls = await bot.click(anna, "pst:edit:title")
+    assert "tytuł" in sent_text(calls)
+    calls = await bot.send(anna, "Nowy tytuł postulatu")
+    assert "Podgląd" in sent_text(calls)
+    assert "Nowy tytuł postulatu" in sent_text(calls)
+    await bot.click(anna, "pst:edit:sector")
+    calls = await bot.click(anna, f"pst:sector:{education}")
+    assert "Edukacja" in sent_text(calls)
+    await bot.click(anna, "pst:edit:content")
+    await bot.send(anna, "Zupełnie nowa treść tego postulatu.")
+    calls = await bot.click(anna, "pst:done")
+    assert "Zupełnie nowa treść" in sent_text(calls)
+    assert CONTENT not in sent_text(calls)
+
+
+async def test_cancel_at_a_step_stores_nothing(bot: BotDriver, anna: TgUser) -> None:
+    await member(bot, anna)
+    culture = await team_id(bot, "culture")
+    await bot.send(anna, "/postulate")
+    await bot.click(anna, f"pst:sector:{culture}")
+    await bot.send(anna, TITLE)
+    calls = await bot.send(anna, "/cancel")
+    assert "Anulowano" in sent_text(calls)
+    calls = await bot.send(anna, CONTENT)
+    assert "z 3500" not in sent_text(calls)
+    calls = await bot.send(anna, "/postulate")
+    assert "Do którego zespołu" in sent_text(calls)
+    calls = await bot.click(anna, "pst:cancel")
+    assert "Anulowano" in sent_text(calls)
+    assert await count_postulates(bot) == 0
+
+
+async def test_idle_draft_expires_and_author_is_told_once(bot: BotDriver, anna: TgUser) -> None:
+    await member(bot, anna)
+    culture = await team_id(bot, "culture")
+    await bot.send(anna, "/postulate")
+    await bot.click(anna, f"pst:sector:{culture}")
+    bot.clock.advance(hours=25)
+    calls = await bot.send(anna, TITLE)
+    assert "Opisz postulat" not in sent_text(calls)
+    await tick(bot)
+    await bot.send(anna, "more text")
+    await tick(bot)
+    told = [c for c in bot.api.sent("sendMessage") if "wygasł" in c.text]
+    assert len(told) == 1
+
+
+async def test_expire_drafts_for_the_dispatcher(bot: BotDriver, anna: TgUser) -> None:
+    from bot.services import postulates as service
+
+    await member(bot, anna)
+    await bot.send(anna, "/postulate")
+    texts = bot.app.bot_data["deps"].texts
+    db = db_of(bot)
+    assert await db.run(service.expire_drafts, bot.clock() + timedelta(hours=1), texts) == 0
+    later = bot.clock() + timedelta(hours=24, seconds=1)
+    assert await db.run(service.expire_drafts, later, texts) == 1
+    assert await db.run(service.expire_drafts, later, texts) == 0
+
+
+async def test_deep_link_preselects_the_sector(bot: BotDriver, anna: TgUser) -> None:
+    await member(bot, anna)
+    calls = await bot.send(anna, "/start postulate-health")
+    assert "tytuł" in sent_text(calls)
+    await bot.send(anna, TITLE)
+    await bot.send(anna, CONTENT)
+    await bot.click(anna, "pst:done")
+    calls = await bot.click(anna, "pst:skip")
+    assert "Zdrowie i niepełnosprawni" in sent_text(calls)
+
+
+async def test_similar_postulates_offered_and_supported_instead(
+    bot: BotDriver, anna: TgUser, john: TgUser
+) -> None:
+    await member(bot, anna)
+    await member(bot, john)
+    await represent(bot, anna, "Fundacja A")
+    await represent(bot, john, "Stowarzyszenie B")
+    reference = await submit(bot, anna)
+    culture = await team_id(bot, "culture")
+    await bot.send(john, "/postulate")
+    await bot.click(john, f"pst:sector:{culture}")
+    await bot.click(john, "pst:behalf:organisation")
+    await bot.send(john, "More trees in the centre (zieleni)")
+    await bot.send(john, "Nasadzenia drzew przy szkołach, please, more green.")
+    await bot.click(john, "pst:done")
+    calls = await bot.click(john, "pst:skip")
+    assert "similar postulates" in sent_text(calls)
+    assert reference in sent_text(calls)
+    support = last_buttons(calls)[f"👍 Support {reference}"]
+    calls = await bot.click(john, support)
+    assert "supports: 1" in sent_text(calls)
+    assert await count_postulates(bot) == 1
+    # John's organisation cannot support twice; Anna cannot support her own.
+    calls = await bot.send(john, f"/support {reference}")
+    assert "already supports" in sent_text(calls)
+    calls = await bot.send(anna, f"/support {reference}")
+    assert "własnego" in sent_text(calls)
+    calls = await bot.send(anna, "/my_postulates")
+    assert "poparcia: 1" in sent_text(calls)
+
+
+async def test_support_requires_an_organisation(bot: BotDriver, anna: TgUser, john: TgUser) -> None:
+    await member(bot, anna)
+    await member(bot, john)
+    reference = await submit(bot, anna)
+    calls = await bot.send(john, f"/support {reference.lower()}")
+    assert "register yours first" in sent_text(calls)
+    calls = await bot.send(john, "/support P-2026-9999")
+    assert "There is no postulate" in sent_text(calls)
+
+
+async def test_submission_outside_a_call_when_config_says_no(
+    bot: BotDriver, anna: TgUser, config: Config
+) -> None:
+    bot.app.bot_data["deps"] = bot.app.bot_data["deps"].__class__(
+        config=config.model_copy(
+            update={
+                "postulates": config.postulates.model_copy(update={"accept_outside_calls": False})
+            }
+        ),
+        db=db_of(bot),
+        texts=bot.app.bot_data["deps"].texts,
+        clock=bot.clock,
+    )
+    await member(bot, anna)
+    culture = await team_id(bot, "culture")
+    await bot.send(anna, "/postulate")
+    calls = await bot.click(anna, f"pst:sector:{culture}")
+    assert "nie prowadzi teraz naboru" in sent_text(calls)
+    admin = TgUser(id=900, language_code="pl", first_name="Admin")
+    await member(bot, admin)
+    calls = await bot.send(admin, "/call culture 2026-12-10 Program na 2027")
+    assert "Otwarto nabór" in sent_text(calls)
+    calls = await bot.click(anna, f"pst:sector:{culture}")
+    assert "tytuł" in sent_text(calls)
+
+
+async def test_call_notifies_subscribers_and_reminds_48h_before(
+    bot: BotDriver, anna: TgUser
+) -> None:
+    await member(bot, anna)
+    culture = await team_id(bot, "culture")
+    await bot.click(anna, f"sectors:toggle:{culture}")
+    admin = TgUser(id=900, language_code="pl", first_name="Admin")
+    await member(bot, admin)
+    calls = await bot.send(anna, "/call culture 2026-12-10 Program")
+    assert "nie masz uprawnień" in sent_text(calls).lower() or "uprawnie" in sent_text(calls)
+    await bot.send(admin, "/call culture 2026-12-10 Program <na> 2027")
+    bot.api.clear()
+    await tick(bot)
+    [notice] = [c for c in bot.api.sent("sendMessage") if c.chat_id == anna.id]
+    assert "Program &lt;na&gt; 2027" in notice.text
+    assert "2026-12-10 23:59" in notice.text
+    assert ("📝 Zgłoś postulat", "pst:new:culture") in notice.buttons()
+    bot.api.clear()
+    bot.clock.advance(days=12)  # 2026-12-08 10:00 UTC: 48 h before 12-10 22:59 UTC is later
+    await tick(bot)
+    assert not [c for c in bot.api.sent("sendMessage") if "Za dwa dni" in c.text]
+    bot.clock.advance(hours=13)
+    await tick(bot)
+    assert [c for c in bot.api.sent("sendMessage") if "Za dwa dni" in c.text]
+    calls = await bot.click(anna, "pst:new:culture")
+    assert "tytuł" in sent_text(calls)

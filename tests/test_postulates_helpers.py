@@ -1,0 +1,123 @@
+"""Helpers shared by the postulate tests: members, roles, organisations, a full submission."""
+
+from __future__ import annotations
+
+import sqlite3
+
+from bot.dispatcher import DispatchReport, dispatch_once
+from storage.database import Database
+from storage.timefmt import db_time
+from tests.fakes import Call
+from tests.harness import BotDriver, TgUser
+
+TITLE = "Więcej zieleni w centrum"
+CONTENT = "Proponujemy nasadzenia drzew wzdłuż Plant & przy szkołach <b>teraz</b>."
+
+
+def db_of(bot: BotDriver) -> Database:
+    db = bot.app.bot_data["deps"].db
+    assert isinstance(db, Database)
+    return db
+
+
+async def member(bot: BotDriver, user: TgUser) -> None:
+    """The user starts the bot and consents."""
+    await bot.send(user, "/start")
+    await bot.click(user, "consent:yes")
+
+
+async def team_id(bot: BotDriver, slug: str) -> int:
+    def read(conn: sqlite3.Connection) -> int:
+        value: int = conn.execute("SELECT id FROM teams WHERE slug = ?", (slug,)).fetchone()[0]
+        return value
+
+    return await db_of(bot).run(read)
+
+
+async def make_moderator(bot: BotDriver, user: TgUser, slug: str) -> None:
+    tid = await team_id(bot, slug)
+
+    def grant(conn: sqlite3.Connection) -> None:
+        conn.execute(
+            "INSERT INTO moderators (user_id, team_id, granted_at) VALUES (?, ?, ?)",
+            (user.id, tid, db_time(bot.clock())),
+        )
+
+    await db_of(bot).run(grant)
+
+
+async def represent(bot: BotDriver, user: TgUser, name: str) -> int:
+    """Make the user the representative of a new organisation; return its id."""
+
+    def add(conn: sqlite3.Connection) -> int:
+        now = db_time(bot.clock())
+        row = conn.execute(
+            """INSERT INTO organisations (name, register_type, created_at, updated_at)
+               VALUES (?, 'none', ?, ?) RETURNING id""",
+            (name, now, now),
+        ).fetchone()
+        conn.execute("UPDATE users SET organisation_id = ? WHERE id = ?", (row[0], user.id))
+        value: int = row[0]
+        return value
+
+    return await db_of(bot).run(add)
+
+
+def last_buttons(calls: list[Call]) -> dict[str, str]:
+    """label -> data of the buttons of the last message sent."""
+    sent = [c for c in calls if c.method == "sendMessage"]
+    assert sent, calls
+    return dict(sent[-1].buttons())
+
+
+def sent_text(calls: list[Call]) -> str:
+    return "\n".join(c.text for c in calls if c.method == "sendMessage")
+
+
+async def button(bot: BotDriver, user: TgUser, prefix: str, calls: list[Call]) -> list[Call]:
+    """Press the button of the last message whose data starts with `prefix`."""
+    sent = [c for c in calls if c.method == "sendMessage"]
+    for _, data in sent[-1].buttons():
+        if data.startswith(prefix):
+            return await bot.click(user, data)
+    raise AssertionError(f"no button {prefix!r} in {sent[-1].buttons()}")
+
+
+async def submit(
+    bot: BotDriver,
+    user: TgUser,
+    slug: str = "culture",
+    title: str = TITLE,
+    content: str = CONTENT,
+) -> str:
+    """Go through the whole conversation; return the reference."""
+    tid = await team_id(bot, slug)
+    calls = await bot.send(user, "/postulate")
+    calls = await bot.click(user, f"pst:sector:{tid}")
+    if "pst:behalf:organisation" in last_buttons(calls).values():
+        await bot.click(user, "pst:behalf:organisation")
+    await bot.send(user, title)
+    await bot.send(user, content)
+    await bot.click(user, "pst:done")
+    calls = await bot.click(user, "pst:skip")
+    if "pst:continue" in last_buttons(calls).values():
+        calls = await bot.click(user, "pst:continue")
+    calls = await button(bot, user, "pst:submit:", calls)
+    text = sent_text(calls)
+    assert "P-" in text, text
+    start = text.index("P-")
+    return text[start : start + 11]
+
+
+async def tick(bot: BotDriver) -> DispatchReport:
+    return await dispatch_once(bot.app.bot_data["deps"], bot.app.bot)
+
+
+async def postulate_row(bot: BotDriver, reference: str) -> sqlite3.Row:
+    def read(conn: sqlite3.Connection) -> sqlite3.Row:
+        row: sqlite3.Row = conn.execute(
+            "SELECT * FROM postulates WHERE reference = ?", (reference,)
+        ).fetchone()
+        return row
+
+    return await db_of(bot).run(read)
