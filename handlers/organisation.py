@@ -212,8 +212,12 @@ async def _ask(update: Update, context: Ctx, draft: Draft, step: Step, error: st
     parts = [error] if error else []
     rows: list[list[InlineKeyboardButton]] = []
     if step == Step.CONFIRM:
-        summary = _details(context, draft.complete().validated())
-        parts.append(text(context, "organisation.summary", details=summary))
+        complete = draft.complete().validated()
+        parts.append(text(context, "organisation.summary", details=_details(context, complete)))
+        if complete.krs is not None and await service.joins_registered_krs(
+            context.deps.db, require_actor(context).user_id, complete.krs
+        ):
+            parts.append(text(context, "organisation.joining"))
         rows.append(_button(context, "organisation.button-save", "org:save"))
         rows.append(_button(context, "organisation.button-cancel", "org:cancel"))
     else:
@@ -225,7 +229,11 @@ async def _ask(update: Update, context: Ctx, draft: Draft, step: Step, error: st
         if step == Step.TYPE:
             rows.extend(_button(context, key, f"org:type:{kind}") for kind, key in TYPE_BUTTONS)
         if step in OPTIONAL:
-            rows.append(_button(context, "organisation.button-skip", "org:skip"))
+            # While editing, skipping a number that is there removes it: say so.
+            skip = (
+                "organisation.button-remove" if current is not None else "organisation.button-skip"
+            )
+            rows.append(_button(context, skip, "org:skip"))
     message = await reply(update, "\n\n".join(parts), InlineKeyboardMarkup(rows) if rows else None)
     draft.prompt_id = message.message_id
     return step

@@ -220,6 +220,10 @@ async def test_same_krs_means_one_organisation(bot: BotDriver, anna: TgUser, joh
     await consent(bot, anna)
     await consent(bot, john)
     await register(bot, anna, name="Fundacja A")
+    await walk(bot, john, "nip")
+    calls = await press(bot, john, "org:skip")
+    calls = await press(bot, john, "org:skip")
+    assert "This KRS number is already registered in the bot" in texts_of(calls)
     calls = await register(bot, john, name="Foundation A", nip=NIP)
     assert "2 people represent it in the bot." in texts_of(calls)
     [(org_id, name, _, krs, _, nip, _)] = await organisations(bot)
@@ -277,9 +281,11 @@ async def test_card_then_edit_in_place(bot: BotDriver, anna: TgUser) -> None:
     await press(bot, anna, "org:type:krs")
     calls = await press(bot, anna, "org:keep")  # KRS unchanged
     assert f"Obecnie: {NIP}" in texts_of(calls)
-    await press(bot, anna, "org:keep")  # NIP unchanged
+    calls = await press(bot, anna, "org:keep")  # NIP unchanged
+    assert sent(calls)[0].buttons() == [("Bez zmian", "org:keep"), ("Usuń", "org:skip")]
     calls = await press(bot, anna, "org:skip")  # REGON removed
     assert f"<b>Fundacja Nowa</b>\nKRS: {KRS}\nNIP: {NIP}\nREGON: —" in texts_of(calls)
+    assert "już zarejestrowany" not in texts_of(calls)  # it is her own organisation
     assert (await organisations(bot))[0][1] == NAME_PL  # still nothing stored
     await press(bot, anna, "org:save")
     assert await organisations(bot) == [(org_id, "Fundacja Nowa", "krs", KRS, None, NIP, None)]

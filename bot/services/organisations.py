@@ -162,6 +162,19 @@ async def my_organisation(db: Database, user_id: int) -> OrganisationCard | None
     return await db.run(_my_organisation, user_id)
 
 
+def _joins_other(conn: sqlite3.Connection, user_id: int, krs: str) -> bool:
+    existing = organisations_storage.get_organisation_by_krs(conn, krs)
+    if existing is None:
+        return False
+    user = users_storage.get_user(conn, user_id)
+    return user is None or user.organisation_id != existing.id
+
+
+async def joins_registered_krs(db: Database, user_id: int, krs: str) -> bool:
+    """Whether saving this KRS would join an organisation the user does not represent yet."""
+    return await db.run(_joins_other, user_id, krs)
+
+
 # An organisation whose last representative leaves is kept, not deleted: postulates submitted
 # on its behalf refer to it, and whoever registers its KRS later takes over its history.
 def _save(
