@@ -9,6 +9,9 @@ from typing import Any
 from telegram import Update
 from telegram.ext import BaseUpdateProcessor
 
+# PTB's own semaphore must never be the limit (see PerUserUpdateProcessor.__init__).
+_UNBOUNDED = 2**31 - 1
+
 
 def update_key(update: object) -> int | None:
     """The user (or, failing that, the chat) whose updates must not overlap."""
@@ -29,19 +32,48 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
     """
 
     def __init__(self, max_concurrent_updates: int) -> None:
-        super().__init__(max_concurrent_updates)
+        # PTB takes its semaphore before do_process_update, so a user's queued updates would
+        # hold slots while waiting for that user's lock: a flood from one user would leave none
+        # for the others. PTB's is therefore unbounded and the limit is applied below, after
+        # the per-user lock; the waiting updates are tasks PTB has created either way.
+        # (PTB sizes its semaphore from the max_concurrent_updates property, overridden below.)
+        self._limit = _UNBOUNDED
+        super().__init__(_UNBOUNDED)
+        if max_concurrent_updates < 1:
+            raise ValueError("max_concurrent_updates must be a positive integer")
+        self._limit = max_concurrent_updates
+        self._slots = asyncio.Semaphore(max_concurrent_updates)
+        self._running = 0
         self._locks: dict[int, tuple[asyncio.Lock, int]] = {}
+
+    @property
+    def max_concurrent_updates(self) -> int:
+        """The most updates handled at once (of different users)."""
+        return self._limit
+
+    @property
+    def current_concurrent_updates(self) -> int:
+        """How many updates are being handled right now."""
+        return self._running
+
+    async def _run(self, coroutine: Awaitable[Any]) -> None:
+        async with self._slots:
+            self._running += 1
+            try:
+                await coroutine
+            finally:
+                self._running -= 1
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         key = update_key(update)
         if key is None:
-            await coroutine
+            await self._run(coroutine)
             return
         lock, users = self._locks.get(key, (asyncio.Lock(), 0))
         self._locks[key] = (lock, users + 1)
         try:
             async with lock:
-                await coroutine
+                await self._run(coroutine)
         finally:
             lock, users = self._locks[key]
             if users == 1:
