@@ -227,6 +227,10 @@ async def _ask(update: Update, context: Ctx, draft: Draft, step: Step, error: st
             parts.append(text(context, "organisation.current", value=current))
             rows.append(_button(context, "organisation.button-keep", "org:keep"))
         if step == Step.TYPE:
+            labels = dict(TYPE_BUTTONS)
+            if draft.editing and draft.register_type is not None:
+                now = text(context, labels[draft.register_type])
+                parts.append(text(context, "organisation.current", value=now))
             rows.extend(_button(context, key, f"org:type:{kind}") for kind, key in TYPE_BUTTONS)
         if step in OPTIONAL:
             # While editing, skipping a number that is there removes it: say so.

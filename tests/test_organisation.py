@@ -277,7 +277,8 @@ async def test_card_then_edit_in_place(bot: BotDriver, anna: TgUser) -> None:
     assert f"Obecnie: {NAME_PL}" in body
     assert ("Bez zmian", "org:keep") in sent(calls)[-1].buttons()
 
-    await bot.send(anna, "Fundacja Nowa")
+    calls = await bot.send(anna, "Fundacja Nowa")
+    assert "Obecnie: KRS (Krajowy Rejestr Sądowy)" in texts_of(calls)
     await press(bot, anna, "org:type:krs")
     calls = await press(bot, anna, "org:keep")  # KRS unchanged
     assert f"Obecnie: {NIP}" in texts_of(calls)
