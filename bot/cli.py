@@ -141,29 +141,33 @@ def _run(config: Config) -> int:
 
     if config.token is None:
         return _fail("BOT_TOKEN is not set; export the bot's token as BOT_TOKEN")
-    # One loop for the checks and for PTB (run_polling takes the current loop and closes it).
+    # One loop for the checks and for PTB (run_polling takes the current loop).
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
+    app = None
     try:
         loop.run_until_complete(_prepare(config))
         app = build_application(config)
         app.run_polling(
             allowed_updates=Update.ALL_TYPES,
             stop_signals=(signal.SIGINT, signal.SIGTERM),
-            close_loop=True,
+            close_loop=False,
         )
     except (TeamSyncError, MigrationError) as exc:
         return _fail(str(exc), config)
     except InvalidToken:
         return _fail("Telegram refused the token in BOT_TOKEN", config)
     except TelegramError as exc:
-        return _fail(f"cannot start: the Bot API answered {exc}", config, status=1)
+        return _fail(f"cannot start, Bot API at {config.api_base_url}: {exc}", config, status=1)
     except Exception:
         log.exception("The bot stopped on an unexpected error")
         return 1
     finally:
-        if not loop.is_closed():
-            loop.close()
+        if app is not None:
+            # After a failed start PTB skips its shutdown (the bot never finished
+            # initialising) and leaves its HTTP client open; closing it again is harmless.
+            loop.run_until_complete(app.bot.request.shutdown())
+        loop.close()
         asyncio.set_event_loop(None)
     return 0
 

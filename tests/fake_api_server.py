@@ -698,10 +698,25 @@ class BotProcess:
         return self.workdir / f"bot-{run or self.runs}.{stream}"
 
     def wait_polling(self, timeout: float = 20.0) -> ApiCall:
-        """Wait until this run asks for updates (it is initialised and handling)."""
-        return self.server.wait_for_call(
-            "getUpdates", lambda c: c.at >= self.started, timeout, answered=False
-        )
+        """Wait until this run asks for updates (it is initialised and handling).
+
+        Fails early, with the process's output, if it exits instead.
+        """
+
+        def polling_or_exited() -> ApiCall | bool | None:
+            for call in self.server.calls("getUpdates"):
+                if call.at >= self.started:
+                    return call
+            return self.process is not None and self.process.poll() is not None
+
+        try:
+            found = self.server.wait_for(polling_or_exited, timeout)
+        except TimeoutError as exc:
+            raise TimeoutError(f"{exc}\n{self.output()[1][-3000:]}") from None
+        if not isinstance(found, ApiCall):
+            status = self.process.poll() if self.process else None
+            raise RuntimeError(f"the bot exited with {status}:\n{self.output()[1][-3000:]}")
+        return found
 
     def signal(self, signum: int) -> None:
         if self.process is not None and self.process.poll() is None:
