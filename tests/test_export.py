@@ -1,0 +1,177 @@
+"""Export of postulates: CSV parsed back and compared, JSON, filters, /export and the CLI."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+import io
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bot import export
+from bot.config import Config
+from tests.harness import BotDriver, TgUser
+from tests.test_postulates_helpers import (
+    CONTENT,
+    TITLE,
+    db_of,
+    make_moderator,
+    member,
+    postulate_row,
+    represent,
+    sent_text,
+    submit,
+)
+
+ADMIN = TgUser(id=900, language_code="pl", first_name="Admin")
+MODERATOR = TgUser(id=2001, language_code="pl", first_name="Mod")
+
+
+async def scenario(bot: BotDriver, anna: TgUser, john: TgUser) -> tuple[str, str]:
+    """Two postulates (culture, health), one supported, one forwarded with history."""
+    for user in (ADMIN, MODERATOR, anna, john):
+        await member(bot, user)
+    await make_moderator(bot, MODERATOR, "culture")
+    await represent(bot, anna, "Fundacja „Łąka” ; Kraków")
+    await represent(bot, john, 'Stowarzyszenie "Źródło"')
+    first = await submit(bot, anna)
+    bot.clock.advance(days=2)
+    second = await submit(bot, anna, slug="health", title="Zdrowie; dostępność", content="Ą" * 30)
+    await bot.send(john, f"/support {first}")
+    row = await postulate_row(bot, first)
+    await bot.click(MODERATOR, f"rev:fwd:{row['id']}")
+    return first, second
+
+
+async def records(bot: BotDriver, **filters: Any) -> list[dict[str, Any]]:
+    return await db_of(bot).run(lambda conn: export.collect(conn, **filters))
+
+
+def parse_csv(data: bytes, delimiter: str = ";") -> list[dict[str, str]]:
+    assert data.startswith(b"\xef\xbb\xbf")  # the BOM makes Excel read UTF-8
+    text = data.decode("utf-8-sig")
+    return list(csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter))
+
+
+async def test_csv_parsed_back_equals_the_records(
+    bot: BotDriver, anna: TgUser, john: TgUser
+) -> None:
+    first, second = await scenario(bot, anna, john)
+    exported = await records(bot)
+    rows = parse_csv(export.to_csv(exported, ";"))
+    assert [r["reference"] for r in rows] == [first, second]
+    assert list(rows[0]) == list(export.COLUMNS)
+    for row, record in zip(rows, exported, strict=True):
+        for column in export.COLUMNS:
+            if column == "supporters":
+                expected = " | ".join(s["organisation"] for s in record["supporters"])
+            elif column == "history":
+                assert json.loads(row[column]) == record["history"]
+                continue
+            elif record[column] is None:
+                expected = ""
+            else:
+                expected = str(record[column])
+            assert row[column] == expected, column
+    culture = rows[0]
+    assert culture["title"] == TITLE
+    assert culture["content"] == CONTENT
+    assert culture["on_behalf_of"] == "Fundacja „Łąka” ; Kraków"
+    assert culture["state"] == "forwarded"
+    assert culture["supports"] == "1"
+    assert culture["supporters"] == 'Stowarzyszenie "Źródło"'
+    assert [h["action"] for h in json.loads(culture["history"])] == ["submit", "forward"]
+    assert rows[1]["title"] == "Zdrowie; dostępność"
+
+
+async def test_json_has_every_field_and_filters_apply(
+    bot: BotDriver, anna: TgUser, john: TgUser
+) -> None:
+    first, second = await scenario(bot, anna, john)
+    data = json.loads(export.to_json(await records(bot)))
+    assert set(data[0]) == set(export.COLUMNS)
+    assert data[0]["supporters"][0]["organisation"] == 'Stowarzyszenie "Źródło"'
+    health = await db_of(bot).run(
+        lambda conn: conn.execute("SELECT id FROM teams WHERE slug = 'health'").fetchone()[0]
+    )
+    assert [r["reference"] for r in await records(bot, team_ids=[health])] == [second]
+    assert [r["reference"] for r in await records(bot, states=["forwarded"])] == [first]
+    since = datetime(2026, 11, 27, tzinfo=UTC)
+    assert [r["reference"] for r in await records(bot, since=since)] == [second]
+    assert [r["reference"] for r in await records(bot, until=since)] == [first]
+
+
+async def test_export_command_permissions(bot: BotDriver, anna: TgUser, john: TgUser) -> None:
+    await scenario(bot, anna, john)
+    calls = await bot.send(MODERATOR, "/export csv")
+    [document] = [c for c in calls if c.method == "sendDocument"]
+    assert document.params["caption"] == "Postulaty: 1"  # only the moderator's sector
+    calls = await bot.send(MODERATOR, "/export sector=health")
+    assert "Nie masz uprawnień" in sent_text(calls)
+    assert not [c for c in calls if c.method == "sendDocument"]
+    calls = await bot.send(ADMIN, "/export")
+    documents = [c for c in calls if c.method == "sendDocument"]
+    assert [d.params["caption"] for d in documents] == ["Postulaty: 2", "Postulaty: 2"]
+    calls = await bot.send(ADMIN, "/export state=forwarded from=2026-11-01 json")
+    [document] = [c for c in calls if c.method == "sendDocument"]
+    assert document.params["caption"] == "Postulaty: 1"
+    calls = await bot.send(ADMIN, "/export from=yesterday")
+    assert "Użycie: /export" in sent_text(calls)
+    calls = await bot.send(ADMIN, "/export state=lost")
+    assert "Nieznany stan: lost" in sent_text(calls)
+    calls = await bot.send(anna, "/export")
+    assert "Nie masz uprawnień" in sent_text(calls)
+    assert not [c for c in calls if c.method == "sendDocument"]
+
+
+async def test_export_for_user_delimiter_from_config(
+    bot: BotDriver, anna: TgUser, john: TgUser
+) -> None:
+    await scenario(bot, anna, john)
+    files = await export.export_for_user(
+        db_of(bot), ADMIN.id, export.ExportRequest(formats=("csv",)), ","
+    )
+    data, count = files["csv"]
+    assert count == 2
+    assert [r["sector"] for r in parse_csv(data, ",")] == ["culture", "health"]
+
+
+async def test_cli_export_writes_the_file(
+    bot: BotDriver, anna: TgUser, john: TgUser, config: Config, tmp_path: Path
+) -> None:
+    first, second = await scenario(bot, anna, john)
+    out = tmp_path / "out.csv"
+    args = argparse.Namespace(
+        what="postulates", format="csv", out=str(out), sector="culture", since=None
+    )
+    # The CLI runs its own event loop; run it in a thread like a separate process would.
+    status = await asyncio.to_thread(export.run, args, config)
+    assert status == 0
+    assert [r["reference"] for r in parse_csv(out.read_bytes())] == [first]
+    args = argparse.Namespace(
+        what="postulates", format="json", out=str(out), sector=None, since="2026-11-27"
+    )
+    assert await asyncio.to_thread(export.run, args, config) == 0
+    assert [r["reference"] for r in json.loads(out.read_text("utf-8"))] == [second]
+    bad = argparse.Namespace(
+        what="postulates", format="json", out=str(out), sector="nope", since=None
+    )
+    assert await asyncio.to_thread(export.run, bad, config) == 2
+
+
+def test_cli_parser_accepts_the_documented_form() -> None:
+    parser = argparse.ArgumentParser()
+    export.add_parser(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(
+        ["export", "postulates", "--format", "json", "--out", "x.json", "--sector", "culture"]
+    )
+    assert (args.command, args.what, args.format, args.out, args.sector) == (
+        "export",
+        "postulates",
+        "json",
+        "x.json",
+        "culture",
+    )
