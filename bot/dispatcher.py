@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import math
 import warnings
 import weakref
 from dataclasses import dataclass, field
@@ -50,6 +51,11 @@ from storage.database import Database
 
 log = logging.getLogger(__name__)
 
+# A claim holds at most this many seconds of sends at the pace: rows claimed and not yet
+# settled become `unknown` if the process dies, so the claim is kept short.
+CLAIM_SECONDS = 0.25
+# Sends awaiting Telegram's answer at once (the pace bounds it too: rate x latency).
+MAX_IN_FLIGHT = 100
 # Announcements fanned out by one poll (a resolver may return thousands of chats).
 FAN_OUT_PER_POLL = 20
 # Connection errors: first retry after this long, doubling up to RETRY_MAX.
@@ -238,9 +244,26 @@ def _settle(conn: Any, outcomes: list[storage.Settlement], pause_until: datetime
         storage.update_pause(conn, pause_until)
 
 
-def _poll(conn: Any, now: datetime, batch_size: int) -> tuple[int, int, bool, storage.Claim]:
+@dataclass(frozen=True)
+class _Cycle:
+    fanned_out: int
+    created: int
+    more: bool
+    claim: storage.Claim
+
+
+def _cycle(
+    conn: Any,
+    outcomes: list[storage.Settlement],
+    pause_until: datetime | None,
+    now: datetime,
+    batch_size: int,
+) -> _Cycle:
+    """One transaction: settle what was answered, fan out what is due, claim the next batch."""
+    _settle(conn, outcomes, pause_until)
+    if batch_size == 0:
+        return _Cycle(0, 0, False, storage.Claim())
     announcements = storage.list_due_announcements(conn, now, FAN_OUT_PER_POLL + 1)
-    more = len(announcements) > FAN_OUT_PER_POLL
     created = 0
     fanned = 0
     for announcement in announcements[:FAN_OUT_PER_POLL]:
@@ -252,99 +275,128 @@ def _poll(conn: Any, now: datetime, batch_size: int) -> tuple[int, int, bool, st
             )
             continue
         fanned += 1
-    return fanned, created, more, storage.claim_deliveries(conn, now, batch_size)
+    more = len(announcements) > FAN_OUT_PER_POLL
+    return _Cycle(fanned, created, more, storage.claim_deliveries(conn, now, batch_size))
 
 
-async def _send_batch(
-    deps: Deps,
-    bot: telegram.Bot,
-    engine: _Engine,
-    batch: list[storage.Claimed],
-    outcomes: list[storage.Settlement],
-) -> None:
-    """Send a claimed batch at the pace; fill `outcomes` even when cancelled midway."""
-    settings = deps.config.delivery
-    tasks: list[asyncio.Task[storage.Settlement]] = []
-    stop = asyncio.Event()
+class _Run:
+    """One dispatcher run: sends overlap the next claim; every outcome is settled once."""
 
-    async def one(item: storage.Claimed) -> storage.Settlement:
-        outcome = await _send(deps, bot, engine, item, settings.max_attempts)
-        if outcome.state == "pending" and not outcome.counts:
-            stop.set()
-        return outcome
+    def __init__(self, deps: Deps, bot: telegram.Bot, engine: _Engine) -> None:
+        self.deps = deps
+        self.bot = bot
+        self.engine = engine
+        self.settings = deps.config.delivery
+        self.report = DispatchReport()
+        self.answered: list[storage.Settlement] = []
+        self.in_flight: dict[asyncio.Task[None], storage.Claimed] = {}
+        self.unstarted: list[storage.Claimed] = []
+        self.pause: datetime | None = None
+        # Sends running at once: enough for the pace with a slow network, bounded anyway.
+        self.slots = asyncio.Semaphore(MAX_IN_FLIGHT)
 
-    started = 0
-    try:
-        for item in batch:
-            await engine.pacer.wait()
-            if stop.is_set():
-                break
-            tasks.append(asyncio.create_task(one(item)))
-            started += 1
-        await asyncio.gather(*tasks)
-    finally:
-        for item, task in zip(batch, tasks, strict=False):
-            if task.done() and not task.cancelled() and task.exception() is None:
-                outcomes.append(task.result())
-            else:
-                task.cancel()
-                # Cancelled mid-call (shutdown): it may have arrived.
-                outcomes.append(_final(deps, item, "unknown", "interrupted during the send"))
-        at = deps.clock()
-        outcomes.extend(
-            storage.Settlement(
-                delivery_id=item.id, chat_id=item.chat_id, state="pending", at=at, counts=False
+    async def run(self, batch_size: int) -> DispatchReport:
+        try:
+            while True:
+                stopping = self.pause is not None
+                cycle = await self._cycle(0 if stopping else batch_size)
+                if stopping or cycle.claim.paused_until is not None:
+                    self.report.paused_until = self.pause or cycle.claim.paused_until
+                    if not self.in_flight:
+                        break
+                    await asyncio.wait(list(self.in_flight))
+                    continue
+                if not cycle.claim.batch:
+                    if cycle.more or cycle.claim.expired:
+                        continue
+                    if not self.in_flight:
+                        break
+                    await asyncio.wait(list(self.in_flight))
+                    continue
+                self.report.batches += 1
+                await self._start(cycle.claim.batch)
+        finally:
+            await self._abandon()
+        return self.report
+
+    async def _cycle(self, batch_size: int) -> _Cycle:
+        outcomes, self.answered = self.answered, []
+        try:
+            cycle = await self.deps.db.run(
+                _cycle, outcomes, self.pause, self.deps.clock(), batch_size
             )
-            for item in batch[started:]
-        )
+        except BaseException:
+            self.answered = outcomes + self.answered
+            raise
+        _count(self.report, outcomes)
+        self.report.fanned_out += cycle.fanned_out
+        self.report.created += cycle.created
+        self.report.expired += cycle.claim.expired
+        return cycle
+
+    async def _start(self, batch: list[storage.Claimed]) -> None:
+        self.unstarted = list(batch)
+        while self.unstarted:
+            await self.engine.pacer.wait()
+            await self.slots.acquire()
+            if self.pause is not None:
+                self.slots.release()
+                break
+            item = self.unstarted.pop(0)
+            task = asyncio.create_task(self._send(item))
+            self.in_flight[task] = item
+        at = self.deps.clock()
+        self.answered.extend(_returned(item, at) for item in self.unstarted)
+        self.unstarted = []
+
+    async def _send(self, item: storage.Claimed) -> None:
+        try:
+            outcome = await _send(
+                self.deps, self.bot, self.engine, item, self.settings.max_attempts
+            )
+            if outcome.state == "pending" and not outcome.counts:
+                self.pause = max(filter(None, [self.pause, outcome.next_attempt_at]))
+            self.answered.append(outcome)
+        finally:
+            self.in_flight.pop(asyncio.current_task(), None)  # type: ignore[arg-type]
+            self.slots.release()
+
+    async def _abandon(self) -> None:
+        """On the way out (normal or cancelled): settle everything still held."""
+        at = self.deps.clock()
+        for task, item in list(self.in_flight.items()):
+            task.cancel()
+            # Cancelled mid-call (shutdown): it may have arrived.
+            self.answered.append(_final(self.deps, item, "unknown", "interrupted during the send"))
+        self.in_flight.clear()
+        self.answered.extend(_returned(item, at) for item in self.unstarted)
+        self.unstarted = []
+        if self.answered:
+            outcomes, self.answered = self.answered, []
+            await self.deps.db.run(_settle, outcomes, self.pause)
+            _count(self.report, outcomes)
+
+
+def _returned(item: storage.Claimed, at: datetime) -> storage.Settlement:
+    """A claimed copy that was never sent goes back to `pending`, no attempt counted."""
+    return storage.Settlement(
+        delivery_id=item.id, chat_id=item.chat_id, state="pending", at=at, counts=False
+    )
 
 
 async def dispatch_once(deps: Deps, bot: telegram.Bot) -> DispatchReport:
     """Recover nothing; fan out what is due at deps.clock(), expire what is useless, claim and
     send every due delivery (paced), settle. Tests call this to 'let the clock tick'."""
     engine = _engine(deps.db)
-    report = DispatchReport()
     if engine.lock.locked():
-        report.busy = True
-        return report
+        return DispatchReport(busy=True)
     settings = deps.config.delivery
+    batch_size = max(
+        1, min(settings.batch_size, math.ceil(settings.messages_per_second * CLAIM_SECONDS))
+    )
     async with engine.lock:
         engine.pacer.rate = settings.messages_per_second
-        while True:
-            fanned, created, more, claim = await deps.db.run(
-                _poll, deps.clock(), settings.batch_size
-            )
-            report.fanned_out += fanned
-            report.created += created
-            report.expired += claim.expired
-            if claim.paused_until is not None:
-                report.paused_until = claim.paused_until
-                break
-            if not claim.batch:
-                if more or claim.expired:
-                    continue
-                break
-            report.batches += 1
-            outcomes: list[storage.Settlement] = []
-            try:
-                await _send_batch(deps, bot, engine, claim.batch, outcomes)
-            finally:
-                pause = _pause_of(outcomes)
-                await deps.db.run(_settle, outcomes, pause)
-            _count(report, outcomes)
-            if pause is not None:
-                report.paused_until = pause
-                break
-    return report
-
-
-def _pause_of(outcomes: list[storage.Settlement]) -> datetime | None:
-    pauses = [
-        item.next_attempt_at
-        for item in outcomes
-        if item.state == "pending" and not item.counts and item.next_attempt_at is not None
-    ]
-    return max(pauses) if pauses else None
+        return await _Run(deps, bot, engine).run(batch_size)
 
 
 def _count(report: DispatchReport, outcomes: list[storage.Settlement]) -> None:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 import sqlite3
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from telegram.error import TimedOut
 
 from bot.config import Config, Language
@@ -17,6 +19,7 @@ from bot.services import delivery
 from storage import delivery as storage
 from storage import subscriptions as subscriptions_storage
 from storage import users as users_storage
+from storage.database import migrate
 from tests.conftest import start_driver, stop_driver
 from tests.fakes import Call
 from tests.harness import BotDriver
@@ -511,3 +514,65 @@ async def test_dispatcher_is_the_one_scheduler_job(bot: BotDriver) -> None:
     assert [job.name for job in jobs] == ["dispatcher"]
     config: Config = bot.app.bot_data["config"]
     assert jobs[0].job.trigger.interval == timedelta(seconds=config.delivery.interval_seconds)
+
+
+# --- idempotent fan-out (property) ------------------------------------------------------
+
+Step = tuple[str, int]
+steps = st.lists(
+    st.one_of(
+        st.tuples(st.sampled_from(["subscribe", "unsubscribe"]), st.integers(1, 6)),
+        st.tuples(st.just("fan-out"), st.integers(0, 1)),
+    ),
+    max_size=40,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(steps)
+def test_fan_out_interleaved_with_subscriptions_gives_one_delivery_per_recipient(
+    plan: list[Step],
+) -> None:
+    conn = sqlite3.connect(":memory:", isolation_level=None)
+    conn.row_factory = sqlite3.Row
+    try:
+        migrate(conn)
+        now = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
+        conn.execute(
+            """INSERT INTO teams (slug, kind, name_pl, name_en, description_pl,
+               description_en, position) VALUES ('culture', 'sector', 'K', 'C', 'k', 'c', 1)"""
+        )
+        culture = team_id(conn)
+        for user_id in range(1, 7):
+            add_member(conn, user_id, now, "pl" if user_id % 2 else "en")
+        ids = [
+            delivery.announce(
+                conn,
+                kind="broadcast",
+                audience="team",
+                audience_id=culture,
+                messages=notice(str(n)),
+                now=now,
+            )
+            for n in range(2)
+        ]
+        expected: list[set[int]] = [set(), set()]
+        for action, value in plan:
+            if action == "subscribe":
+                subscriptions_storage.add_subscription(conn, value, culture, now)
+            elif action == "unsubscribe":
+                subscriptions_storage.delete_subscription(conn, value, culture)
+            else:
+                announcement = storage.get_announcement(conn, ids[value])
+                assert announcement is not None
+                delivery.fan_out(conn, announcement, now)
+                expected[value] |= set(subscriptions_storage.list_subscriber_ids(conn, culture))
+        for announcement_id, chats in zip(ids, expected, strict=True):
+            found = [row.chat_id for row in storage.list_deliveries(conn, announcement_id)]
+            assert sorted(found) == sorted(chats)  # one each, nobody else
+            languages = {
+                row.chat_id: row.language for row in storage.list_deliveries(conn, announcement_id)
+            }
+            assert all(languages[chat] == ("pl" if chat % 2 else "en") for chat in chats)
+    finally:
+        conn.close()
