@@ -358,7 +358,7 @@ async def my_postulates(update: Update, context: Ctx) -> None:
         if p.answer:
             lines.append(text(context, "postulates.mine-answer", note=_short(p.answer)))
         rows.append([InlineKeyboardButton(p.reference, callback_data=f"pst:card:{p.id}")])
-    await reply(update, Html("\n".join(lines)), InlineKeyboardMarkup(rows))
+    await reply(update, review.fit(lines), InlineKeyboardMarkup(rows))
 
 
 def _short(value: str, limit: int = 200) -> str:

@@ -46,6 +46,19 @@ CODES: dict[str, str] = {action: code for code, action in ACTIONS.items()}
 CARD_LIMIT = 4000
 
 
+def fit(lines: list[str], limit: int = CARD_LIMIT) -> Html:
+    """Join lines into one message under Telegram's limit, ending with … when cut."""
+    kept: list[str] = []
+    size = 0
+    for line in lines:
+        if size + len(line) + 1 > limit - 2:
+            kept.append("…")
+            break
+        kept.append(line)
+        size += len(line) + 1
+    return Html("\n".join(kept))
+
+
 def _fmt(context: Ctx, instant: datetime) -> str:
     return instant.astimezone(context.deps.config.zone).strftime("%Y-%m-%d %H:%M")
 
@@ -75,7 +88,7 @@ def card_text(context: Ctx, card: Card) -> Html:
             extra.append(text(context, key, at=_fmt(context, entry.at), note=entry.note))
     if card.duplicate_reference:
         extra.append(text(context, "postulates.card-duplicate", reference=card.duplicate_reference))
-    if p.answer and p.state not in ("clarification",):
+    if p.answer and p.state in ("rejected", "adopted", "not_adopted"):
         extra.append(text(context, "postulates.card-answer", note=p.answer))
 
     def build(content: str) -> Html:
@@ -173,7 +186,7 @@ async def show_queue(update: Update, context: Ctx) -> None:
                 )
             )
             rows.append([InlineKeyboardButton(p.reference, callback_data=f"rev:open:{p.id}")])
-    await reply(update, Html("\n".join(lines)), InlineKeyboardMarkup(rows) if rows else None)
+    await reply(update, fit(lines), InlineKeyboardMarkup(rows) if rows else None)
 
 
 async def _refused(update: Update, context: Ctx, exc: DomainError) -> None:

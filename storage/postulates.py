@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
+import unicodedata
 from datetime import datetime
 from typing import Any, Literal
 
@@ -310,26 +311,43 @@ def count_by_state(conn: sqlite3.Connection, team_ids: list[int]) -> dict[str, i
     return {row[0]: row[1] for row in rows}
 
 
-_WORD = re.compile(r"\w{3,}", re.UNICODE)
+_WORD = re.compile(r"\w{4,}", re.UNICODE)
+# Shared distinct words (4+ letters, accents ignored) that make two postulates "similar".
+MIN_SHARED_WORDS = 2
+
+
+def _words(text: str) -> set[str]:
+    folded = unicodedata.normalize("NFKD", text.lower())
+    plain = "".join(ch for ch in folded if not unicodedata.combining(ch)).replace("ł", "l")
+    return set(_WORD.findall(plain))
 
 
 def list_similar(
     conn: sqlite3.Connection, team_id: int, text: str, limit: int = 3
 ) -> list[Postulate]:
-    """Return live postulates of the sector that share words with `text`, best match first."""
-    words = sorted({word.lower() for word in _WORD.findall(text)})[:64]
+    """Return live postulates of the sector sharing words with `text`, most shared first."""
+    words = _words(text)
     if not words:
         return []
+    # FTS5 folds most accents itself; both spellings are asked for where they differ (ł).
     # Every word is quoted, so nothing the author typed is read as FTS5 query syntax.
-    query = " OR ".join('"' + word.replace('"', '""') + '"' for word in words)
+    terms = sorted(words | set(_WORD.findall(text.lower())))[:128]
+    query = " OR ".join('"' + word.replace('"', '""') + '"' for word in terms)
     rows = conn.execute(
         f"""{_POSTULATE} JOIN postulates_fts f ON f.rowid = p.id
             WHERE postulates_fts MATCH ? AND p.team_id = ?
-              AND p.state NOT IN ('rejected', 'duplicate', 'withdrawn')
-            ORDER BY bm25(postulates_fts) LIMIT ?""",
-        (query, team_id, limit),
+              AND p.state NOT IN ('rejected', 'duplicate', 'withdrawn', 'not_adopted')
+            ORDER BY bm25(postulates_fts) LIMIT 30""",
+        (query, team_id),
     ).fetchall()
-    return [Postulate.from_row(row) for row in rows]
+    scored = []
+    for row in rows:
+        postulate = Postulate.from_row(row)
+        shared = len(words & _words(f"{postulate.title} {postulate.content}"))
+        if shared >= MIN_SHARED_WORDS:
+            scored.append((-shared, postulate.id, postulate))
+    scored.sort(key=lambda item: (item[0], item[1]))
+    return [postulate for _, _, postulate in scored[:limit]]
 
 
 # --- history ------------------------------------------------------------------------------
@@ -490,3 +508,38 @@ def get_organisation_name(conn: sqlite3.Connection, organisation_id: int) -> str
     """Return an organisation's name."""
     row = conn.execute("SELECT name FROM organisations WHERE id = ?", (organisation_id,)).fetchone()
     return None if row is None else str(row[0])
+
+
+# --- personal data ------------------------------------------------------------------------
+
+
+def update_anonymise_author(conn: sqlite3.Connection, user_id: int) -> int:
+    """Erase a user from postulates (GDPR): submitted ones stay, without their author.
+
+    Drafts and waiting prompts go; supports keep only the organisation. Returns how many
+    postulates were anonymised.
+    """
+    conn.execute("DELETE FROM postulate_drafts WHERE user_id = ?", (user_id,))
+    conn.execute("DELETE FROM postulate_prompts WHERE user_id = ?", (user_id,))
+    conn.execute("UPDATE postulate_supports SET user_id = NULL WHERE user_id = ?", (user_id,))
+    conn.execute("UPDATE postulate_history SET actor_id = NULL WHERE actor_id = ?", (user_id,))
+    cursor = conn.execute("UPDATE postulates SET author_id = NULL WHERE author_id = ?", (user_id,))
+    return cursor.rowcount
+
+
+def list_personal_data(conn: sqlite3.Connection, user_id: int) -> dict[str, Any]:
+    """Everything postulates hold about a user, for /mydata."""
+    draft = get_draft(conn, user_id)
+    return {
+        "postulates": [p.model_dump(mode="json") for p in list_postulates(conn, author_id=user_id)],
+        "supports": [
+            dict(row)
+            for row in conn.execute(
+                """SELECT p.reference, s.organisation_name, s.created_at
+                   FROM postulate_supports s JOIN postulates p ON p.id = s.postulate_id
+                   WHERE s.user_id = ? ORDER BY s.created_at""",
+                (user_id,),
+            ).fetchall()
+        ],
+        "draft": draft.model_dump(mode="json") if draft is not None else None,
+    }

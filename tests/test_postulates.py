@@ -387,3 +387,54 @@ async def test_call_notifies_subscribers_and_reminds_48h_before(
     assert [c for c in bot.api.sent("sendMessage") if "Za dwa dni" in c.text]
     calls = await bot.click(anna, "pst:new:culture")
     assert "tytuł" in sent_text(calls)
+
+
+async def test_unrelated_postulate_is_not_offered_as_similar(bot: BotDriver, anna: TgUser) -> None:
+    await member(bot, anna)
+    await submit(bot, anna)
+    culture = await team_id(bot, "culture")
+    await bot.send(anna, "/postulate")
+    await bot.click(anna, f"pst:sector:{culture}")
+    await bot.send(anna, "Festiwal muzyki ulicznej")
+    await bot.send(anna, "Coroczny festiwal muzyki ulicznej na Rynku, dla szkół też.")
+    await bot.click(anna, "pst:done")
+    calls = await bot.click(anna, "pst:skip")
+    assert "Podgląd postulatu" in sent_text(calls)
+    assert "podobne" not in sent_text(calls)
+
+
+async def test_long_lists_stay_under_the_message_limit(bot: BotDriver, anna: TgUser) -> None:
+    await member(bot, anna)
+    for number in range(30):
+        await submit(bot, anna, title=f"{number:02d} " + "Długi tytuł postulatu " * 6)
+    calls = await bot.send(anna, "/my_postulates")
+    [listing] = [c for c in calls if c.method == "sendMessage"]
+    assert 3000 < len(listing.text) <= 4096
+    admin = TgUser(id=900, language_code="pl", first_name="Admin")
+    await member(bot, admin)
+    calls = await bot.send(admin, "/review")
+    [queue] = [c for c in calls if c.method == "sendMessage"]
+    assert len(queue.text) <= 4096
+
+
+async def test_personal_data_and_erasure(bot: BotDriver, anna: TgUser, john: TgUser) -> None:
+    from storage import postulates as store
+
+    await member(bot, anna)
+    await member(bot, john)
+    await represent(bot, john, "Stowarzyszenie B")
+    reference = await submit(bot, anna)
+    await bot.send(john, f"/support {reference}")
+    await bot.send(anna, "/postulate")
+    db = db_of(bot)
+    mine = await db.run(store.list_personal_data, anna.id)
+    assert [p["reference"] for p in mine["postulates"]] == [reference]
+    assert mine["draft"] is not None
+    assert (await db.run(store.list_personal_data, john.id))["supports"][0]["reference"] == (
+        reference
+    )
+    assert await db.run(store.update_anonymise_author, anna.id) == 1
+    row = await postulate_row(bot, reference)
+    assert row["author_id"] is None
+    assert row["title"] == TITLE
+    assert (await db.run(store.list_personal_data, anna.id))["draft"] is None
