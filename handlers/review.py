@@ -7,6 +7,7 @@ postulate's state in the database, so a forged or stale button changes nothing.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
@@ -46,7 +47,7 @@ CODES: dict[str, str] = {action: code for code, action in ACTIONS.items()}
 CARD_LIMIT = 4000
 
 
-def fit(lines: list[str], limit: int = CARD_LIMIT) -> Html:
+def fit(lines: Sequence[str], limit: int = CARD_LIMIT) -> Html:
     """Join lines into one message under Telegram's limit, ending with … when cut."""
     kept: list[str] = []
     size = 0
