@@ -2,20 +2,28 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import signal
+import threading
 import time
+import urllib.error
 import urllib.parse
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
+from telegram.error import Forbidden, RetryAfter, TimedOut
 
 from bot.app import build_application
 from bot.cli import REDACTED, secrets_of, setup_logging
 from bot.i18n import Texts
 from tests.conftest import make_config
 from tests.fake_api_server import (
+    BOT_USERNAME,
     BotProcess,
     FakeApiServer,
     callback_update,
@@ -184,3 +192,106 @@ def test_same_server_serves_a_restarted_bot(server: FakeApiServer, bot_process: 
     assert server.sent_by_chat()[3001] == 1
     assert server.pending_updates() == []
     assert_no_token(bot_process.all_output())
+
+
+# -- the fake itself, driven by PTB's own HTTP client in-process (fast) ---------------------
+
+
+async def test_fake_reads_form_and_multipart_bodies_as_ptb_sends_them(
+    server: FakeApiServer,
+) -> None:
+    async with Bot(TOKEN, base_url=server.base_url) as bot:
+        assert bot.username == BOT_USERNAME
+        markup = InlineKeyboardMarkup([[InlineKeyboardButton("Tak", callback_data="x:1")]])
+        message = await bot.send_message(1001, "<b>cześć</b> & [1]", reply_markup=markup)
+        await bot.send_document(1001, document=b"a,b\n1,2\n", filename="list.csv", caption="{x}")
+        edited = await bot.edit_message_text("nowy", chat_id=1001, message_id=message.id)
+
+    sent = server.calls("sendMessage")[0]
+    assert sent.text == "<b>cześć</b> & [1]"  # text fields are never JSON-decoded
+    assert sent.buttons() == [("Tak", "x:1")]
+    assert message.text == sent.text
+    document = server.calls("sendDocument")[0]
+    assert document.files == {"list.csv": b"a,b\n1,2\n"}
+    assert document.text == "{x}"
+    assert document.chat_id == 1001
+    assert edited.message_id == message.id  # type: ignore[union-attr]
+    assert server.sent_by_chat() == {1001: 1}
+    assert server.texts_by_chat() == {1001: ["<b>cześć</b> & [1]"]}
+
+
+def test_fake_reads_json_bodies_and_refuses_other_tokens(server: FakeApiServer) -> None:
+    def post(token: str, method: str, body: dict[str, object]) -> tuple[int, dict[str, Any]]:
+        request = urllib.request.Request(
+            f"{server.base_url}{token}/{method}",
+            data=json.dumps(body).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=5) as response:
+                return response.status, json.loads(response.read())
+        except urllib.error.HTTPError as error:
+            return error.code, json.loads(error.read())
+
+    status, answer = post(TOKEN, "sendMessage", {"chat_id": 7, "text": "hi"})
+    assert status == 200
+    assert answer["result"]["chat"]["id"] == 7
+    assert server.calls("sendMessage")[0].params == {"chat_id": 7, "text": "hi"}
+    status, answer = post("1:wrong", "sendMessage", {"chat_id": 7, "text": "hi"})
+    assert (status, answer["error_code"]) == (401, 401)
+    assert server.sent_by_chat() == {7: 1}  # the refused call delivered nothing
+
+
+async def test_fake_faults_are_answered_like_telegram(server: FakeApiServer) -> None:
+    server.fault("sendMessage", status=429, retry_after=3)
+    server.fault("sendMessage", status=403, match=lambda params: int(params["chat_id"]) == 2)
+    async with Bot(TOKEN, base_url=server.base_url) as bot:
+        with pytest.raises(RetryAfter) as limited:
+            await bot.send_message(1, "a")
+        assert "Retry in 3 seconds" in str(limited.value)
+        await bot.send_message(1, "b")  # the fault was for one call only
+        with pytest.raises(Forbidden):
+            await bot.send_message(2, "c")
+    assert server.sent_by_chat() == {1: 1}
+    assert [call.status for call in server.calls("sendMessage")] == [429, 200, 403]
+
+
+async def test_fake_delayed_answer_still_counts_as_delivered(server: FakeApiServer) -> None:
+    """A send answered too late is a timeout for the bot but a delivery for the user."""
+    server.fault("sendMessage", delay=1.0)
+    async with Bot(TOKEN, base_url=server.base_url) as bot:
+        with pytest.raises(TimedOut):
+            await bot.send_message(5, "late", read_timeout=0.2)
+    assert server.sent_by_chat() == {5: 1}
+
+
+def test_fake_long_poll_confirms_by_offset_and_stops_quickly() -> None:
+    with FakeApiServer() as server:
+
+        def poll(params: dict[str, Any]) -> list[int]:
+            query = urllib.parse.urlencode(params)
+            url = f"{server.base_url}any/getUpdates?{query}"
+            with urllib.request.urlopen(url, timeout=10) as response:
+                return [u["update_id"] for u in json.loads(response.read())["result"]]
+
+        first = server.enqueue_update(text_update(1, "a"))
+        second = server.enqueue_update(text_update(1, "b"))
+        assert poll({"offset": 0}) == [first, second]
+        assert poll({"offset": second}) == [second]  # confirms the first only
+        assert poll({"offset": second + 1, "timeout": 0}) == []
+        assert server.pending_updates() == []
+
+        # A long poll returns as soon as an update arrives.
+        threading.Timer(0.2, server.enqueue_update, [text_update(1, "c")]).start()
+        began = time.monotonic()
+        assert poll({"offset": second + 1, "timeout": 5}) == [second + 1]
+        assert time.monotonic() - began < 2
+
+        # Stopping does not wait for a pending long poll.
+        waiting = threading.Thread(target=lambda: poll({"offset": 99, "timeout": 30}))
+        waiting.start()
+        server.wait_for_call("getUpdates", lambda c: c.params.get("offset") == "99", answered=False)
+        began = time.monotonic()
+    assert time.monotonic() - began < 2
+    waiting.join(5)
+    assert not waiting.is_alive()
