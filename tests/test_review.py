@@ -350,3 +350,47 @@ async def test_withdraw_from_my_postulates(bot: BotDriver, anna: TgUser) -> None
     assert (await postulate_row(bot, reference))["state"] == "withdrawn"
     calls = await bot.click(MEMBER, f"pst:card:{row['id']}")
     assert alerted(calls)
+
+
+async def test_reviewer_gets_the_attachment_by_file_id(bot: BotDriver, anna: TgUser) -> None:
+    await cast(bot)
+    await member(bot, anna)
+    culture = await team_id(bot, "culture")
+    await bot.send(anna, "/postulate")
+    await bot.click(anna, f"pst:sector:{culture}")
+    await bot.send(anna, "Postulat ze zdjęciem")
+    await bot.send(anna, "Zdjęcie pokazuje zaniedbany skwer przy ulicy.")
+    await bot.click(anna, "pst:done")
+    photo = {
+        "message": {
+            "message_id": 77,
+            "date": 0,
+            "chat": {"id": anna.id, "type": "private"},
+            "from": anna.as_dict(),
+            "photo": [
+                {"file_id": "SMALL", "file_unique_id": "s", "width": 90, "height": 90},
+                {"file_id": "BIG", "file_unique_id": "b", "width": 900, "height": 900},
+            ],
+        }
+    }
+    calls = await bot.feed(photo)
+    assert "zdjęcie" in sent_text(calls)
+    submit_data = next(d for c in calls for _, d in c.buttons() if d.startswith("pst:submit:"))
+    calls = await bot.click(anna, submit_data)
+    reference = "P-2026-0001"
+    row = await postulate_row(bot, reference)
+    assert (row["attachment_type"], row["attachment_file_id"]) == ("photo", "BIG")
+    calls = await bot.click(MODERATOR, f"rev:open:{row['id']}")
+    assert ("📎 Pokaż załącznik", f"rev:file:{row['id']}") in [
+        b for c in calls for b in c.buttons()
+    ]
+    calls = await bot.click(MODERATOR, f"rev:file:{row['id']}")
+    [sent] = [c for c in calls if c.method == "sendPhoto"]
+    assert (sent.chat_id, sent.params["photo"], sent.params["caption"]) == (
+        MODERATOR.id,
+        "BIG",
+        reference,
+    )
+    calls = await bot.click(MEMBER, f"rev:file:{row['id']}")
+    assert alerted(calls)
+    assert not [c for c in calls if c.method == "sendPhoto"]
