@@ -45,10 +45,19 @@ async def start_driver(config: Config, clock: Clock, api: FakeBotApi | None = No
     await app.initialize()
     if app.post_init is not None:
         await app.post_init(app)
+    # run_polling starts the JobQueue in production (conversation timeouts need it), but
+    # tests let the clock tick by hand: the dispatcher runs only when a test calls
+    # dispatch_once, never behind its back. A test in test_app checks the job is registered.
+    assert app.job_queue is not None
+    for job in app.job_queue.get_jobs_by_name("dispatcher"):
+        job.schedule_removal()
+    await app.job_queue.start()
     return BotDriver(app=app, api=api, clock=clock)
 
 
 async def stop_driver(driver: BotDriver) -> None:
+    if driver.app.job_queue is not None:
+        await driver.app.job_queue.stop(wait=False)
     if driver.app.post_shutdown is not None:
         await driver.app.post_shutdown(driver.app)
     await driver.app.shutdown()

@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 
-from bot.config import Config
 from bot.errors import ConsentRequired
 from bot.i18n import PLACEHOLDER, load_catalog
 from bot.services import organisations as service
@@ -19,7 +18,6 @@ from bot.services.organisations import OrganisationDraft
 from storage import organisations as organisations_storage
 from storage import users as users_storage
 from storage.database import Database
-from tests.conftest import start_driver, stop_driver
 from tests.fakes import Call
 from tests.harness import BotDriver, Clock, TgUser, texts_of
 
@@ -27,20 +25,6 @@ NAME_PL = "Fundacja Dobrych Sąsiadów"
 KRS = "0000123456"
 NIP = "1234563218"
 REGON = "123456785"
-
-
-@pytest.fixture
-async def bot(config: Config, clock: Clock) -> AsyncIterator[BotDriver]:
-    # run_polling starts the JobQueue in production; the conversation's timeout needs it running.
-    driver = await start_driver(config, clock)
-    job_queue = driver.app.job_queue
-    assert job_queue is not None
-    await job_queue.start()
-    try:
-        yield driver
-    finally:
-        await job_queue.stop(wait=False)
-        await stop_driver(driver)
 
 
 async def consent(bot: BotDriver, user: TgUser) -> None:
