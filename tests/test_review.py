@@ -394,3 +394,29 @@ async def test_reviewer_gets_the_attachment_by_file_id(bot: BotDriver, anna: TgU
     calls = await bot.click(MEMBER, f"rev:file:{row['id']}")
     assert alerted(calls)
     assert not [c for c in calls if c.method == "sendPhoto"]
+
+
+def test_every_computed_text_key_exists_in_both_languages() -> None:
+    from typing import get_args
+
+    from bot.i18n import Texts
+    from storage.postulates import State, Step
+
+    texts = Texts()
+    keys = [f"postulates.state-{s}" for s in get_args(State)]
+    keys += [f"postulates.error-expected-{s}" for s in (*get_args(Step), "text")]
+    keys += [f"postulates.attachment-{a}" for a in service.ATTACHMENT_TYPES]
+    keys += [f"postulates.action-{a}" for a in service.TRANSITIONS if a != "open"]
+    keys += [f"postulates.done-{a}" for a in service.TRANSITIONS if a != "open"]
+    keys += [f"postulates.prompt-{a}" for a in service.PROMPTED]
+    keys += [
+        f"postulates.notice-{a}" for a in service.TRANSITIONS if a not in ("answer", "withdraw")
+    ]
+    keys += [
+        f"postulates.error-{name}-{end}"
+        for name in ("title", "content", "note", "call-title")
+        for end in ("short", "long")
+    ]
+    for language in ("pl", "en"):
+        missing = [key for key in keys if not texts.has(language, key)]
+        assert missing == [], language
