@@ -1,4 +1,4 @@
-"""Postulates: /postulate (resumable submission), /my_postulates, /support, /call.
+"""Postulates: /postulate (resumable submission), /my_postulates, /postulates, /support, /call.
 
 The submission is a state machine kept in SQLite (table postulate_drafts, column `step`),
 not in ConversationHandler memory: a restarted bot continues the conversation where it
@@ -45,7 +45,7 @@ from handlers.common import (
 GROUP = -10
 DEEP_LINK = re.compile(r"postulate-([a-z][a-z0-9-]{0,39})")
 BUTTON = re.compile(
-    r"pst:(?:(sector|support|submit|answer|withdraw|card):(\d{1,9})"
+    r"pst:(?:(sector|support|submit|answer|withdraw|card|sup):(\d{1,9})"
     r"|(behalf):(self|organisation)|(edit):(sector|title|content|attachment)"
     r"|(done|skip|continue|cancel)|(new):([a-z][a-z0-9-]{0,39}))"
 )
@@ -310,6 +310,9 @@ async def on_button(update: Update, context: Ctx) -> None:
     if name in ("withdraw", "answer", "card"):
         await review.author_button(update, context, name, int(value))
         return
+    if name == "sup":
+        await _support_button(update, context, int(value))
+        return
     if name == "new":
         event = DraftEvent(name="start", slug=value)
     elif name in ("sector", "support", "submit"):
@@ -397,6 +400,62 @@ async def support_command(update: Update, context: Ctx) -> None:
     )
 
 
+async def _support_button(update: Update, context: Ctx, postulate_id: int) -> None:
+    query = require_query(update)
+    actor = require_actor(context)
+    deps = context.deps
+    try:
+        postulate = await service.support(
+            deps.db, actor.user_id, postulate_id, settings(context), deps.texts, deps.clock()
+        )
+    except StaleButton:
+        await answer_stale(update, context)
+        return
+    except DomainError as exc:
+        await query.answer(text(context, exc.key, **exc.values), show_alert=True)
+        return
+    await query.answer(
+        text(
+            context,
+            "postulates.supported",
+            reference=postulate.reference,
+            title=postulate.title,
+            count=postulate.supports,
+        ),
+        show_alert=True,
+    )
+    await query.edit_message_reply_markup(reply_markup=None)
+
+
+async def browse(update: Update, context: Ctx) -> None:
+    """/postulates: live postulates of the sectors I follow, to read and co-sign."""
+    if not await require_private(update, context):
+        return
+    if not is_consented(context):
+        await reply(update, text(context, "error.consent-required"))
+        return
+    actor = require_actor(context)
+    found = await service.browse(context.deps.db, actor.user_id)
+    if not found:
+        await reply(update, text(context, "postulates.browse-empty"))
+        return
+    lines = [text(context, "postulates.browse-intro")]
+    rows = []
+    for p in found:
+        lines.append(
+            text(
+                context,
+                "postulates.mine-item",
+                reference=p.reference,
+                title=p.title,
+                state=service.state_name(context.deps.texts, actor.language, p.state),
+                count=p.supports,
+            )
+        )
+        rows.append([InlineKeyboardButton(p.reference, callback_data=f"pst:card:{p.id}")])
+    await reply(update, review.fit(lines), InlineKeyboardMarkup(rows))
+
+
 def parse_deadline(value: str, context: Ctx) -> tuple[datetime, str] | None:
     """A date YYYY-MM-DD: the deadline is the end of that day in the deployment's zone."""
     match = CALL_DATE.fullmatch(value)
@@ -453,6 +512,7 @@ def register(app: App) -> None:
     )
     app.add_handler(CommandHandler("postulate", new_postulate))
     app.add_handler(CommandHandler("my_postulates", my_postulates))
+    app.add_handler(CommandHandler("postulates", browse))
     app.add_handler(CommandHandler("support", support_command))
     app.add_handler(CommandHandler("call", call_command))
     app.add_handler(CallbackQueryHandler(on_button, pattern=r"^pst:"))

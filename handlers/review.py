@@ -126,6 +126,9 @@ def card_markup(context: Ctx, card: Card) -> InlineKeyboardMarkup | None:
         rows.append(
             [InlineKeyboardButton(text(context, f"postulates.action-{action}"), callback_data=data)]
         )
+    if card.can_support:
+        label = text(context, "postulates.button-support", reference=card.postulate.reference)
+        rows.append([InlineKeyboardButton(label, callback_data=f"pst:sup:{pid}")])
     if card.postulate.attachment_type:
         rows.append(
             [

@@ -438,3 +438,26 @@ async def test_personal_data_and_erasure(bot: BotDriver, anna: TgUser, john: TgU
     assert row["author_id"] is None
     assert row["title"] == TITLE
     assert (await db.run(store.list_personal_data, anna.id))["draft"] is None
+
+
+async def test_browse_and_support_from_the_card(bot: BotDriver, anna: TgUser, john: TgUser) -> None:
+    await member(bot, anna)
+    await member(bot, john)
+    reference = await submit(bot, anna)
+    row = await postulate_row(bot, reference)
+    calls = await bot.send(john, "/postulates")
+    assert reference in sent_text(calls)
+    calls = await bot.click(john, f"pst:card:{row['id']}")
+    assert "&lt;b&gt;teraz&lt;/b&gt;" in sent_text(calls)
+    assert not [d for c in calls for _, d in c.buttons() if d.startswith("pst:sup:")]
+    await represent(bot, john, "Stowarzyszenie B")
+    calls = await bot.click(john, f"pst:card:{row['id']}")
+    assert ("👍 Support " + reference, f"pst:sup:{row['id']}") in [
+        b for c in calls for b in c.buttons()
+    ]
+    calls = await bot.click(john, f"pst:sup:{row['id']}")
+    assert "supports: 1" in texts_of(calls)
+    calls = await bot.click(john, f"pst:sup:{row['id']}")
+    assert "already supports" in texts_of(calls)
+    calls = await bot.send(anna, "/postulates")
+    assert reference not in sent_text(calls)

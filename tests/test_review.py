@@ -391,6 +391,10 @@ async def test_reviewer_gets_the_attachment_by_file_id(bot: BotDriver, anna: TgU
         "BIG",
         reference,
     )
+    # Live postulates are public to members; once rejected, only reviewers and the author.
+    calls = await bot.click(MEMBER, f"rev:file:{row['id']}")
+    assert [c.chat_id for c in calls if c.method == "sendPhoto"] == [MEMBER.id]
+    await set_state(bot, reference, "rejected")
     calls = await bot.click(MEMBER, f"rev:file:{row['id']}")
     assert alerted(calls)
     assert not [c for c in calls if c.method == "sendPhoto"]

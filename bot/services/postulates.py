@@ -21,6 +21,7 @@ from bot.i18n import Html, Texts
 from bot.services import delivery
 from storage import postulates as store
 from storage import roles as roles_storage
+from storage import subscriptions as subscriptions_storage
 from storage import teams as teams_storage
 from storage import users as users_storage
 from storage.database import Database
@@ -784,6 +785,19 @@ class Card(BaseModel):
     actions: tuple[str, ...]
     duplicate_reference: str | None = None
     sectors: tuple[Team, ...] = ()
+    can_support: bool = False
+
+
+def _may_support(conn: sqlite3.Connection, user_id: int, postulate: Postulate) -> bool:
+    user = users_storage.get_user(conn, user_id)
+    organisation_id = user.organisation_id if user is not None else None
+    if organisation_id is None or postulate.state not in LIVE:
+        return False
+    if postulate.author_id == user_id or postulate.organisation_id == organisation_id:
+        return False
+    return all(
+        s.organisation_id != organisation_id for s in store.list_supports(conn, postulate.id)
+    )
 
 
 def _card(conn: sqlite3.Connection, user_id: int, postulate: Postulate) -> Card:
@@ -802,6 +816,7 @@ def _card(conn: sqlite3.Connection, user_id: int, postulate: Postulate) -> Card:
         sectors=tuple(
             t for t in teams_storage.list_teams(conn, "sector") if t.id != postulate.team_id
         ),
+        can_support=_may_support(conn, user_id, postulate),
     )
 
 
@@ -882,11 +897,25 @@ async def card(db: Database, user_id: int, postulate_id: int) -> Card:
         postulate = store.get_postulate(conn, postulate_id)
         if postulate is None:
             raise StaleButton()
-        if not _can_see(conn, user_id, postulate):
+        # Live postulates are public to members (so organisations can co-sign them).
+        if postulate.state not in LIVE and not _can_see(conn, user_id, postulate):
             raise NotAllowed()
         return _card(conn, user_id, postulate)
 
     return await db.run(view)
+
+
+def _browse(conn: sqlite3.Connection, user_id: int, limit: int) -> list[Postulate]:
+    followed = sorted(subscriptions_storage.list_subscribed_team_ids(conn, user_id))
+    team_ids = followed or [t.id for t in teams_storage.list_teams(conn, "sector")]
+    found = store.list_postulates(conn, team_ids=team_ids, states=list(LIVE))
+    others = [p for p in found if p.author_id != user_id]
+    return list(reversed(others))[:limit]
+
+
+async def browse(db: Database, user_id: int, limit: int = 20) -> list[Postulate]:
+    """Live postulates of the sectors I follow (all sectors if none), newest first."""
+    return await db.run(_browse, user_id, limit)
 
 
 # --- supports -------------------------------------------------------------------------------
