@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
 import os
 import signal
 import sys
 import urllib.parse
 from collections.abc import Iterable, Sequence
-from typing import TextIO
+from typing import Any, TextIO
 
 from telegram import Update
+from telegram._utils.defaultvalue import DEFAULT_NONE
+from telegram._utils.types import ODVInput
 from telegram.error import InvalidToken, TelegramError
+from telegram.request import BaseRequest, HTTPXRequest, RequestData
 
 from bot.config import Config, ConfigError, config_path, load_config
 from bot.errors import TeamSyncError
@@ -127,6 +131,79 @@ def _fail(message: str, config: Config | None = None, status: int = 2) -> int:
     return status
 
 
+class ProductionRequest(BaseRequest):
+    """PTB's own HTTP clients (a pool for calls, one connection for long polling), plus a guard.
+
+    PTB cannot skip an update it fails to parse: it logs the batch and asks again with the
+    same offset, forever and without pause, and every later update waits behind it. When a
+    batch comes back unchanged (PTB did not confirm it), each unreadable update in it is
+    replaced by a bare one with the same update_id, which no handler takes, so the offset
+    moves on. Readable batches pass untouched: the check costs nothing in normal operation.
+    """
+
+    def __init__(self) -> None:
+        self._calls = HTTPXRequest(connection_pool_size=256)
+        self._updates = HTTPXRequest(connection_pool_size=1)
+        self._last_batch: int | None = None
+
+    @property
+    def read_timeout(self) -> float | None:
+        return self._calls.read_timeout
+
+    async def initialize(self) -> None:
+        await self._calls.initialize()
+        await self._updates.initialize()
+
+    async def shutdown(self) -> None:
+        await self._calls.shutdown()
+        await self._updates.shutdown()
+
+    async def do_request(
+        self,
+        url: str,
+        method: str,
+        request_data: RequestData | None = None,
+        read_timeout: ODVInput[float] = DEFAULT_NONE,
+        write_timeout: ODVInput[float] = DEFAULT_NONE,
+        connect_timeout: ODVInput[float] = DEFAULT_NONE,
+        pool_timeout: ODVInput[float] = DEFAULT_NONE,
+    ) -> tuple[int, bytes]:
+        polling = url.endswith("/getUpdates")
+        client = self._updates if polling else self._calls
+        status, payload = await client.do_request(
+            url, method, request_data, read_timeout, write_timeout, connect_timeout, pool_timeout
+        )
+        if polling and status == 200:
+            payload = self._guard(payload)
+        return status, payload
+
+    def _guard(self, payload: bytes) -> bytes:
+        try:
+            body = json.loads(payload)
+            batch: list[Any] = body["result"]
+            first = batch[0]["update_id"] if batch else None
+        except (ValueError, TypeError, KeyError, IndexError):
+            return payload  # PTB reports a broken answer itself
+        repeated = first is not None and first == self._last_batch
+        self._last_batch = first
+        if not repeated:
+            return payload
+        readable = (_readable(item) for item in batch)
+        body["result"] = [item for item in readable if item is not None]
+        return json.dumps(body).encode()
+
+
+def _readable(item: Any) -> Any:
+    """The update if PTB can read it, else a bare update with its id (logged, not its data)."""
+    try:
+        Update.de_json(item, None)
+    except Exception as exc:
+        update_id = item.get("update_id") if isinstance(item, dict) else None
+        log.error("Skipped update %s that could not be read: %r", update_id, exc)
+        return {"update_id": update_id} if isinstance(update_id, int) else None
+    return item
+
+
 async def _prepare(config: Config) -> None:
     """Migrate and apply the configured teams before contacting Telegram at all."""
     db = await Database.open(config.database)
@@ -147,7 +224,7 @@ def _run(config: Config) -> int:
     app = None
     try:
         loop.run_until_complete(_prepare(config))
-        app = build_application(config)
+        app = build_application(config, request=ProductionRequest())
         app.run_polling(
             allowed_updates=Update.ALL_TYPES,
             stop_signals=(signal.SIGINT, signal.SIGTERM),

@@ -19,7 +19,7 @@ from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import Forbidden, RetryAfter, TimedOut
 
 from bot.app import build_application
-from bot.cli import REDACTED, secrets_of, setup_logging
+from bot.cli import REDACTED, ProductionRequest, secrets_of, setup_logging
 from bot.i18n import Texts
 from tests.conftest import make_config
 from tests.fake_api_server import (
@@ -295,3 +295,37 @@ def test_fake_long_poll_confirms_by_offset_and_stops_quickly() -> None:
     assert time.monotonic() - began < 2
     waiting.join(5)
     assert not waiting.is_alive()
+
+
+def test_unreadable_update_is_skipped_and_later_ones_are_handled(
+    server: FakeApiServer, bot_process: BotProcess
+) -> None:
+    """PTB alone would ask for the same unreadable batch forever, starving everyone after it."""
+    bot_process.start().wait_polling()
+    broken = server.enqueue_update({"message": {"message_id": 1}})  # no date, chat, ...
+    server.enqueue_update(text_update(4001, "/start"))
+
+    server.wait_for_call("sendMessage", lambda c: c.chat_id == 4001)
+
+    polls = len(server.calls("getUpdates"))
+    assert bot_process.stop(timeout=10) == 0
+    assert polls <= 5  # not a hot loop
+    assert server.pending_updates() == []
+    stderr = bot_process.output()[1]
+    assert f"Skipped update {broken} that could not be read" in stderr
+    assert_no_token(stderr)
+
+
+async def test_guard_passes_readable_batches_and_repairs_a_repeated_unreadable_one() -> None:
+    good = {"update_id": 10, **text_update(1, "hi")}
+    bad = {"update_id": 11, "message": {"message_id": 1}}
+    payload = json.dumps({"ok": True, "result": [good, bad]}).encode()
+    guard = ProductionRequest()
+    try:
+        assert guard._guard(payload) == payload  # first sight: PTB gets it as sent
+        repaired = json.loads(guard._guard(payload))["result"]  # the same batch again
+        assert repaired == [good, {"update_id": 11}]
+        later = json.dumps({"ok": True, "result": [{**good, "update_id": 12}]}).encode()
+        assert guard._guard(later) == later
+    finally:
+        await guard.shutdown()
