@@ -41,6 +41,20 @@ class DeliveryConfig(_Frozen):
     max_attempts: int = Field(default=5, ge=1, le=20)
 
 
+class MeetingsConfig(_Frozen):
+    # Default reminder lead times in minutes before a meeting (a moderator may type others).
+    reminder_minutes: tuple[int, ...] = Field(default=(1440, 60), max_length=5)
+    # At most this many occurrences in one recurring series.
+    max_occurrences: int = Field(default=52, ge=1, le=200)
+
+    @field_validator("reminder_minutes")
+    @classmethod
+    def _sane_leads(cls, value: tuple[int, ...]) -> tuple[int, ...]:
+        if any(not 5 <= minutes <= 30 * 1440 for minutes in value):
+            raise ValueError("each reminder lead time must be 5 minutes to 30 days")
+        return tuple(sorted(set(value), reverse=True))
+
+
 class PrivacyConfig(_Frozen):
     controller: str = Field(min_length=1, max_length=300)
     contact: str = Field(min_length=1, max_length=300)
@@ -63,6 +77,7 @@ class Config(_Frozen):
     max_concurrent_updates: int = Field(default=64, ge=1, le=1024)
     privacy: PrivacyConfig
     delivery: DeliveryConfig = DeliveryConfig()
+    meetings: MeetingsConfig = MeetingsConfig()
     postulates: PostulatesConfig = PostulatesConfig()
     teams: tuple[TeamConfig, ...]
     token: SecretStr | None = Field(default=None, exclude=True)

@@ -8,6 +8,7 @@ from handlers import (
     errors,
     fallback,
     gatekeeper,
+    meetings,
     members,
     organisation,
     postulates,
@@ -34,6 +35,7 @@ def register_all(app: App) -> None:
     rsvp.register(app)
     calendar.register(app)
     postulates.register(app)  # /postulate, /review, /export; its draft interceptor is group -10
+    meetings.register(app)  # /new_meeting, /edit_meeting, /cancel_meeting, mtg: buttons
     # Last in group 0: whatever no feature took (unknown commands, stale buttons).
     fallback.register(app)
     errors.register(app)

@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
+import pytest
+
+from bot.config import Config
+from bot.dispatcher import dispatch_once
 from bot.i18n import Texts
 from bot.meeting_card import RsvpCounts, card_keyboard, card_text
 from storage.models import Meeting, Team
+from tests.conftest import ADMIN_ID, start_driver, stop_driver
+from tests.fakes import Call
+from tests.harness import BotDriver, Clock, TgUser, texts_of
+from tests.meeting_factory import db_of, make_moderator, member
 
 WARSAW = ZoneInfo("Europe/Warsaw")
 CULTURE = Team(
@@ -72,3 +82,441 @@ def test_card_keyboard_carries_rsvp_and_calendar_callbacks() -> None:
     keyboard = card_keyboard(_meeting(), "pl", Texts())
     data = [button.callback_data for row in keyboard.inline_keyboard for button in row]
     assert data == ["rsvp:going:7", "rsvp:maybe:7", "rsvp:no:7", "cal:ics:7"]
+
+
+# ---------------------------------------------------------------- through the real Application
+
+
+@pytest.fixture
+async def bot(config: Config, clock: Clock) -> AsyncIterator[BotDriver]:
+    """The application with its JobQueue running (conversation timeouts need it), minus the
+    periodic dispatcher: tests let the clock tick with `dispatch` instead."""
+    driver = await start_driver(config, clock)
+    job_queue = driver.app.job_queue
+    assert job_queue is not None
+    await job_queue.start()
+    for job in job_queue.get_jobs_by_name("dispatcher"):
+        job.schedule_removal()
+    try:
+        yield driver
+    finally:
+        await job_queue.stop(wait=False)
+        await stop_driver(driver)
+
+
+MOD = TgUser(id=3001, language_code="pl", first_name="Moderatorka")
+OTHER_MOD = TgUser(id=3002, language_code="pl", first_name="Inny")
+ADMIN = TgUser(id=ADMIN_ID, language_code="en", first_name="Admin")
+
+
+async def team_id(bot: BotDriver, slug: str) -> int:
+    row = await db_of(bot).run(
+        lambda conn: conn.execute("SELECT id FROM teams WHERE slug = ?", (slug,)).fetchone()
+    )
+    return int(row[0])
+
+
+async def dispatch(bot: BotDriver) -> list[Call]:
+    """Let the clock tick: send whatever is due now; return the messages sent."""
+    before = len(bot.api.calls)
+    await dispatch_once(bot.app.bot_data["deps"], bot.app.bot)
+    return [c for c in bot.api.calls[before:] if c.method == "sendMessage"]
+
+
+async def rows(bot: BotDriver, sql: str, *params: object) -> list[tuple[Any, ...]]:
+    result = await db_of(bot).run(lambda conn: conn.execute(sql, params).fetchall())
+    return [tuple(row) for row in result]
+
+
+async def moderator(bot: BotDriver, user: TgUser = MOD, team: str = "culture") -> None:
+    await member(bot, user)
+    await make_moderator(bot, user.id, team)
+
+
+async def new_meeting(
+    bot: BotDriver,
+    user: TgUser = MOD,
+    *,
+    team: str = "culture",
+    title: str = "Budżet obywatelski 2027",
+    start: str = "2026-12-03 17:00",
+    place: str = "ul. Józefińska 14, Kraków",
+    agenda: str | None = "1. Otwarcie\n2. Postulaty",
+    reminders: str | None = None,
+    recurrence: str = "none",
+    interval: str | None = None,
+    until: str | None = None,
+) -> list[Call]:
+    """Answer every question of /new_meeting; return the calls of the last step (preview)."""
+    await bot.send(user, "/new_meeting")
+    await bot.click(user, f"mtg:sector:{await team_id(bot, team)}")
+    await bot.send(user, title)
+    await bot.send(user, start)
+    await bot.click(user, "mtg:default")
+    await bot.send(user, place)
+    if agenda is None:
+        await bot.click(user, "mtg:skip")
+    else:
+        await bot.send(user, agenda)
+    await bot.click(user, "mtg:skip")  # no capacity limit
+    if reminders is None:
+        await bot.click(user, "mtg:default")
+    else:
+        await bot.send(user, reminders)
+    calls = await bot.click(user, f"mtg:rec:{recurrence}")
+    if interval is not None:
+        calls = await bot.send(user, interval)
+    if until is not None:
+        calls = await bot.send(user, until)
+    return calls
+
+
+async def publish(bot: BotDriver, user: TgUser = MOD, **answers: Any) -> int:
+    """Schedule a meeting through the conversation; return the (first) meeting's id."""
+    await new_meeting(bot, user, **answers)
+    calls = await bot.click(user, "mtg:publish")
+    assert "/edit_meeting" in texts_of(calls), texts_of(calls)
+    found = await rows(bot, "SELECT max(id) FROM meetings")
+    first = await rows(
+        bot,
+        "SELECT min(id) FROM meetings WHERE coalesce(series_id, -1) = "
+        "coalesce((SELECT series_id FROM meetings WHERE id = ?), -1) AND created_at = "
+        "(SELECT created_at FROM meetings WHERE id = ?)",
+        found[0][0],
+        found[0][0],
+    )
+    return int(first[0][0])
+
+
+async def test_publish_notifies_subscribers_with_card_and_rsvp_buttons(
+    bot: BotDriver, anna: TgUser, john: TgUser
+) -> None:
+    await moderator(bot)
+    await member(bot, anna, "culture")
+    await member(bot, john, "culture")
+    outsider = TgUser(id=4444, language_code="pl")
+    await member(bot, outsider, "education")
+
+    preview = await new_meeting(bot)
+    shown = texts_of(preview)
+    assert "czwartek, 3 grudnia 2026, 17:00–18:30" in shown
+    assert any(data == "mtg:publish" for c in preview for _, data in c.buttons())
+    assert await rows(bot, "SELECT id FROM meetings") == []  # nothing stored before Publish
+
+    meeting_id = await publish_from_preview(bot)
+    sent = await dispatch(bot)
+    by_chat = {c.chat_id: c for c in sent}
+    assert set(by_chat) == {anna.id, john.id}  # subscribers of culture only (MOD is not one)
+    assert "czwartek, 3 grudnia 2026, 17:00" in by_chat[anna.id].text
+    assert "Thursday, 3 December 2026, 17:00" in by_chat[john.id].text
+    assert "ul. Józefińska 14" in by_chat[anna.id].text
+    assert "Postulaty" in by_chat[anna.id].text
+    data = [d for _, d in by_chat[anna.id].buttons()]
+    assert f"rsvp:going:{meeting_id}" in data
+    assert f"cal:ics:{meeting_id}" in data
+    # The preview was exactly this notice.
+    assert by_chat[anna.id].text in shown
+    assert await dispatch(bot) == []  # nothing twice
+
+
+async def publish_from_preview(bot: BotDriver, user: TgUser = MOD) -> int:
+    calls = await bot.click(user, "mtg:publish")
+    assert "Opublikowano" in texts_of(calls) or "Published" in texts_of(calls)
+    return int((await rows(bot, "SELECT max(id) FROM meetings"))[0][0])
+
+
+async def test_reminders_go_out_at_lead_times_in_utc(bot: BotDriver, anna: TgUser) -> None:
+    await moderator(bot)
+    await member(bot, anna, "culture")
+    await publish(bot)  # 2026-12-03 17:00 CET = 16:00 UTC; reminders 24 h and 1 h
+    await dispatch(bot)
+    due = await rows(
+        bot,
+        "SELECT due_at, expires_at FROM announcements WHERE kind = 'meeting-reminder' "
+        "ORDER BY due_at",
+    )
+    assert due == [
+        ("2026-12-02T16:00:00.000000+00:00", "2026-12-03T16:00:00.000000+00:00"),
+        ("2026-12-03T15:00:00.000000+00:00", "2026-12-03T16:00:00.000000+00:00"),
+    ]
+    bot.clock.now = datetime(2026, 12, 2, 15, 59, tzinfo=UTC)
+    assert await dispatch(bot) == []
+    bot.clock.now = datetime(2026, 12, 2, 16, 0, tzinfo=UTC)
+    sent = await dispatch(bot)
+    assert [c.chat_id for c in sent] == [anna.id]
+    assert "Przypomnienie" in sent[0].text
+    assert "1 dzień" in sent[0].text
+    bot.clock.now = datetime(2026, 12, 3, 15, 0, tzinfo=UTC)
+    sent = await dispatch(bot)
+    assert [c.chat_id for c in sent] == [anna.id]
+    assert "1 godzinę" in sent[0].text
+    bot.clock.now = datetime(2026, 12, 3, 17, 0, tzinfo=UTC)
+    assert await dispatch(bot) == []
+
+
+async def test_custom_reminders_and_rsvp_audience(
+    bot: BotDriver, anna: TgUser, john: TgUser
+) -> None:
+    await moderator(bot)
+    await member(bot, anna, "culture")
+    rsvp_only = TgUser(id=4445, language_code="en")
+    await member(bot, rsvp_only)  # not subscribed, but RSVPs going
+    meeting_id = await publish(bot, reminders="2d, 3h, 30m")
+    await dispatch(bot)
+    leads = await rows(bot, "SELECT reminder_minutes FROM meetings WHERE id = ?", meeting_id)
+    assert json.loads(leads[0][0]) == [2880, 180, 30]
+    now = "2026-11-26T10:00:00.000000+00:00"
+    await db_of(bot).run(
+        lambda conn: conn.executemany(
+            "INSERT INTO rsvps (meeting_id, user_id, answer, answered_at) VALUES (?, ?, ?, ?)",
+            [(meeting_id, rsvp_only.id, "going", now), (meeting_id, anna.id, "not_going", now)],
+        )
+    )
+    bot.clock.now = datetime(2026, 12, 1, 16, 0, tzinfo=UTC)  # 2 days before
+    sent = await dispatch(bot)
+    assert [c.chat_id for c in sent] == [rsvp_only.id]  # anna said not going
+
+
+async def test_edit_time_notifies_and_never_reminds_for_the_old_time(
+    bot: BotDriver, anna: TgUser
+) -> None:
+    await moderator(bot)
+    await member(bot, anna, "culture")
+    meeting_id = await publish(bot)
+    await dispatch(bot)
+
+    await bot.send(MOD, f"/edit_meeting {meeting_id}")
+    await bot.click(MOD, "mtg:efield:start")
+    calls = await bot.send(MOD, "4.12.2026 18:30")
+    assert "Zapisano" in texts_of(calls)
+    sent = await dispatch(bot)
+    assert [c.chat_id for c in sent] == [anna.id]
+    assert "czwartek, 3 grudnia 2026, 17:00 → <b>piątek, 4 grudnia 2026, 18:30</b>" in sent[0].text
+    assert f"rsvp:going:{meeting_id}" in [d for _, d in sent[0].buttons()]
+
+    # Walk the clock through both old and new reminder instants: only the new ones arrive.
+    reminders: list[datetime] = []
+    for step in range(2 * 24 * 9):
+        bot.clock.now = datetime(2026, 11, 26, 10, tzinfo=UTC) + timedelta(minutes=30 * step)
+        for call in await dispatch(bot):
+            assert "Przypomnienie" in call.text
+            assert "piątek, 4 grudnia 2026, 18:30" in call.text
+            reminders.append(bot.clock.now)
+    assert reminders == [
+        datetime(2026, 12, 3, 17, 30, tzinfo=UTC),  # 18:30 CET the day before
+        datetime(2026, 12, 4, 16, 30, tzinfo=UTC),  # an hour before
+    ]
+
+
+async def test_edit_place_and_agenda_say_what_changed(bot: BotDriver, john: TgUser) -> None:
+    await moderator(bot)
+    await member(bot, john, "culture")
+    meeting_id = await publish(bot)
+    await dispatch(bot)
+    await bot.click(MOD, f"mtg:edit:{meeting_id}")
+    await bot.click(MOD, "mtg:efield:place")
+    await bot.send(MOD, "https://meet.example.org/abc")
+    sent = await dispatch(bot)
+    assert "Place: ul. Józefińska 14, Kraków → none" in sent[0].text
+    assert "Online: none → https://meet.example.org/abc" in sent[0].text
+    await bot.send(MOD, f"/edit_meeting {meeting_id}")
+    await bot.click(MOD, "mtg:efield:agenda")
+    await bot.click(MOD, "mtg:eclear")
+    sent = await dispatch(bot)
+    assert "The agenda has changed" in sent[0].text
+    agenda = await rows(bot, "SELECT agenda FROM meetings WHERE id = ?", meeting_id)
+    assert agenda == [(None,)]
+
+
+async def test_cancel_notifies_and_sends_no_reminders(bot: BotDriver, anna: TgUser) -> None:
+    await moderator(bot)
+    await member(bot, anna, "culture")
+    meeting_id = await publish(bot)
+    await dispatch(bot)
+    calls = await bot.send(MOD, f"/cancel_meeting {meeting_id}")
+    assert (
+        "❌ Odwołaj to spotkanie",
+        f"mtg:cancel-one:{meeting_id}",
+    ) in calls[-1].buttons()
+    calls = await bot.click(MOD, f"mtg:cancel-one:{meeting_id}")
+    assert "Odwołano 1 spotkanie (nr" in texts_of(calls)
+    sent = await dispatch(bot)
+    assert [c.chat_id for c in sent] == [anna.id]
+    assert "odwołane" in sent[0].text
+    assert sent[0].buttons() == []
+    for day in range(1, 9):
+        bot.clock.now = datetime(2026, 11, 26, 10, tzinfo=UTC) + timedelta(days=day)
+        assert await dispatch(bot) == []
+    states = await rows(bot, "SELECT state FROM meetings WHERE id = ?", meeting_id)
+    assert states == [("cancelled",)]
+    again = await bot.click(MOD, f"mtg:cancel-one:{meeting_id}")
+    assert "już odwołane" in texts_of(again) or "już się rozpoczęło" in texts_of(again)
+
+
+async def test_weekly_series_keeps_wall_time_one_notice_and_series_edits(
+    bot: BotDriver, anna: TgUser
+) -> None:
+    await moderator(bot)
+    await member(bot, anna, "culture")
+    # Weekly on Thursdays 17:00 from 2027-03-18 to 2027-04-08: across the March DST switch.
+    first = await publish(bot, start="2027-03-18 17:00", recurrence="weekly", until="2027-04-08")
+    starts = await rows(
+        bot, "SELECT id, starts_at FROM meetings WHERE series_id IS NOT NULL ORDER BY starts_at"
+    )
+    assert [s for _, s in starts] == [
+        "2027-03-18T16:00:00.000000+00:00",
+        "2027-03-25T16:00:00.000000+00:00",
+        "2027-04-01T15:00:00.000000+00:00",  # CEST: still 17:00 local
+        "2027-04-08T15:00:00.000000+00:00",
+    ]
+    sent = await dispatch(bot)
+    assert len(sent) == 1  # one notice for the series
+    assert "4 spotkania w cyklu" in sent[0].text
+    count = await rows(bot, "SELECT count(*) FROM announcements WHERE kind = 'meeting-reminder'")
+    assert count == [(8,)]
+
+    # Change the time of the second and later ones to 18:00.
+    second = starts[1][0]
+    await bot.send(MOD, f"/edit_meeting {second}")
+    await bot.click(MOD, "mtg:scope:series")
+    await bot.click(MOD, "mtg:efield:start")
+    calls = await bot.send(MOD, "25.03.2027 18:00")
+    assert "Zapisano zmianę 3 spotkań" in texts_of(calls)
+    after = await rows(bot, "SELECT starts_at FROM meetings WHERE id > ? ORDER BY id", first)
+    assert [s for (s,) in after] == [
+        "2027-03-25T17:00:00.000000+00:00",
+        "2027-04-01T16:00:00.000000+00:00",
+        "2027-04-08T16:00:00.000000+00:00",
+    ]
+    pending = await rows(
+        bot,
+        "SELECT due_at FROM announcements WHERE kind = 'meeting-reminder' "
+        "AND state = 'scheduled' ORDER BY due_at",
+    )
+    assert [d for (d,) in pending] == [
+        "2027-03-17T16:00:00.000000+00:00",
+        "2027-03-18T15:00:00.000000+00:00",
+        "2027-03-24T17:00:00.000000+00:00",
+        "2027-03-25T16:00:00.000000+00:00",
+        "2027-03-31T16:00:00.000000+00:00",
+        "2027-04-01T15:00:00.000000+00:00",
+        "2027-04-07T16:00:00.000000+00:00",
+        "2027-04-08T15:00:00.000000+00:00",
+    ]
+    sent = await dispatch(bot)
+    assert len(sent) == 1
+    assert "Zmiana dotyczy 3 spotkań z cyklu" in sent[0].text
+
+    # Cancel only the third; then the whole rest from the second.
+    third = starts[2][0]
+    await bot.click(MOD, f"mtg:cancel-one:{third}")
+    states = await rows(bot, "SELECT id, state FROM meetings ORDER BY id")
+    assert [s for _, s in states] == ["scheduled", "scheduled", "cancelled", "scheduled"]
+    await bot.click(MOD, f"mtg:cancel-series:{second}")
+    states = await rows(bot, "SELECT id, state FROM meetings ORDER BY id")
+    assert [s for _, s in states] == ["scheduled", "cancelled", "cancelled", "cancelled"]
+    pending = await rows(
+        bot,
+        "SELECT count(*) FROM announcements WHERE kind = 'meeting-reminder' "
+        "AND state = 'scheduled'",
+    )
+    assert pending == [(2,)]  # only the first meeting's
+
+
+async def test_monthly_series_on_nth_weekday(bot: BotDriver) -> None:
+    await moderator(bot)
+    # 2026-12-08 is the 2nd Tuesday of December.
+    await publish(bot, start="8.12.2026 10:00", recurrence="monthly", until="31.03.2027")
+    starts = await rows(bot, "SELECT starts_at FROM meetings ORDER BY starts_at")
+    assert [s[:10] for (s,) in starts] == ["2026-12-08", "2027-01-12", "2027-02-09", "2027-03-09"]
+
+
+async def test_series_limit_is_refused_and_the_end_date_asked_again(bot: BotDriver) -> None:
+    await moderator(bot)
+    calls = await new_meeting(
+        bot, start="2026-12-01 10:00", recurrence="weekly", until="2027-12-31"
+    )
+    assert "więcej niż 52 spotkań" in texts_of(calls)
+    assert "Do kiedy powtarzać?" in texts_of(calls)
+    calls = await bot.send(MOD, "2027-01-31")
+    assert "9 spotkań w cyklu" in texts_of(calls)
+
+
+async def test_every_n_weeks(bot: BotDriver) -> None:
+    await moderator(bot)
+    calls = await new_meeting(
+        bot, start="2026-12-01 10:00", recurrence="weeks", interval="3", until="2027-01-31"
+    )
+    assert "3 spotkania w cyklu" in texts_of(calls)
+    await bot.click(MOD, "mtg:publish")
+    starts = await rows(bot, "SELECT starts_at FROM meetings ORDER BY starts_at")
+    assert [s[:10] for (s,) in starts] == ["2026-12-01", "2026-12-22", "2027-01-12"]
+    series = await rows(bot, "SELECT rule, interval_n, until_date FROM meeting_series")
+    assert series == [("weekly", 3, "2027-01-31")]
+
+
+async def test_preview_change_a_field_then_publish(bot: BotDriver) -> None:
+    await moderator(bot)
+    await new_meeting(bot)
+    await bot.click(MOD, "mtg:change")
+    await bot.click(MOD, f"mtg:field:{3}")  # the start
+    calls = await bot.send(MOD, "10.12.2026 09:15")
+    assert "czwartek, 10 grudnia 2026, 09:15" in texts_of(calls)  # straight back to preview
+    await bot.click(MOD, "mtg:publish")
+    assert await rows(bot, "SELECT starts_at FROM meetings") == [
+        ("2026-12-10T08:15:00.000000+00:00",)
+    ]
+
+
+# ---------------------------------------------------------------- permissions
+
+
+async def test_members_cannot_schedule(bot: BotDriver, anna: TgUser) -> None:
+    await member(bot, anna, "culture")
+    calls = await bot.send(anna, "/new_meeting")
+    assert "dla moderatorów" in texts_of(calls)
+    culture = await team_id(bot, "culture")
+    calls = await bot.click(anna, f"mtg:sector:{culture}")
+    assert calls[-1].method == "answerCallbackQuery"
+    assert await rows(bot, "SELECT id FROM meetings") == []
+
+
+async def test_sector_buttons_only_for_moderated_sectors_and_forgery_refused(
+    bot: BotDriver,
+) -> None:
+    await moderator(bot)
+    calls = await bot.send(MOD, "/new_meeting")
+    culture = await team_id(bot, "culture")
+    education = await team_id(bot, "education")
+    assert [d for _, d in calls[-1].buttons()] == [f"mtg:sector:{culture}"]
+    calls = await bot.click(MOD, f"mtg:sector:{education}")  # forged
+    assert calls[-1].params.get("show_alert") is True
+    calls = await bot.send(MOD, "Tytuł spotkania")  # still on the sector step
+    assert "przyciskiem" in texts_of(calls)
+
+
+async def test_admin_may_schedule_for_every_sector(bot: BotDriver) -> None:
+    await member(bot, ADMIN)
+    calls = await bot.send(ADMIN, "/new_meeting")
+    assert len(calls[-1].buttons()) == 8
+
+
+async def test_moderator_of_another_sector_cannot_edit_or_cancel(bot: BotDriver) -> None:
+    await moderator(bot)
+    await moderator(bot, OTHER_MOD, "education")
+    meeting_id = await publish(bot)
+    for command in (f"/edit_meeting {meeting_id}", f"/cancel_meeting {meeting_id}"):
+        calls = await bot.send(OTHER_MOD, command)
+        assert "Nie masz uprawnień" in texts_of(calls) or "uprawnie" in texts_of(calls)
+    calls = await bot.click(OTHER_MOD, f"mtg:cancel-one:{meeting_id}")  # forged
+    assert calls[-1].params.get("show_alert") is True
+    calls = await bot.click(OTHER_MOD, f"mtg:cancel-series:{meeting_id}")
+    assert calls[-1].params.get("show_alert") is True
+    assert await rows(bot, "SELECT state FROM meetings") == [("scheduled",)]
+
+
+async def test_edit_and_cancel_usage_and_unknown_meeting(bot: BotDriver) -> None:
+    await moderator(bot)
+    assert "Użycie" in texts_of(await bot.send(MOD, "/edit_meeting"))
+    assert "Użycie" in texts_of(await bot.send(MOD, "/cancel_meeting abc"))
+    assert "Nie ma spotkania nr 999" in texts_of(await bot.send(MOD, "/edit_meeting 999"))
