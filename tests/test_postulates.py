@@ -461,3 +461,15 @@ async def test_browse_and_support_from_the_card(bot: BotDriver, anna: TgUser, jo
     assert "already supports" in texts_of(calls)
     calls = await bot.send(anna, "/postulates")
     assert reference not in sent_text(calls)
+
+
+async def test_submit_button_of_another_users_draft_reveals_nothing(
+    bot: BotDriver, anna: TgUser, john: TgUser
+) -> None:
+    await member(bot, anna)
+    await member(bot, john)
+    await submit(bot, anna)
+    row = await postulate_row(bot, "P-2026-0001")
+    calls = await bot.click(john, f"pst:submit:{row['draft_id']}")
+    assert [c.method for c in calls] == ["answerCallbackQuery"]
+    assert TITLE not in texts_of(calls)

@@ -272,6 +272,7 @@ def _start(
 
 def _submit(
     conn: sqlite3.Connection,
+    user_id: int,
     draft: Draft | None,
     draft_id: int,
     settings: Settings,
@@ -279,6 +280,8 @@ def _submit(
     now: datetime,
 ) -> DraftOutcome:
     done = store.get_postulate_by_draft(conn, draft_id)
+    if done is not None and done.author_id != user_id:
+        raise StaleButton()  # someone else's draft number: reveal nothing
     if done is not None:
         # A double press or a retried update: the first submission stands, nothing new.
         return DraftOutcome(draft=None, submitted=done)
@@ -339,7 +342,7 @@ def _step(
         return _start(conn, user_id, event, settings, texts, now)
     draft = _live_draft(conn, user_id, settings, texts, now)
     if event.name == "submit":
-        return _submit(conn, draft, event.number, settings, texts, now)
+        return _submit(conn, user_id, draft, event.number, settings, texts, now)
     if draft is None:
         raise StaleButton()
     if event.name == "cancel":
