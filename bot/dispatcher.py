@@ -150,8 +150,9 @@ def _surely_not_sent(exc: NetworkError) -> bool:
         return True
     if isinstance(exc, TimedOut):
         return False  # a read or write timeout: Telegram may have got it (PTB #1045)
-    # No transport error behind it: Telegram answered with a server error status (5xx).
-    return not any(isinstance(cause, httpx.TransportError | OSError) for cause in causes)
+    # Nothing but Telegram's own answer behind it (a 5xx status, an unparsable body): the
+    # server refused the call. Anything else broke mid-request: it may have arrived.
+    return all(isinstance(cause, TelegramError) for cause in causes)
 
 
 def _backoff(attempts: int) -> timedelta:
@@ -317,6 +318,8 @@ class _Run:
                 await self._start(cycle.claim.batch)
         finally:
             await self._abandon()
+            if self.pause is not None:
+                self.report.paused_until = self.pause
         return self.report
 
     async def _cycle(self, batch_size: int) -> _Cycle:
@@ -396,7 +399,20 @@ async def dispatch_once(deps: Deps, bot: telegram.Bot) -> DispatchReport:
     )
     async with engine.lock:
         engine.pacer.rate = settings.messages_per_second
-        return await _Run(deps, bot, engine).run(batch_size)
+        report = await _Run(deps, bot, engine).run(batch_size)
+    if report.batches or report.expired or report.fanned_out:
+        log.info(
+            "Delivery: %d announcement(s) fanned out; %d sent, %d failed, %d blocked, "
+            "%d unknown, %d to retry, %d expired",
+            report.fanned_out,
+            report.sent,
+            report.failed,
+            report.blocked,
+            report.unknown,
+            report.retried,
+            report.expired,
+        )
+    return report
 
 
 def _count(report: DispatchReport, outcomes: list[storage.Settlement]) -> None:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+import itertools
 import sqlite3
+import time
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -12,6 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from telegram.error import TimedOut
 
+from bot.app import build_application
 from bot.config import Config, Language
 from bot.deps import Deps
 from bot.dispatcher import DispatchReport, dispatch_once
@@ -21,8 +25,8 @@ from storage import subscriptions as subscriptions_storage
 from storage import users as users_storage
 from storage.database import migrate
 from tests.conftest import start_driver, stop_driver
-from tests.fakes import Call
-from tests.harness import BotDriver
+from tests.fakes import Call, FakeBotApi
+from tests.harness import BotDriver, Clock
 
 FAST = 100_000.0  # messages per second: no pacing in tests that are not about the pace
 
@@ -508,12 +512,41 @@ async def test_interrupted_sends_become_unknown_at_start_and_are_never_resent(
     assert row.chat_id == 1
 
 
-async def test_dispatcher_is_the_one_scheduler_job(bot: BotDriver) -> None:
-    assert bot.app.job_queue is not None
-    jobs = bot.app.job_queue.jobs()
-    assert [job.name for job in jobs] == ["dispatcher"]
-    config: Config = bot.app.bot_data["config"]
-    assert jobs[0].job.trigger.interval == timedelta(seconds=config.delivery.interval_seconds)
+async def test_dispatcher_is_the_one_scheduler_job_however_many_reminders(
+    config: Config, clock: Clock
+) -> None:
+    app = build_application(config, request=FakeBotApi(), clock=clock, rate_limit=False)
+    await app.initialize()
+    try:
+        assert app.post_init is not None
+        await app.post_init(app)
+        deps = app.bot_data["deps"]
+        assert isinstance(deps, Deps)
+        now = clock()
+
+        def reminders(conn: sqlite3.Connection) -> None:
+            add_member(conn, 1, now, "pl", (team_id(conn),))
+            for n in range(500):
+                delivery.announce(
+                    conn,
+                    kind="meeting-reminder",
+                    audience="team",
+                    audience_id=team_id(conn),
+                    messages=notice(str(n)),
+                    now=now,
+                    due_at=now + timedelta(hours=1 + n),
+                )
+
+        await deps.db.run(reminders)
+        assert app.job_queue is not None
+        jobs = app.job_queue.jobs()
+        assert [job.name for job in jobs] == ["dispatcher"]
+        trigger = jobs[0].job.trigger
+        assert trigger.interval == timedelta(seconds=config.delivery.interval_seconds)
+    finally:
+        assert app.post_shutdown is not None
+        await app.post_shutdown(app)
+        await app.shutdown()
 
 
 # --- idempotent fan-out (property) ------------------------------------------------------
@@ -576,3 +609,92 @@ def test_fan_out_interleaved_with_subscriptions_gives_one_delivery_per_recipient
             assert all(languages[chat] == ("pl" if chat % 2 else "en") for chat in chats)
     finally:
         conn.close()
+
+
+# --- more of the fault matrix, the pace, overlapping runs, shutdown ------------------------
+
+
+async def test_retry_after_as_a_timedelta_is_honoured_too(
+    bot: BotDriver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # PTB_TIMEDELTA=true is how PTB 22 opts into its next major's timedelta retry_after.
+    monkeypatch.setenv("PTB_TIMEDELTA", "true")
+    announcement = await announce_to_team(bot, {1: "pl"})
+    bot.api.fail("sendMessage", 429, "Too Many Requests", retry_after=3)
+    report = await tick(bot)
+    assert report.paused_until == bot.clock() + timedelta(seconds=3)
+    bot.clock.advance(seconds=3)
+    await tick(bot)
+    assert (await counts(bot, announcement)).sent == 1
+
+
+async def test_group_migrated_to_supergroup_fails_with_the_new_id(bot: BotDriver) -> None:
+    announcement = await announce_to_team(bot, {1: "pl"})
+    bot.api.fail("sendMessage", 400, "Bad Request: group chat was upgraded", migrate_to_chat_id=-99)
+    await tick(bot)
+    state = await rows(bot, announcement)
+    assert state[1].state == "failed"
+    assert "-99" in (state[1].error or "")
+
+
+async def test_an_unexpected_error_in_the_send_is_unknown_not_resent(bot: BotDriver) -> None:
+    announcement = await announce_to_team(bot, {1: "pl"})
+    bot.api.on_call = raise_on_send(RuntimeError("boom"))  # type: ignore[assignment]
+    await tick(bot)
+    bot.clock.advance(days=1)
+    await tick(bot)
+    assert (await counts(bot, announcement)).unknown == 1
+    assert len(bot.api.sent("sendMessage")) == 1
+
+
+async def test_sends_keep_the_configured_pace(bot: BotDriver) -> None:
+    await announce_to_team(bot, dict.fromkeys(range(1, 11), "pl"))
+    deps = deps_of(bot)
+    paced = dataclasses.replace(deps, config=fast(deps.config, messages_per_second=40))
+    times: list[float] = []
+    bot.api.on_call = lambda call: times.append(time.monotonic())
+    await dispatch_once(paced, bot.app.bot)
+    # Ten sends at 40 msg/s: nine intervals of 25 ms between the first and the last.
+    assert len(bot.api.sent("sendMessage")) == len(times) == 10
+    gaps = [later - earlier for earlier, later in itertools.pairwise(times)]
+    assert min(gaps) >= 0.025 * 0.8
+    assert times[-1] - times[0] >= 9 / 40 * 0.95
+
+
+async def test_an_overlapping_run_returns_at_once(bot: BotDriver) -> None:
+    await announce_to_team(bot, dict.fromkeys(range(1, 6), "pl"))
+    deps = deps_of(bot)
+    paced = dataclasses.replace(deps, config=fast(deps.config, messages_per_second=50))
+    first = asyncio.create_task(dispatch_once(paced, bot.app.bot))
+    await asyncio.sleep(0.02)
+    second = await dispatch_once(paced, bot.app.bot)
+    report = await first
+    assert second.busy
+    assert second.sent == 0
+    assert report.sent == 5
+    assert len(bot.api.sent("sendMessage")) == 5
+
+
+async def test_shutdown_mid_batch_counts_in_flight_unknown_and_returns_the_rest(
+    bot: BotDriver,
+) -> None:
+    announcement = await announce_to_team(bot, dict.fromkeys(range(1, 9), "pl"))
+    deps = deps_of(bot)
+    paced = dataclasses.replace(deps, config=fast(deps.config, messages_per_second=20))
+    run = asyncio.create_task(dispatch_once(paced, bot.app.bot))
+    await asyncio.sleep(0.12)  # a few sends out, the rest of the claim not started
+    run.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await run
+    state = await rows(bot, announcement)
+    sent_now = {call.chat_id for call in bot.api.sent("sendMessage")}
+    assert {chat for chat, row in state.items() if row.state == "sent"} == sent_now
+    waiting = [row for row in state.values() if row.state == "pending"]
+    assert waiting
+    assert all(row.attempts == 0 for row in waiting)
+    assert not [row for row in state.values() if row.state == "sending"]
+    await tick(bot)
+    received = [call.chat_id for call in bot.api.sent("sendMessage")]
+    assert len(received) == len(set(received))
+    final = await counts(bot, announcement)
+    assert final.sent + final.unknown == 8
