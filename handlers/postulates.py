@@ -120,7 +120,8 @@ def render(context: Ctx, outcome: DraftOutcome) -> tuple[Html, InlineKeyboardMar
                 context,
                 "postulates.button-organisation",
                 "pst:behalf:organisation",
-                name=outcome.organisation_name or "",
+                # A button label is plain text, not HTML: the name goes in unescaped.
+                name=Html(outcome.organisation_name or ""),
             )
         )
         rows.append(_button(context, "postulates.button-self", "pst:behalf:self"))
@@ -221,7 +222,7 @@ async def _run(update: Update, context: Ctx, event: DraftEvent) -> DraftOutcome 
             return None
         body = text(context, "error.stale-button")
     if update.callback_query is not None:
-        await update.callback_query.answer(body, show_alert=True)
+        await update.callback_query.answer(review.plain(body), show_alert=True)
     else:
         await reply(update, body)
     return None
@@ -412,18 +413,16 @@ async def _support_button(update: Update, context: Ctx, postulate_id: int) -> No
         await answer_stale(update, context)
         return
     except DomainError as exc:
-        await query.answer(text(context, exc.key, **exc.values), show_alert=True)
+        await query.answer(review.plain(text(context, exc.key, **exc.values)), show_alert=True)
         return
-    await query.answer(
-        text(
-            context,
-            "postulates.supported",
-            reference=postulate.reference,
-            title=postulate.title,
-            count=postulate.supports,
-        ),
-        show_alert=True,
+    body = text(
+        context,
+        "postulates.supported",
+        reference=postulate.reference,
+        title=postulate.title,
+        count=postulate.supports,
     )
+    await query.answer(review.plain(body), show_alert=True)
     await query.edit_message_reply_markup(reply_markup=None)
 
 

@@ -6,6 +6,7 @@ postulate's state in the database, so a forged or stale button changes nothing.
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -43,8 +44,14 @@ ACTIONS: dict[str, service.Action] = {
     "no": "not_adopt",
 }
 CODES: dict[str, str] = {action: code for code, action in ACTIONS.items()}
+TAG = re.compile(r"<[^>]*>")
 # Room left in a 4,096-character message for everything around the content.
 CARD_LIMIT = 4000
+
+
+def plain(body: str) -> str:
+    """A rendered HTML message as the plain text a button's alert shows (no tags, no entities)."""
+    return html.unescape(TAG.sub("", body))
 
 
 def fit(lines: Sequence[str], limit: int = CARD_LIMIT) -> Html:
@@ -197,7 +204,7 @@ async def _refused(update: Update, context: Ctx, exc: DomainError) -> None:
     if isinstance(exc, StaleButton):
         await answer_stale(update, context)
         return
-    await require_query(update).answer(text(context, exc.key, **exc.values), show_alert=True)
+    await require_query(update).answer(plain(text(context, exc.key, **exc.values)), show_alert=True)
 
 
 async def _send_card(context: Ctx, card: Card) -> None:
@@ -227,7 +234,9 @@ async def on_button(update: Update, context: Ctx) -> None:
             changed = await service.act(
                 deps.db, actor.user_id, "move", int(move[1]), deps.texts, now, target=int(move[2])
             )
-            await query.answer(text(context, "postulates.done-move", reference=changed.reference))
+            await query.answer(
+                plain(text(context, "postulates.done-move", reference=changed.reference))
+            )
             return
         assert match is not None
         code, pid = match[1], int(match[2])
@@ -245,7 +254,7 @@ async def on_button(update: Update, context: Ctx) -> None:
         if action == "forward":
             changed = await service.act(deps.db, actor.user_id, action, pid, deps.texts, now)
             await query.answer(
-                text(context, "postulates.done-forward", reference=changed.reference)
+                plain(text(context, "postulates.done-forward", reference=changed.reference))
             )
             await query.edit_message_reply_markup(reply_markup=None)
             return
@@ -310,7 +319,7 @@ async def author_button(update: Update, context: Ctx, name: str, pid: int) -> No
         if name == "withdraw":
             changed = await service.act(deps.db, actor.user_id, "withdraw", pid, deps.texts, now)
             await query.answer(
-                text(context, "postulates.done-withdraw", reference=changed.reference)
+                plain(text(context, "postulates.done-withdraw", reference=changed.reference))
             )
             await query.edit_message_reply_markup(reply_markup=None)
             return

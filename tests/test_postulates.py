@@ -34,7 +34,7 @@ async def count_postulates(bot: BotDriver) -> int:
 
 async def test_full_conversation_on_behalf_of_organisation(bot: BotDriver, anna: TgUser) -> None:
     await member(bot, anna)
-    await represent(bot, anna, "Fundacja Zielony Kraków")
+    await represent(bot, anna, "Fundacja <Zielony> Kraków")
     culture = await team_id(bot, "culture")
 
     calls = await bot.send(anna, "/postulate")
@@ -43,7 +43,8 @@ async def test_full_conversation_on_behalf_of_organisation(bot: BotDriver, anna:
 
     calls = await bot.click(anna, f"pst:sector:{culture}")
     buttons = last_buttons(calls)
-    assert buttons["🏢 Fundacja Zielony Kraków"] == "pst:behalf:organisation"
+    # Button labels are plain text: the name is shown as typed, not HTML-escaped.
+    assert buttons["🏢 Fundacja <Zielony> Kraków"] == "pst:behalf:organisation"
     assert "pst:behalf:self" in buttons.values()
 
     calls = await bot.click(anna, "pst:behalf:organisation")
@@ -69,7 +70,7 @@ async def test_full_conversation_on_behalf_of_organisation(bot: BotDriver, anna:
     )
     preview = sent_text(calls)
     assert "Podgląd postulatu" in preview
-    assert "Fundacja Zielony Kraków" in preview
+    assert "Fundacja &lt;Zielony&gt; Kraków" in preview
     assert f"<b>{TITLE}</b>" in preview  # trimmed, the author's words kept
     # The author's markup is shown as text, never interpreted.
     assert "&lt;b&gt;teraz&lt;/b&gt;" in preview
@@ -81,7 +82,7 @@ async def test_full_conversation_on_behalf_of_organisation(bot: BotDriver, anna:
     row = await postulate_row(bot, "P-2026-0001")
     assert row["title"] == TITLE
     assert row["content"] == CONTENT[:40].strip() + "\n" + CONTENT[40:].strip()
-    assert row["organisation_name"] == "Fundacja Zielony Kraków"
+    assert row["organisation_name"] == "Fundacja <Zielony> Kraków"
     assert (row["attachment_type"], row["attachment_file_id"]) == ("document", "DOC-1")
     assert row["state"] == "submitted"
 
@@ -456,7 +457,10 @@ async def test_browse_and_support_from_the_card(bot: BotDriver, anna: TgUser, jo
         b for c in calls for b in c.buttons()
     ]
     calls = await bot.click(john, f"pst:sup:{row['id']}")
-    assert "supports: 1" in texts_of(calls)
+    [alert] = [c for c in calls if c.method == "answerCallbackQuery"]
+    # An alert is plain text: no tags, the title as typed.
+    assert alert.text.startswith(f"👍 You supported {reference}: ")
+    assert "supports: 1" in alert.text
     calls = await bot.click(john, f"pst:sup:{row['id']}")
     assert "already supports" in texts_of(calls)
     calls = await bot.send(anna, "/postulates")
