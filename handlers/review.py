@@ -45,13 +45,16 @@ ACTIONS: dict[str, service.Action] = {
 }
 CODES: dict[str, str] = {action: code for code, action in ACTIONS.items()}
 TAG = re.compile(r"<[^>]*>")
+ALERT_LIMIT = 200
 # Room left in a 4,096-character message for everything around the content.
 CARD_LIMIT = 4000
 
 
 def plain(body: str) -> str:
     """A rendered HTML message as the plain text a button's alert shows (no tags, no entities)."""
-    return html.unescape(TAG.sub("", body))
+    value = html.unescape(TAG.sub("", body))
+    # Telegram refuses callback answers longer than 200 characters.
+    return value if len(value) <= ALERT_LIMIT else value[: ALERT_LIMIT - 1] + "…"
 
 
 def fit(lines: Sequence[str], limit: int = CARD_LIMIT) -> Html:
