@@ -291,6 +291,7 @@ class _Run:
         self.report = DispatchReport()
         self.answered: list[storage.Settlement] = []
         self.in_flight: dict[asyncio.Task[None], storage.Claimed] = {}
+        self.by_chat: dict[int, asyncio.Task[None]] = {}
         self.unstarted: list[storage.Claimed] = []
         self.pause: datetime | None = None
         # Sends running at once: enough for the pace with a slow network, bounded anyway.
@@ -340,6 +341,11 @@ class _Run:
     async def _start(self, batch: list[storage.Claimed]) -> None:
         self.unstarted = list(batch)
         while self.unstarted:
+            # One send at a time per chat, so that two notices arrive in the order queued
+            # (a meeting's change after its announcement) and a chat is never flooded.
+            earlier = self.by_chat.get(self.unstarted[0].chat_id)
+            if earlier is not None:
+                await asyncio.wait([earlier])
             await self.engine.pacer.wait()
             await self.slots.acquire()
             if self.pause is not None:
@@ -348,6 +354,7 @@ class _Run:
             item = self.unstarted.pop(0)
             task = asyncio.create_task(self._send(item))
             self.in_flight[task] = item
+            self.by_chat[item.chat_id] = task
         at = self.deps.clock()
         self.answered.extend(_returned(item, at) for item in self.unstarted)
         self.unstarted = []
@@ -361,7 +368,10 @@ class _Run:
                 self.pause = max(filter(None, [self.pause, outcome.next_attempt_at]))
             self.answered.append(outcome)
         finally:
-            self.in_flight.pop(asyncio.current_task(), None)  # type: ignore[arg-type]
+            task = asyncio.current_task()
+            self.in_flight.pop(task, None)  # type: ignore[arg-type]
+            if self.by_chat.get(item.chat_id) is task:
+                del self.by_chat[item.chat_id]
             self.slots.release()
 
     async def _abandon(self) -> None:

@@ -8,6 +8,7 @@ import itertools
 import sqlite3
 import time
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
 import pytest
@@ -698,3 +699,47 @@ async def test_shutdown_mid_batch_counts_in_flight_unknown_and_returns_the_rest(
     assert len(received) == len(set(received))
     final = await counts(bot, announcement)
     assert final.sent + final.unknown == 8
+
+
+@dataclasses.dataclass
+class SlowApi(FakeBotApi):
+    """Answers sendMessage after `delay` seconds and notes when each call began and ended."""
+
+    delay: float = 0.05
+    spans: list[tuple[int, float, float]] = dataclasses.field(default_factory=list)
+
+    async def do_request(
+        self, url: str, method: str, *args: Any, **kwargs: Any
+    ) -> tuple[int, bytes]:
+        began = time.monotonic()
+        answer = await super().do_request(url, method, *args, **kwargs)
+        call = self.calls[-1]
+        if call.method == "sendMessage":
+            await asyncio.sleep(self.delay)
+            self.spans.append((call.chat_id or 0, began, time.monotonic()))
+        return answer
+
+
+async def test_sends_overlap_across_chats_but_never_within_one(
+    config: Config, clock: Clock
+) -> None:
+    api = SlowApi()
+    bot = await start_driver(config, clock, api)
+    try:
+        first = await announce_to_team(bot, dict.fromkeys(range(1, 5), "pl"), text="first")
+        second = await announce_to_team(bot, dict.fromkeys(range(1, 5), "pl"), text="second")
+        report = await tick(bot)
+        assert report.sent == 8
+        for chat in range(1, 5):
+            spans = sorted((b, e) for c, b, e in api.spans if c == chat)
+            assert len(spans) == 2
+            assert spans[1][0] >= spans[0][1]  # the second began after the first was answered
+            texts = [c.text for c in api.sent("sendMessage") if c.chat_id == chat]
+            assert texts == ["[pl] first", "[pl] second"]
+        # Different chats did overlap: the pace is not bound to the network's latency.
+        began = sorted(b for _, b, _ in api.spans)
+        ended = sorted(e for _, _, e in api.spans)
+        assert began[1] < ended[0]
+        assert (await counts(bot, first)).sent == (await counts(bot, second)).sent == 4
+    finally:
+        await stop_driver(bot)
