@@ -74,6 +74,12 @@ class ExportRequest(BaseModel):
     until: datetime | None = None
 
 
+def _by(actor_id: int | None, author_id: int | None) -> str:
+    if actor_id is None:
+        return ""
+    return "author" if actor_id == author_id else "team"
+
+
 def collect(
     conn: sqlite3.Connection,
     *,
@@ -116,6 +122,8 @@ def collect(
                 "history": [
                     {
                         "at": h.at.isoformat(),
+                        # Who, without personal ids: the author or the sector/coordinating team.
+                        "by": _by(h.actor_id, p.author_id),
                         "action": h.action,
                         "from_state": h.from_state or "",
                         "to_state": h.to_state,

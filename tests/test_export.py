@@ -83,7 +83,8 @@ async def test_csv_parsed_back_equals_the_records(
     assert culture["state"] == "forwarded"
     assert culture["supports"] == "1"
     assert culture["supporters"] == 'Stowarzyszenie "Źródło"'
-    assert [h["action"] for h in json.loads(culture["history"])] == ["submit", "forward"]
+    history = json.loads(culture["history"])
+    assert [(h["action"], h["by"]) for h in history] == [("submit", "author"), ("forward", "team")]
     assert rows[1]["title"] == "Zdrowie; dostępność"
 
 

@@ -346,8 +346,15 @@ async def test_withdraw_from_my_postulates(bot: BotDriver, anna: TgUser) -> None
     assert not [d for d in buttons if d.startswith("rev:")]
     calls = await bot.click(MEMBER, f"pst:withdraw:{row['id']}")
     assert alerted(calls)
+    await tick(bot)
+    bot.api.clear()
     await bot.click(anna, f"pst:withdraw:{row['id']}")
     assert (await postulate_row(bot, reference))["state"] == "withdrawn"
+    await tick(bot)
+    assert [c.chat_id for c in bot.api.sent("sendMessage") if "wycofał" in c.text] == [
+        ADMIN.id,
+        MODERATOR.id,
+    ]
     calls = await bot.click(MEMBER, f"pst:card:{row['id']}")
     assert alerted(calls)
 

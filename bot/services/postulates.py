@@ -717,7 +717,15 @@ def _transition(
         _alert_moderators(
             conn, changed, changed.team_id, texts, now, "postulates.alert-answered", user_id
         )
-    elif action != "withdraw":
+    elif action == "withdraw":
+        # The reviewers may be in the middle of it; the coordinating team too once forwarded.
+        alert_team = changed.team_id
+        if postulate.state == "forwarded":
+            alert_team = teams_storage.list_teams(conn, "coordination")[0].id
+        _alert_moderators(
+            conn, changed, alert_team, texts, now, "postulates.alert-withdrawn", user_id
+        )
+    else:
         markup = None
         if action == "ask":
 
