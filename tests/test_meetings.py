@@ -520,3 +520,180 @@ async def test_edit_and_cancel_usage_and_unknown_meeting(bot: BotDriver) -> None
     assert "Użycie" in texts_of(await bot.send(MOD, "/edit_meeting"))
     assert "Użycie" in texts_of(await bot.send(MOD, "/cancel_meeting abc"))
     assert "Nie ma spotkania nr 999" in texts_of(await bot.send(MOD, "/edit_meeting 999"))
+
+
+# ---------------------------------------------------------------- bad input and /cancel
+
+# (answer that moves on, [(bad answer, the reason shown)]) for each typed step, in order.
+BAD_INPUT: list[tuple[str, list[tuple[str, str]]]] = [
+    ("Budżet 2027", [("ab", "od 3 do 150 znaków"), ("x" * 151, "od 3 do 150 znaków")]),
+    (
+        "03.12 17:00",
+        [
+            ("jutro o piątej", "Nie rozumiem tej daty"),
+            ("31.02.2027 10:00", "nie istnieje"),
+            ("2027-01-01 25:00", "nie istnieje"),
+            ("2026-11-25 17:00", "już minął (teraz jest 2026-11-26 11:00)"),
+            ("2029-01-01 10:00", "więcej niż dwa lata"),
+        ],
+    ),
+    ("1h30", [("dużo", "od 5 do 1440 minut"), ("3", "od 5 do 1440 minut"), ("2d", "od 5")]),
+    (
+        "Sala 3 https://meet.example.org/x",
+        [("ab", "Podaj adres"), ("https://a.pl https://b.pl", "jeden link")],
+    ),
+    ("Program", [("y" * 2001, "najwyżej 2000 znaków (ten ma 2001)")]),
+    ("30", [("0", "od 1 do 100000"), ("trzydzieści", "od 1 do 100000")]),
+    ("2d, 3h", [("2 tygodnie", "Nie rozumiem"), ("1m", "od 5 minut"), ("1,2,3,4,5,6", "do 5")]),
+]
+
+
+async def test_bad_input_in_every_step_is_explained_and_asked_again(bot: BotDriver) -> None:
+    await moderator(bot)
+    calls = await bot.send(MOD, "/new_meeting")
+    calls = await bot.send(MOD, "Kultura")  # a button step answered with text
+    assert "przyciskiem" in texts_of(calls)
+    assert "Którego zespołu dotyczy?" in texts_of(calls)
+    await bot.click(MOD, f"mtg:sector:{await team_id(bot, 'culture')}")
+    for good, bad_answers in BAD_INPUT:
+        for bad, reason in bad_answers:
+            calls = await bot.send(MOD, bad)
+            shown = texts_of(calls)
+            assert reason in shown, (bad, shown)
+            # The same question again: the reply ends with the step's question.
+            assert len(calls) == 2, shown
+        question = texts_of(calls[1:])
+        calls = await bot.send(MOD, good)
+        assert question not in texts_of(calls)  # moved on
+    # Recurrence: buttons only.
+    calls = await bot.send(MOD, "co tydzień")
+    assert "przyciskiem" in texts_of(calls)
+    assert "Czy spotkanie się powtarza?" in texts_of(calls)
+    await bot.click(MOD, "mtg:rec:weeks")
+    for bad in ("1", "13", "dwa"):
+        calls = await bot.send(MOD, bad)
+        assert "od 2 do 12" in texts_of(calls)
+        assert "Co ile tygodni?" in texts_of(calls)
+    await bot.send(MOD, "2")
+    for bad, reason in [
+        ("kiedyś", "Nie rozumiem tej daty"),
+        ("31.02.2027", "nie istnieje"),
+        ("2026-12-01", "nie może być wcześniejsza"),
+        ("2029-01-01", "więcej niż dwa lata"),
+    ]:
+        calls = await bot.send(MOD, bad)
+        assert reason in texts_of(calls), bad
+        assert "Do kiedy powtarzać?" in texts_of(calls)
+    calls = await bot.send(MOD, "2027-01-31")
+    shown = texts_of(calls)
+    assert "czwartek, 3 grudnia 2026, 17:00–18:30" in shown
+    assert "Sala 3" in shown
+    assert "https://meet.example.org/x" in shown
+    assert "Limit: 30 miejsc" in shown
+    assert "5 spotkań w cyklu" in shown  # 3.12, 17.12, 31.12, 14.01, 28.01
+    calls = await bot.send(MOD, "publikuj")  # the preview wants a button too
+    assert "przyciskiem" in texts_of(calls)
+    await bot.click(MOD, "mtg:publish")
+    assert await rows(bot, "SELECT count(*), min(capacity) FROM meetings") == [(5, 30)]
+    leads = await rows(bot, "SELECT DISTINCT reminder_minutes FROM meetings")
+    assert [json.loads(x) for (x,) in leads] == [[2880, 180]]
+
+
+ALL_STEPS: list[tuple[str, str]] = [
+    ("click", "mtg:sector:{culture}"),
+    ("send", "Budżet 2027"),
+    ("send", "2026-12-03 17:00"),
+    ("click", "mtg:default"),
+    ("send", "ul. Józefińska 14"),
+    ("click", "mtg:skip"),
+    ("click", "mtg:skip"),
+    ("click", "mtg:default"),
+    ("click", "mtg:rec:weeks"),
+    ("send", "2"),
+    ("send", "2027-01-31"),
+    ("click", "mtg:change"),
+]
+
+
+@pytest.mark.parametrize("answered", range(len(ALL_STEPS) + 1))
+async def test_cancel_at_every_step_stores_nothing(bot: BotDriver, answered: int) -> None:
+    await moderator(bot)
+    culture = await team_id(bot, "culture")
+    await bot.send(MOD, "/new_meeting")
+    for how, value in ALL_STEPS[:answered]:
+        if how == "click":
+            await bot.click(MOD, value.format(culture=culture))
+        else:
+            await bot.send(MOD, value)
+    calls = await bot.send(MOD, "/cancel")
+    assert "Nic nie zostało zapisane" in texts_of(calls)
+    assert await rows(bot, "SELECT count(*) FROM meetings") == [(0,)]
+    assert await rows(bot, "SELECT count(*) FROM meeting_series") == [(0,)]
+    assert await rows(bot, "SELECT count(*) FROM announcements") == [(0,)]
+    # The conversation is over: text is no longer taken as an answer.
+    calls = await bot.send(MOD, "2026-12-03 17:00")
+    assert "Nie rozumiem tej daty" not in texts_of(calls)
+    assert "Ile potrwa?" not in texts_of(calls)
+    assert "Podgląd" not in texts_of(calls)
+
+
+async def test_abort_button_on_preview_and_forged_preview_buttons(bot: BotDriver) -> None:
+    await moderator(bot)
+    await new_meeting(bot)
+    calls = await bot.click(MOD, "mtg:field:99")
+    assert calls[-1].method == "answerCallbackQuery"
+    calls = await bot.click(MOD, "mtg:rec:none")  # a button of another step
+    assert calls[-1].params.get("show_alert") is True
+    calls = await bot.click(MOD, "mtg:abort")
+    assert "Nic nie zostało zapisane" in texts_of(calls)
+    assert await rows(bot, "SELECT count(*) FROM meetings") == [(0,)]
+    calls = await bot.click(MOD, "mtg:publish")  # after the end: stale
+    assert await rows(bot, "SELECT count(*) FROM meetings") == [(0,)]
+
+
+async def test_publish_rechecks_the_start_and_the_role(bot: BotDriver) -> None:
+    await moderator(bot)
+    await new_meeting(bot)
+    bot.clock.now = datetime(2026, 12, 3, 16, 30, tzinfo=UTC)  # the draft waited too long
+    calls = await bot.click(MOD, "mtg:publish")
+    assert "już minął" in texts_of(calls)
+    assert "Kiedy się zaczyna?" in texts_of(calls)
+    await bot.send(MOD, "2026-12-10 17:00")  # back to the preview
+    await db_of(bot).run(lambda conn: conn.execute("DELETE FROM moderators"))
+    calls = await bot.click(MOD, "mtg:publish")
+    assert "Nie masz uprawnień" in texts_of(calls)
+    assert await rows(bot, "SELECT count(*) FROM meetings") == [(0,)]
+
+
+async def test_edit_bad_value_is_asked_again_and_unchanged_value_says_so(
+    bot: BotDriver,
+) -> None:
+    await moderator(bot)
+    meeting_id = await publish(bot)
+    await bot.send(MOD, f"/edit_meeting {meeting_id}")
+    await bot.click(MOD, "mtg:efield:title")
+    calls = await bot.send(MOD, "ab")
+    assert "od 3 do 150 znaków" in texts_of(calls)
+    assert "Podaj tytuł" in texts_of(calls)
+    calls = await bot.send(MOD, "Budżet obywatelski 2027")
+    assert "Nic się nie zmieniło" in texts_of(calls)
+    changes = await rows(bot, "SELECT count(*) FROM announcements WHERE kind = 'meeting-change'")
+    assert changes == [(0,)]
+
+
+async def test_started_meeting_cannot_be_edited(bot: BotDriver) -> None:
+    await moderator(bot)
+    meeting_id = await publish(bot)
+    bot.clock.now = datetime(2026, 12, 3, 16, 0, tzinfo=UTC)
+    calls = await bot.send(MOD, f"/edit_meeting {meeting_id}")
+    assert "już się rozpoczęło" in texts_of(calls)
+
+
+def test_year_less_date_means_the_next_such_date() -> None:
+    from bot.services.meetings import parse_start
+
+    now = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
+    assert parse_start("03.12 17:00", WARSAW, now) == datetime(2026, 12, 3, 17, 0)
+    assert parse_start("20.11 17:00", WARSAW, now) == datetime(2027, 11, 20, 17, 0)
+    assert parse_start("26.11 11:30", WARSAW, now) == datetime(2026, 11, 26, 11, 30)
+    assert parse_start("26.11 10:30", WARSAW, now) == datetime(2027, 11, 26, 10, 30)

@@ -329,6 +329,8 @@ def occurrences(draft: MeetingDraft, limit: int) -> list[datetime]:
             if day is not None and day <= draft.until:
                 result.append(datetime.combine(day, first.time()))
             year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    if not result:
+        raise InvalidInput("meetings.bad-until-before")
     if len(result) > limit:
         raise InvalidInput("meetings.bad-until-too-many", max=limit)
     return result
