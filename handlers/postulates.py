@@ -109,6 +109,18 @@ def render(context: Ctx, outcome: DraftOutcome) -> tuple[Html, InlineKeyboardMar
     step = draft.step
     if step == "sector":
         parts.append(text(context, "postulates.ask-sector"))
+        names = {team.id: team.name(lang) for team in outcome.sectors}
+        zone = context.deps.config.zone
+        for call in outcome.calls:
+            parts.append(
+                text(
+                    context,
+                    "postulates.open-call",
+                    sector=names.get(call.team_id, ""),
+                    title=call.title,
+                    deadline=call.deadline.astimezone(zone).strftime("%Y-%m-%d %H:%M"),
+                )
+            )
         rows += [
             [InlineKeyboardButton(team.name(lang), callback_data=f"pst:sector:{team.id}")]
             for team in outcome.sectors

@@ -360,6 +360,16 @@ async def test_submission_outside_a_call_when_config_says_no(
     assert "Otwarto nabór" in sent_text(calls)
     calls = await bot.click(anna, f"pst:sector:{culture}")
     assert "tytuł" in sent_text(calls)
+    await bot.send(anna, "/cancel")
+    calls = await bot.send(anna, "/postulate")
+    assert "📣 Nabór w zespole Kultura: <b>Program na 2027</b> (do 2026-12-10 23:59)" in (
+        sent_text(calls)
+    )
+    await bot.send(anna, "/cancel")
+    bot.clock.advance(days=15)  # the call is over: outside it, submissions are refused again
+    await bot.send(anna, "/postulate")
+    calls = await bot.click(anna, f"pst:sector:{culture}")
+    assert "nie prowadzi teraz naboru" in sent_text(calls)
 
 
 async def test_call_notifies_subscribers_and_reminds_48h_before(

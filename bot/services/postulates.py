@@ -135,6 +135,7 @@ class DraftOutcome(BaseModel):
     team: Team | None = None
     organisation_name: str | None = None
     similar: tuple[Postulate, ...] = ()
+    calls: tuple[Call, ...] = ()
     submitted: Postulate | None = None
     supported: Postulate | None = None
     cancelled: bool = False
@@ -185,6 +186,7 @@ def _outcome(conn: sqlite3.Connection, draft: Draft | None, **extra: object) -> 
     if draft is not None:
         if draft.step == "sector" or extra.get("problem") is not None:
             values["sectors"] = tuple(teams_storage.list_teams(conn, "sector"))
+            values["calls"] = tuple(store.list_open_calls(conn, draft.updated_at))
         if draft.team_id is not None:
             values["team"] = teams_storage.get_team(conn, draft.team_id)
         if draft.organisation_id is not None:
