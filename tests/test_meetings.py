@@ -697,3 +697,35 @@ def test_year_less_date_means_the_next_such_date() -> None:
     assert parse_start("20.11 17:00", WARSAW, now) == datetime(2027, 11, 20, 17, 0)
     assert parse_start("26.11 11:30", WARSAW, now) == datetime(2026, 11, 26, 11, 30)
     assert parse_start("26.11 10:30", WARSAW, now) == datetime(2027, 11, 26, 10, 30)
+
+
+async def test_card_buttons_for_moderators_and_forged_edit(bot: BotDriver, anna: TgUser) -> None:
+    await moderator(bot)
+    await member(bot, anna, "culture")
+    meeting_id = await publish(bot)
+    calls = await bot.click(anna, f"mtg:edit:{meeting_id}")  # forged by a member
+    assert calls[-1].params.get("show_alert") is True
+    assert "Nie masz uprawnień" in texts_of(calls)
+    calls = await bot.click(anna, "mtg:efield:title")  # no conversation: stale
+    assert calls[-1].method == "answerCallbackQuery"
+    calls = await bot.click(MOD, f"mtg:cancel:{meeting_id}")  # the button on the card
+    assert (f"mtg:cancel-one:{meeting_id}") in [d for c in calls for _, d in c.buttons()]
+    calls = await bot.click(MOD, "mtg:keep")
+    assert "bez zmian" in texts_of(calls)
+    assert await rows(bot, "SELECT state FROM meetings") == [("scheduled",)]
+
+
+async def test_english_admin_flow_and_consent_needed(bot: BotDriver, john: TgUser) -> None:
+    await bot.send(ADMIN, "/start")
+    calls = await bot.send(ADMIN, "/new_meeting")
+    assert "consent" in texts_of(calls).lower() or "zgod" in texts_of(calls)
+    await member(bot, ADMIN)
+    await member(bot, john, "education")
+    calls = await new_meeting(bot, ADMIN, team="education", start="2026-12-05 09:00")
+    shown = texts_of(calls)
+    assert "Saturday, 5 December 2026, 09:00–10:30" in shown
+    assert "Publish the meeting?" in shown
+    await bot.click(ADMIN, "mtg:publish")
+    sent = await dispatch(bot)
+    assert [c.chat_id for c in sent] == [john.id]
+    assert "New sector meeting" in sent[0].text
