@@ -268,14 +268,22 @@ def _cycle(
     created = 0
     fanned = 0
     for announcement in announcements[:FAN_OUT_PER_POLL]:
+        conn.execute("SAVEPOINT fan_out")
         try:
             created += service.fan_out(conn, announcement, now)
-        except LookupError:
-            log.error(
-                "Announcement %s: unknown audience %r", announcement.id, announcement.audience
+        except Exception:
+            # A broken resolver (or an audience whose module is not loaded) must not hold
+            # up every later notice: this one is cancelled, loudly.
+            conn.execute("ROLLBACK TO fan_out")
+            log.exception(
+                "Announcement %s (%s) cannot be fanned out; cancelled",
+                announcement.id,
+                announcement.audience,
             )
-            continue
-        fanned += 1
+            storage.update_announcement_cancelled(conn, announcement.id)
+        else:
+            fanned += 1
+        conn.execute("RELEASE fan_out")
     more = len(announcements) > FAN_OUT_PER_POLL
     return _Cycle(fanned, created, more, storage.claim_deliveries(conn, now, batch_size))
 

@@ -184,6 +184,14 @@ def update_announcement_fanned_out(conn: sqlite3.Connection, announcement_id: in
     )
 
 
+def update_announcement_cancelled(conn: sqlite3.Connection, announcement_id: int) -> None:
+    """Cancel one scheduled announcement."""
+    conn.execute(
+        "UPDATE announcements SET state = 'cancelled' WHERE id = ? AND state = 'scheduled'",
+        (announcement_id,),
+    )
+
+
 def update_cancel_by_subject(
     conn: sqlite3.Connection, subject: str, now: datetime, kinds: Collection[str] | None
 ) -> int:

@@ -743,3 +743,26 @@ async def test_sends_overlap_across_chats_but_never_within_one(
         assert (await counts(bot, first)).sent == (await counts(bot, second)).sent == 4
     finally:
         await stop_driver(bot)
+
+
+async def test_a_broken_audience_is_cancelled_loudly_and_holds_up_nothing(
+    bot: BotDriver, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken(conn: sqlite3.Connection, audience_id: int) -> list[tuple[int, Language]]:
+        raise RuntimeError("resolver bug")
+
+    monkeypatch.setitem(delivery.AUDIENCES, "broken", broken)
+    now = bot.clock()
+    bad = await deps_of(bot).db.run(
+        lambda conn: delivery.announce(
+            conn, kind="x", audience="broken", audience_id=1, messages=notice("t"), now=now
+        )
+    )
+    good = await announce_to_team(bot, {1: "pl"})
+    report = await tick(bot)
+    assert report.sent == 1
+    assert (await counts(bot, good)).sent == 1
+    announcement = await deps_of(bot).db.run(storage.get_announcement, bad)
+    assert announcement is not None
+    assert announcement.state == "cancelled"
+    assert "cannot be fanned out" in caplog.text
