@@ -1,6 +1,7 @@
 """Export of postulates for the consultation record: CSV (Excel-friendly) and JSON.
 
-Used by /export in the bot and by `ngo-bot export postulates` on the command line. Every
+Used by /export in the bot and by `ngo-bot export postulates` on the command line (this
+module does not import python-telegram-bot, so the CLI stays quick to start). Every
 field of a postulate is exported with its supports and its state history; Telegram user ids
 are not (the record is about the proposals and the organisations behind them).
 """
@@ -21,8 +22,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict
 
 from bot.config import Config
-from bot.errors import NotAllowed
-from bot.services.postulates import InvalidInput
+from bot.errors import DomainError, NotAllowed
 from storage import postulates as store
 from storage import roles as roles_storage
 from storage import teams as teams_storage
@@ -60,6 +60,14 @@ STATES = (
     "duplicate",
     "withdrawn",
 )
+
+
+class BadFilter(DomainError):
+    """An unknown sector or state in the filters; `key` names the message."""
+
+    def __init__(self, key: str, **values: object) -> None:
+        super().__init__(**values)
+        self.key = key
 
 
 class ExportRequest(BaseModel):
@@ -168,12 +176,12 @@ def _filters(conn: sqlite3.Connection, request: ExportRequest) -> dict[str, Any]
     if request.sector is not None:
         team = teams_storage.get_team_by_slug(conn, request.sector)
         if team is None or team.kind != "sector":
-            raise InvalidInput("postulates.error-call-sector", slug=request.sector)
+            raise BadFilter("postulates.error-call-sector", slug=request.sector)
         team_ids = [team.id]
     if request.states is not None:
         unknown = [state for state in request.states if state not in STATES]
         if unknown:
-            raise InvalidInput("postulates.error-export-state", state=", ".join(unknown))
+            raise BadFilter("postulates.error-export-state", state=", ".join(unknown))
     return {
         "team_ids": team_ids,
         "states": list(request.states) if request.states is not None else None,
@@ -245,7 +253,7 @@ def run(args: argparse.Namespace, config: Config) -> int:
     request = ExportRequest(sector=args.sector, since=since)
     try:
         count = export_to_file(config, args.format, Path(args.out), request)
-    except InvalidInput:
+    except BadFilter:
         print(f"ngo-bot: unknown sector {args.sector!r}", file=sys.stderr)
         return 2
     print(f"exported {count} postulates to {args.out}")

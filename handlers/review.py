@@ -415,7 +415,7 @@ async def export_command(update: Update, context: Ctx) -> None:
         files = await export.export_for_user(
             deps.db, actor.user_id, request, deps.config.postulates.csv_delimiter
         )
-    except (NotAllowed, InvalidInput) as exc:
+    except (NotAllowed, export.BadFilter) as exc:
         await reply(update, text(context, exc.key, **exc.values))
         return
     stamp = deps.clock().astimezone(deps.config.zone).strftime("%Y%m%d-%H%M")
