@@ -545,7 +545,13 @@ def new_meeting_conversation() -> ConversationHandler[Ctx]:
         entry_points=[CommandHandler("new_meeting", start)],
         states=states,
         name="new_meeting",
+        other="edit_meeting",
     )
+
+
+async def busy(update: Update, context: Ctx) -> None:
+    """Another meetings command while a conversation is under way: finish or /cancel first."""
+    await reply(update, text(context, "meetings.busy"))
 
 
 def _conversation(
@@ -553,6 +559,7 @@ def _conversation(
     entry_points: list[BaseHandler[Update, Ctx, object]],
     states: dict[object, list[BaseHandler[Update, Ctx, object]]],
     name: str,
+    other: str,
 ) -> ConversationHandler[Ctx]:
     with warnings.catch_warnings():
         # PTB warns that with per_message=False buttons are tracked per user, not per message.
@@ -568,6 +575,8 @@ def _conversation(
             states=states,
             fallbacks=[
                 CommandHandler("cancel", abort),
+                # Two conversations at once would fight over the typed answers.
+                CommandHandler(other, busy),
                 CallbackQueryHandler(stale, pattern=r"^mtg:"),
             ],
             name=name,
@@ -804,6 +813,7 @@ def edit_conversation() -> ConversationHandler[Ctx]:
         ],
         states=states,
         name="edit_meeting",
+        other="new_meeting",
     )
 
 

@@ -729,3 +729,29 @@ async def test_english_admin_flow_and_consent_needed(bot: BotDriver, john: TgUse
     sent = await dispatch(bot)
     assert [c.chat_id for c in sent] == [john.id]
     assert "New sector meeting" in sent[0].text
+
+
+async def test_one_meetings_conversation_at_a_time(bot: BotDriver) -> None:
+    await moderator(bot)
+    meeting_id = await publish(bot)
+    await bot.send(MOD, "/new_meeting")
+    calls = await bot.send(MOD, f"/edit_meeting {meeting_id}")
+    assert "/cancel" in texts_of(calls)
+    await bot.send(MOD, "/cancel")
+    await bot.send(MOD, f"/edit_meeting {meeting_id}")
+    calls = await bot.send(MOD, "/new_meeting")
+    assert "/cancel" in texts_of(calls)
+
+
+async def test_change_notice_cuts_long_values(bot: BotDriver, anna: TgUser) -> None:
+    await moderator(bot)
+    await member(bot, anna, "culture")
+    long_url = "https://meet.example.org/" + "a" * 470
+    meeting_id = await publish(bot, place=f"{'Sala ' * 59}1 {long_url}", agenda="z" * 2000)
+    await dispatch(bot)
+    await bot.send(MOD, f"/edit_meeting {meeting_id}")
+    await bot.click(MOD, "mtg:efield:place")
+    await bot.send(MOD, "https://meet.example.org/" + "b" * 470)
+    sent = await dispatch(bot)
+    assert len(sent[0].text) <= 4096
+    assert "…" in sent[0].text

@@ -52,6 +52,9 @@ LEAD_MIN, LEAD_MAX = 5, 30 * 1440
 MAX_AHEAD = timedelta(days=2 * 365)
 # Dates of a series listed in its notice; the rest is counted ("and 8 more").
 SERIES_DATES_SHOWN = 12
+# Old and new values in a change notice are cut to this length, so that the notice with the
+# full card stays under Telegram's 4,096 characters (the card itself shows the new value).
+CHANGE_VALUE_MAX = 120
 
 Recurrence = Literal["none", "weekly", "monthly"]
 Scope = Literal["one", "series"]
@@ -669,6 +672,12 @@ def _changed(
     return values
 
 
+def _cut(value: object) -> object:
+    if isinstance(value, str) and len(value) > CHANGE_VALUE_MAX:
+        return value[: CHANGE_VALUE_MAX - 1] + "…"
+    return value
+
+
 def _change_lines(
     old: Meeting, new: Meeting, language: Language, texts: Texts, zone: ZoneInfo
 ) -> list[str]:
@@ -676,7 +685,7 @@ def _change_lines(
     lines: list[str] = []
 
     def line(key: str, before: object, after: object) -> None:
-        lines.append(texts.get(language, key, old=before, new=after))
+        lines.append(texts.get(language, key, old=_cut(before), new=_cut(after)))
 
     if old.title != new.title:
         line("meetings.changed-title", old.title, new.title)
