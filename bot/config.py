@@ -39,6 +39,8 @@ class DeliveryConfig(_Frozen):
     messages_per_second: float = Field(default=25.0, gt=0, le=30)
     batch_size: int = Field(default=100, ge=1, le=1000)
     max_attempts: int = Field(default=5, ge=1, le=20)
+    retry_seconds: float = Field(default=30.0, gt=0, le=3600)
+    retry_max_seconds: float = Field(default=900.0, gt=0, le=86400)
 
 
 class MeetingsConfig(_Frozen):

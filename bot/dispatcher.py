@@ -43,6 +43,7 @@ from telegram.error import (
 )
 from telegram.warnings import PTBDeprecationWarning
 
+from bot.config import DeliveryConfig
 from bot.deps import Deps
 from bot.services import delivery as service
 from storage import delivery as storage
@@ -58,9 +59,6 @@ CLAIM_SECONDS = 0.25
 MAX_IN_FLIGHT = 100
 # Announcements fanned out by one poll (a resolver may return thousands of chats).
 FAN_OUT_PER_POLL = 20
-# Connection errors: first retry after this long, doubling up to RETRY_MAX.
-RETRY_BASE = timedelta(seconds=30)
-RETRY_MAX = timedelta(minutes=15)
 # Transport failures after which the request surely did not reach Telegram.
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
@@ -155,8 +153,11 @@ def _surely_not_sent(exc: NetworkError) -> bool:
     return all(isinstance(cause, TelegramError) for cause in causes)
 
 
-def _backoff(attempts: int) -> timedelta:
-    return min(RETRY_BASE * (1 << min(max(attempts - 1, 0), 20)), RETRY_MAX)
+def _backoff(settings: DeliveryConfig, attempts: int) -> timedelta:
+    """Wait before retry number `attempts`: retry_seconds, doubling, at most retry_max."""
+    first = timedelta(seconds=settings.retry_seconds)
+    longest = timedelta(seconds=settings.retry_max_seconds)
+    return min(first * (1 << min(max(attempts - 1, 0), 20)), longest)
 
 
 def _message(engine: _Engine, item: storage.Claimed) -> tuple[str, InlineKeyboardMarkup | None]:
@@ -212,7 +213,7 @@ async def _send(
             chat_id=item.chat_id,
             state="pending",
             at=at,
-            next_attempt_at=at + _backoff(item.attempts),
+            next_attempt_at=at + _backoff(deps.config.delivery, item.attempts),
             error=f"retry: {exc.message}",
         )
     except TelegramError as exc:

@@ -766,3 +766,22 @@ async def test_a_broken_audience_is_cancelled_loudly_and_holds_up_nothing(
     assert announcement is not None
     assert announcement.state == "cancelled"
     assert "cannot be fanned out" in caplog.text
+
+
+async def test_retry_delays_double_from_retry_seconds_up_to_retry_max(bot: BotDriver) -> None:
+    deps = deps_of(bot)
+    tuned = dataclasses.replace(
+        deps,
+        config=fast(deps.config, retry_seconds=10.0, retry_max_seconds=25.0, max_attempts=10),
+    )
+    announcement = await announce_to_team(bot, {1: "pl"})
+    bot.api.on_call = raise_on_send(connect_error(), times=4)  # type: ignore[assignment]
+    delays = []
+    for _ in range(4):
+        await dispatch_once(tuned, bot.app.bot)
+        [row] = (await rows(bot, announcement)).values()
+        delays.append((row.next_attempt_at - bot.clock()).total_seconds())
+        bot.clock.now = row.next_attempt_at
+    assert delays == [10.0, 20.0, 25.0, 25.0]
+    await dispatch_once(tuned, bot.app.bot)
+    assert (await counts(bot, announcement)).sent == 1
