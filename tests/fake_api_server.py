@@ -158,6 +158,7 @@ class FakeApiServer:
         self._faults: dict[str, list[Fault]] = {}
         self._stopping = threading.Event()
         self._connections: set[socket.socket] = set()
+        self._active = 0  # requests being answered
         self.errors: list[str] = []  # exceptions inside the server itself (tests assert empty)
         self._httpd = _HttpServer(self)
         self._thread = threading.Thread(
@@ -195,6 +196,11 @@ class FakeApiServer:
         if self._thread.is_alive():
             self._httpd.shutdown()
         with self._cond:
+            # Requests under way (long polls, delays) answer at once now; let them finish
+            # cleanly, then cut the idle keep-alive connections.
+            deadline = time.monotonic() + 2
+            while self._active and time.monotonic() < deadline:
+                self._cond.wait(_STEP)
             connections = list(self._connections)
         for connection in connections:
             with contextlib.suppress(OSError):
@@ -316,6 +322,11 @@ class FakeApiServer:
                 self._connections.add(connection)
             else:
                 self._connections.discard(connection)
+
+    def _begin(self, change: int) -> None:
+        with self._cond:
+            self._active += change
+            self._cond.notify_all()
 
     def _record(self, call: ApiCall) -> None:
         with self._cond:
@@ -480,6 +491,13 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _serve(self) -> None:
         api = self.server.api
+        api._begin(+1)
+        try:
+            self._answer_request(api)
+        finally:
+            api._begin(-1)
+
+    def _answer_request(self, api: FakeApiServer) -> None:
         url = urllib.parse.urlsplit(self.path)
         body = self._body()
         parts = url.path.split("/")
