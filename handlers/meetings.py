@@ -191,7 +191,16 @@ async def _ask(update: Update, context: Ctx, step: Step) -> int:
         values["zone"] = context.deps.config.timezone
     elif step == Step.DURATION:
         values["default"] = service.DURATION_DEFAULT
-        rows = [[_button(context, "meetings.button-default-duration", "mtg:default")]]
+        rows = [
+            [
+                _button(
+                    context,
+                    "meetings.button-default-duration",
+                    "mtg:default",
+                    default=service.DURATION_DEFAULT,
+                )
+            ]
+        ]
     elif step == Step.AGENDA:
         values["max"] = service.AGENDA_MAX
         rows = [[_button(context, "meetings.button-skip", "mtg:skip")]]
@@ -212,7 +221,8 @@ async def _ask(update: Update, context: Ctx, step: Step) -> int:
         values.update(min=service.INTERVAL_MIN, max=service.INTERVAL_MAX)
     elif step == Step.UNTIL:
         values["max"] = context.deps.config.meetings.max_occurrences
-    await _say(update, text(context, PROMPTS[step], **values), InlineKeyboardMarkup(rows))
+    markup = InlineKeyboardMarkup(rows) if rows else None
+    await _say(update, text(context, PROMPTS[step], **values), markup)
     return step
 
 
@@ -713,7 +723,8 @@ async def _ask_value(update: Update, context: Ctx, field: EditField) -> int:
         rows = [[_button(context, "meetings.button-remove", "mtg:eclear")]]
     elif step == Step.CAPACITY:
         rows = [[_button(context, "meetings.button-no-limit", "mtg:eclear")]]
-    await _say(update, text(context, PROMPTS[step], **values), InlineKeyboardMarkup(rows))
+    markup = InlineKeyboardMarkup(rows) if rows else None
+    await _say(update, text(context, PROMPTS[step], **values), markup)
     return Step.VALUE
 
 

@@ -755,3 +755,26 @@ async def test_change_notice_cuts_long_values(bot: BotDriver, anna: TgUser) -> N
     sent = await dispatch(bot)
     assert len(sent[0].text) <= 4096
     assert "…" in sent[0].text
+
+
+async def test_meeting_audience_storage(bot: BotDriver, anna: TgUser, john: TgUser) -> None:
+    from storage.meetings import list_notice_recipients
+
+    await moderator(bot)
+    await member(bot, anna, "culture")
+    await member(bot, john, "culture")
+    going = TgUser(id=4446, language_code="en")
+    await member(bot, going, "education")
+    meeting_id = await publish(bot)
+    now = "2026-11-26T10:00:00.000000+00:00"
+
+    def setup(conn: Any) -> None:
+        conn.execute(
+            "INSERT INTO rsvps (meeting_id, user_id, answer, answered_at) VALUES (?, ?, ?, ?)",
+            (meeting_id, going.id, "maybe", now),
+        )
+        conn.execute("UPDATE users SET active = 0 WHERE id = ?", (john.id,))
+
+    await db_of(bot).run(setup)
+    recipients = await db_of(bot).run(list_notice_recipients, meeting_id)
+    assert recipients == [(anna.id, "pl"), (going.id, "en")]
