@@ -69,7 +69,7 @@ def meeting_card(
             [b for b in row if not str(b.callback_data or "").startswith("rsvp:")] for row in rows
         ]
         rows = [row for row in rows if row]
-    if meeting.state == "scheduled":
+    if _open_for_answers(view, now):
         url = calendar_service.google_calendar_url(
             meeting, language, team=view.team, bot_username=bot_username, zone=zone
         )
@@ -82,6 +82,20 @@ def meeting_card(
                 )
             ]
         )
+        if _open_for_answers(view, now):
+            # Handled by handlers.meetings (the moderator side), which re-checks the role.
+            rows.append(
+                [
+                    InlineKeyboardButton(
+                        texts.get(language, "schedule.button-edit"),
+                        callback_data=f"mtg:edit:{meeting.id}",
+                    ),
+                    InlineKeyboardButton(
+                        texts.get(language, "schedule.button-cancel"),
+                        callback_data=f"mtg:cancel:{meeting.id}",
+                    ),
+                ]
+            )
     return body, InlineKeyboardMarkup(rows)
 
 

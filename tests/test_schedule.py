@@ -124,6 +124,8 @@ async def test_moderator_card_shows_counts_and_export(bot: BotDriver, anna: TgUs
     assert "✅ Biorę udział: 1 · 🤔 Może: 0 · ❌ Nie biorę udziału: 0" in card.text
     assert "liście rezerwowej: 1" in card.text
     assert ("📋 Lista uczestników (CSV)", f"rsvp:csv:{meeting}") in card.buttons()
+    assert ("✏️ Zmień", f"mtg:edit:{meeting}") in card.buttons()
+    assert ("🚫 Odwołaj", f"mtg:cancel:{meeting}") in card.buttons()
 
 
 async def test_meeting_command(bot: BotDriver, john: TgUser, clock: Clock) -> None:
@@ -206,3 +208,47 @@ async def test_schedule_commands_stay_private(bot: BotDriver, anna: TgUser) -> N
         calls = await bot.send(anna, command, chat_id=-100123)
         assert not [c for c in messages(calls) if "sched:open" in str(c.params)]
         assert not [c for c in messages(calls) if "rsvp:" in str(c.params)]
+
+
+async def test_moderator_card_of_a_past_meeting_offers_only_the_export(
+    bot: BotDriver, anna: TgUser, clock: Clock
+) -> None:
+    await member(bot, anna)
+    await make_moderator(bot, anna.id)
+    meeting = await add_meeting(bot, starts_in=timedelta(hours=1))
+    clock.advance(hours=3)
+    [card] = messages(await bot.send(anna, f"/meeting {meeting}"))
+    assert [d for _, d in card.buttons()] == [f"cal:ics:{meeting}", f"rsvp:csv:{meeting}"]
+
+
+async def test_moderator_cancels_from_the_card_and_answers_close(
+    bot: BotDriver, anna: TgUser
+) -> None:
+    await member(bot, anna)
+    await make_moderator(bot, anna.id)
+    other = user(1)
+    await member(bot, other)
+    meeting = await add_meeting(bot, title="Do odwołania")
+    [card] = messages(await bot.send(anna, f"/meeting {meeting}"))
+    assert f"mtg:cancel:{meeting}" in [d for _, d in card.buttons()]
+
+    calls = await bot.click(anna, f"mtg:cancel:{meeting}")
+    confirm = [d for c in calls for _, d in c.buttons() if d == f"mtg:cancel-one:{meeting}"]
+    assert confirm == [f"mtg:cancel-one:{meeting}"]
+    await bot.click(anna, confirm[0])
+
+    calls = await bot.click(other, f"rsvp:going:{meeting}")
+    assert "odwołane" in texts_of(calls)
+    [card] = messages(await bot.send(other, f"/meeting {meeting}"))
+    assert [d for _, d in card.buttons()] == [f"cal:ics:{meeting}"]
+
+
+async def test_members_cannot_use_the_moderator_buttons(bot: BotDriver, anna: TgUser) -> None:
+    await member(bot, anna)
+    meeting = await add_meeting(bot)
+    [card] = messages(await bot.send(anna, f"/meeting {meeting}"))
+    assert not [d for _, d in card.buttons() if d.startswith("mtg:")]
+    await bot.click(anna, f"mtg:cancel:{meeting}")
+    await bot.click(anna, f"mtg:cancel-one:{meeting}")
+    calls = await bot.click(anna, f"rsvp:going:{meeting}")
+    assert texts_of(calls) == "✅ Zapisano: biorę udział."
