@@ -778,3 +778,20 @@ async def test_meeting_audience_storage(bot: BotDriver, anna: TgUser, john: TgUs
     await db_of(bot).run(setup)
     recipients = await db_of(bot).run(list_notice_recipients, meeting_id)
     assert recipients == [(anna.id, "pl"), (going.id, "en")]
+
+
+async def test_timeout_drops_the_draft_and_says_so(bot: BotDriver) -> None:
+    await moderator(bot)
+    await bot.send(MOD, "/new_meeting")
+    await bot.click(MOD, f"mtg:sector:{await team_id(bot, 'culture')}")
+    await bot.send(MOD, "Budżet 2027")
+    job_queue = bot.app.job_queue
+    assert job_queue is not None
+    timeouts = [job for job in job_queue.jobs() if job.name == "_trigger_timeout"]
+    assert len(timeouts) == 1
+    before = len(bot.api.calls)
+    await timeouts[0].run(bot.app)  # as if 30 minutes had passed
+    assert "Minęło zbyt dużo czasu" in texts_of(bot.api.calls[before:])
+    calls = await bot.send(MOD, "2026-12-03 17:00")  # no longer an answer
+    assert "Ile potrwa?" not in texts_of(calls)
+    assert await rows(bot, "SELECT count(*) FROM meetings") == [(0,)]
