@@ -64,12 +64,14 @@ def meeting_card(
     counts = view.counts if moderator_tools else None
     body = card_text(meeting, view.team, language, texts, zone, counts)
     rows = [list(row) for row in card_keyboard(meeting, language, texts).inline_keyboard]
-    if not _open_for_answers(view, now):
+    is_open = _open_for_answers(view, now)
+    if not is_open:
+        # Cancelled or started: the .ics stays (it carries the cancellation), answers go.
         rows = [
             [b for b in row if not str(b.callback_data or "").startswith("rsvp:")] for row in rows
         ]
         rows = [row for row in rows if row]
-    if _open_for_answers(view, now):
+    else:
         url = calendar_service.google_calendar_url(
             meeting, language, team=view.team, bot_username=bot_username, zone=zone
         )
@@ -82,7 +84,7 @@ def meeting_card(
                 )
             ]
         )
-        if _open_for_answers(view, now):
+        if is_open:
             # Handled by handlers.meetings (the moderator side), which re-checks the role.
             rows.append(
                 [
