@@ -1,0 +1,442 @@
+"""Update throughput and idle memory: the real bot against a bare PTB Application.
+
+Run from the repository root: `.venv/bin/python bench/updates.py` (about a minute on 2 cores).
+Both applications get the same faked network (tests.fakes.FakeBotApi at PTB's BaseRequest
+seam) and the same update processor; the bot also has its real SQLite file (WAL,
+synchronous=FULL) in a temporary folder. Prints figures and a PASS/FAIL table; not a test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import itertools
+import logging
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+# Only PTB, aiosqlite and the fake network at module level: the idle "bare" child process
+# runs this file too and must not load the bot's own modules (pydantic, Babel, ...).
+import aiosqlite  # noqa: E402
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update  # noqa: E402
+from telegram.constants import ParseMode  # noqa: E402
+from telegram.ext import (  # noqa: E402
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+)
+
+from bot.updates import PerUserUpdateProcessor  # noqa: E402
+from tests.fakes import BOT_ID, FakeBotApi  # noqa: E402
+
+if TYPE_CHECKING:
+    from bot.config import Config
+    from bot.context import App
+
+TOKEN = "123456:BENCH-token"
+NOW = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
+RATIO_TARGET = 0.5
+RSS_TARGET = 1.3
+BareApp = Application[Any, Any, Any, Any, Any, Any]
+Raw = dict[str, Any]
+_ids = itertools.count(1)
+
+
+def make_config(folder: Path) -> Config:
+    from bot.config import EXAMPLE_CONFIG, load_config
+
+    env = {"BOT_TOKEN": TOKEN, "BOT_DATABASE": str(folder / "bench.sqlite3")}
+    return load_config(EXAMPLE_CONFIG, env)
+
+
+# --- the two applications --------------------------------------------------------------------
+
+
+async def pong(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    if update.message is not None:
+        await update.message.reply_text("pong")
+
+
+# The toggle's Bot API calls without the bot: same update, answer, edit with 8 buttons.
+TWIN_KEYBOARD = InlineKeyboardMarkup(
+    [[InlineKeyboardButton(f"▫️ Team {n}", callback_data=f"sectors:toggle:{n}")] for n in range(8)]
+)
+
+
+async def toggle_twin(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    query = update.callback_query
+    if query is None:
+        return
+    await query.answer("Zapisano: Kultura")
+    await query.edit_message_text(
+        "Wybierz zespoły branżowe, których wiadomości chcesz dostawać.\n\n"
+        "Obserwujesz 3 zespoły branżowe.",
+        parse_mode=ParseMode.HTML,
+        reply_markup=TWIN_KEYBOARD,
+    )
+
+
+def build_bare(api: FakeBotApi, max_concurrent_updates: int) -> BareApp:
+    """Plain PTB with the bot's network seam and update processor, one trivial command."""
+    app = (
+        ApplicationBuilder()
+        .token(TOKEN)
+        .request(api)
+        .get_updates_request(api)
+        .concurrent_updates(PerUserUpdateProcessor(max_concurrent_updates))
+        .build()
+    )
+    app.add_handler(CommandHandler("ping", pong))
+    app.add_handler(CallbackQueryHandler(toggle_twin))
+    return app
+
+
+async def start_bot(config: Config, api: FakeBotApi) -> App:
+    """The production factory and startup hook, on the fake network."""
+    from bot.app import build_application
+
+    app = build_application(config, request=api, rate_limit=False)
+    await app.initialize()
+    if app.post_init is not None:
+        await app.post_init(app)
+    return app
+
+
+async def stop_bot(app: App) -> None:
+    if app.post_shutdown is not None:
+        await app.post_shutdown(app)
+    await app.shutdown()
+
+
+# --- updates ---------------------------------------------------------------------------------
+
+
+def _private_chat(user_id: int) -> Raw:
+    return {"id": user_id, "type": "private", "first_name": "U"}
+
+
+def _user(user_id: int) -> Raw:
+    return {"id": user_id, "is_bot": False, "first_name": "U", "language_code": "pl"}
+
+
+def ping_update(user_id: int) -> Raw:
+    return {
+        "update_id": next(_ids),
+        "message": {
+            "message_id": next(_ids),
+            "date": 1_700_000_000,
+            "chat": _private_chat(user_id),
+            "from": _user(user_id),
+            "text": "/ping",
+            "entities": [{"type": "bot_command", "offset": 0, "length": 5}],
+        },
+    }
+
+
+def toggle_update(user_id: int, team_id: int) -> Raw:
+    return {
+        "update_id": next(_ids),
+        "callback_query": {
+            "id": str(next(_ids)),
+            "from": _user(user_id),
+            "chat_instance": "ci",
+            "data": f"sectors:toggle:{team_id}",
+            "message": {
+                "message_id": 7,
+                "date": 1_700_000_000,
+                "chat": _private_chat(user_id),
+                "from": {"id": BOT_ID, "is_bot": True, "first_name": "NGO bot"},
+                "text": "…",
+            },
+        },
+    }
+
+
+def workload(
+    make: Callable[[int, int], Raw], users: int, count: int, teams: list[int]
+) -> list[Raw]:
+    """Round-robin over the users, so many users have updates in flight at once."""
+    return [make(1 + n % users, teams[(n // users) % len(teams)]) for n in range(count)]
+
+
+# --- measuring -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Run:
+    """One timed run: wall-clock throughput and the CPU time (all threads) per update."""
+
+    rate: float
+    cpu_us: float
+
+
+def _finish(count: int, wall: float, cpu: float) -> Run:
+    return Run(
+        rate=count / (time.perf_counter() - wall),
+        cpu_us=(time.process_time() - cpu) / count * 1e6,
+    )
+
+
+async def concurrent_rate(app: BareApp | App, raws: list[Raw]) -> Run:
+    """Production's path: update_queue -> update fetcher -> update processor -> handlers.
+
+    The processor bounds the updates in flight (max_concurrent_updates) and keeps each
+    user's updates in order; Update.de_json (done by the Updater in production) is timed too.
+    """
+    wall, cpu = time.perf_counter(), time.process_time()
+    for raw in raws:
+        app.update_queue.put_nowait(Update.de_json(raw, app.bot))
+    await app.update_queue.join()
+    return _finish(len(raws), wall, cpu)
+
+
+async def sequential_rate(app: BareApp | App, raws: list[Raw]) -> Run:
+    """One update at a time, each awaited to the end before the next one goes in."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    for raw in raws:
+        await app.process_update(Update.de_json(raw, app.bot))
+    return _finish(len(raws), wall, cpu)
+
+
+def check_calls(api: FakeBotApi, expected: dict[str, int]) -> None:
+    """Every update did its work (an error would be much cheaper and the figure a lie)."""
+    counts = {method: len(api.sent(method)) for method in expected}
+    api.clear()
+    if counts != expected:
+        raise SystemExit(f"unexpected Bot API calls: {counts}, wanted {expected}")
+
+
+@dataclass
+class Figures:
+    """Updates per second of every run, by series ("bare", "twin", "bot") and mode."""
+
+    concurrent: dict[str, list[Run]] = field(default_factory=dict)
+    sequential: dict[str, list[Run]] = field(default_factory=dict)
+
+
+async def consent_users(app: App, users: int) -> list[int]:
+    from bot.context import DEPS_KEY
+    from bot.deps import Deps
+    from bot.services import sectors as sectors_service
+    from storage import teams as teams_storage
+
+    deps: Deps = app.bot_data[DEPS_KEY]
+    version = deps.config.privacy.notice_version
+    await asyncio.gather(
+        *(
+            sectors_service.give_consent(deps.db, user_id, "pl", version, NOW)
+            for user_id in range(1, users + 1)
+        )
+    )
+    teams = await deps.db.run(teams_storage.list_teams, "sector")
+    return [team.id for team in teams]
+
+
+async def throughput(users: int, count: int, repeats: int, folder: Path) -> Figures:
+    config = make_config(folder)
+    bare_api, bot_api = FakeBotApi(), FakeBotApi()
+    bare = build_bare(bare_api, config.max_concurrent_updates)
+    await bare.initialize()
+    bot = await start_bot(config, bot_api)
+    await bare.start()
+    await bot.start()
+    figures = Figures()
+    try:
+        teams = await consent_users(bot, users)
+        bot_api.clear()
+        pings = workload(lambda user, _: ping_update(user), users, count, teams)
+        toggles = workload(toggle_update, users, count, teams)
+        toggle_calls = {"answerCallbackQuery": 1, "editMessageText": 1}
+        series: list[tuple[str, BareApp | App, FakeBotApi, list[Raw], dict[str, int]]] = [
+            ("bare", bare, bare_api, pings, {"sendMessage": 1}),
+            ("twin", bare, bare_api, toggles, toggle_calls),
+            ("bot", bot, bot_api, toggles, toggle_calls),
+        ]
+
+        # Warm-up: imports, caches, the database's pages, the allocator.
+        for _, app, api, raws, _calls in series:
+            await concurrent_rate(app, raws[: count // 4])
+            api.clear()
+
+        # Interleaved, so a slow moment of the machine hits every series alike.
+        sequential = count // 2
+        for _ in range(repeats):
+            for name, app, api, raws, calls in series:
+                run = await concurrent_rate(app, raws)
+                check_calls(api, {method: n * count for method, n in calls.items()})
+                figures.concurrent.setdefault(name, []).append(run)
+        for _ in range(repeats):
+            for name, app, api, raws, calls in series:
+                run = await sequential_rate(app, raws[:sequential])
+                check_calls(api, {method: n * sequential for method, n in calls.items()})
+                figures.sequential.setdefault(name, []).append(run)
+    finally:
+        await bot.stop()
+        await bare.stop()
+        await stop_bot(bot)
+        await bare.shutdown()
+    return figures
+
+
+# --- idle memory -----------------------------------------------------------------------------
+
+
+async def idle(kind: str, folder: Path, max_concurrent_updates: int) -> None:
+    """Child process: start one stack, say so, then sit idle until killed."""
+    api = FakeBotApi()
+    if kind == "bot":
+        await start_bot(make_config(folder), api)
+    else:
+        bare = build_bare(api, max_concurrent_updates)
+        await bare.initialize()
+        connection = await aiosqlite.connect(folder / "bare.sqlite3", isolation_level=None)
+        await connection.execute("PRAGMA journal_mode = WAL")
+        loaded = {"pydantic", "babel", "storage", "handlers"} & set(sys.modules)
+        if loaded:
+            raise SystemExit(f"the bare process loaded the bot's dependencies: {loaded}")
+    gc.collect()
+    print("ready", flush=True)
+    await asyncio.sleep(600)
+
+
+def vm_rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise RuntimeError(f"no VmRSS for {pid}")
+
+
+def idle_rss(kind: str, folder: Path, max_concurrent_updates: int, settle: float = 2.0) -> int:
+    """Start an idle child, wait until it is ready and has settled, return its RSS in KiB."""
+    command = [sys.executable, __file__, "--idle", kind, "--folder", str(folder)]
+    command += ["--max-concurrent", str(max_concurrent_updates)]
+    child = subprocess.Popen(
+        command,
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
+    try:
+        assert child.stdout is not None
+        line = child.stdout.readline()
+        if line.strip() != "ready":
+            raise SystemExit(f"the idle {kind} process did not start")
+        time.sleep(settle)
+        samples = []
+        for _ in range(5):
+            samples.append(vm_rss_kib(child.pid))
+            time.sleep(0.1)
+        return max(samples)
+    finally:
+        child.terminate()
+        child.wait(timeout=10)
+
+
+# --- report ----------------------------------------------------------------------------------
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values)
+
+
+def spread(values: list[float]) -> str:
+    return f"{min(values):,.0f}..{max(values):,.0f}"
+
+
+def report(figures: Figures, bare_rss: int, bot_rss: int, args: argparse.Namespace) -> bool:
+    conc = {name: median([r.rate for r in runs]) for name, runs in figures.concurrent.items()}
+    seq = {name: median([r.rate for r in runs]) for name, runs in figures.sequential.items()}
+    cpu = {name: median([r.cpu_us for r in runs]) for name, runs in figures.concurrent.items()}
+    ratio_c, ratio_s = conc["bot"] / conc["bare"], seq["bot"] / seq["bare"]
+    rss_ratio = bot_rss / bare_rss
+    print()
+    print(
+        f"Updates: {args.users} users, {args.updates} updates per concurrent run and "
+        f"{args.updates // 2} per sequential run, median of {args.repeats} runs after a "
+        f"warm-up; {os.cpu_count()} CPUs, Python {sys.version.split()[0]}."
+    )
+    print("  bare = PTB Application, /ping -> sendMessage (no keyboard)")
+    print("  twin = the same bare Application, sectors:toggle:<id> -> answerCallbackQuery +")
+    print("         editMessageText with a fixed 8-button keyboard: the toggle's PTB work, no bot")
+    print("  bot  = build_application, sectors:toggle:<id> -> gatekeeper (1 transaction), toggle")
+    print("         (1 transaction, SQLite WAL, synchronous=FULL), answerCallbackQuery +")
+    print("         editMessageText with the rendered keyboard")
+    print("  concurrent = production's path: update_queue -> PerUserUpdateProcessor (64 at once)")
+    print("  sequential = one update at a time, awaited (Application.process_update)")
+    print("  Update.de_json of every incoming update is inside the timing.")
+    print()
+    print(f"  {'':24}{'median upd/s':>14}{'min..max':>16}{'CPU us/update':>16}")
+    for mode, series in (("concurrent", figures.concurrent), ("sequential", figures.sequential)):
+        for name in ("bare", "twin", "bot"):
+            rates = [r.rate for r in series[name]]
+            cpu_us = median([r.cpu_us for r in series[name]])
+            label = f"{name}, {mode}"
+            print(f"  {label:24}{median(rates):>14,.0f}{spread(rates):>16}{cpu_us:>16,.0f}")
+    print()
+    print(f"Idle RSS: bare PTB + aiosqlite {bare_rss / 1024:.1f} MiB, bot {bot_rss / 1024:.1f} MiB")
+    print()
+    checks = [
+        ("bot/bare throughput, concurrent", f"{ratio_c:.2f}", f">= {RATIO_TARGET}",
+         ratio_c >= RATIO_TARGET),
+        ("bot/bare idle RSS", f"{rss_ratio:.2f}x", f"<= {RSS_TARGET}x", rss_ratio <= RSS_TARGET),
+    ]  # fmt: skip
+    print(f"  {'check':40}{'measured':>10}{'target':>10}  result")
+    for name, measured, target, ok in checks:
+        print(f"  {name:40}{measured:>10}{target:>10}  {'PASS' if ok else 'FAIL'}")
+    info = [
+        ("bot/bare throughput, sequential", ratio_s),
+        ("twin/bare throughput, concurrent", conc["twin"] / conc["bare"]),
+        ("bot/twin throughput, concurrent", conc["bot"] / conc["twin"]),
+        ("bot/twin throughput, sequential", seq["bot"] / seq["twin"]),
+        ("bare/bot CPU per update, concurrent", cpu["bare"] / cpu["bot"]),
+        ("twin/bot CPU per update, concurrent", cpu["twin"] / cpu["bot"]),
+    ]
+    for name, value in info:
+        print(f"  {name:40}{value:>10.2f}{'(info)':>10}")
+    return all(ok for *_, ok in checks)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--users", type=int, default=200)
+    parser.add_argument("--updates", type=int, default=3000, help="updates per concurrent run")
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--idle", choices=["bot", "bare"], help=argparse.SUPPRESS)
+    parser.add_argument("--folder", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--max-concurrent", type=int, default=64, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+
+    if args.idle:
+        asyncio.run(idle(args.idle, args.folder, args.max_concurrent))
+        return
+    with tempfile.TemporaryDirectory(prefix="bench-updates-") as temp:
+        folder = Path(temp)
+        figures = asyncio.run(throughput(args.users, args.updates, args.repeats, folder))
+        limit = make_config(folder).max_concurrent_updates
+        (folder / "bot").mkdir()
+        (folder / "bare").mkdir()
+        bare_rss = idle_rss("bare", folder / "bare", limit)
+        bot_rss = idle_rss("bot", folder / "bot", limit)
+    ok = report(figures, bare_rss, bot_rss, args)
+    sys.exit(0 if ok else 1)
+
+
+if __name__ == "__main__":
+    main()
