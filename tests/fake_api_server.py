@@ -15,6 +15,10 @@ client never read the answer (killed mid-request, delayed response) - as with re
         server.fault("sendMessage", delay=30, times=None)            # accepted, answered late
         server.sent_by_chat()                                        # Counter of accepted sends
 
+`BotProcess` (below) runs `python -m bot` against it: `start()`, `wait_polling()`, `stop()`
+(SIGTERM, returns the exit status), `kill()` (SIGKILL), `output()`; `text_update` and
+`callback_update` build what a Telegram client would send.
+
 It binds 127.0.0.1 on an ephemeral port and nothing else. The server survives any number of
 bot processes (start, kill -9, restart against the same instance): the update queue keeps
 Telegram's confirmation semantics (an update is forgotten once a `getUpdates` asks for a
