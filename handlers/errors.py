@@ -9,6 +9,7 @@ from telegram.constants import ParseMode
 from telegram.error import TelegramError
 
 from bot.context import App, Ctx
+from bot.services import users as users_service
 
 log = logging.getLogger(__name__)
 
@@ -20,11 +21,24 @@ async def on_error(update: object, context: Ctx) -> None:
         return
     if update.effective_chat.type != Chat.PRIVATE:
         return
-    language = context.actor.language if context.actor else context.deps.config.default_language
+    # PTB gives error handlers a fresh context (no actor): read the user's language again.
+    deps = context.deps
+    language = deps.config.default_language
+    if update.effective_user is not None:
+        telegram_language = users_service.language_from_telegram(
+            update.effective_user.language_code, deps.config.default_language
+        )
+        try:
+            actor = await users_service.load_actor(
+                deps.db, update.effective_user.id, telegram_language
+            )
+            language = actor.language
+        except Exception:
+            log.warning("Could not read the user's language for the apology", exc_info=True)
     try:
         await context.bot.send_message(
             update.effective_chat.id,
-            context.deps.texts.get(language, "error.generic"),
+            deps.texts.get(language, "error.generic"),
             parse_mode=ParseMode.HTML,
         )
     except TelegramError:

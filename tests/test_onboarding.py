@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.harness import BotDriver, TgUser, texts_of
 
 
@@ -194,3 +196,18 @@ async def test_command_menus_set_in_both_languages(bot: BotDriver) -> None:
 async def test_cancel_outside_a_conversation(bot: BotDriver, anna: TgUser) -> None:
     calls = await bot.send(anna, "/cancel")
     assert texts_of(calls) == "Nie ma nic do przerwania."
+
+
+async def test_unexpected_error_is_apologised_for_in_the_users_language(
+    bot: BotDriver, john: TgUser, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot.services import sectors as sectors_service
+
+    await consent(bot, john)
+
+    async def broken(*_args: object) -> None:
+        raise RuntimeError("storage exploded")
+
+    monkeypatch.setattr(sectors_service, "sectors_view", broken)
+    calls = await bot.send(john, "/sectors")
+    assert texts_of(calls) == "Something went wrong on my side. Please try again in a moment."
