@@ -795,3 +795,25 @@ async def test_timeout_drops_the_draft_and_says_so(bot: BotDriver) -> None:
     calls = await bot.send(MOD, "2026-12-03 17:00")  # no longer an answer
     assert "Ile potrwa?" not in texts_of(calls)
     assert await rows(bot, "SELECT count(*) FROM meetings") == [(0,)]
+
+
+async def test_raising_the_capacity_promotes_those_waiting_at_once(bot: BotDriver) -> None:
+    await moderator(bot)
+    waiting = [TgUser(id=3000 + n, language_code="pl") for n in range(3)]
+    for person in waiting:
+        await member(bot, person, "culture")
+    meeting_id = await publish(bot)
+    await bot.click(MOD, f"mtg:edit:{meeting_id}")
+    await bot.click(MOD, "mtg:efield:capacity")
+    await bot.send(MOD, "1")
+    for person in waiting:
+        await bot.click(person, f"rsvp:going:{meeting_id}")
+    await dispatch(bot)
+
+    await bot.click(MOD, f"mtg:edit:{meeting_id}")
+    await bot.click(MOD, "mtg:efield:capacity")
+    await bot.send(MOD, "2")
+    promoted = [c.chat_id for c in await dispatch(bot) if "Zwolniło się miejsce" in c.text]
+    assert promoted == [waiting[1].id]
+    calls = await bot.click(waiting[2], f"rsvp:going:{meeting_id}")
+    assert "pozycja 1." in texts_of(calls)

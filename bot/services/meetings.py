@@ -28,6 +28,7 @@ from bot.errors import DomainError, NotAllowed, UnknownSector
 from bot.i18n import Html, Texts
 from bot.meeting_card import card_keyboard, card_text, local_when
 from bot.services import delivery
+from bot.services import rsvp as rsvp_service
 from bot.services.delivery import OutgoingMessage
 from bot.services.users import Actor
 from storage import meetings as storage
@@ -765,6 +766,10 @@ async def edit(
             subject = f"meeting:{old.id}"
             delivery.cancel_pending(conn, subject=subject, now=now, kinds=["meeting-reminder"])
             _schedule_reminders(conn, new, team, now, texts, zone, actor.user_id)
+            if change.field == "capacity":
+                # A larger capacity frees places: those waiting get them, in order, at once.
+                notice = rsvp_service.promotion_notice(new, team, texts, zone)
+                rsvp_service.fill_free_places(conn, new, now, notice)
             pairs.append((old, new))
         if not pairs:
             raise Unchanged()
