@@ -318,7 +318,7 @@ class _Run:
                     await asyncio.wait(list(self.in_flight))
                     continue
                 if not cycle.claim.batch:
-                    if cycle.more or cycle.claim.expired:
+                    if cycle.more or cycle.claim.dropped:
                         continue
                     if not self.in_flight:
                         break

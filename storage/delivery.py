@@ -72,6 +72,8 @@ class Claim(BaseModel):
 
     batch: list[Claimed] = []
     expired: int = 0
+    # Settled without a send: expired, or the recipient is no longer reachable.
+    dropped: int = 0
     paused_until: datetime | None = None
 
 
@@ -248,24 +250,38 @@ def update_pause(conn: sqlite3.Connection, until: datetime) -> None:
 
 
 def claim_deliveries(conn: sqlite3.Connection, now: datetime, limit: int) -> Claim:
-    """Expire useless due copies and mark up to `limit` due ones `sending` (the claim).
+    """Settle what is no longer worth sending and mark up to `limit` due copies `sending`.
 
-    The claim is committed before any send, so a crash leaves the row `sending`, which the
-    next start turns into `unknown`: at most once.
+    Copies past their announcement's `expires_at` become `expired`; copies for a person who
+    has since become inactive (blocked the bot) become `blocked`, for one who was erased or
+    withdrew consent `failed`: nothing goes out to them after that. The claim is committed
+    before any send, so a crash leaves the row `sending`, which the next start turns into
+    `unknown`: at most once.
     """
     paused = get_pause(conn)
     if paused is not None and paused > now:
         return Claim(paused_until=paused)
     when = db_time(now)
+    # Group chats (negative ids) have no user row; a private chat's id is its user's id.
     rows = conn.execute(
-        """SELECT d.id, d.announcement_id, d.chat_id, d.language, d.attempts,
-                  a.expires_at, a.payload
+        """SELECT d.id, d.announcement_id, d.chat_id, d.language, d.attempts, a.payload,
+                  CASE WHEN a.expires_at IS NOT NULL AND a.expires_at <= ? THEN 'expired'
+                       WHEN d.chat_id < 0 THEN 'ok'
+                       WHEN u.id IS NULL OR u.consent_at IS NULL THEN 'failed'
+                       WHEN u.active = 0 THEN 'blocked'
+                       ELSE 'ok' END AS verdict
            FROM deliveries d JOIN announcements a ON a.id = d.announcement_id
+           LEFT JOIN users u ON u.id = d.chat_id
            WHERE d.state = 'pending' AND d.next_attempt_at <= ?
            ORDER BY d.next_attempt_at, d.id LIMIT ?""",
-        (when, limit),
+        (when, when, limit),
     ).fetchall()
-    expired = [(when, row[0]) for row in rows if row[5] is not None and row[5] <= when]
+    reasons = {
+        "expired": "too late",
+        "failed": "recipient erased or without consent",
+        "blocked": "recipient inactive",
+    }
+    dropped = [(row[6], reasons[row[6]], when, row[0]) for row in rows if row[6] != "ok"]
     batch = [
         Claimed(
             id=row[0],
@@ -273,16 +289,14 @@ def claim_deliveries(conn: sqlite3.Connection, now: datetime, limit: int) -> Cla
             chat_id=row[2],
             language=row[3],
             attempts=row[4] + 1,
-            payload=row[6],
+            payload=row[5],
         )
         for row in rows
-        if row[5] is None or row[5] > when
+        if row[6] == "ok"
     ]
-    if expired:
+    if dropped:
         conn.executemany(
-            """UPDATE deliveries SET state = 'expired', error = 'too late', updated_at = ?
-               WHERE id = ?""",
-            expired,
+            "UPDATE deliveries SET state = ?, error = ?, updated_at = ? WHERE id = ?", dropped
         )
     if batch:
         conn.executemany(
@@ -290,7 +304,11 @@ def claim_deliveries(conn: sqlite3.Connection, now: datetime, limit: int) -> Cla
                WHERE id = ? AND state = 'pending'""",
             [(when, item.id) for item in batch],
         )
-    return Claim(batch=batch, expired=len(expired))
+    return Claim(
+        batch=batch,
+        expired=sum(1 for item in dropped if item[0] == "expired"),
+        dropped=len(dropped),
+    )
 
 
 def update_settled(conn: sqlite3.Connection, outcomes: Iterable[Settlement]) -> None:

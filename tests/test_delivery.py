@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import itertools
 import sqlite3
 import time
 from datetime import UTC, datetime, timedelta
@@ -657,9 +656,12 @@ async def test_sends_keep_the_configured_pace(bot: BotDriver) -> None:
     await dispatch_once(paced, bot.app.bot)
     # Ten sends at 40 msg/s: nine intervals of 25 ms between the first and the last.
     assert len(bot.api.sent("sendMessage")) == len(times) == 10
-    gaps = [later - earlier for earlier, later in itertools.pairwise(times)]
-    assert min(gaps) >= 0.025 * 0.8
+    # The schedule is fixed (a late slot is made up by the next), so only the span is exact.
     assert times[-1] - times[0] >= 9 / 40 * 0.95
+    # No burst: a late slot is made up at most once, so any four consecutive sends span at
+    # least two intervals.
+    spans = [later - earlier for earlier, later in zip(times[:-3], times[3:], strict=True)]
+    assert min(spans) >= 2 / 40 * 0.9
 
 
 async def test_an_overlapping_run_returns_at_once(bot: BotDriver) -> None:
@@ -785,3 +787,53 @@ async def test_retry_delays_double_from_retry_seconds_up_to_retry_max(bot: BotDr
     assert delays == [10.0, 20.0, 25.0, 25.0]
     await dispatch_once(tuned, bot.app.bot)
     assert (await counts(bot, announcement)).sent == 1
+
+
+async def test_nothing_goes_to_someone_who_left_between_fan_out_and_send(
+    bot: BotDriver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A group chat (issue 5) has no user row and is still reached.
+    monkeypatch.setitem(delivery.AUDIENCES, "group", lambda conn, chat: [(chat, "pl")])
+    now = bot.clock()
+    announcement = await announce_to_team(bot, {1: "pl", 2: "pl", 3: "pl", 4: "en"})
+    group = await deps_of(bot).db.run(
+        lambda conn: delivery.announce(
+            conn, kind="x", audience="group", audience_id=-100, messages=notice("g"), now=now
+        )
+    )
+    bot.api.fail("sendMessage", 429, "Too Many Requests", retry_after=5)
+    await tick(bot, one_at_a_time=True)  # fanned out; everything waits behind the 429
+
+    def leave(conn: sqlite3.Connection) -> None:
+        users_storage.update_active(conn, 2, False)  # blocked the bot meanwhile
+        conn.execute("DELETE FROM users WHERE id = 3")  # erased (/forget) meanwhile
+        conn.execute("UPDATE users SET consent_at = NULL, consent_version = NULL WHERE id = 4")
+
+    await deps_of(bot).db.run(leave)
+    bot.api.clear()
+    bot.clock.advance(seconds=5)
+    await tick(bot)
+    assert sorted(messages_to(bot)) == [-100, 1]
+    state = await rows(bot, announcement)
+    assert {chat: row.state for chat, row in state.items()} == {
+        1: "sent",
+        2: "blocked",
+        3: "failed",
+        4: "failed",
+    }
+    assert (await counts(bot, group)).sent == 1
+
+
+async def test_forget_chat_erases_its_deliveries_and_nothing_is_sent_after(
+    bot: BotDriver,
+) -> None:
+    announcement = await announce_to_team(bot, {1: "pl", 2: "pl"})
+    bot.api.fail("sendMessage", 429, "Too Many Requests", retry_after=5)
+    await tick(bot, one_at_a_time=True)
+    erased = await deps_of(bot).db.run(lambda conn: delivery.forget_chat(conn, 2))
+    assert erased == 1
+    bot.api.clear()
+    bot.clock.advance(seconds=5)
+    await tick(bot)
+    assert sorted(messages_to(bot)) == [1]
+    assert sorted(await rows(bot, announcement)) == [1]
