@@ -5,10 +5,10 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
-from icalendar import Calendar, Event
 from pydantic import BaseModel, ConfigDict
 
 from bot.errors import ConsentRequired
@@ -18,6 +18,9 @@ from storage import teams as teams_storage
 from storage import users as users_storage
 from storage.database import Database
 from storage.models import Meeting, Team
+
+if TYPE_CHECKING:
+    from icalendar import Event
 
 PRODID = "-//NGO cooperation programme bot//meetings//EN"
 # One .ics holds at most this many meetings (a year of weekly meetings in every sector fits).
@@ -66,6 +69,8 @@ def _sequence(meeting: Meeting) -> int:
 def _event(entry: MeetingEntry, language: str, bot_username: str, zone: ZoneInfo) -> Event:
     meeting, team = entry.meeting, entry.team
     link = deep_link(bot_username, meeting.id)
+    from icalendar import Event  # loaded on the first export: it weighs ~2.4 MiB idle
+
     event = Event()
     event.add("uid", event_uid(bot_username, meeting.id))
     event.add("dtstamp", meeting.updated_at.astimezone(UTC))
@@ -87,6 +92,8 @@ def ics_bytes(
     entries: Sequence[MeetingEntry], language: str, bot_username: str, zone: ZoneInfo
 ) -> bytes:
     """Build one iCalendar file with an event per meeting, times in the deployment's zone."""
+    from icalendar import Calendar
+
     calendar = Calendar()
     calendar.add("prodid", PRODID)
     calendar.add("version", "2.0")
