@@ -102,7 +102,9 @@ def _schedule_dispatcher(app: App, config: Config) -> None:
 
 
 async def _dispatch_job(context: Ctx) -> None:
-    await dispatch_once(context.deps, context.bot)
+    # Application.stop waits for running jobs: a long broadcast must yield to a shutdown.
+    application = context.application
+    await dispatch_once(context.deps, context.bot, stopping=lambda: not application.running)
 
 
 async def _post_shutdown(app: App) -> None:

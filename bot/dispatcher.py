@@ -24,6 +24,7 @@ import logging
 import math
 import warnings
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -292,10 +293,13 @@ def _cycle(
 class _Run:
     """One dispatcher run: sends overlap the next claim; every outcome is settled once."""
 
-    def __init__(self, deps: Deps, bot: telegram.Bot, engine: _Engine) -> None:
+    def __init__(
+        self, deps: Deps, bot: telegram.Bot, engine: _Engine, stopping: Callable[[], bool]
+    ) -> None:
         self.deps = deps
         self.bot = bot
         self.engine = engine
+        self.stopping = stopping
         self.settings = deps.config.delivery
         self.report = DispatchReport()
         self.answered: list[storage.Settlement] = []
@@ -309,7 +313,7 @@ class _Run:
     async def run(self, batch_size: int) -> DispatchReport:
         try:
             while True:
-                stopping = self.pause is not None
+                stopping = self.pause is not None or self.stopping()
                 cycle = await self._cycle(0 if stopping else batch_size)
                 if stopping or cycle.claim.paused_until is not None:
                     self.report.paused_until = self.pause or cycle.claim.paused_until
@@ -357,7 +361,7 @@ class _Run:
                 await asyncio.wait([earlier])
             await self.engine.pacer.wait()
             await self.slots.acquire()
-            if self.pause is not None:
+            if self.pause is not None or self.stopping():
                 self.slots.release()
                 break
             item = self.unstarted.pop(0)
@@ -406,9 +410,16 @@ def _returned(item: storage.Claimed, at: datetime) -> storage.Settlement:
     )
 
 
-async def dispatch_once(deps: Deps, bot: telegram.Bot) -> DispatchReport:
+async def dispatch_once(
+    deps: Deps, bot: telegram.Bot, *, stopping: Callable[[], bool] = lambda: False
+) -> DispatchReport:
     """Recover nothing; fan out what is due at deps.clock(), expire what is useless, claim and
-    send every due delivery (paced), settle. Tests call this to 'let the clock tick'."""
+    send every due delivery (paced), settle. Tests call this to 'let the clock tick'.
+
+    `stopping()` turning true (the application is shutting down) ends the run early: no new
+    claim, sends in flight are answered and settled, the rest of the claim goes back to
+    `pending` - a graceful stop leaves nothing `unknown`.
+    """
     engine = _engine(deps.db)
     if engine.lock.locked():
         return DispatchReport(busy=True)
@@ -418,7 +429,7 @@ async def dispatch_once(deps: Deps, bot: telegram.Bot) -> DispatchReport:
     )
     async with engine.lock:
         engine.pacer.rate = settings.messages_per_second
-        report = await _Run(deps, bot, engine).run(batch_size)
+        report = await _Run(deps, bot, engine, stopping).run(batch_size)
     if report.batches or report.expired or report.fanned_out:
         log.info(
             "Delivery: %d announcement(s) fanned out; %d sent, %d failed, %d blocked, "

@@ -837,3 +837,25 @@ async def test_forget_chat_erases_its_deliveries_and_nothing_is_sent_after(
     await tick(bot)
     assert sorted(messages_to(bot)) == [1]
     assert sorted(await rows(bot, announcement)) == [1]
+
+
+async def test_a_stopping_application_ends_the_run_leaving_nothing_unknown(
+    bot: BotDriver,
+) -> None:
+    announcement = await announce_to_team(bot, dict.fromkeys(range(1, 41), "pl"))
+    deps = deps_of(bot)
+    paced = dataclasses.replace(deps, config=fast(deps.config, messages_per_second=100))
+    stop = asyncio.Event()
+    bot.api.on_call = lambda call: stop.set() if len(bot.api.sent("sendMessage")) >= 5 else None
+    report = await dispatch_once(paced, bot.app.bot, stopping=stop.is_set)
+    state = await rows(bot, announcement)
+    sent = {chat for chat, row in state.items() if row.state == "sent"}
+    assert sent == {call.chat_id for call in bot.api.sent("sendMessage")}
+    assert 5 <= len(sent) < 40
+    assert report.sent == len(sent)
+    waiting = [row for row in state.values() if row.state != "sent"]
+    assert {row.state for row in waiting} == {"pending"}
+    assert all(row.attempts == 0 for row in waiting)
+    await tick(bot)
+    assert (await counts(bot, announcement)).sent == 40
+    assert len(bot.api.sent("sendMessage")) == 40
