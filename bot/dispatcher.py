@@ -1,9 +1,11 @@
 """The dispatcher: the one repeating job that fans out due notices and sends them, paced.
 
-One poll = one transaction that fans out due announcements and claims a batch (committed as
-`sending` before any call to Telegram); the batch is sent at the configured pace, then
-settled in one transaction. The job loops until nothing is due, so a broadcast runs at the
-pace, not one batch per interval. What each Telegram answer means for a copy:
+One cycle = one transaction that settles the sends answered so far, fans out due
+announcements and claims the next small batch (committed as `sending` before any call to
+Telegram). The batch is sent at the configured pace while the next cycle runs, one send at a
+time per chat. The job loops until nothing is due, so a broadcast runs at the pace, not one
+batch per interval; on shutdown it stops claiming and settles what is in flight. What each
+Telegram answer means for a copy:
 
 - ok -> `sent` (message_id kept);
 - 429 -> back to `pending` after exactly `retry_after`; the whole bot pauses that long and
@@ -105,7 +107,8 @@ class Pacer:
 class _Engine:
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     pacer: Pacer = field(default_factory=lambda: Pacer(25.0))
-    markups: dict[tuple[int, str], tuple[str, InlineKeyboardMarkup | None]] = field(
+    # Rendered payloads by (payload, language): parsed once per notice, not once per copy.
+    messages: dict[tuple[str, str], tuple[str, InlineKeyboardMarkup | None]] = field(
         default_factory=dict
     )
 
@@ -162,18 +165,19 @@ def _backoff(settings: DeliveryConfig, attempts: int) -> timedelta:
 
 
 def _message(engine: _Engine, item: storage.Claimed) -> tuple[str, InlineKeyboardMarkup | None]:
-    key = (item.announcement_id, item.language)
-    cached = engine.markups.get(key)
+    # Keyed by the payload itself, not the id: SQLite may reuse the id of a deleted row.
+    key = (item.payload, item.language)
+    cached = engine.messages.get(key)
     if cached is None:
-        if len(engine.markups) > 1000:
-            engine.markups.clear()
+        if len(engine.messages) > 1000:
+            engine.messages.clear()
         payload = json.loads(item.payload)[item.language]
         markup = payload.get("reply_markup")
         cached = (
             str(payload["text"]),
             None if not markup else InlineKeyboardMarkup.de_json(markup, None),
         )
-        engine.markups[key] = cached
+        engine.messages[key] = cached
     return cached
 
 
@@ -379,6 +383,7 @@ class _Run:
             )
             if outcome.state == "pending" and not outcome.counts:
                 self.pause = max(filter(None, [self.pause, outcome.next_attempt_at]))
+                log.warning("Telegram's flood control: no sends until %s", self.pause)
             self.answered.append(outcome)
         finally:
             task = asyncio.current_task()
