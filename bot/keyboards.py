@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import functools
+
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.i18n import Html, Texts
 from bot.services.sectors import SectorsView
+from storage.models import Team
 
 
 def sectors_text(view: SectorsView, language: str, texts: Texts) -> Html:
@@ -16,9 +19,18 @@ def sectors_text(view: SectorsView, language: str, texts: Texts) -> Html:
 
 def sectors_keyboard(view: SectorsView, language: str, texts: Texts) -> InlineKeyboardMarkup:
     """One toggle per sector team, with a visible subscribed marker."""
+    return _sectors_keyboard(view.teams, view.subscribed, language, texts)
+
+
+# Keyboards are immutable and few (a language x a set of subscriptions): the /sectors toggle
+# is the hottest path of the bot, so each is built once.
+@functools.lru_cache(maxsize=1024)
+def _sectors_keyboard(
+    teams: tuple[Team, ...], subscribed: frozenset[int], language: str, texts: Texts
+) -> InlineKeyboardMarkup:
     rows = []
-    for team in view.teams:
-        key = "sectors.on" if team.id in view.subscribed else "sectors.off"
+    for team in teams:
+        key = "sectors.on" if team.id in subscribed else "sectors.off"
         label = texts.get(language, key, name=team.name(language))
         rows.append([InlineKeyboardButton(label, callback_data=f"sectors:toggle:{team.id}")])
     return InlineKeyboardMarkup(rows)

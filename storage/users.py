@@ -15,6 +15,12 @@ def get_user(conn: sqlite3.Connection, user_id: int) -> User | None:
     return None if row is None else User.from_row(row)
 
 
+def get_consent_version(conn: sqlite3.Connection, user_id: int) -> int | None:
+    """Return the privacy notice version the user consented to (None: no consent, no user)."""
+    row = conn.execute("SELECT consent_version FROM users WHERE id = ?", (user_id,)).fetchone()
+    return None if row is None else row[0]
+
+
 def add_user(conn: sqlite3.Connection, user_id: int, language: str, now: datetime) -> User:
     """Insert a user who has not consented yet (id and language only); keep an existing one."""
     row = conn.execute(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import weakref
 from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict
@@ -36,7 +37,12 @@ class Subscribed(BaseModel):
     view: SectorsView
 
 
-def _sync(conn: sqlite3.Connection, config: Config) -> None:
+# The sector teams change only when the configuration is synced (at start): each database
+# keeps its list here instead of rebuilding the models on every toggle.
+_sector_teams: weakref.WeakKeyDictionary[Database, tuple[Team, ...]] = weakref.WeakKeyDictionary()
+
+
+def _sync(conn: sqlite3.Connection, config: Config) -> tuple[Team, ...]:
     wanted = {team.slug for team in config.teams}
     for existing in teams_storage.list_teams(conn):
         if existing.slug in wanted:
@@ -61,29 +67,32 @@ def _sync(conn: sqlite3.Connection, config: Config) -> None:
             position=position,
         )
     roles_storage.replace_config_admins(conn, config.admins)
+    return tuple(teams_storage.list_teams(conn, "sector"))
 
 
 async def sync_from_config(db: Database, config: Config) -> None:
     """Make the teams and config admins in the database match the configuration."""
-    await db.run(_sync, config)
+    _sector_teams[db] = await db.run(_sync, config)
 
 
-def _view(conn: sqlite3.Connection, user_id: int) -> SectorsView:
+def _view(conn: sqlite3.Connection, user_id: int, teams: tuple[Team, ...] | None) -> SectorsView:
+    if teams is None:
+        teams = tuple(teams_storage.list_teams(conn, "sector"))
     return SectorsView(
-        teams=tuple(teams_storage.list_teams(conn, "sector")),
+        teams=teams,
         subscribed=frozenset(subscriptions_storage.list_subscribed_team_ids(conn, user_id)),
     )
 
 
 def _require_consent(conn: sqlite3.Connection, user_id: int, notice_version: int) -> None:
-    user = users_storage.get_user(conn, user_id)
-    if user is None or user.consent_version is None or user.consent_version < notice_version:
+    version = users_storage.get_consent_version(conn, user_id)
+    if version is None or version < notice_version:
         raise ConsentRequired()
 
 
 async def sectors_view(db: Database, user_id: int) -> SectorsView:
     """Return the sector teams and the user's subscriptions."""
-    return await db.run(_view, user_id)
+    return await db.run(_view, user_id, _sector_teams.get(db))
 
 
 async def toggle(
@@ -91,14 +100,20 @@ async def toggle(
 ) -> SectorsView:
     """Subscribe to a sector team, or unsubscribe if already subscribed."""
 
+    teams = _sector_teams.get(db)
+
     def change(conn: sqlite3.Connection) -> SectorsView:
         _require_consent(conn, user_id, notice_version)
-        team = teams_storage.get_team(conn, team_id)
-        if team is None or team.kind != "sector":
+        if teams is not None:
+            known = any(team.id == team_id for team in teams)
+        else:
+            team = teams_storage.get_team(conn, team_id)
+            known = team is not None and team.kind == "sector"
+        if not known:
             raise UnknownSector()
         if not subscriptions_storage.add_subscription(conn, user_id, team_id, now):
             subscriptions_storage.delete_subscription(conn, user_id, team_id)
-        return _view(conn, user_id)
+        return _view(conn, user_id, teams)
 
     return await db.run(change)
 
@@ -108,7 +123,7 @@ def _subscribe_slug(conn: sqlite3.Connection, user_id: int, slug: str, now: date
     if team is None or team.kind != "sector":
         raise UnknownSector(slug=slug)
     added = subscriptions_storage.add_subscription(conn, user_id, team.id, now)
-    return Subscribed(team=team, added=added, view=_view(conn, user_id))
+    return Subscribed(team=team, added=added, view=_view(conn, user_id, None))
 
 
 async def subscribe_by_slug(
