@@ -8,7 +8,18 @@ from bot.config import LANGUAGES
 from bot.i18n import Texts
 
 # Commands every member sees in the menu; moderator and admin commands are listed by /help.
-MENU = ("sectors", "organisation", "language", "privacy", "help", "cancel")
+MENU = (
+    "sectors",
+    "meetings",
+    "calendar",
+    "postulate",
+    "my_postulates",
+    "organisation",
+    "language",
+    "privacy",
+    "help",
+    "cancel",
+)
 
 
 def menu(texts: Texts, language: str) -> list[BotCommand]:

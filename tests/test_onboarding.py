@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from tests.harness import BotDriver, TgUser, texts_of
@@ -211,3 +213,62 @@ async def test_unexpected_error_is_apologised_for_in_the_users_language(
     monkeypatch.setattr(sectors_service, "sectors_view", broken)
     calls = await bot.send(john, "/sectors")
     assert texts_of(calls) == "Something went wrong on my side. Please try again in a moment."
+
+
+def _registered_commands(bot: BotDriver) -> set[str]:
+    from telegram.ext import BaseHandler, CommandHandler, ConversationHandler
+
+    found: set[str] = set()
+
+    def visit(handler: BaseHandler[Any, Any, Any]) -> None:
+        if isinstance(handler, CommandHandler):
+            found.update(handler.commands)
+        elif isinstance(handler, ConversationHandler):
+            for inner in [
+                *handler.entry_points,
+                *handler.fallbacks,
+                *(h for hs in handler.states.values() for h in hs),
+            ]:
+                visit(inner)
+
+    for group in bot.app.handlers.values():
+        for handler in group:
+            visit(handler)
+    return found
+
+
+async def test_help_and_menu_name_only_commands_that_exist(bot: BotDriver) -> None:
+    import re
+
+    registered = _registered_commands(bot)
+    texts = bot.app.bot_data["deps"].texts
+    for language in ("pl", "en"):
+        for key in ("help.member", "help.moderator", "help.admin"):
+            named = set(re.findall(r"(?<![<\w])/([a-z_]+)", texts.get(language, key, sectors="")))
+            assert named <= registered, (language, key, named - registered)
+    menu = {
+        c.params["commands"][i]["command"]
+        for c in bot.api.sent("setMyCommands")
+        for i in range(len(c.params["commands"]))
+    }
+    assert menu <= registered
+    assert {"meetings", "postulate"} <= menu
+
+
+async def test_moderator_help_lists_meeting_and_review_commands(bot: BotDriver) -> None:
+    import sqlite3
+
+    moderator = TgUser(id=4242, language_code="en")
+
+    def grant(conn: sqlite3.Connection) -> None:
+        conn.execute(
+            "INSERT INTO moderators (user_id, team_id, granted_at) "
+            "SELECT 4242, id, '2026-11-26T10:00:00.000000+00:00' FROM teams WHERE slug = 'culture'"
+        )
+
+    await bot.app.bot_data["deps"].db.run(grant)
+    shown = texts_of(await bot.send(moderator, "/help"))
+    assert "You moderate the sector teams:</b> Culture" in shown
+    assert "/new_meeting" in shown
+    assert "/review" in shown
+    assert "coordinating team" not in shown
