@@ -1,0 +1,1 @@
+-- Reserved for this session's work on roles_audit; filled in by its owner before release.

@@ -1,0 +1,1 @@
+-- Reserved for this session's work on broadcasts_groups; filled in by its owner before release.

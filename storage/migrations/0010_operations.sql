@@ -1,0 +1,1 @@
+-- Reserved for this session's work on operations; filled in by its owner before release.
