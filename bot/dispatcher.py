@@ -26,7 +26,7 @@ import logging
 import math
 import warnings
 import weakref
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -50,6 +50,7 @@ from bot.config import DeliveryConfig
 from bot.deps import Deps
 from bot.services import delivery as service
 from storage import delivery as storage
+from storage import groups as groups_storage
 from storage import users as users_storage
 from storage.database import Database
 
@@ -62,8 +63,24 @@ CLAIM_SECONDS = 0.25
 MAX_IN_FLIGHT = 100
 # Announcements fanned out by one poll (a resolver may return thousands of chats).
 FAN_OUT_PER_POLL = 20
+# Telegram lets a bot post at most this many messages a minute in one group.
+GROUP_PER_MINUTE = 20
 # Transport failures after which the request surely did not reach Telegram.
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+
+# Run after each settling cycle (final=False) and once after a run (final=True), outside any
+# transaction: e.g. broadcasts edit their progress message. Each must be quick; errors are
+# logged, never stop the sends.
+AfterSettle = Callable[[Deps, telegram.Bot, bool], Awaitable[None]]
+AFTER_SETTLE: list[AfterSettle] = []
+
+
+async def _after_settle(deps: Deps, bot: telegram.Bot, final: bool) -> None:
+    for hook in AFTER_SETTLE:
+        try:
+            await hook(deps, bot, final)
+        except Exception:
+            log.exception("After-settle hook %s failed", getattr(hook, "__name__", hook))
 
 
 @dataclass
@@ -103,14 +120,75 @@ class Pacer:
             await asyncio.sleep(start - now)
 
 
+_MINUTE = timedelta(minutes=1)
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """A notice ready to send: HTML text (or caption), buttons, an optional photo/document."""
+
+    text: str
+    markup: InlineKeyboardMarkup | None = None
+    photo: str | None = None
+    document: str | None = None
+
+
+async def send_rendered(bot: telegram.Bot, chat_id: int, message: Rendered) -> telegram.Message:
+    """Send one notice the way every recipient gets it (also used for previews)."""
+    caption = message.text or None
+    if message.photo is not None:
+        return await bot.send_photo(
+            chat_id=chat_id,
+            photo=message.photo,
+            caption=caption,
+            parse_mode=ParseMode.HTML,
+            reply_markup=message.markup,
+        )
+    if message.document is not None:
+        return await bot.send_document(
+            chat_id=chat_id,
+            document=message.document,
+            caption=caption,
+            parse_mode=ParseMode.HTML,
+            reply_markup=message.markup,
+        )
+    return await bot.send_message(
+        chat_id=chat_id, text=message.text, parse_mode=ParseMode.HTML, reply_markup=message.markup
+    )
+
+
+def render(payload: dict[str, Any]) -> Rendered:
+    """One language's payload (an OutgoingMessage dump) as something to send."""
+    markup = payload.get("reply_markup")
+    return Rendered(
+        text=str(payload["text"]),
+        markup=None if not markup else InlineKeyboardMarkup.de_json(markup, None),
+        photo=payload.get("photo_file_id"),
+        document=payload.get("document_file_id"),
+    )
+
+
 @dataclass
 class _Engine:
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     pacer: Pacer = field(default_factory=lambda: Pacer(25.0))
     # Rendered payloads by (payload, language): parsed once per notice, not once per copy.
-    messages: dict[tuple[str, str], tuple[str, InlineKeyboardMarkup | None]] = field(
-        default_factory=dict
-    )
+    messages: dict[tuple[str, str], Rendered] = field(default_factory=dict)
+    # Recent send times per group chat (deps.clock()), for GROUP_PER_MINUTE.
+    group_sends: dict[int, list[datetime]] = field(default_factory=dict)
+
+    def group_wait(self, chat_id: int, now: datetime) -> datetime | None:
+        """For a group at its per-minute limit, when the next send may go; else None
+        (and the send is counted)."""
+        if chat_id >= 0:
+            return None
+        recent = [at for at in self.group_sends.get(chat_id, []) if now - at < _MINUTE]
+        if len(recent) >= GROUP_PER_MINUTE:
+            self.group_sends[chat_id] = recent
+            return recent[0] + _MINUTE
+        recent.append(now)
+        self.group_sends[chat_id] = recent
+        return None
 
 
 _engines: weakref.WeakKeyDictionary[Database, _Engine] = weakref.WeakKeyDictionary()
@@ -164,31 +242,28 @@ def _backoff(settings: DeliveryConfig, attempts: int) -> timedelta:
     return min(first * (1 << min(max(attempts - 1, 0), 20)), longest)
 
 
-def _message(engine: _Engine, item: storage.Claimed) -> tuple[str, InlineKeyboardMarkup | None]:
+def _message(engine: _Engine, item: storage.Claimed) -> Rendered:
     # Keyed by the payload itself, not the id: SQLite may reuse the id of a deleted row.
     key = (item.payload, item.language)
     cached = engine.messages.get(key)
     if cached is None:
         if len(engine.messages) > 1000:
             engine.messages.clear()
-        payload = json.loads(item.payload)[item.language]
-        markup = payload.get("reply_markup")
-        cached = (
-            str(payload["text"]),
-            None if not markup else InlineKeyboardMarkup.de_json(markup, None),
-        )
+        cached = render(json.loads(item.payload)[item.language])
         engine.messages[key] = cached
     return cached
 
 
 async def _send(
-    deps: Deps, bot: telegram.Bot, engine: _Engine, item: storage.Claimed, max_attempts: int
+    deps: Deps,
+    bot: telegram.Bot,
+    engine: _Engine,
+    item: storage.Claimed,
+    max_attempts: int,
+    migrated: bool = False,
 ) -> storage.Settlement:
-    text, markup = _message(engine, item)
     try:
-        sent = await bot.send_message(
-            chat_id=item.chat_id, text=text, parse_mode=ParseMode.HTML, reply_markup=markup
-        )
+        sent = await send_rendered(bot, item.chat_id, _message(engine, item))
     except RetryAfter as exc:
         at = deps.clock()
         return storage.Settlement(
@@ -203,8 +278,13 @@ async def _send(
     except Forbidden as exc:
         return _final(deps, item, "blocked", f"403: {exc.message}")
     except ChatMigrated as exc:
-        # Groups come with issue 5; until then the new id is kept in the reason.
-        return _final(deps, item, "failed", f"migrated to chat {exc.new_chat_id}")
+        # The group became a supergroup: its link and waiting copies move to the new id
+        # (own transaction, after the call), then this copy is resent there once.
+        if migrated:
+            return _final(deps, item, "failed", f"migrated again to chat {exc.new_chat_id}")
+        await deps.db.run(groups_storage.update_chat_id, item.chat_id, exc.new_chat_id)
+        moved = item.model_copy(update={"chat_id": exc.new_chat_id})
+        return await _send(deps, bot, engine, moved, max_attempts, migrated=True)
     except BadRequest as exc:
         return _final(deps, item, "failed", f"400: {exc.message}")
     except NetworkError as exc:
@@ -319,6 +399,7 @@ class _Run:
             while True:
                 stopping = self.pause is not None or self.stopping()
                 cycle = await self._cycle(0 if stopping else batch_size)
+                await _after_settle(self.deps, self.bot, False)
                 if stopping or cycle.claim.paused_until is not None:
                     self.report.paused_until = self.pause or cycle.claim.paused_until
                     if not self.in_flight:
@@ -358,6 +439,22 @@ class _Run:
     async def _start(self, batch: list[storage.Claimed]) -> None:
         self.unstarted = list(batch)
         while self.unstarted:
+            # A group at its per-minute limit waits in `pending`, not in this loop: the
+            # other chats of the batch go on.
+            later = self.engine.group_wait(self.unstarted[0].chat_id, self.deps.clock())
+            if later is not None:
+                item = self.unstarted.pop(0)
+                self.answered.append(
+                    storage.Settlement(
+                        delivery_id=item.id,
+                        chat_id=item.chat_id,
+                        state="pending",
+                        at=self.deps.clock(),
+                        next_attempt_at=later,
+                        counts=False,
+                    )
+                )
+                continue
             # One send at a time per chat, so that two notices arrive in the order queued
             # (a meeting's change after its announcement) and a chat is never flooded.
             earlier = self.by_chat.get(self.unstarted[0].chat_id)
@@ -435,6 +532,7 @@ async def dispatch_once(
     async with engine.lock:
         engine.pacer.rate = settings.messages_per_second
         report = await _Run(deps, bot, engine, stopping).run(batch_size)
+        await _after_settle(deps, bot, True)
     if report.batches or report.expired or report.fanned_out:
         log.info(
             "Delivery: %d announcement(s) fanned out; %d sent, %d failed, %d blocked, "

@@ -379,11 +379,16 @@ def list_user_recipients(conn: sqlite3.Connection, user_id: int) -> list[Recipie
 
 
 def list_team_recipients(conn: sqlite3.Connection, team_id: int) -> list[Recipient]:
-    """The 'team' audience: active, consented subscribers of a sector team."""
+    """The 'team' audience: active, consented subscribers of a sector team, then the
+    groups linked to it (/link_group; a group's language is stored with its link)."""
     rows = conn.execute(
         """SELECT u.id, u.language FROM subscriptions s JOIN users u ON u.id = s.user_id
            WHERE s.team_id = ? AND u.active = 1 AND u.consent_at IS NOT NULL
            ORDER BY u.id""",
+        (team_id,),
+    ).fetchall()
+    rows += conn.execute(
+        "SELECT chat_id, language FROM group_links WHERE team_id = ? ORDER BY chat_id",
         (team_id,),
     ).fetchall()
     return [(row[0], row[1]) for row in rows]

@@ -628,13 +628,15 @@ async def test_retry_after_as_a_timedelta_is_honoured_too(
     assert (await counts(bot, announcement)).sent == 1
 
 
-async def test_group_migrated_to_supergroup_fails_with_the_new_id(bot: BotDriver) -> None:
+async def test_group_migrated_to_supergroup_is_resent_once_under_the_new_id(
+    bot: BotDriver,
+) -> None:
     announcement = await announce_to_team(bot, {1: "pl"})
     bot.api.fail("sendMessage", 400, "Bad Request: group chat was upgraded", migrate_to_chat_id=-99)
     await tick(bot)
     state = await rows(bot, announcement)
-    assert state[1].state == "failed"
-    assert "-99" in (state[1].error or "")
+    assert state[-99].state == "sent"
+    assert [call.chat_id for call in bot.api.sent("sendMessage")] == [1, -99]
 
 
 async def test_an_unexpected_error_in_the_send_is_unknown_not_resent(bot: BotDriver) -> None:

@@ -28,6 +28,9 @@ class OutgoingMessage(BaseModel):
 
     text: str
     reply_markup: dict[str, Any] | None = None
+    # A photo or a document (Telegram file ids) sent with `text` as its caption (<= 1,024).
+    photo_file_id: str | None = None
+    document_file_id: str | None = None
 
 
 Messages = Mapping[Language, OutgoingMessage]
