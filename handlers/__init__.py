@@ -8,6 +8,7 @@ from handlers import (
     errors,
     fallback,
     gatekeeper,
+    groups,
     meetings,
     members,
     organisation,
@@ -36,6 +37,7 @@ def register_all(app: App) -> None:
     calendar.register(app)
     postulates.register(app)  # /postulate, /review, /export; its draft interceptor is group -10
     meetings.register(app)  # /new_meeting, /edit_meeting, /cancel_meeting, mtg: buttons
+    groups.register(app)  # /link_group, /unlink_group; group life in its own group
     # Last in group 0: whatever no feature took (unknown commands, stale buttons).
     fallback.register(app)
     errors.register(app)

@@ -1,0 +1,91 @@
+"""Sector groups: /link_group <slug> and /unlink_group inside a group, and following the
+group's life (upgraded to a supergroup, bot removed)."""
+
+from __future__ import annotations
+
+from telegram import Chat, ChatMember, Update
+from telegram.ext import ChatMemberHandler, CommandHandler, MessageHandler, filters
+
+from bot.context import App, Ctx
+from bot.errors import DomainError
+from bot.services import groups as service
+from handlers.common import reply, require_actor, require_message, text
+
+# Own handler group: group 0's my_chat_member handler (private chats) takes every such
+# update there, and a migration service message must be seen whatever else matches.
+GROUP = 7
+
+
+def _group_chat(update: Update) -> Chat | None:
+    chat = update.effective_chat
+    return chat if chat is not None and chat.type in (Chat.GROUP, Chat.SUPERGROUP) else None
+
+
+async def link_group(update: Update, context: Ctx) -> None:
+    """/link_group <slug>: this group also gets the sector's notices."""
+    chat = _group_chat(update)
+    if chat is None:
+        await reply(update, text(context, "groups.in-group-only"))
+        return
+    args = context.args or []
+    if len(args) != 1:
+        await reply(update, text(context, "groups.usage"))
+        return
+    deps = context.deps
+    try:
+        team = await service.link(
+            deps.db,
+            require_actor(context),
+            chat_id=chat.id,
+            title=chat.title,
+            slug=args[0],
+            language=deps.config.default_language,
+            now=deps.clock(),
+        )
+    except DomainError as error:
+        await reply(update, text(context, error.key, **error.values))
+        return
+    language = deps.config.default_language
+    await reply(update, deps.texts.get(language, "groups.linked", team=team.name(language)))
+
+
+async def unlink_group(update: Update, context: Ctx) -> None:
+    """/unlink_group: this group no longer gets the sector's notices."""
+    chat = _group_chat(update)
+    if chat is None:
+        await reply(update, text(context, "groups.in-group-only"))
+        return
+    deps = context.deps
+    try:
+        team = await service.unlink(
+            deps.db, require_actor(context), chat_id=chat.id, now=deps.clock()
+        )
+    except DomainError as error:
+        await reply(update, text(context, error.key, **error.values))
+        return
+    language = deps.config.default_language
+    await reply(update, deps.texts.get(language, "groups.unlinked", team=team.name(language)))
+
+
+async def migrated(update: Update, context: Ctx) -> None:
+    """The service message of a group upgraded to a supergroup: the link follows."""
+    message = require_message(update)
+    if message.migrate_to_chat_id is not None:
+        await service.migrated(context.deps.db, message.chat.id, message.migrate_to_chat_id)
+
+
+async def membership(update: Update, context: Ctx) -> None:
+    """The bot was removed from (or left) a group: unlink it."""
+    change = update.my_chat_member
+    if change is None or change.chat.type not in (Chat.GROUP, Chat.SUPERGROUP):
+        return
+    if change.new_chat_member.status in (ChatMember.BANNED, ChatMember.LEFT):
+        await service.bot_removed(context.deps.db, change.chat.id, context.deps.clock())
+
+
+def register(app: App) -> None:
+    """Install /link_group, /unlink_group and the group-life handlers."""
+    app.add_handler(CommandHandler("link_group", link_group))
+    app.add_handler(CommandHandler("unlink_group", unlink_group))
+    app.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, migrated), group=GROUP)
+    app.add_handler(ChatMemberHandler(membership, ChatMemberHandler.MY_CHAT_MEMBER), group=GROUP)

@@ -1,0 +1,189 @@
+"""Sector groups: /link_group, /unlink_group, pacing, supergroup migration, removal."""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+from bot.dispatcher import dispatch_once
+from bot.services import delivery
+from bot.services.delivery import OutgoingMessage
+from storage import delivery as delivery_storage
+from tests.fakes import BOT_ID, Call
+from tests.harness import BotDriver, TgUser, texts_of
+from tests.meeting_factory import db_of, make_moderator, member
+
+GROUP = -100500
+MOD = TgUser(id=3101, language_code="pl", first_name="Moderatorka")
+
+
+async def links(bot: BotDriver) -> list[tuple[int, str]]:
+    found = await db_of(bot).run(
+        lambda conn: conn.execute(
+            "SELECT g.chat_id, t.slug FROM group_links g JOIN teams t ON t.id = g.team_id"
+        ).fetchall()
+    )
+    return [(row[0], row[1]) for row in found]
+
+
+async def notice(bot: BotDriver, slug: str = "culture", body: str = "Notice") -> int:
+    """Queue a team notice as any feature would."""
+    now = bot.clock.now
+
+    def queue(conn: sqlite3.Connection) -> int:
+        team = conn.execute("SELECT id FROM teams WHERE slug = ?", (slug,)).fetchone()[0]
+        return delivery.announce(
+            conn,
+            kind="call-opened",
+            audience="team",
+            audience_id=team,
+            messages=delivery.messages_for(lambda lang: OutgoingMessage(text=f"{body} {lang}")),
+            now=now,
+        )
+
+    return await db_of(bot).run(queue)
+
+
+async def dispatch(bot: BotDriver) -> list[Call]:
+    before = len(bot.api.calls)
+    await dispatch_once(bot.app.bot_data["deps"], bot.app.bot)
+    return [c for c in bot.api.calls[before:] if c.method == "sendMessage"]
+
+
+async def linked_moderator(bot: BotDriver) -> None:
+    await member(bot, MOD)
+    await make_moderator(bot, MOD.id, "culture")
+    calls = await bot.send(MOD, "/link_group culture", chat_id=GROUP)
+    assert "Kultura" in texts_of(calls) or "Culture" in texts_of(calls), texts_of(calls)
+
+
+async def test_linked_group_gets_the_sector_notices_in_the_default_language(
+    bot: BotDriver, anna: TgUser
+) -> None:
+    await linked_moderator(bot)
+    await member(bot, anna, "culture")
+    assert await links(bot) == [(GROUP, "culture")]
+    await notice(bot)
+    await notice(bot, "education", "Other sector")
+    sent = {(c.chat_id, c.text) for c in await dispatch(bot)}
+    assert (GROUP, "Notice pl") in sent
+    assert (anna.id, "Notice pl") in sent
+    assert not any(chat == GROUP and "Other" in body for chat, body in sent)
+
+
+async def test_refusals_change_nothing(bot: BotDriver, anna: TgUser) -> None:
+    await member(bot, anna, "culture")
+    calls = await bot.send(anna, "/link_group culture", chat_id=GROUP)
+    assert "Nie masz uprawnień" in texts_of(calls)  # refused, in her language
+    other = TgUser(id=3102, language_code="en", first_name="Other")
+    await member(bot, other)
+    await make_moderator(bot, other.id, "education")
+    calls = await bot.send(other, "/link_group culture", chat_id=GROUP)
+    assert "not allowed" in texts_of(calls)
+    calls = await bot.send(other, "/link_group nosuch", chat_id=GROUP)
+    assert "no such sector" in texts_of(calls)
+    calls = await bot.send(other, "/link_group", chat_id=GROUP)
+    assert "/link_group sector-name" in texts_of(calls)
+    calls = await bot.send(other, "/link_group education")  # private chat
+    assert "inside a Telegram group" in texts_of(calls)
+    assert await links(bot) == []
+    calls = await bot.send(other, "/unlink_group", chat_id=GROUP)
+    assert "not linked" in texts_of(calls)
+
+
+async def test_revoked_moderator_cannot_link(bot: BotDriver) -> None:
+    await member(bot, MOD)
+    await make_moderator(bot, MOD.id, "culture")
+    await db_of(bot).run(lambda conn: conn.execute("DELETE FROM moderators"))
+    await bot.send(MOD, "/link_group culture", chat_id=GROUP)
+    assert await links(bot) == []
+
+
+async def test_unlink_stops_notices_and_expires_waiting_copies(bot: BotDriver) -> None:
+    await linked_moderator(bot)
+    other = TgUser(id=3103, language_code="en", first_name="Other")
+    await member(bot, other)
+    await make_moderator(bot, other.id, "education")
+    calls = await bot.send(other, "/unlink_group", chat_id=GROUP)  # not their sector
+    assert "not allowed" in texts_of(calls)
+    assert await links(bot) == [(GROUP, "culture")]
+    await notice(bot)
+    await db_of(bot).run(
+        lambda conn: delivery.fan_out(
+            conn, delivery_storage.list_due_announcements(conn, bot.clock.now, 5)[0], bot.clock.now
+        )
+    )
+    calls = await bot.send(MOD, "/unlink_group", chat_id=GROUP)
+    assert "Kultura" in texts_of(calls)
+    assert await links(bot) == []
+    assert not [c for c in await dispatch(bot) if c.chat_id == GROUP]
+    states = await db_of(bot).run(
+        lambda conn: conn.execute(
+            "SELECT state FROM deliveries WHERE chat_id = ?", (GROUP,)
+        ).fetchall()
+    )
+    assert [row[0] for row in states] == ["expired"]
+
+
+async def test_supergroup_migration_message_moves_the_link(bot: BotDriver) -> None:
+    await linked_moderator(bot)
+    message: dict[str, Any] = {
+        "message_id": 77,
+        "date": int(bot.clock.now.timestamp()),
+        "chat": {"id": GROUP, "type": "group", "title": "Sector group"},
+        "from": MOD.as_dict(),
+        "migrate_to_chat_id": -1001234,
+    }
+    await bot.feed({"message": message})
+    assert await links(bot) == [(-1001234, "culture")]
+    await notice(bot)
+    assert [c.chat_id for c in await dispatch(bot)] == [-1001234]
+
+
+async def test_chat_migrated_on_send_moves_the_link_and_resends_once(bot: BotDriver) -> None:
+    await linked_moderator(bot)
+    await notice(bot)
+    bot.api.fail("sendMessage", 400, "Bad Request: group chat was upgraded", migrate_to_chat_id=-77)
+    calls = await dispatch(bot)
+    assert [c.chat_id for c in calls] == [GROUP, -77]
+    assert await links(bot) == [(-77, "culture")]
+    states = await db_of(bot).run(
+        lambda conn: conn.execute("SELECT chat_id, state FROM deliveries").fetchall()
+    )
+    assert [tuple(row) for row in states] == [(-77, "sent")]
+
+
+async def test_bot_removed_from_the_group_unlinks_it(bot: BotDriver) -> None:
+    await linked_moderator(bot)
+    bot_user = {"id": BOT_ID, "is_bot": True, "first_name": "NGO bot"}
+    change = {
+        "chat": {"id": GROUP, "type": "supergroup", "title": "Sector group"},
+        "from": MOD.as_dict(),
+        "date": int(bot.clock.now.timestamp()),
+        "old_chat_member": {"status": "member", "user": bot_user},
+        "new_chat_member": {"status": "left", "user": bot_user},
+    }
+    await bot.feed({"my_chat_member": change})
+    assert await links(bot) == []
+    # A private block still works as before (the members handler in group 0).
+    await member(bot, MOD)
+
+
+async def test_a_group_gets_at_most_20_a_minute_without_holding_up_others(
+    bot: BotDriver, anna: TgUser
+) -> None:
+    await linked_moderator(bot)
+    await member(bot, anna, "culture")
+    for number in range(25):
+        await notice(bot, body=f"N{number}")
+    calls = await dispatch(bot)
+    to_group = [c for c in calls if c.chat_id == GROUP]
+    to_anna = [c for c in calls if c.chat_id == anna.id]
+    assert len(to_group) == 20
+    assert len(to_anna) == 25  # not starved while the group waits
+    assert [c.text for c in to_group] == [f"N{n} pl" for n in range(20)]
+    bot.clock.advance(seconds=30)
+    assert not [c for c in await dispatch(bot) if c.chat_id == GROUP]
+    bot.clock.advance(seconds=31)
+    later = [c.text for c in await dispatch(bot) if c.chat_id == GROUP]
+    assert later == [f"N{n} pl" for n in range(20, 25)]
