@@ -289,6 +289,18 @@ async def test_forward_then_decision_reaches_author_and_admins(
         ("not_adopt", "not_adopted", ADMIN.id),
     ]
 
+    def audited(conn: sqlite3.Connection) -> list[tuple[int, str, str]]:
+        rows = conn.execute(
+            "SELECT actor_id, action, target FROM audit_log WHERE action LIKE 'postulate.%'"
+        ).fetchall()
+        return [tuple(r) for r in rows]
+
+    target = f"postulate:{reference}"
+    assert await db_of(bot).run(audited) == [
+        (MODERATOR.id, "postulate.review", target),
+        (ADMIN.id, "postulate.review", target),
+    ]
+
 
 async def test_move_alerts_the_new_sector_and_leaves_the_old_queue(
     bot: BotDriver, anna: TgUser

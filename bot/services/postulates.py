@@ -18,7 +18,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from bot.config import Language
 from bot.errors import ConsentRequired, DomainError, NotAllowed, StaleButton
 from bot.i18n import Html, Texts
-from bot.services import delivery
+from bot.services import audit, delivery
 from storage import postulates as store
 from storage import roles as roles_storage
 from storage import subscriptions as subscriptions_storage
@@ -713,6 +713,15 @@ def _transition(
         now=now,
     )
     store.delete_prompt(conn, user_id)
+    if TRANSITIONS[action][2] != "author":
+        audit.record(
+            conn,
+            actor_id=user_id,
+            action="postulate.review",
+            target=f"postulate:{postulate.reference}",
+            details={"action": action, "from": postulate.state, "to": new_state, "note": note},
+            now=now,
+        )
     changed = store.get_postulate(conn, postulate.id)
     assert changed is not None
     if action == "answer":
@@ -1033,6 +1042,14 @@ def _open_call(
         raise InvalidInput("postulates.error-call-deadline")
     call = store.add_call(
         conn, team_id=team.id, title=title, deadline=deadline, opened_by=user_id, now=now
+    )
+    audit.record(
+        conn,
+        actor_id=user_id,
+        action="postulate.call",
+        target=f"call:{call.id}",
+        details={"sector": team.slug, "title": title, "deadline": deadline.isoformat()},
+        now=now,
     )
 
     def build(key: str) -> Callable[[Language], delivery.OutgoingMessage]:
