@@ -37,6 +37,8 @@ class Announcement(Row):
     state: Literal["scheduled", "fanned_out", "cancelled"]
     created_by: int | None
     created_at: datetime
+    # A reminder's lead time in minutes (notification settings skip unwanted ones).
+    lead_minutes: int | None = None
 
 
 class Delivery(Row):
@@ -109,13 +111,14 @@ def add_announcement(
     subject: str | None,
     created_by: int | None,
     now: datetime,
+    lead_minutes: int | None = None,
 ) -> int:
     """Insert a scheduled announcement; return its id."""
     cursor = conn.execute(
         """INSERT INTO announcements
            (kind, audience, audience_id, subject, payload, due_at, expires_at, created_by,
-            created_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+            created_at, lead_minutes)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
         (
             kind,
             audience,
@@ -126,6 +129,7 @@ def add_announcement(
             None if expires_at is None else db_time(expires_at),
             created_by,
             db_time(now),
+            lead_minutes,
         ),
     )
     announcement_id = cursor.lastrowid
@@ -176,6 +180,17 @@ def add_deliveries(
         [(announcement.id, chat_id, lang, state, due, when) for chat_id, lang in recipients],
     )
     return conn.total_changes - before
+
+
+def update_held(
+    conn: sqlite3.Connection, announcement_id: int, until: Mapping[int, datetime]
+) -> None:
+    """Hold pending copies of an announcement until a later instant, per chat (quiet hours)."""
+    conn.executemany(
+        """UPDATE deliveries SET next_attempt_at = ?
+           WHERE announcement_id = ? AND chat_id = ? AND state = 'pending'""",
+        [(db_time(at), announcement_id, chat_id) for chat_id, at in until.items()],
+    )
 
 
 def update_announcement_fanned_out(conn: sqlite3.Connection, announcement_id: int) -> None:

@@ -10,7 +10,8 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable, Collection, Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict
 
@@ -19,6 +20,45 @@ from storage import delivery as storage
 from storage.database import Database
 
 Resolver = Callable[[sqlite3.Connection, int], list[tuple[int, Language]]]
+Recipient = tuple[int, Language]
+
+# What each kind of notice is, for the recipients' /settings (the one place that says it):
+# - news can be muted per sector, is held during quiet hours and goes into the daily digest;
+# - reminders skip whoever turned that lead time off, and ignore quiet hours;
+# - transactional notices (about my RSVP, my postulate, my role, ...) always arrive at once.
+# A kind not listed here is transactional: never muted, never held.
+NoticeClass = Literal["news", "reminder", "transactional"]
+NEWS_KINDS = frozenset(
+    {"meeting-notice", "meeting-change", "meeting-cancelled", "broadcast", "call-opened", "digest"}
+)
+REMINDER_KINDS = frozenset({"meeting-reminder", "call-reminder"})
+
+
+def notice_class(kind: str) -> NoticeClass:
+    """Classify a kind of notice (see NEWS_KINDS, REMINDER_KINDS)."""
+    if kind in NEWS_KINDS:
+        return "news"
+    if kind in REMINDER_KINDS:
+        return "reminder"
+    return "transactional"
+
+
+class Screened(BaseModel):
+    """Recipients left after their settings, and copies held until a later instant."""
+
+    model_config = ConfigDict(frozen=True)
+
+    recipients: list[Recipient]
+    held: dict[int, datetime] = {}
+
+
+# Per-recipient notification settings, installed by bot.services.settings when imported (the
+# dispatcher imports it): drops, collects or holds copies of news and reminders.
+Screen = Callable[
+    [sqlite3.Connection, storage.Announcement, NoticeClass, list[Recipient], datetime, ZoneInfo],
+    Screened,
+]
+screen: Screen | None = None
 
 
 class OutgoingMessage(BaseModel):
@@ -89,8 +129,12 @@ def announce(
     expires_at: datetime | None = None,
     subject: str | None = None,
     created_by: int | None = None,
+    lead_minutes: int | None = None,
 ) -> int:
-    """Queue a notice; due_at None = now. Returns the announcement id."""
+    """Queue a notice; due_at None = now. Returns the announcement id.
+
+    `lead_minutes`: a reminder's lead time, so that users who turned it off are skipped.
+    """
     if audience not in AUDIENCES:
         raise ValueError(f"unknown audience {audience!r}; register its resolver in AUDIENCES")
     missing = [language for language in LANGUAGES if language not in messages]
@@ -110,6 +154,7 @@ def announce(
         subject=subject,
         created_by=created_by,
         now=now,
+        lead_minutes=lead_minutes,
     )
 
 
@@ -129,14 +174,28 @@ def get_counts(conn: sqlite3.Connection, announcement_id: int) -> DeliveryCounts
     return DeliveryCounts(**storage.list_delivery_counts(conn, announcement_id))
 
 
-def fan_out(conn: sqlite3.Connection, announcement: storage.Announcement, now: datetime) -> int:
-    """Create the deliveries of an announcement (idempotent); return how many are new."""
+def fan_out(
+    conn: sqlite3.Connection,
+    announcement: storage.Announcement,
+    now: datetime,
+    zone: ZoneInfo | None = None,
+) -> int:
+    """Create the deliveries of an announcement (idempotent); return how many are new.
+
+    With `zone` (the deployment's), the recipients' notification settings apply.
+    """
     resolver = AUDIENCES.get(announcement.audience)
     if resolver is None:
         raise LookupError(f"no resolver for audience {announcement.audience!r}")
-    created = storage.add_deliveries(
-        conn, announcement, resolver(conn, announcement.audience_id), now
-    )
+    recipients = resolver(conn, announcement.audience_id)
+    held: dict[int, datetime] = {}
+    category = notice_class(announcement.kind)
+    if screen is not None and zone is not None and category != "transactional" and recipients:
+        screened = screen(conn, announcement, category, recipients, now, zone)
+        recipients, held = screened.recipients, screened.held
+    created = storage.add_deliveries(conn, announcement, recipients, now)
+    if held:
+        storage.update_held(conn, announcement.id, held)
     storage.update_announcement_fanned_out(conn, announcement.id)
     return created
 

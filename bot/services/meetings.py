@@ -440,6 +440,7 @@ def _schedule_reminders(
             expires_at=meeting.starts_at,
             subject=f"meeting:{meeting.id}",
             created_by=created_by,
+            lead_minutes=lead,
         )
         queued += 1
     return queued

@@ -1,0 +1,328 @@
+"""Notification settings (/settings): muted sectors, reminder lead times, quiet hours, digest.
+
+The settings act at fan-out (bot.services.delivery.fan_out calls `screen`, installed here):
+news of a muted sector is dropped, news for a digest user is collected in `digest_items`,
+news for someone in their quiet hours is held until the window ends, and a reminder whose
+lead time the user turned off skips them. Transactional notices are never touched. The
+daily digests are queued by the dispatcher's own run (`queue_digests`), not by a job per user.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel, ConfigDict
+
+from bot.config import Language
+from bot.errors import ConsentRequired, StaleButton
+from bot.i18n import Html, Texts
+from bot.services import delivery
+from storage import delivery as delivery_storage
+from storage import settings as storage
+from storage import subscriptions as subscriptions_storage
+from storage import teams as teams_storage
+from storage import users as users_storage
+from storage.database import Database
+from storage.models import Team
+
+DIGEST_KIND = "digest"
+# One news item in the digest is cut to this many characters of plain text.
+DIGEST_ITEM_MAX = 300
+# The digest stays under Telegram's 4,096 characters; the rest is counted ("and 3 more").
+DIGEST_MAX = 3800
+_TAG = re.compile(r"<[^>]*>")
+
+
+class SettingsView(BaseModel):
+    """A user's notification settings, with the choices they have."""
+
+    model_config = ConfigDict(frozen=True)
+
+    teams: tuple[Team, ...]  # the sector teams the user subscribes to
+    muted: frozenset[int]
+    leads: tuple[int, ...]  # the configured reminder lead times, longest first
+    leads_on: frozenset[int]
+    quiet: tuple[int, int] | None  # local minutes after midnight: start, end
+    digest: bool
+
+
+@dataclass(frozen=True)
+class Notifications:
+    """What the dispatcher needs to apply the settings and write the digests."""
+
+    zone: ZoneInfo
+    digest_hour: int
+    texts: Texts
+
+
+# ---------------------------------------------------------------- fan-out
+
+
+def quiet_until(start: int, end: int, now: datetime, zone: ZoneInfo) -> datetime | None:
+    """If `now` falls in the local window start-end (may wrap midnight), when it ends."""
+    local = now.astimezone(zone)
+    minute = local.hour * 60 + local.minute
+    inside = start <= minute < end if start < end else minute >= start or minute < end
+    if not inside:
+        return None
+    day = local.date() if minute < end else local.date() + timedelta(days=1)
+    ends = datetime.combine(day, time(end // 60, end % 60), tzinfo=zone)
+    return ends.astimezone(UTC)
+
+
+def screen(
+    conn: sqlite3.Connection,
+    announcement: delivery_storage.Announcement,
+    category: delivery.NoticeClass,
+    recipients: list[delivery.Recipient],
+    now: datetime,
+    zone: ZoneInfo,
+) -> delivery.Screened:
+    """Apply the recipients' settings to news and reminders (see the module docstring)."""
+    settings = storage.list_settings(conn)
+    if category == "news" and announcement.audience == "team":
+        muted = storage.list_muted_user_ids(conn, announcement.audience_id)
+        digest = {user_id for user_id, item in settings.items() if item.digest}
+        collected = [chat for chat, _ in recipients if chat in digest and chat not in muted]
+        if collected:
+            storage.add_digest_items(conn, announcement.id, collected, now)
+        if muted or digest:
+            recipients = [r for r in recipients if r[0] not in muted and r[0] not in digest]
+    elif category == "reminder" and announcement.lead_minutes is not None and settings:
+        lead = announcement.lead_minutes
+        recipients = [
+            r
+            for r in recipients
+            if r[0] not in settings or lead not in settings[r[0]].reminders_off
+        ]
+    held: dict[int, datetime] = {}
+    if category == "news":
+        for chat, _ in recipients:
+            item = settings.get(chat)
+            if item is None or item.quiet_start is None or item.quiet_end is None:
+                continue
+            until = quiet_until(item.quiet_start, item.quiet_end, now, zone)
+            if until is not None:
+                held[chat] = until
+    return delivery.Screened(recipients=recipients, held=held)
+
+
+delivery.screen = screen
+
+
+def _plain(text: str) -> str:
+    plain = " ".join(html.unescape(_TAG.sub(" ", text)).split())
+    if len(plain) > DIGEST_ITEM_MAX:
+        plain = plain[: DIGEST_ITEM_MAX - 1].rstrip() + "…"
+    return html.escape(plain, quote=False)
+
+
+def digest_text(
+    items: list[storage.DigestItem], language: Language, texts: Texts, now: datetime
+) -> Html:
+    """The daily digest: a title and one short plain paragraph per news item."""
+    parts = [texts.plural(language, "settings.digest-title", len(items))]
+    length = len(parts[0])
+    shown = 0
+    for item in items:
+        payload = json.loads(item.payload).get(language) or {}
+        entry = texts.get(language, "settings.digest-item", text=Html(_plain(payload["text"])))
+        if length + len(entry) + 2 > DIGEST_MAX:
+            break
+        parts.append(entry)
+        length += len(entry) + 2
+        shown += 1
+    if shown < len(items):
+        parts.append(texts.plural(language, "settings.digest-more", len(items) - shown))
+    return Html("\n\n".join(parts))
+
+
+def queue_digests(conn: sqlite3.Connection, now: datetime, notifications: Notifications) -> int:
+    """Once today's digest hour has come, queue a digest of the news held from before it."""
+    local = now.astimezone(notifications.zone)
+    if local.hour < notifications.digest_hour:
+        return 0
+    # News held after today's digest hour waits for tomorrow's: one digest a day.
+    cutoff = datetime.combine(
+        local.date(), time(notifications.digest_hour), tzinfo=notifications.zone
+    ).astimezone(UTC)
+    today = local.date().isoformat()
+    queued = 0
+    for user_id, _ in storage.list_digest_due(conn, today, cutoff):
+        items = [
+            item
+            for item in storage.list_digest_items(conn, user_id, cutoff)
+            if item.expires_at is None or item.expires_at > now
+        ]
+        storage.delete_digest_items(conn, user_id, cutoff)
+        storage.update_digest_sent_on(conn, user_id, today, now)
+        if not items:
+            continue
+        delivery.announce(
+            conn,
+            kind=DIGEST_KIND,
+            audience="user",
+            audience_id=user_id,
+            messages=_digest_messages(items, notifications.texts, now),
+            now=now,
+        )
+        queued += 1
+    return queued
+
+
+def _digest_messages(
+    items: list[storage.DigestItem], texts: Texts, now: datetime
+) -> dict[Language, delivery.OutgoingMessage]:
+    return delivery.messages_for(
+        lambda lang: delivery.OutgoingMessage(text=digest_text(items, lang, texts, now))
+    )
+
+
+# ---------------------------------------------------------------- use cases
+
+
+def _view(conn: sqlite3.Connection, user_id: int, leads: tuple[int, ...]) -> SettingsView:
+    subscribed = subscriptions_storage.list_subscribed_team_ids(conn, user_id)
+    teams = tuple(
+        team for team in teams_storage.list_teams(conn, "sector") if team.id in subscribed
+    )
+    item = storage.get_settings(conn, user_id)
+    off = set() if item is None else set(item.reminders_off)
+    quiet = None
+    if item is not None and item.quiet_start is not None and item.quiet_end is not None:
+        quiet = (item.quiet_start, item.quiet_end)
+    return SettingsView(
+        teams=teams,
+        muted=frozenset(storage.list_muted_team_ids(conn, user_id)),
+        leads=leads,
+        leads_on=frozenset(lead for lead in leads if lead not in off),
+        quiet=quiet,
+        digest=item is not None and item.digest,
+    )
+
+
+def _require_consent(conn: sqlite3.Connection, user_id: int, notice_version: int) -> None:
+    version = users_storage.get_consent_version(conn, user_id)
+    if version is None or version < notice_version:
+        raise ConsentRequired()
+
+
+async def settings_view(
+    db: Database, user_id: int, leads: tuple[int, ...], notice_version: int
+) -> SettingsView:
+    """Return the user's settings (consent required)."""
+
+    def inner(conn: sqlite3.Connection) -> SettingsView:
+        _require_consent(conn, user_id, notice_version)
+        return _view(conn, user_id, leads)
+
+    return await db.run(inner)
+
+
+Change = Callable[[sqlite3.Connection, SettingsView], SettingsView]
+
+
+async def _change(
+    db: Database,
+    user_id: int,
+    leads: tuple[int, ...],
+    notice_version: int,
+    now: datetime,
+    change: Change,
+) -> SettingsView:
+    def inner(conn: sqlite3.Connection) -> SettingsView:
+        _require_consent(conn, user_id, notice_version)
+        before = _view(conn, user_id, leads)
+        after = change(conn, before)
+        current = storage.get_settings(conn, user_id)
+        # Turned-off lead times no longer configured are kept: harmless, and they come
+        # back as chosen if an admin configures them again.
+        kept = [] if current is None else [x for x in current.reminders_off if x not in leads]
+        storage.update_settings(
+            conn,
+            user_id,
+            reminders_off=kept + [lead for lead in leads if lead not in after.leads_on],
+            quiet_start=None if after.quiet is None else after.quiet[0],
+            quiet_end=None if after.quiet is None else after.quiet[1],
+            digest=after.digest,
+            now=now,
+        )
+        return _view(conn, user_id, leads)
+
+    return await db.run(inner)
+
+
+async def toggle_mute(
+    db: Database,
+    user_id: int,
+    team_id: int,
+    leads: tuple[int, ...],
+    notice_version: int,
+    now: datetime,
+) -> SettingsView:
+    """Mute a subscribed sector's news, or unmute it."""
+
+    def change(conn: sqlite3.Connection, view: SettingsView) -> SettingsView:
+        if not any(team.id == team_id for team in view.teams):
+            raise StaleButton()
+        if not storage.add_muted_team(conn, user_id, team_id, now):
+            storage.delete_muted_team(conn, user_id, team_id)
+        return view
+
+    return await _change(db, user_id, leads, notice_version, now, change)
+
+
+async def toggle_lead(
+    db: Database,
+    user_id: int,
+    lead: int,
+    leads: tuple[int, ...],
+    notice_version: int,
+    now: datetime,
+) -> SettingsView:
+    """Turn one configured reminder lead time off or on."""
+
+    def change(conn: sqlite3.Connection, view: SettingsView) -> SettingsView:
+        if lead not in leads:
+            raise StaleButton()
+        return view.model_copy(update={"leads_on": view.leads_on ^ {lead}})
+
+    return await _change(db, user_id, leads, notice_version, now, change)
+
+
+async def set_quiet(
+    db: Database,
+    user_id: int,
+    window: tuple[int, int] | None,
+    leads: tuple[int, ...],
+    notice_version: int,
+    now: datetime,
+) -> SettingsView:
+    """Set the quiet hours (local minutes after midnight: start, end) or turn them off."""
+    if window is not None and (
+        not all(0 <= value < 1440 for value in window) or window[0] == window[1]
+    ):
+        raise StaleButton()
+
+    def change(conn: sqlite3.Connection, view: SettingsView) -> SettingsView:
+        return view.model_copy(update={"quiet": window})
+
+    return await _change(db, user_id, leads, notice_version, now, change)
+
+
+async def toggle_digest(
+    db: Database, user_id: int, leads: tuple[int, ...], notice_version: int, now: datetime
+) -> SettingsView:
+    """Switch between instant news and the daily digest."""
+
+    def change(conn: sqlite3.Connection, view: SettingsView) -> SettingsView:
+        return view.model_copy(update={"digest": not view.digest})
+
+    return await _change(db, user_id, leads, notice_version, now, change)
