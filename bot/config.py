@@ -69,6 +69,11 @@ class PostulatesConfig(_Frozen):
     draft_idle_hours: int = Field(default=24, ge=1, le=720)
 
 
+class NotificationsConfig(_Frozen):
+    # Local hour (0-23) at which users who chose the daily digest get it.
+    digest_hour: int = Field(default=8, ge=0, le=23)
+
+
 class Config(_Frozen):
     admins: tuple[int, ...] = ()
     timezone: str = "Europe/Warsaw"
@@ -81,6 +86,7 @@ class Config(_Frozen):
     delivery: DeliveryConfig = DeliveryConfig()
     meetings: MeetingsConfig = MeetingsConfig()
     postulates: PostulatesConfig = PostulatesConfig()
+    notifications: NotificationsConfig = NotificationsConfig()
     teams: tuple[TeamConfig, ...]
     token: SecretStr | None = Field(default=None, exclude=True)
 

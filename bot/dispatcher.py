@@ -49,6 +49,7 @@ from telegram.warnings import PTBDeprecationWarning
 from bot.config import DeliveryConfig
 from bot.deps import Deps
 from bot.services import delivery as service
+from bot.services import settings as settings_service
 from storage import delivery as storage
 from storage import groups as groups_storage
 from storage import users as users_storage
@@ -345,18 +346,24 @@ def _cycle(
     pause_until: datetime | None,
     now: datetime,
     batch_size: int,
+    notifications: settings_service.Notifications | None = None,
+    digests: bool = False,
 ) -> _Cycle:
     """One transaction: settle what was answered, fan out what is due, claim the next batch."""
     _settle(conn, outcomes, pause_until)
     if batch_size == 0:
         return _Cycle(0, 0, False, storage.Claim())
+    if digests and notifications is not None:
+        # Once per run, before the fan-out, so that a digest queued now goes out now.
+        settings_service.queue_digests(conn, now, notifications)
+    zone = None if notifications is None else notifications.zone
     announcements = storage.list_due_announcements(conn, now, FAN_OUT_PER_POLL + 1)
     created = 0
     fanned = 0
     for announcement in announcements[:FAN_OUT_PER_POLL]:
         conn.execute("SAVEPOINT fan_out")
         try:
-            created += service.fan_out(conn, announcement, now)
+            created += service.fan_out(conn, announcement, now, zone)
         except Exception:
             # A broken resolver (or an audience whose module is not loaded) must not hold
             # up every later notice: this one is cancelled, loudly.
@@ -386,6 +393,13 @@ class _Run:
         self.stopping = stopping
         self.settings = deps.config.delivery
         self.report = DispatchReport()
+        # Users' notification settings; their digests are queued by the first cycle.
+        self.notifications = settings_service.Notifications(
+            zone=deps.config.zone,
+            digest_hour=deps.config.notifications.digest_hour,
+            texts=deps.texts,
+        )
+        self.digests = True
         self.answered: list[storage.Settlement] = []
         self.in_flight: dict[asyncio.Task[None], storage.Claimed] = {}
         self.by_chat: dict[int, asyncio.Task[None]] = {}
@@ -425,8 +439,15 @@ class _Run:
         outcomes, self.answered = self.answered, []
         try:
             cycle = await self.deps.db.run(
-                _cycle, outcomes, self.pause, self.deps.clock(), batch_size
+                _cycle,
+                outcomes,
+                self.pause,
+                self.deps.clock(),
+                batch_size,
+                self.notifications,
+                self.digests and batch_size > 0,
             )
+            self.digests = self.digests and batch_size == 0
         except BaseException:
             self.answered = outcomes + self.answered
             raise

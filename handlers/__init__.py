@@ -17,6 +17,7 @@ from handlers import (
     rsvp,
     schedule,
     sectors,
+    settings,
     start,
 )
 
@@ -38,6 +39,7 @@ def register_all(app: App) -> None:
     postulates.register(app)  # /postulate, /review, /export; its draft interceptor is group -10
     meetings.register(app)  # /new_meeting, /edit_meeting, /cancel_meeting, mtg: buttons
     groups.register(app)  # /link_group, /unlink_group; group life in its own group
+    settings.register(app)  # /settings, set: buttons
     # Last in group 0: whatever no feature took (unknown commands, stale buttons).
     fallback.register(app)
     errors.register(app)
