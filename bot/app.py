@@ -15,6 +15,7 @@ from bot.config import Config
 from bot.context import DEPS_KEY, App, Ctx
 from bot.deps import Deps, utcnow
 from bot.dispatcher import dispatch_once
+from bot.flood import FloodLimiter
 from bot.i18n import Texts
 from bot.services import delivery as delivery_service
 from bot.services import sectors as sectors_service
@@ -42,7 +43,12 @@ def build_application(
         .base_url(config.api_base_url)
         .base_file_url(config.api_file_url)
         .context_types(ContextTypes(context=Ctx))
-        .concurrent_updates(PerUserUpdateProcessor(config.max_concurrent_updates))
+        .concurrent_updates(
+            PerUserUpdateProcessor(
+                config.max_concurrent_updates,
+                FloodLimiter(config.flood.updates, config.flood.seconds),
+            )
+        )
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
     )

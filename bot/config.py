@@ -69,6 +69,13 @@ class PostulatesConfig(_Frozen):
     draft_idle_hours: int = Field(default=24, ge=1, le=720)
 
 
+class FloodConfig(_Frozen):
+    # At most `updates` updates from one user in `seconds`; beyond that one polite message
+    # and the rest are dropped until the window clears.
+    updates: int = Field(default=20, ge=1, le=1000)
+    seconds: float = Field(default=10.0, gt=0, le=3600)
+
+
 class NotificationsConfig(_Frozen):
     # Local hour (0-23) at which users who chose the daily digest get it.
     digest_hour: int = Field(default=8, ge=0, le=23)
@@ -87,6 +94,7 @@ class Config(_Frozen):
     meetings: MeetingsConfig = MeetingsConfig()
     postulates: PostulatesConfig = PostulatesConfig()
     notifications: NotificationsConfig = NotificationsConfig()
+    flood: FloodConfig = FloodConfig()
     teams: tuple[TeamConfig, ...]
     token: SecretStr | None = Field(default=None, exclude=True)
 

@@ -1,13 +1,19 @@
-"""Update processing: different users at once, each user's updates strictly in order."""
+"""Update processing: different users at once, each user's updates in order, floods dropped."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
+import inspect
+import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from telegram import Update
 from telegram.ext import BaseUpdateProcessor
+
+from bot.flood import FloodLimiter, Verdict
+
+log = logging.getLogger(__name__)
 
 # PTB's own semaphore must never be the limit (see PerUserUpdateProcessor.__init__).
 _UNBOUNDED = 2**31 - 1
@@ -24,14 +30,32 @@ def update_key(update: object) -> int | None:
     return None
 
 
+def flood_key(update: object) -> int | None:
+    """The user an update counts against for the flood limit (None: never limited)."""
+    if not isinstance(update, Update) or update.effective_user is None:
+        return None
+    # Membership changes (blocked, restarted) come from Telegram, not from typing.
+    if update.my_chat_member is not None or update.chat_member is not None:
+        return None
+    return update.effective_user.id
+
+
+def _discard(coroutine: Awaitable[Any]) -> None:
+    """Drop the handling of an update that is never run (no 'never awaited' warning)."""
+    if inspect.iscoroutine(coroutine):
+        coroutine.close()
+
+
 class PerUserUpdateProcessor(BaseUpdateProcessor):
-    """Concurrent across users, sequential per user.
+    """Concurrent across users, sequential per user, with a per-user flood limit.
 
     Conversations and toggles of one user keep their order (no race on the same state),
-    while a slow or busy user does not hold up the others.
+    while a slow or busy user does not hold up the others. A flood is cut here, before the
+    user's lock and before any handler or database work: a dropped update costs next to
+    nothing, and the first one over the limit goes to `on_flood` (which asks to slow down).
     """
 
-    def __init__(self, max_concurrent_updates: int) -> None:
+    def __init__(self, max_concurrent_updates: int, flood: FloodLimiter | None = None) -> None:
         # PTB takes its semaphore before do_process_update, so a user's queued updates would
         # hold slots while waiting for that user's lock: a flood from one user would leave none
         # for the others. PTB's is therefore unbounded and the limit is applied below, after
@@ -45,6 +69,8 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
         self._slots = asyncio.Semaphore(max_concurrent_updates)
         self._running = 0
         self._locks: dict[int, tuple[asyncio.Lock, int]] = {}
+        self.flood = flood
+        self.on_flood: Callable[[Update], Awaitable[None]] | None = None
 
     @property
     def max_concurrent_updates(self) -> int:
@@ -65,6 +91,13 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
                 self._running -= 1
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        verdict = self._flood_verdict(update)
+        if verdict is not Verdict.ALLOW:
+            _discard(coroutine)
+            if verdict is Verdict.WARN and self.on_flood is not None and isinstance(update, Update):
+                coroutine = self.on_flood(update)
+            else:
+                return
         key = update_key(update)
         if key is None:
             await self._run(coroutine)
@@ -80,6 +113,15 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
                 del self._locks[key]
             else:
                 self._locks[key] = (lock, users - 1)
+
+    def _flood_verdict(self, update: object) -> Verdict:
+        key = flood_key(update)
+        if self.flood is None or key is None:
+            return Verdict.ALLOW
+        verdict = self.flood.check(key)
+        if verdict is Verdict.WARN:
+            log.warning("User %d exceeded the flood limit; their updates are dropped for now", key)
+        return verdict
 
     async def initialize(self) -> None:
         """Nothing to set up."""

@@ -1,0 +1,29 @@
+"""Processed updates: the ids of updates already taken, for at-most-once handling."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import datetime
+
+from storage.timefmt import db_time
+
+
+def add_processed_update(conn: sqlite3.Connection, update_id: int, now: datetime) -> bool:
+    """Record that an update is being handled; False if it was recorded before."""
+    cursor = conn.execute(
+        "INSERT OR IGNORE INTO processed_updates (update_id, received_at) VALUES (?, ?)",
+        (update_id, db_time(now)),
+    )
+    return cursor.rowcount == 1
+
+
+def delete_processed_updates_before(conn: sqlite3.Connection, cutoff: datetime) -> int:
+    """Forget the ids of updates received before `cutoff`; return how many."""
+    cursor = conn.execute("DELETE FROM processed_updates WHERE received_at < ?", (db_time(cutoff),))
+    return cursor.rowcount
+
+
+def count_processed_updates(conn: sqlite3.Connection) -> int:
+    """How many update ids are remembered."""
+    row = conn.execute("SELECT count(*) FROM processed_updates").fetchone()
+    return int(row[0])

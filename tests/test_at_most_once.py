@@ -1,0 +1,92 @@
+"""Each update is handled at most once, even when Telegram delivers it again after a restart."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from bot.config import Config
+from bot.i18n import Texts
+from bot.services.updates import KEEP_IDS
+from storage import updates as updates_storage
+from storage import users as users_storage
+from tests.conftest import start_driver, stop_driver
+from tests.fake_api_server import callback_update, text_update
+from tests.harness import BotDriver, Clock, texts_of
+
+
+def start(user_id: int, update_id: int) -> dict[str, Any]:
+    return {"update_id": update_id, **text_update(user_id, "/start", language_code="pl")}
+
+
+async def remembered(bot: BotDriver) -> int:
+    count: int = await bot.app.bot_data["deps"].db.run(updates_storage.count_processed_updates)
+    return count
+
+
+async def test_the_same_update_twice_across_a_restart_is_handled_once(
+    config: Config, clock: Clock
+) -> None:
+    greeting = Texts().get("pl", "start.greeting")
+    first = await start_driver(config, clock)
+    try:
+        calls = await first.feed(start(1001, 5_000_001))
+        assert greeting in texts_of(calls)
+    finally:
+        await stop_driver(first)
+
+    # A crash before the polling offset was confirmed: Telegram sends the update again.
+    second = await start_driver(config, clock)
+    try:
+        assert await second.feed(start(1001, 5_000_001)) == []
+        # Anything new is handled as usual.
+        assert greeting in texts_of(await second.feed(start(1001, 5_000_002)))
+    finally:
+        await stop_driver(second)
+
+
+async def test_a_repeated_button_press_changes_nothing(bot: BotDriver) -> None:
+    await bot.feed(start(1001, 6_000_001))
+    consent = {"update_id": 6_000_002, **callback_update(1001, "consent:yes")}
+    assert await bot.feed(consent) != []
+    db = bot.app.bot_data["deps"].db
+    user = await db.run(users_storage.get_user, 1001)
+    assert user is not None
+    assert user.consent_at is not None
+
+    assert await bot.feed(consent) == []
+    assert await db.run(users_storage.get_user, 1001) == user
+
+
+async def test_updates_without_a_user_are_recorded_too(bot: BotDriver) -> None:
+    post = {
+        "update_id": 7_000_001,
+        "channel_post": {
+            "message_id": 1,
+            "date": 1_700_000_000,
+            "chat": {"id": -100123, "type": "channel", "title": "News"},
+            "text": "hello",
+        },
+    }
+    await bot.feed(post)
+    assert await remembered(bot) == 1
+    await bot.feed(post)
+    assert await remembered(bot) == 1
+
+
+async def test_old_ids_are_forgotten(bot: BotDriver) -> None:
+    await bot.feed(start(1001, 8_000_001))
+    await bot.feed(start(1002, 8_000_002))
+    assert await remembered(bot) == 2
+
+    bot.clock.advance(seconds=KEEP_IDS.total_seconds() - 1)
+    await bot.feed(start(1003, 8_000_003))
+    assert await remembered(bot) == 3
+
+    bot.clock.advance(seconds=2)
+    await bot.feed(start(1004, 8_000_004))
+    assert await remembered(bot) == 2  # the first two are gone, the later two stay
+
+
+def test_telegram_keeps_updates_shorter_than_the_ids_are_kept() -> None:
+    assert timedelta(hours=24) < KEEP_IDS
