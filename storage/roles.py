@@ -1,9 +1,13 @@
-"""Roles storage: admins (seeded from config) and sector moderators."""
+"""Roles storage: admins (seeded from config), sector moderators and one-time invites."""
 
 from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable
+from datetime import datetime
+
+from storage.models import Row
+from storage.timefmt import db_time
 
 
 def replace_config_admins(conn: sqlite3.Connection, user_ids: Iterable[int]) -> None:
@@ -24,3 +28,108 @@ def list_moderated_team_ids(conn: sqlite3.Connection, user_id: int) -> set[int]:
     """Return the ids of the sector teams the user moderates."""
     rows = conn.execute("SELECT team_id FROM moderators WHERE user_id = ?", (user_id,)).fetchall()
     return {row[0] for row in rows}
+
+
+class Moderator(Row):
+    user_id: int
+    team_id: int
+    granted_by: int | None
+    granted_at: datetime
+    display_name: str | None
+
+
+class Invite(Row):
+    id: int
+    token_hash: str
+    team_id: int
+    created_by: int
+    created_at: datetime
+    expires_at: datetime
+    used_at: datetime | None
+    used_by: int | None
+
+
+def list_admin_ids(conn: sqlite3.Connection) -> list[int]:
+    """Return the admins' user ids in order."""
+    return [row[0] for row in conn.execute("SELECT user_id FROM admins ORDER BY user_id")]
+
+
+def get_moderator(conn: sqlite3.Connection, user_id: int, team_id: int) -> Moderator | None:
+    """Return one moderator role."""
+    row = conn.execute(
+        "SELECT * FROM moderators WHERE user_id = ? AND team_id = ?", (user_id, team_id)
+    ).fetchone()
+    return None if row is None else Moderator.from_row(row)
+
+
+def list_moderators(conn: sqlite3.Connection) -> list[Moderator]:
+    """Every moderator role, by sector team order, then by when it was granted."""
+    rows = conn.execute(
+        """SELECT m.* FROM moderators m JOIN teams t ON t.id = m.team_id
+           ORDER BY t.position, t.id, m.granted_at, m.user_id"""
+    ).fetchall()
+    return [Moderator.from_row(row) for row in rows]
+
+
+def add_moderator(
+    conn: sqlite3.Connection,
+    *,
+    user_id: int,
+    team_id: int,
+    granted_by: int,
+    display_name: str | None,
+    now: datetime,
+) -> bool:
+    """Grant a sector's moderator role; False if the user already had it."""
+    cursor = conn.execute(
+        """INSERT INTO moderators (user_id, team_id, granted_by, granted_at, display_name)
+           VALUES (?, ?, ?, ?, ?) ON CONFLICT (user_id, team_id) DO NOTHING""",
+        (user_id, team_id, granted_by, db_time(now), display_name),
+    )
+    return cursor.rowcount == 1
+
+
+def delete_moderator(conn: sqlite3.Connection, user_id: int, team_id: int) -> bool:
+    """Remove a moderator role; False if there was none."""
+    cursor = conn.execute(
+        "DELETE FROM moderators WHERE user_id = ? AND team_id = ?", (user_id, team_id)
+    )
+    return cursor.rowcount == 1
+
+
+def add_invite(
+    conn: sqlite3.Connection,
+    *,
+    token_hash: str,
+    team_id: int,
+    created_by: int,
+    now: datetime,
+    expires_at: datetime,
+) -> Invite:
+    """Store a one-time moderator invite (only the token's hash)."""
+    row = conn.execute(
+        """INSERT INTO moderator_invites (token_hash, team_id, created_by, created_at, expires_at)
+           VALUES (?, ?, ?, ?, ?) RETURNING *""",
+        (token_hash, team_id, created_by, db_time(now), db_time(expires_at)),
+    ).fetchone()
+    return Invite.from_row(row)
+
+
+def get_invite_by_hash(conn: sqlite3.Connection, token_hash: str) -> Invite | None:
+    """Return the invite with this token hash."""
+    row = conn.execute(
+        "SELECT * FROM moderator_invites WHERE token_hash = ?", (token_hash,)
+    ).fetchone()
+    return None if row is None else Invite.from_row(row)
+
+
+def update_invite_used(
+    conn: sqlite3.Connection, token_hash: str, user_id: int, now: datetime
+) -> Invite | None:
+    """Redeem an invite: one atomic UPDATE, so it works once and only before it expires."""
+    row = conn.execute(
+        """UPDATE moderator_invites SET used_at = ?, used_by = ?
+           WHERE token_hash = ? AND used_at IS NULL AND expires_at > ? RETURNING *""",
+        (db_time(now), user_id, token_hash, db_time(now)),
+    ).fetchone()
+    return None if row is None else Invite.from_row(row)

@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
+import csv
+import io
+import re
 import sqlite3
-from datetime import UTC, datetime
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.config import Config
 from bot.services import audit
 from storage import audit as storage
+from storage.audit import AuditEntry
 from storage.database import Database
+from tests.conftest import ADMIN_ID
+from tests.harness import BotDriver, Clock, TgUser, texts_of
+from tests.meeting_factory import db_of, files_driver, make_moderator, member, uploaded
+from tests.test_meetings import MOD, publish
 
 NOW = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
 
@@ -41,3 +52,169 @@ async def test_record_commits_and_rolls_back_with_the_action() -> None:
     assert [(e.actor_id, e.action, e.target) for e in entries] == [(900, "role.grant", "user:1001")]
     assert entries[0].details == {"sector": "ecology", "name": "Zażółć"}
     assert entries[0].at == NOW
+
+
+# ---------------------------------------------------------------- through the application
+
+ADMIN = TgUser(id=ADMIN_ID, language_code="en", first_name="Admin")
+
+
+@pytest.fixture
+async def files_bot(config: Config, clock: Clock) -> AsyncIterator[BotDriver]:
+    async for driver in files_driver(config, clock):
+        yield driver
+
+
+async def fill(bot: BotDriver, count: int, **details: object) -> None:
+    """`count` entries, one a minute from the test clock's now."""
+
+    def write(conn: sqlite3.Connection) -> None:
+        for n in range(1, count + 1):
+            audit.record(
+                conn,
+                actor_id=ADMIN_ID if n % 2 else 3001,
+                action="meeting.edit" if n % 3 else "postulate.review",
+                target=f"meeting:{n}",
+                details={"n": n, **details},
+                now=bot.clock.now + timedelta(minutes=n),
+            )
+
+    await db_of(bot).run(write)
+
+
+def targets(body: str) -> list[int]:
+    return [int(n) for n in re.findall(r"<code>meeting:(\d+)</code>", body)]
+
+
+async def test_audit_pages_newest_first(bot: BotDriver) -> None:
+    await member(bot, ADMIN)
+    await fill(bot, 23)
+    calls = await bot.send(ADMIN, "/audit")
+    body = calls[-1].text
+    assert "entries: 23, page 1 of 3" in body
+    assert targets(body) == list(range(23, 13, -1))
+    assert "meeting changed" in body
+    assert "postulate review decision" in body
+    assert "2026-11-26 11:23" in body  # local time (CET) of the newest
+    assert f'<a href="tg://user?id={ADMIN_ID}">' in body
+    assert calls[-1].buttons() == [("›", "audit:page:1"), ("⬇️ CSV", "audit:csv")]
+
+    calls = await bot.click(ADMIN, "audit:page:1")
+    edit = next(c for c in calls if c.method == "editMessageText")
+    assert targets(edit.text) == list(range(13, 3, -1))
+    assert [d for _, d in edit.buttons()] == ["audit:page:0", "audit:page:2", "audit:csv"]
+    calls = await bot.click(ADMIN, "audit:page:2")
+    edit = next(c for c in calls if c.method == "editMessageText")
+    assert targets(edit.text) == [3, 2, 1]
+    assert [d for _, d in edit.buttons()] == ["audit:page:1", "audit:csv"]
+    # A page past the end (a forged button) shows the last page.
+    calls = await bot.click(ADMIN, "audit:page:99")
+    edit = next(c for c in calls if c.method == "editMessageText")
+    assert targets(edit.text) == [3, 2, 1]
+
+
+async def test_audit_empty_escaped_and_usage(bot: BotDriver) -> None:
+    await member(bot, ADMIN)
+    assert "The audit log is empty." in texts_of(await bot.send(ADMIN, "/audit"))
+    await fill(bot, 1, title="<b>Spotkanie</b> & co")
+    body = texts_of(await bot.send(ADMIN, "/audit"))
+    assert "&lt;b&gt;Spotkanie&lt;/b&gt; &amp; co" in body
+    assert "<b>Spotkanie</b>" not in body
+    assert "Usage: /audit" in texts_of(await bot.send(ADMIN, "/audit everything"))
+
+
+async def test_audit_refused_to_members_and_moderators(bot: BotDriver, anna: TgUser) -> None:
+    mod = TgUser(id=3001, language_code="pl", first_name="Moderatorka")
+    await member(bot, anna)
+    await member(bot, mod)
+    await make_moderator(bot, mod.id, "culture")
+    await fill(bot, 3)
+    for user in (anna, mod):
+        for command in ("/audit", "/audit csv"):
+            calls = await bot.send(user, command)
+            assert "tylko dla zespołu koordynacyjnego" in texts_of(calls), command
+            assert "meeting:" not in texts_of(calls)
+        for data in ("audit:page:0", "audit:csv"):
+            calls = await bot.click(user, data)
+            assert calls[-1].method == "answerCallbackQuery"
+            assert calls[-1].params.get("show_alert") is True
+            assert not [c for c in calls if c.method in ("editMessageText", "sendDocument")]
+
+
+async def test_csv_export_with_bom_newest_first_and_no_formulas(files_bot: BotDriver) -> None:
+    bot = files_bot
+    await member(bot, ADMIN)
+    await fill(bot, 12, title='=HYPERLINK("x")', name="Zażółć")
+    calls = await bot.click(ADMIN, "audit:csv")
+    document = [c for c in calls if c.method == "sendDocument"]
+    assert len(document) == 1
+    assert document[0].params.get("caption") == "Audit log: 12 entries (CSV, UTF-8)."
+    (method, filename, data), *_ = uploaded(bot)
+    assert method == "sendDocument"
+    assert filename == "audit-20261126-1100.csv"
+    assert data.startswith(b"\xef\xbb\xbf")
+    lines = list(csv.reader(io.StringIO(data.decode("utf-8-sig")), delimiter=";"))
+    assert lines[0] == list(audit.CSV_COLUMNS)
+    assert [row[5] for row in lines[1:]] == [f"meeting:{n}" for n in range(12, 0, -1)]
+    newest = lines[1]
+    assert newest[1] == "2026-11-26T10:12:00+00:00"
+    assert newest[2] == "2026-11-26 11:12:00"
+    assert newest[3] == "3001"  # entry 12 is by the moderator
+    assert newest[6].startswith("'{") or newest[6].startswith("{")
+    assert "Zażółć" in newest[6]
+    assert all(not row[6].startswith("=") for row in lines[1:])
+    calls = await bot.send(ADMIN, "/audit csv")
+    assert [c.method for c in calls].count("sendDocument") == 1
+
+
+def test_csv_cells_that_look_like_formulas_are_quoted() -> None:
+    entry = AuditEntry(
+        id=1,
+        at=NOW,
+        actor_id=1,
+        action="meeting.create",
+        target="=cmd|' /C calc'!A0",
+        details=None,
+    )
+    data = audit.to_csv([entry], ZoneInfo("Europe/Warsaw"))
+    row = list(csv.reader(io.StringIO(data.decode("utf-8-sig")), delimiter=";"))[1]
+    assert row[5] == "'=cmd|' /C calc'!A0"
+
+
+# ---------------------------------------------------------------- meetings are audited
+
+
+async def test_meeting_create_edit_cancel_are_audited(bot: BotDriver) -> None:
+    await member(bot, MOD)
+    await make_moderator(bot, MOD.id, "culture")
+    meeting_id = await publish(bot)
+    await bot.send(MOD, f"/edit_meeting {meeting_id}")
+    await bot.click(MOD, "mtg:efield:title")
+    await bot.send(MOD, "Nowy tytuł spotkania")
+    await bot.send(MOD, f"/cancel_meeting {meeting_id}")
+    await bot.click(MOD, f"mtg:cancel-one:{meeting_id}")
+    entries = await db_of(bot).run(lambda conn: storage.list_entries(conn, limit=10))
+    assert [(e.actor_id, e.action, e.target) for e in reversed(entries)] == [
+        (MOD.id, "meeting.create", f"meeting:{meeting_id}"),
+        (MOD.id, "meeting.edit", f"meeting:{meeting_id}"),
+        (MOD.id, "meeting.cancel", f"meeting:{meeting_id}"),
+    ]
+    created, edited, cancelled = reversed(entries)
+    assert created.details is not None
+    assert created.details["sector"] == "culture"
+    assert created.details["title"] == "Budżet obywatelski 2027"
+    assert created.details["occurrences"] == 1
+    assert edited.details == {
+        "sector": "culture",
+        "title": "Nowy tytuł spotkania",
+        "field": "title",
+        "scope": "one",
+        "meetings": [meeting_id],
+    }
+    assert cancelled.details is not None
+    assert cancelled.details["meetings"] == [meeting_id]
+    # A refused action leaves no entry.
+    other = TgUser(id=3002, language_code="pl", first_name="Inny")
+    await member(bot, other)
+    await bot.send(other, f"/cancel_meeting {meeting_id}")
+    assert await db_of(bot).run(storage.count_entries) == 3

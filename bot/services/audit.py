@@ -1,4 +1,4 @@
-"""The audit log of moderators' and admins' actions: who, when, what, on what.
+"""The audit log of moderators' and admins' actions: who, when, what, on what (/audit).
 
 `record` is sync and is called INSIDE the caller's `db.run` unit, so the entry commits or rolls
 back together with the action it describes.
@@ -6,11 +6,21 @@ back together with the action it describes.
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 import sqlite3
-from collections.abc import Mapping
-from datetime import datetime
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
+from pydantic import BaseModel, ConfigDict
+
+from bot.errors import NotAllowed
+from bot.services.users import Actor
 from storage import audit as storage
+from storage.audit import AuditEntry
+from storage.database import Database
 
 
 def record(
@@ -31,3 +41,78 @@ def record(
     storage.add_entry(
         conn, actor_id=actor_id, action=action, target=target, details=details, now=now
     )
+
+
+PAGE_SIZE = 10
+CSV_COLUMNS = ("id", "at_utc", "at_local", "actor_id", "action", "target", "details")
+# A cell starting with one of these is a formula to spreadsheet programs: quote it.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+class AuditPage(BaseModel):
+    """One page of the log, newest first."""
+
+    model_config = ConfigDict(frozen=True)
+
+    entries: tuple[AuditEntry, ...]
+    page: int
+    pages: int
+    total: int
+
+
+def _require_admin(actor: Actor) -> None:
+    if not actor.is_admin:
+        raise NotAllowed()
+
+
+async def page(db: Database, actor: Actor, number: int) -> AuditPage:
+    """Page `number` (0 = newest); a page past the end shows the last one."""
+    _require_admin(actor)
+
+    def inner(conn: sqlite3.Connection) -> AuditPage:
+        total = storage.count_entries(conn)
+        pages = max(1, -(-total // PAGE_SIZE))
+        shown = min(max(number, 0), pages - 1)
+        entries = storage.list_entries(conn, limit=PAGE_SIZE, offset=shown * PAGE_SIZE)
+        return AuditPage(entries=tuple(entries), page=shown, pages=pages, total=total)
+
+    return await db.run(inner)
+
+
+def _cell(value: object) -> str:
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def to_csv(entries: Iterable[AuditEntry], zone: ZoneInfo, delimiter: str = ";") -> bytes:
+    """The log as CSV that spreadsheet programs open with Polish letters (UTF-8 with BOM)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=delimiter, lineterminator="\r\n")
+    writer.writerow(CSV_COLUMNS)
+    for entry in entries:
+        details = (
+            ""
+            if entry.details is None
+            else json.dumps(entry.details, ensure_ascii=False, sort_keys=True)
+        )
+        writer.writerow(
+            [
+                entry.id,
+                entry.at.astimezone(UTC).isoformat(timespec="seconds"),
+                entry.at.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S"),
+                entry.actor_id,
+                _cell(entry.action),
+                _cell(entry.target),
+                _cell(details),
+            ]
+        )
+    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+
+
+async def export_csv(
+    db: Database, actor: Actor, *, zone: ZoneInfo, delimiter: str = ";"
+) -> tuple[bytes, int]:
+    """The whole log, newest first, as CSV bytes, and how many entries it holds."""
+    _require_admin(actor)
+    entries = await db.run(lambda conn: list(storage.iter_entries(conn)))
+    return to_csv(entries, zone, delimiter), len(entries)

@@ -27,7 +27,7 @@ from bot.config import Language, MeetingsConfig
 from bot.errors import DomainError, NotAllowed, UnknownSector
 from bot.i18n import Html, Texts
 from bot.meeting_card import card_keyboard, card_text, local_when
-from bot.services import delivery
+from bot.services import audit, delivery
 from bot.services import rsvp as rsvp_service
 from bot.services.delivery import OutgoingMessage
 from bot.services.users import Actor
@@ -592,6 +592,19 @@ async def publish(
         )
         for meeting in meetings:
             _schedule_reminders(conn, meeting, team, now, texts, zone, actor.user_id)
+        audit.record(
+            conn,
+            actor_id=actor.user_id,
+            action="meeting.create",
+            target=f"meeting:{first.id}",
+            details={
+                "sector": team.slug,
+                "title": title,
+                "starts_at": first.starts_at.isoformat(),
+                "occurrences": len(meetings),
+            },
+            now=now,
+        )
         return Published(team=team, meetings=tuple(meetings))
 
     return await db.run(inner)
@@ -789,6 +802,20 @@ async def edit(
             subject=f"meeting:{new.id}",
             created_by=actor.user_id,
         )
+        audit.record(
+            conn,
+            actor_id=actor.user_id,
+            action="meeting.edit",
+            target=f"meeting:{new.id}",
+            details={
+                "sector": team.slug,
+                "title": new.title,
+                "field": change.field,
+                "scope": scope,
+                "meetings": [pair[1].id for pair in pairs],
+            },
+            now=now,
+        )
         return [pair[1] for pair in pairs]
 
     return await db.run(inner)
@@ -841,6 +868,19 @@ async def cancel(
             now=now,
             subject=f"meeting:{first.id}",
             created_by=actor.user_id,
+        )
+        audit.record(
+            conn,
+            actor_id=actor.user_id,
+            action="meeting.cancel",
+            target=f"meeting:{first.id}",
+            details={
+                "sector": team.slug,
+                "title": first.title,
+                "scope": scope,
+                "meetings": [target.id for target in cancelled],
+            },
+            now=now,
         )
         return cancelled
 

@@ -14,6 +14,9 @@ CREATE TABLE moderator_invites (
     CHECK ((used_at IS NULL) = (used_by IS NULL))
 );
 
+-- The name Telegram showed when the role was granted, so /team and /revoke can say who it is
+-- (the bot cannot look names up later); it goes with the role when the role is revoked.
+ALTER TABLE moderators ADD COLUMN display_name TEXT CHECK (display_name IS NULL OR length(display_name) <= 64);
 CREATE INDEX moderators_team ON moderators (team_id, user_id);
 
 -- Who did what, when, on what. Rows are only ever inserted; id order is commit order.

@@ -1,0 +1,411 @@
+"""Roles: admins (the coordinating team, from config) grant and revoke sector moderators.
+
+An admin grants a sector's moderator role by a one-time invite deep link (`/start mod-<token>`,
+72 hours, works once; only the token's SHA-256 is stored) or directly to someone who has used
+the bot (their forwarded message names them). Every grant and revoke is audited and the person
+gets a transactional 'role-change' notice. Roles are read from the database on every update
+(handlers/gatekeeper.py), so a change takes effect at once, on old buttons too.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import sqlite3
+from datetime import datetime, timedelta
+
+from pydantic import BaseModel, ConfigDict
+
+from bot.errors import ConsentRequired, DomainError, NotAllowed, UnknownSector
+from bot.i18n import Texts
+from bot.services import audit, delivery
+from bot.services.delivery import OutgoingMessage
+from bot.services.users import Actor
+from storage import roles as storage
+from storage import teams as teams_storage
+from storage import users as users_storage
+from storage.database import Database
+from storage.models import Team
+from storage.roles import Moderator
+
+INVITE_TTL = timedelta(hours=72)
+# Deep-link payloads allow 64 characters of [A-Za-z0-9_-]: "mod-" + 32 stays well inside.
+INVITE_PREFIX = "mod-"
+TOKEN_BYTES = 24
+TOKEN_PATTERN = r"[A-Za-z0-9_-]{20,60}"
+DISPLAY_NAME_MAX = 64
+NOTICE_KIND = "role-change"
+
+
+class InviteInvalid(DomainError):
+    key = "roles.invite-invalid"
+
+
+class InviteExpired(DomainError):
+    key = "roles.invite-expired"
+
+
+class InviteUsed(DomainError):
+    key = "roles.invite-used"
+
+
+class NeverUsedBot(DomainError):
+    key = "roles.never-used-bot"
+
+
+class NotConsentedYet(DomainError):
+    key = "roles.not-consented"
+
+
+class AlreadyModerator(DomainError):
+    key = "roles.already-moderator"
+
+
+class NotModerator(DomainError):
+    key = "roles.not-moderator"
+
+
+class CreatedInvite(BaseModel):
+    """A fresh invite: the token exists only here, the database keeps its hash."""
+
+    model_config = ConfigDict(frozen=True)
+
+    token: str
+    team: Team
+    expires_at: datetime
+
+    @property
+    def payload(self) -> str:
+        return INVITE_PREFIX + self.token
+
+
+class InvitePreview(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    team: Team
+    expires_at: datetime
+
+
+class RoleChange(BaseModel):
+    """A granted or revoked role."""
+
+    model_config = ConfigDict(frozen=True)
+
+    team: Team
+    user_id: int
+    display_name: str | None
+
+
+class SectorModerators(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    team: Team
+    moderators: tuple[Moderator, ...]
+
+
+class TeamView(BaseModel):
+    """/team: the admins and the moderators of every sector team."""
+
+    model_config = ConfigDict(frozen=True)
+
+    admin_ids: tuple[int, ...]
+    sectors: tuple[SectorModerators, ...]
+
+
+def hash_token(token: str) -> str:
+    """The stored form of an invite token."""
+    return hashlib.sha256(token.encode("ascii", "replace")).hexdigest()
+
+
+def clean_display_name(name: str | None) -> str | None:
+    """A name to show in /team and /revoke, cut to the column's limit."""
+    if not name:
+        return None
+    name = " ".join(name.split())
+    return name[:DISPLAY_NAME_MAX] or None
+
+
+def _require_admin(actor: Actor) -> None:
+    # Callback data and commands reach here from anyone: the role is checked in the service.
+    if not actor.is_admin:
+        raise NotAllowed()
+
+
+def _sector(conn: sqlite3.Connection, team_id: int) -> Team:
+    team = teams_storage.get_team(conn, team_id)
+    if team is None or team.kind != "sector":
+        raise UnknownSector()
+    return team
+
+
+def _notice(
+    conn: sqlite3.Connection,
+    *,
+    user_id: int,
+    key: str,
+    team: Team,
+    texts: Texts,
+    now: datetime,
+    actor_id: int,
+    **values: object,
+) -> None:
+    delivery.announce(
+        conn,
+        kind=NOTICE_KIND,
+        audience="user",
+        audience_id=user_id,
+        messages=delivery.messages_for(
+            lambda lang: OutgoingMessage(
+                text=texts.get(lang, key, sector=team.name(lang), **values)
+            )
+        ),
+        now=now,
+        created_by=actor_id,
+    )
+
+
+async def grantable_sectors(db: Database, actor: Actor) -> list[Team]:
+    """The sector teams an admin may grant roles in (all of them)."""
+    _require_admin(actor)
+    return await db.run(teams_storage.list_teams, "sector")
+
+
+async def choose_sector(db: Database, actor: Actor, team_id: int) -> Team:
+    """The sector picked for /grant, re-checked (the button may be forged)."""
+    _require_admin(actor)
+    return await db.run(_sector, team_id)
+
+
+async def create_invite(
+    db: Database, actor: Actor, team_id: int, *, now: datetime
+) -> CreatedInvite:
+    """Make a one-time invite link granting the sector's moderator role."""
+    _require_admin(actor)
+    token = secrets.token_urlsafe(TOKEN_BYTES)
+    expires_at = now + INVITE_TTL
+
+    def inner(conn: sqlite3.Connection) -> CreatedInvite:
+        team = _sector(conn, team_id)
+        invite = storage.add_invite(
+            conn,
+            token_hash=hash_token(token),
+            team_id=team.id,
+            created_by=actor.user_id,
+            now=now,
+            expires_at=expires_at,
+        )
+        audit.record(
+            conn,
+            actor_id=actor.user_id,
+            action="role.invite",
+            target=f"invite:{invite.id}",
+            details={"sector": team.slug, "expires_at": expires_at.isoformat()},
+            now=now,
+        )
+        return CreatedInvite(token=token, team=team, expires_at=expires_at)
+
+    return await db.run(inner)
+
+
+def _usable_invite(
+    conn: sqlite3.Connection, token: str, now: datetime
+) -> tuple[storage.Invite, Team]:
+    invite = storage.get_invite_by_hash(conn, hash_token(token))
+    if invite is None:
+        raise InviteInvalid()
+    if invite.used_at is not None:
+        raise InviteUsed()
+    if invite.expires_at <= now:
+        raise InviteExpired()
+    if not storage.is_admin(conn, invite.created_by):
+        # Whoever made it is no longer in the coordinating team: the link goes with them.
+        raise InviteInvalid()
+    team = teams_storage.get_team(conn, invite.team_id)
+    if team is None or team.kind != "sector":
+        raise InviteInvalid()
+    return invite, team
+
+
+async def invite_preview(db: Database, token: str, *, now: datetime) -> InvitePreview:
+    """What an invite grants, before it is accepted (raises if expired, used or unknown)."""
+
+    def inner(conn: sqlite3.Connection) -> InvitePreview:
+        invite, team = _usable_invite(conn, token, now)
+        return InvitePreview(team=team, expires_at=invite.expires_at)
+
+    return await db.run(inner)
+
+
+async def accept_invite(
+    db: Database,
+    actor: Actor,
+    token: str,
+    *,
+    display_name: str | None,
+    notice_version: int,
+    now: datetime,
+    texts: Texts,
+) -> RoleChange:
+    """Redeem an invite: the actor becomes the sector's moderator; the invite is used up."""
+    if not actor.consented(notice_version):
+        raise ConsentRequired()
+    name = clean_display_name(display_name)
+
+    def inner(conn: sqlite3.Connection) -> RoleChange:
+        invite, team = _usable_invite(conn, token, now)
+        if storage.get_moderator(conn, actor.user_id, team.id) is not None:
+            # Keep the link usable: it may be meant for someone else after all.
+            raise AlreadyModerator(sector=team.name(actor.language))
+        # The single guarded UPDATE is what makes the invite work once, whatever races it.
+        if storage.update_invite_used(conn, hash_token(token), actor.user_id, now) is None:
+            raise InviteUsed()
+        storage.add_moderator(
+            conn,
+            user_id=actor.user_id,
+            team_id=team.id,
+            granted_by=invite.created_by,
+            display_name=name,
+            now=now,
+        )
+        audit.record(
+            conn,
+            actor_id=invite.created_by,
+            action="role.grant",
+            target=f"user:{actor.user_id}",
+            details={"sector": team.slug, "via": "invite", "invite": invite.id, "name": name},
+            now=now,
+        )
+        _notice(
+            conn,
+            user_id=invite.created_by,
+            key="roles.notice-invite-accepted",
+            team=team,
+            texts=texts,
+            now=now,
+            actor_id=actor.user_id,
+            name=name or str(actor.user_id),
+        )
+        return RoleChange(team=team, user_id=actor.user_id, display_name=name)
+
+    return await db.run(inner)
+
+
+async def grant(
+    db: Database,
+    actor: Actor,
+    team_id: int,
+    user_id: int,
+    *,
+    display_name: str | None,
+    now: datetime,
+    texts: Texts,
+) -> RoleChange:
+    """Grant a sector's moderator role to someone who has used the bot (and consented)."""
+    _require_admin(actor)
+    name = clean_display_name(display_name)
+
+    def inner(conn: sqlite3.Connection) -> RoleChange:
+        team = _sector(conn, team_id)
+        user = users_storage.get_user(conn, user_id)
+        if user is None:
+            raise NeverUsedBot()
+        if user.consent_at is None:
+            raise NotConsentedYet()
+        if not storage.add_moderator(
+            conn,
+            user_id=user_id,
+            team_id=team.id,
+            granted_by=actor.user_id,
+            display_name=name,
+            now=now,
+        ):
+            raise AlreadyModerator(sector=team.name(actor.language))
+        audit.record(
+            conn,
+            actor_id=actor.user_id,
+            action="role.grant",
+            target=f"user:{user_id}",
+            details={"sector": team.slug, "via": "forward", "name": name},
+            now=now,
+        )
+        _notice(
+            conn,
+            user_id=user_id,
+            key="roles.notice-granted",
+            team=team,
+            texts=texts,
+            now=now,
+            actor_id=actor.user_id,
+        )
+        return RoleChange(team=team, user_id=user_id, display_name=name)
+
+    return await db.run(inner)
+
+
+async def revocable_roles(db: Database, actor: Actor) -> TeamView:
+    """Every moderator role, for /revoke (admins only)."""
+    _require_admin(actor)
+    return await db.run(_team_view)
+
+
+async def revocable(db: Database, actor: Actor, team_id: int, user_id: int) -> RoleChange:
+    """The role /revoke asks to confirm (still there, the actor an admin)."""
+    _require_admin(actor)
+
+    def inner(conn: sqlite3.Connection) -> RoleChange:
+        team = _sector(conn, team_id)
+        moderator = storage.get_moderator(conn, user_id, team.id)
+        if moderator is None:
+            raise NotModerator()
+        return RoleChange(team=team, user_id=user_id, display_name=moderator.display_name)
+
+    return await db.run(inner)
+
+
+async def revoke(
+    db: Database, actor: Actor, team_id: int, user_id: int, *, now: datetime, texts: Texts
+) -> RoleChange:
+    """Remove a sector's moderator role; it takes effect on the person's next update."""
+    _require_admin(actor)
+
+    def inner(conn: sqlite3.Connection) -> RoleChange:
+        team = _sector(conn, team_id)
+        moderator = storage.get_moderator(conn, user_id, team.id)
+        if moderator is None or not storage.delete_moderator(conn, user_id, team.id):
+            raise NotModerator()
+        audit.record(
+            conn,
+            actor_id=actor.user_id,
+            action="role.revoke",
+            target=f"user:{user_id}",
+            details={"sector": team.slug, "name": moderator.display_name},
+            now=now,
+        )
+        _notice(
+            conn,
+            user_id=user_id,
+            key="roles.notice-revoked",
+            team=team,
+            texts=texts,
+            now=now,
+            actor_id=actor.user_id,
+        )
+        return RoleChange(team=team, user_id=user_id, display_name=moderator.display_name)
+
+    return await db.run(inner)
+
+
+async def team_view(db: Database, actor: Actor) -> TeamView:
+    """Admins and every sector's moderators, for admins and moderators."""
+    if not actor.is_moderator:
+        raise NotAllowed()
+    return await db.run(_team_view)
+
+
+def _team_view(conn: sqlite3.Connection) -> TeamView:
+    moderators = storage.list_moderators(conn)
+    sectors = tuple(
+        SectorModerators(team=team, moderators=tuple(m for m in moderators if m.team_id == team.id))
+        for team in teams_storage.list_teams(conn, "sector")
+    )
+    return TeamView(admin_ids=tuple(storage.list_admin_ids(conn)), sectors=sectors)

@@ -1,0 +1,531 @@
+"""Roles: /grant (sector, then a forwarded message or a one-time invite link), the invite deep
+link `/start mod-<token>`, /revoke and /team; `role:` buttons."""
+
+from __future__ import annotations
+
+import re
+import warnings
+from datetime import timedelta
+from enum import IntEnum
+
+from telegram import (
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    MessageOriginHiddenUser,
+    MessageOriginUser,
+    Update,
+)
+from telegram.constants import ParseMode
+from telegram.ext import (
+    CallbackQueryHandler,
+    CommandHandler,
+    ConversationHandler,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
+from telegram.warnings import PTBUserWarning
+
+from bot.context import App, Ctx
+from bot.errors import DomainError, NotAllowed
+from bot.i18n import Html, escape
+from bot.meeting_card import local_when
+from bot.services import roles as service
+from handlers import start as start_handlers
+from handlers.common import (
+    answer_stale,
+    callback_ints,
+    is_consented,
+    reply,
+    require_actor,
+    require_message,
+    require_private,
+    require_query,
+    text,
+)
+
+TIMEOUT = timedelta(minutes=15)
+END = ConversationHandler.END
+SECTOR_KEY = "grant-sector"
+SECTOR = re.compile(r"role:sector:(\d{1,18})")
+INVITE = re.compile(r"role:invite:(\d{1,18})")
+REVOKE = re.compile(r"role:revoke:(\d{1,18}):(\d{1,18})")
+REVOKE_YES = re.compile(r"role:revoke-yes:(\d{1,18}):(\d{1,18})")
+ACCEPT = re.compile(rf"role:accept:({service.TOKEN_PATTERN})")
+INVITE_LINK = re.compile(rf"{service.INVITE_PREFIX}({service.TOKEN_PATTERN})")
+
+
+class Step(IntEnum):
+    SECTOR = 1
+    PERSON = 2
+
+
+def _button(context: Ctx, key: str, data: str, **values: object) -> InlineKeyboardButton:
+    return InlineKeyboardButton(text(context, key, **values), callback_data=data)
+
+
+def person(context: Ctx, user_id: int, name: str | None) -> Html:
+    """A person as a mention link (the name Telegram showed at grant time, else the id)."""
+    label = name or text(context, "roles.person-id", id=user_id)
+    return Html(f'<a href="tg://user?id={user_id}">{escape(label)}</a>')
+
+
+async def _say(update: Update, body: str, markup: InlineKeyboardMarkup | None = None) -> None:
+    """Reply to a message or, after a button press, write below the pressed message."""
+    if update.callback_query is not None:
+        chat = update.effective_chat
+        if chat is not None:
+            await chat.send_message(body, parse_mode=ParseMode.HTML, reply_markup=markup)
+        return
+    await reply(update, body, markup)
+
+
+async def _refuse(update: Update, context: Ctx, error: DomainError) -> None:
+    """A refused button is answered stale (it may be forged); a command gets the reason."""
+    if update.callback_query is not None:
+        if isinstance(error, NotAllowed):
+            await answer_stale(update, context)
+        else:
+            await update.callback_query.answer(
+                text(context, error.key, **error.values), show_alert=True
+            )
+        return
+    key = "roles.admins-only" if isinstance(error, NotAllowed) else error.key
+    await reply(update, text(context, key, **error.values))
+
+
+def _chosen_sector(context: Ctx) -> int | None:
+    value = context.user_data.get(SECTOR_KEY) if context.user_data is not None else None
+    return value if isinstance(value, int) else None
+
+
+def _forget(context: Ctx) -> None:
+    if context.user_data is not None:
+        context.user_data.pop(SECTOR_KEY, None)
+
+
+# ---------------------------------------------------------------- /grant
+
+
+async def grant_start(update: Update, context: Ctx) -> int:
+    """/grant: admins only; pick the sector team first."""
+    if not await require_private(update, context):
+        return END
+    actor = require_actor(context)
+    if not is_consented(context):
+        await reply(update, text(context, "error.consent-required"))
+        return END
+    try:
+        teams = await service.grantable_sectors(context.deps.db, actor)
+    except DomainError as error:
+        await _refuse(update, context, error)
+        return END
+    _forget(context)
+    rows = [
+        [InlineKeyboardButton(team.name(actor.language), callback_data=f"role:sector:{team.id}")]
+        for team in teams
+    ]
+    await reply(update, text(context, "roles.grant-ask-sector"), InlineKeyboardMarkup(rows))
+    return Step.SECTOR
+
+
+async def on_sector(update: Update, context: Ctx) -> int:
+    """The sector button, re-checked: then ask for the person."""
+    query = require_query(update)
+    ids = callback_ints(query.data, SECTOR)
+    if ids is None:
+        await answer_stale(update, context)
+        return Step.SECTOR
+    try:
+        team = await service.choose_sector(context.deps.db, require_actor(context), ids[0])
+    except DomainError as error:
+        await _refuse(update, context, error)
+        return END if isinstance(error, NotAllowed) else Step.SECTOR
+    await query.answer()
+    if context.user_data is not None:
+        context.user_data[SECTOR_KEY] = team.id
+    markup = InlineKeyboardMarkup(
+        [[_button(context, "roles.button-invite", f"role:invite:{team.id}")]]
+    )
+    body = text(
+        context, "roles.grant-ask-person", sector=team.name(require_actor(context).language)
+    )
+    await _say(update, body, markup)
+    return Step.PERSON
+
+
+async def on_forward(update: Update, context: Ctx) -> int:
+    """A forwarded message names the person (if their privacy settings allow it)."""
+    message = require_message(update)
+    origin = message.forward_origin
+    team_id = _chosen_sector(context)
+    if team_id is None:
+        await reply(update, text(context, "roles.grant-cancelled"))
+        return END
+    if isinstance(origin, MessageOriginHiddenUser):
+        await _ask_invite_instead(update, context, "roles.forward-hidden", team_id)
+        return Step.PERSON
+    if not isinstance(origin, MessageOriginUser) or origin.sender_user.is_bot:
+        await _ask_invite_instead(update, context, "roles.forward-not-person", team_id)
+        return Step.PERSON
+    user = origin.sender_user
+    name = user.full_name + (f" (@{user.username})" if user.username else "")
+    deps = context.deps
+    try:
+        granted = await service.grant(
+            deps.db,
+            require_actor(context),
+            team_id,
+            user.id,
+            display_name=name,
+            now=deps.clock(),
+            texts=deps.texts,
+        )
+    except (service.NeverUsedBot, service.NotConsentedYet) as error:
+        await _ask_invite_instead(update, context, error.key, team_id)
+        return Step.PERSON
+    except DomainError as error:
+        _forget(context)
+        await _refuse(update, context, error)
+        return END
+    _forget(context)
+    language = require_actor(context).language
+    await reply(
+        update,
+        text(
+            context,
+            "roles.granted",
+            name=person(context, granted.user_id, granted.display_name),
+            sector=granted.team.name(language),
+        ),
+    )
+    return END
+
+
+async def _ask_invite_instead(update: Update, context: Ctx, key: str, team_id: int) -> None:
+    markup = InlineKeyboardMarkup(
+        [[_button(context, "roles.button-invite", f"role:invite:{team_id}")]]
+    )
+    await reply(update, text(context, key), markup)
+
+
+async def not_forwarded(update: Update, context: Ctx) -> int:
+    """Typed text instead of a forwarded message."""
+    team_id = _chosen_sector(context)
+    if team_id is None:
+        return END
+    await _ask_invite_instead(update, context, "roles.forward-expected", team_id)
+    return Step.PERSON
+
+
+async def use_buttons(update: Update, context: Ctx) -> int:
+    await reply(update, text(context, "roles.use-buttons"))
+    return Step.SECTOR
+
+
+async def on_invite(update: Update, context: Ctx) -> int:
+    """The invite button (in /grant or an older one): a fresh one-time link."""
+    query = require_query(update)
+    ids = callback_ints(query.data, INVITE)
+    if ids is None:
+        await answer_stale(update, context)
+        return END
+    deps = context.deps
+    actor = require_actor(context)
+    try:
+        invite = await service.create_invite(deps.db, actor, ids[0], now=deps.clock())
+    except DomainError as error:
+        await _refuse(update, context, error)
+        return END
+    await query.answer()
+    _forget(context)
+    link = f"https://t.me/{context.bot.username}?start={invite.payload}"
+    body = text(
+        context,
+        "roles.invite-created",
+        sector=invite.team.name(actor.language),
+        expires=local_when(invite.expires_at, actor.language, deps.config.zone),
+        link=link,
+    )
+    await _say(update, body)
+    return END
+
+
+async def grant_cancel(update: Update, context: Ctx) -> int:
+    """/cancel: nothing is granted."""
+    _forget(context)
+    await reply(update, text(context, "roles.grant-cancelled"))
+    return END
+
+
+async def grant_timeout(update: Update, context: Ctx) -> int:
+    _forget(context)
+    chat = update.effective_chat
+    if chat is not None:
+        await chat.send_message(text(context, "roles.grant-timeout"), parse_mode=ParseMode.HTML)
+    return END
+
+
+async def stale(update: Update, context: Ctx) -> int | None:
+    await answer_stale(update, context)
+    return None
+
+
+def grant_conversation() -> ConversationHandler[Ctx]:
+    """The /grant conversation."""
+    typed = filters.UpdateType.MESSAGE & ~filters.COMMAND
+    with warnings.catch_warnings():
+        # Per-user (not per-message) tracking is what a forwarded message needs; each state
+        # takes only its own buttons and the fallback answers other `role:` buttons as stale.
+        warnings.filterwarnings(
+            "ignore",
+            message=re.escape("If 'per_message=False', 'CallbackQueryHandler'"),
+            category=PTBUserWarning,
+        )
+        return ConversationHandler(
+            entry_points=[CommandHandler("grant", grant_start)],
+            states={
+                Step.SECTOR: [
+                    CallbackQueryHandler(on_sector, pattern=r"^role:sector:"),
+                    MessageHandler(typed, use_buttons),
+                ],
+                Step.PERSON: [
+                    CallbackQueryHandler(on_invite, pattern=r"^role:invite:"),
+                    MessageHandler(typed & filters.FORWARDED, on_forward),
+                    MessageHandler(typed, not_forwarded),
+                ],
+                ConversationHandler.TIMEOUT: [TypeHandler(Update, grant_timeout)],
+            },
+            fallbacks=[
+                CommandHandler("cancel", grant_cancel),
+                CallbackQueryHandler(stale, pattern=r"^role:(sector|invite):"),
+            ],
+            name="grant",
+            allow_reentry=True,
+            conversation_timeout=TIMEOUT,
+        )
+
+
+async def invite_button(update: Update, context: Ctx) -> None:
+    """An invite button outside /grant (an older message): still checked and served."""
+    await on_invite(update, context)
+
+
+# ---------------------------------------------------------------- the invite deep link
+
+
+async def start_invite_link(update: Update, context: Ctx) -> None:
+    """/start mod-<token>: which sector it grants, and an Accept button (consent first)."""
+    if not await require_private(update, context):
+        return
+    match = INVITE_LINK.fullmatch((context.args or [""])[0])
+    if match is None:
+        await reply(update, text(context, service.InviteInvalid.key))
+        return
+    token = match.group(1)
+    deps = context.deps
+    actor = require_actor(context)
+    try:
+        preview = await service.invite_preview(deps.db, token, now=deps.clock())
+    except DomainError as error:
+        await reply(update, text(context, error.key, **error.values))
+        return
+    if not is_consented(context):
+        # Greeting and the consent button first; Accept works once consent is given.
+        await start_handlers.start(update, context)
+    markup = InlineKeyboardMarkup(
+        [[_button(context, "roles.button-accept", f"role:accept:{token}")]]
+    )
+    body = text(
+        context,
+        "roles.invite-preview",
+        sector=preview.team.name(actor.language),
+        expires=local_when(preview.expires_at, actor.language, deps.config.zone),
+    )
+    await reply(update, body, markup)
+
+
+async def on_accept(update: Update, context: Ctx) -> None:
+    """Accept: the invite is used up and the role granted, or the reason it cannot be."""
+    query = require_query(update)
+    if not await require_private(update, context):
+        return
+    match = ACCEPT.fullmatch(query.data or "")
+    if match is None:
+        await answer_stale(update, context)
+        return
+    deps = context.deps
+    actor = require_actor(context)
+    user = update.effective_user
+    name = None
+    if user is not None:
+        name = user.full_name + (f" (@{user.username})" if user.username else "")
+    try:
+        granted = await service.accept_invite(
+            deps.db,
+            actor,
+            match.group(1),
+            display_name=name,
+            notice_version=deps.config.privacy.notice_version,
+            now=deps.clock(),
+            texts=deps.texts,
+        )
+    except DomainError as error:
+        await query.answer(text(context, error.key, **error.values), show_alert=True)
+        return
+    await query.answer()
+    await query.edit_message_reply_markup(reply_markup=None)
+    await _say(
+        update,
+        text(context, "roles.invite-accepted", sector=granted.team.name(actor.language)),
+    )
+
+
+# ---------------------------------------------------------------- /revoke, /team
+
+
+async def revoke_start(update: Update, context: Ctx) -> None:
+    """/revoke: every moderator role as a button (admins only)."""
+    if not await require_private(update, context):
+        return
+    actor = require_actor(context)
+    try:
+        view = await service.revocable_roles(context.deps.db, actor)
+    except DomainError as error:
+        await _refuse(update, context, error)
+        return
+    rows = [
+        [
+            _button(
+                context,
+                "roles.revoke-button",
+                f"role:revoke:{sector.team.id}:{moderator.user_id}",
+                sector=sector.team.name(actor.language),
+                name=moderator.display_name
+                or text(context, "roles.person-id", id=moderator.user_id),
+            )
+        ]
+        for sector in view.sectors
+        for moderator in sector.moderators
+    ]
+    if not rows:
+        await reply(update, text(context, "roles.revoke-none"))
+        return
+    await reply(update, text(context, "roles.revoke-ask"), InlineKeyboardMarkup(rows))
+
+
+async def on_revoke(update: Update, context: Ctx) -> None:
+    """A moderator's button: ask to confirm."""
+    query = require_query(update)
+    ids = callback_ints(query.data, REVOKE)
+    if ids is None:
+        await answer_stale(update, context)
+        return
+    team_id, user_id = ids
+    actor = require_actor(context)
+    try:
+        role = await service.revocable(context.deps.db, actor, team_id, user_id)
+    except DomainError as error:
+        await _refuse(update, context, error)
+        return
+    await query.answer()
+    markup = InlineKeyboardMarkup(
+        [
+            [_button(context, "roles.button-revoke-yes", f"role:revoke-yes:{team_id}:{user_id}")],
+            [_button(context, "roles.button-keep", "role:keep")],
+        ]
+    )
+    body = text(
+        context,
+        "roles.revoke-confirm",
+        name=person(context, role.user_id, role.display_name),
+        sector=role.team.name(actor.language),
+    )
+    await _say(update, body, markup)
+
+
+async def on_revoke_yes(update: Update, context: Ctx) -> None:
+    """Confirmed: the role goes at once; the person is told."""
+    query = require_query(update)
+    ids = callback_ints(query.data, REVOKE_YES)
+    if ids is None:
+        await answer_stale(update, context)
+        return
+    deps = context.deps
+    actor = require_actor(context)
+    try:
+        revoked = await service.revoke(
+            deps.db, actor, ids[0], ids[1], now=deps.clock(), texts=deps.texts
+        )
+    except DomainError as error:
+        await _refuse(update, context, error)
+        return
+    await query.answer()
+    await query.edit_message_reply_markup(reply_markup=None)
+    body = text(
+        context,
+        "roles.revoked",
+        name=person(context, revoked.user_id, revoked.display_name),
+        sector=revoked.team.name(actor.language),
+    )
+    await _say(update, body)
+
+
+async def on_keep(update: Update, context: Ctx) -> None:
+    query = require_query(update)
+    if query.data != "role:keep":
+        await answer_stale(update, context)
+        return
+    await query.answer(text(context, "roles.kept"))
+    await query.edit_message_reply_markup(reply_markup=None)
+
+
+async def show_team(update: Update, context: Ctx) -> None:
+    """/team: the admins and each sector team's moderators."""
+    if not await require_private(update, context):
+        return
+    actor = require_actor(context)
+    try:
+        view = await service.team_view(context.deps.db, actor)
+    except DomainError:
+        await reply(update, text(context, "roles.moderators-only"))
+        return
+    nobody = text(context, "roles.team-nobody")
+    lines = [
+        text(context, "roles.team-title"),
+        text(
+            context,
+            "roles.team-admins",
+            admins=Html(", ".join(person(context, i, None) for i in view.admin_ids) or nobody),
+        ),
+        "",
+    ]
+    for sector in view.sectors:
+        names = ", ".join(person(context, m.user_id, m.display_name) for m in sector.moderators)
+        lines.append(
+            text(
+                context,
+                "roles.team-sector",
+                sector=sector.team.name(actor.language),
+                moderators=Html(names or nobody),
+            )
+        )
+    await reply(update, "\n".join(lines))
+
+
+def register_invite_link(app: App) -> None:
+    """Install `/start mod-<token>`; must come before the generic /start."""
+    link = filters.Regex(rf"^/start(@\w+)?\s+{service.INVITE_PREFIX}\S+\s*$")
+    app.add_handler(CommandHandler("start", start_invite_link, filters=link))
+
+
+def register(app: App) -> None:
+    """Install /grant, /revoke, /team and the `role:` buttons."""
+    app.add_handler(grant_conversation())
+    app.add_handler(CommandHandler("revoke", revoke_start))
+    app.add_handler(CommandHandler("team", show_team))
+    app.add_handler(CallbackQueryHandler(invite_button, pattern=r"^role:invite:"))
+    app.add_handler(CallbackQueryHandler(on_accept, pattern=r"^role:accept:"))
+    app.add_handler(CallbackQueryHandler(on_revoke, pattern=r"^role:revoke:"))
+    app.add_handler(CallbackQueryHandler(on_revoke_yes, pattern=r"^role:revoke-yes:"))
+    app.add_handler(CallbackQueryHandler(on_keep, pattern=r"^role:keep$"))
