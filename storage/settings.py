@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from datetime import datetime
 
 from pydantic import Json
@@ -87,10 +87,30 @@ def list_muted_team_ids(conn: sqlite3.Connection, user_id: int) -> set[int]:
     return {row[0] for row in rows}
 
 
-def list_muted_user_ids(conn: sqlite3.Connection, team_id: int) -> set[int]:
-    """The users who muted a sector team's news."""
-    rows = conn.execute("SELECT user_id FROM muted_teams WHERE team_id = ?", (team_id,)).fetchall()
+def list_fully_muted_user_ids(conn: sqlite3.Connection, team_ids: Collection[int]) -> set[int]:
+    """Users who muted every one of `team_ids` that they subscribe to (and at least one)."""
+    if not team_ids:
+        return set()
+    marks = ",".join("?" * len(team_ids))
+    rows = conn.execute(
+        f"""SELECT m.user_id FROM muted_teams m
+            JOIN subscriptions s ON s.user_id = m.user_id AND s.team_id = m.team_id
+            WHERE m.team_id IN ({marks})
+            GROUP BY m.user_id
+            HAVING count(*) = (SELECT count(*) FROM subscriptions t
+                               WHERE t.user_id = m.user_id AND t.team_id IN ({marks}))""",
+        [*team_ids, *team_ids],
+    ).fetchall()
     return {row[0] for row in rows}
+
+
+def get_broadcast_team_ids(conn: sqlite3.Connection, broadcast_id: int) -> list[int] | None:
+    """The sector teams a broadcast goes to; None = every subscriber (or no such broadcast:
+    an empty list)."""
+    row = conn.execute("SELECT team_ids FROM broadcasts WHERE id = ?", (broadcast_id,)).fetchone()
+    if row is None:
+        return []
+    return None if row[0] is None else [int(team_id) for team_id in json.loads(row[0])]
 
 
 def add_muted_team(conn: sqlite3.Connection, user_id: int, team_id: int, now: datetime) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -14,10 +15,12 @@ from bot.dispatcher import dispatch_once
 from bot.services import delivery
 from bot.services import meetings as meetings_service
 from bot.services import settings as settings_service
+from bot.services.delivery import Recipient
 from storage import delivery as delivery_storage
 from storage import meetings as meetings_storage
 from storage import settings as settings_storage
 from storage import teams as teams_storage
+from storage.timefmt import db_time
 from tests.harness import BotDriver, TgUser, texts_of
 from tests.meeting_factory import add_meeting, db_of, member
 
@@ -246,6 +249,65 @@ async def test_a_muted_sector_sends_no_news_but_reminders_and_personal_notices_a
     # Still subscribed: muting is not unsubscribing.
     [answer] = await bot.send(anna, "/sectors")
     assert any(label.startswith("✅") and "Kultura" in label for label, _ in answer.buttons())
+
+
+async def test_a_broadcast_skips_only_those_who_muted_every_sector_it_goes_to(
+    bot: BotDriver, anna: TgUser, john: TgUser, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def subscribers_of_broadcast(conn: sqlite3.Connection, broadcast_id: int) -> list[Recipient]:
+        row = conn.execute("SELECT team_ids FROM broadcasts WHERE id = ?", (broadcast_id,))
+        teams = json.loads(row.fetchone()[0] or "null")
+        found = conn.execute(
+            """SELECT DISTINCT u.id, u.language
+               FROM subscriptions s JOIN users u ON u.id = s.user_id
+               WHERE ? IS NULL OR s.team_id IN (SELECT value FROM json_each(?)) ORDER BY u.id""",
+            (None if teams is None else 1, json.dumps(teams)),
+        ).fetchall()
+        return [(r[0], "pl" if r[1] == "pl" else "en") for r in found]
+
+    monkeypatch.setitem(delivery.AUDIENCES, "broadcast", subscribers_of_broadcast)
+    await member(bot, anna, "culture", "education")
+    await member(bot, john, "culture")
+    culture, education = await team_id(bot), await team_id(bot, "education")
+
+    async def broadcast(teams: list[int] | None, text: str) -> None:
+        now = bot.clock()
+
+        def add(conn: sqlite3.Connection) -> int:
+            return int(
+                conn.execute(
+                    """INSERT INTO broadcasts (created_by, team_ids, summary, due_at, created_at)
+                       VALUES (900, ?, 'x', ?, ?) RETURNING id""",
+                    (None if teams is None else json.dumps(teams), db_time(now), db_time(now)),
+                ).fetchone()[0]
+            )
+
+        await announce(
+            bot, "broadcast", text, audience="broadcast", audience_id=await db_of(bot).run(add)
+        )
+
+    await bot.click(anna, f"set:mute:{culture}")
+    await broadcast([culture], "Kultura")
+    await broadcast([culture, education], "Obie")
+    await broadcast(None, "Wszyscy")
+    got = await tick(bot)
+    assert got[anna.id] == ["Obie (pl)", "Wszyscy (pl)"]
+    assert got[john.id] == ["Kultura (en)", "Obie (en)", "Wszyscy (en)"]
+
+    await bot.click(anna, f"set:mute:{education}")
+    await broadcast([culture, education], "Obie znowu")
+    await broadcast(None, "Wszyscy znowu")
+    got = await tick(bot)
+    assert got[anna.id] == ["Wszyscy znowu (pl)"]
+    assert got[john.id] == ["Obie znowu (en)", "Wszyscy znowu (en)"]
+    await bot.click(john, "set:digest")
+    await broadcast(None, "Do podsumowania")
+    got = await tick(bot)
+    assert got[anna.id] == ["Do podsumowania (pl)"]
+    assert john.id not in got
+    bot.clock.now = datetime(2026, 11, 27, 7, 0, tzinfo=UTC)
+    [digest] = (await tick(bot))[john.id]
+    assert "Do podsumowania (en)" in digest
 
 
 async def test_a_reminder_lead_turned_off_skips_the_user(

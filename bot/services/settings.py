@@ -1,7 +1,8 @@
 """Notification settings (/settings): muted sectors, reminder lead times, quiet hours, digest.
 
 The settings act at fan-out (bot.services.delivery.fan_out calls `screen`, installed here):
-news of a muted sector is dropped, news for a digest user is collected in `digest_items`,
+sector news (audiences 'team', 'broadcast', 'all') is dropped for whoever muted every sector
+it goes to that they follow, and collected in `digest_items` for digest users;
 news for someone in their quiet hours is held until the window ends, and a reminder whose
 lead time the user turned off skips them. Transactional notices are never touched. The
 daily digests are queued by the dispatcher's own run (`queue_digests`), not by a job per user.
@@ -77,6 +78,23 @@ def quiet_until(start: int, end: int, now: datetime, zone: ZoneInfo) -> datetime
     return ends.astimezone(UTC)
 
 
+# Audiences of sector news to subscribers: 'team' (audience_id = the team), 'broadcast'
+# (a broadcast to one or several sectors, or to everyone) and 'all' (every subscriber).
+# Other audiences (a meeting's participants, one user, moderators) are not muted or digested.
+SUBSCRIBER_AUDIENCES = frozenset({"team", "broadcast", "all"})
+
+
+def _sector_teams(
+    conn: sqlite3.Connection, announcement: delivery_storage.Announcement
+) -> list[int] | None:
+    """The sector teams whose news an announcement is; None = everyone's (not mutable)."""
+    if announcement.audience == "team":
+        return [announcement.audience_id]
+    if announcement.audience == "broadcast":
+        return storage.get_broadcast_team_ids(conn, announcement.audience_id)
+    return None
+
+
 def screen(
     conn: sqlite3.Connection,
     announcement: delivery_storage.Announcement,
@@ -87,8 +105,9 @@ def screen(
 ) -> delivery.Screened:
     """Apply the recipients' settings to news and reminders (see the module docstring)."""
     settings = storage.list_settings(conn)
-    if category == "news" and announcement.audience == "team":
-        muted = storage.list_muted_user_ids(conn, announcement.audience_id)
+    if category == "news" and announcement.audience in SUBSCRIBER_AUDIENCES:
+        teams = _sector_teams(conn, announcement)
+        muted = set() if teams is None else storage.list_fully_muted_user_ids(conn, teams)
         digest = {user_id for user_id, item in settings.items() if item.digest}
         collected = [chat for chat, _ in recipients if chat in digest and chat not in muted]
         if collected:
