@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.context import App
 from handlers import (
+    audit,
     broadcasts,
     calendar,
     errors,
@@ -15,6 +16,7 @@ from handlers import (
     organisation,
     postulates,
     profile,
+    roles,
     rsvp,
     schedule,
     sectors,
@@ -30,6 +32,7 @@ def register_all(app: App) -> None:
     # Features, in group 0: the first matching handler wins, so specific /start deep links
     # (added by later features) must be registered before the generic /start.
     schedule.register(app)  # /start meeting-<id>
+    roles.register_invite_link(app)  # /start mod-<token>
     start.register(app)
     sectors.register(app)
     profile.register(app)
@@ -41,6 +44,8 @@ def register_all(app: App) -> None:
     meetings.register(app)  # /new_meeting, /edit_meeting, /cancel_meeting, mtg: buttons
     groups.register(app)  # /link_group, /unlink_group; group life in its own group
     settings.register(app)  # /settings, set: buttons
+    roles.register(app)  # /grant, /revoke, /team, role: buttons
+    audit.register(app)  # /audit, audit: buttons
     broadcasts.register(app)  # /broadcast, /broadcasts, bc: buttons
     # Last in group 0: whatever no feature took (unknown commands, stale buttons).
     fallback.register(app)
