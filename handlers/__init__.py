@@ -5,7 +5,6 @@ from __future__ import annotations
 from bot.context import App
 from handlers import (
     audit,
-    broadcasts,
     calendar,
     errors,
     fallback,
@@ -22,6 +21,7 @@ from handlers import (
     sectors,
     settings,
     start,
+    stats,
 )
 
 
@@ -44,9 +44,9 @@ def register_all(app: App) -> None:
     meetings.register(app)  # /new_meeting, /edit_meeting, /cancel_meeting, mtg: buttons
     groups.register(app)  # /link_group, /unlink_group; group life in its own group
     settings.register(app)  # /settings, set: buttons
+    stats.register(app)  # /stats
     roles.register(app)  # /grant, /revoke, /team, role: buttons
     audit.register(app)  # /audit, audit: buttons
-    broadcasts.register(app)  # /broadcast, /broadcasts, bc: buttons
     # Last in group 0: whatever no feature took (unknown commands, stale buttons).
     fallback.register(app)
     errors.register(app)

@@ -1,0 +1,217 @@
+"""Statistics (/stats): per sector subscribers and the month's change, meetings held and their
+RSVPs, postulates per state, the delivery success rate; a PNG chart drawn with matplotlib.
+
+matplotlib is imported only when a chart is drawn (the idle bot's memory is benchmarked),
+with the headless Agg backend and without pyplot's global state, in a worker thread.
+"""
+
+from __future__ import annotations
+
+import html
+import io
+import sqlite3
+from datetime import UTC, datetime, time
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel, ConfigDict
+
+from bot.config import Language
+from bot.errors import NotAllowed
+from bot.i18n import Texts
+from bot.services.users import Actor
+from storage import stats as storage
+from storage import teams as teams_storage
+from storage.database import Database
+from storage.models import Team
+
+POSTULATE_STATES = (
+    "submitted",
+    "in_review",
+    "clarification",
+    "forwarded",
+    "adopted",
+    "not_adopted",
+    "rejected",
+    "duplicate",
+    "withdrawn",
+)
+RSVP_ANSWERS = ("going", "waiting", "maybe", "not_going")
+# The outcomes that count for the success rate (pending and sending are not over yet).
+DELIVERY_OUTCOMES = ("sent", "failed", "blocked", "unknown", "expired")
+
+
+class SectorStats(BaseModel):
+    """One sector team's figures."""
+
+    model_config = ConfigDict(frozen=True)
+
+    team: Team
+    subscribers: int
+    joined: int
+    left: int
+    meetings_held: int
+    rsvps: dict[str, int]
+    postulates: dict[str, int]
+
+    @property
+    def change(self) -> int:
+        return self.joined - self.left
+
+
+class Stats(BaseModel):
+    """Everything /stats shows, for the sectors in the actor's scope."""
+
+    model_config = ConfigDict(frozen=True)
+
+    since: datetime  # the start of the current month, local midnight, in UTC
+    sectors: tuple[SectorStats, ...]
+    deliveries: dict[str, int]
+    all_sectors: bool
+
+    @property
+    def finished_deliveries(self) -> int:
+        return sum(self.deliveries.get(state, 0) for state in DELIVERY_OUTCOMES)
+
+    @property
+    def success_rate(self) -> float | None:
+        """sent / (sent + failed + blocked + unknown + expired); None without deliveries."""
+        total = self.finished_deliveries
+        return None if total == 0 else self.deliveries.get("sent", 0) / total
+
+
+def format_rate(rate: float, language: Language) -> str:
+    """A share as a percentage with one decimal: '87.5%', in Polish '87,5 %'."""
+    value = f"{rate * 100:.1f}"
+    return value.replace(".", ",") + " %" if language == "pl" else value + "%"
+
+
+def month_start(now: datetime, zone: ZoneInfo) -> datetime:
+    """Local midnight of the first day of `now`'s month, in UTC."""
+    local = now.astimezone(zone)
+    first = datetime.combine(local.date().replace(day=1), time(0), tzinfo=zone)
+    return first.astimezone(UTC)
+
+
+async def stats(db: Database, actor: Actor, now: datetime, zone: ZoneInfo) -> Stats:
+    """Admins: every sector; moderators: their sectors; anyone else is refused."""
+    if not actor.is_moderator:
+        raise NotAllowed()
+    since = month_start(now, zone)
+
+    def inner(conn: sqlite3.Connection) -> Stats:
+        teams = [
+            team for team in teams_storage.list_teams(conn, "sector") if actor.moderates(team.id)
+        ]
+        if not teams:
+            raise NotAllowed()
+        ids = [team.id for team in teams]
+        subscribers = storage.list_subscriber_counts(conn, ids)
+        joined = storage.list_joined_counts(conn, ids, since)
+        left = storage.list_left_counts(conn, ids, since)
+        held = storage.list_meetings_held(conn, ids, since, now)
+        rsvps = storage.list_rsvp_counts(conn, ids, since, now)
+        postulates = storage.list_postulate_counts(conn, ids)
+        deliveries = storage.list_delivery_state_counts(
+            conn, None if actor.is_admin else ids, since
+        )
+        return Stats(
+            since=since,
+            sectors=tuple(
+                SectorStats(
+                    team=team,
+                    subscribers=subscribers.get(team.id, 0),
+                    joined=joined.get(team.id, 0),
+                    left=left.get(team.id, 0),
+                    meetings_held=held.get(team.id, 0),
+                    rsvps=rsvps.get(team.id, {}),
+                    postulates=postulates.get(team.id, {}),
+                )
+                for team in teams
+            ),
+            deliveries=deliveries,
+            all_sectors=actor.is_admin,
+        )
+
+    return await db.run(inner)
+
+
+def render_chart(data: Stats, language: Language, texts: Texts) -> bytes:
+    """Draw the figures as one PNG (four panels); call it in a worker thread."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    def label(key: str, **values: object) -> str:
+        # Chart labels are plain text: the catalogue's HTML escaping is undone.
+        return html.unescape(texts.get(language, key, **values))
+
+    names = [sector.team.name(language) for sector in data.sectors]
+    rows = list(range(len(names)))
+    figure = Figure(figsize=(13, 3 + 0.9 * len(names)), dpi=100, layout="constrained")
+    (subs, meets), (posts, sends) = figure.subplots(2, 2)
+
+    subs.barh(rows, [s.subscribers for s in data.sectors], color="#2b6cb0")
+    for row, sector in zip(rows, data.sectors, strict=True):
+        subs.annotate(
+            f"{sector.change:+d}",
+            (sector.subscribers, row),
+            xytext=(4, 0),
+            textcoords="offset points",
+            va="center",
+        )
+    subs.set_title(label("stats.chart-subscribers"))
+
+    height = 0.8 / (1 + len(RSVP_ANSWERS))
+    meets.barh(
+        [row - 0.4 + height / 2 for row in rows],
+        [s.meetings_held for s in data.sectors],
+        height=height,
+        label=label("stats.chart-meetings"),
+        color="#4a5568",
+    )
+    for index, answer in enumerate(RSVP_ANSWERS, start=1):
+        meets.barh(
+            [row - 0.4 + height / 2 + index * height for row in rows],
+            [s.rsvps.get(answer, 0) for s in data.sectors],
+            height=height,
+            label=label(f"stats.rsvp-{answer}"),
+        )
+    meets.set_title(label("stats.chart-rsvps"))
+    meets.legend(fontsize="small")
+
+    left = [0] * len(rows)
+    for state in POSTULATE_STATES:
+        values = [s.postulates.get(state, 0) for s in data.sectors]
+        if any(values):
+            posts.barh(rows, values, left=left, label=label(f"stats.state-{state}"))
+            left = [a + b for a, b in zip(left, values, strict=True)]
+    posts.set_title(label("stats.chart-postulates"))
+    if any(left):
+        posts.legend(fontsize="small")
+
+    for axes in (subs, meets, posts):
+        axes.set_yticks(rows, names)
+        axes.invert_yaxis()
+        axes.xaxis.get_major_locator().set_params(integer=True)
+
+    outcomes = [data.deliveries.get(state, 0) for state in DELIVERY_OUTCOMES]
+    sends.barh(
+        list(range(len(outcomes))),
+        outcomes,
+        color=["#38a169", "#e53e3e", "#dd6b20", "#718096", "#a0aec0"],
+    )
+    sends.set_yticks(
+        list(range(len(outcomes))),
+        [label(f"stats.delivery-{state}") for state in DELIVERY_OUTCOMES],
+    )
+    sends.invert_yaxis()
+    rate = data.success_rate
+    percent = "–" if rate is None else format_rate(rate, language)
+    sends.set_title(label("stats.chart-deliveries", rate=percent))
+    sends.xaxis.get_major_locator().set_params(integer=True)
+    subs.margins(x=0.12)
+
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    return buffer.getvalue()
