@@ -1,4 +1,4 @@
-"""Command line: `ngo-bot [run]`, `ngo-bot check-config`, `ngo-bot migrate`."""
+"""Command line: `ngo-bot [run]`, `ngo-bot check-config`, `ngo-bot migrate`, `ngo-bot backup`."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ import asyncio
 import json
 import logging
 import os
-import signal
 import sys
 import urllib.parse
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 from typing import Any, TextIO
 
 from telegram import Update
@@ -22,6 +22,7 @@ from telegram.request import BaseRequest, HTTPXRequest, RequestData
 from bot.config import Config, ConfigError, config_path, load_config
 from bot.errors import TeamSyncError
 from bot.services.sectors import sync_from_config
+from storage.backup import BackupError, backup
 from storage.database import Database, MigrationError
 
 log = logging.getLogger(__name__)
@@ -34,21 +35,27 @@ def _parser() -> argparse.ArgumentParser:
         "--config", help="configuration file (default: BOT_CONFIG, ./config.toml or the example)"
     )
     commands = parser.add_subparsers(dest="command")
-    commands.add_parser("run", help="run the bot (long polling); the default")
+    commands.add_parser("run", help="run the bot (long polling or webhook); the default")
     commands.add_parser("check-config", help="validate the configuration and print a summary")
     commands.add_parser("migrate", help="bring the database schema to the latest version")
+    backup = commands.add_parser(
+        "backup", help="copy the database (also while the bot runs) and check the copy"
+    )
+    backup.add_argument("path", help="the backup file, or a folder for a file named by the time")
     return parser
 
 
 def secrets_of(config: Config) -> tuple[str, ...]:
-    """The strings that must never be printed: the token, its secret half, URL-quoted forms."""
-    if config.token is None:
-        return ()
-    token = config.token.get_secret_value()
-    found = {token, urllib.parse.quote(token, safe="")}
-    _, _, secret = token.partition(":")
-    if len(secret) >= 8:  # shorter halves would redact ordinary words
-        found.add(secret)
+    """What must never be printed: the token, its secret half, URL-quoted, the webhook secret."""
+    found: set[str] = set()
+    if config.webhook.secret_token is not None:
+        found.add(config.webhook.secret_token.get_secret_value())
+    if config.token is not None:
+        token = config.token.get_secret_value()
+        found |= {token, urllib.parse.quote(token, safe="")}
+        _, _, secret = token.partition(":")
+        if len(secret) >= 8:  # shorter halves would redact ordinary words
+            found.add(secret)
     # Longest first, so a token is replaced whole before its half is looked for.
     return tuple(sorted((s for s in found if s), key=len, reverse=True))
 
@@ -112,6 +119,7 @@ def setup_logging(secrets: Iterable[str] = (), level: int = logging.INFO) -> log
 
 def _summary(config: Config, source: str) -> str:
     sectors = ", ".join(team.slug for team in config.sector_teams)
+    updates = f"webhook at {config.webhook.url}" if config.mode == "webhook" else "long polling"
     return "\n".join(
         [
             f"configuration: {source} (valid)",
@@ -120,6 +128,7 @@ def _summary(config: Config, source: str) -> str:
             f"admins: {len(config.admins)}",
             f"teams: {len(config.teams)} ({len(config.sector_teams)} sector teams: {sectors})",
             f"token: {'set' if config.token else 'not set (BOT_TOKEN)'}",
+            f"updates: {updates}",
         ]
     )
 
@@ -215,6 +224,7 @@ async def _prepare(config: Config) -> None:
 
 def _run(config: Config) -> int:
     from bot.app import build_application  # imported late: PTB's import cost only for `run`
+    from bot.webhook import serve
 
     if config.token is None:
         return _fail("BOT_TOKEN is not set; export the bot's token as BOT_TOKEN")
@@ -225,11 +235,7 @@ def _run(config: Config) -> int:
     try:
         loop.run_until_complete(_prepare(config))
         app = build_application(config, request=ProductionRequest())
-        app.run_polling(
-            allowed_updates=Update.ALL_TYPES,
-            stop_signals=(signal.SIGINT, signal.SIGTERM),
-            close_loop=False,
-        )
+        serve(app, config)
     except (TeamSyncError, MigrationError) as exc:
         return _fail(str(exc), config)
     except InvalidToken:
@@ -252,6 +258,18 @@ def _run(config: Config) -> int:
 async def _migrate(config: Config) -> None:
     db = await Database.open(config.database)
     await db.close()
+
+
+def _backup(config: Config, target: Path) -> int:
+    try:
+        result = backup(config.database, target)
+    except BackupError as exc:
+        return _fail(str(exc), config, status=1)
+    print(
+        f"backup of {config.database} written to {result.path} "
+        f"({result.size} bytes, schema version {result.schema_version}, integrity check ok)"
+    )
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -280,6 +298,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _fail(str(exc), config)
         print(f"database {config.database} is at the latest schema version")
         return 0
+    if command == "backup":
+        return _backup(config, Path(args.path))
     return _run(config)
 
 

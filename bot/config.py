@@ -3,17 +3,29 @@
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 Language = Literal["pl", "en"]
 LANGUAGES: tuple[Language, ...] = ("pl", "en")
 EXAMPLE_CONFIG = Path(__file__).resolve().parent.parent / "config.example.toml"
+# What Telegram accepts as a webhook's secret_token.
+_SECRET_TOKEN = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 Slug = Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{0,39}$")]
 
 
@@ -76,6 +88,29 @@ class FloodConfig(_Frozen):
     seconds: float = Field(default=10.0, gt=0, le=3600)
 
 
+class WebhookConfig(_Frozen):
+    # The public HTTPS address Telegram posts updates to (its path is the one served);
+    # empty while polling.
+    url: str = Field(default="", pattern=r"^(https://[^/\s]+(/\S*)?)?$")
+    # Where the bot's own HTTP server listens (a reverse proxy in front terminates TLS).
+    listen: str = "127.0.0.1"
+    port: int = Field(default=8443, ge=1, le=65535)
+    # The secret Telegram repeats in each request's header; from BOT_WEBHOOK_SECRET only.
+    secret_token: SecretStr | None = Field(default=None, exclude=True)
+
+    @field_validator("secret_token")
+    @classmethod
+    def _telegram_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not _SECRET_TOKEN.fullmatch(value.get_secret_value()):
+            raise ValueError("BOT_WEBHOOK_SECRET must be 1-256 characters A-Z, a-z, 0-9, _ or -")
+        return value
+
+    @property
+    def url_path(self) -> str:
+        """The path of the public URL, which the local server serves."""
+        return urlsplit(self.url).path.lstrip("/")
+
+
 class NotificationsConfig(_Frozen):
     # Local hour (0-23) at which users who chose the daily digest get it.
     digest_hour: int = Field(default=8, ge=0, le=23)
@@ -97,6 +132,9 @@ class Config(_Frozen):
     flood: FloodConfig = FloodConfig()
     teams: tuple[TeamConfig, ...]
     token: SecretStr | None = Field(default=None, exclude=True)
+    # How updates arrive: "polling" (getUpdates, the default) or "webhook" ([webhook] needed).
+    mode: Literal["polling", "webhook"] = "polling"
+    webhook: WebhookConfig = WebhookConfig()
 
     @field_validator("timezone")
     @classmethod
@@ -119,6 +157,15 @@ class Config(_Frozen):
         if not any(team.kind == "sector" for team in teams):
             raise ValueError("at least one sector team is needed")
         return teams
+
+    @model_validator(mode="after")
+    def _webhook_complete(self) -> Config:
+        if self.mode == "webhook":
+            if not self.webhook.url:
+                raise ValueError("mode = 'webhook' needs the public address in webhook.url")
+            if self.webhook.secret_token is None:
+                raise ValueError("mode = 'webhook' needs BOT_WEBHOOK_SECRET in the environment")
+        return self
 
     @property
     def zone(self) -> ZoneInfo:
@@ -182,6 +229,14 @@ def load_config(path: Path, env: Mapping[str, str] | None = None) -> Config:
         raise ConfigError(f"{path}: unknown key 'token' (the token comes from BOT_TOKEN only)")
     if env.get("BOT_TOKEN"):
         data["token"] = env["BOT_TOKEN"]
+    webhook = data.get("webhook")
+    if isinstance(webhook, dict):
+        if "secret_token" in webhook:
+            raise ConfigError(
+                f"{path}: unknown key 'webhook.secret_token' (it comes from BOT_WEBHOOK_SECRET)"
+            )
+        if env.get("BOT_WEBHOOK_SECRET"):
+            data["webhook"] = {**webhook, "secret_token": env["BOT_WEBHOOK_SECRET"]}
     try:
         return Config.model_validate(data)
     except ValidationError as exc:

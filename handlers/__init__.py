@@ -5,6 +5,7 @@ from __future__ import annotations
 from bot.context import App
 from handlers import (
     audit,
+    broadcasts,
     calendar,
     errors,
     fallback,
@@ -47,6 +48,7 @@ def register_all(app: App) -> None:
     stats.register(app)  # /stats
     roles.register(app)  # /grant, /revoke, /team, role: buttons
     audit.register(app)  # /audit, audit: buttons
+    broadcasts.register(app)  # /broadcast, /broadcasts, bc: buttons
     # Last in group 0: whatever no feature took (unknown commands, stale buttons).
     fallback.register(app)
     errors.register(app)

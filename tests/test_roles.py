@@ -210,6 +210,9 @@ async def test_invite_link_works_once_after_consent(
     ]
     invites = await rows(bot, "SELECT * FROM moderator_invites")
     assert token not in repr(invites)  # only the hash is kept
+    made = await audit_rows(bot)
+    assert [(e[0], e[1], e[2]) for e in made] == [(ADMIN_ID, "role.invite", "invite:1")]
+    assert token not in repr(made)
 
     # A newcomer opens the link: greeting and consent first, and what the link grants.
     calls = await bot.send(john, f"/start mod-{token}")

@@ -272,7 +272,7 @@ async def accept_invite(
             actor_id=invite.created_by,
             action="role.grant",
             target=f"user:{actor.user_id}",
-            details={"sector": team.slug, "via": "invite", "invite": invite.id, "name": name},
+            details={"sector": team.slug, "via": "invite", "invite": invite.id},
             now=now,
         )
         _notice(
@@ -325,7 +325,7 @@ async def grant(
             actor_id=actor.user_id,
             action="role.grant",
             target=f"user:{user_id}",
-            details={"sector": team.slug, "via": "forward", "name": name},
+            details={"sector": team.slug, "via": "forward"},
             now=now,
         )
         _notice(
@@ -378,7 +378,7 @@ async def revoke(
             actor_id=actor.user_id,
             action="role.revoke",
             target=f"user:{user_id}",
-            details={"sector": team.slug, "name": moderator.display_name},
+            details={"sector": team.slug},
             now=now,
         )
         _notice(

@@ -1,0 +1,481 @@
+"""Broadcasts: a moderator's message to the subscribers of one or several of their sectors
+(admins: to every subscriber), with an optional photo or document, sent now or later.
+
+A broadcast is one `broadcasts` row plus one announcement per message part (kind
+'broadcast', audience 'broadcast' with the row's id, subject 'broadcast:<id>'), so a person
+subscribed to several chosen sectors gets it once and cancelling is `cancel_pending`. The
+moderator's formatting arrives as Telegram entities; the handler turns them into HTML with
+PTB's escaping (`Message.text_html`), and only that HTML is split, at paragraph boundaries
+outside any tag, so nobody's text can break the message for its recipients.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import sqlite3
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel, ConfigDict
+
+from bot.config import LANGUAGES, Language
+from bot.errors import DomainError, NotAllowed, StaleButton, UnknownSector
+from bot.i18n import Html, Texts
+from bot.services import audit, delivery
+from bot.services.delivery import DeliveryCounts, OutgoingMessage
+from bot.services.users import Actor
+from storage import broadcasts as storage
+from storage import teams as teams_storage
+from storage.broadcasts import Broadcast
+from storage.database import Database
+from storage.models import Team
+from storage.timefmt import db_time
+
+delivery.AUDIENCES["broadcast"] = storage.list_broadcast_recipients
+delivery.AUDIENCES["all"] = storage.list_all_recipients
+
+# Telegram's limits (UTF-16 code units after the entities are parsed).
+TEXT_LIMIT = 4096
+CAPTION_LIMIT = 1024
+# A longer text is refused rather than sent as a flood of messages.
+MAX_PARTS = 4
+# What the Bot API accepts for sending: photos up to 10 MB, other files up to 50 MB.
+PHOTO_MAX_BYTES = 10 * 1024 * 1024
+DOCUMENT_MAX_BYTES = 50 * 1024 * 1024
+# How far ahead a broadcast may be scheduled.
+MAX_AHEAD = timedelta(days=90)
+# Progress messages are edited at most this often.
+PROGRESS_EVERY = timedelta(seconds=3)
+HISTORY_LIMIT = 10
+SUMMARY_LENGTH = 60
+
+_TOKEN = re.compile(r"(<[^>]*>)|(\n{2,})")
+_TAGS = re.compile(r"<[^>]*>")
+
+
+class ParagraphTooLong(DomainError):
+    key = "broadcasts.paragraph-too-long"
+
+
+class TooLong(DomainError):
+    key = "broadcasts.too-long"
+
+
+class TooLarge(DomainError):
+    key = "broadcasts.too-large"
+
+
+class EmptyMessage(DomainError):
+    key = "broadcasts.empty"
+
+
+class NoAudience(DomainError):
+    key = "broadcasts.no-audience"
+
+
+class BadTime(DomainError):
+    key = "broadcasts.bad-time"
+
+
+class NotCancellable(DomainError):
+    key = "broadcasts.not-cancellable"
+
+
+class Draft(BaseModel):
+    """What the /broadcast conversation has gathered so far."""
+
+    team_ids: list[int] = []
+    everyone: bool = False
+    body: str = ""  # Telegram HTML, escaped by PTB
+    photo_file_id: str | None = None
+    document_file_id: str | None = None
+    due_at: datetime | None = None  # None: now
+
+
+class Audience(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    people: int
+    groups: int
+
+
+class Prepared(BaseModel):
+    """The parts as every recipient gets them, in each language, and who they reach."""
+
+    model_config = ConfigDict(frozen=True)
+
+    parts: list[dict[Language, OutgoingMessage]]
+    audience: Audience
+
+
+class Status(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    broadcast: Broadcast
+    counts: DeliveryCounts
+    # scheduled | sending | done | cancelled
+    phase: str
+
+
+# ---------------------------------------------------------------- text handling
+
+
+def visible_length(body: str) -> int:
+    """Length of HTML as Telegram counts it: tags removed, entities decoded, UTF-16 units."""
+    plain = html.unescape(_TAGS.sub("", body))
+    return len(plain.encode("utf-16-le")) // 2
+
+
+def paragraphs(body: str) -> list[str]:
+    """Split HTML at blank lines outside any tag (a bold or a code block stays whole)."""
+    pieces: list[str] = []
+    depth = 0
+    start = 0
+    for match in _TOKEN.finditer(body):
+        tag = match.group(1)
+        if tag is not None:
+            if tag.startswith("</"):
+                depth = max(depth - 1, 0)
+            elif not tag.endswith("/>"):
+                depth += 1
+        elif depth == 0:
+            pieces.append(body[start : match.start()])
+            start = match.end()
+    pieces.append(body[start:])
+    return [piece for piece in pieces if piece.strip()]
+
+
+def split(body: str, first_limit: int, limit: int) -> list[str]:
+    """Pack paragraphs into parts of at most `limit` (the first: `first_limit`)."""
+    parts: list[str] = []
+    current = ""
+    for piece in paragraphs(body):
+        room = first_limit if not parts else limit
+        if visible_length(piece) > min(room, limit):
+            raise ParagraphTooLong(limit=min(room, limit))
+        joined = f"{current}\n\n{piece}" if current else piece
+        if visible_length(joined) <= room:
+            current = joined
+            continue
+        parts.append(current)
+        current = piece
+    if current:
+        parts.append(current)
+    return parts
+
+
+def check_attachment(kind: str, size: int | None) -> None:
+    """Refuse a photo or document Telegram would not let the bot send."""
+    limit = PHOTO_MAX_BYTES if kind == "photo" else DOCUMENT_MAX_BYTES
+    if size is not None and size > limit:
+        raise TooLarge(limit_mb=limit // (1024 * 1024))
+
+
+def _header(teams: list[Team], language: Language, texts: Texts) -> Html:
+    # Everyone's broadcast comes from the coordinating team (its name from the config).
+    names = ", ".join(team.name(language) for team in teams)
+    return texts.get(language, "broadcasts.header", sectors=names)
+
+
+def _parts(draft: Draft, teams: list[Team], texts: Texts) -> list[dict[Language, OutgoingMessage]]:
+    headers = {language: _header(teams, language, texts) for language in LANGUAGES}
+    header_room = max(visible_length(header) for header in headers.values()) + 2
+    body = draft.body.strip()
+    media = draft.photo_file_id is not None or draft.document_file_id is not None
+    if not body and not media:
+        raise EmptyMessage()
+    texts_parts: list[str]
+    with_caption = False
+    if media and visible_length(body) + header_room <= CAPTION_LIMIT:
+        texts_parts, with_caption = [body], True
+    elif media:
+        texts_parts = split(body, TEXT_LIMIT, TEXT_LIMIT)
+    else:
+        texts_parts = split(body, TEXT_LIMIT - header_room, TEXT_LIMIT)
+    total = len(texts_parts) + (0 if with_caption or not media else 1)
+    if total > MAX_PARTS:
+        raise TooLong(parts=MAX_PARTS, limit=TEXT_LIMIT)
+
+    def first(language: Language, text: str) -> str:
+        return f"{headers[language]}\n\n{text}" if text else str(headers[language])
+
+    result: list[dict[Language, OutgoingMessage]] = []
+    if media:
+        caption = texts_parts.pop(0) if with_caption else ""
+        result.append(
+            {
+                language: OutgoingMessage(
+                    text=first(language, caption),
+                    photo_file_id=draft.photo_file_id,
+                    document_file_id=draft.document_file_id,
+                )
+                for language in LANGUAGES
+            }
+        )
+    for text in texts_parts:
+        if result:
+            result.append({language: OutgoingMessage(text=text) for language in LANGUAGES})
+        else:
+            result.append(
+                {language: OutgoingMessage(text=first(language, text)) for language in LANGUAGES}
+            )
+    return result
+
+
+def parse_when(raw: str, zone: ZoneInfo, now: datetime) -> datetime:
+    """A local 'YYYY-MM-DD HH:MM' in the future (at most MAX_AHEAD), as UTC."""
+    try:
+        naive = datetime.strptime(raw.strip(), "%Y-%m-%d %H:%M")
+    except ValueError:
+        raise BadTime(zone=zone.key) from None
+    local = naive.replace(tzinfo=zone)
+    if local.astimezone(ZoneInfo("UTC")).astimezone(zone).replace(tzinfo=None) != naive:
+        raise BadTime(zone=zone.key)  # a time skipped by the change to summer time
+    instant = local.astimezone(ZoneInfo("UTC"))
+    if instant <= now:
+        raise BadTime(zone=zone.key)
+    if instant > now + MAX_AHEAD:
+        raise BadTime(zone=zone.key)
+    return instant
+
+
+# ---------------------------------------------------------------- audience
+
+
+def _sectors(conn: sqlite3.Connection, actor: Actor) -> list[Team]:
+    return [t for t in teams_storage.list_teams(conn, "sector") if actor.moderates(t.id)]
+
+
+async def sectors(db: Database, actor: Actor) -> list[Team]:
+    """The sector teams the actor may broadcast to (admins: all of them)."""
+    return await db.run(_sectors, actor)
+
+
+def _chosen(conn: sqlite3.Connection, actor: Actor, draft: Draft) -> list[Team]:
+    """The draft's sectors, each re-checked (buttons may be forged, roles revoked)."""
+    if draft.everyone:
+        if not actor.is_admin:
+            raise NotAllowed()
+        return teams_storage.list_teams(conn, "coordination")
+    if not draft.team_ids:
+        raise NoAudience()
+    teams: list[Team] = []
+    for team_id in draft.team_ids:
+        team = teams_storage.get_team(conn, team_id)
+        if team is None or team.kind != "sector":
+            raise UnknownSector()
+        if not actor.moderates(team.id):
+            raise NotAllowed()
+        teams.append(team)
+    return teams
+
+
+async def check_sector(db: Database, actor: Actor, team_id: int) -> Team:
+    """A sector button: the actor must moderate that sector."""
+
+    def inner(conn: sqlite3.Connection) -> Team:
+        return _chosen(conn, actor, Draft(team_ids=[team_id]))[0]
+
+    return await db.run(inner)
+
+
+def _audience(conn: sqlite3.Connection, draft: Draft) -> Audience:
+    recipients = storage.list_recipients(conn, None if draft.everyone else draft.team_ids)
+    groups = sum(1 for chat_id, _ in recipients if chat_id < 0)
+    return Audience(people=len(recipients) - groups, groups=groups)
+
+
+async def prepare(db: Database, actor: Actor, draft: Draft, texts: Texts) -> Prepared:
+    """Check the draft and render it exactly as it will be sent; count who it reaches."""
+
+    def inner(conn: sqlite3.Connection) -> Prepared:
+        teams = _chosen(conn, actor, draft)
+        return Prepared(parts=_parts(draft, teams, texts), audience=_audience(conn, draft))
+
+    return await db.run(inner)
+
+
+# ---------------------------------------------------------------- send, cancel, history
+
+
+async def create(
+    db: Database,
+    actor: Actor,
+    draft: Draft,
+    *,
+    texts: Texts,
+    now: datetime,
+    progress_chat_id: int | None,
+    progress_message_id: int | None,
+) -> Broadcast:
+    """Queue the broadcast (all its parts) in one transaction, audited."""
+
+    def inner(conn: sqlite3.Connection) -> Broadcast:
+        teams = _chosen(conn, actor, draft)
+        parts = _parts(draft, teams, texts)
+        if draft.due_at is not None and draft.due_at <= now:
+            raise BadTime(zone="UTC")
+        due = draft.due_at or now
+        plain = html.unescape(_TAGS.sub("", draft.body)).strip().replace("\n", " ")
+        summary = plain[:SUMMARY_LENGTH] + ("…" if len(plain) > SUMMARY_LENGTH else "")
+        broadcast_id = storage.add_broadcast(
+            conn,
+            created_by=actor.user_id,
+            team_ids=None if draft.everyone else [team.id for team in teams],
+            summary=summary,
+            due_at=due,
+            progress_chat_id=progress_chat_id,
+            progress_message_id=progress_message_id,
+            now=now,
+        )
+        for messages in parts:
+            delivery.announce(
+                conn,
+                kind="broadcast",
+                audience="broadcast",
+                audience_id=broadcast_id,
+                messages=messages,
+                now=now,
+                due_at=due,
+                subject=storage.subject(broadcast_id),
+                created_by=actor.user_id,
+            )
+        audit.record(
+            conn,
+            actor_id=actor.user_id,
+            action="broadcast.send",
+            target=storage.subject(broadcast_id),
+            details={
+                "sectors": "all" if draft.everyone else [team.slug for team in teams],
+                "due_at": db_time(due),
+                "parts": len(parts),
+                "attachment": "photo"
+                if draft.photo_file_id
+                else "document"
+                if draft.document_file_id
+                else None,
+                "summary": summary,
+            },
+            now=now,
+        )
+        found = storage.get_broadcast(conn, broadcast_id)
+        assert found is not None
+        return found
+
+    return await db.run(inner)
+
+
+def _status(conn: sqlite3.Connection, broadcast: Broadcast) -> Status:
+    parts = storage.list_part_states(conn, broadcast.id)
+    # Everyone gets every part, so the first part's copies count the people.
+    counts = delivery.get_counts(conn, parts[0][0]) if parts else DeliveryCounts()
+    if broadcast.state == "cancelled":
+        phase = "cancelled"
+    elif any(state == "scheduled" for _, state in parts):
+        phase = "scheduled"
+    elif (
+        counts.pending
+        or counts.sending
+        or any(
+            delivery.get_counts(conn, part_id).pending + delivery.get_counts(conn, part_id).sending
+            for part_id, _ in parts[1:]
+        )
+    ):
+        phase = "sending"
+    else:
+        phase = "done"
+    return Status(broadcast=broadcast, counts=counts, phase=phase)
+
+
+def _may_manage(actor: Actor, broadcast: Broadcast) -> bool:
+    if actor.is_admin:
+        return True
+    if broadcast.team_ids is None:
+        return False
+    return all(actor.moderates(team_id) for team_id in broadcast.team_ids)
+
+
+async def history(db: Database, actor: Actor) -> list[tuple[Status, bool]]:
+    """The latest broadcasts the actor may see, newest first, with whether they may cancel."""
+
+    def inner(conn: sqlite3.Connection) -> list[tuple[Status, bool]]:
+        found = storage.list_broadcasts(
+            conn,
+            team_ids=None if actor.is_admin else actor.moderated_team_ids,
+            user_id=actor.user_id,
+            limit=HISTORY_LIMIT,
+        )
+        result = []
+        for broadcast in found:
+            status = _status(conn, broadcast)
+            cancellable = status.phase in ("scheduled", "sending") and _may_manage(actor, broadcast)
+            result.append((status, cancellable))
+        return result
+
+    return await db.run(inner)
+
+
+async def cancel(db: Database, actor: Actor, broadcast_id: int, now: datetime) -> Status:
+    """Cancel a scheduled or running broadcast: its waiting copies expire. Audited."""
+
+    def inner(conn: sqlite3.Connection) -> Status:
+        broadcast = storage.get_broadcast(conn, broadcast_id)
+        if broadcast is None:
+            raise StaleButton()
+        if not _may_manage(actor, broadcast):
+            raise NotAllowed()
+        if _status(conn, broadcast).phase not in ("scheduled", "sending"):
+            raise NotCancellable()
+        delivery.cancel_pending(conn, subject=storage.subject(broadcast_id), now=now)
+        storage.update_cancelled(conn, broadcast_id)
+        audit.record(
+            conn,
+            actor_id=actor.user_id,
+            action="broadcast.cancel",
+            target=storage.subject(broadcast_id),
+            now=now,
+        )
+        updated = storage.get_broadcast(conn, broadcast_id)
+        assert updated is not None
+        return _status(conn, updated)
+
+    return await db.run(inner)
+
+
+# ---------------------------------------------------------------- progress messages
+
+
+class Progress(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    status: Status
+    language: Language
+    final: bool
+
+
+async def due_progress(db: Database, now: datetime) -> list[Progress]:
+    """Progress messages to edit now: started broadcasts, each at most every PROGRESS_EVERY."""
+
+    def inner(conn: sqlite3.Connection) -> list[Progress]:
+        result = []
+        for broadcast, language in storage.list_open_progress(conn):
+            if broadcast.progress_at is not None and now - broadcast.progress_at < PROGRESS_EVERY:
+                continue
+            status = _status(conn, broadcast)
+            if status.phase == "scheduled":
+                continue
+            final = status.phase in ("done", "cancelled") and not (
+                status.counts.pending or status.counts.sending
+            )
+            lang: Language = "en" if language == "en" else "pl"
+            result.append(Progress(status=status, language=lang, final=final))
+        return result
+
+    return await db.run(inner)
+
+
+async def progress_edited(db: Database, items: list[tuple[int, bool]], now: datetime) -> None:
+    """Record the edits (and which broadcasts need no more)."""
+    if items:
+        await db.run(storage.update_progress, items, now)

@@ -1,0 +1,541 @@
+"""Broadcasts: /broadcast (audience, message, preview, now or later, confirm), /broadcasts
+(history with counts, cancel) and the progress message edited while a broadcast goes out."""
+
+from __future__ import annotations
+
+import re
+import warnings
+import weakref
+from datetime import datetime, timedelta
+from enum import IntEnum
+
+import telegram
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.constants import ParseMode
+from telegram.error import TelegramError
+from telegram.ext import (
+    BaseHandler,
+    CallbackQueryHandler,
+    CommandHandler,
+    ConversationHandler,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
+from telegram.warnings import PTBUserWarning
+
+from bot import dispatcher
+from bot.config import Language
+from bot.context import App, Ctx
+from bot.deps import Deps
+from bot.errors import DomainError
+from bot.i18n import Html
+from bot.meeting_card import local_when
+from bot.services import broadcasts as service
+from bot.services.broadcasts import Draft, Prepared, Status
+from handlers.common import (
+    answer_stale,
+    callback_ints,
+    is_consented,
+    reply,
+    require_actor,
+    require_message,
+    require_private,
+    require_query,
+    text,
+)
+
+TIMEOUT = timedelta(minutes=30)
+DRAFT_KEY = "broadcast-draft"
+END = ConversationHandler.END
+AUDIENCE_TEAM = re.compile(r"bc:aud:(\d{1,18})")
+CANCEL = re.compile(r"bc:cancel:(\d{1,18})")
+
+
+class Step(IntEnum):
+    AUDIENCE = 1
+    MESSAGE = 2
+    PREVIEW = 3
+    WHEN = 4
+    CONFIRM = 5
+
+
+def _draft(context: Ctx) -> Draft:
+    data = context.user_data if context.user_data is not None else {}
+    draft = data.get(DRAFT_KEY)
+    if not isinstance(draft, Draft):
+        draft = Draft()
+        data[DRAFT_KEY] = draft
+    return draft
+
+
+def _forget(context: Ctx) -> None:
+    if context.user_data is not None:
+        context.user_data.pop(DRAFT_KEY, None)
+
+
+def _button(context: Ctx, key: str, data: str, **values: object) -> InlineKeyboardButton:
+    return InlineKeyboardButton(text(context, key, **values), callback_data=data)
+
+
+async def _say(update: Update, body: str, markup: InlineKeyboardMarkup | None = None) -> None:
+    """Reply to a message or, after a button press, write below the pressed message."""
+    if update.callback_query is not None:
+        chat = update.effective_chat
+        if chat is not None:
+            await chat.send_message(body, parse_mode=ParseMode.HTML, reply_markup=markup)
+        return
+    await reply(update, body, markup)
+
+
+# ---------------------------------------------------------------- /broadcast
+
+
+async def _audience_markup(context: Ctx) -> InlineKeyboardMarkup:
+    actor = require_actor(context)
+    draft = _draft(context)
+    rows = []
+    for team in await service.sectors(context.deps.db, actor):
+        mark = "✅ " if team.id in draft.team_ids and not draft.everyone else ""
+        label = mark + team.name(actor.language)
+        rows.append([InlineKeyboardButton(label, callback_data=f"bc:aud:{team.id}")])
+    if actor.is_admin:
+        mark = "✅ " if draft.everyone else ""
+        label = mark + text(context, "broadcasts.button-everyone")
+        rows.append([InlineKeyboardButton(label, callback_data="bc:aud:all")])
+    rows.append([_button(context, "broadcasts.button-next", "bc:aud:done")])
+    rows.append([_button(context, "broadcasts.button-abort", "bc:abort")])
+    return InlineKeyboardMarkup(rows)
+
+
+async def start(update: Update, context: Ctx) -> int:
+    """/broadcast: moderators (their sectors) and admins (also every subscriber)."""
+    if not await require_private(update, context):
+        return END
+    if not is_consented(context):
+        await reply(update, text(context, "error.consent-required"))
+        return END
+    if not require_actor(context).is_moderator:
+        await reply(update, text(context, "broadcasts.not-moderator"))
+        return END
+    _forget(context)
+    _draft(context)
+    await reply(update, text(context, "broadcasts.ask-audience"), await _audience_markup(context))
+    return Step.AUDIENCE
+
+
+async def on_audience(update: Update, context: Ctx) -> int:
+    """Toggle a sector (re-checked) or everyone (admins), shown in place."""
+    query = require_query(update)
+    actor = require_actor(context)
+    draft = _draft(context)
+    if query.data == "bc:aud:all":
+        if not actor.is_admin:
+            await answer_stale(update, context)
+            return Step.AUDIENCE
+        draft.everyone = not draft.everyone
+    else:
+        ids = callback_ints(query.data, AUDIENCE_TEAM)
+        if ids is None:
+            await answer_stale(update, context)
+            return Step.AUDIENCE
+        try:
+            team = await service.check_sector(context.deps.db, actor, ids[0])
+        except DomainError as error:
+            await query.answer(text(context, error.key, **error.values), show_alert=True)
+            return Step.AUDIENCE
+        draft.everyone = False
+        if team.id in draft.team_ids:
+            draft.team_ids = [t for t in draft.team_ids if t != team.id]
+        else:
+            draft.team_ids = [*draft.team_ids, team.id]
+    await query.answer()
+    await query.edit_message_reply_markup(await _audience_markup(context))
+    return Step.AUDIENCE
+
+
+async def on_audience_done(update: Update, context: Ctx) -> int:
+    """Next: at least one sector or everyone."""
+    query = require_query(update)
+    draft = _draft(context)
+    if not draft.everyone and not draft.team_ids:
+        await query.answer(text(context, "broadcasts.no-audience"), show_alert=True)
+        return Step.AUDIENCE
+    await query.answer()
+    await _say(
+        update,
+        text(
+            context,
+            "broadcasts.ask-message",
+            limit=service.TEXT_LIMIT,
+            parts=service.MAX_PARTS,
+            caption=service.CAPTION_LIMIT,
+        ),
+    )
+    return Step.MESSAGE
+
+
+async def on_message(update: Update, context: Ctx) -> int:
+    """The message: text, or a photo or document with a caption; formatting kept."""
+    message = require_message(update)
+    draft = _draft(context)
+    try:
+        if message.photo:
+            photo = message.photo[-1]
+            service.check_attachment("photo", photo.file_size)
+            body, photo_id, document_id = message.caption_html or "", photo.file_id, None
+        elif message.document is not None:
+            service.check_attachment("document", message.document.file_size)
+            body, photo_id, document_id = (
+                message.caption_html or "",
+                None,
+                message.document.file_id,
+            )
+        elif message.text:
+            body, photo_id, document_id = message.text_html, None, None
+        else:
+            raise service.EmptyMessage()
+        candidate = draft.model_copy(
+            update={"body": body, "photo_file_id": photo_id, "document_file_id": document_id}
+        )
+        prepared = await service.prepare(
+            context.deps.db, require_actor(context), candidate, context.deps.texts
+        )
+    except DomainError as error:
+        await reply(update, text(context, error.key, **error.values))
+        return Step.MESSAGE
+    draft.body, draft.photo_file_id, draft.document_file_id = body, photo_id, document_id
+    return await _preview(update, context, prepared)
+
+
+async def _preview(update: Update, context: Ctx, prepared: Prepared) -> int:
+    """The parts exactly as recipients get them, then who they reach and what next."""
+    actor = require_actor(context)
+    chat = update.effective_chat
+    assert chat is not None
+    await _say(update, text(context, "broadcasts.preview-intro"))
+    for part in prepared.parts:
+        message = part[actor.language]
+        await dispatcher.send_rendered(
+            context.bot, chat.id, dispatcher.render(message.model_dump())
+        )
+    actions = InlineKeyboardMarkup(
+        [
+            [_button(context, "broadcasts.button-now", "bc:now")],
+            [_button(context, "broadcasts.button-later", "bc:later")],
+            [_button(context, "broadcasts.button-abort", "bc:abort")],
+        ]
+    )
+    await _say(update, _reach(context, prepared), actions)
+    return Step.PREVIEW
+
+
+def _reach(context: Ctx, prepared: Prepared) -> Html:
+    language = require_actor(context).language
+    texts = context.deps.texts
+    body = texts.plural(language, "broadcasts.reach", prepared.audience.people)
+    if prepared.audience.groups:
+        groups = texts.plural(language, "broadcasts.reach-groups", prepared.audience.groups)
+        body = Html(f"{body} {groups}")
+    return body
+
+
+async def on_now(update: Update, context: Ctx) -> int:
+    """Send now: confirm first."""
+    await require_query(update).answer()
+    _draft(context).due_at = None
+    return await _confirm(update, context)
+
+
+async def on_later(update: Update, context: Ctx) -> int:
+    """Send later: ask the local date and time."""
+    await require_query(update).answer()
+    await _say(update, text(context, "broadcasts.ask-when", zone=context.deps.config.timezone))
+    return Step.WHEN
+
+
+async def on_when(update: Update, context: Ctx) -> int:
+    """A typed local date and time: in the future, within MAX_AHEAD."""
+    deps = context.deps
+    try:
+        due = service.parse_when(require_message(update).text or "", deps.config.zone, deps.clock())
+    except DomainError as error:
+        await reply(
+            update, text(context, error.key, zone=deps.config.timezone, days=service.MAX_AHEAD.days)
+        )
+        return Step.WHEN
+    _draft(context).due_at = due
+    return await _confirm(update, context)
+
+
+async def _confirm(update: Update, context: Ctx) -> int:
+    deps = context.deps
+    draft = _draft(context)
+    try:
+        prepared = await service.prepare(deps.db, require_actor(context), draft, deps.texts)
+    except DomainError as error:
+        _forget(context)
+        await _say(update, text(context, error.key, **error.values))
+        return END
+    reach = _reach(context, prepared)
+    if draft.due_at is None:
+        body = text(context, "broadcasts.confirm-now", reach=reach)
+    else:
+        when = _local(context, draft.due_at)
+        body = text(context, "broadcasts.confirm-later", reach=reach, when=when)
+    markup = InlineKeyboardMarkup(
+        [
+            [_button(context, "broadcasts.button-confirm", "bc:confirm")],
+            [_button(context, "broadcasts.button-abort", "bc:abort")],
+        ]
+    )
+    await _say(update, body, markup)
+    return Step.CONFIRM
+
+
+def _local(context: Ctx, instant: datetime) -> str:
+    language = require_actor(context).language
+    return local_when(instant, language, context.deps.config.zone)
+
+
+async def on_confirm(update: Update, context: Ctx) -> int:
+    """Queue it; the confirmation message becomes the progress message."""
+    query = require_query(update)
+    deps = context.deps
+    pressed = query.message
+    try:
+        broadcast = await service.create(
+            deps.db,
+            require_actor(context),
+            _draft(context),
+            texts=deps.texts,
+            now=deps.clock(),
+            progress_chat_id=None if pressed is None else pressed.chat.id,
+            progress_message_id=None if pressed is None else pressed.message_id,
+        )
+    except DomainError as error:
+        await query.answer(text(context, error.key, **error.values), show_alert=True)
+        _forget(context)
+        return END
+    _forget(context)
+    await query.answer()
+    if broadcast.due_at > deps.clock():
+        body = text(
+            context, "broadcasts.scheduled", id=broadcast.id, when=_local(context, broadcast.due_at)
+        )
+    else:
+        body = text(context, "broadcasts.queued", id=broadcast.id)
+    await query.edit_message_text(body, parse_mode=ParseMode.HTML)
+    return END
+
+
+async def abort(update: Update, context: Ctx) -> int:
+    """/cancel or the Cancel button: nothing is stored."""
+    if update.callback_query is not None:
+        await update.callback_query.answer()
+    _forget(context)
+    await _say(update, text(context, "broadcasts.aborted"))
+    return END
+
+
+async def on_timeout(update: Update, context: Ctx) -> int:
+    _forget(context)
+    chat = update.effective_chat
+    if chat is not None:
+        await chat.send_message(text(context, "broadcasts.timeout"), parse_mode=ParseMode.HTML)
+    return END
+
+
+async def stale(update: Update, context: Ctx) -> int | None:
+    await answer_stale(update, context)
+    return None
+
+
+async def use_buttons(update: Update, context: Ctx) -> int | None:
+    await reply(update, text(context, "broadcasts.use-buttons"))
+    return None
+
+
+def conversation() -> ConversationHandler[Ctx]:
+    """The /broadcast conversation."""
+    typed = filters.UpdateType.MESSAGE & ~filters.COMMAND
+    states: dict[object, list[BaseHandler[Update, Ctx, object]]] = {
+        Step.AUDIENCE: [
+            CallbackQueryHandler(on_audience_done, pattern=r"^bc:aud:done$"),
+            CallbackQueryHandler(on_audience, pattern=r"^bc:aud:"),
+            MessageHandler(typed, use_buttons),
+        ],
+        Step.MESSAGE: [MessageHandler(typed, on_message)],
+        Step.PREVIEW: [
+            CallbackQueryHandler(on_now, pattern=r"^bc:now$"),
+            CallbackQueryHandler(on_later, pattern=r"^bc:later$"),
+            MessageHandler(typed, use_buttons),
+        ],
+        Step.WHEN: [MessageHandler(typed & filters.TEXT, on_when)],
+        Step.CONFIRM: [
+            CallbackQueryHandler(on_confirm, pattern=r"^bc:confirm$"),
+            MessageHandler(typed, use_buttons),
+        ],
+        ConversationHandler.TIMEOUT: [TypeHandler(Update, on_timeout)],
+    }
+    with warnings.catch_warnings():
+        # Buttons are tracked per user (text answers need per_message=False); each state
+        # takes only its own buttons and the fallback answers any other `bc:` one as stale.
+        warnings.filterwarnings(
+            "ignore",
+            message=re.escape("If 'per_message=False', 'CallbackQueryHandler'"),
+            category=PTBUserWarning,
+        )
+        return ConversationHandler(
+            entry_points=[CommandHandler("broadcast", start)],
+            states=states,
+            fallbacks=[
+                CommandHandler("cancel", abort),
+                CallbackQueryHandler(abort, pattern=r"^bc:abort$"),
+                CallbackQueryHandler(stale, pattern=r"^bc:(aud|now|later|confirm)"),
+            ],
+            name="broadcast",
+            allow_reentry=True,
+            conversation_timeout=TIMEOUT,
+        )
+
+
+# ---------------------------------------------------------------- /broadcasts
+
+
+def _counts_line(context: Ctx, status: Status, language: Language) -> Html:
+    counts = status.counts
+    return context.deps.texts.get(
+        language,
+        "broadcasts.counts",
+        sent=counts.sent,
+        failed=counts.failed,
+        blocked=counts.blocked,
+        unknown=counts.unknown,
+        pending=counts.pending + counts.sending,
+        expired=counts.expired,
+    )
+
+
+def _status_text(deps: Deps, status: Status, language: Language, counts: Html) -> Html:
+    broadcast = status.broadcast
+    return deps.texts.get(
+        language,
+        f"broadcasts.phase-{status.phase}",
+        id=broadcast.id,
+        when=local_when(broadcast.due_at, language, deps.config.zone),
+        summary=broadcast.summary,
+        counts=counts,
+    )
+
+
+async def _history(context: Ctx) -> tuple[Html, InlineKeyboardMarkup | None]:
+    actor = require_actor(context)
+    deps = context.deps
+    found = await service.history(deps.db, actor)
+    if not found:
+        return text(context, "broadcasts.history-empty"), None
+    lines = [text(context, "broadcasts.history-title")]
+    rows = []
+    for status, cancellable in found:
+        line = _status_text(
+            deps, status, actor.language, _counts_line(context, status, actor.language)
+        )
+        lines.append(line)
+        if cancellable:
+            rows.append(
+                [
+                    _button(
+                        context,
+                        "broadcasts.button-cancel",
+                        f"bc:cancel:{status.broadcast.id}",
+                        id=status.broadcast.id,
+                    )
+                ]
+            )
+    return Html("\n\n".join(lines)), InlineKeyboardMarkup(rows) if rows else None
+
+
+async def show_history(update: Update, context: Ctx) -> None:
+    """/broadcasts: the latest broadcasts with their counts; cancel buttons where allowed."""
+    if not await require_private(update, context):
+        return
+    if not require_actor(context).is_moderator:
+        await reply(update, text(context, "broadcasts.not-moderator"))
+        return
+    body, markup = await _history(context)
+    await reply(update, body, markup)
+
+
+async def on_cancel(update: Update, context: Ctx) -> None:
+    """A Cancel button of /broadcasts: re-checked (it may be forged or the role gone)."""
+    query = require_query(update)
+    ids = callback_ints(query.data, CANCEL)
+    if ids is None:
+        await answer_stale(update, context)
+        return
+    deps = context.deps
+    try:
+        await service.cancel(deps.db, require_actor(context), ids[0], deps.clock())
+    except DomainError as error:
+        await query.answer(text(context, error.key, **error.values), show_alert=True)
+        return
+    await query.answer(text(context, "broadcasts.cancelled", id=ids[0]))
+    body, markup = await _history(context)
+    await query.edit_message_text(body, parse_mode=ParseMode.HTML, reply_markup=markup)
+
+
+# ---------------------------------------------------------------- progress
+
+
+# Per database: when the progress was last looked at during a run (final looks always run).
+_looked: weakref.WeakKeyDictionary[object, datetime] = weakref.WeakKeyDictionary()
+
+
+async def progress(deps: Deps, bot: telegram.Bot, final: bool) -> None:
+    """After-settle hook of the dispatcher: edit progress messages in place, each at most
+    every few seconds, outside any transaction."""
+    now = deps.clock()
+    last = _looked.get(deps.db)
+    if not final and last is not None and now - last < timedelta(seconds=1):
+        return
+    _looked[deps.db] = now
+    edited: list[tuple[int, bool]] = []
+    for item in await service.due_progress(deps.db, now):
+        broadcast = item.status.broadcast
+        counts = deps.texts.get(
+            item.language,
+            "broadcasts.counts",
+            sent=item.status.counts.sent,
+            failed=item.status.counts.failed,
+            blocked=item.status.counts.blocked,
+            unknown=item.status.counts.unknown,
+            pending=item.status.counts.pending + item.status.counts.sending,
+            expired=item.status.counts.expired,
+        )
+        body = _status_text(deps, item.status, item.language, counts)
+        if broadcast.progress_chat_id is None or broadcast.progress_message_id is None:
+            continue
+        try:
+            await bot.edit_message_text(
+                body,
+                chat_id=broadcast.progress_chat_id,
+                message_id=broadcast.progress_message_id,
+                parse_mode=ParseMode.HTML,
+            )
+        except TelegramError as exc:
+            # "message is not modified" or the message is gone: nothing to show there.
+            if "not modified" not in str(exc):
+                edited.append((broadcast.id, True))
+                continue
+        edited.append((broadcast.id, item.final))
+    await service.progress_edited(deps.db, edited, now)
+
+
+def register(app: App) -> None:
+    """Install /broadcast, /broadcasts, the cancel buttons and the progress hook."""
+    app.add_handler(CallbackQueryHandler(on_cancel, pattern=r"^bc:cancel:"))
+    app.add_handler(CommandHandler("broadcasts", show_history))
+    app.add_handler(conversation())
+    if progress not in dispatcher.AFTER_SETTLE:
+        dispatcher.AFTER_SETTLE.append(progress)

@@ -1,0 +1,356 @@
+"""Broadcasts: /broadcast through the real Application, /broadcasts, progress, limits."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import sqlite3
+from typing import Any
+
+import pytest
+
+from bot.dispatcher import dispatch_once
+from bot.services import broadcasts as service
+from tests.conftest import ADMIN_ID
+from tests.fakes import Call
+from tests.harness import BotDriver, TgUser, texts_of
+from tests.meeting_factory import db_of, make_moderator, member
+
+MOD = TgUser(id=3201, language_code="pl", first_name="Moderatorka")
+OTHER_MOD = TgUser(id=3202, language_code="en", first_name="Other")
+ADMIN = TgUser(id=ADMIN_ID, language_code="en", first_name="Admin")
+_ids = itertools.count(10_000)
+PL_HEADER = "Kultura, Edukacja"
+EN_HEADER = "Culture, Education"
+
+
+async def team_id(bot: BotDriver, slug: str) -> int:
+    row = await db_of(bot).run(
+        lambda conn: conn.execute("SELECT id FROM teams WHERE slug = ?", (slug,)).fetchone()
+    )
+    return int(row[0])
+
+
+async def rows(bot: BotDriver, sql: str, *params: object) -> list[tuple[Any, ...]]:
+    found = await db_of(bot).run(lambda conn: conn.execute(sql, params).fetchall())
+    return [tuple(row) for row in found]
+
+
+async def dispatch(bot: BotDriver) -> list[Call]:
+    before = len(bot.api.calls)
+    await dispatch_once(bot.app.bot_data["deps"], bot.app.bot)
+    return bot.api.calls[before:]
+
+
+def sends(calls: list[Call]) -> list[Call]:
+    return [c for c in calls if c.method in ("sendMessage", "sendPhoto", "sendDocument")]
+
+
+async def write(bot: BotDriver, user: TgUser, **content: Any) -> list[Call]:
+    """The user sends a message with any content (text with entities, photo, document)."""
+    message: dict[str, Any] = {
+        "message_id": next(_ids),
+        "date": int(bot.clock.now.timestamp()),
+        "chat": {"id": user.id, "type": "private", "first_name": user.first_name},
+        "from": user.as_dict(),
+        **content,
+    }
+    return await bot.feed({"message": message})
+
+
+async def moderator(bot: BotDriver, user: TgUser = MOD, *teams: str) -> None:
+    await member(bot, user)
+    for slug in teams or ("culture",):
+        await make_moderator(bot, user.id, slug)
+
+
+async def draft(bot: BotDriver, user: TgUser = MOD, *teams: str) -> list[Call]:
+    """/broadcast, tick the sectors, Next: returns the calls of Next."""
+    await bot.send(user, "/broadcast")
+    for slug in teams or ("culture",):
+        await bot.click(user, f"bc:aud:{await team_id(bot, slug)}")
+    return await bot.click(user, "bc:aud:done")
+
+
+async def test_non_moderators_are_refused(bot: BotDriver, anna: TgUser) -> None:
+    await member(bot, anna, "culture")
+    assert "Komunikaty mogą wysyłać tylko" in texts_of(await bot.send(anna, "/broadcast"))
+    assert "Komunikaty mogą wysyłać tylko" in texts_of(await bot.send(anna, "/broadcasts"))
+    # A button of the flow without the flow changes nothing.
+    await bot.click(anna, "bc:confirm")
+    assert await rows(bot, "SELECT * FROM broadcasts") == []
+
+
+async def test_broadcast_keeps_formatting_escapes_html_and_reaches_each_person_once(
+    bot: BotDriver, anna: TgUser, john: TgUser
+) -> None:
+    await moderator(bot, MOD, "culture", "education")
+    await member(bot, anna, "culture", "education")
+    await member(bot, john, "culture")
+    outsider = TgUser(id=4444, language_code="pl")
+    await member(bot, outsider, "environment")
+    await draft(bot, MOD, "culture", "education")
+    body = "Zebranie <script> & 1 < 2\n\nDrugi akapit"
+    calls = await write(bot, MOD, text=body, entities=[{"type": "bold", "offset": 0, "length": 8}])
+    preview = [c for c in calls if c.method == "sendMessage"]
+    expected = "<b>Zebranie</b> &lt;script&gt; &amp; 1 &lt; 2\n\nDrugi akapit"
+    assert any(expected in c.text and "Kultura" in c.text for c in preview), texts_of(calls)
+    assert "Trafi do <b>2</b> osób." in texts_of(calls)
+    assert [label for label, _ in calls[-1].buttons()][:2] == [
+        "📤 Wyślij teraz",
+        "🕒 Wyślij później",
+    ]
+    calls = await bot.click(MOD, "bc:now")
+    assert "Wysłać komunikat teraz?" in texts_of(calls)
+    await bot.click(MOD, "bc:confirm", message_id=555)
+    sent = sends(await dispatch(bot))
+    by_chat = {c.chat_id: c.text for c in sent}
+    assert sorted(chat or 0 for chat in by_chat) == [anna.id, john.id]
+    assert by_chat[anna.id] == f"📣 <b>{PL_HEADER}</b>\n\n{expected}"
+    assert by_chat[john.id] == f"📣 <b>{EN_HEADER}</b>\n\n{expected}"
+    audit = await rows(bot, "SELECT actor_id, action, target FROM audit_log")
+    assert (MOD.id, "broadcast.send", "broadcast:1") in audit
+
+
+async def test_forged_audience_buttons_change_nothing(bot: BotDriver) -> None:
+    await moderator(bot)
+    await bot.send(MOD, "/broadcast")
+    education = await team_id(bot, "education")
+    calls = await bot.click(MOD, f"bc:aud:{education}")
+    assert "Nie masz uprawnień" in texts_of(calls)
+    calls = await bot.click(MOD, "bc:aud:all")  # only admins
+    assert next(c for c in calls if c.method == "answerCallbackQuery").params.get("show_alert")
+    calls = await bot.click(MOD, "bc:aud:done")
+    assert "Wybierz co najmniej jeden" in texts_of(calls)
+    assert await rows(bot, "SELECT * FROM broadcasts") == []
+
+
+async def test_admin_reaches_every_subscriber_and_linked_groups(
+    bot: BotDriver, anna: TgUser, john: TgUser
+) -> None:
+    await member(bot, ADMIN)
+    await member(bot, anna, "culture")
+    await member(bot, john, "environment")
+    await member(
+        bot,
+        TgUser(id=4445),
+    )  # no sector: not a subscriber
+    await bot.send(ADMIN, "/link_group economy", chat_id=-100900)
+    await bot.send(ADMIN, "/broadcast")
+    await bot.click(ADMIN, "bc:aud:all")
+    await bot.click(ADMIN, "bc:aud:done")
+    calls = await write(bot, ADMIN, text="Hello all")
+    assert "It will reach <b>2</b> people. Also 1 sector group." in texts_of(calls)
+    await bot.click(ADMIN, "bc:now")
+    await bot.click(ADMIN, "bc:confirm")
+    sent = sends(await dispatch(bot))
+    assert sorted(c.chat_id or 0 for c in sent) == [-100900, anna.id, john.id]
+    by_chat = {c.chat_id: c.text for c in sent}
+    assert by_chat[john.id] == "📣 <b>Coordinating team</b>\n\nHello all"
+    assert by_chat[anna.id] == "📣 <b>Zespół koordynacyjny</b>\n\nHello all"
+    assert by_chat[-100900] == by_chat[anna.id]  # groups: the default language
+
+
+async def test_long_text_is_split_at_paragraphs_or_refused_with_the_limit(
+    bot: BotDriver, anna: TgUser
+) -> None:
+    await moderator(bot)
+    await member(bot, anna, "culture")
+    await draft(bot)
+    too_long = "x" * 4100
+    calls = await write(bot, MOD, text=too_long)
+    assert "więcej niż" in texts_of(calls)
+    assert "znaków" in texts_of(calls)
+    calls = await write(bot, MOD, text="\n\n".join(["y" * 3000] * 5))
+    assert "najwyżej 4 wiadomości po 4096 znaków" in texts_of(calls)
+    # A bold spanning a blank line is never cut: the entity covers both paragraphs.
+    calls = await write(
+        bot,
+        MOD,
+        text="\n\n".join(["a" * 2000, "b" * 2000, "c" * 3000]),
+        entities=[{"type": "bold", "offset": 0, "length": 4002}],
+    )
+    preview = [c.text for c in calls if c.method == "sendMessage"]
+    parts = [text for text in preview if "aaa" in text or "bbb" in text or "ccc" in text]
+    assert len(parts) == 2, [len(p) for p in parts]
+    assert parts[0].count("<b>") == parts[0].count("</b>") == 2  # header and the bold
+    assert parts[1] == "c" * 3000
+    assert all(service.visible_length(p) <= 4096 for p in parts)
+    await bot.click(MOD, "bc:now")
+    await bot.click(MOD, "bc:confirm")
+    sent = [c.text for c in sends(await dispatch(bot))]
+    assert sent == parts  # recipients get exactly the preview, in order
+
+
+async def test_photo_with_caption_and_too_large_attachments(bot: BotDriver, anna: TgUser) -> None:
+    await moderator(bot)
+    await member(bot, anna, "culture")
+    await draft(bot)
+    big = {"file_id": "big", "file_unique_id": "b", "width": 9, "height": 9}
+    calls = await write(bot, MOD, photo=[{**big, "file_size": 11 * 1024 * 1024}])
+    assert "najwyżej 10 MB" in texts_of(calls)
+    document = {"file_id": "doc", "file_unique_id": "d", "file_size": 51 * 1024 * 1024}
+    calls = await write(bot, MOD, document=document)
+    assert "najwyżej 50 MB" in texts_of(calls)
+    photo = [
+        {"file_id": "small", "file_unique_id": "s", "width": 90, "height": 90},
+        {"file_id": "large", "file_unique_id": "l", "width": 900, "height": 900, "file_size": 9},
+    ]
+    calls = await write(
+        bot,
+        MOD,
+        photo=photo,
+        caption="Plakat <wydarzenia>",
+        caption_entities=[{"type": "italic", "offset": 0, "length": 6}],
+    )
+    preview = [c for c in calls if c.method == "sendPhoto"]
+    assert len(preview) == 1
+    assert preview[0].params["photo"] == "large"
+    assert "<i>Plakat</i> &lt;wydarzenia&gt;" in preview[0].params["caption"]
+    await bot.click(MOD, "bc:now")
+    await bot.click(MOD, "bc:confirm")
+    sent = sends(await dispatch(bot))
+    assert [(c.method, c.chat_id) for c in sent] == [("sendPhoto", anna.id)]
+    assert sent[0].params["caption"] == preview[0].params["caption"]
+
+
+async def test_scheduled_broadcast_goes_at_its_time_or_is_cancelled(
+    bot: BotDriver, anna: TgUser
+) -> None:
+    await moderator(bot)
+    await member(bot, anna, "culture")
+    await draft(bot)
+    await write(bot, MOD, text="Później")
+    calls = await bot.click(MOD, "bc:later")
+    assert "Europe/Warsaw" in texts_of(calls)
+    calls = await bot.send(MOD, "2026-11-25 12:00")  # in the past
+    assert "To nie jest przyszła data" in texts_of(calls)
+    calls = await bot.send(MOD, "2026-11-26 13:30")  # 12:30 UTC
+    assert "czwartek, 26 listopada 2026, 13:30" in texts_of(calls)
+    await bot.click(MOD, "bc:confirm")
+    assert sends(await dispatch(bot)) == []
+    bot.clock.advance(hours=2, minutes=30)
+    assert [c.chat_id for c in sends(await dispatch(bot))] == [anna.id]
+    # A second one, cancelled before its time: nothing goes out.
+    await draft(bot)
+    await write(bot, MOD, text="Nigdy")
+    await bot.click(MOD, "bc:later")
+    await bot.send(MOD, "2026-11-27 10:00")
+    await bot.click(MOD, "bc:confirm")
+    calls = await bot.send(MOD, "/broadcasts")
+    assert "zaplanowany" in texts_of(calls)
+    assert "wysłany" in texts_of(calls)
+    assert "wysłane 1" in texts_of(calls)
+    assert [data for _, data in calls[-1].buttons()] == ["bc:cancel:2"]
+    calls = await bot.click(MOD, "bc:cancel:2")
+    assert "anulowany" in texts_of(calls)
+    bot.clock.advance(days=2)
+    assert sends(await dispatch(bot)) == []
+    states = await rows(bot, "SELECT state FROM announcements WHERE subject = 'broadcast:2'")
+    assert states == [("cancelled",)]
+    audit = await rows(bot, "SELECT action, target FROM audit_log WHERE action LIKE 'broadcast%'")
+    assert ("broadcast.cancel", "broadcast:2") in audit
+
+
+async def test_cancel_a_running_broadcast_expires_its_pending_copies(
+    bot: BotDriver, anna: TgUser, john: TgUser
+) -> None:
+    await moderator(bot)
+    await member(bot, anna, "culture")
+    await member(bot, john, "culture")
+    await draft(bot)
+    await write(bot, MOD, text="Teraz")
+    await bot.click(MOD, "bc:now")
+    await bot.click(MOD, "bc:confirm")
+    now = bot.clock.now
+
+    def fan_out_only(conn: sqlite3.Connection) -> None:
+        from bot.services import delivery
+        from storage import delivery as delivery_storage
+
+        for announcement in delivery_storage.list_due_announcements(conn, now, 10):
+            delivery.fan_out(conn, announcement, now)
+
+    await db_of(bot).run(fan_out_only)
+    calls = await bot.send(MOD, "/broadcasts")
+    assert "oczekujące 2" in texts_of(calls)
+    await bot.click(MOD, "bc:cancel:1")
+    assert sends(await dispatch(bot)) == []
+    calls = await bot.send(MOD, "/broadcasts")
+    assert "anulowany" in texts_of(calls)
+    assert "wygasłe 2" in texts_of(calls)
+    assert calls[-1].buttons() == []
+
+
+async def test_forged_cancel_for_another_sectors_broadcast_has_no_effect(
+    bot: BotDriver, anna: TgUser
+) -> None:
+    await moderator(bot)
+    await moderator(bot, OTHER_MOD, "education")
+    await member(bot, anna, "culture")
+    await draft(bot)
+    await write(bot, MOD, text="Jutro")
+    await bot.click(MOD, "bc:later")
+    await bot.send(MOD, "2026-11-27 10:00")
+    await bot.click(MOD, "bc:confirm")
+    calls = await bot.send(OTHER_MOD, "/broadcasts")
+    assert "No broadcasts yet" in texts_of(calls)
+    calls = await bot.click(OTHER_MOD, "bc:cancel:1")
+    assert "not allowed" in texts_of(calls)
+    calls = await bot.click(OTHER_MOD, "bc:cancel:99")
+    assert texts_of(calls)
+    bot.clock.advance(days=2)
+    assert [c.chat_id for c in sends(await dispatch(bot))] == [anna.id]
+    # A revoked moderator's old button is refused too.
+    await db_of(bot).run(lambda conn: conn.execute("DELETE FROM moderators"))
+    calls = await bot.click(MOD, "bc:cancel:1")
+    assert "Nie masz uprawnień" in texts_of(calls)
+
+
+async def test_progress_message_is_edited_in_place_at_most_every_few_seconds(
+    bot: BotDriver, anna: TgUser, john: TgUser
+) -> None:
+    await moderator(bot)
+    await member(bot, anna, "culture")
+    await member(bot, john, "culture")
+    await draft(bot)
+    await write(bot, MOD, text="Postęp")
+    await bot.click(MOD, "bc:now")
+    calls = await bot.click(MOD, "bc:confirm", message_id=555)
+    edit = [c for c in calls if c.method == "editMessageText"]
+    assert "jest wysyłany" in edit[0].text
+    # Sent at once after confirming: the last edit was less than 3 s ago, no edit yet.
+    bot.api.fail("sendMessage", 403, "Forbidden: bot was blocked by the user")
+    calls = await dispatch(bot)
+    assert [c for c in calls if c.method == "editMessageText"] == []
+    bot.clock.advance(seconds=3)
+    calls = await dispatch(bot)
+    edits = [c for c in calls if c.method == "editMessageText"]
+    assert len(edits) == 1
+    assert edits[0].params["message_id"] == 555
+    assert edits[0].chat_id == MOD.id
+    assert "wysłane 1 · nieudane 0 · zablokowane 1" in edits[0].text
+    assert "oczekujące 0" in edits[0].text
+    bot.clock.advance(seconds=10)
+    calls = await dispatch(bot)
+    assert [c for c in calls if c.method == "editMessageText"] == []  # final: no more edits
+
+
+@pytest.mark.parametrize(
+    ("body", "parts"),
+    [
+        ("a\n\nb", ["a\n\nb"]),
+        ("<pre>x\n\ny</pre>", ["<pre>x\n\ny</pre>"]),
+    ],
+)
+def test_split_keeps_small_texts_and_never_cuts_inside_a_tag(body: str, parts: list[str]) -> None:
+    assert service.split(body, 4096, 4096) == parts
+
+
+def test_split_counts_what_telegram_counts() -> None:
+    # An escaped character is one character; an emoji is two UTF-16 units.
+    assert service.visible_length("<b>&lt;</b>") == 1
+    assert service.visible_length("😀") == 2
+    body = "&amp;" * 10 + "\n\n" + "z" * 5
+    assert service.split(body, 12, 12) == ["&amp;" * 10, "z" * 5]
+    assert json.dumps(service.split("", 10, 10)) == "[]"
