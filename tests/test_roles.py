@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import re
 from datetime import datetime, timedelta
 from typing import Any
 
 from bot.dispatcher import dispatch_once
+from bot.services import delivery
+from bot.services import roles as roles_service
 from tests.conftest import ADMIN_ID
 from tests.fakes import Call
 from tests.harness import BotDriver, TgUser, texts_of
@@ -432,3 +435,32 @@ async def test_invite_is_checked_server_side_for_time(bot: BotDriver) -> None:
     await invite_token(bot)
     created, expires = (await rows(bot, "SELECT created_at, expires_at FROM moderator_invites"))[0]
     assert datetime.fromisoformat(expires) - datetime.fromisoformat(created) == timedelta(hours=72)
+
+
+async def test_two_people_racing_for_one_invite(bot: BotDriver, anna: TgUser, john: TgUser) -> None:
+    await member(bot, ADMIN)
+    await member(bot, anna)
+    await member(bot, john)
+    token = await invite_token(bot)
+    before = len(bot.api.calls)
+    await asyncio.gather(
+        bot.click(anna, f"role:accept:{token}"), bot.click(john, f"role:accept:{token}")
+    )
+    calls = bot.api.calls[before:]
+    granted = [c.chat_id for c in calls if c.method == "sendMessage"]
+    refused = [
+        c.params.get("text")
+        for c in calls
+        if c.method == "answerCallbackQuery" and c.params.get("show_alert")
+    ]
+    assert len(granted) == 1, calls
+    assert len(refused) == 1, calls
+    assert "już wykorzystane" in str(refused[0]) or "already been used" in str(refused[0])
+    assert [m[0] for m in await moderators(bot)] == granted
+    assert len(await moderators(bot)) == 1
+    assert len([e for e in await audit_rows(bot) if e[1] == "role.grant"]) == 1
+
+
+def test_role_notices_are_transactional() -> None:
+    # Never muted, never held for quiet hours or a digest (bot/services/delivery.py).
+    assert delivery.notice_class(roles_service.NOTICE_KIND) == "transactional"
