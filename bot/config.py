@@ -73,6 +73,10 @@ class PrivacyConfig(_Frozen):
     controller: str = Field(min_length=1, max_length=300)
     contact: str = Field(min_length=1, max_length=300)
     notice_version: int = Field(default=1, ge=1)
+    # Retention: members inactive (blocked the bot, left) this long are erased like /forget.
+    inactive_purge_days: int = Field(default=180, ge=1, le=3650)
+    # Settled delivery rows (sent, failed, ...) are deleted this long after their last change.
+    deliveries_keep_days: int = Field(default=90, ge=1, le=3650)
 
 
 class PostulatesConfig(_Frozen):

@@ -49,6 +49,7 @@ from telegram.warnings import PTBDeprecationWarning
 from bot.config import DeliveryConfig
 from bot.deps import Deps
 from bot.services import delivery as service
+from bot.services import privacy as privacy_service
 from bot.services import settings as settings_service
 from storage import delivery as storage
 from storage import groups as groups_storage
@@ -552,6 +553,8 @@ async def dispatch_once(
     )
     async with engine.lock:
         engine.pacer.rate = settings.messages_per_second
+        # Once a day, before the claims: long-inactive members are erased (their copies expire).
+        await privacy_service.retain_if_due(deps.db, deps.config, deps.texts, deps.clock())
         report = await _Run(deps, bot, engine, stopping).run(batch_size)
         await _after_settle(deps, bot, True)
     if report.batches or report.expired or report.fanned_out:

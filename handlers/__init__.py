@@ -15,6 +15,7 @@ from handlers import (
     members,
     organisation,
     postulates,
+    privacy,
     profile,
     roles,
     rsvp,
@@ -37,6 +38,7 @@ def register_all(app: App) -> None:
     start.register(app)
     sectors.register(app)
     profile.register(app)
+    privacy.register(app)  # /privacy, /mydata, /forget, priv: buttons
     members.register(app)
     organisation.register(app)
     rsvp.register(app)

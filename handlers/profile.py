@@ -1,4 +1,5 @@
-"""Profile: /help (commands for my role), /language (Polish or English), /privacy."""
+"""Profile: /help (commands for my role), /language (Polish or English); /privacy is in
+handlers/privacy.py."""
 
 from __future__ import annotations
 
@@ -38,21 +39,6 @@ async def show_help(update: Update, context: Ctx) -> None:
     await reply(update, "\n\n".join(parts))
 
 
-async def show_privacy(update: Update, context: Ctx) -> None:
-    """Show the full privacy notice with the controller's name and contact."""
-    privacy = context.deps.config.privacy
-    await reply(
-        update,
-        text(
-            context,
-            "privacy.notice",
-            controller=privacy.controller,
-            contact=privacy.contact,
-            version=privacy.notice_version,
-        ),
-    )
-
-
 async def choose_language(update: Update, context: Ctx) -> None:
     """Offer Polish and English."""
     if not await require_private(update, context):
@@ -87,8 +73,7 @@ async def set_language(update: Update, context: Ctx) -> None:
 
 
 def register(app: App) -> None:
-    """Install /help, /privacy and /language."""
+    """Install /help and /language."""
     app.add_handler(CommandHandler("help", show_help))
-    app.add_handler(CommandHandler("privacy", show_privacy))
     app.add_handler(CommandHandler("language", choose_language))
     app.add_handler(CallbackQueryHandler(set_language, pattern=r"^lang:"))

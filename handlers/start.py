@@ -22,6 +22,7 @@ from handlers.common import (
     require_query,
     text,
 )
+from handlers.privacy import consent_prompt
 
 SECTOR_LINK = re.compile(r"sector-([a-z][a-z0-9-]{0,39})")
 CONSENT = re.compile(r"consent:yes(?::([a-z][a-z0-9-]{0,39}))?")
@@ -45,14 +46,8 @@ async def start(update: Update, context: Ctx) -> None:
         markup = InlineKeyboardMarkup(
             [[InlineKeyboardButton(text(context, "button.consent"), callback_data=callback)]]
         )
-        body = "\n\n".join(
-            [
-                text(context, "start.greeting"),
-                text(context, "start.purpose"),
-                text(context, "start.privacy-short"),
-            ]
-        )
-        await reply(update, body, markup)
+        # A returning user whose consent predates the current notice is told it changed.
+        await reply(update, consent_prompt(context), markup)
         return
     if slug is not None:
         await _subscribe_and_show(update, context, slug)

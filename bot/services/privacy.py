@@ -1,0 +1,389 @@
+"""Privacy (GDPR): consent status, /mydata (the export), /forget (erasure) and retention.
+
+/mydata is built from SECTIONS, one per feature: adding a table that holds a user id means
+adding one Section (and erasing it: ON DELETE CASCADE to users, or a line in `_erase`).
+tests/test_privacy.py fails when a column that names a user is covered by neither.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+import weakref
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel, ConfigDict
+
+from bot.config import Config
+from bot.i18n import Texts
+from bot.services import rsvp as rsvp_service
+from storage import meetings as meetings_storage
+from storage import organisations as organisations_storage
+from storage import postulates as postulates_storage
+from storage import privacy as storage
+from storage import roles as roles_storage
+from storage import rsvps as rsvps_storage
+from storage import teams as teams_storage
+from storage import users as users_storage
+from storage.database import Database
+from storage.privacy import Consent
+
+log = logging.getLogger(__name__)
+
+# Retention runs at most this often (the dispatcher asks every few seconds).
+RETENTION_EVERY = timedelta(days=1)
+# Users erased by one retention transaction (the rest wait for the next run).
+PURGE_BATCH = 200
+
+
+# --- /mydata --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Section:
+    """One part of the export: `collect(conn, user_id)`; `covers` names the `table.column`s
+    holding the user's id that it exports. A section whose tables do not exist is left out."""
+
+    name: str
+    collect: Callable[[sqlite3.Connection, int], Any]
+    covers: tuple[str, ...]
+
+
+def _profile(conn: sqlite3.Connection, user_id: int) -> dict[str, Any] | None:
+    user = users_storage.get_user(conn, user_id)
+    if user is None:
+        return None
+    inactive = storage.list_rows(conn, "user_inactivity", "user_id", user_id, omit=("user_id",))
+    return {**user.model_dump(mode="json"), "inactive_since": inactive[0] if inactive else None}
+
+
+def _organisation(conn: sqlite3.Connection, user_id: int) -> dict[str, Any] | None:
+    user = users_storage.get_user(conn, user_id)
+    if user is None or user.organisation_id is None:
+        return None
+    organisation = organisations_storage.get_organisation(conn, user.organisation_id)
+    return None if organisation is None else organisation.model_dump(mode="json")
+
+
+def _roles(conn: sqlite3.Connection, user_id: int) -> dict[str, Any]:
+    return {
+        "admin": roles_storage.is_admin(conn, user_id),
+        "moderator_of": storage.list_moderator_roles(conn, user_id),
+    }
+
+
+def _rsvps(conn: sqlite3.Connection, user_id: int) -> list[dict[str, Any]]:
+    return [
+        answer.model_dump(mode="json", exclude={"user_id"})
+        for answer in rsvps_storage.list_user_answers(conn, user_id)
+    ]
+
+
+def _postulates(conn: sqlite3.Connection, user_id: int) -> dict[str, Any]:
+    data = dict(postulates_storage.list_personal_data(conn, user_id))
+    data["history"] = storage.list_history_of_authored(conn, user_id)
+    data["review_prompts"] = storage.list_prompts(conn, user_id)
+    return data
+
+
+def _deliveries(conn: sqlite3.Connection, user_id: int) -> dict[str, Any]:
+    return {
+        "queued_for_me": storage.list_user_announcements(conn, user_id),
+        "copies": storage.list_deliveries_to(conn, user_id),
+    }
+
+
+def _settings(conn: sqlite3.Connection, user_id: int) -> dict[str, Any]:
+    settings = storage.list_rows(conn, "notification_settings", "user_id", user_id)
+    return {
+        "notifications": settings[0] if settings else None,
+        "muted_teams": storage.list_rows(conn, "muted_teams", "user_id", user_id),
+        "digest_waiting": storage.list_rows(conn, "digest_items", "user_id", user_id),
+    }
+
+
+def _moderation(conn: sqlite3.Connection, user_id: int) -> dict[str, Any]:
+    """What the user did as a moderator or admin (without the people it concerned)."""
+    return {
+        "roles_granted": storage.list_roles_granted_by(conn, user_id),
+        "meetings": storage.list_meetings_by(conn, user_id),
+        "calls_for_postulates": storage.list_calls_by(conn, user_id),
+        "notices_queued": storage.list_announcements_by(conn, user_id),
+        "review_actions": storage.list_actions_by(conn, user_id),
+    }
+
+
+def _moderation_since_wave_2(conn: sqlite3.Connection, user_id: int) -> dict[str, Any]:
+    return {
+        "invites": storage.list_rows(
+            conn, "moderator_invites", "created_by", user_id, omit=("token_hash", "used_by")
+        ),
+        "invite_used": storage.list_rows(
+            conn, "moderator_invites", "used_by", user_id, omit=("token_hash", "created_by")
+        ),
+        "audit": [
+            {**row, "target": "user" if str(row["target"]).startswith("user:") else row["target"]}
+            for row in storage.list_rows(conn, "audit_log", "actor_id", user_id, omit=("details",))
+        ],
+        "broadcasts": storage.list_rows(conn, "broadcasts", "created_by", user_id),
+        "progress_messages": storage.list_rows(
+            conn, "broadcasts", "progress_chat_id", user_id, omit=("created_by",)
+        ),
+        "groups_linked": storage.list_rows(conn, "group_links", "linked_by", user_id),
+    }
+
+
+SECTIONS: list[Section] = [
+    Section("profile", _profile, ("users.id", "user_inactivity.user_id")),
+    Section("consents", lambda c, u: storage.list_consents(c, u), ("consent_history.user_id",)),
+    Section("organisation", _organisation, ()),
+    Section("subscriptions", storage.list_subscriptions, ("subscriptions.user_id",)),
+    Section("roles", _roles, ("admins.user_id", "moderators.user_id")),
+    Section("rsvps", _rsvps, ("rsvps.user_id",)),
+    Section(
+        "postulates",
+        _postulates,
+        (
+            "postulates.author_id",
+            "postulate_history.actor_id",
+            "postulate_supports.user_id",
+            "postulate_supports.supporter_key",
+            "postulate_drafts.user_id",
+            "postulate_prompts.user_id",
+        ),
+    ),
+    Section("deliveries", _deliveries, ("deliveries.chat_id", "announcements.audience_id")),
+    Section(
+        "settings",
+        _settings,
+        ("notification_settings.user_id", "muted_teams.user_id", "digest_items.user_id"),
+    ),
+    Section(
+        "moderation",
+        _moderation,
+        (
+            "moderators.granted_by",
+            "meetings.created_by",
+            "meeting_series.created_by",
+            "postulate_calls.opened_by",
+            "announcements.created_by",
+        ),
+    ),
+    Section(
+        "moderation_log",
+        _moderation_since_wave_2,
+        (
+            "moderator_invites.created_by",
+            "moderator_invites.used_by",
+            "audit_log.actor_id",
+            "broadcasts.created_by",
+            "broadcasts.progress_chat_id",
+            "group_links.linked_by",
+        ),
+    ),
+]
+
+
+# How erasure reaches each column naming a user, besides ON DELETE CASCADE to users (id).
+ERASED: dict[str, str] = {
+    "users.id": "the user row is deleted",
+    "deliveries.chat_id": "waiting copies expire; every row's chat id becomes a placeholder",
+    "announcements.audience_id": "notices to the user alone are cancelled, addressed to 0",
+    "announcements.created_by": "set to NULL",
+    "postulates.author_id": "storage.postulates.update_anonymise_author: NULL",
+    "postulate_history.actor_id": "storage.postulates.update_anonymise_author: NULL",
+    "postulate_supports.user_id": "storage.postulates.update_anonymise_author: NULL",
+    "postulate_supports.supporter_key": "rewritten to a random key",
+    "postulate_drafts.user_id": "storage.postulates.update_anonymise_author: deleted",
+    "postulate_prompts.user_id": "storage.postulates.update_anonymise_author: deleted",
+    "moderators.user_id": "the roles are deleted",
+    "broadcasts.progress_chat_id": "set to NULL: the progress message is no longer edited",
+}
+
+# Columns naming a user that erasure keeps, and why (GDPR art. 17(3)(b): records of what
+# moderators and admins did in the programme's name). /mydata still shows them.
+KEPT: dict[str, str] = {
+    "admins.user_id": "admins come from the configuration; removed by editing it",
+    "moderators.granted_by": "who granted a role: accountability of an admin's act",
+    "meetings.created_by": "the team's meeting record: a moderator's official act",
+    "meeting_series.created_by": "the team's meeting record: a moderator's official act",
+    "postulate_calls.opened_by": "a call for postulates: a moderator's official act",
+    "moderator_invites.created_by": "who invited a moderator: accountability of an admin's act",
+    "moderator_invites.used_by": "who became a moderator through an invite: record of a grant",
+    "audit_log.actor_id": "the audit log of moderators' and admins' actions",
+    "broadcasts.created_by": "who sent a broadcast in the programme's name",
+    "group_links.linked_by": "who linked a group to a sector team",
+}
+
+# Columns named like user ids that do not hold a person's id.
+NOT_PERSONAL: dict[str, str] = {
+    "group_links.chat_id": "a Telegram group's id (negative), not a person",
+}
+
+
+def _tables(conn: sqlite3.Connection) -> set[str]:
+    return {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    if isinstance(value, list):
+        return [_jsonable(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _jsonable(item) for key, item in value.items()}
+    return value
+
+
+def _export(conn: sqlite3.Connection, user_id: int, now: datetime) -> dict[str, Any] | None:
+    if users_storage.get_user(conn, user_id) is None:
+        return None
+    tables = _tables(conn)
+    data: dict[str, Any] = {"generated_at": now.isoformat(), "user_id": user_id}
+    for section in SECTIONS:
+        if all(column.split(".")[0] in tables for column in section.covers):
+            data[section.name] = _jsonable(section.collect(conn, user_id))
+    return data
+
+
+async def export(db: Database, user_id: int, now: datetime) -> bytes | None:
+    """Everything stored about the user as a JSON document; None when nothing is stored."""
+    data = await db.run(_export, user_id, now)
+    if data is None:
+        return None
+    return json.dumps(data, ensure_ascii=False, indent=2, default=str).encode("utf-8")
+
+
+# --- /privacy ---------------------------------------------------------------------------------
+
+
+async def consents(db: Database, user_id: int) -> list[Consent]:
+    """The consents the user gave, oldest first."""
+    return await db.run(storage.list_consents, user_id)
+
+
+# --- /forget and retention ----------------------------------------------------------------------
+
+
+class Erasure(BaseModel):
+    """What erasing one user did."""
+
+    model_config = ConfigDict(frozen=True)
+
+    erased: bool = False
+    postulates_anonymised: int = 0
+    # Copies waiting for the user that will never be sent.
+    expired: int = 0
+    # Copies already handed to Telegram when the erasure committed: they cannot be recalled.
+    sending: int = 0
+    # Notices to the user alone (reminders, status changes) cancelled before fan-out.
+    cancelled: int = 0
+    # Members moved from a waiting list into the places the user held.
+    promoted: int = 0
+
+
+def _erase(
+    conn: sqlite3.Connection, user_id: int, now: datetime, texts: Texts, zone: ZoneInfo
+) -> Erasure:
+    """Erase one user inside the caller's transaction (used by /forget and by retention)."""
+    if users_storage.get_user(conn, user_id) is None:
+        return Erasure()
+    # Places the user held at meetings still to come go to those waiting, as on a withdrawal.
+    freed = [
+        answer.meeting_id
+        for answer in rsvps_storage.list_user_answers(conn, user_id)
+        if answer.answer == "going" and not answer.waiting
+    ]
+    expired = storage.update_expire_deliveries(conn, user_id, now)
+    sending = storage.count_sending(conn, user_id)
+    storage.update_anonymise_deliveries(conn, user_id)
+    cancelled = storage.update_anonymise_announcements(conn, user_id)
+    anonymised = postulates_storage.update_anonymise_author(conn, user_id)
+    storage.update_anonymise_support_keys(conn, user_id)
+    storage.delete_moderator_roles(conn, user_id)
+    storage.update_forget_progress_chat(conn, user_id)
+    # ON DELETE CASCADE: subscriptions, rsvps, consent_history, user_inactivity, settings.
+    storage.delete_user(conn, user_id)
+    promoted = 0
+    for meeting_id in freed:
+        meeting = meetings_storage.get_meeting(conn, meeting_id)
+        if meeting is None or meeting.state != "scheduled" or meeting.starts_at <= now:
+            continue
+        team = teams_storage.get_team(conn, meeting.team_id)
+        if team is None:
+            continue
+        notice = rsvp_service.promotion_notice(meeting, team, texts, zone)
+        promoted += len(rsvp_service.fill_free_places(conn, meeting, now, notice))
+    return Erasure(
+        erased=True,
+        postulates_anonymised=anonymised,
+        expired=expired,
+        sending=sending,
+        cancelled=cancelled,
+        promoted=promoted,
+    )
+
+
+async def forget(
+    db: Database, user_id: int, *, now: datetime, texts: Texts, zone: ZoneInfo
+) -> Erasure:
+    """Erase everything about the user in one transaction; postulates stay, anonymised."""
+    return await db.run(_erase, user_id, now, texts, zone)
+
+
+class Retention(BaseModel):
+    """What one retention run did."""
+
+    model_config = ConfigDict(frozen=True)
+
+    ran: bool
+    purged: int = 0
+    pruned: int = 0
+    next_at: datetime
+
+
+def _retain(
+    conn: sqlite3.Connection, config: Config, texts: Texts, now: datetime, force: bool
+) -> Retention:
+    last = storage.get_last_retention(conn)
+    if not force and last is not None and now < last + RETENTION_EVERY:
+        return Retention(ran=False, next_at=last + RETENTION_EVERY)
+    settings = config.privacy
+    storage.add_inactivity(conn, now)
+    purged = 0
+    cutoff = now - timedelta(days=settings.inactive_purge_days)
+    for user_id in storage.list_inactive_since(conn, cutoff)[:PURGE_BATCH]:
+        purged += _erase(conn, user_id, now, texts, config.zone).erased
+    pruned = storage.delete_old_deliveries(
+        conn, now - timedelta(days=settings.deliveries_keep_days)
+    )
+    storage.update_last_retention(conn, now)
+    return Retention(ran=True, purged=purged, pruned=pruned, next_at=now + RETENTION_EVERY)
+
+
+# When each database's next retention run is due: checked in memory, so the dispatcher's
+# frequent calls cost nothing between the daily runs.
+_next_run: weakref.WeakKeyDictionary[Database, datetime] = weakref.WeakKeyDictionary()
+
+
+async def retain_if_due(
+    db: Database, config: Config, texts: Texts, now: datetime, *, force: bool = False
+) -> Retention | None:
+    """Purge long-inactive members and old delivery rows, at most once a day."""
+    due = _next_run.get(db)
+    if not force and due is not None and now < due:
+        return None
+    outcome = await db.run(_retain, config, texts, now, force)
+    _next_run[db] = outcome.next_at
+    if outcome.ran:
+        log.info(
+            "Retention: %d inactive member(s) erased, %d old delivery row(s) deleted",
+            outcome.purged,
+            outcome.pruned,
+        )
+    return outcome

@@ -1,0 +1,188 @@
+"""Privacy: /privacy (the notice and my consent), /mydata (JSON export), /forget (erasure)."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+from telegram import Chat, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.constants import ParseMode
+from telegram.ext import CallbackQueryHandler, CommandHandler
+
+from bot.context import App, Ctx
+from bot.i18n import Html
+from bot.services import privacy as service
+from handlers.common import (
+    answer_stale,
+    is_consented,
+    reply,
+    require_actor,
+    require_private,
+    require_query,
+    text,
+)
+
+FORGET = re.compile(r"priv:forget:(yes|no)")
+# A confirmation pressed later than this after /forget is refused: an old button left in
+# the chat must not erase what the user stored since.
+FORGET_CONFIRM_WINDOW = timedelta(minutes=15)
+
+
+def consent_prompt(context: Ctx) -> Html:
+    """The text above the consent button: a greeting, or that the notice changed."""
+    actor = require_actor(context)
+    if actor.user is not None and actor.user.consent_version is not None:
+        version = context.deps.config.privacy.notice_version
+        return Html(
+            text(context, "privacy.changed", version=version)
+            + "\n\n"
+            + text(context, "start.privacy-short")
+        )
+    return Html(
+        "\n\n".join(
+            [
+                text(context, "start.greeting"),
+                text(context, "start.purpose"),
+                text(context, "start.privacy-short"),
+            ]
+        )
+    )
+
+
+def _consent_button(context: Ctx) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(text(context, "button.consent"), callback_data="consent:yes")]]
+    )
+
+
+async def show_privacy(update: Update, context: Ctx) -> None:
+    """Show the notice with the controller's name and contact, and where my consent stands."""
+    actor = require_actor(context)
+    deps = context.deps
+    privacy = deps.config.privacy
+    parts = [
+        text(
+            context,
+            "privacy.notice",
+            controller=privacy.controller,
+            contact=privacy.contact,
+            version=privacy.notice_version,
+        ),
+        text(
+            context,
+            "privacy.rights",
+            purge_days=privacy.inactive_purge_days,
+            keep_days=privacy.deliveries_keep_days,
+        ),
+    ]
+    markup = None
+    user = actor.user
+    if user is not None and user.consent_at is not None and user.consent_version is not None:
+        when = user.consent_at.astimezone(deps.config.zone).strftime("%Y-%m-%d %H:%M")
+        parts.append(text(context, "privacy.consent-given", version=user.consent_version, at=when))
+    if not is_consented(context):
+        parts.append(text(context, "privacy.consent-needed"))
+        # Buttons with personal effect only where the person is alone with the bot.
+        chat = update.effective_chat
+        if chat is not None and chat.type == Chat.PRIVATE:
+            markup = _consent_button(context)
+    await reply(update, "\n\n".join(parts), markup)
+
+
+async def my_data(update: Update, context: Ctx) -> None:
+    """Send everything stored about me as a JSON file (private chat only)."""
+    if not await require_private(update, context):
+        return
+    actor = require_actor(context)
+    deps = context.deps
+    now = deps.clock()
+    document = await service.export(deps.db, actor.user_id, now)
+    if document is None:
+        await reply(update, text(context, "privacy.nothing-stored"))
+        return
+    await context.bot.send_document(
+        actor.user_id,
+        document=document,
+        filename=f"my-data-{now:%Y-%m-%d}.json",
+        caption=text(context, "privacy.export-caption"),
+        parse_mode=ParseMode.HTML,
+    )
+
+
+async def ask_forget(update: Update, context: Ctx) -> None:
+    """Explain what /forget erases and keeps, and ask for a confirmation."""
+    if not await require_private(update, context):
+        return
+    actor = require_actor(context)
+    if actor.user is None:
+        await reply(update, text(context, "privacy.nothing-stored"))
+        return
+    markup = InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(
+                    text(context, "privacy.forget-yes"), callback_data="priv:forget:yes"
+                )
+            ],
+            [
+                InlineKeyboardButton(
+                    text(context, "privacy.forget-no"), callback_data="priv:forget:no"
+                )
+            ],
+        ]
+    )
+    await reply(update, text(context, "privacy.forget-confirm"), markup)
+
+
+async def confirm_forget(update: Update, context: Ctx) -> None:
+    """Erase on Yes (one transaction), then say what could not be recalled."""
+    query = require_query(update)
+    if not await require_private(update, context):
+        return
+    match = FORGET.fullmatch(query.data or "")
+    if match is None:
+        await answer_stale(update, context)
+        return
+    deps = context.deps
+    now = deps.clock()
+    message = query.message
+    if message is None or now - message.date > FORGET_CONFIRM_WINDOW:
+        await answer_stale(update, context)
+        return
+    if match.group(1) == "no":
+        await query.answer()
+        await query.edit_message_text(
+            text(context, "privacy.forget-kept"), parse_mode=ParseMode.HTML
+        )
+        return
+    actor = require_actor(context)
+    outcome = await service.forget(
+        deps.db, actor.user_id, now=now, texts=deps.texts, zone=deps.config.zone
+    )
+    await query.answer()
+    if not outcome.erased:
+        await query.edit_message_text(
+            text(context, "privacy.nothing-stored"), parse_mode=ParseMode.HTML
+        )
+        return
+    parts = [text(context, "privacy.forgotten")]
+    if outcome.postulates_anonymised:
+        parts.append(
+            deps.texts.plural(
+                actor.language, "privacy.forgotten-postulates", outcome.postulates_anonymised
+            )
+        )
+    if outcome.sending:
+        parts.append(
+            deps.texts.plural(actor.language, "privacy.forgotten-in-flight", outcome.sending)
+        )
+    parts.append(text(context, "privacy.forgotten-restart"))
+    await query.edit_message_text("\n\n".join(parts), parse_mode=ParseMode.HTML)
+
+
+def register(app: App) -> None:
+    """Install /privacy, /mydata, /forget and the confirmation buttons."""
+    app.add_handler(CommandHandler("privacy", show_privacy))
+    app.add_handler(CommandHandler("mydata", my_data))
+    app.add_handler(CommandHandler("forget", ask_forget))
+    app.add_handler(CallbackQueryHandler(confirm_forget, pattern=r"^priv:"))
