@@ -120,7 +120,8 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
             return Verdict.ALLOW
         verdict = self.flood.check(key)
         if verdict is Verdict.WARN:
-            log.warning("User %d exceeded the flood limit; their updates are dropped for now", key)
+            # No user id: logs are kept longer than a flood matters (data minimisation).
+            log.warning("A user exceeded the flood limit; their updates are dropped for now")
         return verdict
 
     async def initialize(self) -> None:

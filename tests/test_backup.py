@@ -107,6 +107,29 @@ async def test_backup_into_a_folder_names_the_file_by_the_time(tmp_path: Path) -
     assert ids_in(first.path) == [1, 2]
 
 
+async def test_a_restored_copy_is_a_working_database(tmp_path: Path) -> None:
+    source = tmp_path / "live.sqlite3"
+    db = await Database.open(source)
+    await db.run(add_pair, 10)
+    copy = backup(source, tmp_path / "copy.sqlite3").path
+    await db.close()
+
+    # Restore = put the copy where the configured database is (no stale -wal/-shm next to it).
+    restored = tmp_path / "restored" / "bot.sqlite3"
+    restored.parent.mkdir()
+    restored.write_bytes(copy.read_bytes())
+    db = await Database.open(restored)
+    try:
+        assert await db.run(updates_storage.count_processed_updates) == 2
+        # The bot adds new rows as usual, in WAL mode again.
+        await db.run(add_pair, 20)
+        assert await db.run(updates_storage.count_processed_updates) == 4
+    finally:
+        await db.close()
+    with sqlite3.connect(restored) as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
 def test_cli_backup_succeeds_and_says_where(
     database: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
