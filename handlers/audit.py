@@ -42,7 +42,7 @@ def _details(entry: AuditEntry) -> str:
     return "\n" + escape(joined) if joined else ""
 
 
-def _entry(context: Ctx, entry: AuditEntry) -> str:
+def _entry(context: Ctx, entry: AuditEntry, names: dict[int, str]) -> str:
     actor = require_actor(context)
     texts = context.deps.texts
     key = f"audit.action.{entry.action}"
@@ -52,7 +52,7 @@ def _entry(context: Ctx, entry: AuditEntry) -> str:
         context,
         "audit.entry",
         when=when,
-        who=person(context, entry.actor_id, None),
+        who=person(context, entry.actor_id, names.get(entry.actor_id)),
         action=action,
         target=entry.target,
         details=Html(_details(entry)),
@@ -63,7 +63,7 @@ def _render(context: Ctx, page: AuditPage) -> tuple[str, InlineKeyboardMarkup | 
     if page.total == 0:
         return text(context, "audit.empty"), None
     title = text(context, "audit.title", total=page.total, page=page.page + 1, pages=page.pages)
-    body = "\n\n".join([title, *(_entry(context, entry) for entry in page.entries)])
+    body = "\n\n".join([title, *(_entry(context, entry, page.names) for entry in page.entries)])
     nav: list[InlineKeyboardButton] = []
     if page.page > 0:
         nav.append(

@@ -133,3 +133,17 @@ def update_invite_used(
         (db_time(now), user_id, token_hash, db_time(now)),
     ).fetchone()
     return None if row is None else Invite.from_row(row)
+
+
+def list_display_names(conn: sqlite3.Connection, user_ids: Iterable[int]) -> dict[int, str]:
+    """The names moderators were granted under, for the given users (those that have one)."""
+    ids = sorted(set(user_ids))
+    if not ids:
+        return {}
+    rows = conn.execute(
+        f"""SELECT user_id, display_name FROM moderators
+            WHERE display_name IS NOT NULL AND user_id IN ({",".join("?" * len(ids))})
+            ORDER BY granted_at""",
+        ids,
+    ).fetchall()
+    return {row[0]: row[1] for row in rows}

@@ -88,6 +88,10 @@ def targets(body: str) -> list[int]:
 
 async def test_audit_pages_newest_first(bot: BotDriver) -> None:
     await member(bot, ADMIN)
+    await make_moderator(bot, 3001, "culture")
+    await db_of(bot).run(
+        lambda conn: conn.execute("UPDATE moderators SET display_name = '<Ola> & co'")
+    )
     await fill(bot, 23)
     calls = await bot.send(ADMIN, "/audit")
     body = calls[-1].text
@@ -96,7 +100,8 @@ async def test_audit_pages_newest_first(bot: BotDriver) -> None:
     assert "meeting changed" in body
     assert "postulate review decision" in body
     assert "2026-11-26 11:23" in body  # local time (CET) of the newest
-    assert f'<a href="tg://user?id={ADMIN_ID}">' in body
+    assert f'<a href="tg://user?id={ADMIN_ID}">user {ADMIN_ID}</a>' in body
+    assert '<a href="tg://user?id=3001">&lt;Ola&gt; &amp; co</a>' in body  # the granted name
     assert calls[-1].buttons() == [("›", "audit:page:1"), ("⬇️ CSV", "audit:csv")]
 
     calls = await bot.click(ADMIN, "audit:page:1")

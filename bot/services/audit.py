@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict
 from bot.errors import NotAllowed
 from bot.services.users import Actor
 from storage import audit as storage
+from storage import roles as roles_storage
 from storage.audit import AuditEntry
 from storage.database import Database
 
@@ -55,6 +56,8 @@ class AuditPage(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     entries: tuple[AuditEntry, ...]
+    # Names of the actors who (still) hold a moderator role, else they are shown by id.
+    names: dict[int, str]
     page: int
     pages: int
     total: int
@@ -74,7 +77,8 @@ async def page(db: Database, actor: Actor, number: int) -> AuditPage:
         pages = max(1, -(-total // PAGE_SIZE))
         shown = min(max(number, 0), pages - 1)
         entries = storage.list_entries(conn, limit=PAGE_SIZE, offset=shown * PAGE_SIZE)
-        return AuditPage(entries=tuple(entries), page=shown, pages=pages, total=total)
+        names = roles_storage.list_display_names(conn, (e.actor_id for e in entries))
+        return AuditPage(entries=tuple(entries), names=names, page=shown, pages=pages, total=total)
 
     return await db.run(inner)
 
