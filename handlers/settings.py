@@ -187,7 +187,9 @@ async def on_button(update: Update, context: Ctx) -> None:
         if data == "set:main":
             view = await settings_service.settings_view(db, actor.user_id, leads, version)
         elif data == "set:digest":
-            view = await settings_service.toggle_digest(db, actor.user_id, leads, version, now)
+            view = await settings_service.toggle_digest(
+                db, actor.user_id, leads, version, now, deps.texts
+            )
         elif data == "set:qoff":
             view = await settings_service.set_quiet(db, actor.user_id, None, leads, version, now)
         elif (window := _ints(QUIET_END, data)) is not None:

@@ -435,6 +435,23 @@ async def test_digest_collects_the_news_and_sends_one_message_a_day(
     assert anna.id not in await tick(bot)
 
 
+async def test_back_to_instant_news_sends_what_was_held_at_once(
+    bot: BotDriver, anna: TgUser
+) -> None:
+    await member(bot, anna, "culture")
+    await bot.click(anna, "set:digest")
+    await announce(bot, "meeting-notice", "Trzymana wiadomość")
+    assert anna.id not in await tick(bot)
+    await bot.click(anna, "set:digest")
+    [digest] = (await tick(bot))[anna.id]
+    assert "1 wiadomość" in digest
+    assert "Trzymana wiadomość (pl)" in digest
+    await announce(bot, "meeting-notice", "Od razu")
+    assert (await tick(bot))[anna.id] == ["Od razu (pl)"]
+    bot.clock.now = datetime(2026, 11, 27, 7, 0, tzinfo=UTC)
+    assert anna.id not in await tick(bot)  # nothing held twice
+
+
 async def test_a_muted_sector_stays_out_of_the_digest(bot: BotDriver, anna: TgUser) -> None:
     await member(bot, anna, "culture", "education")
     await bot.click(anna, "set:digest")

@@ -196,6 +196,28 @@ def queue_digests(conn: sqlite3.Connection, now: datetime, notifications: Notifi
     return queued
 
 
+def flush_digest(conn: sqlite3.Connection, user_id: int, now: datetime, texts: Texts) -> bool:
+    """Queue a digest of everything held for a user now; False when nothing was held."""
+    cutoff = now + timedelta(microseconds=1)
+    items = [
+        item
+        for item in storage.list_digest_items(conn, user_id, cutoff)
+        if item.expires_at is None or item.expires_at > now
+    ]
+    storage.delete_digest_items(conn, user_id, cutoff)
+    if not items:
+        return False
+    delivery.announce(
+        conn,
+        kind=DIGEST_KIND,
+        audience="user",
+        audience_id=user_id,
+        messages=_digest_messages(items, texts, now),
+        now=now,
+    )
+    return True
+
+
 def _digest_messages(
     items: list[storage.DigestItem], texts: Texts, now: datetime
 ) -> dict[Language, delivery.OutgoingMessage]:
@@ -337,11 +359,19 @@ async def set_quiet(
 
 
 async def toggle_digest(
-    db: Database, user_id: int, leads: tuple[int, ...], notice_version: int, now: datetime
+    db: Database,
+    user_id: int,
+    leads: tuple[int, ...],
+    notice_version: int,
+    now: datetime,
+    texts: Texts,
 ) -> SettingsView:
-    """Switch between instant news and the daily digest."""
+    """Switch between instant news and the daily digest; news held so far goes out at once
+    (as a digest) when switching back to instant news."""
 
     def change(conn: sqlite3.Connection, view: SettingsView) -> SettingsView:
+        if view.digest:
+            flush_digest(conn, user_id, now, texts)
         return view.model_copy(update={"digest": not view.digest})
 
     return await _change(db, user_id, leads, notice_version, now, change)
