@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from bot.config import Config
@@ -11,7 +13,7 @@ from bot.services.updates import KEEP_IDS
 from storage import updates as updates_storage
 from storage import users as users_storage
 from tests.conftest import start_driver, stop_driver
-from tests.fake_api_server import callback_update, text_update
+from tests.fake_api_server import BotProcess, FakeApiServer, callback_update, text_update
 from tests.harness import BotDriver, Clock, texts_of
 
 
@@ -90,3 +92,39 @@ async def test_old_ids_are_forgotten(bot: BotDriver) -> None:
 
 def test_telegram_keeps_updates_shorter_than_the_ids_are_kept() -> None:
     assert timedelta(hours=24) < KEEP_IDS
+
+
+PROCESS_TOKEN = "626262:AT-MOST-ONCE-sentinel-Vb5nQ2"
+
+
+def test_after_kill_9_telegram_resends_the_unconfirmed_update_and_it_is_skipped(
+    tmp_path: Path,
+) -> None:
+    with FakeApiServer(token=PROCESS_TOKEN) as server:
+        # Every poll that would confirm an update fails: the update stays unconfirmed, as
+        # when the bot dies between handling an update and its next getUpdates.
+        server.fault(
+            "getUpdates", status=502, times=None, match=lambda p: int(p.get("offset") or 0) > 0
+        )
+        process = BotProcess(server, tmp_path, token=PROCESS_TOKEN)
+        try:
+            process.start().wait_polling()
+            server.enqueue_update(text_update(1001, "/start"))
+            server.wait_for_call("sendMessage", lambda c: c.chat_id == 1001)
+            assert process.kill() != 0
+            assert len(server.pending_updates()) == 1  # Telegram will send it again
+
+            server.clear_faults("getUpdates")
+            restarted = time.monotonic()
+            process.start().wait_polling()
+            # The restarted bot takes the same update again, skips it and confirms it.
+            server.wait_for(lambda: not server.pending_updates() or None, timeout=20)
+            server.enqueue_update(text_update(1002, "/start", language_code="en"))
+            server.wait_for_call("sendMessage", lambda c: c.chat_id == 1002, timeout=20)
+            assert server.sent_by_chat() == {1001: 1, 1002: 1}
+            assert time.monotonic() - restarted < 20
+            assert process.stop() == 0
+            assert "was taken before a restart; skipped" in process.output()[1]
+        finally:
+            process.close()
+    assert server.errors == []
