@@ -7,11 +7,16 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from bot.app import build_application
 from bot.config import EXAMPLE_CONFIG, Config, load_config
 from tests.fakes import FakeBotApi
 from tests.harness import BotDriver, Clock, TgUser
+
+# Hypothesis keeps no example database in the working tree (CI and local runs alike).
+settings.register_profile("repo", database=None)
+settings.load_profile("repo")
 
 ADMIN_ID = 900
 TEST_TOKEN = "123456:TEST-token-sentinel-do-not-log"

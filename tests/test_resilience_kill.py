@@ -264,7 +264,8 @@ class KillLoop:
         self._faults()
         for _ in range(kills):
             self._kill_at_random_point(number, announcement, recipients)
-        self.bot.start()
+        # Up and polling before a stop is asked (a SIGTERM during start-up is not a stop).
+        self.bot.start().wait_polling()
         deadline = time.monotonic() + SETTLE_TIMEOUT
         while (settled := self._settled(announcement, recipients)) is None:
             if time.monotonic() > deadline:
@@ -272,7 +273,7 @@ class KillLoop:
             time.sleep(0.1)
         found = settled or self._states(announcement)
         status = self.bot.stop(timeout=10)
-        assert status == 0, self.bot.output()[1][-3000:]
+        assert status == 0, f"exit status {status}: {self.bot.output()[1][-3000:]}"
         self.server.clear_faults()
 
         copies: Counter[int] = Counter()
