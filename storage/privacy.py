@@ -342,3 +342,18 @@ def update_forget_progress_chat(conn: sqlite3.Connection, user_id: int) -> int:
         (user_id,),
     )
     return cursor.rowcount
+
+
+def list_audit_about(conn: sqlite3.Connection, user_id: int) -> list[dict[str, Any]]:
+    """Audit entries whose target is the user (roles granted or revoked), without the actor."""
+    exists = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'audit_log'"
+    ).fetchone()
+    if exists is None:
+        return []
+    return _dicts(
+        conn.execute(
+            "SELECT at, action, details FROM audit_log WHERE target = ? ORDER BY id",
+            (f"user:{user_id}",),
+        )
+    )

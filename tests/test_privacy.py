@@ -18,7 +18,7 @@ from bot.services import delivery
 from bot.services import privacy as service
 from storage import delivery as delivery_storage
 from storage.database import Database
-from tests.conftest import start_driver, stop_driver
+from tests.conftest import ADMIN_ID, start_driver, stop_driver
 from tests.harness import BotDriver, Clock, TgUser, texts_of
 from tests.meeting_factory import add_meeting, db_of, files_driver, make_moderator, uploaded
 from tests.test_postulates_helpers import TITLE, member, represent, submit, team_id
@@ -26,7 +26,12 @@ from tests.test_postulates_helpers import TITLE, member, represent, submit, team
 # Column names that hold a person's Telegram id (their private chat has the same id).
 PERSONAL_COLUMN = re.compile(r"(^|_)(user|chat|author|actor|member)_id$|_by$")
 # Personal columns the name pattern cannot tell.
-PERSONAL_EXTRA = {"users.id", "announcements.audience_id", "postulate_supports.supporter_key"}
+PERSONAL_EXTRA = {
+    "users.id",
+    "announcements.audience_id",
+    "postulate_supports.supporter_key",
+    "audit_log.target",  # 'user:<id>'
+}
 
 
 @pytest.fixture
@@ -189,6 +194,20 @@ async def test_consent_history_and_a_new_notice_asks_again(
 # --- /mydata ------------------------------------------------------------------------------
 
 
+async def audit_grant(bot: BotDriver, user: TgUser) -> None:
+    """An admin's role grant to `user` in the audit log."""
+
+    def add(conn: sqlite3.Connection) -> None:
+        conn.execute(
+            """INSERT INTO audit_log (at, actor_id, action, target, details)
+               VALUES ('2026-01-01T00:00:00.000000+00:00', ?, 'role.grant', ?,
+                       '{"sector": "education"}')""",
+            (ADMIN_ID, f"user:{user.id}"),
+        )
+
+    await db_of(bot).run(add)
+
+
 async def test_mydata_holds_everything_about_me_and_nothing_about_others(
     bot: BotDriver, anna: TgUser, john: TgUser
 ) -> None:
@@ -197,6 +216,7 @@ async def test_mydata_holds_everything_about_me_and_nothing_about_others(
     # Anna co-signs John's postulate; John's organisation and id must not show in her file.
     await bot.send(anna, f"/support {johns}")
     await make_moderator(bot, anna.id, "education")
+    await audit_grant(bot, anna)
     broadcast = await announce(
         bot,
         kind="team-news",
@@ -234,8 +254,12 @@ async def test_mydata_holds_everything_about_me_and_nothing_about_others(
     assert copies["team-news"]["state"] == "sent"
     assert [a["kind"] for a in data["deliveries"]["queued_for_me"]] == ["your-reminder"]
 
+    [about_me] = data["moderation_log"]["audit_about_me"]
+    assert about_me["action"] == "role.grant"
+
     values = list(walk(data))
     assert john.id not in values
+    assert ADMIN_ID not in values  # who granted her role is the admin's record, not hers
     assert not [v for v in values if isinstance(v, str) and ("Johna" in v or str(john.id) in v)]
 
     # John's file is his own.
@@ -310,6 +334,8 @@ async def test_forget_erases_in_one_go_and_keeps_the_postulate_anonymous(
     johns = await rich_member(bot, john, "Stowarzyszenie Johna")
     await bot.send(anna, f"/support {johns}")
     await personal_support(bot, anna, johns)
+    await make_moderator(bot, anna.id, "education")
+    await audit_grant(bot, anna)
     await announce(
         bot,
         kind="team-news",

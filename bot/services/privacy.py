@@ -130,6 +130,7 @@ def _moderation_since_wave_2(conn: sqlite3.Connection, user_id: int) -> dict[str
             {**row, "target": "user" if str(row["target"]).startswith("user:") else row["target"]}
             for row in storage.list_rows(conn, "audit_log", "actor_id", user_id, omit=("details",))
         ],
+        "audit_about_me": storage.list_audit_about(conn, user_id),
         "broadcasts": storage.list_rows(conn, "broadcasts", "created_by", user_id),
         "progress_messages": storage.list_rows(
             conn, "broadcasts", "progress_chat_id", user_id, omit=("created_by",)
@@ -181,6 +182,7 @@ SECTIONS: list[Section] = [
             "moderator_invites.created_by",
             "moderator_invites.used_by",
             "audit_log.actor_id",
+            "audit_log.target",
             "broadcasts.created_by",
             "broadcasts.progress_chat_id",
             "group_links.linked_by",
@@ -216,6 +218,7 @@ KEPT: dict[str, str] = {
     "moderator_invites.created_by": "who invited a moderator: accountability of an admin's act",
     "moderator_invites.used_by": "who became a moderator through an invite: record of a grant",
     "audit_log.actor_id": "the audit log of moderators' and admins' actions",
+    "audit_log.target": "'user:<id>' of a role granted or revoked: the record of an admin's act",
     "broadcasts.created_by": "who sent a broadcast in the programme's name",
     "group_links.linked_by": "who linked a group to a sector team",
 }
