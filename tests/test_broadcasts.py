@@ -354,3 +354,13 @@ def test_split_counts_what_telegram_counts() -> None:
     body = "&amp;" * 10 + "\n\n" + "z" * 5
     assert service.split(body, 12, 12) == ["&amp;" * 10, "z" * 5]
     assert json.dumps(service.split("", 10, 10)) == "[]"
+
+
+async def test_fanout_bench_runs_and_prints_its_figures(capsys: pytest.CaptureFixture[str]) -> None:
+    from bench import fanout
+
+    await fanout.measure(200, 1)
+    printed = capsys.readouterr().out
+    assert "to 200 subscribers" in printed
+    assert "plain executemany" in printed
+    assert "ratio fan-out / plain executemany" in printed
