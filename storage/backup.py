@@ -65,6 +65,14 @@ def backup(source: Path, target: Path, now: datetime | None = None) -> BackupRes
     path = _target(source, target, now or datetime.now(UTC))
     if path.exists() and path.resolve() == source.resolve():
         raise BackupError("the backup cannot overwrite the database itself")
+    if any(Path(f"{path}{suffix}").exists() for suffix in ("-wal", "-shm", "-journal")):
+        # A database in use (or left by a crash): replacing the file under its journal would
+        # have SQLite replay the old journal onto the new file and corrupt it (e.g. a restore
+        # while the bot runs).
+        raise BackupError(
+            f"{path} is a database in use (its -wal/-shm files are there): stop the bot and "
+            "move the database with its -wal and -shm files aside first"
+        )
     if not path.parent.is_dir():
         raise BackupError(f"no folder {path.parent} for the backup")
     partial = path.with_name(f".{path.name}.partial")

@@ -130,6 +130,19 @@ async def test_a_restored_copy_is_a_working_database(tmp_path: Path) -> None:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
+async def test_restoring_over_a_database_in_use_is_refused(tmp_path: Path) -> None:
+    live = tmp_path / "live.sqlite3"
+    db = await Database.open(live)
+    await db.run(add_pair, 1)
+    copy = backup(live, tmp_path / "copy.sqlite3").path
+    try:
+        with pytest.raises(BackupError, match="in use"):
+            backup(copy, live)
+    finally:
+        await db.close()
+    assert ids_in(live) == [1, 2]
+
+
 def test_cli_backup_succeeds_and_says_where(
     database: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
