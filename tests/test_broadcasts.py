@@ -364,3 +364,51 @@ async def test_fanout_bench_runs_and_prints_its_figures(capsys: pytest.CaptureFi
     assert "to 200 subscribers" in printed
     assert "plain executemany" in printed
     assert "ratio fan-out / plain executemany" in printed
+
+
+async def test_cancel_wrong_input_and_group_chats(bot: BotDriver, anna: TgUser) -> None:
+    await moderator(bot)
+    await member(bot, anna, "culture")
+    calls = await bot.send(MOD, "/broadcast", chat_id=-100777)
+    assert "tylko w rozmowie prywatnej" in texts_of(calls)
+    await bot.send(MOD, "/broadcast")
+    calls = await bot.send(MOD, "tekst zamiast przycisku")
+    assert "Użyj przycisków" in texts_of(calls)
+    await draft(bot)
+    calls = await write(
+        bot,
+        MOD,
+        sticker={
+            "file_id": "s",
+            "file_unique_id": "s",
+            "width": 1,
+            "height": 1,
+            "is_animated": False,
+            "is_video": False,
+            "type": "regular",
+        },
+    )
+    assert "Wyślij tekst albo zdjęcie" in texts_of(calls)
+    await write(bot, MOD, text="Treść")
+    calls = await bot.click(MOD, "bc:confirm")  # not yet: the preview step has no confirm
+    assert await rows(bot, "SELECT * FROM broadcasts") == []
+    calls = await bot.send(MOD, "/cancel")
+    assert "nic nie zostało wysłane" in texts_of(calls)
+    assert await rows(bot, "SELECT * FROM broadcasts") == []
+    assert sends(await dispatch(bot)) == []
+
+
+def test_parse_when_refuses_a_time_skipped_by_summer_time() -> None:
+    from zoneinfo import ZoneInfo
+
+    from tests.harness import Clock
+
+    zone = ZoneInfo("Europe/Warsaw")
+    now = Clock().now
+    with pytest.raises(service.BadTime):
+        service.parse_when("2027-03-28 02:30", zone, now)
+    with pytest.raises(service.BadTime):
+        service.parse_when("2027-12-01 10:00", zone, now)  # beyond 90 days
+    with pytest.raises(service.BadTime):
+        service.parse_when("jutro", zone, now)
+    assert service.parse_when("2027-01-10 09:15", zone, now).hour == 8
