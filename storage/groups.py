@@ -85,3 +85,13 @@ def update_chat_id(conn: sqlite3.Connection, old_chat_id: int, new_chat_id: int)
         (new_chat_id, old_chat_id),
     )
     return moved > 0
+
+
+def list_meeting_groups(conn: sqlite3.Connection, meeting_id: int) -> list[tuple[int, str]]:
+    """The groups linked to a meeting's sector team: (chat id, language)."""
+    rows = conn.execute(
+        """SELECT g.chat_id, g.language FROM group_links g JOIN meetings m ON m.team_id = g.team_id
+           WHERE m.id = ? ORDER BY g.chat_id""",
+        (meeting_id,),
+    ).fetchall()
+    return [(row[0], row[1]) for row in rows]

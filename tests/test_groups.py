@@ -187,3 +187,29 @@ async def test_a_group_gets_at_most_20_a_minute_without_holding_up_others(
     bot.clock.advance(seconds=31)
     later = [c.text for c in await dispatch(bot) if c.chat_id == GROUP]
     assert later == [f"N{n} pl" for n in range(20, 25)]
+
+
+async def test_meeting_changes_and_cancellations_reach_the_linked_group(bot: BotDriver) -> None:
+    from tests.meeting_factory import add_meeting
+
+    await linked_moderator(bot)
+    meeting_id = await add_meeting(bot, team="culture")
+    other_id = await add_meeting(bot, team="education")
+    now = bot.clock.now
+
+    def queue(conn: sqlite3.Connection) -> None:
+        for target in (meeting_id, other_id):
+            message = OutgoingMessage(text=f"Cancelled {target}")
+            delivery.announce(
+                conn,
+                kind="meeting-cancelled",
+                audience="meeting",
+                audience_id=target,
+                messages={"pl": message, "en": message},
+                now=now,
+            )
+
+    await db_of(bot).run(queue)
+    assert [(c.chat_id, c.text) for c in await dispatch(bot)] == [
+        (GROUP, f"Cancelled {meeting_id}")
+    ]

@@ -12,13 +12,36 @@ from datetime import datetime
 
 from bot.config import Language
 from bot.errors import DomainError, NotAllowed, UnknownSector
-from bot.services import audit
+from bot.services import (
+    audit,
+    delivery,
+    meetings,  # noqa: F401 - registers the 'meeting' audience first
+)
 from bot.services.users import Actor
 from storage import groups as storage
 from storage import roles as roles_storage
 from storage import teams as teams_storage
 from storage.database import Database
 from storage.models import Team
+
+
+def _with_meeting_groups(resolver: delivery.Resolver) -> delivery.Resolver:
+    """The 'meeting' audience (a meeting's changes, cancellation, reminders) also reaches the
+    groups linked to its sector, which got its announcement through the 'team' audience."""
+
+    def resolve(conn: sqlite3.Connection, meeting_id: int) -> list[tuple[int, Language]]:
+        groups = storage.list_meeting_groups(conn, meeting_id)
+        return [
+            *resolver(conn, meeting_id),
+            *((c, "en" if lang == "en" else "pl") for c, lang in groups),
+        ]
+
+    resolve.__wrapped__ = resolver  # type: ignore[attr-defined]
+    return resolve
+
+
+if not hasattr(delivery.AUDIENCES["meeting"], "__wrapped__"):
+    delivery.AUDIENCES["meeting"] = _with_meeting_groups(delivery.AUDIENCES["meeting"])
 
 
 class NotLinked(DomainError):
