@@ -421,3 +421,21 @@ def test_parse_when_refuses_a_time_skipped_by_summer_time() -> None:
     with pytest.raises(service.BadTime):
         service.parse_when("jutro", zone, now)
     assert service.parse_when("2027-01-10 09:15", zone, now).hour == 8
+
+
+async def test_a_caption_too_long_for_telegram_follows_the_document_as_a_message(
+    bot: BotDriver, anna: TgUser
+) -> None:
+    await moderator(bot)
+    await member(bot, anna, "culture")
+    await draft(bot)
+    document = {"file_id": "doc-1", "file_unique_id": "d1", "file_size": 2048}
+    caption = "Regulamin & zasady " + "r" * 1100
+    calls = await write(bot, MOD, document=document, caption=caption)
+    preview = [(c.method, c.params.get("caption", c.text)) for c in sends(calls)]
+    assert preview[1] == ("sendDocument", "📣 <b>Kultura</b>")
+    assert preview[2] == ("sendMessage", "Regulamin &amp; zasady " + "r" * 1100)
+    await bot.click(MOD, "bc:now")
+    await bot.click(MOD, "bc:confirm")
+    sent = [(c.method, c.params.get("document")) for c in sends(await dispatch(bot))]
+    assert sent == [("sendDocument", "doc-1"), ("sendMessage", None)]
