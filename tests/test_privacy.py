@@ -603,7 +603,9 @@ async def test_every_user_column_is_exported_and_erased(tmp_path: Path) -> None:
     db = await Database.open(tmp_path / "schema.sqlite3")
     try:
 
-        def columns(conn: sqlite3.Connection) -> tuple[dict[str, list[str]], set[str]]:
+        def columns(
+            conn: sqlite3.Connection,
+        ) -> tuple[dict[str, list[str]], list[tuple[str, str]]]:
             rows = conn.execute("SELECT name, sql FROM sqlite_master WHERE type = 'table'")
             listed = [(row[0], row[1] or "") for row in rows]
             virtual = [name for name, sql in listed if sql.startswith("CREATE VIRTUAL")]
@@ -618,18 +620,22 @@ async def test_every_user_column_is_exported_and_erased(tmp_path: Path) -> None:
                 table: [row[1] for row in conn.execute(f"PRAGMA table_info({table})")]
                 for table in tables
             }
-            cascade = {
-                f"{table}.{fk[3]}"
+            to_users = [
+                (f"{table}.{fk[3]}", fk[6])
                 for table in tables
                 for fk in conn.execute(f"PRAGMA foreign_key_list({table})")
-                if fk[2] == "users" and fk[6] == "CASCADE"
-            }
-            return found, cascade
+                if fk[2] == "users"
+            ]
+            return found, to_users
 
-        tables, cascade = await db.run(columns)
+        tables, to_users = await db.run(columns)
     finally:
         await db.close()
     assert {"users", "deliveries"} <= set(tables)
+    # Deleting the user row must not be refused by a reference (that would fail /forget).
+    assert [c for c, action in to_users if action not in ("CASCADE", "SET NULL")] == []
+    cascade = {column for column, action in to_users if action == "CASCADE"}
+    assert "subscriptions.user_id" in cascade
     personal = {
         f"{table}.{column}"
         for table, names in tables.items()
@@ -649,6 +655,23 @@ async def test_every_user_column_is_exported_and_erased(tmp_path: Path) -> None:
     everything = {f"{t}.{c}" for t, names in tables.items() for c in names}
     declared = exported | set(service.ERASED) | set(service.KEPT) | not_personal
     assert sorted(c for c in declared - everything if c.split(".")[0] in tables) == []
+
+
+async def test_a_failing_retention_does_not_stop_the_dispatcher(
+    bot: BotDriver, anna: TgUser, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await member(bot, anna)
+
+    def broken(*args: object) -> None:
+        raise sqlite3.IntegrityError("FOREIGN KEY constraint failed")
+
+    monkeypatch.setattr(service, "_retain", broken)
+    clock.advance(days=3)  # retention is due
+    await announce(
+        bot, kind="still-sent", audience="user", audience_id=anna.id, due_in=timedelta(0)
+    )
+    await tick(bot)
+    assert received(bot, anna, "still-sent")
 
 
 async def test_the_connection_overwrites_deleted_content(bot: BotDriver) -> None:

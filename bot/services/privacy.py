@@ -381,7 +381,13 @@ async def retain_if_due(
     due = _next_run.get(db)
     if not force and due is not None and now < due:
         return None
-    outcome = await db.run(_retain, config, texts, now, force)
+    try:
+        outcome = await db.run(_retain, config, texts, now, force)
+    except Exception:
+        # Rolled back whole; the dispatcher that called us must go on sending regardless.
+        log.exception("Retention failed; retrying in a day")
+        _next_run[db] = now + RETENTION_EVERY
+        return None
     _next_run[db] = outcome.next_at
     if outcome.ran:
         log.info(
