@@ -96,7 +96,11 @@ async def my_data(update: Update, context: Ctx) -> None:
     actor = require_actor(context)
     deps = context.deps
     now = deps.clock()
-    document = await service.export(deps.db, actor.user_id, now)
+    token = deps.config.token.get_secret_value() if deps.config.token else ""
+    # The whole token and its secret half (what follows the bot id).
+    document = await service.export(
+        deps.db, actor.user_id, now, secrets=(token, token.partition(":")[2])
+    )
     if document is None:
         await reply(update, text(context, "privacy.nothing-stored"))
         return

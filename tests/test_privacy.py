@@ -270,6 +270,28 @@ async def test_mydata_holds_everything_about_me_and_nothing_about_others(
     assert "Fundacja Anny" not in json.dumps(other, ensure_ascii=False)
 
 
+async def test_mydata_never_holds_the_token(bot: BotDriver, anna: TgUser, config: Config) -> None:
+    await member(bot, anna)
+    notice = await announce(
+        bot, kind="failing", audience="user", audience_id=anna.id, due_in=timedelta(0)
+    )
+    assert config.token is not None
+    token = config.token.get_secret_value()
+    await fan_out(bot, notice)
+
+    def fail(conn: sqlite3.Connection) -> None:
+        # What a 5xx page quoting the request URL would leave (see test_resilience_kill).
+        conn.execute(
+            "UPDATE deliveries SET state = 'failed', error = ?", (f"Bad Gateway at /bot{token}/x",)
+        )
+
+    await db_of(bot).run(fail)
+    await bot.send(anna, "/mydata")
+    [(_, _, data)] = uploaded(bot)
+    assert token.partition(":")[2] not in data.decode()
+    assert export_of(bot)["deliveries"]["copies"][0]["error"] == "Bad Gateway at /bot[redacted]/x"
+
+
 async def test_mydata_only_in_private_and_for_someone_known(bot: BotDriver, anna: TgUser) -> None:
     await member(bot, anna)
     calls = await bot.send(anna, "/mydata", chat_id=-100500)

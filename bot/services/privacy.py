@@ -11,7 +11,7 @@ import json
 import logging
 import sqlite3
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -254,12 +254,21 @@ def _export(conn: sqlite3.Connection, user_id: int, now: datetime) -> dict[str, 
     return data
 
 
-async def export(db: Database, user_id: int, now: datetime) -> bytes | None:
-    """Everything stored about the user as a JSON document; None when nothing is stored."""
+async def export(
+    db: Database, user_id: int, now: datetime, *, secrets: Collection[str] = ()
+) -> bytes | None:
+    """Everything stored about the user as a JSON document; None when nothing is stored.
+
+    `secrets` (the bot token) are blanked wherever they occur: a stored error reason may
+    quote a request URL, and the file leaves the deployment.
+    """
     data = await db.run(_export, user_id, now)
     if data is None:
         return None
-    return json.dumps(data, ensure_ascii=False, indent=2, default=str).encode("utf-8")
+    document = json.dumps(data, ensure_ascii=False, indent=2, default=str)
+    for secret in sorted((s for s in secrets if s), key=len, reverse=True):
+        document = document.replace(secret, "[redacted]")
+    return document.encode("utf-8")
 
 
 # --- /privacy ---------------------------------------------------------------------------------
