@@ -36,7 +36,7 @@ def _admit(
     if not updates_storage.add_processed_update(conn, update_id, now):
         return Admission(fresh=False, actor=None)
     # The same transaction as the record: one thread hop per update, as before.
-    actor = None if user_id is None else users_service._load_actor(conn, user_id, language)
+    actor = None if user_id is None else users_service.read_actor(conn, user_id, language)
     return Admission(fresh=True, actor=actor)
 
 

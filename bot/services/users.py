@@ -47,7 +47,8 @@ def language_from_telegram(language_code: str | None, default: Language) -> Lang
     return "pl" if language_code.lower().startswith("pl") else "en"
 
 
-def _load_actor(conn: sqlite3.Connection, user_id: int, telegram_language: Language) -> Actor:
+def read_actor(conn: sqlite3.Connection, user_id: int, telegram_language: Language) -> Actor:
+    """Read the actor inside a caller's transaction (see `load_actor`)."""
     user = users_storage.get_user(conn, user_id)
     if user is not None and not user.language_chosen and user.language != telegram_language:
         # Until the user picks a language, it follows the client; keep the row in step so
@@ -66,7 +67,7 @@ def _load_actor(conn: sqlite3.Connection, user_id: int, telegram_language: Langu
 
 async def load_actor(db: Database, user_id: int, telegram_language: Language) -> Actor:
     """Read the user and their roles; called for every update, button presses included."""
-    return await db.run(_load_actor, user_id, telegram_language)
+    return await db.run(read_actor, user_id, telegram_language)
 
 
 async def register_contact(db: Database, user_id: int, language: Language, now: datetime) -> User:
