@@ -26,6 +26,7 @@ from bot.i18n import Texts
 from tests.conftest import start_driver, stop_driver
 from tests.fakes import BOT_ID, BOT_USERNAME, Call
 from tests.harness import BotDriver, Clock, TgUser
+from tests.meeting_factory import add_meeting
 from tests.test_postulates_helpers import member, team_id
 
 HUGE = 100_000
@@ -333,3 +334,25 @@ async def test_over_long_organisation_name_names_the_limit(
     assert "200" in shown, shown
     assert str(HUGE) in shown
     assert errors == []
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="callback patterns use \\d, which matches digits of any script, and int() reads "
+    "them: a non-canonical id is taken for a real one (reported)",
+)
+async def test_ids_in_other_scripts_are_stale_buttons(
+    watched: tuple[BotDriver, list[object]],
+) -> None:
+    """The bot only makes ASCII buttons: "rsvp:going:١" (Arabic-Indic 1) is forged data."""
+    bot, errors = watched
+    await member(bot, USER)
+    meeting = await add_meeting(bot)
+    assert meeting == 1
+    calls = await bot.click(USER, "rsvp:going:\u0661")
+
+    db = bot.app.bot_data["deps"].db
+    rows = await db.run(lambda conn: conn.execute("SELECT count(*) FROM rsvps").fetchone()[0])
+    assert errors == []
+    assert any(c.method == "answerCallbackQuery" for c in calls)
+    assert rows == 0
