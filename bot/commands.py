@@ -17,6 +17,8 @@ MENU = (
     "organisation",
     "language",
     "privacy",
+    "mydata",
+    "forget",
     "help",
     "cancel",
 )

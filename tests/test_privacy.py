@@ -698,3 +698,14 @@ async def test_a_failing_retention_does_not_stop_the_dispatcher(
 
 async def test_the_connection_overwrites_deleted_content(bot: BotDriver) -> None:
     assert await query(bot, "PRAGMA secure_delete") == [(1,)]
+
+
+async def test_menu_offers_mydata_and_forget(bot: BotDriver) -> None:
+    menus = {
+        c.params.get("language_code"): {
+            m["command"]: m["description"] for m in c.params["commands"]
+        }
+        for c in bot.api.sent("setMyCommands")
+    }
+    assert menus["pl"]["mydata"] == "Plik ze wszystkimi moimi danymi"
+    assert menus["en"]["forget"] == "Erase my data"
