@@ -163,6 +163,9 @@ async def confirm_forget(update: Update, context: Ctx) -> None:
     outcome = await service.forget(
         deps.db, actor.user_id, now=now, texts=deps.texts, zone=deps.config.zone
     )
+    # Drafts of other conversations (a meeting, a broadcast) live in memory, not the database.
+    context.application.drop_user_data(actor.user_id)
+    context.application.drop_chat_data(actor.user_id)
     await query.answer()
     if not outcome.erased:
         await query.edit_message_text(

@@ -368,6 +368,7 @@ async def test_forget_erases_in_one_go_and_keeps_the_postulate_anonymous(
     await tick(bot)
     assert await personal_cells(bot, anna.id)
 
+    bot.app.user_data[anna.id]["meeting-draft"] = "Spotkanie branżowe Anny"  # held in memory
     calls = await bot.send(anna, "/forget")
     assert "Usunąć Twoje dane?" in texts_of(calls)
     assert calls[-1].buttons() == [
@@ -381,6 +382,7 @@ async def test_forget_erases_in_one_go_and_keeps_the_postulate_anonymous(
     assert "w drodze" not in shown
 
     assert await personal_cells(bot, anna.id) == []
+    assert anna.id not in bot.app.user_data
     assert await query(bot, "SELECT count(*) FROM users WHERE id = ?", anna.id) == [(0,)]
     [(author, title, supports)] = await query(
         bot,
