@@ -31,7 +31,6 @@ from storage import rsvps as rsvps_storage
 from storage import teams as teams_storage
 from storage import users as users_storage
 from storage.database import Database
-from storage.privacy import Consent
 
 log = logging.getLogger(__name__)
 
@@ -141,7 +140,7 @@ def _moderation_since_wave_2(conn: sqlite3.Connection, user_id: int) -> dict[str
 
 SECTIONS: list[Section] = [
     Section("profile", _profile, ("users.id", "user_inactivity.user_id")),
-    Section("consents", lambda c, u: storage.list_consents(c, u), ("consent_history.user_id",)),
+    Section("consents", storage.list_consents, ("consent_history.user_id",)),
     Section("organisation", _organisation, ()),
     Section("subscriptions", storage.list_subscriptions, ("subscriptions.user_id",)),
     Section("roles", _roles, ("admins.user_id", "moderators.user_id")),
@@ -271,14 +270,6 @@ async def export(
     return document.encode("utf-8")
 
 
-# --- /privacy ---------------------------------------------------------------------------------
-
-
-async def consents(db: Database, user_id: int) -> list[Consent]:
-    """The consents the user gave, oldest first."""
-    return await db.run(storage.list_consents, user_id)
-
-
 # --- /forget and retention ----------------------------------------------------------------------
 
 
@@ -291,7 +282,8 @@ class Erasure(BaseModel):
     postulates_anonymised: int = 0
     # Copies waiting for the user that will never be sent.
     expired: int = 0
-    # Copies already handed to Telegram when the erasure committed: they cannot be recalled.
+    # Copies the dispatcher had claimed (committed `sending`): they may already be with
+    # Telegram and cannot be recalled.
     sending: int = 0
     # Notices to the user alone (reminders, status changes) cancelled before fan-out.
     cancelled: int = 0
