@@ -8,7 +8,6 @@ import json
 import logging
 import os
 import sys
-import urllib.parse
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, TextIO
@@ -21,12 +20,12 @@ from telegram.request import BaseRequest, HTTPXRequest, RequestData
 
 from bot.config import Config, ConfigError, config_path, load_config
 from bot.errors import TeamSyncError
+from bot.redact import redact, secrets_of
 from bot.services.sectors import sync_from_config
 from storage.backup import BackupError, backup
 from storage.database import Database, MigrationError
 
 log = logging.getLogger(__name__)
-REDACTED = "[redacted]"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -43,28 +42,6 @@ def _parser() -> argparse.ArgumentParser:
     )
     backup.add_argument("path", help="the backup file, or a folder for a file named by the time")
     return parser
-
-
-def secrets_of(config: Config) -> tuple[str, ...]:
-    """What must never be printed: the token, its secret half, URL-quoted, the webhook secret."""
-    found: set[str] = set()
-    if config.webhook.secret_token is not None:
-        found.add(config.webhook.secret_token.get_secret_value())
-    if config.token is not None:
-        token = config.token.get_secret_value()
-        found |= {token, urllib.parse.quote(token, safe="")}
-        _, _, secret = token.partition(":")
-        if len(secret) >= 8:  # shorter halves would redact ordinary words
-            found.add(secret)
-    # Longest first, so a token is replaced whole before its half is looked for.
-    return tuple(sorted((s for s in found if s), key=len, reverse=True))
-
-
-def redact(text: str, secrets: Iterable[str]) -> str:
-    """Replace every secret in `text`."""
-    for secret in secrets:
-        text = text.replace(secret, REDACTED)
-    return text
 
 
 class RedactingFormatter(logging.Formatter):

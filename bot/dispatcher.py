@@ -48,6 +48,7 @@ from telegram.warnings import PTBDeprecationWarning
 
 from bot.config import DeliveryConfig
 from bot.deps import Deps
+from bot.redact import redact, secrets_of
 from bot.services import delivery as service
 from bot.services import privacy as privacy_service
 from bot.services import settings as settings_service
@@ -264,6 +265,22 @@ async def _send(
     max_attempts: int,
     migrated: bool = False,
 ) -> storage.Settlement:
+    outcome = await _attempt(deps, bot, engine, item, max_attempts, migrated)
+    if outcome.error is None:
+        return outcome
+    # Telegram's (or a proxy's) description may quote the request URL, which holds the
+    # token: the reason is stored, shown to moderators and exported by /mydata.
+    return outcome.model_copy(update={"error": redact(outcome.error, secrets_of(deps.config))})
+
+
+async def _attempt(
+    deps: Deps,
+    bot: telegram.Bot,
+    engine: _Engine,
+    item: storage.Claimed,
+    max_attempts: int,
+    migrated: bool,
+) -> storage.Settlement:
     try:
         sent = await send_rendered(bot, item.chat_id, _message(engine, item))
     except RetryAfter as exc:
@@ -286,7 +303,7 @@ async def _send(
             return _final(deps, item, "failed", f"migrated again to chat {exc.new_chat_id}")
         await deps.db.run(groups_storage.update_chat_id, item.chat_id, exc.new_chat_id)
         moved = item.model_copy(update={"chat_id": exc.new_chat_id})
-        return await _send(deps, bot, engine, moved, max_attempts, migrated=True)
+        return await _attempt(deps, bot, engine, moved, max_attempts, migrated=True)
     except BadRequest as exc:
         return _final(deps, item, "failed", f"400: {exc.message}")
     except NetworkError as exc:

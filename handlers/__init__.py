@@ -45,12 +45,12 @@ def register_all(app: App) -> None:
     calendar.register(app)
     postulates.register(app)  # /postulate, /review, /export; its draft interceptor is group -10
     meetings.register(app)  # /new_meeting, /edit_meeting, /cancel_meeting, mtg: buttons
-    groups.register(app)  # /link_group, /unlink_group; group life in its own group
     settings.register(app)  # /settings, set: buttons
     stats.register(app)  # /stats
     roles.register(app)  # /grant, /revoke, /team, role: buttons
     audit.register(app)  # /audit, audit: buttons
     broadcasts.register(app)  # /broadcast, /broadcasts, bc: buttons
+    groups.register(app)  # /link_group, /unlink_group; group life in its own group
     # Last in group 0: whatever no feature took (unknown commands, stale buttons).
     fallback.register(app)
     errors.register(app)

@@ -27,7 +27,7 @@ from handlers.common import (
 from handlers.roles import person
 from storage.audit import AuditEntry
 
-PAGE = re.compile(r"audit:page:(\d{1,6})")
+PAGE = re.compile(r"audit:page:([0-9]{1,6})")
 # A line of details stays short: the CSV export has them whole.
 DETAILS_MAX = 160
 

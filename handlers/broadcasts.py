@@ -48,8 +48,8 @@ from handlers.common import (
 TIMEOUT = timedelta(minutes=30)
 DRAFT_KEY = "broadcast-draft"
 END = ConversationHandler.END
-AUDIENCE_TEAM = re.compile(r"bc:aud:(\d{1,18})")
-CANCEL = re.compile(r"bc:cancel:(\d{1,18})")
+AUDIENCE_TEAM = re.compile(r"bc:aud:([0-9]{1,18})")
+CANCEL = re.compile(r"bc:cancel:([0-9]{1,18})")
 
 
 class Step(IntEnum):

@@ -21,7 +21,7 @@ from handlers.common import (
     text,
 )
 
-ICS = re.compile(r"cal:ics:(\d{1,9})")
+ICS = re.compile(r"cal:ics:([0-9]{1,9})")
 
 
 async def meeting_ics(update: Update, context: Ctx) -> None:

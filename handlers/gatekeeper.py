@@ -38,6 +38,10 @@ async def load_actor(update: Update, context: Ctx) -> None:
     if not admission.fresh:
         log.info("Update %d was taken before a restart; skipped", update.update_id)
         raise ApplicationHandlerStop
+    if admission.actor is None:
+        # No sender (channel posts, anonymous messages): nothing in the bot serves them,
+        # and every feature handler needs to know who is asking.
+        raise ApplicationHandlerStop
     context.actor = admission.actor
 
 

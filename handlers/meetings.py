@@ -55,11 +55,11 @@ DRAFT_KEY = "meeting-draft"
 EDITING_KEY = "meeting-draft-editing"
 EDIT_KEY = "meeting-edit"
 END = ConversationHandler.END
-SECTOR = re.compile(r"mtg:sector:(\d{1,18})")
-ID_ARGUMENT = re.compile(r"\d{1,18}")
-EDIT = re.compile(r"mtg:edit:(\d{1,18})")
-CANCEL = re.compile(r"mtg:cancel:(\d{1,18})")
-CANCEL_YES = re.compile(r"mtg:cancel-(one|series):(\d{1,18})")
+SECTOR = re.compile(r"mtg:sector:([0-9]{1,18})")
+ID_ARGUMENT = re.compile(r"[0-9]{1,18}")
+EDIT = re.compile(r"mtg:edit:([0-9]{1,18})")
+CANCEL = re.compile(r"mtg:cancel:([0-9]{1,18})")
+CANCEL_YES = re.compile(r"mtg:cancel-(one|series):([0-9]{1,18})")
 Callback = Callable[[Update, Ctx], Coroutine[Any, Any, int]]
 
 

@@ -53,8 +53,8 @@ from storage.models import Organisation
 TIMEOUT = timedelta(minutes=30)
 DRAFT_KEY = "organisation-draft"
 TYPE = re.compile(r"org:type:(krs|other|none)")
-LEAVE = re.compile(r"org:leave:(\d{1,18})")
-LEAVE_YES = re.compile(r"org:leave-yes:(\d{1,18})")
+LEAVE = re.compile(r"org:leave:([0-9]{1,18})")
+LEAVE_YES = re.compile(r"org:leave-yes:([0-9]{1,18})")
 TYPE_BUTTONS: tuple[tuple[RegisterType, str], ...] = (
     ("krs", "organisation.button-krs"),
     ("other", "organisation.button-other"),

@@ -45,11 +45,11 @@ from handlers.common import (
 GROUP = -10
 DEEP_LINK = re.compile(r"postulate-([a-z][a-z0-9-]{0,39})")
 BUTTON = re.compile(
-    r"pst:(?:(sector|support|submit|answer|withdraw|card|sup):(\d{1,9})"
+    r"pst:(?:(sector|support|submit|answer|withdraw|card|sup):([0-9]{1,9})"
     r"|(behalf):(self|organisation)|(edit):(sector|title|content|attachment)"
     r"|(done|skip|continue|cancel)|(new):([a-z][a-z0-9-]{0,39}))"
 )
-CALL_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
+CALL_DATE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
 
 
 def settings(context: Ctx) -> Settings:

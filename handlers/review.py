@@ -32,8 +32,8 @@ from handlers.common import (
 )
 from storage.postulates import Prompt
 
-BUTTON = re.compile(r"rev:(open|fwd|rej|ask|dup|mov|yes|no|file):(\d{1,9})")
-MOVE_TO = re.compile(r"rev:to:(\d{1,9}):(\d{1,9})")
+BUTTON = re.compile(r"rev:(open|fwd|rej|ask|dup|mov|yes|no|file):([0-9]{1,9})")
+MOVE_TO = re.compile(r"rev:to:([0-9]{1,9}):([0-9]{1,9})")
 ACTIONS: dict[str, service.Action] = {
     "fwd": "forward",
     "rej": "reject",

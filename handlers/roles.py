@@ -47,10 +47,10 @@ from handlers.common import (
 TIMEOUT = timedelta(minutes=15)
 END = ConversationHandler.END
 SECTOR_KEY = "grant-sector"
-SECTOR = re.compile(r"role:sector:(\d{1,18})")
-INVITE = re.compile(r"role:invite:(\d{1,18})")
-REVOKE = re.compile(r"role:revoke:(\d{1,18}):(\d{1,18})")
-REVOKE_YES = re.compile(r"role:revoke-yes:(\d{1,18}):(\d{1,18})")
+SECTOR = re.compile(r"role:sector:([0-9]{1,18})")
+INVITE = re.compile(r"role:invite:([0-9]{1,18})")
+REVOKE = re.compile(r"role:revoke:([0-9]{1,18}):([0-9]{1,18})")
+REVOKE_YES = re.compile(r"role:revoke-yes:([0-9]{1,18}):([0-9]{1,18})")
 ACCEPT = re.compile(rf"role:accept:({service.TOKEN_PATTERN})")
 INVITE_LINK = re.compile(rf"{service.INVITE_PREFIX}({service.TOKEN_PATTERN})")
 

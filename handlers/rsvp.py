@@ -24,8 +24,8 @@ from handlers.common import (
 from handlers.schedule import meeting_card
 from storage.rsvps import Answer
 
-ANSWER = re.compile(r"rsvp:(going|maybe|no):(\d{1,9})")
-CSV = re.compile(r"rsvp:csv:(\d{1,9})")
+ANSWER = re.compile(r"rsvp:(going|maybe|no):([0-9]{1,9})")
+CSV = re.compile(r"rsvp:csv:([0-9]{1,9})")
 _ANSWERS: dict[str, Answer] = {"going": "going", "maybe": "maybe", "no": "not_going"}
 _CONFIRM_KEYS: dict[Answer, str] = {
     "going": "rsvp.going",

@@ -31,11 +31,11 @@ from handlers.common import (
     text,
 )
 
-PAGE = re.compile(r"sched:page:(mine|all):(\d{1,3})")
-TEAM_PAGE = re.compile(r"sched:team:(\d{1,9}):(\d{1,3})")
-OPEN = re.compile(r"sched:open:(\d{1,9})")
-MEETING_ID = re.compile(r"\d{1,9}")
-MEETING_LINK = re.compile(r"meeting-(\d{1,9})")
+PAGE = re.compile(r"sched:page:(mine|all):([0-9]{1,3})")
+TEAM_PAGE = re.compile(r"sched:team:([0-9]{1,9}):([0-9]{1,3})")
+OPEN = re.compile(r"sched:open:([0-9]{1,9})")
+MEETING_ID = re.compile(r"[0-9]{1,9}")
+MEETING_LINK = re.compile(r"meeting-([0-9]{1,9})")
 # Buttons carry a short title; Telegram cuts long labels anyway, but readably is better.
 LABEL_TITLE = 40
 _MARKS = {"going": "✅", "maybe": "🤔", "not_going": "❌"}
@@ -368,7 +368,7 @@ def register(app: App) -> None:
 
     Must run before handlers.start: the deep link is a /start with a `meeting-<id>` payload.
     """
-    link = filters.Regex(r"^/start(@\w+)?\s+meeting-\d{1,9}\s*$")
+    link = filters.Regex(r"^/start(@\w+)?\s+meeting-[0-9]{1,9}\s*$")
     app.add_handler(CommandHandler("start", start_meeting_link, filters=link))
     app.add_handler(CommandHandler("meetings", show_meetings))
     app.add_handler(CommandHandler("schedule", show_schedule))

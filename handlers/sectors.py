@@ -24,7 +24,7 @@ from handlers.common import (
     text,
 )
 
-TOGGLE = re.compile(r"sectors:toggle:(\d{1,9})")
+TOGGLE = re.compile(r"sectors:toggle:([0-9]{1,9})")
 
 
 async def show_sectors(update: Update, context: Ctx) -> None:

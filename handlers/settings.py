@@ -27,10 +27,10 @@ from handlers.common import (
     text,
 )
 
-MUTE = re.compile(r"set:mute:(\d{1,9})")
-LEAD = re.compile(r"set:lead:(\d{1,6})")
-QUIET_START = re.compile(r"set:qs:(\d{1,2})")
-QUIET_END = re.compile(r"set:qe:(\d{1,2}):(\d{1,2})")
+MUTE = re.compile(r"set:mute:([0-9]{1,9})")
+LEAD = re.compile(r"set:lead:([0-9]{1,6})")
+QUIET_START = re.compile(r"set:qs:([0-9]{1,2})")
+QUIET_END = re.compile(r"set:qe:([0-9]{1,2}):([0-9]{1,2})")
 HOURS_PER_ROW = 6
 
 

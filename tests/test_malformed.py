@@ -248,24 +248,11 @@ CASES: dict[str, tuple[dict[str, Any], bool]] = {
 }
 
 
-# Messages without a sender (Telegram omits `from` only in channels): the gatekeeper lets them
-# through and handlers that need a user raise RuntimeError -> the error handler. Reported;
-# strict, so the fix turns these into failures to remove from here.
-WITHOUT_SENDER = {"no sender", "command without a sender", "group command without a sender"}
-
-
-def _case(name: str) -> Any:
-    if name in WITHOUT_SENDER:
-        reason = "an update without a user reaches handlers that require one (reported)"
-        return pytest.param(name, marks=pytest.mark.xfail(strict=True, reason=reason))
-    return name
-
-
 def replies(calls: list[Call]) -> list[Call]:
     return [c for c in calls if c.method in ("sendMessage", "editMessageText")]
 
 
-@pytest.mark.parametrize("name", [_case(name) for name in CASES])
+@pytest.mark.parametrize("name", list(CASES))
 @pytest.mark.parametrize("consented", [False, True], ids=["new", "member"])
 async def test_malformed_update_never_reaches_the_error_handler(
     watched: tuple[BotDriver, list[object]],
@@ -336,11 +323,6 @@ async def test_over_long_organisation_name_names_the_limit(
     assert errors == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="callback patterns use \\d, which matches digits of any script, and int() reads "
-    "them: a non-canonical id is taken for a real one (reported)",
-)
 async def test_ids_in_other_scripts_are_stale_buttons(
     watched: tuple[BotDriver, list[object]],
 ) -> None:

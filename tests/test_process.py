@@ -19,8 +19,9 @@ from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import Forbidden, RetryAfter, TimedOut
 
 from bot.app import build_application
-from bot.cli import REDACTED, ProductionRequest, secrets_of, setup_logging
+from bot.cli import ProductionRequest, setup_logging
 from bot.i18n import Texts
+from bot.redact import REDACTED, secrets_of
 from tests.conftest import make_config
 from tests.fake_api_server import (
     BOT_USERNAME,

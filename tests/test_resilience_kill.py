@@ -338,12 +338,6 @@ def test_kill_9_loop_never_duplicates_counts_every_copy_and_keeps_the_database(
     assert not loop.leaked_token()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a 5xx description echoing the request URL is stored in deliveries.error "
-    "unredacted (/mydata blanks it on export since 3d51a41, the database and its backups "
-    "keep it; reported: the dispatcher should redact before storing)",
-)
 async def test_token_echoed_by_a_failing_upstream_is_not_stored(tmp_path: Path) -> None:
     """Where the log is redacted, the delivery's stored reason must be too."""
     config = make_config(tmp_path)
