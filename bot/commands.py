@@ -15,6 +15,7 @@ MENU = (
     "postulate",
     "my_postulates",
     "organisation",
+    "settings",
     "language",
     "privacy",
     "mydata",
