@@ -1,4 +1,4 @@
-"""Command line: `ngo-bot [run]`, `ngo-bot check-config`, `ngo-bot migrate`, `ngo-bot backup`."""
+"""Command line: `ngo-bot [run]`, `check-config`, `migrate`, `backup`, `export postulates`."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from telegram._utils.types import ODVInput
 from telegram.error import InvalidToken, TelegramError
 from telegram.request import BaseRequest, HTTPXRequest, RequestData
 
+from bot import export
 from bot.config import Config, ConfigError, config_path, load_config
 from bot.errors import TeamSyncError
 from bot.redact import redact, secrets_of
@@ -41,6 +42,7 @@ def _parser() -> argparse.ArgumentParser:
         "backup", help="copy the database (also while the bot runs) and check the copy"
     )
     backup.add_argument("path", help="the backup file, or a folder for a file named by the time")
+    export.add_parser(commands)  # `export postulates --format csv|json --out FILE ...`
     return parser
 
 
@@ -277,6 +279,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     if command == "backup":
         return _backup(config, Path(args.path))
+    if command == "export":
+        return export.run(args, config)
     return _run(config)
 
 

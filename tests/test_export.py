@@ -7,6 +7,8 @@ import asyncio
 import csv
 import io
 import json
+import logging
+import os
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -176,3 +178,38 @@ def test_cli_parser_accepts_the_documented_form() -> None:
         "x.json",
         "culture",
     )
+
+
+async def test_ngo_bot_export_postulates_command(
+    bot: BotDriver, anna: TgUser, john: TgUser, config: Config, tmp_path: Path
+) -> None:
+    from bot.cli import main
+    from tests.conftest import ADMIN_ID, TEST_TOKEN
+
+    first, _ = await scenario(bot, anna, john)
+    out = tmp_path / "postulaty.csv"
+    env = {
+        "BOT_TOKEN": TEST_TOKEN,
+        "BOT_DATABASE": str(config.database),
+        "BOT_ADMINS": str(ADMIN_ID),
+    }
+    argv = ["export", "postulates", "--format", "csv", "--out", str(out), "--sector", "culture"]
+
+    def run() -> int:
+        # main() sets up process-wide logging and reads os.environ: both are restored.
+        root = logging.getLogger()
+        saved_env, handlers, level = dict(os.environ), list(root.handlers), root.level
+        os.environ.update(env)
+        try:
+            return main(argv)
+        finally:
+            os.environ.clear()
+            os.environ.update(saved_env)
+            root.handlers[:] = handlers
+            root.setLevel(level)
+            logging.captureWarnings(False)
+
+    assert await asyncio.to_thread(run) == 0
+    assert [r["reference"] for r in parse_csv(out.read_bytes())] == [first]
+    argv[argv.index("--sector") + 1] = "nowhere"
+    assert await asyncio.to_thread(run) == 2
