@@ -50,6 +50,7 @@ from bot.config import DeliveryConfig
 from bot.deps import Deps
 from bot.redact import redact, secrets_of
 from bot.services import delivery as service
+from bot.services import postulates as postulates_service
 from bot.services import privacy as privacy_service
 from bot.services import settings as settings_service
 from storage import delivery as storage
@@ -572,6 +573,11 @@ async def dispatch_once(
         engine.pacer.rate = settings.messages_per_second
         # Once a day, before the claims: long-inactive members are erased (their copies expire).
         await privacy_service.retain_if_due(deps.db, deps.config, deps.texts, deps.clock())
+        # Postulate drafts left idle expire here even if their author never writes again;
+        # the notice telling them is queued in the same unit and goes out in this run.
+        await postulates_service.expire_idle_drafts(
+            deps.db, deps.texts, deps.config.postulates.draft_idle_hours, deps.clock()
+        )
         report = await _Run(deps, bot, engine, stopping).run(batch_size)
         await _after_settle(deps, bot, True)
     if report.batches or report.expired or report.fanned_out:

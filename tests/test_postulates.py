@@ -271,6 +271,22 @@ async def test_idle_draft_expires_and_author_is_told_once(bot: BotDriver, anna: 
     assert len(told) == 1
 
 
+async def test_a_forgotten_draft_expires_without_its_author_writing_again(
+    bot: BotDriver, anna: TgUser
+) -> None:
+    await member(bot, anna)
+    await bot.send(anna, "/postulate")
+    bot.api.clear()
+    bot.clock.advance(hours=23)
+    await tick(bot)
+    assert not [c for c in bot.api.sent("sendMessage") if "wygasł" in c.text]
+    bot.clock.advance(hours=1, seconds=1)
+    await tick(bot)
+    await tick(bot)
+    told = [c for c in bot.api.sent("sendMessage") if "wygasł" in c.text]
+    assert [c.chat_id for c in told] == [anna.id]
+
+
 async def test_expire_drafts_for_the_dispatcher(bot: BotDriver, anna: TgUser) -> None:
     from bot.services import postulates as service
 
