@@ -164,7 +164,9 @@ def _page_text(page: SchedulePage, language: Language, texts: Texts, zone: ZoneI
     return Html("\n\n".join(lines))
 
 
-def _page_keyboard(page: SchedulePage, language: Language, texts: Texts) -> InlineKeyboardMarkup:
+def _page_keyboard(
+    page: SchedulePage, language: Language, texts: Texts, bot_username: str
+) -> InlineKeyboardMarkup:
     rows = []
     first = page.page * schedule_service.PAGE_SIZE + 1
     for number, item in enumerate(page.items, start=first):
@@ -186,6 +188,13 @@ def _page_keyboard(page: SchedulePage, language: Language, texts: Texts) -> Inli
     else:
         toggle = ("schedule.show-mine", "sched:page:mine:0")
     rows.append([InlineKeyboardButton(texts.get(language, toggle[0]), callback_data=toggle[1])])
+    if page.team is not None:
+        # A sector's own schedule is its card: submit a postulate to it from here (the deep
+        # link opens /postulate with the sector chosen).
+        link = f"https://t.me/{bot_username}?start=postulate-{page.team.slug}"
+        rows.append(
+            [InlineKeyboardButton(texts.get(language, "schedule.button-postulate"), url=link)]
+        )
     return InlineKeyboardMarkup(rows)
 
 
@@ -226,7 +235,7 @@ async def show_meetings(update: Update, context: Ctx) -> None:
     await reply(
         update,
         _page_text(page, language, texts, context.deps.config.zone),
-        _page_keyboard(page, language, texts),
+        _page_keyboard(page, language, texts, context.bot.username),
     )
 
 
@@ -261,7 +270,7 @@ async def turn_page(update: Update, context: Ctx) -> None:
         await query.edit_message_text(
             _page_text(page, language, texts, context.deps.config.zone),
             parse_mode=ParseMode.HTML,
-            reply_markup=_page_keyboard(page, language, texts),
+            reply_markup=_page_keyboard(page, language, texts, context.bot.username),
         )
     except BadRequest as exc:
         if "not modified" not in exc.message:
@@ -281,7 +290,7 @@ async def _team_schedule(update: Update, context: Ctx, team_id: int) -> None:
     await reply(
         update,
         _page_text(page, language, texts, context.deps.config.zone),
-        _page_keyboard(page, language, texts),
+        _page_keyboard(page, language, texts, context.bot.username),
     )
 
 

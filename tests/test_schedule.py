@@ -252,3 +252,16 @@ async def test_members_cannot_use_the_moderator_buttons(bot: BotDriver, anna: Tg
     await bot.click(anna, f"mtg:cancel-one:{meeting}")
     calls = await bot.click(anna, f"rsvp:going:{meeting}")
     assert texts_of(calls) == "✅ Zapisano: biorę udział."
+
+
+async def test_a_sectors_schedule_offers_submitting_a_postulate(
+    bot: BotDriver, anna: TgUser
+) -> None:
+    await member(bot, anna)
+    calls = await bot.send(anna, "/schedule health")
+    link = dict(calls[-1].buttons())["📝 Zgłoś postulat do tego zespołu"]
+    assert link == "https://t.me/ngo_test_bot?start=postulate-health"
+    calls = await bot.send(anna, "/start " + link.rsplit("=", 1)[1])
+    assert "tytuł" in texts_of(calls)
+    mine = await bot.send(anna, "/meetings")
+    assert "📝 Zgłoś postulat do tego zespołu" not in dict(mine[-1].buttons())
