@@ -154,8 +154,9 @@ class Database:
         self._pending.append((lambda conn: fn(conn, *args, **kwargs), future))
         if self._flusher is None or self._flusher.done():
             self._flusher = asyncio.create_task(self._flush())
-        # Shielded: a cancelled caller must not leave its accepted write half-known.
-        return await asyncio.shield(future)
+        # A cancelled caller cancels only its wait: the unit stays queued and runs (or has
+        # run), and _flush skips setting a result nobody waits for.
+        return await future
 
     async def _flush(self) -> None:
         while self._pending:
