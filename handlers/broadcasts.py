@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import re
-import warnings
 import weakref
 from datetime import datetime, timedelta
 from enum import IntEnum
@@ -22,7 +21,6 @@ from telegram.ext import (
     TypeHandler,
     filters,
 )
-from telegram.warnings import PTBUserWarning
 
 from bot import dispatcher
 from bot.config import Language
@@ -37,6 +35,7 @@ from handlers.common import (
     answer_stale,
     callback_ints,
     is_consented,
+    private_conversation,
     reply,
     require_actor,
     require_message,
@@ -378,26 +377,18 @@ def conversation() -> ConversationHandler[Ctx]:
         ],
         ConversationHandler.TIMEOUT: [TypeHandler(Update, on_timeout)],
     }
-    with warnings.catch_warnings():
-        # Buttons are tracked per user (text answers need per_message=False); each state
-        # takes only its own buttons and the fallback answers any other `bc:` one as stale.
-        warnings.filterwarnings(
-            "ignore",
-            message=re.escape("If 'per_message=False', 'CallbackQueryHandler'"),
-            category=PTBUserWarning,
-        )
-        return ConversationHandler(
-            entry_points=[CommandHandler("broadcast", start)],
-            states=states,
-            fallbacks=[
-                CommandHandler("cancel", abort),
-                CallbackQueryHandler(abort, pattern=r"^bc:abort$"),
-                CallbackQueryHandler(stale, pattern=r"^bc:(aud|now|later|confirm)"),
-            ],
-            name="broadcast",
-            allow_reentry=True,
-            conversation_timeout=TIMEOUT,
-        )
+    return private_conversation(
+        entry_points=[CommandHandler("broadcast", start)],
+        states=states,
+        fallbacks=[
+            CommandHandler("cancel", abort),
+            CallbackQueryHandler(abort, pattern=r"^bc:abort$"),
+            CallbackQueryHandler(stale, pattern=r"^bc:(aud|now|later|confirm)"),
+        ],
+        name="broadcast",
+        allow_reentry=True,
+        conversation_timeout=TIMEOUT,
+    )
 
 
 # ---------------------------------------------------------------- /broadcasts

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import warnings
+from typing import Any
 
 from telegram import (
     CallbackQuery,
@@ -13,6 +15,8 @@ from telegram import (
     Update,
 )
 from telegram.constants import ParseMode
+from telegram.ext import ConversationHandler
+from telegram.warnings import PTBUserWarning
 
 from bot.context import Ctx
 from bot.i18n import Html
@@ -82,3 +86,19 @@ def callback_ints(data: str | None, pattern: re.Pattern[str]) -> tuple[int, ...]
     if match is None:
         return None
     return tuple(int(group) for group in match.groups())
+
+
+def private_conversation(**options: Any) -> ConversationHandler[Ctx]:
+    """A ConversationHandler for a private conversation of typed answers and buttons.
+
+    Typed answers need per_message=False, and PTB then warns that buttons are tracked per
+    user, not per message. Every conversation here checks that a press belongs to its current
+    step (anything else is answered as stale), so that one known warning is silenced here.
+    """
+    with warnings.catch_warnings():
+        warnings.filterwarnings(
+            "ignore",
+            message=re.escape("If 'per_message=False', 'CallbackQueryHandler'"),
+            category=PTBUserWarning,
+        )
+        return ConversationHandler(**options)

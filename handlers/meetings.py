@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import re
-import warnings
 from collections.abc import Callable, Coroutine
 from datetime import timedelta
 from enum import IntEnum
@@ -21,7 +20,6 @@ from telegram.ext import (
     TypeHandler,
     filters,
 )
-from telegram.warnings import PTBUserWarning
 
 from bot.context import App, Ctx
 from bot.errors import DomainError
@@ -41,6 +39,7 @@ from handlers.common import (
     answer_stale,
     callback_ints,
     is_consented,
+    private_conversation,
     reply,
     require_actor,
     require_message,
@@ -571,28 +570,19 @@ def _conversation(
     name: str,
     other: str,
 ) -> ConversationHandler[Ctx]:
-    with warnings.catch_warnings():
-        # PTB warns that with per_message=False buttons are tracked per user, not per message.
-        # Text answers need per_message=False; each state accepts only its own buttons and
-        # the fallback answers any other `mtg:` button as stale, so the warning is handled.
-        warnings.filterwarnings(
-            "ignore",
-            message=re.escape("If 'per_message=False', 'CallbackQueryHandler'"),
-            category=PTBUserWarning,
-        )
-        return ConversationHandler(
-            entry_points=entry_points,
-            states=states,
-            fallbacks=[
-                CommandHandler("cancel", abort),
-                # Two conversations at once would fight over the typed answers.
-                CommandHandler(other, busy),
-                CallbackQueryHandler(stale, pattern=r"^mtg:"),
-            ],
-            name=name,
-            allow_reentry=True,
-            conversation_timeout=TIMEOUT,
-        )
+    return private_conversation(
+        entry_points=entry_points,
+        states=states,
+        fallbacks=[
+            CommandHandler("cancel", abort),
+            # Two conversations at once would fight over the typed answers.
+            CommandHandler(other, busy),
+            CallbackQueryHandler(stale, pattern=r"^mtg:"),
+        ],
+        name=name,
+        allow_reentry=True,
+        conversation_timeout=TIMEOUT,
+    )
 
 
 # ---------------------------------------------------------------- /edit_meeting

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import warnings
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import timedelta
@@ -21,7 +20,6 @@ from telegram.ext import (
     TypeHandler,
     filters,
 )
-from telegram.warnings import PTBUserWarning
 
 from bot.context import App, Ctx
 from bot.errors import ConsentRequired
@@ -40,6 +38,7 @@ from handlers.common import (
     answer_stale,
     callback_ints,
     is_consented,
+    private_conversation,
     reply,
     require_actor,
     require_message,
@@ -520,46 +519,37 @@ def _text_step(step: Step) -> list[BaseHandler[Update, Ctx, object]]:
 def conversation() -> ConversationHandler[Ctx]:
     """The /organisation conversation (register or edit)."""
     typed = filters.UpdateType.MESSAGE & ~filters.COMMAND
-    with warnings.catch_warnings():
-        # PTB warns that with per_message=False buttons are tracked per user, not per message.
-        # Text answers need per_message=False; `_pressed` checks each press is on the latest
-        # question instead, so the warning is known and handled.
-        warnings.filterwarnings(
-            "ignore",
-            message=re.escape("If 'per_message=False', 'CallbackQueryHandler'"),
-            category=PTBUserWarning,
-        )
-        return ConversationHandler(
-            entry_points=[
-                CommandHandler("organisation", show),
-                CallbackQueryHandler(edit, pattern=r"^org:edit$"),
+    return private_conversation(
+        entry_points=[
+            CommandHandler("organisation", show),
+            CallbackQueryHandler(edit, pattern=r"^org:edit$"),
+        ],
+        states={
+            Step.NAME: _text_step(Step.NAME),
+            Step.TYPE: [
+                CallbackQueryHandler(on_type, pattern=r"^org:type:"),
+                MessageHandler(typed, _use_buttons(Step.TYPE)),
             ],
-            states={
-                Step.NAME: _text_step(Step.NAME),
-                Step.TYPE: [
-                    CallbackQueryHandler(on_type, pattern=r"^org:type:"),
-                    MessageHandler(typed, _use_buttons(Step.TYPE)),
-                ],
-                Step.KRS: _text_step(Step.KRS),
-                Step.REGISTER: _text_step(Step.REGISTER),
-                Step.NIP: _text_step(Step.NIP),
-                Step.REGON: _text_step(Step.REGON),
-                Step.CONFIRM: [
-                    CallbackQueryHandler(on_save, pattern=r"^org:save$"),
-                    CallbackQueryHandler(on_cancel_button, pattern=r"^org:cancel$"),
-                    MessageHandler(typed, _use_buttons(Step.CONFIRM)),
-                ],
-                ConversationHandler.TIMEOUT: [TypeHandler(Update, on_timeout)],
-            },
-            fallbacks=[
-                CommandHandler("cancel", cancel),
-                # Any other button of this feature (forged, or of another step) changes nothing.
-                CallbackQueryHandler(stale, pattern=r"^org:"),
+            Step.KRS: _text_step(Step.KRS),
+            Step.REGISTER: _text_step(Step.REGISTER),
+            Step.NIP: _text_step(Step.NIP),
+            Step.REGON: _text_step(Step.REGON),
+            Step.CONFIRM: [
+                CallbackQueryHandler(on_save, pattern=r"^org:save$"),
+                CallbackQueryHandler(on_cancel_button, pattern=r"^org:cancel$"),
+                MessageHandler(typed, _use_buttons(Step.CONFIRM)),
             ],
-            name="organisation",
-            allow_reentry=True,
-            conversation_timeout=TIMEOUT,
-        )
+            ConversationHandler.TIMEOUT: [TypeHandler(Update, on_timeout)],
+        },
+        fallbacks=[
+            CommandHandler("cancel", cancel),
+            # Any other button of this feature (forged, or of another step) changes nothing.
+            CallbackQueryHandler(stale, pattern=r"^org:"),
+        ],
+        name="organisation",
+        allow_reentry=True,
+        conversation_timeout=TIMEOUT,
+    )
 
 
 def register(app: App) -> None:

@@ -4,7 +4,6 @@ link `/start mod-<token>`, /revoke and /team; `role:` buttons."""
 from __future__ import annotations
 
 import re
-import warnings
 from datetime import timedelta
 from enum import IntEnum
 
@@ -24,7 +23,6 @@ from telegram.ext import (
     TypeHandler,
     filters,
 )
-from telegram.warnings import PTBUserWarning
 
 from bot.context import App, Ctx
 from bot.errors import DomainError, NotAllowed
@@ -36,6 +34,7 @@ from handlers.common import (
     answer_stale,
     callback_ints,
     is_consented,
+    private_conversation,
     reply,
     require_actor,
     require_message,
@@ -274,36 +273,28 @@ async def stale(update: Update, context: Ctx) -> int | None:
 def grant_conversation() -> ConversationHandler[Ctx]:
     """The /grant conversation."""
     typed = filters.UpdateType.MESSAGE & ~filters.COMMAND
-    with warnings.catch_warnings():
-        # Per-user (not per-message) tracking is what a forwarded message needs; each state
-        # takes only its own buttons and the fallback answers other `role:` buttons as stale.
-        warnings.filterwarnings(
-            "ignore",
-            message=re.escape("If 'per_message=False', 'CallbackQueryHandler'"),
-            category=PTBUserWarning,
-        )
-        return ConversationHandler(
-            entry_points=[CommandHandler("grant", grant_start)],
-            states={
-                Step.SECTOR: [
-                    CallbackQueryHandler(on_sector, pattern=r"^role:sector:"),
-                    MessageHandler(typed, use_buttons),
-                ],
-                Step.PERSON: [
-                    CallbackQueryHandler(on_invite, pattern=r"^role:invite:"),
-                    MessageHandler(typed & filters.FORWARDED, on_forward),
-                    MessageHandler(typed, not_forwarded),
-                ],
-                ConversationHandler.TIMEOUT: [TypeHandler(Update, grant_timeout)],
-            },
-            fallbacks=[
-                CommandHandler("cancel", grant_cancel),
-                CallbackQueryHandler(stale, pattern=r"^role:(sector|invite):"),
+    return private_conversation(
+        entry_points=[CommandHandler("grant", grant_start)],
+        states={
+            Step.SECTOR: [
+                CallbackQueryHandler(on_sector, pattern=r"^role:sector:"),
+                MessageHandler(typed, use_buttons),
             ],
-            name="grant",
-            allow_reentry=True,
-            conversation_timeout=TIMEOUT,
-        )
+            Step.PERSON: [
+                CallbackQueryHandler(on_invite, pattern=r"^role:invite:"),
+                MessageHandler(typed & filters.FORWARDED, on_forward),
+                MessageHandler(typed, not_forwarded),
+            ],
+            ConversationHandler.TIMEOUT: [TypeHandler(Update, grant_timeout)],
+        },
+        fallbacks=[
+            CommandHandler("cancel", grant_cancel),
+            CallbackQueryHandler(stale, pattern=r"^role:(sector|invite):"),
+        ],
+        name="grant",
+        allow_reentry=True,
+        conversation_timeout=TIMEOUT,
+    )
 
 
 async def invite_button(update: Update, context: Ctx) -> None:
