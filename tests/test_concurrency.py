@@ -340,11 +340,12 @@ async def run_load(
 
 
 async def test_200_users_at_once_never_see_database_is_locked(tmp_path: Path) -> None:
-    result = await run_load(tmp_path, seconds=5.0, users=200)
+    result = await run_load(tmp_path, seconds=10.0, users=200)
 
     assert result.locked == 0, result.errors[:5]
     assert result.errors == []
-    # Everyone was served throughout (about one action per user per second).
+    # 10 s, as the issue sizes it for CI. Everyone was served throughout (about one action
+    # per user per second).
     assert result.updates >= 200 * 2, result.lines()
     assert set(result.latencies) == set(ACTIONS)
     assert result.side_writes >= 5
