@@ -13,8 +13,13 @@ from storage.models import Team
 
 def sectors_text(view: SectorsView, language: str, texts: Texts) -> Html:
     """The /sectors message: what to do and how many teams the user follows."""
-    count = texts.plural(language, "sectors.count", len(view.subscribed))
-    return Html(texts.get(language, "sectors.intro") + "\n\n" + count)
+    return _sectors_text(len(view.subscribed), language, texts)
+
+
+@functools.lru_cache(maxsize=256)
+def _sectors_text(count: int, language: str, texts: Texts) -> Html:
+    plural = texts.plural(language, "sectors.count", count)
+    return Html(texts.get(language, "sectors.intro") + "\n\n" + plural)
 
 
 def sectors_keyboard(view: SectorsView, language: str, texts: Texts) -> InlineKeyboardMarkup:

@@ -56,12 +56,15 @@ def read_actor(conn: sqlite3.Connection, user_id: int, telegram_language: Langua
         users_storage.update_language(conn, user_id, telegram_language, chosen=False)
         user = user.model_copy(update={"language": telegram_language})
     language = user.language if user is not None else telegram_language
-    return Actor(
+    is_admin, moderated = roles_storage.get_roles(conn, user_id)
+    # Every field comes typed from storage: built without a second validation, since this
+    # runs for every update (bench/updates.py).
+    return Actor.model_construct(
         user_id=user_id,
         language=language,
         user=user,
-        is_admin=roles_storage.is_admin(conn, user_id),
-        moderated_team_ids=frozenset(roles_storage.list_moderated_team_ids(conn, user_id)),
+        is_admin=is_admin,
+        moderated_team_ids=moderated,
     )
 
 
