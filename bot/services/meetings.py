@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
@@ -368,6 +368,32 @@ def _message(
     return OutgoingMessage(text=text, reply_markup=markup)
 
 
+def _notify(
+    conn: sqlite3.Connection,
+    *,
+    kind: str,
+    audience: str,
+    audience_id: int,
+    about: Meeting,
+    render: Callable[[Language], str],
+    buttons: Meeting | None,
+    texts: Texts,
+    actor_id: int,
+    now: datetime,
+) -> None:
+    """Queue one immediate notice about a meeting, in every language (subject 'meeting:<id>')."""
+    delivery.announce(
+        conn,
+        kind=kind,
+        audience=audience,
+        audience_id=audience_id,
+        messages=delivery.messages_for(lambda lang: _message(render(lang), buttons, lang, texts)),
+        now=now,
+        subject=f"meeting:{about.id}",
+        created_by=actor_id,
+    )
+
+
 def _series_line(
     meetings: Sequence[Meeting], language: Language, texts: Texts, zone: ZoneInfo
 ) -> str:
@@ -576,19 +602,17 @@ async def publish(
             for start in starts
         ]
         first = meetings[0]
-        delivery.announce(
+        _notify(
             conn,
             kind="meeting-notice",
             audience="team",
             audience_id=team.id,
-            messages=delivery.messages_for(
-                lambda lang: _message(
-                    publication_text(meetings, team, lang, texts, zone), first, lang, texts
-                )
-            ),
+            about=first,
+            render=lambda lang: publication_text(meetings, team, lang, texts, zone),
+            buttons=first,
+            texts=texts,
+            actor_id=actor.user_id,
             now=now,
-            subject=f"meeting:{first.id}",
-            created_by=actor.user_id,
         )
         for meeting in meetings:
             _schedule_reminders(conn, meeting, team, now, texts, zone, actor.user_id)
@@ -788,19 +812,17 @@ async def edit(
         if not pairs:
             raise Unchanged()
         old, new = pairs[0]
-        delivery.announce(
+        _notify(
             conn,
             kind="meeting-change",
             audience="meeting",
             audience_id=new.id,
-            messages=delivery.messages_for(
-                lambda lang: _message(
-                    change_text(old, new, team, len(pairs), lang, texts, zone), new, lang, texts
-                )
-            ),
+            about=new,
+            render=lambda lang: change_text(old, new, team, len(pairs), lang, texts, zone),
+            buttons=new,
+            texts=texts,
+            actor_id=actor.user_id,
             now=now,
-            subject=f"meeting:{new.id}",
-            created_by=actor.user_id,
         )
         audit.record(
             conn,
@@ -855,19 +877,17 @@ async def cancel(
             delivery.cancel_pending(conn, subject=f"meeting:{target.id}", now=now)
             cancelled.append(target.model_copy(update={"state": "cancelled", "updated_at": now}))
         first = cancelled[0]
-        delivery.announce(
+        _notify(
             conn,
             kind="meeting-cancelled",
             audience="meeting",
             audience_id=first.id,
-            messages=delivery.messages_for(
-                lambda lang: _message(
-                    cancellation_text(cancelled, team, lang, texts, zone), None, lang, texts
-                )
-            ),
+            about=first,
+            render=lambda lang: cancellation_text(cancelled, team, lang, texts, zone),
+            buttons=None,
+            texts=texts,
+            actor_id=actor.user_id,
             now=now,
-            subject=f"meeting:{first.id}",
-            created_by=actor.user_id,
         )
         audit.record(
             conn,
