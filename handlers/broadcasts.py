@@ -41,6 +41,7 @@ from handlers.common import (
     require_message,
     require_private,
     require_query,
+    stale_step,
     text,
 )
 
@@ -345,11 +346,6 @@ async def on_timeout(update: Update, context: Ctx) -> int:
     return END
 
 
-async def stale(update: Update, context: Ctx) -> int | None:
-    await answer_stale(update, context)
-    return None
-
-
 async def use_buttons(update: Update, context: Ctx) -> int | None:
     await reply(update, text(context, "broadcasts.use-buttons"))
     return None
@@ -383,7 +379,7 @@ def conversation() -> ConversationHandler[Ctx]:
         fallbacks=[
             CommandHandler("cancel", abort),
             CallbackQueryHandler(abort, pattern=r"^bc:abort$"),
-            CallbackQueryHandler(stale, pattern=r"^bc:(aud|now|later|confirm)"),
+            CallbackQueryHandler(stale_step, pattern=r"^bc:(aud|now|later|confirm)"),
         ],
         name="broadcast",
         allow_reentry=True,

@@ -102,3 +102,8 @@ def private_conversation(**options: Any) -> ConversationHandler[Ctx]:
             category=PTBUserWarning,
         )
         return ConversationHandler(**options)
+
+
+async def stale_step(update: Update, context: Ctx) -> None:
+    """In a conversation: a button that does not belong to the current step changes nothing."""
+    await answer_stale(update, context)

@@ -45,6 +45,7 @@ from handlers.common import (
     require_message,
     require_private,
     require_query,
+    stale_step,
     text,
 )
 
@@ -489,12 +490,6 @@ async def on_timeout(update: Update, context: Ctx) -> int:
     return END
 
 
-async def stale(update: Update, context: Ctx) -> int | None:
-    """A meetings button that does not belong to the current step changes nothing."""
-    await answer_stale(update, context)
-    return None
-
-
 def _text_step(step: Step) -> list[BaseHandler[Update, Ctx, object]]:
     typed = filters.UpdateType.MESSAGE & filters.TEXT & ~filters.COMMAND
     handlers: list[BaseHandler[Update, Ctx, object]] = [MessageHandler(typed, _on_text(step))]
@@ -577,7 +572,7 @@ def _conversation(
             CommandHandler("cancel", abort),
             # Two conversations at once would fight over the typed answers.
             CommandHandler(other, busy),
-            CallbackQueryHandler(stale, pattern=r"^mtg:"),
+            CallbackQueryHandler(stale_step, pattern=r"^mtg:"),
         ],
         name=name,
         allow_reentry=True,

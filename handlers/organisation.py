@@ -44,6 +44,7 @@ from handlers.common import (
     require_message,
     require_private,
     require_query,
+    stale_step,
     text,
 )
 from storage.models import Organisation
@@ -444,12 +445,6 @@ async def on_timeout(update: Update, context: Ctx) -> None:
         )
 
 
-async def stale(update: Update, context: Ctx) -> int | None:
-    """A button of this feature that does not fit the current step: nothing changes."""
-    await answer_stale(update, context)
-    return None
-
-
 # Stop representing (outside the conversation)
 
 
@@ -544,7 +539,7 @@ def conversation() -> ConversationHandler[Ctx]:
         fallbacks=[
             CommandHandler("cancel", cancel),
             # Any other button of this feature (forged, or of another step) changes nothing.
-            CallbackQueryHandler(stale, pattern=r"^org:"),
+            CallbackQueryHandler(stale_step, pattern=r"^org:"),
         ],
         name="organisation",
         allow_reentry=True,

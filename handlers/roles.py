@@ -40,6 +40,7 @@ from handlers.common import (
     require_message,
     require_private,
     require_query,
+    stale_step,
     text,
 )
 
@@ -265,11 +266,6 @@ async def grant_timeout(update: Update, context: Ctx) -> int:
     return END
 
 
-async def stale(update: Update, context: Ctx) -> int | None:
-    await answer_stale(update, context)
-    return None
-
-
 def grant_conversation() -> ConversationHandler[Ctx]:
     """The /grant conversation."""
     typed = filters.UpdateType.MESSAGE & ~filters.COMMAND
@@ -289,7 +285,7 @@ def grant_conversation() -> ConversationHandler[Ctx]:
         },
         fallbacks=[
             CommandHandler("cancel", grant_cancel),
-            CallbackQueryHandler(stale, pattern=r"^role:(sector|invite):"),
+            CallbackQueryHandler(stale_step, pattern=r"^role:(sector|invite):"),
         ],
         name="grant",
         allow_reentry=True,
