@@ -24,17 +24,6 @@ def is_admin(conn: sqlite3.Connection, user_id: int) -> bool:
     return conn.execute("SELECT 1 FROM admins WHERE user_id = ?", (user_id,)).fetchone() is not None
 
 
-def get_roles(conn: sqlite3.Connection, user_id: int) -> tuple[bool, frozenset[int]]:
-    """Return whether the user is an admin and which sector teams they moderate (one query)."""
-    row = conn.execute(
-        """SELECT EXISTS (SELECT 1 FROM admins WHERE user_id = ?1),
-                  (SELECT group_concat(team_id) FROM moderators WHERE user_id = ?1)""",
-        (user_id,),
-    ).fetchone()
-    moderated = frozenset(int(team) for team in row[1].split(",")) if row[1] else frozenset()
-    return bool(row[0]), moderated
-
-
 def list_moderated_team_ids(conn: sqlite3.Connection, user_id: int) -> set[int]:
     """Return the ids of the sector teams the user moderates."""
     rows = conn.execute("SELECT team_id FROM moderators WHERE user_id = ?", (user_id,)).fetchall()

@@ -15,6 +15,29 @@ def get_user(conn: sqlite3.Connection, user_id: int) -> User | None:
     return None if row is None else User.from_row(row)
 
 
+# The user's columns in the order of the model's fields, then the roles (one query per update).
+_USER_AND_ROLES = """
+    SELECT u.id, u.language, u.language_chosen, u.consent_at, u.consent_version, u.active,
+           u.organisation_id, u.created_at,
+           EXISTS (SELECT 1 FROM admins WHERE user_id = ?1),
+           (SELECT group_concat(team_id) FROM moderators WHERE user_id = ?1)
+    FROM (SELECT ?1 AS id) AS wanted LEFT JOIN users u ON u.id = wanted.id"""
+_USER_FIELDS = tuple(User.model_fields)
+
+
+def get_user_and_roles(
+    conn: sqlite3.Connection, user_id: int
+) -> tuple[User | None, bool, frozenset[int]]:
+    """Return the user (None if unknown), whether they are an admin and the sector teams they
+    moderate, in one query: this runs for every update."""
+    *columns, is_admin, moderated = conn.execute(_USER_AND_ROLES, (user_id,)).fetchone()
+    user = None
+    if columns[0] is not None:
+        user = User.model_validate(dict(zip(_USER_FIELDS, columns, strict=True)))
+    teams = frozenset(int(team) for team in moderated.split(",")) if moderated else frozenset()
+    return user, bool(is_admin), teams
+
+
 def get_consent_version(conn: sqlite3.Connection, user_id: int) -> int | None:
     """Return the privacy notice version the user consented to (None: no consent, no user)."""
     row = conn.execute("SELECT consent_version FROM users WHERE id = ?", (user_id,)).fetchone()

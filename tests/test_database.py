@@ -427,6 +427,27 @@ async def test_organisation_link_needs_consent(db: Database) -> None:
     assert user.organisation_id == org_id
 
 
+async def test_the_per_update_read_builds_the_same_user_as_validation(db: Database) -> None:
+    # get_user_and_roles reads the user from a joined row, by column position.
+    org_id = await db.run(add_organisation, "none", None)
+    await db.run(users_storage.add_user, 1, "pl", NOW)
+    await db.run(users_storage.add_user, 2, "en", NOW)
+    await db.run(users_storage.update_consent, 2, 3, NOW)
+    await db.run(users_storage.update_organisation, 2, org_id)
+    await db.run(users_storage.update_language, 2, "pl", chosen=True)
+    await db.run(users_storage.update_active, 2, False)
+    await db.run(execute, "INSERT INTO admins (user_id, source) VALUES (2, 'config')")
+    for user_id in (1, 2):
+        user, is_admin, moderated = await db.run(users_storage.get_user_and_roles, user_id)
+        validated = await db.run(users_storage.get_user, user_id)
+        assert user is not None
+        assert validated is not None
+        assert user == validated
+        assert user.model_dump() == validated.model_dump()
+        assert (is_admin, moderated) == (user_id == 2, frozenset())
+    assert await db.run(users_storage.get_user_and_roles, 99) == (None, False, frozenset())
+
+
 async def test_subscriptions_refer_to_existing_teams_and_users(db: Database) -> None:
     team_id = await db.run(add_team)
     await db.run(users_storage.add_user, 1, "pl", NOW)

@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict
 from bot.config import Config
 from bot.i18n import Texts
 from bot.services import rsvp as rsvp_service
+from bot.services import updates as updates_service
 from storage import meetings as meetings_storage
 from storage import organisations as organisations_storage
 from storage import postulates as postulates_storage
@@ -348,6 +349,8 @@ class Retention(BaseModel):
     ran: bool
     purged: int = 0
     pruned: int = 0
+    # Ids of updates handled more than updates_service.KEEP_IDS ago (at-most-once records).
+    updates_forgotten: int = 0
     next_at: datetime
 
 
@@ -366,8 +369,15 @@ def _retain(
     pruned = storage.delete_old_deliveries(
         conn, now - timedelta(days=settings.deliveries_keep_days)
     )
+    forgotten = updates_service.forget_old(conn, now)
     storage.update_last_retention(conn, now)
-    return Retention(ran=True, purged=purged, pruned=pruned, next_at=now + RETENTION_EVERY)
+    return Retention(
+        ran=True,
+        purged=purged,
+        pruned=pruned,
+        updates_forgotten=forgotten,
+        next_at=now + RETENTION_EVERY,
+    )
 
 
 # When each database's next retention run is due: checked in memory, so the dispatcher's
@@ -392,8 +402,10 @@ async def retain_if_due(
     _next_run[db] = outcome.next_at
     if outcome.ran:
         log.info(
-            "Retention: %d inactive member(s) erased, %d old delivery row(s) deleted",
+            "Retention: %d inactive member(s) erased, %d old delivery row(s) deleted, "
+            "%d old update id(s) forgotten",
             outcome.purged,
             outcome.pruned,
+            outcome.updates_forgotten,
         )
     return outcome

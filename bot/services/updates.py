@@ -11,7 +11,8 @@ from bot.services.users import Actor
 from storage import updates as updates_storage
 from storage.database import Database
 
-# Telegram keeps an unconfirmed update for 24 hours; a few days more cost little.
+# Telegram keeps an unconfirmed update for 24 hours; a few days more cost little. Older ids
+# are deleted by the daily retention run (`forget_old`), not by every update.
 KEEP_IDS = timedelta(days=3)
 
 
@@ -32,7 +33,6 @@ def _admit(
     language: Language,
     now: datetime,
 ) -> Admission:
-    updates_storage.delete_processed_updates_before(conn, now - KEEP_IDS)
     if not updates_storage.add_processed_update(conn, update_id, now):
         return Admission(fresh=False, actor=None)
     # The same transaction as the record: one thread hop per update, as before.
@@ -45,3 +45,8 @@ async def admit(
 ) -> Admission:
     """Record the update as taken and load its actor; `fresh` is False for a repeat."""
     return await db.run(_admit, update_id, user_id, language, now)
+
+
+def forget_old(conn: sqlite3.Connection, now: datetime) -> int:
+    """Delete the ids of updates received more than KEEP_IDS ago; return how many."""
+    return updates_storage.delete_processed_updates_before(conn, now - KEEP_IDS)

@@ -8,7 +8,6 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict
 
 from bot.config import Language
-from storage import roles as roles_storage
 from storage import users as users_storage
 from storage.database import Database
 from storage.models import User
@@ -49,17 +48,15 @@ def language_from_telegram(language_code: str | None, default: Language) -> Lang
 
 def read_actor(conn: sqlite3.Connection, user_id: int, telegram_language: Language) -> Actor:
     """Read the actor inside a caller's transaction (see `load_actor`)."""
-    user = users_storage.get_user(conn, user_id)
+    user, is_admin, moderated = users_storage.get_user_and_roles(conn, user_id)
     if user is not None and not user.language_chosen and user.language != telegram_language:
         # Until the user picks a language, it follows the client; keep the row in step so
         # that notices sent outside an update use it too.
         users_storage.update_language(conn, user_id, telegram_language, chosen=False)
         user = user.model_copy(update={"language": telegram_language})
     language = user.language if user is not None else telegram_language
-    is_admin, moderated = roles_storage.get_roles(conn, user_id)
-    # Every field comes typed from storage: built without a second validation, since this
-    # runs for every update (bench/updates.py).
-    return Actor.model_construct(
+    # Validated: in pydantic 2 that is quicker than model_construct (bench/updates.py).
+    return Actor(
         user_id=user_id,
         language=language,
         user=user,
