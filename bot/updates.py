@@ -83,12 +83,13 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
         return self._running
 
     async def _run(self, coroutine: Awaitable[Any]) -> None:
-        async with self._slots:
-            self._running += 1
-            try:
-                await coroutine
-            finally:
-                self._running -= 1
+        await self._slots.acquire()
+        self._running += 1
+        try:
+            await coroutine
+        finally:
+            self._running -= 1
+            self._slots.release()
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         verdict = self._flood_verdict(update)
@@ -102,7 +103,8 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
         if key is None:
             await self._run(coroutine)
             return
-        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
+        held = self._locks.get(key)
+        lock, users = held if held is not None else (asyncio.Lock(), 0)
         self._locks[key] = (lock, users + 1)
         try:
             async with lock:

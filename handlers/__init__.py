@@ -33,10 +33,12 @@ def register_all(app: App) -> None:
     gatekeeper.register(app)
     # Features, in group 0: the first matching handler wins, so specific /start deep links
     # (added by later features) must be registered before the generic /start.
+    # The sector toggles come first: they are the most frequent update, and each handler
+    # before them is one more check per press (bench/updates.py). Nothing else matches them.
+    sectors.register(app)  # /sectors, sectors: buttons
     schedule.register(app)  # /start meeting-<id>
     roles.register_invite_link(app)  # /start mod-<token>
     start.register(app)
-    sectors.register(app)
     profile.register(app)
     privacy.register(app)  # /privacy, /mydata, /forget, priv: buttons
     members.register(app)
