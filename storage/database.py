@@ -16,7 +16,8 @@ log = logging.getLogger(__name__)
 
 P = ParamSpec("P")
 T = TypeVar("T")
-Unit = Callable[[sqlite3.Connection], Any]
+# A unit of work: fn(conn, *args, **kwargs), kept apart so that queuing it makes no closure.
+Unit = tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any]]
 Outcome = tuple[bool, Any]
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -76,10 +77,10 @@ def _run_batch(conn: sqlite3.Connection, units: list[Unit]) -> list[Outcome]:
     outcomes: list[Outcome] = []
     try:
         conn.execute("BEGIN IMMEDIATE")
-        for unit in units:
+        for fn, args, kwargs in units:
             conn.execute("SAVEPOINT unit")
             try:
-                value = unit(conn)
+                value = fn(conn, *args, **kwargs)
             except Exception as exc:
                 conn.execute("ROLLBACK TO unit")
                 conn.execute("RELEASE unit")
@@ -151,7 +152,7 @@ class Database:
     ) -> T:
         """Run `fn(conn, ...)` as one transaction; its exception rolls back only its changes."""
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
-        self._pending.append((lambda conn: fn(conn, *args, **kwargs), future))
+        self._pending.append(((fn, args, kwargs), future))
         if self._flusher is None or self._flusher.done():
             self._flusher = asyncio.create_task(self._flush())
         # A cancelled caller cancels only its wait: the unit stays queued and runs (or has
