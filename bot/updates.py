@@ -53,6 +53,10 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
     while a slow or busy user does not hold up the others. A flood is cut here, before the
     user's lock and before any handler or database work: a dropped update costs next to
     nothing, and the first one over the limit goes to `on_flood` (which asks to slow down).
+
+    A user's updates that queued up run back to back on the slot the first one took, instead
+    of each queueing again for a slot: one user still holds at most one slot, and the flood
+    limit bounds how long (others may wait for up to that many of this user's updates).
     """
 
     def __init__(self, max_concurrent_updates: int, flood: FloodLimiter | None = None) -> None:
@@ -69,6 +73,8 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
         self._slots = asyncio.Semaphore(max_concurrent_updates)
         self._running = 0
         self._locks: dict[int, tuple[asyncio.Lock, int]] = {}
+        # Users whose finished update handed its slot on to their next one (see _run).
+        self._handed_on: dict[int, bool] = {}
         self.flood = flood
         self.on_flood: Callable[[Update], Awaitable[None]] | None = None
 
@@ -82,14 +88,21 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
         """How many updates are being handled right now."""
         return self._running
 
-    async def _run(self, coroutine: Awaitable[Any]) -> None:
-        await self._slots.acquire()
+    async def _run(self, coroutine: Awaitable[Any], key: int | None = None) -> None:
+        # A slot handed on by this user's previous update is taken without waiting: a user's
+        # queued updates then run back to back, each parked once (on the user's lock) instead
+        # of twice, and the user still never holds more than one slot.
+        if key is None or not self._handed_on.pop(key, False):
+            await self._slots.acquire()
         self._running += 1
         try:
             await coroutine
         finally:
             self._running -= 1
-            self._slots.release()
+            if key is not None and self._locks[key][1] > 1:
+                self._handed_on[key] = True  # another update of this user waits for the lock
+            else:
+                self._slots.release()
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         verdict = self._flood_verdict(update)
@@ -108,11 +121,21 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
         self._locks[key] = (lock, users + 1)
         try:
             async with lock:
-                await self._run(coroutine)
+                await self._run(coroutine, key)
+        except asyncio.CancelledError:
+            # Cancelled while waiting for its turn (shutdown): the handling never started.
+            if inspect.iscoroutine(coroutine) and inspect.getcoroutinestate(coroutine) == (
+                inspect.CORO_CREATED
+            ):
+                coroutine.close()
+            raise
         finally:
             lock, users = self._locks[key]
             if users == 1:
                 del self._locks[key]
+                if self._handed_on.pop(key, False):
+                    # The update the slot was handed on to was cancelled before it ran.
+                    self._slots.release()
             else:
                 self._locks[key] = (lock, users - 1)
 

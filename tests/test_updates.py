@@ -177,6 +177,74 @@ async def test_the_concurrency_limit_still_holds() -> None:
         assert processor.current_concurrent_updates == 0
 
 
+async def test_a_users_queued_updates_run_on_the_slot_they_already_hold() -> None:
+    release_a1 = asyncio.Event()
+    release_c1 = asyncio.Event()
+    done: list[str] = []
+
+    async def handle(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        assert update.message is not None
+        text = update.message.text or ""
+        async with asyncio.timeout(TIMEOUT):
+            if text == "a1":
+                await release_a1.wait()
+            if text == "c1":
+                await release_c1.wait()
+        done.append(text)
+
+    # Two slots, taken by A and C; B waits for one while A's next updates wait for A's first
+    # one. A's updates then run back to back on A's slot (never two at once), then B's.
+    async with running(handle, max_concurrent=2) as app:
+        for user_id, text in [(3, "c1"), (1, "a1"), (2, "b1"), (1, "a2"), (1, "a3")]:
+            await app.update_queue.put(message(user_id, text, app))
+        await asyncio.sleep(0.05)
+        assert done == []
+        release_a1.set()
+        await until(lambda: len(done) == 4)
+        assert done == ["a1", "a2", "a3", "b1"]
+        release_c1.set()
+        await app.update_queue.join()
+        assert app.update_processor.current_concurrent_updates == 0
+
+    assert done == ["a1", "a2", "a3", "b1", "c1"]
+
+
+async def test_a_slot_handed_to_a_cancelled_update_is_given_back() -> None:
+    processor = PerUserUpdateProcessor(1)
+    app = ApplicationBuilder().token(TEST_TOKEN).request(FakeBotApi()).build()
+    ran: list[str] = []
+    waiting: list[asyncio.Task[None]] = []
+
+    async def first() -> None:
+        # Cancel the user's next update after this one hands it the slot, before it runs.
+        asyncio.get_running_loop().call_soon(waiting[0].cancel)
+        ran.append("a1")
+
+    async def record(name: str) -> None:
+        ran.append(name)
+
+    release = asyncio.Event()
+
+    async def blocked_first() -> None:
+        await release.wait()
+        await first()
+
+    a1 = asyncio.create_task(processor.do_process_update(message(1, "a1", app), blocked_first()))
+    await asyncio.sleep(0)
+    a2 = asyncio.create_task(processor.do_process_update(message(1, "a2", app), record("a2")))
+    other = asyncio.create_task(processor.do_process_update(message(2, "b1", app), record("b1")))
+    waiting.append(a2)
+    await asyncio.sleep(0.01)
+    assert ran == []
+    release.set()
+    async with asyncio.timeout(TIMEOUT):
+        await a1
+        await other  # hangs if the slot handed on to the cancelled a2 were lost
+    assert a2.cancelled()
+    assert ran == ["a1", "b1"]
+    assert processor.current_concurrent_updates == 0
+
+
 def test_update_key_prefers_the_user_then_the_chat() -> None:
     bot_app = ApplicationBuilder().token(TEST_TOKEN).request(FakeBotApi()).build()
     assert update_key(message(5, "x", bot_app)) == 5
