@@ -74,7 +74,7 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
         self._running = 0
         self._locks: dict[int, tuple[asyncio.Lock, int]] = {}
         # Users whose finished update handed its slot on to their next one (see _run).
-        self._handed_on: dict[int, bool] = {}
+        self._handed_on: set[int] = set()
         self.flood = flood
         self.on_flood: Callable[[Update], Awaitable[None]] | None = None
 
@@ -92,7 +92,9 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
         # A slot handed on by this user's previous update is taken without waiting: a user's
         # queued updates then run back to back, each parked once (on the user's lock) instead
         # of twice, and the user still never holds more than one slot.
-        if key is None or not self._handed_on.pop(key, False):
+        if key in self._handed_on:
+            self._handed_on.remove(key)
+        else:
             await self._slots.acquire()
         self._running += 1
         try:
@@ -100,7 +102,7 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
         finally:
             self._running -= 1
             if key is not None and self._locks[key][1] > 1:
-                self._handed_on[key] = True  # another update of this user waits for the lock
+                self._handed_on.add(key)  # another update of this user waits for the lock
             else:
                 self._slots.release()
 
@@ -133,8 +135,9 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
             lock, users = self._locks[key]
             if users == 1:
                 del self._locks[key]
-                if self._handed_on.pop(key, False):
+                if key in self._handed_on:
                     # The update the slot was handed on to was cancelled before it ran.
+                    self._handed_on.remove(key)
                     self._slots.release()
             else:
                 self._locks[key] = (lock, users - 1)
