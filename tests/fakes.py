@@ -20,6 +20,8 @@ class Call:
 
     method: str
     params: dict[str, Any]
+    # The message this call created or edited, as the fake answered (None for other calls).
+    message_id: int | None = None
 
     @property
     def text(self) -> str:
@@ -109,6 +111,8 @@ class FakeBotApi(BaseRequest):
             status, body = queued.pop(0)
             return status, json.dumps(body).encode()
         result = self._result(api_method, params)
+        if isinstance(result, dict) and "message_id" in result:
+            call.message_id = int(result["message_id"])
         return 200, json.dumps({"ok": True, "result": result}).encode()
 
     def _message(self, params: dict[str, Any], **extra: Any) -> dict[str, Any]:
@@ -139,6 +143,8 @@ class FakeBotApi(BaseRequest):
             }
         if method in ("sendMessage", "editMessageText"):
             return self._message(params, text=params.get("text", ""))
+        if method == "editMessageCaption":
+            return self._message(params, caption=params.get("caption", ""))
         if method == "editMessageReplyMarkup":
             return self._message(params, text="")
         if method == "sendDocument":

@@ -80,9 +80,14 @@ class BotDriver:
         return await self.feed({"message": message})
 
     async def click(
-        self, user: TgUser, data: str, message_id: int = 1, chat_id: int | None = None
+        self,
+        user: TgUser,
+        data: str,
+        message_id: int = 1,
+        chat_id: int | None = None,
+        text: str = "…",
     ) -> list[Call]:
-        """The user presses an inline button carrying `data`."""
+        """The user presses an inline button carrying `data` (raw: for forged presses)."""
         query = {
             "id": str(next(_update_ids)),
             "from": user.as_dict(),
@@ -93,10 +98,50 @@ class BotDriver:
                 "date": int(self.clock.now.timestamp()),
                 "chat": _chat(user, chat_id),
                 "from": {"id": BOT_ID, "is_bot": True, "first_name": "NGO bot"},
-                "text": "…",
+                "text": text,
             },
         }
         return await self.feed({"callback_query": query})
+
+    def keyboards(self, user: TgUser, chat_id: int | None = None) -> list[Shown]:
+        """The messages in the user's chat that still show inline buttons, newest last."""
+        chat = user.id if chat_id is None else chat_id
+        shown: dict[int, Shown] = {}
+        for call in self.api.calls:
+            if call.chat_id != chat:
+                continue
+            if call.method == "deleteMessage":
+                shown.pop(int(call.params.get("message_id", 0)), None)
+                continue
+            if call.method not in _SHOWING or call.message_id is None:
+                continue
+            previous = shown.pop(call.message_id, None)
+            text = call.text or str(call.params.get("caption", ""))
+            if call.method == "editMessageReplyMarkup" and previous is not None:
+                text = previous.text
+            # Like Telegram: an edit without reply_markup removes the message's buttons.
+            buttons = call.buttons()
+            if buttons:
+                shown[call.message_id] = Shown(call.message_id, text, buttons)
+        return list(shown.values())
+
+    async def press(
+        self, user: TgUser, label: str, chat_id: int | None = None, *, exact: bool = True
+    ) -> list[Call]:
+        """The user presses the button they see labelled `label` (the newest message showing it).
+
+        `exact=False` matches a label that contains `label` (for labels with counts or marks).
+        """
+        for message in reversed(self.keyboards(user, chat_id)):
+            for shown_label, data in message.buttons:
+                if shown_label == label or (not exact and label in shown_label):
+                    if data.startswith(("http://", "https://", "tg://")):
+                        raise AssertionError(f"button {label!r} is a link to {data}")
+                    return await self.click(user, data, message.message_id, chat_id, message.text)
+        visible = [
+            shown for message in self.keyboards(user, chat_id) for shown, _ in message.buttons
+        ]
+        raise AssertionError(f"no button {label!r} is shown; visible: {visible}")
 
     async def my_chat_member(self, user: TgUser, old: str, new: str) -> list[Call]:
         """The user blocks (new="kicked") or restarts (new="member") the bot."""
@@ -109,6 +154,27 @@ class BotDriver:
             "new_chat_member": _member(new, bot_user),
         }
         return await self.feed({"my_chat_member": change})
+
+
+_SHOWING = frozenset(
+    {
+        "sendMessage",
+        "editMessageText",
+        "editMessageReplyMarkup",
+        "editMessageCaption",
+        "sendPhoto",
+        "sendDocument",
+    }
+)
+
+
+@dataclass(frozen=True)
+class Shown:
+    """A message on the user's screen with its inline buttons (label, callback data or url)."""
+
+    message_id: int
+    text: str
+    buttons: list[tuple[str, str]]
 
 
 def _member(status: str, user: dict[str, Any]) -> dict[str, Any]:
