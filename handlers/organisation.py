@@ -22,17 +22,19 @@ from telegram.ext import (
 )
 
 from bot.context import App, Ctx
-from bot.errors import ConsentRequired
+from bot.errors import ConsentRequired, DomainError
 from bot.i18n import Html
 from bot.services import organisations as service
 from bot.services.organisations import (
     NAME_MAX,
     NAME_MIN,
+    AlreadyRepresenting,
     InvalidOrganisation,
     NotRepresenting,
     OrganisationCard,
     OrganisationDraft,
     RegisterType,
+    Request,
 )
 from handlers.common import (
     answer_stale,
@@ -55,6 +57,7 @@ DRAFT_KEY = "organisation-draft"
 TYPE = re.compile(r"org:type:(krs|other|none)")
 LEAVE = re.compile(r"org:leave:([0-9]{1,18})")
 LEAVE_YES = re.compile(r"org:leave-yes:([0-9]{1,18})")
+DECIDE = re.compile(r"org:(accept|decline):([0-9]{1,18})")
 TYPE_BUTTONS: tuple[tuple[RegisterType, str], ...] = (
     ("krs", "organisation.button-krs"),
     ("other", "organisation.button-other"),
@@ -79,6 +82,8 @@ class Draft:
     """The conversation's answers so far; nothing is stored until Save."""
 
     editing: bool
+    # The organisation being edited (the service re-checks that the user may).
+    organisation_id: int | None = None
     prompt_id: int | None = None
     name: str | None = None
     register_type: RegisterType | None = None
@@ -91,6 +96,7 @@ class Draft:
     def of(cls, organisation: Organisation) -> Draft:
         return cls(
             editing=True,
+            organisation_id=organisation.id,
             name=organisation.name,
             register_type=organisation.register_type,
             krs=organisation.krs,
@@ -163,6 +169,8 @@ def _details(context: Ctx, details: OrganisationDraft | Organisation) -> Html:
 
 def _card_text(context: Ctx, card: OrganisationCard) -> Html:
     actor = require_actor(context)
+    if card.state == "pending":
+        return text(context, "organisation.pending-card", name=card.organisation.name)
     count = context.deps.texts.plural(
         actor.language, "organisation.representatives", card.representatives
     )
@@ -179,6 +187,10 @@ def _card_text(context: Ctx, card: OrganisationCard) -> Html:
 
 def _card_keyboard(context: Ctx, card: OrganisationCard) -> InlineKeyboardMarkup:
     organisation_id = card.organisation.id
+    if card.state == "pending":
+        return InlineKeyboardMarkup(
+            [_button(context, "organisation.button-withdraw", f"org:leave:{organisation_id}")]
+        )
     return InlineKeyboardMarkup(
         [
             [
@@ -214,8 +226,8 @@ async def _ask(update: Update, context: Ctx, draft: Draft, step: Step, error: st
     if step == Step.CONFIRM:
         complete = draft.complete().validated()
         parts.append(text(context, "organisation.summary", details=_details(context, complete)))
-        if complete.krs is not None and await service.joins_registered_krs(
-            context.deps.db, require_actor(context).user_id, complete.krs
+        if not draft.editing and await service.joins_registered(
+            context.deps.db, require_actor(context).user_id, complete
         ):
             parts.append(text(context, "organisation.joining"))
         rows.append(_button(context, "organisation.button-save", "org:save"))
@@ -296,6 +308,8 @@ async def show(update: Update, context: Ctx) -> int:
         await reply(update, text(context, "error.consent-required"))
         return END
     actor = require_actor(context)
+    if actor.is_admin:
+        await _offer_requests(update, context)
     card = await service.my_organisation(context.deps.db, actor.user_id)
     if card is None:
         return await _start(
@@ -316,7 +330,7 @@ async def edit(update: Update, context: Ctx) -> int:
         return END
     actor = require_actor(context)
     card = await service.my_organisation(context.deps.db, actor.user_id)
-    if card is None:
+    if card is None or card.state != "accepted":
         await answer_stale(update, context)
         return END
     await query.answer()
@@ -403,20 +417,26 @@ async def on_save(update: Update, context: Ctx) -> int:
     actor = require_actor(context)
     deps = context.deps
     try:
-        card = await service.save_organisation(
-            deps.db,
-            actor.user_id,
-            draft.complete(),
-            deps.config.privacy.notice_version,
-            deps.clock(),
-        )
-    except ConsentRequired:
-        await reply(update, text(context, "error.consent-required"))
-        return END
-    except InvalidOrganisation as exc:
+        if draft.editing and draft.organisation_id is not None:
+            card = await service.edit_organisation(
+                deps.db, actor.user_id, draft.organisation_id, draft.complete(), deps.clock()
+            )
+            done = "organisation.saved"
+        else:
+            registered = await service.register_organisation(
+                deps.db,
+                actor.user_id,
+                draft.complete(),
+                deps.config.privacy.notice_version,
+                deps.texts,
+                deps.clock(),
+            )
+            card = registered.card
+            done = "organisation.requested" if registered.joined else "organisation.saved"
+    except (ConsentRequired, InvalidOrganisation, NotRepresenting, AlreadyRepresenting) as exc:
         await reply(update, text(context, exc.key, **exc.values))
         return END
-    body = text(context, "organisation.saved") + "\n\n" + _card_text(context, card)
+    body = text(context, done) + "\n\n" + _card_text(context, card)
     await reply(update, body, _card_keyboard(context, card))
     return END
 
@@ -465,9 +485,12 @@ async def ask_leave(update: Update, context: Ctx) -> None:
             _button(context, "organisation.button-leave-no", "org:leave-no"),
         ]
     )
-    await reply(
-        update, text(context, "organisation.leave-confirm", name=card.organisation.name), markup
+    key = (
+        "organisation.leave-confirm"
+        if card.state == "accepted"
+        else "organisation.withdraw-confirm"
     )
+    await reply(update, text(context, key, name=card.organisation.name), markup)
 
 
 async def leave(update: Update, context: Ctx) -> None:
@@ -481,7 +504,7 @@ async def leave(update: Update, context: Ctx) -> None:
         return
     try:
         organisation = await service.stop_representing(
-            context.deps.db, require_actor(context).user_id, ids[0]
+            context.deps.db, require_actor(context).user_id, ids[0], context.deps.clock()
         )
     except NotRepresenting as exc:
         await query.answer(text(context, exc.key), show_alert=True)
@@ -500,6 +523,90 @@ async def keep_representing(update: Update, context: Ctx) -> None:
     await query.answer()
     await query.edit_message_text(
         text(context, "organisation.leave-kept"), parse_mode=ParseMode.HTML
+    )
+
+
+# Requests to represent an organisation (outside the conversation)
+
+
+def _request_text(context: Ctx, request: Request) -> Html:
+    """The request as the decider saw it, with its state now."""
+    actor = require_actor(context)
+    notice = service.request_message(context.deps.texts, actor.language, request)
+    state = text(
+        context,
+        f"organisation.request-state-{request.representative.state}",
+        name=request.organisation.name,
+    )
+    return Html(notice.text + "\n\n" + state)
+
+
+async def _offer_requests(update: Update, context: Ctx) -> None:
+    """For an admin: say how many requests wait, with a button to list them."""
+    pending = await service.pending_requests(context.deps.db, require_actor(context))
+    if pending.total:
+        count = context.deps.texts.plural(
+            require_actor(context).language, "organisation.requests-waiting", pending.total
+        )
+        markup = InlineKeyboardMarkup(
+            [_button(context, "organisation.button-requests", "org:requests")]
+        )
+        await reply(update, count, markup)
+
+
+async def list_requests(update: Update, context: Ctx) -> None:
+    """For an admin: each waiting request as its own message with Accept / Decline."""
+    query = require_query(update)
+    if not await require_private(update, context):
+        return
+    try:
+        pending = await service.pending_requests(context.deps.db, require_actor(context))
+    except DomainError as exc:
+        await query.answer(text(context, exc.key), show_alert=True)
+        return
+    await query.answer()
+    if not pending.requests:
+        await query.edit_message_text(
+            text(context, "organisation.requests-none"), parse_mode=ParseMode.HTML
+        )
+        return
+    language = require_actor(context).language
+    for request in pending.requests:
+        message = service.request_message(context.deps.texts, language, request)
+        markup = message.reply_markup
+        await reply(
+            update,
+            message.text,
+            None if markup is None else InlineKeyboardMarkup.de_json(markup, context.bot),
+        )
+
+
+async def decide(update: Update, context: Ctx) -> None:
+    """Accept or Decline on a request: decide it, or show how it was already decided."""
+    query = require_query(update)
+    if not await require_private(update, context):
+        return
+    match = DECIDE.fullmatch(query.data or "")
+    if match is None:
+        await answer_stale(update, context)
+        return
+    deps = context.deps
+    try:
+        decision = await service.decide(
+            deps.db,
+            require_actor(context),
+            int(match.group(2)),
+            match.group(1) == "accept",
+            deps.texts,
+            deps.clock(),
+        )
+    except DomainError as exc:
+        await query.answer(text(context, exc.key), show_alert=True)
+        return
+    # A late or repeated press is quiet: the message just shows how things stand.
+    await query.answer(None if decision.changed else text(context, "organisation.already-decided"))
+    await query.edit_message_text(
+        _request_text(context, decision.request), parse_mode=ParseMode.HTML
     )
 
 
@@ -553,4 +660,6 @@ def register(app: App) -> None:
     app.add_handler(CallbackQueryHandler(ask_leave, pattern=r"^org:leave:"))
     app.add_handler(CallbackQueryHandler(leave, pattern=r"^org:leave-yes:"))
     app.add_handler(CallbackQueryHandler(keep_representing, pattern=r"^org:leave-no$"))
+    app.add_handler(CallbackQueryHandler(decide, pattern=r"^org:(accept|decline):"))
+    app.add_handler(CallbackQueryHandler(list_requests, pattern=r"^org:requests$"))
     app.add_handler(conversation())

@@ -139,6 +139,14 @@ def render(context: Ctx, outcome: DraftOutcome) -> tuple[Html, InlineKeyboardMar
         rows.append(_button(context, "postulates.button-self", "pst:behalf:self"))
     elif step == "title":
         low, high = service.TITLE_LIMITS
+        if outcome.pending_organisation_name:
+            parts.append(
+                text(
+                    context,
+                    "organisation.pending-submits-as-self",
+                    name=outcome.pending_organisation_name,
+                )
+            )
         parts.append(text(context, "postulates.ask-title", minimum=low, maximum=high))
     elif step == "content":
         low, high = service.CONTENT_LIMITS
@@ -226,7 +234,12 @@ async def _run(update: Update, context: Ctx, event: DraftEvent) -> DraftOutcome 
         return await service.draft_step(
             deps.db, actor.user_id, event, settings(context), deps.texts, deps.clock()
         )
-    except (ConsentRequired, service.SubmissionsClosed, service.CannotSupport) as exc:
+    except (
+        ConsentRequired,
+        service.SubmissionsClosed,
+        service.CannotSupport,
+        service.NotRepresentative,
+    ) as exc:
         body = text(context, exc.key)
     except StaleButton:
         if update.callback_query is not None:

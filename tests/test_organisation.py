@@ -11,8 +11,9 @@ from typing import Any
 
 import pytest
 
+from bot.dispatcher import dispatch_once
 from bot.errors import ConsentRequired
-from bot.i18n import PLACEHOLDER, load_catalog
+from bot.i18n import PLACEHOLDER, Texts, load_catalog
 from bot.services import organisations as service
 from bot.services.organisations import OrganisationDraft
 from storage import organisations as organisations_storage
@@ -59,6 +60,11 @@ async def represented(bot: BotDriver, user: TgUser) -> int | None:
         bot, "SELECT organisation_id FROM users WHERE id = ?", user.id
     )
     return None if organisation_id is None else int(organisation_id)
+
+
+async def dispatch(bot: BotDriver) -> None:
+    """Let the delivery engine send what is due (notices to representatives, answers)."""
+    await dispatch_once(bot.app.bot_data["deps"], bot.app.bot)
 
 
 def sent(calls: list[Call]) -> list[Call]:
@@ -200,22 +206,24 @@ async def test_krs_keeps_its_leading_zeros(bot: BotDriver, anna: TgUser) -> None
     assert "KRS: 0000000042" in texts_of(calls)
 
 
-async def test_same_krs_means_one_organisation(bot: BotDriver, anna: TgUser, john: TgUser) -> None:
+async def test_same_krs_asks_to_join_and_changes_nothing(
+    bot: BotDriver, anna: TgUser, john: TgUser
+) -> None:
     await consent(bot, anna)
     await consent(bot, john)
-    await register(bot, anna, name="Fundacja A")
+    await register(bot, anna, name="Fundacja A", nip=NIP, regon=REGON)
+    before = await organisations(bot)
     await walk(bot, john, "nip")
+    await press(bot, john, "org:skip")
     calls = await press(bot, john, "org:skip")
-    calls = await press(bot, john, "org:skip")
-    assert "This KRS number is already registered in the bot" in texts_of(calls)
-    calls = await register(bot, john, name="Foundation A", nip=NIP)
-    assert "2 people represent it in the bot." in texts_of(calls)
-    [(org_id, name, _, krs, _, nip, _)] = await organisations(bot)
-    assert (name, krs, nip) == ("Foundation A", KRS, NIP)  # updated to what John typed
-    assert await represented(bot, anna) == org_id
-    assert await represented(bot, john) == org_id
+    assert "already registered in the bot" in texts_of(calls)
+    assert "will not change" in texts_of(calls)
+    calls = await register(bot, john, name="Foundation A")
+    assert "Request sent." in texts_of(calls)
+    assert await organisations(bot) == before  # joining never edits the organisation
+    assert await represented(bot, john) is None
     calls = await bot.send(anna, "/organisation")
-    assert "W bocie reprezentują ją 2 osoby." in texts_of(calls)
+    assert "W bocie reprezentuje ją 1 osoba." in texts_of(calls)
 
 
 async def test_concurrent_registrations_of_a_new_krs_end_in_one_organisation(
@@ -239,7 +247,9 @@ async def test_concurrent_registrations_of_a_new_krs_end_in_one_organisation(
     )
     orgs = await organisations(bot)
     assert len(orgs) == 1
-    assert await represented(bot, anna) == orgs[0][0] == await represented(bot, john)
+    # The first Save registers it; the second only asks to join.
+    linked = {await represented(bot, anna), await represented(bot, john)}
+    assert linked == {orgs[0][0], None}
 
 
 # Editing and leaving
@@ -292,41 +302,6 @@ async def test_correcting_the_krs_of_my_own_organisation_keeps_it(
     assert await organisations(bot) == [(org_id, NAME_PL, "krs", "0000654321", None, None, None)]
 
 
-async def test_editing_a_shared_organisation_away_from_its_krs_creates_a_new_one(
-    bot: BotDriver, anna: TgUser, john: TgUser
-) -> None:
-    await consent(bot, anna)
-    await consent(bot, john)
-    await register(bot, anna)
-    await register(bot, john, name="Shared")
-    [(shared_id, *_)] = await organisations(bot)
-    await bot.click(anna, "org:edit")
-    await bot.send(anna, "Grupa nieformalna")
-    await press(bot, anna, "org:type:none")
-    await press(bot, anna, "org:skip")
-    await press(bot, anna, "org:skip")
-    await press(bot, anna, "org:save")
-    orgs = await organisations(bot)
-    assert [row[1] for row in orgs] == ["Shared", "Grupa nieformalna"]
-    assert await represented(bot, john) == shared_id
-    assert await represented(bot, anna) == orgs[1][0]
-    calls = await bot.send(john, "/organisation")
-    assert "1 person represents it" in texts_of(calls)
-
-
-async def test_joining_another_krs_leaves_my_old_organisation_on_record(
-    bot: BotDriver, anna: TgUser, john: TgUser
-) -> None:
-    await consent(bot, anna)
-    await consent(bot, john)
-    await register(bot, anna, name="Old", kind="none")
-    await register(bot, john, name="John's", number="0000000001")
-    await register(bot, anna, name="Anna joins", number="0000000001")
-    orgs = await organisations(bot)
-    assert [(row[1], row[3]) for row in orgs] == [("Old", None), ("Anna joins", "0000000001")]
-    assert await represented(bot, anna) == orgs[1][0] == await represented(bot, john)
-
-
 async def test_stop_representing_after_confirmation(bot: BotDriver, anna: TgUser) -> None:
     await consent(bot, anna)
     await register(bot, anna)
@@ -357,11 +332,12 @@ async def test_stop_representing_after_confirmation(bot: BotDriver, anna: TgUser
     assert alert(calls) == "Ten przycisk jest już nieaktualny."
     calls = await bot.send(anna, "/organisation")
     assert "Nie reprezentujesz jeszcze" in texts_of(calls)
-    # Registering the same KRS again takes the old organisation back.
+    # Nobody represents it now: typing its KRS again is a claim an admin must approve.
     await bot.send(anna, "/cancel")
-    await register(bot, anna, name="Powrót")
-    assert await organisations(bot) == [(org_id, "Powrót", "krs", KRS, None, None, None)]
-    assert await represented(bot, anna) == org_id
+    calls = await register(bot, anna, name="Powrót")
+    assert "Wysłano prośbę" in texts_of(calls)
+    assert await organisations(bot) == [(org_id, NAME_PL, "krs", KRS, None, None, None)]
+    assert await represented(bot, anna) is None
 
 
 async def test_leaving_a_shared_organisation_keeps_it_for_the_others(
@@ -371,6 +347,8 @@ async def test_leaving_a_shared_organisation_keeps_it_for_the_others(
     await consent(bot, john)
     await register(bot, anna)
     await register(bot, john)
+    await dispatch(bot)
+    await bot.press(anna, "✅ Przyjmij")
     [(org_id, *_)] = await organisations(bot)
     # John cannot remove Anna's link with a forged id, nor leave an organisation twice.
     calls = await bot.click(john, f"org:leave-yes:{org_id + 1}")
@@ -604,6 +582,7 @@ async def db(tmp_path: Path) -> AsyncIterator[Database]:
 
 
 NOW = Clock().now
+TEXTS = Texts()
 
 
 async def add_consented_user(db: Database, user_id: int) -> None:
@@ -649,11 +628,12 @@ async def test_table_constraints(db: Database, overrides: dict[str, Any]) -> Non
         await db.run(_insert, **overrides)
 
 
-async def test_upsert_by_krs_keeps_one_organisation(db: Database) -> None:
+async def test_a_second_insert_of_a_krs_is_refused_not_merged(db: Database) -> None:
     await db.run(_insert, name="First")
-    await db.run(_insert, name="Second", nip=NIP)
+    with pytest.raises(sqlite3.IntegrityError):
+        await db.run(_insert, name="Second", nip=NIP)
     rows = await db.run(lambda conn: conn.execute("SELECT name, nip FROM organisations").fetchall())
-    assert [tuple(row) for row in rows] == [("Second", NIP)]
+    assert [tuple(row) for row in rows] == [("First", None)]
 
 
 @pytest.mark.parametrize(
@@ -678,7 +658,7 @@ async def test_service_raises_domain_errors_not_integrity_errors(
 ) -> None:
     await add_consented_user(db, 1)
     with pytest.raises(error):
-        await service.save_organisation(db, 1, draft, 1, NOW)
+        await service.register_organisation(db, 1, draft, 1, TEXTS, NOW)
     assert await service.my_organisation(db, 1) is None
 
 
@@ -686,30 +666,32 @@ async def test_service_requires_consent(db: Database) -> None:
     await db.run(users_storage.add_user, 5, "pl", NOW)
     draft = OrganisationDraft(name="Org", register_type="none")
     with pytest.raises(ConsentRequired):
-        await service.save_organisation(db, 5, draft, 1, NOW)
+        await service.register_organisation(db, 5, draft, 1, TEXTS, NOW)
     with pytest.raises(ConsentRequired):
-        await service.save_organisation(db, 6, draft, 1, NOW)  # unknown user
+        await service.register_organisation(db, 6, draft, 1, TEXTS, NOW)  # unknown user
 
 
 async def test_service_concurrent_saves_of_one_new_krs(db: Database) -> None:
     for user_id in range(1, 6):
         await add_consented_user(db, user_id)
-    cards = await asyncio.gather(
+    results = await asyncio.gather(
         *(
-            service.save_organisation(
+            service.register_organisation(
                 db,
                 user_id,
                 OrganisationDraft(name=f"Org {user_id}", register_type="krs", krs=KRS),
                 1,
+                TEXTS,
                 NOW,
             )
             for user_id in range(1, 6)
         )
     )
-    assert len({card.organisation.id for card in cards}) == 1
+    assert len({result.card.organisation.id for result in results}) == 1
+    assert sorted(result.joined for result in results) == [False, True, True, True, True]
     mine = await service.my_organisation(db, 3)
     assert mine is not None
-    assert mine.representatives == 5
+    assert mine.representatives == 1
 
 
 async def test_service_stores_the_compact_forms(db: Database) -> None:
@@ -721,8 +703,8 @@ async def test_service_stores_the_compact_forms(db: Database) -> None:
         nip="PL 123-456-32-18",
         regon="12345678512347",
     )
-    card = await service.save_organisation(db, 1, draft, 1, NOW)
-    organisation = card.organisation
+    registered = await service.register_organisation(db, 1, draft, 1, TEXTS, NOW)
+    organisation = registered.card.organisation
     assert (organisation.name, organisation.krs, organisation.nip, organisation.regon) == (
         "Fundacja Dobra",
         "0000000001",

@@ -57,6 +57,12 @@ async def represent(bot: BotDriver, user: TgUser, name: str) -> int:
             (name, now, now),
         ).fetchone()
         conn.execute("UPDATE users SET organisation_id = ? WHERE id = ?", (row[0], user.id))
+        conn.execute(
+            """INSERT INTO organisation_representatives
+                   (organisation_id, user_id, state, requested_at, decided_at)
+               VALUES (?, ?, 'accepted', ?, ?)""",
+            (row[0], user.id, now, now),
+        )
         value: int = row[0]
         return value
 

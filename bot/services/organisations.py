@@ -12,13 +12,37 @@ from stdnum.exceptions import InvalidChecksum, ValidationError
 from stdnum.pl import nip as stdnum_nip
 from stdnum.pl import regon as stdnum_regon
 
-from bot.errors import ConsentRequired, DomainError
+from bot.config import Language
+from bot.errors import ConsentRequired, DomainError, NotAllowed, StaleButton
+from bot.i18n import Texts
+from bot.services import audit, delivery
+from bot.services.users import Actor
 from storage import organisations as organisations_storage
 from storage import users as users_storage
 from storage.database import Database
 from storage.models import Organisation
+from storage.organisations import Representative, RepresentativeState
 
 RegisterType = Literal["krs", "other", "none"]
+# The fields an edit may change, in the order the audit log lists them.
+FIELDS = ("name", "register_type", "krs", "register_name", "nip", "regon")
+# Requests listed to an admin at once (each is one message with its buttons).
+PENDING_SHOWN = 10
+
+
+def _decider_recipients(
+    conn: sqlite3.Connection, organisation_id: int
+) -> list[tuple[int, Language]]:
+    """Resolver `organisation-deciders`: accepted representatives, else the admins."""
+    return [
+        (chat_id, "pl" if language == "pl" else "en")
+        for chat_id, language in organisations_storage.list_decider_recipients(
+            conn, organisation_id
+        )
+    ]
+
+
+delivery.AUDIENCES["organisation-deciders"] = _decider_recipients
 REGISTER_TYPES: tuple[RegisterType, ...] = ("krs", "other", "none")
 # Limits of the free-text fields; the same as the CHECK constraints of the table.
 NAME_MIN, NAME_MAX = 2, 200
@@ -63,6 +87,18 @@ class NotRepresenting(DomainError):
     """The user does not (or no longer) represent the organisation a button names."""
 
     key = "organisation.error-not-representing"
+
+
+class NumberTaken(InvalidOrganisation):
+    """An edit gives the organisation a KRS, NIP or REGON another one is registered under."""
+
+    key = "organisation.error-number-taken"
+
+
+class AlreadyRepresenting(DomainError):
+    """The user represents (or asked to represent) an organisation already."""
+
+    key = "organisation.error-already"
 
 
 def clean_text(value: str) -> str:
@@ -134,94 +170,186 @@ class OrganisationDraft(BaseModel):
 
 
 class OrganisationCard(BaseModel):
-    """An organisation as its representative sees it."""
+    """An organisation as one of its representatives (or someone asking to be one) sees it."""
 
     model_config = ConfigDict(frozen=True)
 
     organisation: Organisation
     representatives: int
+    # The viewer's own standing: accepted representative, or a request still waiting.
+    state: Literal["accepted", "pending"] = "accepted"
 
 
-def _card(conn: sqlite3.Connection, organisation: Organisation) -> OrganisationCard:
+class Registered(BaseModel):
+    """What Save did: a new organisation the user now represents, or a request to join one."""
+
+    model_config = ConfigDict(frozen=True)
+
+    card: OrganisationCard
+    joined: bool
+
+
+class Request(BaseModel):
+    """A request to represent an organisation, with what a decider needs to see."""
+
+    model_config = ConfigDict(frozen=True)
+
+    representative: Representative
+    organisation: Organisation
+
+
+class Decision(BaseModel):
+    """The state of a request after a press; `changed` is False for a repeated or late press."""
+
+    model_config = ConfigDict(frozen=True)
+
+    request: Request
+    changed: bool
+
+
+class PendingRequests(BaseModel):
+    """The requests waiting for a decision (oldest first, at most PENDING_SHOWN) and the total."""
+
+    model_config = ConfigDict(frozen=True)
+
+    requests: tuple[Request, ...]
+    total: int
+
+
+def _card(
+    conn: sqlite3.Connection,
+    organisation: Organisation,
+    state: Literal["accepted", "pending"] = "accepted",
+) -> OrganisationCard:
     return OrganisationCard(
         organisation=organisation,
         representatives=organisations_storage.count_representatives(conn, organisation.id),
+        state=state,
     )
 
 
 def _my_organisation(conn: sqlite3.Connection, user_id: int) -> OrganisationCard | None:
-    user = users_storage.get_user(conn, user_id)
-    if user is None or user.organisation_id is None:
+    current = organisations_storage.get_current_representative(conn, user_id)
+    if current is None:
         return None
-    organisation = organisations_storage.get_organisation(conn, user.organisation_id)
-    return None if organisation is None else _card(conn, organisation)
+    organisation = organisations_storage.get_organisation(conn, current.organisation_id)
+    if organisation is None:
+        return None
+    return _card(conn, organisation, "accepted" if current.state == "accepted" else "pending")
 
 
 async def my_organisation(db: Database, user_id: int) -> OrganisationCard | None:
-    """The organisation the user represents, with its number of representatives."""
+    """The organisation the user represents or asked to represent, with its representatives."""
     return await db.run(_my_organisation, user_id)
 
 
-def _joins_other(conn: sqlite3.Connection, user_id: int, krs: str) -> bool:
-    existing = organisations_storage.get_organisation_by_krs(conn, krs)
+def _joins_other(conn: sqlite3.Connection, user_id: int, draft: OrganisationDraft) -> bool:
+    existing = organisations_storage.get_organisation_by_numbers(
+        conn, draft.krs, draft.nip, draft.regon
+    )
     if existing is None:
         return False
     user = users_storage.get_user(conn, user_id)
     return user is None or user.organisation_id != existing.id
 
 
-async def joins_registered_krs(db: Database, user_id: int, krs: str) -> bool:
-    """Whether saving this KRS would join an organisation the user does not represent yet."""
-    return await db.run(_joins_other, user_id, krs)
+async def joins_registered(db: Database, user_id: int, draft: OrganisationDraft) -> bool:
+    """Whether saving this draft asks to join an organisation registered under its numbers."""
+    return await db.run(_joins_other, user_id, draft)
 
 
-# An organisation whose last representative leaves is kept, not deleted: postulates submitted
-# on its behalf refer to it, and whoever registers its KRS later takes over its history.
-def _save(
+def _person(texts: Texts, language: Language, user_id: int) -> str:
+    return texts.get(language, "organisation.person", user_id=user_id)
+
+
+def _request_message(
+    texts: Texts, language: Language, request: Request
+) -> delivery.OutgoingMessage:
+    representative_id = request.representative.id
+    body = texts.get(
+        language,
+        "organisation.request-notice",
+        name=request.organisation.name,
+        person=_person(texts, language, request.representative.user_id),
+    )
+    # A plain dict, not telegram's classes: services stay free of the Telegram library.
+    keyboard = {
+        "inline_keyboard": [
+            [
+                {
+                    "text": texts.get(language, "organisation.button-accept"),
+                    "callback_data": f"org:accept:{representative_id}",
+                },
+                {
+                    "text": texts.get(language, "organisation.button-decline"),
+                    "callback_data": f"org:decline:{representative_id}",
+                },
+            ]
+        ]
+    }
+    return delivery.OutgoingMessage(text=body, reply_markup=keyboard)
+
+
+def request_message(texts: Texts, language: Language, request: Request) -> delivery.OutgoingMessage:
+    """The request as deciders get it: who asks, for which organisation, Accept / Decline."""
+    return _request_message(texts, language, request)
+
+
+def _register(
     conn: sqlite3.Connection,
     user_id: int,
     draft: OrganisationDraft,
     notice_version: int,
+    texts: Texts,
     now: datetime,
-) -> OrganisationCard:
+) -> Registered:
     user = users_storage.get_user(conn, user_id)
     if user is None or user.consent_version is None or user.consent_version < notice_version:
         raise ConsentRequired()
-    fields = draft.model_dump()
-    current = user.organisation_id
-    existing = (
-        None
-        if draft.krs is None
-        else organisations_storage.get_organisation_by_krs(conn, draft.krs)
+    if organisations_storage.get_current_representative(conn, user_id) is not None:
+        raise AlreadyRepresenting()
+    existing = organisations_storage.get_organisation_by_numbers(
+        conn, draft.krs, draft.nip, draft.regon
     )
-    saved: Organisation | None = None
-    if existing is not None:
-        saved = organisations_storage.update_organisation(conn, existing.id, **fields, now=now)
-    elif current is not None and organisations_storage.count_representatives(conn, current) == 1:
-        # The user is its only representative: correct it in place (it keeps its id).
-        saved = organisations_storage.update_organisation(conn, current, **fields, now=now)
-    if saved is None:
-        saved = organisations_storage.add_organisation(conn, **fields, now=now)
-    users_storage.update_organisation(conn, user_id, saved.id)
-    return _card(conn, saved)
+    if existing is None:
+        created = organisations_storage.add_organisation(conn, **draft.model_dump(), now=now)
+        organisations_storage.add_representative(conn, created.id, user_id, "accepted", now)
+        return Registered(card=_card(conn, created), joined=False)
+    # Joining never edits the organisation: what the newcomer typed is dropped, and the
+    # request waits for its representatives (or, with none left, an admin).
+    representative = organisations_storage.add_representative(
+        conn, existing.id, user_id, "pending", now
+    )
+    request = Request(representative=representative, organisation=existing)
+    delivery.announce(
+        conn,
+        kind="organisation-request",
+        audience="organisation-deciders",
+        audience_id=existing.id,
+        messages=delivery.messages_for(lambda lang: _request_message(texts, lang, request)),
+        now=now,
+        subject=f"representative:{representative.id}",
+    )
+    return Registered(card=_card(conn, existing, "pending"), joined=True)
 
 
-async def save_organisation(
+async def register_organisation(
     db: Database,
     user_id: int,
     draft: OrganisationDraft,
     notice_version: int,
+    texts: Texts,
     now: datetime,
-) -> OrganisationCard:
-    """Register or edit the user's organisation; a known KRS joins its organisation.
+) -> Registered:
+    """Register a new organisation, or ask to join the one its KRS, NIP or REGON names.
 
-    Raises InvalidOrganisation (a rule is broken), ConsentRequired.
+    Raises InvalidOrganisation (a rule is broken), ConsentRequired, AlreadyRepresenting.
     """
     clean = draft.validated()
 
-    def save(conn: sqlite3.Connection) -> OrganisationCard:
+    def save(conn: sqlite3.Connection) -> Registered:
         try:
-            return _save(conn, user_id, clean, notice_version, now)
+            return _register(conn, user_id, clean, notice_version, texts, now)
         except sqlite3.IntegrityError as exc:
             # The rules above mirror the table's constraints; this is the last line of defence.
             raise InvalidOrganisation() from exc
@@ -229,19 +357,170 @@ async def save_organisation(
     return await db.run(save)
 
 
+def _edit(
+    conn: sqlite3.Connection,
+    user_id: int,
+    organisation_id: int,
+    draft: OrganisationDraft,
+    now: datetime,
+) -> OrganisationCard:
+    if not organisations_storage.is_accepted_representative(conn, organisation_id, user_id):
+        raise NotRepresenting()
+    before = organisations_storage.get_organisation(conn, organisation_id)
+    if before is None:
+        raise NotRepresenting()
+    other = organisations_storage.get_organisation_by_numbers(
+        conn, draft.krs, draft.nip, draft.regon
+    )
+    if other is not None and other.id != organisation_id:
+        raise NumberTaken()
+    # One "old → new" line per changed field, readable as is in /audit and its CSV.
+    changes = {
+        field: f"{getattr(before, field) or '—'} → {getattr(draft, field) or '—'}"
+        for field in FIELDS
+        if getattr(before, field) != getattr(draft, field)
+    }
+    if not changes:
+        return _card(conn, before)
+    after = organisations_storage.update_organisation(
+        conn, organisation_id, **draft.model_dump(), now=now
+    )
+    assert after is not None
+    audit.record(
+        conn,
+        actor_id=user_id,
+        action="organisation.edit",
+        target=f"organisation:{organisation_id}",
+        details=changes,
+        now=now,
+    )
+    return _card(conn, after)
+
+
+async def edit_organisation(
+    db: Database, user_id: int, organisation_id: int, draft: OrganisationDraft, now: datetime
+) -> OrganisationCard:
+    """Change an organisation's data; only its accepted representatives may, and every
+    changed field goes to the audit log as old -> new.
+
+    Raises InvalidOrganisation (incl. NumberTaken), NotRepresenting.
+    """
+    clean = draft.validated()
+
+    def save(conn: sqlite3.Connection) -> OrganisationCard:
+        try:
+            return _edit(conn, user_id, organisation_id, clean, now)
+        except sqlite3.IntegrityError as exc:
+            raise InvalidOrganisation() from exc
+
+    return await db.run(save)
+
+
+def _request(conn: sqlite3.Connection, representative: Representative) -> Request:
+    organisation = organisations_storage.get_organisation(conn, representative.organisation_id)
+    assert organisation is not None  # the row cascades with its organisation
+    return Request(representative=representative, organisation=organisation)
+
+
+def _decide(
+    conn: sqlite3.Connection,
+    actor: Actor,
+    representative_id: int,
+    accept: bool,
+    texts: Texts,
+    now: datetime,
+) -> Decision:
+    representative = organisations_storage.get_representative(conn, representative_id)
+    if representative is None:
+        raise StaleButton()
+    # Callback data can be forged: the presser must be a decider for this organisation now.
+    if not actor.is_admin and not organisations_storage.is_accepted_representative(
+        conn, representative.organisation_id, actor.user_id
+    ):
+        raise NotAllowed()
+    if representative.state != "pending":
+        return Decision(request=_request(conn, representative), changed=False)
+    new: RepresentativeState = "accepted" if accept else "declined"
+    decided = organisations_storage.update_representative_state(
+        conn, representative_id, old="pending", new=new, now=now, decided_by=actor.user_id
+    )
+    assert decided is not None  # one transaction at a time: it was pending just above
+    request = _request(conn, decided)
+    audit.record(
+        conn,
+        actor_id=actor.user_id,
+        action="organisation.accept" if accept else "organisation.decline",
+        target=f"organisation:{decided.organisation_id}",
+        details={"request": decided.id},
+        now=now,
+    )
+    key = "organisation.request-accepted" if accept else "organisation.request-declined"
+    delivery.announce(
+        conn,
+        kind="organisation-decision",
+        audience="user",
+        audience_id=decided.user_id,
+        messages=delivery.messages_for(
+            lambda lang: delivery.OutgoingMessage(
+                text=texts.get(lang, key, name=request.organisation.name)
+            )
+        ),
+        now=now,
+        subject=f"representative:{decided.id}",
+        created_by=actor.user_id,
+    )
+    return Decision(request=request, changed=True)
+
+
+async def decide(
+    db: Database, actor: Actor, representative_id: int, accept: bool, texts: Texts, now: datetime
+) -> Decision:
+    """Accept or decline a request to represent an organisation (its representatives, admins).
+
+    A request already decided (a second press, another decider first) stays as it is.
+    Raises NotAllowed (not a decider), StaleButton (no such request).
+    """
+    return await db.run(_decide, actor, representative_id, accept, texts, now)
+
+
+def _pending(conn: sqlite3.Connection) -> PendingRequests:
+    rows = organisations_storage.list_pending_representatives(conn, PENDING_SHOWN)
+    return PendingRequests(
+        requests=tuple(_request(conn, row) for row in rows),
+        total=organisations_storage.count_pending_representatives(conn),
+    )
+
+
+async def pending_requests(db: Database, actor: Actor) -> PendingRequests:
+    """The requests waiting for a decision, for an admin."""
+    if not actor.is_admin:
+        raise NotAllowed()
+    return await db.run(_pending)
+
+
 def _stop_representing(
-    conn: sqlite3.Connection, user_id: int, organisation_id: int
+    conn: sqlite3.Connection, user_id: int, organisation_id: int, now: datetime
 ) -> Organisation:
-    user = users_storage.get_user(conn, user_id)
-    if user is None or user.organisation_id != organisation_id:
+    current = organisations_storage.get_current_representative(conn, user_id)
+    if current is None or current.organisation_id != organisation_id:
         raise NotRepresenting()
     organisation = organisations_storage.get_organisation(conn, organisation_id)
     if organisation is None:
         raise NotRepresenting()
-    users_storage.update_organisation(conn, user_id, None)
+    # An organisation whose last representative leaves is kept, not deleted: postulates
+    # submitted on its behalf refer to it; claiming it again needs an admin's approval.
+    organisations_storage.update_representative_state(
+        conn, current.id, old=current.state, new="removed", now=now
+    )
+    if current.state == "pending":
+        # A withdrawn request: deciders who have not got it yet never will.
+        delivery.cancel_pending(conn, subject=f"representative:{current.id}", now=now)
     return organisation
 
 
-async def stop_representing(db: Database, user_id: int, organisation_id: int) -> Organisation:
-    """Unlink the user from the organisation the button named; raise NotRepresenting if stale."""
-    return await db.run(_stop_representing, user_id, organisation_id)
+async def stop_representing(
+    db: Database, user_id: int, organisation_id: int, now: datetime
+) -> Organisation:
+    """Stop representing (or withdraw the request to represent) the organisation the button
+    named; raise NotRepresenting if stale."""
+    return await db.run(_stop_representing, user_id, organisation_id, now)

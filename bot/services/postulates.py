@@ -19,6 +19,7 @@ from bot.config import Language
 from bot.errors import ConsentRequired, DomainError, NotAllowed, StaleButton
 from bot.i18n import Html, Texts
 from bot.services import audit, delivery
+from storage import organisations as organisations_storage
 from storage import postulates as store
 from storage import roles as roles_storage
 from storage import subscriptions as subscriptions_storage
@@ -69,6 +70,12 @@ class WrongState(DomainError):
 
 class SubmissionsClosed(DomainError):
     key = "postulates.error-no-call"
+
+
+class NotRepresentative(DomainError):
+    """On behalf of an organisation the author no longer represents (accepted)."""
+
+    key = "organisation.error-not-representing"
 
 
 class CannotSupport(DomainError):
@@ -134,6 +141,9 @@ class DraftOutcome(BaseModel):
     sectors: tuple[Team, ...] = ()
     team: Team | None = None
     organisation_name: str | None = None
+    # The organisation the author asked to represent, while that request waits: they
+    # submit as themselves and are told why.
+    pending_organisation_name: str | None = None
     similar: tuple[Postulate, ...] = ()
     calls: tuple[Call, ...] = ()
     submitted: Postulate | None = None
@@ -191,6 +201,10 @@ def _outcome(conn: sqlite3.Connection, draft: Draft | None, **extra: object) -> 
             values["team"] = teams_storage.get_team(conn, draft.team_id)
         if draft.organisation_id is not None:
             values["organisation_name"] = store.get_organisation_name(conn, draft.organisation_id)
+        elif draft.step == "title":
+            values["pending_organisation_name"] = (
+                organisations_storage.get_pending_organisation_name(conn, draft.user_id)
+            )
         if draft.step == "similar" and draft.team_id is not None:
             values["similar"] = tuple(
                 store.list_similar(
@@ -298,6 +312,12 @@ def _submit(
         raise StaleButton()
     call = _open_call_check(conn, draft.team_id, settings, now)
     organisation_id = draft.organisation_id if draft.on_behalf == "organisation" else None
+    author = users_storage.get_user(conn, user_id)
+    if organisation_id is not None and (
+        author is None or author.organisation_id != organisation_id
+    ):
+        # Left, or was removed, since the draft began: only accepted representatives submit.
+        raise NotRepresentative()
     organisation_name = (
         store.get_organisation_name(conn, organisation_id) if organisation_id else None
     )
@@ -958,6 +978,10 @@ def _support(
         raise StaleButton()
     user = users_storage.get_user(conn, user_id)
     organisation_id = user.organisation_id if user is not None else None
+    if organisation_id is None and organisations_storage.get_pending_organisation_name(
+        conn, user_id
+    ):
+        raise CannotSupport("organisation.pending-cannot-support")
     if organisation_id is None:
         raise CannotSupport("postulates.error-support-no-organisation")
     if postulate.author_id == user_id or postulate.organisation_id == organisation_id:

@@ -143,6 +143,11 @@ SECTIONS: list[Section] = [
     Section("profile", _profile, ("users.id", "user_inactivity.user_id")),
     Section("consents", storage.list_consents, ("consent_history.user_id",)),
     Section("organisation", _organisation, ()),
+    Section(
+        "representation",
+        organisations_storage.list_personal_representation,
+        ("organisation_representatives.user_id", "organisation_representatives.decided_by"),
+    ),
     Section("subscriptions", storage.list_subscriptions, ("subscriptions.user_id",)),
     Section("roles", _roles, ("admins.user_id", "moderators.user_id")),
     Section("rsvps", _rsvps, ("rsvps.user_id",)),
@@ -205,6 +210,7 @@ ERASED: dict[str, str] = {
     "postulate_prompts.user_id": "storage.postulates.update_anonymise_author: deleted",
     "moderators.user_id": "the roles are deleted",
     "broadcasts.progress_chat_id": "set to NULL: the progress message is no longer edited",
+    "organisation_representatives.decided_by": "ON DELETE SET NULL: who decided is forgotten",
 }
 
 # Columns naming a user that erasure keeps, and why (GDPR art. 17(3)(b): records of what
