@@ -37,14 +37,20 @@ def get_organisation_by_krs(conn: sqlite3.Connection, krs: str) -> Organisation 
 
 
 def get_organisation_by_numbers(
-    conn: sqlite3.Connection, krs: str | None, nip: str | None, regon: str | None
+    conn: sqlite3.Connection,
+    krs: str | None,
+    nip: str | None,
+    regon: str | None,
+    *,
+    other_than: int | None = None,
 ) -> Organisation | None:
-    """Return the organisation one of these numbers identifies (KRS first, then NIP, REGON)."""
+    """Return the organisation one of these numbers identifies (KRS first, then NIP, REGON),
+    leaving out `other_than`."""
     row = conn.execute(
         """SELECT * FROM organisations
-           WHERE krs = :krs OR nip = :nip OR regon = :regon
+           WHERE (krs = :krs OR nip = :nip OR regon = :regon) AND id IS NOT :other
            ORDER BY krs = :krs DESC, nip = :nip DESC, id LIMIT 1""",
-        {"krs": krs, "nip": nip, "regon": regon},
+        {"krs": krs, "nip": nip, "regon": regon, "other": other_than},
     ).fetchone()
     return None if row is None else Organisation.from_row(row)
 

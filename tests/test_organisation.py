@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import sqlite3
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -11,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from bot.config import Config
 from bot.dispatcher import dispatch_once
 from bot.errors import ConsentRequired
 from bot.i18n import PLACEHOLDER, Texts, load_catalog
@@ -19,8 +21,11 @@ from bot.services.organisations import OrganisationDraft
 from storage import organisations as organisations_storage
 from storage import users as users_storage
 from storage.database import Database
+from tests.conftest import ADMIN_ID
 from tests.fakes import Call
 from tests.harness import BotDriver, Clock, TgUser, texts_of
+from tests.meeting_factory import files_driver, uploaded
+from tests.test_postulates_helpers import submit, team_id
 
 NAME_PL = "Fundacja Dobrych Sąsiadów"
 KRS = "0000123456"
@@ -728,3 +733,221 @@ def test_both_languages_have_every_organisation_text_with_the_same_placeholders(
             for language in ("pl", "en")
         ]
         assert found[0] == found[1], key
+
+
+# Representatives: joining is a request the organisation's representatives (or an admin) decide
+
+NOT_ALLOWED_PL = "Nie masz uprawnień do tej czynności."
+NOT_ALLOWED_EN = "You are not allowed to do this."
+WALKER = TgUser(id=1003, language_code="pl", first_name="Walker")
+ADMIN = TgUser(id=ADMIN_ID, language_code="en", first_name="Admin")
+
+
+async def states(bot: BotDriver) -> list[tuple[Any, ...]]:
+    return await query(
+        bot,
+        "SELECT user_id, state, decided_by FROM organisation_representatives ORDER BY id",
+    )
+
+
+async def test_a_stranger_typing_a_known_krs_changes_nothing_and_is_decided_by_its_representative(
+    bot: BotDriver, anna: TgUser, john: TgUser
+) -> None:
+    for user in (anna, john, WALKER):
+        await consent(bot, user)
+    await register(bot, anna, nip=NIP, regon=REGON)
+    before = await organisations(bot)
+    [(org_id, *_)] = before
+
+    # The stranger types Anna's KRS with a name and numbers of his own.
+    calls = await register(bot, WALKER, name="Przejęta Fundacja", nip="5261040828")
+    assert "Wysłano prośbę" in texts_of(calls)
+    assert "nie możesz działać w jej imieniu" in texts_of(calls)
+    assert await organisations(bot) == before
+    assert await represented(bot, WALKER) is None
+    calls = await bot.send(WALKER, "/organisation")
+    assert "Prosisz o przyjęcie" in texts_of(calls)
+    assert [label for label, _ in sent(calls)[-1].buttons()] == ["Wycofaj prośbę"]
+    calls = await bot.click(WALKER, "org:edit")  # a forged Edit: he does not represent it
+    assert alert(calls) == "Ten przycisk jest już nieaktualny."
+
+    # Anna is told, with Accept / Decline, and declines.
+    await dispatch(bot)
+    [notice] = [k for k in bot.keyboards(anna) if "Prośba o reprezentowanie" in k.text]
+    assert f"tg://user?id={WALKER.id}" in notice.text
+    assert NAME_PL in notice.text
+    assert [label for label, _ in notice.buttons] == ["✅ Przyjmij", "✖️ Odrzuć"]
+    calls = await bot.press(anna, "✖️ Odrzuć")
+    [edit] = [c for c in calls if c.method == "editMessageText"]
+    assert "Prośba odrzucona" in str(edit.text)
+    assert await states(bot) == [(anna.id, "accepted", None), (WALKER.id, "declined", anna.id)]
+    await dispatch(bot)
+    told = [c for c in bot.api.calls if c.method == "sendMessage" and c.chat_id == WALKER.id]
+    assert "została odrzucona" in told[-1].text
+
+    # Accept pressed after the decline (the old notice) is a quiet no-op showing the state.
+    calls = await bot.click(anna, data=notice.buttons[0][1], message_id=notice.message_id)
+    assert alert(calls) == "O tej prośbie już zdecydowano."
+    [edit] = [c for c in calls if c.method == "editMessageText"]
+    assert "Prośba odrzucona" in str(edit.text)
+    assert await states(bot) == [(anna.id, "accepted", None), (WALKER.id, "declined", anna.id)]
+    assert await organisations(bot) == before
+
+    # John asks too and is accepted: now he can edit it and submit on its behalf.
+    await bot.send(john, "/cancel")
+    await register(bot, john, name="Whatever")
+    await dispatch(bot)
+    [notice] = [k for k in bot.keyboards(anna) if "Prośba o reprezentowanie" in k.text]
+    calls = await bot.press(anna, "✅ Przyjmij")
+    assert "Prośba przyjęta" in texts_of(calls)
+    # Pressed twice (a double tap): nothing more happens.
+    calls = await bot.click(anna, data=notice.buttons[0][1], message_id=notice.message_id)
+    assert alert(calls) == "O tej prośbie już zdecydowano."
+    assert await represented(bot, john) == org_id
+    await dispatch(bot)
+    told = [c for c in bot.api.calls if c.method == "sendMessage" and c.chat_id == john.id]
+    assert f"You are now a representative of <b>{NAME_PL}</b>" in told[-1].text
+    assert [row[1] for row in await states(bot)].count("accepted") == 2
+    calls = await bot.send(anna, "/organisation")
+    assert "W bocie reprezentują ją 2 osoby." in texts_of(calls)
+    reference = await submit(bot, john)
+    [(behalf,)] = await query(
+        bot, "SELECT organisation_id FROM postulates WHERE reference = ?", reference
+    )
+    assert behalf == org_id
+
+
+async def test_a_pending_representative_submits_as_themselves_and_cannot_support(
+    bot: BotDriver, anna: TgUser, john: TgUser
+) -> None:
+    await consent(bot, anna)
+    await consent(bot, john)
+    await register(bot, anna)
+    reference = await submit(bot, anna)
+    await register(bot, john)  # pending
+    tid = await team_id(bot, "culture")
+    await bot.send(john, "/postulate")
+    calls = await bot.click(john, f"pst:sector:{tid}")
+    assert all(data != "pst:behalf:organisation" for c in sent(calls) for _, data in c.buttons())
+    assert f"Your request to represent <b>{NAME_PL}</b> waits for a decision" in texts_of(calls)
+    await bot.send(john, "/cancel")
+    calls = await bot.send(john, f"/support {reference}")
+    assert "Your request to represent an organisation waits for a decision" in texts_of(calls)
+    assert await query(bot, "SELECT count(*) FROM postulate_supports") == [(0,)]
+
+
+async def test_a_forged_accept_by_a_non_representative_changes_nothing(
+    bot: BotDriver, anna: TgUser, john: TgUser
+) -> None:
+    for user in (anna, john, WALKER):
+        await consent(bot, user)
+    await register(bot, anna)
+    await register(bot, WALKER)
+    [(request_id,)] = await query(
+        bot, "SELECT id FROM organisation_representatives WHERE user_id = ?", WALKER.id
+    )
+    for presser, refusal in ((john, NOT_ALLOWED_EN), (WALKER, NOT_ALLOWED_PL)):
+        # A bystander, and the requester himself.
+        calls = await bot.click(presser, f"org:accept:{request_id}")
+        assert alert(calls) == refusal
+        assert [c for c in calls if c.method == "editMessageText"] == []
+    calls = await bot.click(anna, f"org:accept:{request_id + 100}")  # no such request
+    assert alert(calls) == "Ten przycisk jest już nieaktualny."
+    assert [row[1] for row in await states(bot)] == ["accepted", "pending"]
+    assert await represented(bot, WALKER) is None
+    assert await query(bot, "SELECT count(*) FROM audit_log") == [(0,)]
+
+
+async def test_an_organisation_left_by_everyone_is_claimed_only_with_an_admins_approval(
+    bot: BotDriver, anna: TgUser, john: TgUser
+) -> None:
+    for user in (anna, john, ADMIN):
+        await consent(bot, user)
+    await register(bot, anna)
+    [(org_id, *_)] = await organisations(bot)
+    await bot.click(anna, f"org:leave:{org_id}")
+    await bot.press(anna, "Tak, przestań reprezentować")
+    calls = await register(bot, john, name="Mine now")
+    assert "Request sent." in texts_of(calls)
+    assert await represented(bot, john) is None
+    await dispatch(bot)
+    # Nobody represents it: the admin gets the request, Anna (who left) does not.
+    assert [k for k in bot.keyboards(anna) if "Prośba o reprezentowanie" in k.text] == []
+    assert [k for k in bot.keyboards(ADMIN) if "Request to represent" in k.text]
+    # The admin also finds it through /organisation.
+    calls = await bot.send(ADMIN, "/organisation")
+    assert "1 request to represent an organisation waits for a decision." in texts_of(calls)
+    await bot.send(ADMIN, "/cancel")
+    calls = await bot.press(ADMIN, "Show the requests")
+    assert f"tg://user?id={john.id}" in texts_of(calls)
+    calls = await bot.press(ADMIN, "✅ Accept")
+    assert "Request accepted." in texts_of(calls)
+    assert await represented(bot, john) == org_id
+    assert await organisations(bot) == [(org_id, NAME_PL, "krs", KRS, None, None, None)]
+    [(actor, action, target)] = await query(bot, "SELECT actor_id, action, target FROM audit_log")
+    assert (actor, action, target) == (ADMIN_ID, "organisation.accept", f"organisation:{org_id}")
+
+
+async def test_editing_is_for_accepted_representatives_and_every_change_is_audited(
+    bot: BotDriver, anna: TgUser, john: TgUser
+) -> None:
+    for user in (anna, john, ADMIN):
+        await consent(bot, user)
+    await register(bot, anna, nip=NIP)
+    [(org_id, *_)] = await organisations(bot)
+    await register(bot, john, name="Other", number="0000000002", regon=REGON)
+    await bot.send(anna, "/organisation")
+    await bot.press(anna, "✏️ Edytuj")
+    await bot.send(anna, "Fundacja Nowa")
+    await bot.press(anna, "KRS (Krajowy Rejestr Sądowy)")
+    await bot.press(anna, "Bez zmian")
+    await bot.press(anna, "Usuń")  # NIP removed
+    await bot.send(anna, REGON)  # John's organisation's REGON
+    calls = await bot.press(anna, "✅ Zapisz")
+    assert "inna organizacja" in texts_of(calls)
+    assert (await organisations(bot))[0] == (org_id, NAME_PL, "krs", KRS, None, NIP, None)
+
+    await bot.send(anna, "/organisation")
+    await bot.press(anna, "✏️ Edytuj")
+    await bot.send(anna, "Fundacja Nowa")
+    await bot.press(anna, "KRS (Krajowy Rejestr Sądowy)")
+    await bot.press(anna, "Bez zmian")
+    await bot.press(anna, "Usuń")
+    await bot.press(anna, "Pomiń")
+    await bot.press(anna, "✅ Zapisz")
+    assert (await organisations(bot))[0] == (org_id, "Fundacja Nowa", "krs", KRS, None, None, None)
+    calls = await bot.send(ADMIN, "/audit")
+    body = texts_of(calls)
+    assert "organisation.edit" in body
+    assert f"name: {NAME_PL} → Fundacja Nowa" in body
+    assert f"nip: {NIP} → —" in body
+    [(details,)] = await query(
+        bot, "SELECT details FROM audit_log WHERE action = 'organisation.edit'"
+    )
+    assert "register_type" not in details  # unchanged fields are not listed
+
+
+async def test_mydata_shows_my_representation_and_forget_removes_it(
+    config: Config, clock: Clock, anna: TgUser, john: TgUser
+) -> None:
+    async for bot in files_driver(config, clock):
+        await consent(bot, anna)
+        await consent(bot, john)
+        await register(bot, anna)
+        await register(bot, john)
+        await dispatch(bot)
+        await bot.press(anna, "✖️ Odrzuć")
+        await bot.send(john, "/mydata")
+        [(_, _, data)] = uploaded(bot)[-1:]
+        export = json.loads(data)
+        [mine] = export["representation"]["representations"]
+        assert (mine["organisation_name"], mine["state"]) == (NAME_PL, "declined")
+        assert str(anna.id) not in json.dumps(export["representation"])
+        await bot.send(anna, "/mydata")
+        [(_, _, data)] = uploaded(bot)[-1:]
+        decided = json.loads(data)["representation"]["decisions_made"]
+        assert [row["state"] for row in decided] == ["declined"]
+        assert str(john.id) not in json.dumps(decided)
+        await bot.send(anna, "/forget")
+        await bot.press(anna, "Tak, usuń moje dane", exact=False)
+        assert await states(bot) == [(john.id, "declined", None)]

@@ -369,10 +369,9 @@ def _edit(
     before = organisations_storage.get_organisation(conn, organisation_id)
     if before is None:
         raise NotRepresenting()
-    other = organisations_storage.get_organisation_by_numbers(
-        conn, draft.krs, draft.nip, draft.regon
-    )
-    if other is not None and other.id != organisation_id:
+    if organisations_storage.get_organisation_by_numbers(
+        conn, draft.krs, draft.nip, draft.regon, other_than=organisation_id
+    ):
         raise NumberTaken()
     # One "old → new" line per changed field, readable as is in /audit and its CSV.
     changes = {
