@@ -23,8 +23,8 @@ from bot.config import Config, ConfigError, config_path, load_config
 from bot.errors import TeamSyncError
 from bot.redact import redact, secrets_of
 from bot.services.sectors import sync_from_config
-from storage.backup import BackupError, backup
-from storage.database import Database, MigrationError
+from storage.backup import BackupError, BackupRefused, backup
+from storage.database import Database, DatabaseError
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +42,9 @@ def _parser() -> argparse.ArgumentParser:
         "backup", help="copy the database (also while the bot runs) and check the copy"
     )
     backup.add_argument("path", help="the backup file, or a folder for a file named by the time")
+    backup.add_argument(
+        "--force", action="store_true", help="replace an existing file at PATH (never the database)"
+    )
     export.add_parser(commands)  # `export postulates --format csv|json --out FILE ...`
     return parser
 
@@ -83,6 +86,7 @@ def setup_logging(secrets: Iterable[str] = (), level: int = logging.INFO) -> log
         if isinstance(handler, _StderrHandler):
             root.removeHandler(handler)
     handler = _StderrHandler()
+    handler.addFilter(UnreadableUpdateFilter())
     handler.setFormatter(
         RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s", secrets)
     )
@@ -112,10 +116,13 @@ def _summary(config: Config, source: str) -> str:
     )
 
 
-def _fail(message: str, config: Config | None = None, status: int = 2) -> int:
+def _fail(
+    message: str, config: Config | None = None, status: int = 2, secrets: Iterable[str] = ()
+) -> int:
     """Print one line (never a traceback, never a secret) and return the exit status."""
-    secrets = secrets_of(config) if config is not None else ()
-    print(f"ngo-bot: {redact(message, secrets)}", file=sys.stderr)
+    hidden = [*secrets, *(secrets_of(config) if config is not None else ())]
+    line = " ".join(redact(message, hidden).split())  # a line break would split the message
+    print(f"ngo-bot: {line}", file=sys.stderr)
     return status
 
 
@@ -181,15 +188,61 @@ class ProductionRequest(BaseRequest):
         return json.dumps(body).encode()
 
 
+def _update_id(item: Any) -> int | None:
+    update_id = item.get("update_id") if isinstance(item, dict) else None
+    return update_id if isinstance(update_id, int) and not isinstance(update_id, bool) else None
+
+
+def _top_keys(item: Any) -> str:
+    if not isinstance(item, dict):
+        return f"none, a {type(item).__name__}"
+    return ", ".join(sorted(str(key)[:40] for key in item)[:20])
+
+
+def describe_update(item: Any) -> str:
+    """An update as logs may show it: its id and top-level keys, never names or texts."""
+    return f"{_update_id(item)} (top-level keys: {_top_keys(item)})"
+
+
 def _readable(item: Any) -> Any:
     """The update if PTB can read it, else a bare update with its id (logged, not its data)."""
     try:
         Update.de_json(item, None)
     except Exception as exc:
-        update_id = item.get("update_id") if isinstance(item, dict) else None
-        log.error("Skipped update %s that could not be read: %r", update_id, exc)
-        return {"update_id": update_id} if isinstance(update_id, int) else None
+        update_id = _update_id(item)
+        # Only the exception's type: its message may quote a value from the update.
+        log.error(
+            "Skipped update %s that could not be read (top-level keys: %s): %s",
+            update_id,
+            _top_keys(item),
+            type(exc).__name__,
+        )
+        return {"update_id": update_id} if update_id is not None else None
     return item
+
+
+class UnreadableUpdateFilter(logging.Filter):
+    """Rewrites PTB's "Received data was %r" records to ids and top-level keys only.
+
+    PTB logs a batch (or a webhook body) it cannot parse whole, names and texts included,
+    before the guard above gets a chance; a log must hold no personal content.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not record.name.startswith("telegram") or "Received data was" not in str(record.msg):
+            return True
+        data = record.args[0] if isinstance(record.args, tuple) and record.args else None
+        items = data if isinstance(data, list) else [data]
+        record.msg = "Could not read update(s) %s: %s"
+        error = record.exc_info[1] if record.exc_info else None
+        record.args = (
+            "; ".join(describe_update(item) for item in items[:20]),
+            type(error).__name__ if error is not None else "unknown error",
+        )
+        # The traceback's exception messages may quote the data too.
+        record.exc_info = None
+        record.exc_text = None
+        return True
 
 
 async def _prepare(config: Config) -> None:
@@ -214,8 +267,11 @@ def _run(config: Config) -> int:
     try:
         loop.run_until_complete(_prepare(config))
         app = build_application(config, request=ProductionRequest())
+        # getMe first, here: inside run_polling/run_webhook a failure would be logged with
+        # PTB's whole traceback before the one line below. PTB skips it once done.
+        loop.run_until_complete(app.bot.initialize())
         serve(app, config)
-    except (TeamSyncError, MigrationError) as exc:
+    except (TeamSyncError, DatabaseError) as exc:
         return _fail(str(exc), config)
     except InvalidToken:
         return _fail("Telegram refused the token in BOT_TOKEN", config)
@@ -239,9 +295,15 @@ async def _migrate(config: Config) -> None:
     await db.close()
 
 
-def _backup(config: Config, target: Path) -> int:
+def _backup(config: Config, target: str, force: bool) -> int:
+    if not target.strip():
+        # Path("") is the current folder: an empty PATH (an unset variable) would quietly
+        # drop a backup wherever the command happens to run.
+        return _fail("backup PATH is empty; give a file or a folder", config)
     try:
-        result = backup(config.database, target)
+        result = backup(config.database, Path(target), overwrite=force)
+    except BackupRefused as exc:
+        return _fail(str(exc), config)
     except BackupError as exc:
         return _fail(str(exc), config, status=1)
     print(
@@ -249,6 +311,27 @@ def _backup(config: Config, target: Path) -> int:
         f"({result.size} bytes, schema version {result.schema_version}, integrity check ok)"
     )
     return 0
+
+
+def _export(args: argparse.Namespace, config: Config) -> int:
+    # Checked here, before anything is read or written: the export would otherwise run,
+    # then fail on the write with a traceback (or create an empty database to export).
+    out = Path(args.out)
+    if not str(args.out).strip() or out.is_dir():
+        return _fail(f"--out {args.out!r} must be a file name, not a folder", config)
+    folder = out.parent
+    if not folder.is_dir():
+        return _fail(f"no folder {folder} for --out {args.out}", config)
+    if not os.access(folder, os.W_OK):
+        return _fail(f"cannot write into the folder {folder} (permission denied)", config)
+    if not config.database.is_file():
+        return _fail(f"no database at {config.database}", config)
+    try:
+        return export.run(args, config)
+    except DatabaseError as exc:
+        return _fail(str(exc), config)
+    except OSError as exc:
+        return _fail(f"cannot write {args.out}: {exc.strerror}", config)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -263,8 +346,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         # The token may have been read already: never echo it, even in an error.
         token = env.get("BOT_TOKEN", "")
-        print(f"ngo-bot: {redact(str(exc), [token] if token else [])}", file=sys.stderr)
-        return 2
+        return _fail(str(exc), secrets=[token] if token else [])
     command = args.command or "run"
     if command == "check-config":
         print(_summary(config, str(source)))
@@ -273,14 +355,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if command == "migrate":
         try:
             asyncio.run(_migrate(config))
-        except MigrationError as exc:
+        except DatabaseError as exc:
             return _fail(str(exc), config)
         print(f"database {config.database} is at the latest schema version")
         return 0
     if command == "backup":
-        return _backup(config, Path(args.path))
+        return _backup(config, args.path, args.force)
     if command == "export":
-        return export.run(args, config)
+        return _export(args, config)
     return _run(config)
 
 
