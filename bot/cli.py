@@ -21,7 +21,7 @@ from telegram.request import BaseRequest, HTTPXRequest, RequestData
 from bot import export
 from bot.config import Config, ConfigError, config_path, load_config
 from bot.errors import TeamSyncError
-from bot.redact import redact, secrets_of
+from bot.redact import UnreadableUpdateFilter, redact, secrets_of, top_keys, update_id_of
 from bot.services.sectors import sync_from_config
 from storage.backup import BackupError, BackupRefused, backup
 from storage.database import Database, DatabaseError
@@ -188,61 +188,21 @@ class ProductionRequest(BaseRequest):
         return json.dumps(body).encode()
 
 
-def _update_id(item: Any) -> int | None:
-    update_id = item.get("update_id") if isinstance(item, dict) else None
-    return update_id if isinstance(update_id, int) and not isinstance(update_id, bool) else None
-
-
-def _top_keys(item: Any) -> str:
-    if not isinstance(item, dict):
-        return f"none, a {type(item).__name__}"
-    return ", ".join(sorted(str(key)[:40] for key in item)[:20])
-
-
-def describe_update(item: Any) -> str:
-    """An update as logs may show it: its id and top-level keys, never names or texts."""
-    return f"{_update_id(item)} (top-level keys: {_top_keys(item)})"
-
-
 def _readable(item: Any) -> Any:
     """The update if PTB can read it, else a bare update with its id (logged, not its data)."""
     try:
         Update.de_json(item, None)
     except Exception as exc:
-        update_id = _update_id(item)
+        update_id = update_id_of(item)
         # Only the exception's type: its message may quote a value from the update.
         log.error(
             "Skipped update %s that could not be read (top-level keys: %s): %s",
             update_id,
-            _top_keys(item),
+            top_keys(item),
             type(exc).__name__,
         )
         return {"update_id": update_id} if update_id is not None else None
     return item
-
-
-class UnreadableUpdateFilter(logging.Filter):
-    """Rewrites PTB's "Received data was %r" records to ids and top-level keys only.
-
-    PTB logs a batch (or a webhook body) it cannot parse whole, names and texts included,
-    before the guard above gets a chance; a log must hold no personal content.
-    """
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if not record.name.startswith("telegram") or "Received data was" not in str(record.msg):
-            return True
-        data = record.args[0] if isinstance(record.args, tuple) and record.args else None
-        items = data if isinstance(data, list) else [data]
-        record.msg = "Could not read update(s) %s: %s"
-        error = record.exc_info[1] if record.exc_info else None
-        record.args = (
-            "; ".join(describe_update(item) for item in items[:20]),
-            type(error).__name__ if error is not None else "unknown error",
-        )
-        # The traceback's exception messages may quote the data too.
-        record.exc_info = None
-        record.exc_text = None
-        return True
 
 
 async def _prepare(config: Config) -> None:
