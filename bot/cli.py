@@ -21,10 +21,10 @@ from telegram.request import BaseRequest, HTTPXRequest, RequestData
 from bot import export
 from bot.config import Config, ConfigError, config_path, load_config
 from bot.errors import TeamSyncError
-from bot.redact import redact, secrets_of
+from bot.redact import UnreadableUpdateFilter, redact, secrets_of, top_keys, update_id_of
 from bot.services.sectors import sync_from_config
-from storage.backup import BackupError, backup
-from storage.database import Database, MigrationError
+from storage.backup import BackupError, BackupRefused, backup
+from storage.database import Database, DatabaseError
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +42,9 @@ def _parser() -> argparse.ArgumentParser:
         "backup", help="copy the database (also while the bot runs) and check the copy"
     )
     backup.add_argument("path", help="the backup file, or a folder for a file named by the time")
+    backup.add_argument(
+        "--force", action="store_true", help="replace an existing file at PATH (never the database)"
+    )
     export.add_parser(commands)  # `export postulates --format csv|json --out FILE ...`
     return parser
 
@@ -83,6 +86,7 @@ def setup_logging(secrets: Iterable[str] = (), level: int = logging.INFO) -> log
         if isinstance(handler, _StderrHandler):
             root.removeHandler(handler)
     handler = _StderrHandler()
+    handler.addFilter(UnreadableUpdateFilter())
     handler.setFormatter(
         RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s", secrets)
     )
@@ -112,10 +116,13 @@ def _summary(config: Config, source: str) -> str:
     )
 
 
-def _fail(message: str, config: Config | None = None, status: int = 2) -> int:
+def _fail(
+    message: str, config: Config | None = None, status: int = 2, secrets: Iterable[str] = ()
+) -> int:
     """Print one line (never a traceback, never a secret) and return the exit status."""
-    secrets = secrets_of(config) if config is not None else ()
-    print(f"ngo-bot: {redact(message, secrets)}", file=sys.stderr)
+    hidden = [*secrets, *(secrets_of(config) if config is not None else ())]
+    line = " ".join(redact(message, hidden).split())  # a line break would split the message
+    print(f"ngo-bot: {line}", file=sys.stderr)
     return status
 
 
@@ -186,9 +193,15 @@ def _readable(item: Any) -> Any:
     try:
         Update.de_json(item, None)
     except Exception as exc:
-        update_id = item.get("update_id") if isinstance(item, dict) else None
-        log.error("Skipped update %s that could not be read: %r", update_id, exc)
-        return {"update_id": update_id} if isinstance(update_id, int) else None
+        update_id = update_id_of(item)
+        # Only the exception's type: its message may quote a value from the update.
+        log.error(
+            "Skipped update %s that could not be read (top-level keys: %s): %s",
+            update_id,
+            top_keys(item),
+            type(exc).__name__,
+        )
+        return {"update_id": update_id} if update_id is not None else None
     return item
 
 
@@ -214,8 +227,11 @@ def _run(config: Config) -> int:
     try:
         loop.run_until_complete(_prepare(config))
         app = build_application(config, request=ProductionRequest())
+        # getMe first, here: inside run_polling/run_webhook a failure would be logged with
+        # PTB's whole traceback before the one line below. PTB skips it once done.
+        loop.run_until_complete(app.bot.initialize())
         serve(app, config)
-    except (TeamSyncError, MigrationError) as exc:
+    except (TeamSyncError, DatabaseError) as exc:
         return _fail(str(exc), config)
     except InvalidToken:
         return _fail("Telegram refused the token in BOT_TOKEN", config)
@@ -239,9 +255,15 @@ async def _migrate(config: Config) -> None:
     await db.close()
 
 
-def _backup(config: Config, target: Path) -> int:
+def _backup(config: Config, target: str, force: bool) -> int:
+    if not target.strip():
+        # Path("") is the current folder: an empty PATH (an unset variable) would quietly
+        # drop a backup wherever the command happens to run.
+        return _fail("backup PATH is empty; give a file or a folder", config)
     try:
-        result = backup(config.database, target)
+        result = backup(config.database, Path(target), overwrite=force)
+    except BackupRefused as exc:
+        return _fail(str(exc), config)
     except BackupError as exc:
         return _fail(str(exc), config, status=1)
     print(
@@ -249,6 +271,27 @@ def _backup(config: Config, target: Path) -> int:
         f"({result.size} bytes, schema version {result.schema_version}, integrity check ok)"
     )
     return 0
+
+
+def _export(args: argparse.Namespace, config: Config) -> int:
+    # Checked here, before anything is read or written: the export would otherwise run,
+    # then fail on the write with a traceback (or create an empty database to export).
+    out = Path(args.out)
+    if not str(args.out).strip() or out.is_dir():
+        return _fail(f"--out {args.out!r} must be a file name, not a folder", config)
+    folder = out.parent
+    if not folder.is_dir():
+        return _fail(f"no folder {folder} for --out {args.out}", config)
+    if not os.access(folder, os.W_OK):
+        return _fail(f"cannot write into the folder {folder} (permission denied)", config)
+    if not config.database.is_file():
+        return _fail(f"no database at {config.database}", config)
+    try:
+        return export.run(args, config)
+    except DatabaseError as exc:
+        return _fail(str(exc), config)
+    except OSError as exc:
+        return _fail(f"cannot write {args.out}: {exc.strerror}", config)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -263,8 +306,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         # The token may have been read already: never echo it, even in an error.
         token = env.get("BOT_TOKEN", "")
-        print(f"ngo-bot: {redact(str(exc), [token] if token else [])}", file=sys.stderr)
-        return 2
+        return _fail(str(exc), secrets=[token] if token else [])
     command = args.command or "run"
     if command == "check-config":
         print(_summary(config, str(source)))
@@ -273,14 +315,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if command == "migrate":
         try:
             asyncio.run(_migrate(config))
-        except MigrationError as exc:
+        except DatabaseError as exc:
             return _fail(str(exc), config)
         print(f"database {config.database} is at the latest schema version")
         return 0
     if command == "backup":
-        return _backup(config, Path(args.path))
+        return _backup(config, args.path, args.force)
     if command == "export":
-        return export.run(args, config)
+        return _export(args, config)
     return _run(config)
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
+import string
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -12,6 +14,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -27,6 +30,29 @@ EXAMPLE_CONFIG = Path(__file__).resolve().parent.parent / "config.example.toml"
 # What Telegram accepts as a webhook's secret_token.
 _SECRET_TOKEN = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 Slug = Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{0,39}$")]
+# Telegram ids are stored in SQLite INTEGER columns: signed 64-bit. User ids are positive.
+SQLITE_MAX_INT = 2**63 - 1
+UserId = Annotated[int, Field(ge=1, le=SQLITE_MAX_INT)]
+# Where a Bot API lives: an http(s) address without spaces (PTB appends the token).
+_API_URL = r"^https?://[^/\s]+(/\S*)?$"
+# A host name as DNS allows it, for webhook.listen when it is not an IP address.
+_HOST_NAME = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,62})(\.[A-Za-z0-9-]{1,63})*$")
+# CSV delimiters a spreadsheet can split on: ASCII punctuation or a tab. Quotes would clash
+# with quoting, letters, digits and spaces with the data, line breaks with the rows.
+_DELIMITERS = frozenset(string.punctuation + "\t") - {'"', "'"}
+
+
+def _one_line(value: str) -> str:
+    # Names and descriptions go into buttons and one-line texts: a line break or another
+    # control character would break the layout, blanks would show an empty button.
+    if not value.strip():
+        raise ValueError("must not be blank")
+    if any(not char.isprintable() for char in value):
+        raise ValueError("must be one line of printable text (no line breaks or tabs)")
+    return value
+
+
+Line = Annotated[str, AfterValidator(_one_line)]
 
 
 class ConfigError(Exception):
@@ -40,19 +66,27 @@ class _Frozen(BaseModel):
 class TeamConfig(_Frozen):
     slug: Slug
     kind: Literal["coordination", "sector"] = "sector"
-    name_pl: str = Field(min_length=1, max_length=100)
-    name_en: str = Field(min_length=1, max_length=100)
-    description_pl: str = Field(min_length=1, max_length=300)
-    description_en: str = Field(min_length=1, max_length=300)
+    name_pl: Line = Field(min_length=1, max_length=100)
+    name_en: Line = Field(min_length=1, max_length=100)
+    description_pl: Line = Field(min_length=1, max_length=300)
+    description_en: Line = Field(min_length=1, max_length=300)
 
 
 class DeliveryConfig(_Frozen):
-    interval_seconds: float = Field(default=5.0, gt=0, le=3600)
-    messages_per_second: float = Field(default=25.0, gt=0, le=30)
+    # At least 0.1 s: shorter intervals would keep the dispatcher polling the database
+    # without pause.
+    interval_seconds: float = Field(default=5.0, ge=0.1, le=3600)
+    messages_per_second: float = Field(default=25.0, ge=0.1, le=30)
     batch_size: int = Field(default=100, ge=1, le=1000)
     max_attempts: int = Field(default=5, ge=1, le=20)
-    retry_seconds: float = Field(default=30.0, gt=0, le=3600)
-    retry_max_seconds: float = Field(default=900.0, gt=0, le=86400)
+    retry_seconds: float = Field(default=30.0, ge=0.1, le=3600)
+    retry_max_seconds: float = Field(default=900.0, ge=0.1, le=86400)
+
+    @model_validator(mode="after")
+    def _retries_grow(self) -> DeliveryConfig:
+        if self.retry_max_seconds < self.retry_seconds:
+            raise ValueError("retry_max_seconds must not be shorter than retry_seconds")
+        return self
 
 
 class MeetingsConfig(_Frozen):
@@ -70,9 +104,9 @@ class MeetingsConfig(_Frozen):
 
 
 class PrivacyConfig(_Frozen):
-    controller: str = Field(min_length=1, max_length=300)
-    contact: str = Field(min_length=1, max_length=300)
-    notice_version: int = Field(default=1, ge=1)
+    controller: Line = Field(min_length=1, max_length=300)
+    contact: Line = Field(min_length=1, max_length=300)
+    notice_version: int = Field(default=1, ge=1, le=1_000_000)
     # Retention: members inactive (blocked the bot, left) this long are erased like /forget.
     inactive_purge_days: int = Field(default=180, ge=1, le=3650)
     # Settled delivery rows (sent, failed, ...) are deleted this long after their last change.
@@ -83,6 +117,16 @@ class PostulatesConfig(_Frozen):
     accept_outside_calls: bool = True
     csv_delimiter: str = Field(default=";", min_length=1, max_length=1)
     draft_idle_hours: int = Field(default=24, ge=1, le=720)
+
+    @field_validator("csv_delimiter")
+    @classmethod
+    def _usable_delimiter(cls, value: str) -> str:
+        if value not in _DELIMITERS:
+            raise ValueError(
+                f"{value!r} cannot separate CSV columns; use one punctuation character "
+                "other than a quote (such as ; or ,) or a tab"
+            )
+        return value
 
 
 class FloodConfig(_Frozen):
@@ -101,6 +145,16 @@ class WebhookConfig(_Frozen):
     port: int = Field(default=8443, ge=1, le=65535)
     # The secret Telegram repeats in each request's header; from BOT_WEBHOOK_SECRET only.
     secret_token: SecretStr | None = Field(default=None, exclude=True)
+
+    @field_validator("listen")
+    @classmethod
+    def _address(cls, value: str) -> str:
+        try:
+            ipaddress.ip_address(value)
+        except ValueError:
+            if not _HOST_NAME.fullmatch(value):
+                raise ValueError(f"{value!r} is not an IP address or a host name") from None
+        return value
 
     @field_validator("secret_token")
     @classmethod
@@ -121,12 +175,12 @@ class NotificationsConfig(_Frozen):
 
 
 class Config(_Frozen):
-    admins: tuple[int, ...] = ()
+    admins: tuple[UserId, ...] = ()
     timezone: str = "Europe/Warsaw"
     default_language: Language = "pl"
     database: Path = Path("data/ngo-bot.sqlite3")
-    api_base_url: str = "https://api.telegram.org/bot"
-    api_file_url: str = "https://api.telegram.org/file/bot"
+    api_base_url: str = Field(default="https://api.telegram.org/bot", pattern=_API_URL)
+    api_file_url: str = Field(default="https://api.telegram.org/file/bot", pattern=_API_URL)
     max_concurrent_updates: int = Field(default=64, ge=1, le=1024)
     privacy: PrivacyConfig
     delivery: DeliveryConfig = DeliveryConfig()
@@ -139,6 +193,14 @@ class Config(_Frozen):
     # How updates arrive: "polling" (getUpdates, the default) or "webhook" ([webhook] needed).
     mode: Literal["polling", "webhook"] = "polling"
     webhook: WebhookConfig = WebhookConfig()
+
+    @field_validator("database", mode="before")
+    @classmethod
+    def _some_file(cls, value: object) -> object:
+        # Path("") is the current folder: an empty value would point SQLite at a folder.
+        if isinstance(value, str) and not value.strip():
+            raise ValueError("must be the path of the SQLite file, not empty")
+        return value
 
     @field_validator("timezone")
     @classmethod
@@ -181,14 +243,15 @@ class Config(_Frozen):
 
 
 def _describe(error: ValidationError, source: Path) -> str:
-    lines = []
+    """Every problem on one line: the CLI prints exactly one line per failure."""
+    problems = []
     for item in error.errors():
         where = ".".join(str(part) for part in item["loc"]) or "(top level)"
         if item["type"] == "extra_forbidden":
-            lines.append(f"{source}: unknown key '{where}'")
+            problems.append(f"unknown key '{where}'")
         else:
-            lines.append(f"{source}: '{where}': {item['msg']}")
-    return "\n".join(lines)
+            problems.append(f"'{where}': {item['msg']}")
+    return f"{source}: " + "; ".join(problems)
 
 
 def _parse_admins(raw: str) -> tuple[int, ...]:
@@ -215,6 +278,14 @@ def load_config(path: Path, env: Mapping[str, str] | None = None) -> Config:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
         raise ConfigError(f"{path}: no such configuration file") from exc
+    except IsADirectoryError as exc:
+        raise ConfigError(f"{path}: is a folder, not a configuration file") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{path}: not UTF-8 text (byte {exc.start}); save the file as UTF-8"
+        ) from exc
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the file: {exc.strerror}") from exc
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
     if env.get("BOT_ADMINS"):

@@ -22,6 +22,10 @@ class BackupError(Exception):
     """The backup could not be made or did not pass the check; nothing was kept."""
 
 
+class BackupRefused(BackupError):
+    """The target is wrong (exists, is the database, has no folder); nothing was touched."""
+
+
 @dataclass(frozen=True)
 class BackupResult:
     path: Path
@@ -58,23 +62,33 @@ def check_integrity(conn: sqlite3.Connection) -> list[str]:
     return [] if rows == ["ok"] else rows
 
 
-def backup(source: Path, target: Path, now: datetime | None = None) -> BackupResult:
-    """Copy the database at `source` to `target` (a file, or a folder for a dated file)."""
+def backup(
+    source: Path, target: Path, now: datetime | None = None, *, overwrite: bool = False
+) -> BackupResult:
+    """Copy the database at `source` to `target` (a file, or a folder for a dated file).
+
+    An existing file at the target is replaced only with `overwrite`.
+    """
     if not source.is_file():
         raise BackupError(f"no database at {source}")
     path = _target(source, target, now or datetime.now(UTC))
     if path.exists() and path.resolve() == source.resolve():
-        raise BackupError("the backup cannot overwrite the database itself")
+        raise BackupRefused("the backup cannot overwrite the database itself")
     if any(Path(f"{path}{suffix}").exists() for suffix in ("-wal", "-shm", "-journal")):
         # A database in use (or left by a crash): replacing the file under its journal would
         # have SQLite replay the old journal onto the new file and corrupt it (e.g. a restore
         # while the bot runs).
-        raise BackupError(
+        raise BackupRefused(
             f"{path} is a database in use (its -wal/-shm files are there): stop the bot and "
             "move the database with its -wal and -shm files aside first"
         )
+    if path.is_dir() or (path.exists() and not path.is_file()):
+        raise BackupRefused(f"{path} exists and is not a file")
+    if path.exists() and not overwrite:
+        # A mistyped path would otherwise silently replace an older backup or any other file.
+        raise BackupRefused(f"{path} already exists; add --force to replace it")
     if not path.parent.is_dir():
-        raise BackupError(f"no folder {path.parent} for the backup")
+        raise BackupRefused(f"no folder {path.parent} for the backup")
     partial = path.with_name(f".{path.name}.partial")
     partial.unlink(missing_ok=True)
     try:

@@ -26,8 +26,43 @@ _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 MAX_BATCH = 256
 
 
-class MigrationError(Exception):
+# Every SQLite file starts with these 16 bytes (sqlite.org/fileformat.html, 1.3.1).
+SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+class DatabaseError(Exception):
+    """The database cannot be opened or used; the message says why, and nothing was changed."""
+
+
+class MigrationError(DatabaseError):
     """A migration failed; the database is left at the version before it."""
+
+
+def _check_openable(path: Path) -> None:
+    """Refuse, before SQLite touches anything, a path that cannot be this bot's database.
+
+    SQLite would otherwise create `-wal`/`-shm` files beside a file that is not a database,
+    or fail with a bare "unable to open database file".
+    """
+    if path.is_dir():
+        raise DatabaseError(f"the database {path} is a folder, not a file")
+    try:
+        with path.open("rb") as handle:
+            header = handle.read(len(SQLITE_HEADER))
+    except FileNotFoundError:
+        header = None  # a new database
+    except OSError as exc:
+        raise DatabaseError(f"cannot read the database {path}: {exc.strerror}") from exc
+    # An empty file is an empty database to SQLite (what `touch` or a fresh volume gives).
+    if header and header != SQLITE_HEADER:
+        raise DatabaseError(f"{path} is not an SQLite database; it was left as it was")
+    if not path.parent.is_dir():
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise DatabaseError(
+                f"cannot create the folder {path.parent} for the database: {exc.strerror}"
+            ) from exc
 
 
 def _migrations(folder: Path) -> list[tuple[int, Path]]:
@@ -116,11 +151,17 @@ class Database:
     async def open(cls, path: Path | str, migrations: Path = MIGRATIONS) -> Database:
         """Connect, set the pragmas and bring the schema to the latest version."""
         if str(path) != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            _check_openable(Path(path))
         db = cls(path)
-        db._conn = await aiosqlite.connect(db.path, isolation_level=None)
         try:
-            await db._in_thread(_configure)
+            db._conn = await aiosqlite.connect(db.path, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise DatabaseError(f"cannot open the database {path}: {exc}") from exc
+        try:
+            try:
+                await db._in_thread(_configure)
+            except sqlite3.Error as exc:
+                raise DatabaseError(f"cannot open the database {path}: {exc}") from exc
             await db._in_thread(migrate, migrations)
         except BaseException:
             # aiosqlite's worker thread is not a daemon: an unclosed connection would keep

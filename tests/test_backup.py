@@ -201,7 +201,8 @@ def test_cli_backup_failing_the_integrity_check_exits_1_and_keeps_no_copy(
     target = tmp_path / "copy.sqlite3"
     target.write_bytes(b"yesterday's good backup")
 
-    assert main(["backup", str(target)]) == 1
+    # Even when told to replace it, a failed copy never replaces the earlier file.
+    assert main(["backup", str(target), "--force"]) == 1
 
     err = capsys.readouterr().err
     assert err == "ngo-bot: the copy failed the integrity check: row 20 missing from index t_body\n"

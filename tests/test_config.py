@@ -259,3 +259,56 @@ def test_build_application_points_ptb_at_the_configured_api(tmp_path: Path) -> N
     assert app.bot.token == TOKEN
     assert app.bot.base_url == f"http://127.0.0.1:8081/bot{TOKEN}"
     assert app.bot.base_file_url == f"http://127.0.0.1:8081/file/bot{TOKEN}"
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "key"),
+    [
+        ('csv_delimiter = ";"', 'csv_delimiter = "\\n"', "postulates.csv_delimiter"),
+        ('csv_delimiter = ";"', 'csv_delimiter = "a"', "postulates.csv_delimiter"),
+        ('csv_delimiter = ";"', "csv_delimiter = '\"'", "postulates.csv_delimiter"),
+        ('csv_delimiter = ";"', 'csv_delimiter = " "', "postulates.csv_delimiter"),
+        ("admins = []", "admins = [9223372036854775808]", "admins.0"),
+        ("admins = []", "admins = [0]", "admins.0"),
+        ("admins = []", "admins = [-42]", "admins.0"),
+        ('database = "data/ngo-bot.sqlite3"', 'database = ""', "database"),
+        ('api_base_url = "https://api.telegram.org/bot"', 'api_base_url = "api"', "api_base_url"),
+        ('api_file_url = "https://api', 'api_file_url = "ftp://api', "api_file_url"),
+        ("interval_seconds = 5.0", "interval_seconds = 0.001", "delivery.interval_seconds"),
+        ("interval_seconds = 5.0", "interval_seconds = inf", "delivery.interval_seconds"),
+        ("retry_max_seconds = 900.0", "retry_max_seconds = 10.0", "delivery"),
+        ("notice_version = 1", "notice_version = 9223372036854775807", "privacy.notice_version"),
+        ('contact = "ngo@example.org"', 'contact = "ngo@\\nexample.org"', "privacy.contact"),
+        ('name_pl = "Kultura"', 'name_pl = "Kultura\\nSztuka"', "teams.1.name_pl"),
+        ('name_en = "Culture"', 'name_en = "   "', "teams.1.name_en"),
+        ('listen = "127.0.0.1"', 'listen = "local host"', "webhook.listen"),
+        ("digest_hour = 8", "digest_hour = 24", "notifications.digest_hour"),
+        ("seconds = 10.0", "seconds = -1.0", "flood.seconds"),
+    ],
+)
+def test_value_a_feature_cannot_use_is_refused_naming_the_key(
+    tmp_path: Path, old: str, new: str, key: str
+) -> None:
+    path = write(tmp_path, edited(old, new))
+    with pytest.raises(ConfigError) as raised:
+        load_config(path, {})
+    message = str(raised.value)
+    assert f"'{key}'" in message
+    assert "\n" not in message  # the CLI prints it as one line
+
+
+def test_admin_id_from_the_environment_is_checked_too() -> None:
+    with pytest.raises(ConfigError, match=r"'admins\.0'"):
+        load_config(EXAMPLE_CONFIG, {"BOT_ADMINS": "-1001234567890"})
+
+
+@pytest.mark.parametrize("delimiter", [",", ";", "|", "\\t"])
+def test_usable_csv_delimiters_are_accepted(tmp_path: Path, delimiter: str) -> None:
+    path = write(tmp_path, edited('csv_delimiter = ";"', f'csv_delimiter = "{delimiter}"'))
+    assert load_config(path, {}).postulates.csv_delimiter == delimiter.replace("\\t", "\t")
+
+
+@pytest.mark.parametrize("listen", ["0.0.0.0", "::1", "localhost", "bot.internal"])
+def test_webhook_listen_takes_addresses_and_host_names(tmp_path: Path, listen: str) -> None:
+    path = write(tmp_path, edited('listen = "127.0.0.1"', f'listen = "{listen}"'))
+    assert load_config(path, {}).webhook.listen == listen

@@ -153,3 +153,77 @@ def test_the_secret_is_never_in_the_file(tmp_path: Path) -> None:
 
 def test_polling_stays_the_default() -> None:
     assert load_config(EXAMPLE_CONFIG, {}).mode == "polling"
+
+
+SENTINEL_NAME = "Zofia-Sentinel-Nazwisko"
+SENTINEL_TEXT = "tajny-tekst-Sentinel-91"
+
+
+def raw_post(port: int, head: dict[str, str], body: bytes) -> int:
+    """Send the headers and the start of the body, then read the answer's status code.
+
+    The server must answer without waiting for the rest: a client that hears nothing
+    until it has sent the whole declared body would show the server reads it whole.
+    """
+    lines = ["POST /telegram-hook HTTP/1.1", f"Host: {HOST}:{port}"]
+    lines += [f"{name}: {value}" for name, value in head.items()]
+    with socket.create_connection((HOST, port), timeout=10) as conn:
+        conn.sendall(("\r\n".join(lines) + "\r\n\r\n").encode() + body)
+        answer = conn.recv(1024).decode("latin-1")
+    return int(answer.split()[1])
+
+
+def test_webhook_refuses_an_oversized_body_before_reading_it_and_logs_no_content(
+    server: FakeApiServer, tmp_path: Path
+) -> None:
+    port = free_port()
+    process = BotProcess(
+        server,
+        tmp_path,
+        token=TOKEN,
+        args=["--config", str(webhook_config(tmp_path, port))],
+        env={"BOT_WEBHOOK_SECRET": SECRET},
+    )
+    try:
+        process.start()
+        wait_listening(port)
+        # 60 MB declared, the right secret, and only its first 64 KiB ever sent.
+        start = json.dumps({"update_id": 7, "message": {"text": SENTINEL_TEXT * 2000}})
+        head = {
+            "Content-Type": "application/json",
+            "X-Telegram-Bot-Api-Secret-Token": SECRET,
+            "Content-Length": str(60 * 1024 * 1024),
+        }
+        assert raw_post(port, head, start.encode()[: 64 * 1024]) == 413
+        # Just over the limit, sent whole and chunked (no Content-Length to go by).
+        big = json.dumps({"update_id": 8, "message": {"text": "x" * (1024 * 1024)}}).encode()
+        assert raw_post(port, {**head, "Content-Length": str(len(big))}, big) == 413
+        chunked = {**head, "Transfer-Encoding": "chunked"}
+        del chunked["Content-Length"]
+        assert raw_post(port, chunked, f"{len(big):x}\r\n".encode() + big + b"\r\n0\r\n\r\n") == 413
+        # An update that cannot be read: 200 (Telegram would resend it forever), skipped,
+        # logged by id and keys only.
+        broken = {
+            "update_id": 9,
+            "message": {
+                "message_id": 1,
+                "from": {"id": 1003, "is_bot": False, "first_name": SENTINEL_NAME},
+                "text": SENTINEL_TEXT,
+            },
+        }
+        assert post(port, broken, SECRET) == 200
+        good = {"update_id": 10, **text_update(1004, "/start", language_code="pl")}
+        assert post(port, good, SECRET) == 200
+        server.wait_for_call("sendMessage", lambda c: c.chat_id == 1004)
+
+        assert process.stop(timeout=10) == 0
+        output = process.all_output()
+        assert "Skipped update 9 that could not be read (top-level keys: message, update_id)" in (
+            output
+        )
+        assert SENTINEL_NAME not in output
+        assert SENTINEL_TEXT not in output
+        assert "Traceback" not in output
+        assert server.sent_by_chat() == {1004: 1}
+    finally:
+        process.close()
