@@ -46,7 +46,8 @@ def make_config(folder: Path) -> Config:
 
 
 def seed(conn: sqlite3.Connection, subscribers: int) -> int:
-    """`subscribers` consented members of the culture team; returns its id."""
+    """`subscribers` consented members of the culture team, the first its moderator; returns
+    its id."""
     team = int(conn.execute("SELECT id FROM teams WHERE slug = 'culture'").fetchone()[0])
     when = db_time(START)
     ids = range(FIRST_CHAT, FIRST_CHAT + subscribers)
@@ -58,6 +59,11 @@ def seed(conn: sqlite3.Connection, subscribers: int) -> int:
     conn.executemany(
         "INSERT INTO subscriptions (user_id, team_id, created_at) VALUES (?, ?, ?)",
         [(chat_id, team, when) for chat_id in ids],
+    )
+    # The author moderates the sector: fan-out re-checks it when a broadcast falls due.
+    conn.execute(
+        "INSERT INTO moderators (user_id, team_id, granted_at) VALUES (?, ?, ?)",
+        (FIRST_CHAT, team, when),
     )
     return team
 

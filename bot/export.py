@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import csv
-import io
 import json
 import sqlite3
 import sys
@@ -21,6 +19,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from bot import csvfile
 from bot.config import Config
 from bot.errors import DomainError, NotAllowed
 from storage import postulates as store
@@ -150,20 +149,17 @@ def to_json(records: list[dict[str, Any]]) -> bytes:
 
 
 def to_csv(records: list[dict[str, Any]], delimiter: str = ";") -> bytes:
-    """CSV that Excel opens with Polish letters: UTF-8 with BOM, one row per postulate.
+    """CSV that Excel opens with Polish letters and no live formulas, one row per postulate.
 
     Supporters are joined with " | "; the history is a JSON list in its cell.
     """
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=delimiter, lineterminator="\r\n")
-    writer.writerow(COLUMNS)
+    rows = []
     for record in records:
         row = dict(record)
         row["supporters"] = " | ".join(s["organisation"] for s in record["supporters"])
         row["history"] = json.dumps(record["history"], ensure_ascii=False)
-        row["call_id"] = "" if record["call_id"] is None else record["call_id"]
-        writer.writerow([row[column] for column in COLUMNS])
-    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+        rows.append([row[column] for column in COLUMNS])
+    return csvfile.write(COLUMNS, rows, delimiter)
 
 
 def render(records: list[dict[str, Any]], fmt: Format, delimiter: str) -> bytes:

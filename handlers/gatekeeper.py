@@ -1,4 +1,5 @@
-"""Gatekeeper: at most once, the actor (user and roles) before any handler; flood notices."""
+"""Gatekeeper: at most once, the actor (user and roles) before any handler; edited messages
+ignored; flood notices."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import logging
 
 from telegram import Update
 from telegram.constants import ParseMode
-from telegram.ext import ApplicationHandlerStop, TypeHandler
+from telegram.ext import ApplicationHandlerStop, MessageHandler, TypeHandler, filters
 
 from bot.context import DEPS_KEY, App, Ctx
 from bot.deps import Deps
@@ -45,6 +46,11 @@ async def load_actor(update: Update, context: Ctx) -> None:
     context.actor = admission.actor
 
 
+async def ignore_edit(update: Update, context: Ctx) -> None:
+    """An edited message is never a new command or answer: stop it before any handler."""
+    raise ApplicationHandlerStop
+
+
 async def ask_to_slow_down(app: App, update: Update) -> None:
     """Instead of handling the first update over the flood limit, ask the user to slow down."""
     deps = app.bot_data.get(DEPS_KEY)
@@ -68,6 +74,10 @@ async def ask_to_slow_down(app: App, update: Update) -> None:
 
 def register(app: App) -> None:
     """Install the gatekeeper and the flood notice."""
+    # Before load_actor, in the same group (the first match in a group wins): Telegram sends
+    # an edit of an old message as an update too, and PTB's CommandHandler and MessageHandler
+    # take edits by default, so editing an old message into /forget would run it again.
+    app.add_handler(MessageHandler(filters.UpdateType.EDITED, ignore_edit), group=GROUP)
     app.add_handler(TypeHandler(Update, load_actor), group=GROUP)
     processor = app.update_processor
     if isinstance(processor, PerUserUpdateProcessor):

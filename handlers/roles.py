@@ -455,6 +455,11 @@ async def on_revoke_yes(update: Update, context: Ctx) -> None:
         name=person(context, revoked.user_id, revoked.display_name),
         sector=revoked.team.name(actor.language),
     )
+    if revoked.cancelled_broadcasts:
+        cancelled = deps.texts.plural(
+            actor.language, "roles.revoked-broadcasts", revoked.cancelled_broadcasts
+        )
+        body = Html(f"{body}\n\n{cancelled}")
     await _say(update, body)
 
 

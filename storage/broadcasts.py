@@ -94,6 +94,19 @@ def list_broadcasts(
     return [Broadcast.from_row(row) for row in rows]
 
 
+def list_scheduled_by(conn: sqlite3.Connection, user_id: int) -> list[Broadcast]:
+    """The user's broadcasts not cancelled with a part still waiting for its time."""
+    rows = conn.execute(
+        """SELECT * FROM broadcasts b
+           WHERE b.created_by = ? AND b.state = 'active' AND EXISTS (
+               SELECT 1 FROM announcements a
+               WHERE a.subject = 'broadcast:' || b.id AND a.state = 'scheduled')
+           ORDER BY b.id""",
+        (user_id,),
+    ).fetchall()
+    return [Broadcast.from_row(row) for row in rows]
+
+
 def update_cancelled(conn: sqlite3.Connection, broadcast_id: int) -> None:
     """Mark a broadcast cancelled."""
     conn.execute("UPDATE broadcasts SET state = 'cancelled' WHERE id = ?", (broadcast_id,))

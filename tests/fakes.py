@@ -55,6 +55,35 @@ def _decode(value: Any) -> Any:
     return value
 
 
+# ---- "message is not modified" (see FakeBotApi._unchanged) -----------------------------------
+NOT_MODIFIED = {
+    "ok": False,
+    "error_code": 400,
+    "description": "Bad Request: message is not modified: specified new message content and "
+    "reply markup are exactly the same as a current content and reply markup of the message",
+}
+_EDITS = frozenset({"editMessageText", "editMessageCaption", "editMessageReplyMarkup"})
+
+
+@dataclass(frozen=True)
+class Content:
+    """What a message shows: its text or caption and its inline keyboard (None: none)."""
+
+    body: Any
+    markup: Any
+
+
+def _edited(method: str, params: dict[str, Any], before: Content | None) -> Content:
+    """What the message would show after the edit (an edit without buttons removes them)."""
+    markup = params.get("reply_markup")
+    if method == "editMessageReplyMarkup":
+        return Content(None if before is None else before.body, markup)
+    return Content(params.get("text", params.get("caption")), markup)
+
+
+# ---- end of "message is not modified" ---------------------------------------------------------
+
+
 @dataclass
 class FakeBotApi(BaseRequest):
     """Answers like the Bot API, records every call; faults can be queued per method."""
@@ -63,6 +92,8 @@ class FakeBotApi(BaseRequest):
     faults: dict[str, list[Response]] = field(default_factory=dict)
     next_message_id: int = 100
     on_call: Callable[[Call], None] | None = None
+    # (chat, message_id) -> what the message shows now; see "message is not modified" below.
+    shown: dict[tuple[int, int], Content] = field(default_factory=dict)
 
     @property
     def read_timeout(self) -> float | None:
@@ -110,10 +141,39 @@ class FakeBotApi(BaseRequest):
         if queued:
             status, body = queued.pop(0)
             return status, json.dumps(body).encode()
+        if self._unchanged(api_method, params):
+            return 400, json.dumps(NOT_MODIFIED).encode()
         result = self._result(api_method, params)
         if isinstance(result, dict) and "message_id" in result:
             call.message_id = int(result["message_id"])
+        self._remember(api_method, params, result)
         return 200, json.dumps({"ok": True, "result": result}).encode()
+
+    # ---- "message is not modified": Telegram refuses an edit that changes nothing ----------
+    # The fake remembers what each message it sent or edited shows (text or caption, and
+    # buttons) and answers an identical edit with Telegram's exact 400. Messages it never sent
+    # are not tracked: raw clicks default to message 1 for many different messages.
+
+    def _unchanged(self, method: str, params: dict[str, Any]) -> bool:
+        if method not in _EDITS or "message_id" not in params:
+            return False
+        before = self.shown.get((int(params.get("chat_id", 0)), int(params["message_id"])))
+        return before is not None and before == _edited(method, params, before)
+
+    def _remember(self, method: str, params: dict[str, Any], result: Any) -> None:
+        if not isinstance(result, dict) or "message_id" not in result:
+            if method == "deleteMessage" and "message_id" in params:
+                self.shown.pop((int(params.get("chat_id", 0)), int(params["message_id"])), None)
+            return
+        key = (int(params.get("chat_id", 0)), int(result["message_id"]))
+        if method in _EDITS:
+            if key in self.shown:
+                self.shown[key] = _edited(method, params, self.shown[key])
+        else:
+            body = params.get("text", params.get("caption"))
+            self.shown[key] = Content(body, params.get("reply_markup"))
+
+    # ---- end of "message is not modified" ---------------------------------------------------
 
     def _message(self, params: dict[str, Any], **extra: Any) -> dict[str, Any]:
         self.next_message_id += 1

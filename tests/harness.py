@@ -155,6 +155,38 @@ class BotDriver:
         }
         return await self.feed({"my_chat_member": change})
 
+    async def double_press(
+        self, user: TgUser, label: str, chat_id: int | None = None
+    ) -> tuple[list[Call], list[Call]]:
+        """A double tap: the button labelled `label` pressed twice before the first edit shows.
+
+        Both presses carry the same message and data, as Telegram delivers them.
+        """
+        for message in reversed(self.keyboards(user, chat_id)):
+            for shown_label, data in message.buttons:
+                if shown_label == label:
+                    first = await self.click(user, data, message.message_id, chat_id, message.text)
+                    second = await self.click(user, data, message.message_id, chat_id, message.text)
+                    return first, second
+        raise AssertionError(f"no button {label!r} is shown")
+
+    async def edit(
+        self, user: TgUser, message_id: int, text: str, chat_id: int | None = None
+    ) -> list[Call]:
+        """The user edits their earlier message `message_id` into `text`."""
+        message: dict[str, Any] = {
+            "message_id": message_id,
+            "date": int(self.clock.now.timestamp()) - 60,
+            "edit_date": int(self.clock.now.timestamp()),
+            "chat": _chat(user, chat_id),
+            "from": user.as_dict(),
+            "text": text,
+        }
+        if text.startswith("/"):
+            command = text.split()[0]
+            message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(command)}]
+        return await self.feed({"edited_message": message})
+
 
 _SHOWING = frozenset(
     {

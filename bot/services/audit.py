@@ -6,8 +6,6 @@ back together with the action it describes.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import sqlite3
 from collections.abc import Iterable, Mapping
@@ -16,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict
 
+from bot import csvfile
 from bot.errors import NotAllowed
 from bot.services.users import Actor
 from storage import audit as storage
@@ -46,8 +45,6 @@ def record(
 
 PAGE_SIZE = 10
 CSV_COLUMNS = ("id", "at_utc", "at_local", "actor_id", "action", "target", "details")
-# A cell starting with one of these is a formula to spreadsheet programs: quote it.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 class AuditPage(BaseModel):
@@ -83,34 +80,23 @@ async def page(db: Database, actor: Actor, number: int) -> AuditPage:
     return await db.run(inner)
 
 
-def _cell(value: object) -> str:
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
-
-
 def to_csv(entries: Iterable[AuditEntry], zone: ZoneInfo, delimiter: str = ";") -> bytes:
     """The log as CSV that spreadsheet programs open with Polish letters (UTF-8 with BOM)."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=delimiter, lineterminator="\r\n")
-    writer.writerow(CSV_COLUMNS)
-    for entry in entries:
-        details = (
-            ""
+    rows = [
+        (
+            entry.id,
+            entry.at.astimezone(UTC).isoformat(timespec="seconds"),
+            entry.at.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S"),
+            entry.actor_id,
+            entry.action,
+            entry.target,
+            None
             if entry.details is None
-            else json.dumps(entry.details, ensure_ascii=False, sort_keys=True)
+            else json.dumps(entry.details, ensure_ascii=False, sort_keys=True),
         )
-        writer.writerow(
-            [
-                entry.id,
-                entry.at.astimezone(UTC).isoformat(timespec="seconds"),
-                entry.at.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S"),
-                entry.actor_id,
-                _cell(entry.action),
-                _cell(entry.target),
-                _cell(details),
-            ]
-        )
-    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+        for entry in entries
+    ]
+    return csvfile.write(CSV_COLUMNS, rows, delimiter)
 
 
 async def export_csv(

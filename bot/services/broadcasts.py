@@ -26,13 +26,39 @@ from bot.services import audit, delivery
 from bot.services.delivery import DeliveryCounts, OutgoingMessage
 from bot.services.users import Actor
 from storage import broadcasts as storage
+from storage import roles as roles_storage
 from storage import teams as teams_storage
 from storage.broadcasts import Broadcast
 from storage.database import Database
 from storage.models import Team
 from storage.timefmt import db_time
 
-delivery.AUDIENCES["broadcast"] = storage.list_broadcast_recipients
+
+def _author_may_send(conn: sqlite3.Connection, broadcast: Broadcast) -> bool:
+    """Whether the author still holds a role that lets them send to the broadcast's audience."""
+    if roles_storage.is_admin(conn, broadcast.created_by):
+        return True
+    if broadcast.team_ids is None:
+        return False
+    return set(broadcast.team_ids) <= roles_storage.list_moderated_team_ids(
+        conn, broadcast.created_by
+    )
+
+
+def _recipients(conn: sqlite3.Connection, broadcast_id: int) -> list[storage.Recipient]:
+    """The 'broadcast' audience, re-checked when a part falls due.
+
+    A role can go without /revoke (admins removed from the config, /forget), so an author who
+    no longer may send to those sectors sends nothing, and the broadcast shows as cancelled.
+    """
+    found = storage.get_broadcast(conn, broadcast_id)
+    if found is not None and found.state != "cancelled" and not _author_may_send(conn, found):
+        storage.update_cancelled(conn, broadcast_id)
+        return []
+    return storage.list_broadcast_recipients(conn, broadcast_id)
+
+
+delivery.AUDIENCES["broadcast"] = _recipients
 delivery.AUDIENCES["all"] = storage.list_all_recipients
 
 # Telegram's limits (UTF-16 code units after the entities are parsed).
@@ -414,6 +440,29 @@ async def history(db: Database, actor: Actor) -> list[tuple[Status, bool]]:
         return result
 
     return await db.run(inner)
+
+
+def cancel_unauthorised(
+    conn: sqlite3.Connection, *, author_id: int, actor_id: int, now: datetime
+) -> int:
+    """In the caller's transaction (a revoke): cancel the author's scheduled broadcasts they
+    may no longer send; return how many. Audited as cancelled by `actor_id`."""
+    cancelled = 0
+    for broadcast in storage.list_scheduled_by(conn, author_id):
+        if _author_may_send(conn, broadcast):
+            continue
+        delivery.cancel_pending(conn, subject=storage.subject(broadcast.id), now=now)
+        storage.update_cancelled(conn, broadcast.id)
+        audit.record(
+            conn,
+            actor_id=actor_id,
+            action="broadcast.cancel",
+            target=storage.subject(broadcast.id),
+            details={"reason": "role.revoke", "author": author_id},
+            now=now,
+        )
+        cancelled += 1
+    return cancelled
 
 
 async def cancel(db: Database, actor: Actor, broadcast_id: int, now: datetime) -> Status:

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict
 
 from bot.errors import ConsentRequired, DomainError, NotAllowed, UnknownSector
 from bot.i18n import Texts
-from bot.services import audit, delivery
+from bot.services import audit, broadcasts, delivery
 from bot.services.delivery import OutgoingMessage
 from bot.services.users import Actor
 from storage import roles as storage
@@ -94,6 +94,8 @@ class RoleChange(BaseModel):
     team: Team
     user_id: int
     display_name: str | None
+    # Revoke: the person's scheduled broadcasts cancelled with the role.
+    cancelled_broadcasts: int = 0
 
 
 class SectorModerators(BaseModel):
@@ -381,6 +383,10 @@ async def revoke(
             details={"sector": team.slug},
             now=now,
         )
+        # What they scheduled as that sector's moderator must not go out in their name later.
+        cancelled = broadcasts.cancel_unauthorised(
+            conn, author_id=user_id, actor_id=actor.user_id, now=now
+        )
         _notice(
             conn,
             user_id=user_id,
@@ -390,7 +396,12 @@ async def revoke(
             now=now,
             actor_id=actor.user_id,
         )
-        return RoleChange(team=team, user_id=user_id, display_name=moderator.display_name)
+        return RoleChange(
+            team=team,
+            user_id=user_id,
+            display_name=moderator.display_name,
+            cancelled_broadcasts=cancelled,
+        )
 
     return await db.run(inner)
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import sqlite3
 from collections.abc import Callable
 from datetime import datetime
@@ -12,6 +10,7 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, ConfigDict
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
+from bot import csvfile
 from bot.config import Language
 from bot.errors import ConsentRequired, DomainError, NotAllowed, StaleButton
 from bot.i18n import Texts
@@ -238,32 +237,29 @@ _ANSWER_KEYS: dict[str, str] = {
 def attendees_csv(
     export: AttendeeExport, language: Language, texts: Texts, zone: ZoneInfo
 ) -> bytes:
-    """The attendee list as UTF-8 CSV with a BOM, so Excel shows Polish letters right."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=CSV_DELIMITER[language], lineterminator="\r\n")
-    writer.writerow(
-        [
-            texts.get(language, "rsvp.csv-user"),
-            texts.get(language, "rsvp.csv-organisation"),
-            texts.get(language, "rsvp.csv-answer"),
-            texts.get(language, "rsvp.csv-position"),
-            texts.get(language, "rsvp.csv-answered-at"),
-        ]
-    )
+    """The attendee list as a spreadsheet-safe CSV (see bot.csvfile)."""
+    header = [
+        texts.get(language, "rsvp.csv-user"),
+        texts.get(language, "rsvp.csv-organisation"),
+        texts.get(language, "rsvp.csv-answer"),
+        texts.get(language, "rsvp.csv-position"),
+        texts.get(language, "rsvp.csv-answered-at"),
+    ]
+    rows: list[list[csvfile.Cell]] = []
     rank = 0
     for person in export.attendees:
         status = "waiting" if person.waitlist_position is not None else person.answer
-        position = ""
+        position = None
         if person.waitlist_position is not None:
             rank += 1  # attendees come in waiting-list order
-            position = str(rank)
-        writer.writerow(
+            position = rank
+        rows.append(
             [
                 person.user_id,
-                person.organisation or "",
+                person.organisation,
                 texts.get(language, _ANSWER_KEYS[status]),
                 position,
                 person.answered_at.astimezone(zone).strftime("%Y-%m-%d %H:%M"),
             ]
         )
-    return buffer.getvalue().encode("utf-8-sig")
+    return csvfile.write(header, rows, CSV_DELIMITER[language])

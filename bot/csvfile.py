@@ -1,0 +1,38 @@
+"""Spreadsheet files: the one CSV writer behind every export (postulates, attendees, audit log).
+
+Excel and LibreOffice read a cell that starts with `=`, `+`, `-` or `@` as a formula (and a
+leading tab or carriage return can hide one), so every text cell that starts that way gets a
+leading apostrophe, as OWASP's "CSV Injection" guidance advises. Our own integers are written
+as numbers; text never is.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Sequence
+
+# UTF-8 with a byte order mark: without it Excel reads the file as the system's code page
+# and Polish letters come out garbled.
+ENCODING = "utf-8-sig"
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+Cell = str | int | None
+
+
+def cell(value: Cell) -> str:
+    """The text a spreadsheet shows for `value`, never a live formula."""
+    if value is None:
+        return ""
+    if isinstance(value, int):
+        return str(value)
+    return "'" + value if value.startswith(FORMULA_START) else value
+
+
+def write(header: Sequence[str], rows: Iterable[Sequence[Cell]], delimiter: str) -> bytes:
+    """A whole CSV file: BOM, header, rows, CRLF line ends, formula-safe cells."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=delimiter, lineterminator="\r\n")
+    writer.writerow([cell(name) for name in header])
+    writer.writerows([cell(value) for value in row] for row in rows)
+    return buffer.getvalue().encode(ENCODING)
