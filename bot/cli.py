@@ -203,6 +203,7 @@ async def _prepare(config: Config) -> None:
 
 def _run(config: Config) -> int:
     from bot.app import build_application  # imported late: PTB's import cost only for `run`
+    from bot.web.server import attach
     from bot.webhook import serve
 
     if config.token is None:
@@ -214,6 +215,7 @@ def _run(config: Config) -> int:
     try:
         loop.run_until_complete(_prepare(config))
         app = build_application(config, request=ProductionRequest())
+        attach(app, config)  # the public site, in the same process and loop
         serve(app, config)
     except (TeamSyncError, MigrationError) as exc:
         return _fail(str(exc), config)
