@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import socket
@@ -109,7 +110,7 @@ async def test_a_visitor_follows_a_sector_and_adds_a_meeting_to_the_calendar(ser
             async with page.expect_download() as waiting:
                 await page.get_by_role("link", name="Dodaj do kalendarza", exact=False).click()
             download = await waiting.value
-            body = Path(await download.path()).read_bytes()
+            body = await asyncio.to_thread(Path(await download.path()).read_bytes)
             (event,) = Calendar.from_ical(body).walk("VEVENT")
             assert str(event["SUMMARY"]) == "Forum organizacji kultury"
             assert str(event["UID"]).startswith("meeting-1@")
