@@ -42,6 +42,8 @@ SECURITY_HEADERS = {
 }
 ATOM = "http://www.w3.org/2005/Atom"
 _TIME_FORMAT = "EEEE, d MMMM y, HH:mm"
+# Calendar bodies kept (both languages of the whole calendar and of every sector fit).
+FEED_CACHE = 64
 
 
 class SecurityHeaders:
@@ -81,6 +83,7 @@ class Site:
         self.texts = texts
         self.bot_username = bot_username
         self.clock = clock
+        self._feeds: dict[tuple[str, str | None, str], bytes] = {}
         self.env = Environment(
             loader=PackageLoader("bot.web", "templates"),
             autoescape=True,
@@ -196,9 +199,18 @@ class Site:
         headers = _validators(feed)
         if _not_modified(request, feed):
             return Response(status_code=304, headers=headers)
-        body = calendar_service.ics_bytes(
-            feed.entries, _language(request), self.bot_username, self.config.zone
-        )
+        language = _language(request)
+        key = (language, slug, feed.etag)
+        body = self._feeds.get(key)
+        if body is None:
+            # Building hundreds of events costs far more than the query: a feed is rebuilt
+            # only when its ETag (its meetings and their versions) changes.
+            body = calendar_service.ics_bytes(
+                feed.entries, language, self.bot_username, self.config.zone
+            )
+            if len(self._feeds) >= FEED_CACHE:
+                self._feeds.pop(next(iter(self._feeds)))
+            self._feeds[key] = body
         return Response(body, media_type="text/calendar; charset=utf-8", headers=headers)
 
     async def atom(self, request: Request) -> Response:
