@@ -216,6 +216,7 @@ async def _prepare(config: Config) -> None:
 
 def _run(config: Config) -> int:
     from bot.app import build_application  # imported late: PTB's import cost only for `run`
+    from bot.web.server import attach
     from bot.webhook import serve
 
     if config.token is None:
@@ -230,6 +231,7 @@ def _run(config: Config) -> int:
         # getMe first, here: inside run_polling/run_webhook a failure would be logged with
         # PTB's whole traceback before the one line below. PTB skips it once done.
         loop.run_until_complete(app.bot.initialize())
+        attach(app, config)  # the public site, in the same process and loop
         serve(app, config)
     except (TeamSyncError, DatabaseError) as exc:
         return _fail(str(exc), config)

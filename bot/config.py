@@ -8,6 +8,7 @@ import re
 import string
 import tomllib
 from collections.abc import Mapping
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
@@ -174,6 +175,24 @@ class NotificationsConfig(_Frozen):
     digest_hour: int = Field(default=8, ge=0, le=23)
 
 
+class WebConfig(_Frozen):
+    # The public site and feeds, served by the bot's own process (read only, no login).
+    enabled: bool = True
+    # Where it listens (BOT_WEB_HOST, BOT_WEB_PORT); a reverse proxy in front adds TLS.
+    host: str = Field(default="127.0.0.1", min_length=1, max_length=255)
+    port: int = Field(default=8080, ge=1, le=65535)
+    # The address people reach it at, for links in the bot's messages and in feeds;
+    # empty: the address each request came to.
+    public_url: str = Field(default="", pattern=r"^(https?://[^/\s]+(/\S*)?)?$")
+    # The accessibility statement (/dostepnosc) the law asks Polish public bodies for.
+    body_name: str = Field(
+        default="Gmina Miejska Kraków – Urząd Miasta Krakowa", min_length=1, max_length=300
+    )
+    contact: str = Field(default="ngo@example.org", min_length=1, max_length=300)
+    published: date = date(2026, 1, 1)
+    updated: date = date(2026, 1, 1)
+
+
 class Config(_Frozen):
     admins: tuple[UserId, ...] = ()
     timezone: str = "Europe/Warsaw"
@@ -193,6 +212,7 @@ class Config(_Frozen):
     # How updates arrive: "polling" (getUpdates, the default) or "webhook" ([webhook] needed).
     mode: Literal["polling", "webhook"] = "polling"
     webhook: WebhookConfig = WebhookConfig()
+    web: WebConfig = WebConfig()
 
     @field_validator("database", mode="before")
     @classmethod
@@ -298,6 +318,12 @@ def load_config(path: Path, env: Mapping[str, str] | None = None) -> Config:
     for variable, key in overrides.items():
         if env.get(variable):
             data[key] = env[variable]
+    web = data.get("web", {})
+    if isinstance(web, dict):
+        for variable, key in (("BOT_WEB_HOST", "host"), ("BOT_WEB_PORT", "port")):
+            if env.get(variable):
+                web = {**web, key: env[variable]}
+        data["web"] = web
     # Checked before BOT_TOKEN is applied: a token written in the file is refused, not
     # silently shadowed, so a secret never stays in a file that gets copied around.
     if "token" in data:

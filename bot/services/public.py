@@ -1,0 +1,276 @@
+"""The public face's reads: the programme, schedules, meetings and feeds, as domain data only."""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Concatenate, Literal, ParamSpec, Protocol, TypeVar
+
+from pydantic import BaseModel, ConfigDict
+
+from bot.services.calendar import MeetingEntry
+from storage import meetings as meetings_storage
+from storage import public as public_storage
+from storage import teams as teams_storage
+from storage.models import Meeting, Team
+from storage.public import PublicCall
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+# A subscribed calendar keeps a cancelled meeting (marked CANCELLED) this long after the
+# cancellation, so every client that polls in between learns of it.
+CANCELLED_KEEP = timedelta(days=30)
+# Feeds and schedules look back this far for meetings already held.
+PAST_WINDOW = timedelta(days=365)
+MAX_FEED_EVENTS = 500
+SCHEDULE_LIMIT = 100
+ACTIVITY_LIMIT = 50
+# SQLite integers are signed 64-bit: a larger id cannot exist and must not reach a query.
+MAX_ID = 2**63 - 1
+
+
+class Reader(Protocol):
+    """What the public reads need: run one function on a read-only connection."""
+
+    async def run(
+        self,
+        fn: Callable[Concatenate[sqlite3.Connection, P], T],
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> T: ...
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class TeamSummary(_Model):
+    """A team on the programme page."""
+
+    team: Team
+    subscribers: int
+    next_meeting: Meeting | None
+    open_calls: list[PublicCall]
+
+
+class Programme(_Model):
+    """The coordinating team and every sector team."""
+
+    coordination: list[TeamSummary]
+    sectors: list[TeamSummary]
+
+
+class HeldMeeting(_Model):
+    """A meeting with how many people held a place (attended, once it is past)."""
+
+    meeting: Meeting
+    going: int
+
+    @property
+    def free_places(self) -> int | None:
+        """Places left, or None when the meeting has no capacity."""
+        capacity = self.meeting.capacity
+        return None if capacity is None else max(0, capacity - self.going)
+
+
+class SectorSchedule(_Model):
+    """A team's schedule (harmonogram): upcoming and past meetings, its calls."""
+
+    team: Team
+    subscribers: int
+    upcoming: list[HeldMeeting]
+    past: list[HeldMeeting]
+    calls: list[PublicCall]
+
+
+class MeetingDetail(_Model):
+    """One meeting with its team and places."""
+
+    entry: MeetingEntry
+    held: HeldMeeting
+
+
+class CalendarFeed(_Model):
+    """The events of a calendar feed and the validators a client caches it by."""
+
+    entries: list[MeetingEntry]
+    etag: str
+    last_modified: datetime | None
+
+
+class Activity(_Model):
+    """One item of the activity feed: a meeting published, changed or cancelled, a call opened."""
+
+    kind: Literal["meeting-published", "meeting-changed", "meeting-cancelled", "call-opened"]
+    at: datetime
+    team: Team
+    title: str
+    meeting_id: int | None = None
+    call_id: int | None = None
+
+
+class Health(_Model):
+    """What the operator's health check reports."""
+
+    schema_version: int
+    engine_last_at: str | None
+
+
+def _summary(
+    conn: sqlite3.Connection, team: Team, subscribers: dict[int, int], now: datetime
+) -> TeamSummary:
+    return TeamSummary(
+        team=team,
+        subscribers=subscribers.get(team.id, 0),
+        next_meeting=public_storage.get_next_meeting(conn, team.id, now),
+        open_calls=public_storage.list_calls(conn, team_id=team.id, open_at=now),
+    )
+
+
+async def programme(reader: Reader, now: datetime) -> Programme:
+    """Return every team with its subscribers, next meeting and open calls."""
+
+    def read(conn: sqlite3.Connection) -> Programme:
+        subscribers = public_storage.count_subscribers(conn)
+        teams = teams_storage.list_teams(conn)
+        summaries = [_summary(conn, team, subscribers, now) for team in teams]
+        return Programme(
+            coordination=[s for s in summaries if s.team.kind == "coordination"],
+            sectors=[s for s in summaries if s.team.kind == "sector"],
+        )
+
+    return await reader.run(read)
+
+
+def _held(conn: sqlite3.Connection, meetings: list[Meeting]) -> list[HeldMeeting]:
+    going = public_storage.count_going(conn, [m.id for m in meetings])
+    return [HeldMeeting(meeting=m, going=going.get(m.id, 0)) for m in meetings]
+
+
+async def sector_schedule(reader: Reader, slug: str, now: datetime) -> SectorSchedule | None:
+    """Return a team's schedule by its slug, or None when there is no such team."""
+
+    def read(conn: sqlite3.Connection) -> SectorSchedule | None:
+        team = teams_storage.get_team_by_slug(conn, slug)
+        if team is None:
+            return None
+        upcoming = public_storage.list_team_meetings(
+            conn, team.id, now, upcoming=True, limit=SCHEDULE_LIMIT
+        )
+        past = public_storage.list_team_meetings(
+            conn, team.id, now, upcoming=False, limit=SCHEDULE_LIMIT
+        )
+        return SectorSchedule(
+            team=team,
+            subscribers=public_storage.count_subscribers(conn).get(team.id, 0),
+            upcoming=_held(conn, upcoming),
+            past=_held(conn, past),
+            calls=public_storage.list_calls(conn, team_id=team.id),
+        )
+
+    return await reader.run(read)
+
+
+async def meeting_detail(reader: Reader, meeting_id: int) -> MeetingDetail | None:
+    """Return one meeting (any state) with its team and places, or None."""
+    if not 1 <= meeting_id <= MAX_ID:
+        return None
+
+    def read(conn: sqlite3.Connection) -> MeetingDetail | None:
+        meeting = meetings_storage.get_meeting(conn, meeting_id)
+        if meeting is None:
+            return None
+        team = teams_storage.get_team(conn, meeting.team_id)
+        if team is None:
+            return None
+        (held,) = _held(conn, [meeting])
+        return MeetingDetail(entry=MeetingEntry(meeting=meeting, team=team), held=held)
+
+    return await reader.run(read)
+
+
+def _etag(entries: list[MeetingEntry]) -> str:
+    # Any meeting added, changed or dropped from the window changes the tag.
+    digest = hashlib.sha256()
+    for entry in entries:
+        digest.update(f"{entry.meeting.id}:{entry.meeting.updated_at.isoformat()};".encode())
+    return digest.hexdigest()[:32]
+
+
+async def calendar_feed(reader: Reader, now: datetime, slug: str | None) -> CalendarFeed | None:
+    """Return the meetings of every sector (or of one, by slug) for a subscribed calendar."""
+
+    def read(conn: sqlite3.Connection) -> CalendarFeed | None:
+        teams = {team.id: team for team in teams_storage.list_teams(conn)}
+        team_id = None
+        if slug is not None:
+            found = [team for team in teams.values() if team.slug == slug]
+            if not found:
+                return None
+            team_id = found[0].id
+        meetings = public_storage.list_feed_meetings(
+            conn,
+            team_id=team_id,
+            since=now - PAST_WINDOW,
+            cancelled_since=now - CANCELLED_KEEP,
+            limit=MAX_FEED_EVENTS,
+        )
+        entries = [MeetingEntry(meeting=m, team=teams[m.team_id]) for m in meetings]
+        stamps = [entry.meeting.updated_at for entry in entries]
+        return CalendarFeed(
+            entries=entries, etag=_etag(entries), last_modified=max(stamps, default=None)
+        )
+
+    return await reader.run(read)
+
+
+def _meeting_kind(
+    meeting: Meeting,
+) -> Literal["meeting-published", "meeting-changed", "meeting-cancelled"]:
+    if meeting.state == "cancelled":
+        return "meeting-cancelled"
+    return "meeting-published" if meeting.updated_at == meeting.created_at else "meeting-changed"
+
+
+async def activity(reader: Reader) -> list[Activity]:
+    """Return the latest public events, newest first."""
+
+    def read(conn: sqlite3.Connection) -> list[Activity]:
+        teams = {team.id: team for team in teams_storage.list_teams(conn)}
+        items = [
+            Activity(
+                kind=_meeting_kind(m),
+                at=m.updated_at,
+                team=teams[m.team_id],
+                title=m.title,
+                meeting_id=m.id,
+            )
+            for m in public_storage.list_changed_meetings(conn, ACTIVITY_LIMIT)
+        ]
+        items += [
+            Activity(
+                kind="call-opened",
+                at=c.created_at,
+                team=teams[c.team_id],
+                title=c.title,
+                call_id=c.id,
+            )
+            for c in public_storage.list_new_calls(conn, ACTIVITY_LIMIT)
+        ]
+        items.sort(key=lambda item: item.at, reverse=True)
+        return items[:ACTIVITY_LIMIT]
+
+    return await reader.run(read)
+
+
+async def health(reader: Reader) -> Health:
+    """Return the schema version (the database answers) and the engine's last settled send."""
+
+    def read(conn: sqlite3.Connection) -> Health:
+        version, engine_last_at = public_storage.get_health(conn)
+        return Health(schema_version=version, engine_last_at=engine_last_at)
+
+    return await reader.run(read)

@@ -1,0 +1,113 @@
+"""The public site shows only public data: seeded private values never appear anywhere."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+
+from bot.config import Config
+from bot.i18n import Texts
+from bot.web.site import build_site
+from storage.readonly import ReadOnlyDatabase
+from tests.harness import BotDriver, TgUser
+from tests.meeting_factory import add_meeting, db_of, make_moderator, member, set_organisation
+
+MEMBER = TgUser(id=7346251, language_code="pl", first_name="Zofia")
+REPRESENTATIVE = TgUser(id=7346252, language_code="en", first_name="Marek")
+MODERATOR_ID = 5550123
+PRIVATE = [
+    str(MEMBER.id),
+    str(REPRESENTATIVE.id),
+    str(MODERATOR_ID),
+    "Zofia",
+    "Marek",
+    "Fundacja Tajnych Spraw",
+    "0000123456",
+    "Postulat osoby prywatnej",
+    "Treść prywatnego postulatu, której nie wolno pokazać",
+    "Postulat wycofany przez autora",
+    "Postulat ukryty przez moderatora",
+]
+
+
+async def _seed(bot: BotDriver) -> int:
+    await member(bot, MEMBER, "culture")
+    await member(bot, REPRESENTATIVE, "culture", "education")
+    await set_organisation(bot, REPRESENTATIVE.id, "Fundacja Tajnych Spraw")
+    await make_moderator(bot, MODERATOR_ID)
+    meeting_id = await add_meeting(bot, capacity=10)
+    await bot.send(MEMBER, f"/start meeting-{meeting_id}")
+    await bot.press(MEMBER, "Biorę udział", exact=False)
+
+    def private_rows(conn: sqlite3.Connection) -> None:
+        conn.execute("UPDATE meetings SET created_by = ?", (MODERATOR_ID,))
+        conn.execute("UPDATE organisations SET register_type = 'krs', krs = '0000123456'")
+        team = conn.execute("SELECT id FROM teams WHERE slug = 'culture'").fetchone()[0]
+        conn.execute(
+            """INSERT INTO postulate_calls (team_id, title, deadline, opened_by, created_at)
+               VALUES (?, 'Nabór na rok 2027', '2099-01-01T00:00:00.000000+00:00', ?,
+                       '2026-01-01T00:00:00.000000+00:00')""",
+            (team, MODERATOR_ID),
+        )
+        for number, (title, state, author) in enumerate(
+            [
+                ("Postulat osoby prywatnej", "submitted", MEMBER.id),
+                ("Postulat wycofany przez autora", "withdrawn", MEMBER.id),
+                ("Postulat ukryty przez moderatora", "rejected", REPRESENTATIVE.id),
+            ],
+            start=1,
+        ):
+            conn.execute(
+                """INSERT INTO postulates (reference, draft_id, team_id, author_id, title,
+                       content, state, created_at, updated_at)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, '2026-01-01T00:00:00.000000+00:00',
+                           '2026-01-01T00:00:00.000000+00:00')""",
+                (
+                    f"P-2026-{number:04d}",
+                    number,
+                    team,
+                    author,
+                    title,
+                    "Treść prywatnego postulatu, której nie wolno pokazać",
+                    state,
+                ),
+            )
+
+    await db_of(bot).run(private_rows)
+    return meeting_id
+
+
+@pytest.fixture
+async def site(bot: BotDriver, config: Config) -> AsyncIterator[httpx.AsyncClient]:
+    reader = ReadOnlyDatabase(config.database)
+    texts = bot.app.bot_data["texts"]
+    assert isinstance(texts, Texts)
+    app = build_site(config, reader, texts, bot.app.bot.username, bot.clock)
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://site.test") as client:
+        yield client
+    await reader.close()
+
+
+async def test_no_private_value_appears_in_any_page_or_feed(
+    bot: BotDriver, site: httpx.AsyncClient, config: Config
+) -> None:
+    meeting_id = await _seed(bot)
+    paths = ["/", "/dostepnosc", "/calendar.ics", "/feed.atom", "/nowhere"]
+    paths += [f"/sectors/{team.slug}" for team in config.teams]
+    paths += [f"/calendar/{team.slug}.ics" for team in config.teams]
+    paths += [f"/meetings/{meeting_id}", f"/meetings/{meeting_id}.ics"]
+
+    seen = 0
+    for path in [*paths, *("/en" + p for p in paths), "/healthz"]:
+        answer = await site.get(path)
+        assert answer.status_code in (200, 404), path
+        body = answer.content.decode()
+        seen += "Nabór na rok 2027" in body
+        leaked = [value for value in PRIVATE if value in body]
+        assert not leaked, f"{path} shows {leaked}"
+    # The seed did reach the pages (public parts of the same rows are shown).
+    assert seen > 0
