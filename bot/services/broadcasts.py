@@ -32,8 +32,13 @@ from storage.database import Database
 from storage.models import Team
 from storage.timefmt import db_time
 
-delivery.AUDIENCES["broadcast"] = storage.list_broadcast_recipients
-delivery.AUDIENCES["all"] = storage.list_all_recipients
+
+def register(registry: delivery.Registry) -> None:
+    """Broadcasts' audiences (chosen sectors, everyone) and notice kind for the engine."""
+    registry.add_audience("broadcast", storage.list_broadcast_recipients)
+    registry.add_audience("all", storage.list_all_recipients)
+    registry.add_kinds("news", "broadcast")
+
 
 # Telegram's limits (UTF-16 code units after the entities are parsed).
 TEXT_LIMIT = 4096
