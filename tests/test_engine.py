@@ -140,7 +140,7 @@ def cross_module_writes(root: Path) -> list[str]:
                 targets = [node.func.value]
             for target in targets:
                 if of_module(target):
-                    found.append(f"{path.relative_to(root)}:{node.lineno}")
+                    found.append(f"{path.relative_to(root)}:{target.lineno}")
     return found
 
 
