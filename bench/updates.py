@@ -138,7 +138,7 @@ async def start_bot(config: Config, api: FakeBotApi) -> App:
     """The production factory and startup hook, on the fake network."""
     from bot.app import build_application
 
-    app = build_application(config, request=api, rate_limit=False)
+    app = build_application(config, request=api)
     await app.initialize()
     if app.post_init is not None:
         await app.post_init(app)

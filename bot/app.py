@@ -7,15 +7,17 @@ from collections.abc import Callable
 from datetime import datetime
 
 from telegram import BotCommandScopeDefault
-from telegram.ext import AIORateLimiter, ApplicationBuilder, ContextTypes
+from telegram.ext import ApplicationBuilder, ContextTypes
 from telegram.request import BaseRequest
 
 from bot.commands import menus
 from bot.config import Config
-from bot.context import DEPS_KEY, App, Ctx
+from bot.context import DEPS_KEY, ENGINE_KEY, App, Ctx, engine_of
 from bot.deps import Deps, utcnow
 from bot.dispatcher import dispatch_once
+from bot.engine import build_engine
 from bot.flood import FloodLimiter
+from bot.housekeeping import CHORES, Chore, run_chore
 from bot.i18n import Texts
 from bot.services import delivery as delivery_service
 from bot.services import sectors as sectors_service
@@ -32,7 +34,6 @@ def build_application(
     request: BaseRequest | None = None,
     clock: Callable[[], datetime] = utcnow,
     texts: Texts | None = None,
-    rate_limit: bool = True,
 ) -> App:
     """Build the bot; `request` replaces the network (tests), `clock` pins time."""
     if config.token is None:
@@ -52,17 +53,18 @@ def build_application(
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
     )
-    if rate_limit:
-        # Telegram's limits: ~30 messages/s per bot, 20/min per group. No hidden retries:
-        # the delivery engine decides what a 429 means for a notice (it waits retry_after).
-        # PTB types the builder by the limiter's argument type; ours passes none per call.
-        builder = builder.rate_limiter(AIORateLimiter(max_retries=0))  # type: ignore[arg-type]
+    # No PTB rate limiter: the delivery engine owns Telegram's limits for notices (its pace,
+    # one send at a time per chat, each group's 20 a minute, a 429's retry_after), and a
+    # limiter in front of it would pace the same sends twice. Direct replies answer updates
+    # the flood limit already bounds per user (README, "How notices are delivered").
     if request is not None:
         builder = builder.request(request).get_updates_request(request)
     app: App = builder.build()  # type: ignore[assignment]
     app.bot_data["config"] = config
     app.bot_data["clock"] = clock
     app.bot_data["texts"] = texts or Texts()
+    # Before the handlers: some register hooks in it (broadcasts' progress messages).
+    app.bot_data[ENGINE_KEY] = build_engine()
     register_all(app)
     return app
 
@@ -76,13 +78,16 @@ async def _post_init(app: App) -> None:
         await db.close()
         raise
     texts: Texts = app.bot_data["texts"]
-    deps = Deps(config=config, db=db, texts=texts, clock=app.bot_data["clock"])
+    deps = Deps(
+        config=config, db=db, texts=texts, engine=engine_of(app), clock=app.bot_data["clock"]
+    )
     app.bot_data[DEPS_KEY] = deps
     # Before the first poll: sends a crash interrupted may have arrived -> `unknown`.
     interrupted = await delivery_service.recover(db, deps.clock())
     if interrupted:
         log.warning("%d deliveries were interrupted by a stop; counted as unknown", interrupted)
     _schedule_dispatcher(app, config)
+    _schedule_housekeeping(app)
     for language, commands in menus(texts).items():
         scope = BotCommandScopeDefault()
         await app.bot.set_my_commands(commands, scope=scope, language_code=language)
@@ -96,7 +101,7 @@ def _schedule_dispatcher(app: App, config: Config) -> None:
     """Register the one scheduler job, however many notices and reminders are pending."""
     if app.job_queue is None:
         raise RuntimeError("python-telegram-bot[job-queue] is needed for the dispatcher")
-    app.job_queue.run_repeating(
+    job = app.job_queue.run_repeating(
         _dispatch_job,
         interval=config.delivery.interval_seconds,
         first=0,
@@ -105,6 +110,30 @@ def _schedule_dispatcher(app: App, config: Config) -> None:
         # (dispatch_once holds a lock) instead of APScheduler logging a skipped run.
         job_kwargs={"max_instances": 2, "coalesce": True, "misfire_grace_time": None},
     )
+    # A committed announcement moves this job to now (engine.wake): notices leave within a
+    # second, and the interval stays as the safety net.
+    engine_of(app).drive(job)
+
+
+def _schedule_housekeeping(app: App) -> None:
+    """Register one job per chore, each with its own interval (bot.housekeeping)."""
+    if app.job_queue is None:
+        raise RuntimeError("python-telegram-bot[job-queue] is needed for housekeeping")
+    for chore in CHORES:
+        app.job_queue.run_repeating(
+            _chore_job,
+            interval=chore.every_seconds,
+            first=0,
+            name=f"housekeeping:{chore.name}",
+            data=chore,
+            job_kwargs={"max_instances": 1, "coalesce": True, "misfire_grace_time": None},
+        )
+
+
+async def _chore_job(context: Ctx) -> None:
+    chore = context.job.data if context.job is not None else None
+    if isinstance(chore, Chore):
+        await run_chore(context.deps, chore)
 
 
 async def _dispatch_job(context: Ctx) -> None:

@@ -7,9 +7,11 @@ from typing import Any
 from telegram.ext import Application, CallbackContext, ExtBot, JobQueue
 
 from bot.deps import Deps
+from bot.engine import DeliveryEngine
 from bot.services.users import Actor
 
 DEPS_KEY = "deps"
+ENGINE_KEY = "engine"
 
 
 class Ctx(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[str, Any]]):
@@ -26,3 +28,11 @@ class Ctx(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[str
 
 
 App = Application[ExtBot[None], Ctx, dict[Any, Any], dict[Any, Any], dict[str, Any], JobQueue[Ctx]]
+
+
+def engine_of(app: App) -> DeliveryEngine:
+    """The application's delivery engine (built by bot.app.build_application)."""
+    engine = app.bot_data[ENGINE_KEY]
+    if not isinstance(engine, DeliveryEngine):
+        raise RuntimeError("the application was not built by bot.app.build_application")
+    return engine

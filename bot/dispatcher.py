@@ -1,62 +1,35 @@
-"""The dispatcher: the one repeating job that fans out due notices and sends them, paced.
+"""The dispatcher: the engine's run, driven by one repeating job, that fans out due notices
+and sends them, paced.
 
 One cycle = one transaction that settles the sends answered so far, fans out due
 announcements and claims the next small batch (committed as `sending` before any call to
 Telegram). The batch is sent at the configured pace while the next cycle runs, one send at a
-time per chat. The job loops until nothing is due, so a broadcast runs at the pace, not one
+time per chat. The run loops until nothing is due, so a broadcast runs at the pace, not one
 batch per interval; on shutdown it stops claiming and settles what is in flight. What each
-Telegram answer means for a copy:
-
-- ok -> `sent` (message_id kept);
-- 429 -> back to `pending` after exactly `retry_after`; the whole bot pauses that long and
-  the rest of the batch goes back to `pending` without counting an attempt;
-- 403 (blocked, deactivated) -> `blocked`, and the user becomes inactive;
-- 400 and other refusals -> `failed` with Telegram's reason;
-- connect error, connect/pool timeout, 5xx -> `pending` again with bounded backoff (surely
-  not delivered), `failed` after `max_attempts`;
-- read timeout or a connection lost mid-request -> `unknown`: it may have arrived, and a
-  notice is never sent twice.
+failed send means for its copy is bot.verdicts.classify; housekeeping (retention, draft
+expiry, digests) has its own jobs (bot.housekeeping): this run only sends.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import math
-import warnings
-import weakref
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-import httpx
 import telegram
-from telegram import InlineKeyboardMarkup
-from telegram.constants import ParseMode
-from telegram.error import (
-    BadRequest,
-    ChatMigrated,
-    Forbidden,
-    NetworkError,
-    RetryAfter,
-    TelegramError,
-    TimedOut,
-)
-from telegram.warnings import PTBDeprecationWarning
 
 from bot.config import DeliveryConfig
 from bot.deps import Deps
+from bot.engine import DeliveryEngine, send_rendered
 from bot.redact import redact, secrets_of
-from bot.services import delivery as service
-from bot.services import postulates as postulates_service
-from bot.services import privacy as privacy_service
-from bot.services import settings as settings_service
+from bot.verdicts import classify
 from storage import delivery as storage
 from storage import groups as groups_storage
 from storage import users as users_storage
-from storage.database import Database
 
 log = logging.getLogger(__name__)
 
@@ -67,24 +40,6 @@ CLAIM_SECONDS = 0.25
 MAX_IN_FLIGHT = 100
 # Announcements fanned out by one poll (a resolver may return thousands of chats).
 FAN_OUT_PER_POLL = 20
-# Telegram lets a bot post at most this many messages a minute in one group.
-GROUP_PER_MINUTE = 20
-# Transport failures after which the request surely did not reach Telegram.
-_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
-
-# Run after each settling cycle (final=False) and once after a run (final=True), outside any
-# transaction: e.g. broadcasts edit their progress message. Each must be quick; errors are
-# logged, never stop the sends.
-AfterSettle = Callable[[Deps, telegram.Bot, bool], Awaitable[None]]
-AFTER_SETTLE: list[AfterSettle] = []
-
-
-async def _after_settle(deps: Deps, bot: telegram.Bot, final: bool) -> None:
-    for hook in AFTER_SETTLE:
-        try:
-            await hook(deps, bot, final)
-        except Exception:
-            log.exception("After-settle hook %s failed", getattr(hook, "__name__", hook))
 
 
 @dataclass
@@ -106,139 +61,6 @@ class DispatchReport:
     busy: bool = False
 
 
-class Pacer:
-    """Spaces sends evenly at `rate` per second, on the event loop's monotonic clock."""
-
-    def __init__(self, rate: float) -> None:
-        self.rate = rate
-        self._next = 0.0
-
-    async def wait(self) -> None:
-        loop = asyncio.get_running_loop()
-        now = loop.time()
-        # A fixed schedule, not "sleep 1/rate after each send": oversleeping is made up by
-        # the next slots, so the long-run rate is the configured one; idle time is not saved.
-        start = max(self._next, now)
-        self._next = start + 1.0 / self.rate
-        if start > now:
-            await asyncio.sleep(start - now)
-
-
-_MINUTE = timedelta(minutes=1)
-
-
-@dataclass(frozen=True)
-class Rendered:
-    """A notice ready to send: HTML text (or caption), buttons, an optional photo/document."""
-
-    text: str
-    markup: InlineKeyboardMarkup | None = None
-    photo: str | None = None
-    document: str | None = None
-
-
-async def send_rendered(bot: telegram.Bot, chat_id: int, message: Rendered) -> telegram.Message:
-    """Send one notice the way every recipient gets it (also used for previews)."""
-    caption = message.text or None
-    if message.photo is not None:
-        return await bot.send_photo(
-            chat_id=chat_id,
-            photo=message.photo,
-            caption=caption,
-            parse_mode=ParseMode.HTML,
-            reply_markup=message.markup,
-        )
-    if message.document is not None:
-        return await bot.send_document(
-            chat_id=chat_id,
-            document=message.document,
-            caption=caption,
-            parse_mode=ParseMode.HTML,
-            reply_markup=message.markup,
-        )
-    return await bot.send_message(
-        chat_id=chat_id, text=message.text, parse_mode=ParseMode.HTML, reply_markup=message.markup
-    )
-
-
-def render(payload: dict[str, Any]) -> Rendered:
-    """One language's payload (an OutgoingMessage dump) as something to send."""
-    markup = payload.get("reply_markup")
-    return Rendered(
-        text=str(payload["text"]),
-        markup=None if not markup else InlineKeyboardMarkup.de_json(markup, None),
-        photo=payload.get("photo_file_id"),
-        document=payload.get("document_file_id"),
-    )
-
-
-@dataclass
-class _Engine:
-    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-    pacer: Pacer = field(default_factory=lambda: Pacer(25.0))
-    # Rendered payloads by (payload, language): parsed once per notice, not once per copy.
-    messages: dict[tuple[str, str], Rendered] = field(default_factory=dict)
-    # Recent send times per group chat (deps.clock()), for GROUP_PER_MINUTE.
-    group_sends: dict[int, list[datetime]] = field(default_factory=dict)
-
-    def group_wait(self, chat_id: int, now: datetime) -> datetime | None:
-        """For a group at its per-minute limit, when the next send may go; else None
-        (and the send is counted)."""
-        if chat_id >= 0:
-            return None
-        recent = [at for at in self.group_sends.get(chat_id, []) if now - at < _MINUTE]
-        if len(recent) >= GROUP_PER_MINUTE:
-            self.group_sends[chat_id] = recent
-            return recent[0] + _MINUTE
-        recent.append(now)
-        self.group_sends[chat_id] = recent
-        return None
-
-
-_engines: weakref.WeakKeyDictionary[Database, _Engine] = weakref.WeakKeyDictionary()
-
-
-def _engine(db: Database) -> _Engine:
-    engine = _engines.get(db)
-    if engine is None:
-        engine = _engines[db] = _Engine()
-    return engine
-
-
-def _retry_after(exc: RetryAfter) -> timedelta:
-    # PTB 22 returns int seconds with a deprecation warning, or a timedelta when
-    # PTB_TIMEDELTA is set; later majors only the timedelta.
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", PTBDeprecationWarning)
-        value: object = exc.retry_after
-    if isinstance(value, timedelta):
-        return value
-    if not isinstance(value, int | float):
-        raise TypeError(f"unexpected retry_after {value!r}")
-    return timedelta(seconds=float(value))
-
-
-def _causes(exc: BaseException) -> list[BaseException]:
-    chain: list[BaseException] = []
-    current: BaseException | None = exc.__cause__ or exc.__context__
-    while current is not None and current not in chain:
-        chain.append(current)
-        current = current.__cause__ or current.__context__
-    return chain
-
-
-def _surely_not_sent(exc: NetworkError) -> bool:
-    """Tell a failure before the request left (retry) from one after (ambiguous)."""
-    causes = _causes(exc)
-    if any(isinstance(cause, _NOT_SENT) for cause in causes):
-        return True
-    if isinstance(exc, TimedOut):
-        return False  # a read or write timeout: Telegram may have got it (PTB #1045)
-    # Nothing but Telegram's own answer behind it (a 5xx status, an unparsable body): the
-    # server refused the call. Anything else broke mid-request: it may have arrived.
-    return all(isinstance(cause, TelegramError) for cause in causes)
-
-
 def _backoff(settings: DeliveryConfig, attempts: int) -> timedelta:
     """Wait before retry number `attempts`: retry_seconds, doubling, at most retry_max."""
     first = timedelta(seconds=settings.retry_seconds)
@@ -246,22 +68,10 @@ def _backoff(settings: DeliveryConfig, attempts: int) -> timedelta:
     return min(first * (1 << min(max(attempts - 1, 0), 20)), longest)
 
 
-def _message(engine: _Engine, item: storage.Claimed) -> Rendered:
-    # Keyed by the payload itself, not the id: SQLite may reuse the id of a deleted row.
-    key = (item.payload, item.language)
-    cached = engine.messages.get(key)
-    if cached is None:
-        if len(engine.messages) > 1000:
-            engine.messages.clear()
-        cached = render(json.loads(item.payload)[item.language])
-        engine.messages[key] = cached
-    return cached
-
-
 async def _send(
     deps: Deps,
     bot: telegram.Bot,
-    engine: _Engine,
+    engine: DeliveryEngine,
     item: storage.Claimed,
     max_attempts: int,
     migrated: bool = False,
@@ -277,56 +87,53 @@ async def _send(
 async def _attempt(
     deps: Deps,
     bot: telegram.Bot,
-    engine: _Engine,
+    engine: DeliveryEngine,
     item: storage.Claimed,
     max_attempts: int,
     migrated: bool,
 ) -> storage.Settlement:
     try:
-        sent = await send_rendered(bot, item.chat_id, _message(engine, item))
-    except RetryAfter as exc:
-        at = deps.clock()
-        return storage.Settlement(
-            delivery_id=item.id,
-            chat_id=item.chat_id,
-            state="pending",
-            at=at,
-            next_attempt_at=at + _retry_after(exc),
-            error=f"429: {exc.message}",
-            counts=False,
-        )
-    except Forbidden as exc:
-        return _final(deps, item, "blocked", f"403: {exc.message}")
-    except ChatMigrated as exc:
-        # The group became a supergroup: its link and waiting copies move to the new id
-        # (own transaction, after the call), then this copy is resent there once.
-        if migrated:
-            return _final(deps, item, "failed", f"migrated again to chat {exc.new_chat_id}")
-        await deps.db.run(groups_storage.update_chat_id, item.chat_id, exc.new_chat_id)
-        moved = item.model_copy(update={"chat_id": exc.new_chat_id})
-        return await _attempt(deps, bot, engine, moved, max_attempts, migrated=True)
-    except BadRequest as exc:
-        return _final(deps, item, "failed", f"400: {exc.message}")
-    except NetworkError as exc:
-        if not _surely_not_sent(exc):
-            return _final(deps, item, "unknown", f"ambiguous: {exc.message}")
-        if item.attempts >= max_attempts:
-            return _final(deps, item, "failed", f"gave up after {item.attempts}: {exc.message}")
-        at = deps.clock()
-        return storage.Settlement(
-            delivery_id=item.id,
-            chat_id=item.chat_id,
-            state="pending",
-            at=at,
-            next_attempt_at=at + _backoff(deps.config.delivery, item.attempts),
-            error=f"retry: {exc.message}",
-        )
-    except TelegramError as exc:
-        return _final(deps, item, "failed", f"{type(exc).__name__}: {exc.message}")
+        sent = await send_rendered(bot, item.chat_id, engine.message(item))
     except Exception as exc:
-        # Not a Telegram answer: nobody knows whether the message left, so never resend it.
-        log.exception("Unexpected error sending delivery %s", item.id)
-        return _final(deps, item, "unknown", f"{type(exc).__name__}: {exc}")
+        verdict = classify(exc)
+        if verdict.unexpected:
+            # Not a Telegram answer: nobody knows whether the message left, so never resend it.
+            log.exception("Unexpected error sending delivery %s", item.id)
+        if verdict.action == "wait" and verdict.wait is not None:
+            at = deps.clock()
+            return storage.Settlement(
+                delivery_id=item.id,
+                chat_id=item.chat_id,
+                state="pending",
+                at=at,
+                next_attempt_at=at + verdict.wait,
+                error=verdict.reason,
+                counts=False,
+            )
+        if verdict.action == "migrated" and verdict.new_chat_id is not None:
+            # The group became a supergroup: its link and waiting copies move to the new id
+            # (own transaction, after the call), then this copy is resent there once.
+            if migrated:
+                return _final(deps, item, "failed", f"migrated again to chat {verdict.new_chat_id}")
+            await deps.db.run(groups_storage.update_chat_id, item.chat_id, verdict.new_chat_id)
+            moved = item.model_copy(update={"chat_id": verdict.new_chat_id})
+            return await _attempt(deps, bot, engine, moved, max_attempts, migrated=True)
+        if verdict.action == "retry":
+            if item.attempts >= max_attempts:
+                return _final(
+                    deps, item, "failed", f"gave up after {item.attempts}: {verdict.reason}"
+                )
+            at = deps.clock()
+            return storage.Settlement(
+                delivery_id=item.id,
+                chat_id=item.chat_id,
+                state="pending",
+                at=at,
+                next_attempt_at=at + _backoff(deps.config.delivery, item.attempts),
+                error=f"retry: {verdict.reason}",
+            )
+        state = verdict.action if verdict.action in ("blocked", "failed") else "unknown"
+        return _final(deps, item, state, verdict.reason)
     return storage.Settlement(
         delivery_id=item.id,
         chat_id=item.chat_id,
@@ -361,31 +168,27 @@ class _Cycle:
 
 def _cycle(
     conn: Any,
+    registry: DeliveryEngine,
     outcomes: list[storage.Settlement],
     pause_until: datetime | None,
     now: datetime,
     batch_size: int,
-    notifications: settings_service.Notifications | None = None,
-    digests: bool = False,
+    zone: Any,
 ) -> _Cycle:
     """One transaction: settle what was answered, fan out what is due, claim the next batch."""
     _settle(conn, outcomes, pause_until)
     if batch_size == 0:
         return _Cycle(0, 0, False, storage.Claim())
-    if digests and notifications is not None:
-        # Once per run, before the fan-out, so that a digest queued now goes out now.
-        settings_service.queue_digests(conn, now, notifications)
-    zone = None if notifications is None else notifications.zone
     announcements = storage.list_due_announcements(conn, now, FAN_OUT_PER_POLL + 1)
     created = 0
     fanned = 0
     for announcement in announcements[:FAN_OUT_PER_POLL]:
         conn.execute("SAVEPOINT fan_out")
         try:
-            created += service.fan_out(conn, announcement, now, zone)
+            created += registry.fan_out(conn, announcement, now, zone)
         except Exception:
-            # A broken resolver (or an audience whose module is not loaded) must not hold
-            # up every later notice: this one is cancelled, loudly.
+            # A broken resolver (or an audience nobody registered) must not hold up every
+            # later notice: this one is cancelled, loudly.
             conn.execute("ROLLBACK TO fan_out")
             log.exception(
                 "Announcement %s (%s) cannot be fanned out; cancelled",
@@ -404,7 +207,7 @@ class _Run:
     """One dispatcher run: sends overlap the next claim; every outcome is settled once."""
 
     def __init__(
-        self, deps: Deps, bot: telegram.Bot, engine: _Engine, stopping: Callable[[], bool]
+        self, deps: Deps, bot: telegram.Bot, engine: DeliveryEngine, stopping: Callable[[], bool]
     ) -> None:
         self.deps = deps
         self.bot = bot
@@ -412,13 +215,6 @@ class _Run:
         self.stopping = stopping
         self.settings = deps.config.delivery
         self.report = DispatchReport()
-        # Users' notification settings; their digests are queued by the first cycle.
-        self.notifications = settings_service.Notifications(
-            zone=deps.config.zone,
-            digest_hour=deps.config.notifications.digest_hour,
-            texts=deps.texts,
-        )
-        self.digests = True
         self.answered: list[storage.Settlement] = []
         self.in_flight: dict[asyncio.Task[None], storage.Claimed] = {}
         self.by_chat: dict[int, asyncio.Task[None]] = {}
@@ -432,7 +228,7 @@ class _Run:
             while True:
                 stopping = self.pause is not None or self.stopping()
                 cycle = await self._cycle(0 if stopping else batch_size)
-                await _after_settle(self.deps, self.bot, False)
+                await self.engine.run_after_settle(self.deps, self.bot, False)
                 if stopping or cycle.claim.paused_until is not None:
                     self.report.paused_until = self.pause or cycle.claim.paused_until
                     if not self.in_flight:
@@ -459,14 +255,13 @@ class _Run:
         try:
             cycle = await self.deps.db.run(
                 _cycle,
+                self.engine,
                 outcomes,
                 self.pause,
                 self.deps.clock(),
                 batch_size,
-                self.notifications,
-                self.digests and batch_size > 0,
+                self.deps.config.zone,
             )
-            self.digests = self.digests and batch_size == 0
         except BaseException:
             self.answered = outcomes + self.answered
             raise
@@ -555,15 +350,18 @@ def _returned(item: storage.Claimed, at: datetime) -> storage.Settlement:
 async def dispatch_once(
     deps: Deps, bot: telegram.Bot, *, stopping: Callable[[], bool] = lambda: False
 ) -> DispatchReport:
-    """Recover nothing; fan out what is due at deps.clock(), expire what is useless, claim and
-    send every due delivery (paced), settle. Tests call this to 'let the clock tick'.
+    """Fan out what is due at deps.clock(), expire what is useless, claim and send every due
+    delivery (paced), settle. Tests call this to 'let the clock tick' (housekeeping is
+    bot.housekeeping.run_housekeeping).
 
     `stopping()` turning true (the application is shutting down) ends the run early: no new
     claim, sends in flight are answered and settled, the rest of the claim goes back to
     `pending` - a graceful stop leaves nothing `unknown`.
     """
-    engine = _engine(deps.db)
+    engine = deps.engine
     if engine.lock.locked():
+        # The running one goes round once more, so that what made this call is not missed.
+        engine.again = True
         return DispatchReport(busy=True)
     settings = deps.config.delivery
     batch_size = max(
@@ -571,15 +369,15 @@ async def dispatch_once(
     )
     async with engine.lock:
         engine.pacer.rate = settings.messages_per_second
-        # Once a day, before the claims: long-inactive members are erased (their copies expire).
-        await privacy_service.retain_if_due(deps.db, deps.config, deps.texts, deps.clock())
-        # Postulate drafts left idle expire here even if their author never writes again;
-        # the notice telling them is queued in the same unit and goes out in this run.
-        await postulates_service.expire_idle_drafts(
-            deps.db, deps.texts, deps.config.postulates.draft_idle_hours, deps.clock()
-        )
-        report = await _Run(deps, bot, engine, stopping).run(batch_size)
-        await _after_settle(deps, bot, True)
+        run = _Run(deps, bot, engine, stopping)
+        while True:
+            # A wake-up while this run goes on (an announcement committed after its last
+            # fan-out) is answered by one more round, never by a second run at once.
+            engine.again = False
+            report = await run.run(batch_size)
+            if not engine.again or stopping():
+                break
+        await engine.run_after_settle(deps, bot, True)
     if report.batches or report.expired or report.fanned_out:
         log.info(
             "Delivery: %d announcement(s) fanned out; %d sent, %d failed, %d blocked, "

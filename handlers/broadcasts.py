@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import re
-import weakref
 from datetime import datetime, timedelta
 from enum import IntEnum
 
@@ -22,9 +21,9 @@ from telegram.ext import (
     filters,
 )
 
-from bot import dispatcher
+from bot import engine
 from bot.config import Language
-from bot.context import App, Ctx
+from bot.context import App, Ctx, engine_of
 from bot.deps import Deps
 from bot.errors import DomainError
 from bot.i18n import Html
@@ -216,9 +215,7 @@ async def _preview(update: Update, context: Ctx, prepared: Prepared) -> int:
     await _say(update, text(context, "broadcasts.preview-intro"))
     for part in prepared.parts:
         message = part[actor.language]
-        await dispatcher.send_rendered(
-            context.bot, chat.id, dispatcher.render(message.model_dump())
-        )
+        await engine.send_rendered(context.bot, chat.id, engine.render(message.model_dump()))
     actions = InlineKeyboardMarkup(
         [
             [_button(context, "broadcasts.button-now", "bc:now")],
@@ -318,6 +315,7 @@ async def on_confirm(update: Update, context: Ctx) -> int:
         _forget(context)
         return END
     _forget(context)
+    deps.engine.wake()  # its notices leave now, not at the next interval
     await query.answer()
     if broadcast.due_at > deps.clock():
         body = text(
@@ -475,18 +473,22 @@ async def on_cancel(update: Update, context: Ctx) -> None:
 # ---------------------------------------------------------------- progress
 
 
-# Per database: when the progress was last looked at during a run (final looks always run).
-_looked: weakref.WeakKeyDictionary[object, datetime] = weakref.WeakKeyDictionary()
-
-
-async def progress(deps: Deps, bot: telegram.Bot, final: bool) -> None:
-    """After-settle hook of the dispatcher: edit progress messages in place, each at most
+def progress_hook() -> engine.AfterSettle:
+    """The engine's after-settle hook that edits progress messages in place, each at most
     every few seconds, outside any transaction."""
-    now = deps.clock()
-    last = _looked.get(deps.db)
-    if not final and last is not None and now - last < timedelta(seconds=1):
-        return
-    _looked[deps.db] = now
+    looked: list[datetime] = []  # when the progress was last looked at during a run
+
+    async def progress(deps: Deps, bot: telegram.Bot, final: bool) -> None:
+        now = deps.clock()
+        if not final and looked and now - looked[0] < timedelta(seconds=1):
+            return
+        looked[:] = [now]
+        await _edit_progress(deps, bot, now)
+
+    return progress
+
+
+async def _edit_progress(deps: Deps, bot: telegram.Bot, now: datetime) -> None:
     edited: list[tuple[int, bool]] = []
     for item in await service.due_progress(deps.db, now):
         broadcast = item.status.broadcast
@@ -524,5 +526,4 @@ def register(app: App) -> None:
     app.add_handler(CallbackQueryHandler(on_cancel, pattern=r"^bc:cancel:"))
     app.add_handler(CommandHandler("broadcasts", show_history))
     app.add_handler(conversation())
-    if progress not in dispatcher.AFTER_SETTLE:
-        dispatcher.AFTER_SETTLE.append(progress)
+    engine_of(app).add_after_settle(progress_hook())

@@ -458,6 +458,7 @@ async def on_publish(update: Update, context: Ctx) -> int:
         await _say(update, text(context, error.key, **error.values))
         return END
     _forget(context)
+    deps.engine.wake()  # its notices leave now, not at the next interval
     first = published.meetings[0]
     language = require_actor(context).language
     await _say(
@@ -762,6 +763,7 @@ async def _save_edit(update: Update, context: Ctx, raw: str | None) -> int:
         await _say(update, text(context, error.key, **error.values))
         return END
     _forget(context)
+    deps.engine.wake()  # its notices leave now, not at the next interval
     language = require_actor(context).language
     await _say(
         update, deps.texts.plural(language, "meetings.edited", len(changed), id=changed[0].id)
@@ -868,6 +870,7 @@ async def confirm_cancel(update: Update, context: Ctx) -> None:
     except DomainError as error:
         await query.answer(text(context, error.key, **error.values), show_alert=True)
         return
+    deps.engine.wake()  # its notices leave now, not at the next interval
     await query.answer()
     language = require_actor(context).language
     await query.edit_message_text(

@@ -237,6 +237,7 @@ async def on_button(update: Update, context: Ctx) -> None:
             changed = await service.act(
                 deps.db, actor.user_id, "move", int(move[1]), deps.texts, now, target=int(move[2])
             )
+            deps.engine.wake()  # its notices leave now, not at the next interval
             await query.answer(
                 plain(text(context, "postulates.done-move", reference=changed.reference))
             )
@@ -256,6 +257,7 @@ async def on_button(update: Update, context: Ctx) -> None:
         action = ACTIONS[code]
         if action == "forward":
             changed = await service.act(deps.db, actor.user_id, action, pid, deps.texts, now)
+            deps.engine.wake()  # its notices leave now, not at the next interval
             await query.answer(
                 plain(text(context, "postulates.done-forward", reference=changed.reference))
             )
@@ -321,6 +323,7 @@ async def author_button(update: Update, context: Ctx, name: str, pid: int) -> No
             return
         if name == "withdraw":
             changed = await service.act(deps.db, actor.user_id, "withdraw", pid, deps.texts, now)
+            deps.engine.wake()  # its notices leave now, not at the next interval
             await query.answer(
                 plain(text(context, "postulates.done-withdraw", reference=changed.reference))
             )
@@ -357,6 +360,7 @@ async def on_prompt_text(update: Update, context: Ctx, prompt: Prompt) -> None:
             deps.clock(),
             note=message.text,
         )
+        deps.engine.wake()  # its notices leave now, not at the next interval
     except InvalidInput as exc:
         body = text(context, exc.key, **exc.values)
         await reply(update, Html(body + "\n\n" + text(context, "postulates.prompt-again")))

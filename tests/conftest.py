@@ -46,16 +46,18 @@ def clock() -> Clock:
 async def start_driver(config: Config, clock: Clock, api: FakeBotApi | None = None) -> BotDriver:
     """Build the production application on the fake network and run its startup hook."""
     api = api or FakeBotApi()
-    app = build_application(config, request=api, clock=clock, rate_limit=False)
+    app = build_application(config, request=api, clock=clock)
     await app.initialize()
     if app.post_init is not None:
         await app.post_init(app)
     # run_polling starts the JobQueue in production (conversation timeouts need it), but
-    # tests let the clock tick by hand: the dispatcher runs only when a test calls
-    # dispatch_once, never behind its back. A test in test_app checks the job is registered.
+    # tests let the clock tick by hand: the dispatcher and the housekeeping run only when a
+    # test calls dispatch_once or run_housekeeping, never behind its back (without its job,
+    # the engine's wake-up does nothing). A test in test_app checks the jobs are registered.
     assert app.job_queue is not None
-    for job in app.job_queue.get_jobs_by_name("dispatcher"):
-        job.schedule_removal()
+    for job in app.job_queue.jobs():
+        if job.name == "dispatcher" or (job.name or "").startswith("housekeeping:"):
+            job.schedule_removal()
     await app.job_queue.start()
     return BotDriver(app=app, api=api, clock=clock)
 

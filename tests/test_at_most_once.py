@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.config import Config
-from bot.dispatcher import dispatch_once
+from bot.housekeeping import run_housekeeping
 from bot.i18n import Texts
 from bot.services.updates import KEEP_IDS
 from storage import updates as updates_storage
@@ -79,7 +79,7 @@ async def test_updates_without_a_user_are_recorded_too(bot: BotDriver) -> None:
 
 async def test_old_ids_are_forgotten_by_the_daily_retention_run(bot: BotDriver) -> None:
     deps = bot.app.bot_data["deps"]
-    await dispatch_once(deps, bot.app.bot)  # today's retention run, before any update
+    await run_housekeeping(deps)  # today's retention run, before any update
     await bot.feed(start(1001, 8_000_001))
     await bot.feed(start(1002, 8_000_002))
     assert await remembered(bot) == 2
@@ -90,7 +90,7 @@ async def test_old_ids_are_forgotten_by_the_daily_retention_run(bot: BotDriver) 
     assert await remembered(bot) == 3
 
     # The next daily run forgets ids older than KEEP_IDS and keeps the newer one.
-    await dispatch_once(deps, bot.app.bot)
+    await run_housekeeping(deps)
     assert await remembered(bot) == 1
     # A forgotten id is older than anything Telegram still redelivers; a kept one is skipped.
     assert await bot.feed(start(1003, 8_000_003)) == []

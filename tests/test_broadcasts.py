@@ -264,12 +264,13 @@ async def test_cancel_a_running_broadcast_expires_its_pending_copies(
     await bot.click(MOD, "bc:confirm")
     now = bot.clock.now
 
+    engine = bot.app.bot_data["engine"]
+
     def fan_out_only(conn: sqlite3.Connection) -> None:
-        from bot.services import delivery
         from storage import delivery as delivery_storage
 
         for announcement in delivery_storage.list_due_announcements(conn, now, 10):
-            delivery.fan_out(conn, announcement, now)
+            engine.fan_out(conn, announcement, now)
 
     await db_of(bot).run(fan_out_only)
     calls = await bot.send(MOD, "/broadcasts")

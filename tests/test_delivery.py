@@ -19,6 +19,7 @@ from bot.app import build_application
 from bot.config import Config, Language
 from bot.deps import Deps
 from bot.dispatcher import DispatchReport, dispatch_once
+from bot.engine import build_engine
 from bot.services import delivery
 from storage import delivery as storage
 from storage import subscriptions as subscriptions_storage
@@ -205,14 +206,21 @@ async def test_future_notice_waits_for_its_time(bot: BotDriver) -> None:
     assert (await counts(bot, announcement)).sent == 1
 
 
-async def test_announce_rejects_an_unknown_audience_and_missing_language(bot: BotDriver) -> None:
+async def test_an_unknown_audience_is_cancelled_at_fan_out_and_a_missing_language_refused(
+    bot: BotDriver, caplog: pytest.LogCaptureFixture
+) -> None:
     now = bot.clock()
-    with pytest.raises(ValueError, match="audience"):
-        await deps_of(bot).db.run(
-            lambda conn: delivery.announce(
-                conn, kind="x", audience="nobody", audience_id=1, messages=notice("t"), now=now
-            )
+    # The business unit cannot see the engine; its fan-out refuses the audience, loudly.
+    nobody = await deps_of(bot).db.run(
+        lambda conn: delivery.announce(
+            conn, kind="x", audience="nobody", audience_id=1, messages=notice("t"), now=now
         )
+    )
+    await tick(bot)
+    found = await deps_of(bot).db.run(storage.get_announcement, nobody)
+    assert found is not None
+    assert found.state == "cancelled"
+    assert "no resolver for audience 'nobody'" in caplog.text
     only_pl: dict[Language, delivery.OutgoingMessage] = {"pl": delivery.OutgoingMessage(text="t")}
     with pytest.raises(ValueError, match="en"):
         await deps_of(bot).db.run(
@@ -496,7 +504,7 @@ async def test_interrupted_sends_become_unknown_at_start_and_are_never_resent(
 
     def crash_after_claim(conn: sqlite3.Connection) -> None:
         [due] = storage.list_due_announcements(conn, now, 10)
-        delivery.fan_out(conn, due, now)
+        deps.engine.fan_out(conn, due, now)
         storage.claim_deliveries(conn, now, 1)  # committed `sending`, then the process dies
 
     await deps.db.run(crash_after_claim)
@@ -515,7 +523,7 @@ async def test_interrupted_sends_become_unknown_at_start_and_are_never_resent(
 async def test_dispatcher_is_the_one_scheduler_job_however_many_reminders(
     config: Config, clock: Clock
 ) -> None:
-    app = build_application(config, request=FakeBotApi(), clock=clock, rate_limit=False)
+    app = build_application(config, request=FakeBotApi(), clock=clock)
     await app.initialize()
     try:
         assert app.post_init is not None
@@ -540,8 +548,15 @@ async def test_dispatcher_is_the_one_scheduler_job_however_many_reminders(
         await deps.db.run(reminders)
         assert app.job_queue is not None
         jobs = app.job_queue.jobs()
-        assert [job.name for job in jobs] == ["dispatcher"]
-        trigger = jobs[0].job.trigger
+        # The dispatcher and one job per housekeeping chore, never one per reminder.
+        assert sorted(job.name or "" for job in jobs) == [
+            "dispatcher",
+            "housekeeping:digests",
+            "housekeeping:draft-expiry",
+            "housekeeping:retention",
+        ]
+        [dispatcher] = app.job_queue.get_jobs_by_name("dispatcher")
+        trigger = dispatcher.job.trigger
         assert trigger.interval == timedelta(seconds=config.delivery.interval_seconds)
     finally:
         assert app.post_shutdown is not None
@@ -570,6 +585,7 @@ def test_fan_out_interleaved_with_subscriptions_gives_one_delivery_per_recipient
     conn.row_factory = sqlite3.Row
     try:
         migrate(conn)
+        engine = build_engine()
         now = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
         conn.execute(
             """INSERT INTO teams (slug, kind, name_pl, name_en, description_pl,
@@ -598,7 +614,7 @@ def test_fan_out_interleaved_with_subscriptions_gives_one_delivery_per_recipient
             else:
                 announcement = storage.get_announcement(conn, ids[value])
                 assert announcement is not None
-                delivery.fan_out(conn, announcement, now)
+                engine.fan_out(conn, announcement, now)
                 expected[value] |= set(subscriptions_storage.list_subscriber_ids(conn, culture))
         for announcement_id, chats in zip(ids, expected, strict=True):
             found = [row.chat_id for row in storage.list_deliveries(conn, announcement_id)]
@@ -755,7 +771,7 @@ async def test_a_broken_audience_is_cancelled_loudly_and_holds_up_nothing(
     def broken(conn: sqlite3.Connection, audience_id: int) -> list[tuple[int, Language]]:
         raise RuntimeError("resolver bug")
 
-    monkeypatch.setitem(delivery.AUDIENCES, "broken", broken)
+    monkeypatch.setitem(deps_of(bot).engine.audiences, "broken", (broken,))
     now = bot.clock()
     bad = await deps_of(bot).db.run(
         lambda conn: delivery.announce(
@@ -795,7 +811,9 @@ async def test_nothing_goes_to_someone_who_left_between_fan_out_and_send(
     bot: BotDriver, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # A group chat (issue 5) has no user row and is still reached.
-    monkeypatch.setitem(delivery.AUDIENCES, "group", lambda conn, chat: [(chat, "pl")])
+    monkeypatch.setitem(
+        deps_of(bot).engine.audiences, "group", (lambda conn, chat: [(chat, "pl")],)
+    )
     now = bot.clock()
     announcement = await announce_to_team(bot, {1: "pl", 2: "pl", 3: "pl", 4: "en"})
     group = await deps_of(bot).db.run(

@@ -109,7 +109,7 @@ async def test_unlink_stops_notices_and_expires_waiting_copies(bot: BotDriver) -
     assert await links(bot) == [(GROUP, "culture")]
     await notice(bot)
     await db_of(bot).run(
-        lambda conn: delivery.fan_out(
+        lambda conn: bot.app.bot_data["engine"].fan_out(
             conn, delivery_storage.list_due_announcements(conn, bot.clock.now, 5)[0], bot.clock.now
         )
     )

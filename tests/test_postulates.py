@@ -363,6 +363,7 @@ async def test_submission_outside_a_call_when_config_says_no(
         ),
         db=db_of(bot),
         texts=bot.app.bot_data["deps"].texts,
+        engine=bot.app.bot_data["engine"],
         clock=bot.clock,
     )
     await member(bot, anna)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 
 from bot.dispatcher import DispatchReport, dispatch_once
+from bot.housekeeping import run_housekeeping
 from storage.database import Database
 from storage.timefmt import db_time
 from tests.fakes import Call
@@ -116,6 +117,8 @@ async def submit(
 
 
 async def tick(bot: BotDriver) -> DispatchReport:
+    """Let the clock tick: the housekeeping jobs (draft expiry), then the engine's job."""
+    await run_housekeeping(bot.app.bot_data["deps"])
     return await dispatch_once(bot.app.bot_data["deps"], bot.app.bot)
 
 

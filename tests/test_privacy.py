@@ -14,6 +14,7 @@ import pytest
 
 from bot.config import Config
 from bot.dispatcher import dispatch_once
+from bot.housekeeping import run_housekeeping
 from bot.services import delivery
 from bot.services import privacy as service
 from storage import delivery as delivery_storage
@@ -45,6 +46,8 @@ def with_privacy(config: Config, **values: Any) -> Config:
 
 
 async def tick(bot: BotDriver) -> None:
+    """Let the clock tick: the housekeeping jobs (retention), then the engine's job."""
+    await run_housekeeping(bot.app.bot_data["deps"])
     await dispatch_once(bot.app.bot_data["deps"], bot.app.bot)
 
 
@@ -82,8 +85,9 @@ async def fan_out(bot: BotDriver, announcement_id: int) -> None:
     def run(conn: sqlite3.Connection) -> None:
         found = delivery_storage.get_announcement(conn, announcement_id)
         assert found is not None
-        delivery.fan_out(conn, found, now)
+        engine.fan_out(conn, found, now)
 
+    engine = bot.app.bot_data["engine"]
     await db_of(bot).run(run)
 
 
@@ -468,10 +472,11 @@ async def test_a_copy_already_being_sent_is_reported_as_not_recallable(
     await member(bot, anna)
     await announce(bot, kind="status", audience="user", audience_id=anna.id, due_in=timedelta(0))
     now = bot.clock()
+    engine = bot.app.bot_data["engine"]
 
     def claim(conn: sqlite3.Connection) -> int:
         for found in delivery_storage.list_due_announcements(conn, now, 10):
-            delivery.fan_out(conn, found, now)
+            engine.fan_out(conn, found, now)
         return len(delivery_storage.claim_deliveries(conn, now, 10).batch)
 
     assert await db_of(bot).run(claim) == 1  # committed 'sending': the dispatcher has it

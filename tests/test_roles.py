@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.dispatcher import dispatch_once
-from bot.services import delivery
+from bot.engine import build_engine
 from bot.services import roles as roles_service
 from tests.conftest import ADMIN_ID
 from tests.fakes import Call
@@ -463,4 +463,4 @@ async def test_two_people_racing_for_one_invite(bot: BotDriver, anna: TgUser, jo
 
 def test_role_notices_are_transactional() -> None:
     # Never muted, never held for quiet hours or a digest (bot/services/delivery.py).
-    assert delivery.notice_class(roles_service.NOTICE_KIND) == "transactional"
+    assert build_engine().notice_class(roles_service.NOTICE_KIND) == "transactional"

@@ -12,6 +12,8 @@ import pytest
 from bot.config import Config
 from bot.deps import Deps
 from bot.dispatcher import dispatch_once
+from bot.engine import build_engine
+from bot.housekeeping import run_housekeeping
 from bot.services import delivery
 from bot.services import meetings as meetings_service
 from bot.services import settings as settings_service
@@ -73,8 +75,10 @@ async def announce(
 
 
 async def tick(bot: BotDriver) -> dict[int, list[str]]:
-    """Let the dispatcher run; return the notices each chat got meanwhile."""
+    """Let the housekeeping jobs (digests) and the dispatcher run; return the notices each
+    chat got meanwhile."""
     before = len(bot.api.calls)
+    await run_housekeeping(deps_of(bot))
     await dispatch_once(deps_of(bot), bot.app.bot)
     got: dict[int, list[str]] = {}
     for call in bot.api.calls[before:]:
@@ -91,15 +95,15 @@ async def stored(bot: BotDriver, user: TgUser) -> settings_storage.NotificationS
 
 
 def test_every_kind_in_use_is_classified_once() -> None:
-    assert delivery.notice_class("meeting-notice") == "news"
-    assert delivery.notice_class("broadcast") == "news"
-    assert delivery.notice_class("call-opened") == "news"
-    assert delivery.notice_class("meeting-reminder") == "reminder"
-    assert delivery.notice_class("call-reminder") == "reminder"
+    engine = build_engine()
+    assert engine.notice_class("meeting-notice") == "news"
+    assert engine.notice_class("broadcast") == "news"
+    assert engine.notice_class("call-opened") == "news"
+    assert engine.notice_class("meeting-reminder") == "reminder"
+    assert engine.notice_class("call-reminder") == "reminder"
     for kind in ("rsvp-promoted", "postulate-status", "role-change", "moderator-alert"):
-        assert delivery.notice_class(kind) == "transactional"
-    assert delivery.notice_class("something-new") == "transactional"
-    assert not delivery.NEWS_KINDS & delivery.REMINDER_KINDS
+        assert engine.notice_class(kind) == "transactional"
+    assert engine.notice_class("something-new") == "transactional"
 
 
 # --- /settings --------------------------------------------------------------------------
@@ -265,7 +269,9 @@ async def test_a_broadcast_skips_only_those_who_muted_every_sector_it_goes_to(
         ).fetchall()
         return [(r[0], "pl" if r[1] == "pl" else "en") for r in found]
 
-    monkeypatch.setitem(delivery.AUDIENCES, "broadcast", subscribers_of_broadcast)
+    monkeypatch.setitem(
+        bot.app.bot_data["engine"].audiences, "broadcast", (subscribers_of_broadcast,)
+    )
     await member(bot, anna, "culture", "education")
     await member(bot, john, "culture")
     culture, education = await team_id(bot), await team_id(bot, "education")

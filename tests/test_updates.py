@@ -265,6 +265,6 @@ def test_update_key_prefers_the_user_then_the_chat() -> None:
 
 
 def test_the_bot_uses_the_per_user_processor(config: Config) -> None:
-    app = build_application(config, request=FakeBotApi(), rate_limit=False)
+    app = build_application(config, request=FakeBotApi())
     assert isinstance(app.update_processor, PerUserUpdateProcessor)
     assert app.update_processor.max_concurrent_updates == config.max_concurrent_updates

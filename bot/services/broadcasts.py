@@ -58,8 +58,12 @@ def _recipients(conn: sqlite3.Connection, broadcast_id: int) -> list[storage.Rec
     return storage.list_broadcast_recipients(conn, broadcast_id)
 
 
-delivery.AUDIENCES["broadcast"] = _recipients
-delivery.AUDIENCES["all"] = storage.list_all_recipients
+def register(registry: delivery.Registry) -> None:
+    """Broadcasts' audiences (chosen sectors, everyone) and notice kind for the engine."""
+    registry.add_audience("broadcast", _recipients)
+    registry.add_audience("all", storage.list_all_recipients)
+    registry.add_kinds("news", "broadcast")
+
 
 # Telegram's limits (UTF-16 code units after the entities are parsed).
 TEXT_LIMIT = 4096

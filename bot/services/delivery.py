@@ -1,8 +1,11 @@
-"""The delivery engine's service side: queue notices inside a business transaction, count them.
+"""The delivery engine's service side: queue notices inside a business transaction, count them,
+and the registry of audiences and notice kinds that fan-out reads.
 
 Every notice that is not a direct reply is written here first (an announcement, in the same
 transaction as the change that causes it) and sent later by bot.dispatcher. The functions
-taking a `conn` are called inside the caller's own `db.run` unit.
+taking a `conn` are called inside the caller's own `db.run` unit. Nothing here is filled at
+import: each feature's `register(registry)` names its audiences, kinds and screen, called by
+bot.engine.build_engine.
 """
 
 from __future__ import annotations
@@ -22,25 +25,12 @@ from storage.database import Database
 Resolver = Callable[[sqlite3.Connection, int], list[tuple[int, Language]]]
 Recipient = tuple[int, Language]
 
-# What each kind of notice is, for the recipients' /settings (the one place that says it):
+# What each kind of notice is, for the recipients' /settings (each feature registers its kinds):
 # - news can be muted per sector, is held during quiet hours and goes into the daily digest;
 # - reminders skip whoever turned that lead time off, and ignore quiet hours;
 # - transactional notices (about my RSVP, my postulate, my role, ...) always arrive at once.
-# A kind not listed here is transactional: never muted, never held.
+# A kind nobody registered is transactional: never muted, never held.
 NoticeClass = Literal["news", "reminder", "transactional"]
-NEWS_KINDS = frozenset(
-    {"meeting-notice", "meeting-change", "meeting-cancelled", "broadcast", "call-opened", "digest"}
-)
-REMINDER_KINDS = frozenset({"meeting-reminder", "call-reminder"})
-
-
-def notice_class(kind: str) -> NoticeClass:
-    """Classify a kind of notice (see NEWS_KINDS, REMINDER_KINDS)."""
-    if kind in NEWS_KINDS:
-        return "news"
-    if kind in REMINDER_KINDS:
-        return "reminder"
-    return "transactional"
 
 
 class Screened(BaseModel):
@@ -52,13 +42,12 @@ class Screened(BaseModel):
     held: dict[int, datetime] = {}
 
 
-# Per-recipient notification settings, installed by bot.services.settings when imported (the
-# dispatcher imports it): drops, collects or holds copies of news and reminders.
+# Per-recipient notification settings (registered by bot.services.settings): drops, collects
+# or holds copies of news and reminders.
 Screen = Callable[
     [sqlite3.Connection, storage.Announcement, NoticeClass, list[Recipient], datetime, ZoneInfo],
     Screened,
 ]
-screen: Screen | None = None
 
 
 class OutgoingMessage(BaseModel):
@@ -75,14 +64,89 @@ class OutgoingMessage(BaseModel):
 
 Messages = Mapping[Language, OutgoingMessage]
 
-# Who gets a notice: a resolver name -> (chat_id, language) of every recipient, read at
-# fan-out time. Features add theirs when their service module is imported, e.g.
-# `delivery.AUDIENCES["meeting"] = meetings_storage.list_notice_recipients`.
-# Group chats (issue 5) fit the same shape: a resolver returning the group's chat id.
-AUDIENCES: dict[str, Resolver] = {
-    "user": storage.list_user_recipients,
-    "team": storage.list_team_recipients,
-}
+
+class Registry:
+    """Who gets each audience, what class each notice kind is, and the recipients' screen.
+
+    Built empty; the features fill it through their `register` functions (bot.engine).
+    """
+
+    def __init__(self) -> None:
+        # An audience may have several resolvers (a meeting's people, then its sector's
+        # groups): the recipients are their concatenation, in registration order.
+        self.audiences: dict[str, tuple[Resolver, ...]] = {}
+        self.kinds: dict[str, NoticeClass] = {}
+        self.screen: Screen | None = None
+
+    def add_audience(self, name: str, resolver: Resolver) -> None:
+        """Name a new audience and its resolver (chat id and language of each recipient)."""
+        if name in self.audiences:
+            raise ValueError(f"audience {name!r} is registered twice")
+        self.audiences[name] = (resolver,)
+
+    def extend_audience(self, name: str, resolver: Resolver) -> None:
+        """Add more recipients to an audience another feature registered."""
+        if name not in self.audiences:
+            raise LookupError(f"audience {name!r} must be registered before it is extended")
+        self.audiences[name] = (*self.audiences[name], resolver)
+
+    def add_kinds(self, notice: NoticeClass, *kinds: str) -> None:
+        """Declare notice kinds and their class (news, reminder or transactional)."""
+        for kind in kinds:
+            if self.kinds.get(kind, notice) != notice:
+                raise ValueError(f"notice kind {kind!r} registered as {self.kinds[kind]}")
+            self.kinds[kind] = notice
+
+    def set_screen(self, screen: Screen) -> None:
+        """Install the recipients' notification settings, applied at fan-out."""
+        if self.screen is not None:
+            raise ValueError("a screen is registered already")
+        self.screen = screen
+
+    def notice_class(self, kind: str) -> NoticeClass:
+        """Classify a kind of notice; one nobody registered is transactional."""
+        return self.kinds.get(kind, "transactional")
+
+    def recipients(
+        self, conn: sqlite3.Connection, audience: str, audience_id: int
+    ) -> list[Recipient]:
+        """Every recipient of an audience, read now."""
+        resolvers = self.audiences.get(audience)
+        if resolvers is None:
+            raise LookupError(f"no resolver for audience {audience!r}")
+        if len(resolvers) == 1:
+            return resolvers[0](conn, audience_id)  # a broadcast's 50,000 rows, not copied
+        return [chat for resolver in resolvers for chat in resolver(conn, audience_id)]
+
+    def fan_out(
+        self,
+        conn: sqlite3.Connection,
+        announcement: storage.Announcement,
+        now: datetime,
+        zone: ZoneInfo | None = None,
+    ) -> int:
+        """Create the deliveries of an announcement (idempotent); return how many are new.
+
+        With `zone` (the deployment's), the recipients' notification settings apply.
+        """
+        recipients = self.recipients(conn, announcement.audience, announcement.audience_id)
+        held: dict[int, datetime] = {}
+        category = self.notice_class(announcement.kind)
+        screen = self.screen
+        if screen is not None and zone is not None and category != "transactional" and recipients:
+            screened = screen(conn, announcement, category, recipients, now, zone)
+            recipients, held = screened.recipients, screened.held
+        created = storage.add_deliveries(conn, announcement, recipients, now)
+        if held:
+            storage.update_held(conn, announcement.id, held)
+        storage.update_announcement_fanned_out(conn, announcement.id)
+        return created
+
+
+def register(registry: Registry) -> None:
+    """The engine's own audiences: one user ('user'), a sector team's subscribers ('team')."""
+    registry.add_audience("user", storage.list_user_recipients)
+    registry.add_audience("team", storage.list_team_recipients)
 
 
 class DeliveryCounts(BaseModel):
@@ -134,9 +198,9 @@ def announce(
     """Queue a notice; due_at None = now. Returns the announcement id.
 
     `lead_minutes`: a reminder's lead time, so that users who turned it off are skipped.
+    The audience is checked at fan-out, against the engine's registry: one nobody registered
+    cancels the notice loudly.
     """
-    if audience not in AUDIENCES:
-        raise ValueError(f"unknown audience {audience!r}; register its resolver in AUDIENCES")
     missing = [language for language in LANGUAGES if language not in messages]
     if missing:
         raise ValueError(f"notice {kind!r} has no text in {', '.join(missing)}")
@@ -172,32 +236,6 @@ def cancel_pending(
 def get_counts(conn: sqlite3.Connection, announcement_id: int) -> DeliveryCounts:
     """Count the copies of an announcement by state."""
     return DeliveryCounts(**storage.list_delivery_counts(conn, announcement_id))
-
-
-def fan_out(
-    conn: sqlite3.Connection,
-    announcement: storage.Announcement,
-    now: datetime,
-    zone: ZoneInfo | None = None,
-) -> int:
-    """Create the deliveries of an announcement (idempotent); return how many are new.
-
-    With `zone` (the deployment's), the recipients' notification settings apply.
-    """
-    resolver = AUDIENCES.get(announcement.audience)
-    if resolver is None:
-        raise LookupError(f"no resolver for audience {announcement.audience!r}")
-    recipients = resolver(conn, announcement.audience_id)
-    held: dict[int, datetime] = {}
-    category = notice_class(announcement.kind)
-    if screen is not None and zone is not None and category != "transactional" and recipients:
-        screened = screen(conn, announcement, category, recipients, now, zone)
-        recipients, held = screened.recipients, screened.held
-    created = storage.add_deliveries(conn, announcement, recipients, now)
-    if held:
-        storage.update_held(conn, announcement.id, held)
-    storage.update_announcement_fanned_out(conn, announcement.id)
-    return created
 
 
 def forget_chat(conn: sqlite3.Connection, chat_id: int) -> int:

@@ -12,11 +12,7 @@ from datetime import datetime
 
 from bot.config import Language
 from bot.errors import DomainError, NotAllowed, UnknownSector
-from bot.services import (
-    audit,
-    delivery,
-    meetings,  # noqa: F401 - registers the 'meeting' audience first
-)
+from bot.services import audit, delivery
 from bot.services.users import Actor
 from storage import groups as storage
 from storage import roles as roles_storage
@@ -25,23 +21,16 @@ from storage.database import Database
 from storage.models import Team
 
 
-def _with_meeting_groups(resolver: delivery.Resolver) -> delivery.Resolver:
+def _meeting_groups(conn: sqlite3.Connection, meeting_id: int) -> list[tuple[int, Language]]:
+    """The groups linked to a meeting's sector, in the language of each link."""
+    groups = storage.list_meeting_groups(conn, meeting_id)
+    return [(chat, "en" if language == "en" else "pl") for chat, language in groups]
+
+
+def register(registry: delivery.Registry) -> None:
     """The 'meeting' audience (a meeting's changes, cancellation, reminders) also reaches the
     groups linked to its sector, which got its announcement through the 'team' audience."""
-
-    def resolve(conn: sqlite3.Connection, meeting_id: int) -> list[tuple[int, Language]]:
-        groups = storage.list_meeting_groups(conn, meeting_id)
-        return [
-            *resolver(conn, meeting_id),
-            *((c, "en" if lang == "en" else "pl") for c, lang in groups),
-        ]
-
-    resolve.__wrapped__ = resolver  # type: ignore[attr-defined]
-    return resolve
-
-
-if not hasattr(delivery.AUDIENCES["meeting"], "__wrapped__"):
-    delivery.AUDIENCES["meeting"] = _with_meeting_groups(delivery.AUDIENCES["meeting"])
+    registry.extend_audience("meeting", _meeting_groups)
 
 
 class NotLinked(DomainError):

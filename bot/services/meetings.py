@@ -36,9 +36,15 @@ from storage import teams as teams_storage
 from storage.database import Database
 from storage.models import Meeting, Team
 
-# The 'meeting' audience: the team's subscribers plus whoever RSVPed going/maybe, minus
-# whoever answered not going (used by reminders, change and cancellation notices).
-delivery.AUDIENCES["meeting"] = storage.list_notice_recipients
+
+def register(registry: delivery.Registry) -> None:
+    """Meetings' audience and notice kinds for the delivery engine."""
+    # The 'meeting' audience: the team's subscribers plus whoever RSVPed going/maybe, minus
+    # whoever answered not going (used by reminders, change and cancellation notices).
+    registry.add_audience("meeting", storage.list_notice_recipients)
+    registry.add_kinds("news", "meeting-notice", "meeting-change", "meeting-cancelled")
+    registry.add_kinds("reminder", "meeting-reminder")
+
 
 TITLE_MIN, TITLE_MAX = 3, 150
 PLACE_MIN, PLACE_MAX = 3, 300

@@ -42,7 +42,12 @@ def _decider_recipients(
     ]
 
 
-delivery.AUDIENCES["organisation-deciders"] = _decider_recipients
+def register(registry: delivery.Registry) -> None:
+    """Organisations' audience (who decides a request) and notice kinds for the engine."""
+    registry.add_audience("organisation-deciders", _decider_recipients)
+    registry.add_kinds("transactional", "organisation-request", "organisation-decision")
+
+
 REGISTER_TYPES: tuple[RegisterType, ...] = ("krs", "other", "none")
 # Limits of the free-text fields; the same as the CHECK constraints of the table.
 NAME_MIN, NAME_MAX = 2, 200

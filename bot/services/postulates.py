@@ -48,7 +48,12 @@ def _moderator_recipients(conn: sqlite3.Connection, team_id: int) -> list[tuple[
     ]
 
 
-delivery.AUDIENCES["team-moderators"] = _moderator_recipients
+def register(registry: delivery.Registry) -> None:
+    """Postulates' audience (a sector's moderators) and notice kinds for the delivery engine."""
+    registry.add_audience("team-moderators", _moderator_recipients)
+    registry.add_kinds("news", "call-opened")
+    registry.add_kinds("reminder", "call-reminder")
+    registry.add_kinds("transactional", "draft-expired", "postulate-status", "moderator-alert")
 
 
 # --- domain errors --------------------------------------------------------------------------

@@ -37,6 +37,11 @@ DISPLAY_NAME_MAX = 64
 NOTICE_KIND = "role-change"
 
 
+def register(registry: delivery.Registry) -> None:
+    """The role notice's kind: never muted, never held."""
+    registry.add_kinds("transactional", NOTICE_KIND)
+
+
 class InviteInvalid(DomainError):
     key = "roles.invite-invalid"
 

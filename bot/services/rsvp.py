@@ -27,6 +27,11 @@ from storage.rsvps import Answer, Attendee, Rsvp
 PROMOTED_KIND = "rsvp-promoted"
 
 
+def register(registry: delivery.Registry) -> None:
+    """The waiting-list notice's kind: never muted, never held."""
+    registry.add_kinds("transactional", PROMOTED_KIND)
+
+
 class MeetingCancelled(DomainError):
     key = "rsvp.refused-cancelled"
 

@@ -1,11 +1,11 @@
 """Notification settings (/settings): muted sectors, reminder lead times, quiet hours, digest.
 
-The settings act at fan-out (bot.services.delivery.fan_out calls `screen`, installed here):
+The settings act at fan-out (the engine's registry calls `screen`, registered here):
 sector news (audiences 'team', 'broadcast', 'all') is dropped for whoever muted every sector
 it goes to that they follow, and collected in `digest_items` for digest users;
 news for someone in their quiet hours is held until the window ends, and a reminder whose
 lead time the user turned off skips them. Transactional notices are never touched. The
-daily digests are queued by the dispatcher's own run (`queue_digests`), not by a job per user.
+daily digests are queued by one housekeeping job (`queue_digests`), not by a job per user.
 """
 
 from __future__ import annotations
@@ -133,7 +133,10 @@ def screen(
     return delivery.Screened(recipients=recipients, held=held)
 
 
-delivery.screen = screen
+def register(registry: delivery.Registry) -> None:
+    """Install the settings' screen and the digest's notice kind in the delivery engine."""
+    registry.set_screen(screen)
+    registry.add_kinds("news", DIGEST_KIND)
 
 
 def _plain(text: str) -> str:

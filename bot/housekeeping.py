@@ -1,0 +1,103 @@
+"""Housekeeping jobs beside the delivery engine: retention, idle draft expiry, daily digests.
+
+Each is its own JobQueue job with its own interval (registered by bot.app), logs what it did
+and wakes the engine when it queued notices. A job that overruns its time budget is logged
+and let go: the unit it started still commits or rolls back whole (Database.run), and the
+next run starts afresh. Tests run them all with `run_housekeeping`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from bot.deps import Deps
+from bot.services import postulates as postulates_service
+from bot.services import privacy as privacy_service
+from bot.services import settings as settings_service
+
+log = logging.getLogger(__name__)
+
+
+async def retention(deps: Deps) -> int:
+    """Erase long-inactive members and old rows, at most once a day; return how many went."""
+    outcome = await privacy_service.retain_if_due(deps.db, deps.config, deps.texts, deps.clock())
+    if outcome is None or not outcome.ran:
+        return 0
+    log.info(
+        "Retention: %d member(s) erased, %d delivery row(s) pruned, %d update id(s) forgotten",
+        outcome.purged,
+        outcome.pruned,
+        outcome.updates_forgotten,
+    )
+    # Copies of erased members expired: nothing to send, so no wake-up.
+    return outcome.purged + outcome.pruned + outcome.updates_forgotten
+
+
+async def expire_drafts(deps: Deps) -> int:
+    """Drop postulate drafts left idle too long; their authors' notices go out at once."""
+    expired = await postulates_service.expire_idle_drafts(
+        deps.db, deps.texts, deps.config.postulates.draft_idle_hours, deps.clock()
+    )
+    if expired:
+        log.info("Drafts: %d idle draft(s) expired, their authors told", expired)
+        deps.engine.wake()
+    return expired
+
+
+async def queue_digests(deps: Deps) -> int:
+    """Queue today's digests once their hour has come; they go out at once."""
+    notifications = settings_service.Notifications(
+        zone=deps.config.zone,
+        digest_hour=deps.config.notifications.digest_hour,
+        texts=deps.texts,
+    )
+    queued = await deps.db.run(settings_service.queue_digests, deps.clock(), notifications)
+    if queued:
+        log.info("Digests: %d queued", queued)
+        deps.engine.wake()
+    return queued
+
+
+@dataclass(frozen=True)
+class Chore:
+    """One housekeeping job: its name, how often it runs, its time budget, what it does."""
+
+    name: str
+    every_seconds: float
+    budget_seconds: float
+    run: Callable[[Deps], Awaitable[int]]
+
+
+# Retention decides itself whether a day has passed; hourly checks keep that close to the day.
+CHORES = (
+    Chore("retention", every_seconds=3600, budget_seconds=60, run=retention),
+    Chore("draft-expiry", every_seconds=60, budget_seconds=10, run=expire_drafts),
+    Chore("digests", every_seconds=60, budget_seconds=10, run=queue_digests),
+)
+
+
+async def run_chore(deps: Deps, chore: Chore) -> int:
+    """Run one chore within its budget; errors and overruns are logged, never raised."""
+    started = time.monotonic()
+    try:
+        async with asyncio.timeout(chore.budget_seconds):
+            return await chore.run(deps)
+    except TimeoutError:
+        log.warning("Housekeeping %s overran its %ss budget", chore.name, chore.budget_seconds)
+    except Exception:
+        log.exception("Housekeeping %s failed", chore.name)
+    finally:
+        took = time.monotonic() - started
+        if took > chore.budget_seconds / 2:
+            log.warning("Housekeeping %s took %.1f s", chore.name, took)
+    return 0
+
+
+async def run_housekeeping(deps: Deps) -> None:
+    """Run every chore once, in order (tests: what the jobs would have done by now)."""
+    for chore in CHORES:
+        await run_chore(deps, chore)
