@@ -9,6 +9,8 @@ from typing import Any
 
 from telegram.request import BaseRequest, RequestData
 
+from bot import limits
+
 BOT_ID = 5000
 BOT_USERNAME = "ngo_test_bot"
 Response = tuple[int, dict[str, Any]]
@@ -110,6 +112,10 @@ class FakeBotApi(BaseRequest):
         if queued:
             status, body = queued.pop(0)
             return status, json.dumps(body).encode()
+        refusal = telegram_refusal(api_method, params)
+        if refusal is not None:
+            body = {"ok": False, "error_code": 400, "description": f"Bad Request: {refusal}"}
+            return 400, json.dumps(body).encode()
         result = self._result(api_method, params)
         if isinstance(result, dict) and "message_id" in result:
             call.message_id = int(result["message_id"])
@@ -159,3 +165,62 @@ class FakeBotApi(BaseRequest):
         if method == "getUpdates":
             return []
         return True
+
+
+# --- Telegram's strictness ------------------------------------------------------------------
+# The fake refuses what Telegram refuses, with Telegram's descriptions, so every test checks
+# every message the bot sends: lengths in UTF-16 units after entity parsing, HTML Telegram
+# can parse, callback data and keyboard size. Kept apart from the answers above on purpose.
+
+_CAPTIONED = frozenset(
+    {
+        "sendPhoto",
+        "sendDocument",
+        "sendVoice",
+        "sendAudio",
+        "sendVideo",
+        "sendAnimation",
+        "editMessageCaption",
+        "copyMessage",
+    }
+)
+
+
+def telegram_refusal(method: str, params: dict[str, Any]) -> str | None:
+    """Why Telegram would answer 400 to this call (its description), or None."""
+    parse_mode = params.get("parse_mode")
+    if method in ("sendMessage", "editMessageText"):
+        problem = _text_problem(
+            str(params.get("text", "")), parse_mode, limits.TEXT_LIMIT, "message is too long"
+        )
+        if problem is not None:
+            return problem
+    if method in _CAPTIONED and params.get("caption") is not None:
+        problem = _text_problem(
+            str(params["caption"]),
+            parse_mode,
+            limits.CAPTION_LIMIT,
+            "message caption is too long",
+        )
+        if problem is not None:
+            return problem
+    if method == "answerCallbackQuery":
+        alert = str(params.get("text", ""))
+        if limits.utf16_len(alert) > limits.ALERT_LIMIT:
+            return "MESSAGE_TOO_LONG"
+    markup = params.get("reply_markup")
+    if isinstance(markup, dict) and "inline_keyboard" in markup:
+        rows = [
+            [(str(b.get("text", "")), b.get("callback_data")) for b in row]
+            for row in markup["inline_keyboard"]
+        ]
+        return limits.keyboard_problem(rows)
+    return None
+
+
+def _text_problem(text: str, parse_mode: Any, limit: int, too_long: str) -> str | None:
+    try:
+        length = limits.text_length(text, None if parse_mode is None else str(parse_mode))
+    except limits.InvalidHtml as exc:
+        return f"can't parse entities: {exc}"
+    return too_long if length > limit else None
