@@ -6,10 +6,14 @@ import logging
 from collections.abc import Callable
 from datetime import datetime
 
-from telegram import BotCommandScopeDefault
-from telegram.ext import AIORateLimiter, ApplicationBuilder, ContextTypes
-from telegram.request import BaseRequest
+from telegram import BotCommandScopeDefault, InlineKeyboardMarkup
+from telegram._utils.defaultvalue import DEFAULT_NONE
+from telegram._utils.types import JSONDict, ODVInput
+from telegram.error import BadRequest
+from telegram.ext import AIORateLimiter, ApplicationBuilder, ContextTypes, ExtBot
+from telegram.request import BaseRequest, HTTPXRequest
 
+from bot import limits
 from bot.commands import menus
 from bot.config import Config
 from bot.context import DEPS_KEY, App, Ctx
@@ -37,11 +41,23 @@ def build_application(
     """Build the bot; `request` replaces the network (tests), `clock` pins time."""
     if config.token is None:
         raise ValueError("BOT_TOKEN is not set")
+    # Telegram's limits: ~30 messages/s per bot, 20/min per group. No hidden retries:
+    # the delivery engine decides what a 429 means for a notice (it waits retry_after).
+    limiter = AIORateLimiter(max_retries=0) if rate_limit else None
+    # Our own bot class checks every outgoing message; ApplicationBuilder takes a built bot
+    # only without its network options, so the bot gets them here (PTB's default pools).
+    guarded = GuardedBot(
+        token=config.token.get_secret_value(),
+        base_url=config.api_base_url,
+        base_file_url=config.api_file_url,
+        request=request or HTTPXRequest(connection_pool_size=256),
+        get_updates_request=request or HTTPXRequest(connection_pool_size=1),
+        # PTB types the bot by the limiter's argument type; ours passes none per call.
+        rate_limiter=limiter,  # type: ignore[arg-type]
+    )
     builder = (
         ApplicationBuilder()
-        .token(config.token.get_secret_value())
-        .base_url(config.api_base_url)
-        .base_file_url(config.api_file_url)
+        .bot(guarded)
         .context_types(ContextTypes(context=Ctx))
         .concurrent_updates(
             PerUserUpdateProcessor(
@@ -52,13 +68,6 @@ def build_application(
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
     )
-    if rate_limit:
-        # Telegram's limits: ~30 messages/s per bot, 20/min per group. No hidden retries:
-        # the delivery engine decides what a 429 means for a notice (it waits retry_after).
-        # PTB types the builder by the limiter's argument type; ours passes none per call.
-        builder = builder.rate_limiter(AIORateLimiter(max_retries=0))  # type: ignore[arg-type]
-    if request is not None:
-        builder = builder.request(request).get_updates_request(request)
     app: App = builder.build()  # type: ignore[assignment]
     app.bot_data["config"] = config
     app.bot_data["clock"] = clock
@@ -117,3 +126,73 @@ async def _post_shutdown(app: App) -> None:
     deps = app.bot_data.get(DEPS_KEY)
     if isinstance(deps, Deps):
         await deps.db.close()
+
+
+class GuardedBot(ExtBot[None]):
+    """The bot every message leaves through: Telegram's limits are checked before the request.
+
+    Cards and lists are designed to fit; this catches what slips through. A text or caption
+    over its limit is shortened with a marker (never inside a tag or entity) and logged;
+    HTML Telegram cannot parse, callback data over 64 bytes and keyboards over 100 buttons
+    are refused here with the BadRequest Telegram would answer, so nothing goes out broken.
+    """
+
+    async def _do_post(
+        self,
+        endpoint: str,
+        data: JSONDict,
+        *,
+        read_timeout: ODVInput[float] = DEFAULT_NONE,
+        write_timeout: ODVInput[float] = DEFAULT_NONE,
+        connect_timeout: ODVInput[float] = DEFAULT_NONE,
+        pool_timeout: ODVInput[float] = DEFAULT_NONE,
+    ) -> bool | JSONDict | list[JSONDict]:
+        _guard(endpoint, data)
+        return await super()._do_post(
+            endpoint,
+            data,
+            read_timeout=read_timeout,
+            write_timeout=write_timeout,
+            connect_timeout=connect_timeout,
+            pool_timeout=pool_timeout,
+        )
+
+
+def _guard(endpoint: str, data: JSONDict) -> None:
+    """Make `data` fit Telegram's limits in place, or raise the BadRequest Telegram would."""
+    parse_mode = data.get("parse_mode")
+    html_mode = isinstance(parse_mode, str) and parse_mode.upper() == "HTML"
+    for key, limit in (("text", limits.TEXT_LIMIT), ("caption", limits.CAPTION_LIMIT)):
+        value = data.get(key)
+        if not isinstance(value, str) or endpoint == "answerCallbackQuery":
+            continue
+        data[key] = _fit(endpoint, key, value, limit, html_mode)
+    if endpoint == "answerCallbackQuery" and isinstance(data.get("text"), str):
+        data["text"] = limits.plain_prefix(str(data["text"]), limits.ALERT_LIMIT)
+    markup = data.get("reply_markup")
+    if isinstance(markup, InlineKeyboardMarkup):
+        rows = [[(b.text, b.callback_data) for b in row] for row in markup.inline_keyboard]
+        # Only str callback data reaches Telegram (arbitrary callback data is off).
+        problem = limits.keyboard_problem(
+            [[(label, d if isinstance(d, str) else None) for label, d in row] for row in rows]
+        )
+        if problem is not None:
+            log.error("Refused %s before sending: %s", endpoint, problem)
+            raise BadRequest(problem)
+
+
+def _fit(endpoint: str, key: str, value: str, limit: int, html_mode: bool) -> str:
+    if html_mode:
+        try:
+            length = limits.html_length(value)
+        except limits.InvalidHtml as exc:
+            log.error("Refused %s before sending: invalid HTML in %s: %s", endpoint, key, exc)
+            raise BadRequest(f"Can't parse entities: {exc}") from exc
+        if length <= limit:
+            return value
+        log.warning("Shortened the %s of %s: %d > %d UTF-16 units", key, endpoint, length, limit)
+        return limits.shorten(value, limit)
+    if limits.utf16_len(value) <= limit:
+        return value
+    log.warning("Shortened the %s of %s to %d UTF-16 units", key, endpoint, limit)
+    return limits.plain_prefix(value, limit)
