@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import logging
+import sqlite3
 from collections.abc import AsyncIterator
 
 import pytest
 
 from bot import limits
 from bot.config import Config
+from storage.timefmt import db_time
+from tests import fakes
+from tests.conftest import ADMIN_ID
 from tests.harness import BotDriver, Clock, TgUser
 from tests.meeting_factory import files_driver, uploaded
-from tests.test_postulates_helpers import member, postulate_row, submit, tick
+from tests.test_postulates_helpers import db_of, member, postulate_row, submit, tick
 from tests.test_review import MODERATOR, cast
 
 # 3,500 characters with what breaks naive counting: markup characters and astral emoji.
@@ -97,3 +102,76 @@ async def test_opening_changes_nothing_when_the_card_cannot_be_sent(
     bot.api.clear()
     await tick(bot)
     assert not [c for c in bot.api.sent("sendMessage") if c.chat_id == anna.id]
+
+
+def nasty(size: int, seed: str = "") -> str:
+    """Exactly `size` characters that escape and count badly (astral ones cost 2 units)."""
+    pattern = seed + '<&"🌳𝔸 ł'
+    return (pattern * (size // len(pattern) + 1))[:size].strip().ljust(size, "𝔸")
+
+
+async def add_supports(bot: BotDriver, postulate_id: int, count: int) -> None:
+    """`count` organisations with the longest names support the postulate."""
+
+    def add(conn: sqlite3.Connection) -> None:
+        rows = [
+            (postulate_id, nasty(200, f"Fundacja {i} "), f"o{i}", db_time(bot.clock()))
+            for i in range(count)
+        ]
+        conn.executemany(
+            """INSERT INTO postulate_supports
+               (postulate_id, organisation_name, supporter_key, created_at)
+               VALUES (?, ?, ?, ?)""",
+            rows,
+        )
+
+    await db_of(bot).run(add)
+
+
+@pytest.mark.parametrize("language", ["pl", "en"])
+async def test_every_postulate_view_fits_with_maximal_inputs(
+    bot: BotDriver, language: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Longest title and content, two maximal clarification rounds, a decision with the
+    longest answer, forty supporters with the longest names: every card and list is accepted
+    (the fake refuses what Telegram refuses) and the actions stay on the card."""
+    await cast(bot)
+    author = TgUser(id=7001, language_code=language, first_name="Author")
+    admin = TgUser(id=ADMIN_ID, language_code=language, first_name="Admin")
+    await member(bot, author)
+    await member(bot, admin)
+    await bot.send(admin, "/language")
+    await bot.click(admin, f"lang:set:{language}")
+    references = [
+        await submit(bot, author, title=nasty(150, str(i)), content=nasty(3500)) for i in range(3)
+    ]
+    pid = int((await postulate_row(bot, references[0]))["id"])
+    await add_supports(bot, pid, 40)
+    for _ in range(2):
+        await bot.click(admin, f"rev:ask:{pid}")
+        await bot.send(admin, nasty(2000, "?"))
+        await bot.click(author, f"pst:answer:{pid}")
+        await bot.send(author, nasty(2000, "!"))
+    await bot.click(admin, f"rev:fwd:{pid}")
+    await tick(bot)
+    bot.api.clear()
+
+    await bot.send(admin, "/review")
+    await bot.click(admin, f"rev:open:{pid}")
+    await bot.send(author, "/my_postulates")
+    await bot.click(author, f"pst:card:{pid}")
+    await bot.send(admin, "/postulates")
+    for view in (admin, author):
+        assert any(len(shown.buttons) > 1 for shown in bot.keyboards(view))
+    await bot.click(admin, f"rev:yes:{pid}")
+    await bot.send(admin, nasty(2000, "✓"))
+    await tick(bot)
+    await bot.click(author, f"pst:card:{pid}")
+    await bot.click(author, f"rev:full:{pid}")
+    refused = [c for c in bot.api.calls if fakes.telegram_refusal(c.method, c.params)]
+    assert not refused, [(c.method, c.text[:80]) for c in refused]
+    # Designed to fit: the send-path guard never had to shorten or refuse anything, and no
+    # handler failed.
+    guarded = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert not guarded, guarded
+    assert (await postulate_row(bot, references[0]))["state"] == "adopted"
