@@ -8,7 +8,7 @@ from datetime import datetime
 
 from telegram import BotCommandScopeDefault
 from telegram.ext import ApplicationBuilder, ContextTypes
-from telegram.request import BaseRequest
+from telegram.request import BaseRequest, HTTPXRequest
 
 from bot.commands import menus
 from bot.config import Config
@@ -17,6 +17,7 @@ from bot.deps import Deps, utcnow
 from bot.dispatcher import dispatch_once
 from bot.engine import build_engine
 from bot.flood import FloodLimiter
+from bot.guarded import GuardedBot
 from bot.housekeeping import CHORES, Chore, run_chore
 from bot.i18n import Texts
 from bot.services import delivery as delivery_service
@@ -38,11 +39,22 @@ def build_application(
     """Build the bot; `request` replaces the network (tests), `clock` pins time."""
     if config.token is None:
         raise ValueError("BOT_TOKEN is not set")
+    # No PTB rate limiter: the delivery engine owns Telegram's limits for notices (its pace,
+    # one send at a time per chat, each group's 20 a minute, a 429's retry_after), and a
+    # limiter in front of it would pace the same sends twice. Direct replies answer updates
+    # the flood limit already bounds per user (README, "How notices are delivered").
+    # Our own bot class checks every outgoing message; ApplicationBuilder takes a built bot
+    # only without its network options, so the bot gets them here (PTB's default pools).
+    guarded = GuardedBot(
+        token=config.token.get_secret_value(),
+        base_url=config.api_base_url,
+        base_file_url=config.api_file_url,
+        request=request or HTTPXRequest(connection_pool_size=256),
+        get_updates_request=request or HTTPXRequest(connection_pool_size=1),
+    )
     builder = (
         ApplicationBuilder()
-        .token(config.token.get_secret_value())
-        .base_url(config.api_base_url)
-        .base_file_url(config.api_file_url)
+        .bot(guarded)
         .context_types(ContextTypes(context=Ctx))
         .concurrent_updates(
             PerUserUpdateProcessor(
@@ -53,12 +65,6 @@ def build_application(
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
     )
-    # No PTB rate limiter: the delivery engine owns Telegram's limits for notices (its pace,
-    # one send at a time per chat, each group's 20 a minute, a 429's retry_after), and a
-    # limiter in front of it would pace the same sends twice. Direct replies answer updates
-    # the flood limit already bounds per user (README, "How notices are delivered").
-    if request is not None:
-        builder = builder.request(request).get_updates_request(request)
     app: App = builder.build()  # type: ignore[assignment]
     app.bot_data["config"] = config
     app.bot_data["clock"] = clock

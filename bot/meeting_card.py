@@ -9,9 +9,14 @@ from babel.dates import format_datetime, format_time
 from pydantic import BaseModel, ConfigDict
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
+from bot import limits
 from bot.config import Language
-from bot.i18n import Html, Texts
+from bot.i18n import Html, Texts, escape
 from storage.models import Meeting, Team
+
+# A card leaves this much of a message for the notice around it (a header, a series line).
+NOTICE_ROOM = 600
+CARD_LIMIT = limits.TEXT_LIMIT - NOTICE_ROOM
 
 
 class RsvpCounts(BaseModel):
@@ -45,7 +50,32 @@ def card_text(
     zone: ZoneInfo,
     counts: RsvpCounts | None = None,
 ) -> Html:
-    """Render the card: title, team, when, duration, place/link, agenda, capacity, counts."""
+    """Render the card: title, team, when, duration, place/link, agenda, capacity, counts.
+
+    Only the agenda can make it too long (the other fields are short): it is then cut, and
+    the card says the whole agenda is in the calendar file ("Add to calendar").
+    """
+    card = _card_text(meeting, team, language, texts, zone, counts, meeting.agenda)
+    over = limits.html_length(card) - CARD_LIMIT
+    if over <= 0 or not meeting.agenda:
+        return card
+    note = texts.get(language, "meetings.card-agenda-shortened")
+    keep = max(0, limits.utf16_len(meeting.agenda) - over - limits.html_length(note) - 2)
+    agenda = Html(escape(limits.plain_prefix(meeting.agenda, keep)) + "\n" + note)
+    return Html(
+        limits.shorten(_card_text(meeting, team, language, texts, zone, counts, agenda), CARD_LIMIT)
+    )
+
+
+def _card_text(
+    meeting: Meeting,
+    team: Team,
+    language: Language,
+    texts: Texts,
+    zone: ZoneInfo,
+    counts: RsvpCounts | None,
+    agenda: str | None,
+) -> Html:
     lines: list[str] = [texts.get(language, "meetings.card-title", title=meeting.title)]
     if meeting.state == "cancelled":
         lines.append(texts.get(language, "meetings.card-cancelled"))
@@ -65,9 +95,9 @@ def card_text(
         lines.append(texts.get(language, "meetings.card-online", url=meeting.online_url))
     if meeting.capacity is not None:
         lines.append(texts.plural(language, "meetings.card-capacity", meeting.capacity))
-    if meeting.agenda:
+    if agenda:
         lines.append("")
-        lines.append(texts.get(language, "meetings.card-agenda", agenda=meeting.agenda))
+        lines.append(texts.get(language, "meetings.card-agenda", agenda=agenda))
     if counts is not None:
         lines.append("")
         lines.append(

@@ -24,9 +24,10 @@ from telegram.ext import (
     filters,
 )
 
+from bot import limits
 from bot.context import App, Ctx
 from bot.errors import ConsentRequired, DomainError, NotAllowed, StaleButton
-from bot.i18n import Html
+from bot.i18n import Html, escape
 from bot.services import postulates as service
 from bot.services.postulates import DraftEvent, DraftOutcome, InvalidInput, Settings
 from handlers import review
@@ -49,6 +50,8 @@ BUTTON = re.compile(
     r"|(behalf):(self|organisation)|(edit):(sector|title|content|attachment)"
     r"|(done|skip|continue|cancel)|(new):([a-z][a-z0-9-]{0,39}))"
 )
+# The preview shares its message with a problem line when a step was refused.
+PREVIEW_LIMIT = limits.TEXT_LIMIT - 500
 CALL_DATE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
 
 
@@ -211,15 +214,27 @@ def _preview(context: Ctx, outcome: DraftOutcome) -> str:
         if draft.attachment_type
         else text(context, "postulates.attachment-none")
     )
-    return text(
-        context,
-        "postulates.preview",
-        sector=outcome.team.name(lang) if outcome.team else "",
-        behalf=behalf,
-        title=draft.title or "",
-        content=draft.content or "",
-        attachment=attachment,
-    )
+
+    def preview(content: str) -> str:
+        return text(
+            context,
+            "postulates.preview",
+            sector=outcome.team.name(lang) if outcome.team else "",
+            behalf=behalf,
+            title=draft.title or "",
+            content=content,
+            attachment=attachment,
+        )
+
+    content = draft.content or ""
+    # 3,500 characters may be 7,000 UTF-16 units (astral characters count twice): the
+    # preview then shows the start; the whole text is still what gets submitted.
+    room = PREVIEW_LIMIT - limits.html_length(preview(""))
+    if limits.utf16_len(content) <= room:
+        return preview(content)
+    note = text(context, "postulates.preview-shortened")
+    cut = limits.plain_prefix(content, room - limits.html_length(note) - 2)
+    return preview(Html(escape(cut) + "\n" + note))
 
 
 async def _show(update: Update, context: Ctx, outcome: DraftOutcome) -> None:

@@ -15,7 +15,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Upda
 from telegram.constants import ParseMode
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
-from bot import export
+from bot import export, limits
 from bot.context import App, Ctx
 from bot.errors import DomainError, NotAllowed, StaleButton
 from bot.i18n import Html
@@ -32,7 +32,7 @@ from handlers.common import (
 )
 from storage.postulates import Prompt
 
-BUTTON = re.compile(r"rev:(open|fwd|rej|ask|dup|mov|yes|no|file):([0-9]{1,9})")
+BUTTON = re.compile(r"rev:(open|fwd|rej|ask|dup|mov|yes|no|file|full):([0-9]{1,9})")
 MOVE_TO = re.compile(r"rev:to:([0-9]{1,9}):([0-9]{1,9})")
 ACTIONS: dict[str, service.Action] = {
     "fwd": "forward",
@@ -45,16 +45,20 @@ ACTIONS: dict[str, service.Action] = {
 }
 CODES: dict[str, str] = {action: code for code, action in ACTIONS.items()}
 TAG = re.compile(r"<[^>]*>")
-ALERT_LIMIT = 200
-# Room left in a 4,096-character message for everything around the content.
-CARD_LIMIT = 4000
+ALERT_LIMIT = limits.ALERT_LIMIT
+CARD_LIMIT = limits.TEXT_LIMIT
+# What a shortened card keeps of each long part, in UTF-16 units: the content, each
+# clarification or answer, the supporters' names. 1,500 + 4 x 300 + 400 + the head fit.
+SHORT_CONTENT = 1500
+SHORT_NOTE = 300
+SHORT_NAMES = 400
 
 
 def plain(body: str) -> str:
     """A rendered HTML message as the plain text a button's alert shows (no tags, no entities)."""
     value = html.unescape(TAG.sub("", body))
-    # Telegram refuses callback answers longer than 200 characters.
-    return value if len(value) <= ALERT_LIMIT else value[: ALERT_LIMIT - 1] + "…"
+    # Telegram refuses callback answers longer than 200 UTF-16 units.
+    return limits.plain_prefix(value, ALERT_LIMIT)
 
 
 def fit(lines: Sequence[str], limit: int = CARD_LIMIT) -> Html:
@@ -62,11 +66,13 @@ def fit(lines: Sequence[str], limit: int = CARD_LIMIT) -> Html:
     kept: list[str] = []
     size = 0
     for line in lines:
-        if size + len(line) + 1 > limit - 2:
+        # UTF-16 units of the HTML source: never less than Telegram's count of its text.
+        cost = limits.utf16_len(line) + 1
+        if size + cost > limit - 2:
             kept.append("…")
             break
         kept.append(line)
-        size += len(line) + 1
+        size += cost
     return Html("\n".join(kept))
 
 
@@ -74,12 +80,16 @@ def _fmt(context: Ctx, instant: datetime) -> str:
     return instant.astimezone(context.deps.config.zone).strftime("%Y-%m-%d %H:%M")
 
 
-def card_text(context: Ctx, card: Card) -> Html:
-    """A postulate with its state, supports, clarifications and last answer; text escaped."""
+def _card_body(context: Ctx, card: Card, short: bool) -> Html:
+    """The card; `short` cuts every long part so that the whole fits in one message."""
     actor = require_actor(context)
     lang = actor.language
     p = card.postulate
     texts = context.deps.texts
+
+    def cut(value: str, units: int) -> str:
+        return limits.plain_prefix(value, units) if short else value
+
     extra: list[str] = []
     if p.attachment_type:
         extra.append(
@@ -89,39 +99,55 @@ def card_text(context: Ctx, card: Card) -> Html:
                 kind=text(context, f"postulates.attachment-{p.attachment_type}"),
             )
         )
-    names = [s.organisation_name or "?" for s in card.supports]
+    names = ", ".join(s.organisation_name or "?" for s in card.supports) or "–"
     extra.append(
-        text(context, "postulates.card-supports", count=p.supports, names=", ".join(names) or "–")
+        text(context, "postulates.card-supports", count=p.supports, names=cut(names, SHORT_NAMES))
     )
     for entry in card.history:
         if entry.action in ("ask", "answer") and entry.note:
             key = "postulates.card-question" if entry.action == "ask" else "postulates.card-reply"
-            extra.append(text(context, key, at=_fmt(context, entry.at), note=entry.note))
+            note = cut(entry.note, SHORT_NOTE)
+            extra.append(text(context, key, at=_fmt(context, entry.at), note=note))
     if card.duplicate_reference:
         extra.append(text(context, "postulates.card-duplicate", reference=card.duplicate_reference))
     if p.answer and p.state in ("rejected", "adopted", "not_adopted"):
-        extra.append(text(context, "postulates.card-answer", note=p.answer))
+        extra.append(text(context, "postulates.card-answer", note=cut(p.answer, SHORT_NOTE)))
+    if short:
+        extra.append(text(context, "postulates.card-shortened"))
+    head = text(
+        context,
+        "postulates.card",
+        reference=p.reference,
+        state=service.state_name(texts, lang, p.state),
+        sector=card.team.name(lang),
+        behalf=p.organisation_name or text(context, "postulates.behalf-self"),
+        submitted=_fmt(context, p.created_at),
+        title=p.title,
+        content=cut(p.content, SHORT_CONTENT),
+    )
+    return Html("\n\n".join([head, *extra]))
 
-    def build(content: str) -> Html:
-        head = text(
-            context,
-            "postulates.card",
-            reference=p.reference,
-            state=service.state_name(texts, lang, p.state),
-            sector=card.team.name(lang),
-            behalf=p.organisation_name or text(context, "postulates.behalf-self"),
-            submitted=_fmt(context, p.created_at),
-            title=p.title,
-            content=content,
-        )
-        return Html("\n\n".join([head, *extra]))
 
-    body = build(p.content)
-    if len(body) > CARD_LIMIT:
-        # Long content and many clarifications: the card shows the start, the export has all.
-        cut = max(100, len(p.content) - (len(body) - CARD_LIMIT) - 1)
-        body = build(p.content[:cut] + "…")
-    return body
+def is_long(context: Ctx, card: Card) -> bool:
+    """Whether the whole card is over one message, so it shows shortened with a file."""
+    return limits.html_length(_card_body(context, card, short=False)) > CARD_LIMIT
+
+
+def card_text(context: Ctx, card: Card) -> Html:
+    """A postulate with its state, supports, clarifications and last answer; text escaped.
+
+    A card over one message shows every long part shortened; its full text comes as a file
+    (the "full text" button), so the action buttons stay on the card.
+    """
+    if not is_long(context, card):
+        return _card_body(context, card, short=False)
+    # The short parts are sized to fit; shorten() guarantees it whatever the history holds.
+    return Html(limits.shorten(_card_body(context, card, short=True), CARD_LIMIT))
+
+
+def full_text(context: Ctx, card: Card) -> str:
+    """The whole card as plain text, for the .txt file of a long card."""
+    return limits.visible_text(_card_body(context, card, short=False))
 
 
 def card_markup(context: Ctx, card: Card) -> InlineKeyboardMarkup | None:
@@ -147,6 +173,9 @@ def card_markup(context: Ctx, card: Card) -> InlineKeyboardMarkup | None:
                 )
             ]
         )
+    if is_long(context, card):
+        label = text(context, "postulates.action-full")
+        rows.append([InlineKeyboardButton(label, callback_data=f"rev:full:{pid}")])
     return InlineKeyboardMarkup(rows) if rows else None
 
 
@@ -245,9 +274,16 @@ async def on_button(update: Update, context: Ctx) -> None:
         assert match is not None
         code, pid = match[1], int(match[2])
         if code == "open":
-            card = await service.open_card(deps.db, actor.user_id, pid, deps.texts, now)
+            # Render, send, then commit: a card that cannot be sent opens nothing.
+            card = await service.peek_card(deps.db, actor.user_id, pid)
             await query.answer()
             await _send_card(context, card)
+            await service.open_card(deps.db, actor.user_id, pid, deps.texts, now)
+            return
+        if code == "full":
+            card = await service.card(deps.db, actor.user_id, pid)
+            await query.answer()
+            await _send_full_text(context, card)
             return
         if code == "file":
             card = await service.card(deps.db, actor.user_id, pid)
@@ -291,6 +327,17 @@ async def on_button(update: Update, context: Ctx) -> None:
     await context.bot.send_message(
         actor.user_id,
         text(context, f"postulates.prompt-{action}", reference=postulate.reference),
+        parse_mode=ParseMode.HTML,
+    )
+
+
+async def _send_full_text(context: Ctx, card: Card) -> None:
+    body = full_text(context, card).encode("utf-8")
+    reference = card.postulate.reference
+    await context.bot.send_document(
+        require_actor(context).user_id,
+        InputFile(body, filename=f"{reference}.txt"),
+        caption=text(context, "postulates.full-caption", reference=reference),
         parse_mode=ParseMode.HTML,
     )
 

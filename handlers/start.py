@@ -91,6 +91,11 @@ async def consent(update: Update, context: Ctx) -> None:
     if match is None:
         await answer_stale(update, context)
         return
+    if is_consented(context):
+        # A second press of the same button: consent stands, the teams are shown already.
+        await query.answer()
+        await query.edit_message_reply_markup(reply_markup=None)
+        return
     actor = require_actor(context)
     deps = context.deps
     outcome = await sectors_service.give_consent(

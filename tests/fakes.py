@@ -9,6 +9,8 @@ from typing import Any
 
 from telegram.request import BaseRequest, RequestData
 
+from bot import limits
+
 BOT_ID = 5000
 BOT_USERNAME = "ngo_test_bot"
 Response = tuple[int, dict[str, Any]]
@@ -63,6 +65,12 @@ NOT_MODIFIED = {
     "reply markup are exactly the same as a current content and reply markup of the message",
 }
 _EDITS = frozenset({"editMessageText", "editMessageCaption", "editMessageReplyMarkup"})
+ANSWERED = {
+    "ok": False,
+    "error_code": 400,
+    "description": "Bad Request: query is too old and response timeout expired or query ID is "
+    "invalid",
+}
 
 
 @dataclass(frozen=True)
@@ -94,6 +102,7 @@ class FakeBotApi(BaseRequest):
     on_call: Callable[[Call], None] | None = None
     # (chat, message_id) -> what the message shows now; see "message is not modified" below.
     shown: dict[tuple[int, int], Content] = field(default_factory=dict)
+    answered: set[str] = field(default_factory=set)
 
     @property
     def read_timeout(self) -> float | None:
@@ -141,8 +150,18 @@ class FakeBotApi(BaseRequest):
         if queued:
             status, body = queued.pop(0)
             return status, json.dumps(body).encode()
+        refusal = telegram_refusal(api_method, params)
+        if refusal is not None:
+            body = {"ok": False, "error_code": 400, "description": f"Bad Request: {refusal}"}
+            return 400, json.dumps(body).encode()
         if self._unchanged(api_method, params):
             return 400, json.dumps(NOT_MODIFIED).encode()
+        if api_method == "answerCallbackQuery":
+            # Telegram takes one answer per press; a second one is refused.
+            query_id = str(params.get("callback_query_id"))
+            if query_id in self.answered:
+                return 400, json.dumps(ANSWERED).encode()
+            self.answered.add(query_id)
         result = self._result(api_method, params)
         if isinstance(result, dict) and "message_id" in result:
             call.message_id = int(result["message_id"])
@@ -219,3 +238,62 @@ class FakeBotApi(BaseRequest):
         if method == "getUpdates":
             return []
         return True
+
+
+# --- Telegram's strictness ------------------------------------------------------------------
+# The fake refuses what Telegram refuses, with Telegram's descriptions, so every test checks
+# every message the bot sends: lengths in UTF-16 units after entity parsing, HTML Telegram
+# can parse, callback data and keyboard size. Kept apart from the answers above on purpose.
+
+_CAPTIONED = frozenset(
+    {
+        "sendPhoto",
+        "sendDocument",
+        "sendVoice",
+        "sendAudio",
+        "sendVideo",
+        "sendAnimation",
+        "editMessageCaption",
+        "copyMessage",
+    }
+)
+
+
+def telegram_refusal(method: str, params: dict[str, Any]) -> str | None:
+    """Why Telegram would answer 400 to this call (its description), or None."""
+    parse_mode = params.get("parse_mode")
+    if method in ("sendMessage", "editMessageText"):
+        problem = _text_problem(
+            str(params.get("text", "")), parse_mode, limits.TEXT_LIMIT, "message is too long"
+        )
+        if problem is not None:
+            return problem
+    if method in _CAPTIONED and params.get("caption") is not None:
+        problem = _text_problem(
+            str(params["caption"]),
+            parse_mode,
+            limits.CAPTION_LIMIT,
+            "message caption is too long",
+        )
+        if problem is not None:
+            return problem
+    if method == "answerCallbackQuery":
+        alert = str(params.get("text", ""))
+        if limits.utf16_len(alert) > limits.ALERT_LIMIT:
+            return "MESSAGE_TOO_LONG"
+    markup = params.get("reply_markup")
+    if isinstance(markup, dict) and "inline_keyboard" in markup:
+        rows = [
+            [(str(b.get("text", "")), b.get("callback_data")) for b in row]
+            for row in markup["inline_keyboard"]
+        ]
+        return limits.keyboard_problem(rows)
+    return None
+
+
+def _text_problem(text: str, parse_mode: Any, limit: int, too_long: str) -> str | None:
+    try:
+        length = limits.text_length(text, None if parse_mode is None else str(parse_mode))
+    except limits.InvalidHtml as exc:
+        return f"can't parse entities: {exc}"
+    return too_long if length > limit else None

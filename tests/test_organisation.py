@@ -77,7 +77,8 @@ def sent(calls: list[Call]) -> list[Call]:
 
 
 def alert(calls: list[Call]) -> str:
-    [answer] = [c for c in calls if c.method == "answerCallbackQuery"]
+    """What the user sees of the press: Telegram shows the first answer and refuses others."""
+    answer = next(c for c in calls if c.method == "answerCallbackQuery")
     return str(answer.params.get("text", ""))
 
 

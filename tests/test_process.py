@@ -175,7 +175,7 @@ def test_redaction_covers_ptb_debug_logging_and_reprs(
         logging.captureWarnings(False)
     err = capsys.readouterr().err
     assert "Set Bot API URL" in err
-    assert "the bot is ExtBot[token=" + REDACTED in err
+    assert "the bot is GuardedBot[token=" + REDACTED in err
     assert f"failed at {config.api_base_url}{REDACTED}/getMe" in err
     assert_no_token(err)
 

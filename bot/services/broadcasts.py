@@ -5,8 +5,9 @@ A broadcast is one `broadcasts` row plus one announcement per message part (kind
 'broadcast', audience 'broadcast' with the row's id, subject 'broadcast:<id>'), so a person
 subscribed to several chosen sectors gets it once and cancelling is `cancel_pending`. The
 moderator's formatting arrives as Telegram entities; the handler turns them into HTML with
-PTB's escaping (`Message.text_html`), and only that HTML is split, at paragraph boundaries
-outside any tag, so nobody's text can break the message for its recipients.
+every text and attribute escaped, and only that HTML is split, at paragraph boundaries
+outside any tag. Every part is checked the way Telegram checks it (`bot.limits`) before
+anything is stored, so a broadcast Telegram would refuse is refused at the preview.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict
 
+from bot import limits
 from bot.config import LANGUAGES, Language
 from bot.errors import DomainError, NotAllowed, StaleButton, UnknownSector
 from bot.i18n import Html, Texts
@@ -66,8 +68,8 @@ def register(registry: delivery.Registry) -> None:
 
 
 # Telegram's limits (UTF-16 code units after the entities are parsed).
-TEXT_LIMIT = 4096
-CAPTION_LIMIT = 1024
+TEXT_LIMIT = limits.TEXT_LIMIT
+CAPTION_LIMIT = limits.CAPTION_LIMIT
 # A longer text is refused rather than sent as a flood of messages.
 MAX_PARTS = 4
 # What the Bot API accepts for sending: photos up to 10 MB, other files up to 50 MB.
@@ -86,6 +88,10 @@ _TAGS = re.compile(r"<[^>]*>")
 
 class ParagraphTooLong(DomainError):
     key = "broadcasts.paragraph-too-long"
+
+
+class Unsendable(DomainError):
+    key = "broadcasts.unsendable"
 
 
 class TooLong(DomainError):
@@ -153,8 +159,19 @@ class Status(BaseModel):
 
 def visible_length(body: str) -> int:
     """Length of HTML as Telegram counts it: tags removed, entities decoded, UTF-16 units."""
-    plain = html.unescape(_TAGS.sub("", body))
-    return len(plain.encode("utf-16-le")) // 2
+    try:
+        return limits.html_length(body)
+    except limits.InvalidHtml as exc:
+        raise Unsendable(reason=str(exc)) from exc
+
+
+def _check(message: OutgoingMessage) -> OutgoingMessage:
+    """Refuse a part Telegram would refuse: HTML it cannot parse, over the length limit."""
+    media = message.photo_file_id is not None or message.document_file_id is not None
+    limit = CAPTION_LIMIT if media else TEXT_LIMIT
+    if visible_length(message.text) > limit:
+        raise TooLong(parts=MAX_PARTS, limit=TEXT_LIMIT)
+    return message
 
 
 def paragraphs(body: str) -> list[str]:
@@ -212,6 +229,7 @@ def _parts(draft: Draft, teams: list[Team], texts: Texts) -> list[dict[Language,
     headers = {language: _header(teams, language, texts) for language in LANGUAGES}
     header_room = max(visible_length(header) for header in headers.values()) + 2
     body = draft.body.strip()
+    visible_length(body)  # HTML Telegram cannot parse is refused before any splitting
     media = draft.photo_file_id is not None or draft.document_file_id is not None
     if not body and not media:
         raise EmptyMessage()
@@ -250,7 +268,7 @@ def _parts(draft: Draft, teams: list[Team], texts: Texts) -> list[dict[Language,
             result.append(
                 {language: OutgoingMessage(text=first(language, text)) for language in LANGUAGES}
             )
-    return result
+    return [{language: _check(message) for language, message in part.items()} for part in result]
 
 
 def parse_when(raw: str, zone: ZoneInfo, now: datetime) -> datetime:

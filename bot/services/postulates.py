@@ -893,6 +893,24 @@ async def open_card(
     return await db.run(_open, user_id, postulate_id, texts, now)
 
 
+def _peek(conn: sqlite3.Connection, user_id: int, postulate_id: int) -> Card:
+    postulate = store.get_postulate(conn, postulate_id)
+    if postulate is None:
+        raise StaleButton()
+    if may(conn, user_id, "open", postulate):
+        # Opening allows the same actions in both states; only the state shown changes.
+        opened = postulate.model_copy(update={"state": TRANSITIONS["open"][1]})
+        return _card(conn, user_id, postulate).model_copy(update={"postulate": opened})
+    if not _can_see(conn, user_id, postulate):
+        raise NotAllowed()
+    return _card(conn, user_id, postulate)
+
+
+async def peek_card(db: Database, user_id: int, postulate_id: int) -> Card:
+    """The card `open_card` would show, changing nothing: send it first, then open_card."""
+    return await db.run(_peek, user_id, postulate_id)
+
+
 class Queue(BaseModel):
     """The reviewer's queue: oldest first, with counts per state."""
 

@@ -276,12 +276,12 @@ class Site:
         status = exc.status_code if isinstance(exc, HTTPException) else 404
         if status != 404:
             return Response(status_code=status)
-        return self.page(request, "error.html", status_code=404, kind="not-found")
+        return self.page(request, "error.html", status_code=404, problem="not-found")
 
     async def server_error(self, request: Request, exc: Exception) -> Response:
         """An unexpected failure: logged with its traceback, a plain page for the reader."""
         log.error("Page %s failed", request.url.path, exc_info=exc)
-        return self.page(request, "error.html", status_code=500, kind="error")
+        return self.page(request, "error.html", status_code=500, problem="error")
 
 
 def _unescape(text: str) -> str:

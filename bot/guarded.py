@@ -1,0 +1,85 @@
+"""The bot every message leaves through: Telegram's limits checked once, before the request."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import InlineKeyboardMarkup
+from telegram._utils.defaultvalue import DEFAULT_NONE
+from telegram._utils.types import JSONDict, ODVInput
+from telegram.error import BadRequest
+from telegram.ext import ExtBot
+
+from bot import limits
+
+log = logging.getLogger(__name__)
+
+
+class GuardedBot(ExtBot[None]):
+    """The bot every message leaves through: Telegram's limits are checked before the request.
+
+    Cards and lists are designed to fit; this catches what slips through. A text or caption
+    over its limit is shortened with a marker (never inside a tag or entity) and logged;
+    HTML Telegram cannot parse, callback data over 64 bytes and keyboards over 100 buttons
+    are refused here with the BadRequest Telegram would answer, so nothing goes out broken.
+    """
+
+    async def _do_post(
+        self,
+        endpoint: str,
+        data: JSONDict,
+        *,
+        read_timeout: ODVInput[float] = DEFAULT_NONE,
+        write_timeout: ODVInput[float] = DEFAULT_NONE,
+        connect_timeout: ODVInput[float] = DEFAULT_NONE,
+        pool_timeout: ODVInput[float] = DEFAULT_NONE,
+    ) -> bool | JSONDict | list[JSONDict]:
+        _guard(endpoint, data)
+        return await super()._do_post(
+            endpoint,
+            data,
+            read_timeout=read_timeout,
+            write_timeout=write_timeout,
+            connect_timeout=connect_timeout,
+            pool_timeout=pool_timeout,
+        )
+
+
+def _guard(endpoint: str, data: JSONDict) -> None:
+    """Make `data` fit Telegram's limits in place, or raise the BadRequest Telegram would."""
+    parse_mode = data.get("parse_mode")
+    html_mode = isinstance(parse_mode, str) and parse_mode.upper() == "HTML"
+    for key, limit in (("text", limits.TEXT_LIMIT), ("caption", limits.CAPTION_LIMIT)):
+        value = data.get(key)
+        if not isinstance(value, str) or endpoint == "answerCallbackQuery":
+            continue
+        data[key] = _fit(endpoint, key, value, limit, html_mode)
+    if endpoint == "answerCallbackQuery" and isinstance(data.get("text"), str):
+        data["text"] = limits.plain_prefix(str(data["text"]), limits.ALERT_LIMIT)
+    markup = data.get("reply_markup")
+    if isinstance(markup, InlineKeyboardMarkup):
+        rows = [[(b.text, b.callback_data) for b in row] for row in markup.inline_keyboard]
+        # Only str callback data reaches Telegram (arbitrary callback data is off).
+        problem = limits.keyboard_problem(
+            [[(label, d if isinstance(d, str) else None) for label, d in row] for row in rows]
+        )
+        if problem is not None:
+            log.error("Refused %s before sending: %s", endpoint, problem)
+            raise BadRequest(problem)
+
+
+def _fit(endpoint: str, key: str, value: str, limit: int, html_mode: bool) -> str:
+    if html_mode:
+        try:
+            length = limits.html_length(value)
+        except limits.InvalidHtml as exc:
+            log.error("Refused %s before sending: invalid HTML in %s: %s", endpoint, key, exc)
+            raise BadRequest(f"Can't parse entities: {exc}") from exc
+        if length <= limit:
+            return value
+        log.warning("Shortened the %s of %s: %d > %d UTF-16 units", key, endpoint, length, limit)
+        return limits.shorten(value, limit)
+    if limits.utf16_len(value) <= limit:
+        return value
+    log.warning("Shortened the %s of %s to %d UTF-16 units", key, endpoint, limit)
+    return limits.plain_prefix(value, limit)
