@@ -321,7 +321,7 @@ _WORD = re.compile(r"\w{4,}", re.UNICODE)
 MIN_SHARED_WORDS = 2
 # The words asked for in one search: the cost of an FTS5 query grows with its terms, and a
 # postulate's title and longest words say most about what it is about.
-MAX_TERMS = 16
+MAX_TERMS = 10
 # Candidates ranked by bm25 before the shared words are counted.
 CANDIDATES = 30
 

@@ -44,10 +44,10 @@ RETENTION_EVERY = timedelta(days=1)
 PURGE_BATCH = 200
 # Each retention unit stops taking more work after this long (the budget is 50 ms
 # for a unit at 50,000 members; one erasure there costs a few ms).
-UNIT_SECONDS = 0.02
+UNIT_SECONDS = 0.015
 # At most this many erasures, and this many rows deleted by one statement, per unit.
 ERASE_SLICE = 10
-PRUNE_SLICE = 1000
+PRUNE_SLICE = 250
 
 
 # --- /mydata --------------------------------------------------------------------------------
