@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -30,6 +31,9 @@ class RsvpCounts(BaseModel):
     waiting: int = 0
 
 
+# Babel's pattern formatting costs ~60 us a date, paid for every line of every /meetings
+# page (issue 12); the same few hundred starts are shown again and again.
+@functools.lru_cache(maxsize=4096)
 def local_when(starts_at: datetime, language: Language, zone: ZoneInfo) -> str:
     """The start as people read it: weekday, date and time in the deployment's zone."""
     return str(

@@ -152,8 +152,10 @@ def list_recipients(conn: sqlite3.Connection, team_ids: Collection[int] | None) 
     """Who a broadcast reaches: each active, consented subscriber of any chosen sector once
     (every subscriber when team_ids is None), then the groups linked to those sectors."""
     clause, params = _team_filter(team_ids)
+    # A broadcast to everyone reads every subscription: that is its audience.
+    marker = " /* reads all */" if team_ids is None else ""
     people = conn.execute(
-        f"""SELECT u.id, u.language FROM users u
+        f"""SELECT u.id, u.language FROM users u{marker}
             WHERE u.active = 1 AND u.consent_at IS NOT NULL
               AND u.id IN (SELECT user_id FROM subscriptions WHERE 1 = 1{clause})
             ORDER BY u.id""",

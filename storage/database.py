@@ -24,6 +24,9 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 # A batch bounds how long one commit keeps later callers waiting.
 MAX_BATCH = 256
+# Called with every raw connection a Database opens (the writer and the readers), after its
+# pragmas: the test suite installs its query-plan recorder here.
+CONNECT_HOOKS: list[Callable[[sqlite3.Connection], None]] = []
 
 
 # Every SQLite file starts with these 16 bytes (sqlite.org/fileformat.html, 1.3.1).
@@ -143,7 +146,10 @@ class Database:
 
     def __init__(self, path: Path | str) -> None:
         self.path = str(path)
+        # The read-only connection's URI, worked out before any await.
+        self._reader_uri = "" if self.path == ":memory:" else Path(self.path).absolute().as_uri()
         self._conn: aiosqlite.Connection | None = None
+        self._reader: aiosqlite.Connection | None = None
         self._pending: list[tuple[Unit, asyncio.Future[Any]]] = []
         self._flusher: asyncio.Task[None] | None = None
 
@@ -163,6 +169,8 @@ class Database:
             except sqlite3.Error as exc:
                 raise DatabaseError(f"cannot open the database {path}: {exc}") from exc
             await db._in_thread(migrate, migrations)
+            # Fresh statistics for the planner: cheap (it analyses only what changed a lot).
+            await db._in_thread(optimize)
         except BaseException:
             # aiosqlite's worker thread is not a daemon: an unclosed connection would keep
             # the process alive at exit.
@@ -174,6 +182,9 @@ class Database:
         """Finish queued work, then close the connection."""
         while self._flusher is not None and not self._flusher.done():
             await self._flusher
+        if self._reader is not None:
+            await self._reader.close()
+            self._reader = None
         if self._conn is not None:
             await self._conn.close()
             self._conn = None
@@ -186,6 +197,32 @@ class Database:
         # one private call lets a whole transaction cost one thread hop instead of one per
         # statement (DESIGN.md, "Where the time goes").
         result: T = await self._conn._execute(fn, raw, *args)  # type: ignore[no-untyped-call]
+        return result
+
+    async def read(
+        self, fn: Callable[Concatenate[sqlite3.Connection, P], T], *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        """Run `fn(conn, ...)` on a read-only connection, in one read transaction.
+
+        For long reads (exports, statistics): WAL lets a reader see one consistent commit
+        while the writer goes on, so they never hold up the units queued behind `run`.
+        An in-memory database has no second connection and reads through `run`.
+        """
+        if self.path == ":memory:":
+            return await self.run(fn, *args, **kwargs)
+        if self._reader is None:
+            reader = await aiosqlite.connect(
+                f"{self._reader_uri}?mode=ro", uri=True, isolation_level=None
+            )
+            await reader._execute(_configure_reader, reader._conn)  # type: ignore[no-untyped-call]
+            if self._reader is None:
+                self._reader = reader
+            else:  # another caller opened one meanwhile
+                await reader.close()
+        reader_conn = self._reader
+        result: T = await reader_conn._execute(  # type: ignore[no-untyped-call]
+            _read, reader_conn._conn, fn, args, kwargs
+        )
         return result
 
     async def run(
@@ -216,6 +253,34 @@ class Database:
                     future.set_exception(value)
 
 
+def optimize(conn: sqlite3.Connection) -> None:
+    """Let SQLite refresh the planner's statistics where they are stale (at start, daily)."""
+    # 0x10002: also analyse tables never analysed yet (a fresh file, a new migration's
+    # indexes), bounded by analysis_limit so a large table costs milliseconds.
+    conn.execute("PRAGMA analysis_limit = 400")
+    conn.execute("PRAGMA optimize = 0x10002")
+
+
+def _read(
+    conn: sqlite3.Connection,
+    fn: Callable[..., T],
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+) -> T:
+    conn.execute("BEGIN")
+    try:
+        return fn(conn, *args, **kwargs)
+    finally:
+        conn.execute("COMMIT")
+
+
+def _configure_reader(conn: sqlite3.Connection) -> None:
+    conn.row_factory = sqlite3.Row
+    conn.execute("PRAGMA busy_timeout = 5000")
+    for hook in CONNECT_HOOKS:
+        hook(conn)
+
+
 def _configure(conn: sqlite3.Connection) -> None:
     conn.row_factory = sqlite3.Row
     conn.execute("PRAGMA journal_mode = WAL")
@@ -224,3 +289,5 @@ def _configure(conn: sqlite3.Connection) -> None:
     # GDPR erasure: deleted rows are overwritten in the file, not only unlinked.
     conn.execute("PRAGMA secure_delete = ON")
     conn.execute("PRAGMA busy_timeout = 5000")
+    for hook in CONNECT_HOOKS:
+        hook(conn)

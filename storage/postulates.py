@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import sqlite3
 import unicodedata
@@ -166,7 +167,9 @@ def delete_draft(conn: sqlite3.Connection, draft_id: int) -> bool:
 def list_idle_drafts(conn: sqlite3.Connection, before: datetime) -> list[Draft]:
     """Return drafts untouched since `before`."""
     rows = conn.execute(
-        "SELECT * FROM postulate_drafts WHERE updated_at < ? ORDER BY id", (db_time(before),)
+        # In the index's order, so the idle ones are found without reading every draft.
+        "SELECT * FROM postulate_drafts WHERE updated_at < ? ORDER BY updated_at, id",
+        (db_time(before),),
     ).fetchall()
     return [Draft.from_row(row) for row in rows]
 
@@ -293,7 +296,9 @@ def list_postulates(
     if until is not None:
         where.append("p.created_at < ?")
         params.append(db_time(until))
-    sql = _POSTULATE + (" WHERE " + " AND ".join(where) if where else "")
+    # Without a narrowing filter this reads every postulate: only exports do, on the
+    # read-only connection (the marker tells tests/query_plans.py it is meant).
+    sql = _POSTULATE + (" WHERE " + " AND ".join(where) if where else " /* reads all */")
     sql += " ORDER BY p.created_at, p.id"
     if limit is not None:
         sql += " LIMIT ?"
@@ -314,31 +319,55 @@ def count_by_state(conn: sqlite3.Connection, team_ids: list[int]) -> dict[str, i
 _WORD = re.compile(r"\w{4,}", re.UNICODE)
 # Shared distinct words (4+ letters, accents ignored) that make two postulates "similar".
 MIN_SHARED_WORDS = 2
+# The words asked for in one search: the cost of an FTS5 query grows with its terms, and a
+# postulate's title and longest words say most about what it is about.
+MAX_TERMS = 10
+# Candidates ranked by bm25 before the shared words are counted.
+CANDIDATES = 30
+
+
+def _fold(text: str) -> str:
+    folded = unicodedata.normalize("NFKD", text.lower())
+    return "".join(ch for ch in folded if not unicodedata.combining(ch)).replace("ł", "l")
 
 
 def _words(text: str) -> set[str]:
-    folded = unicodedata.normalize("NFKD", text.lower())
-    plain = "".join(ch for ch in folded if not unicodedata.combining(ch)).replace("ł", "l")
-    return set(_WORD.findall(plain))
+    return set(_WORD.findall(_fold(text)))
+
+
+def _terms(title: str, content: str) -> set[str]:
+    """The title's words first, then the content's longest ones: at most MAX_TERMS words.
+
+    FTS5 folds accents except ł, so a word with ł is asked for in both spellings.
+    """
+    chosen: list[str] = []
+    for part in (title, content):
+        for word in sorted(set(_WORD.findall(part.lower())), key=lambda w: (-len(w), w)):
+            if word not in chosen:
+                chosen.append(word)
+    return {spelling for word in chosen[:MAX_TERMS] for spelling in (word, _fold(word))}
 
 
 def list_similar(
-    conn: sqlite3.Connection, team_id: int, text: str, limit: int = 3
+    conn: sqlite3.Connection, team_id: int, text: str, limit: int = 3, *, title: str = ""
 ) -> list[Postulate]:
     """Return live postulates of the sector sharing words with `text`, most shared first."""
-    words = _words(text)
-    if not words:
+    words = _words(f"{title} {text}")
+    terms = _terms(title, text)
+    if not terms:
         return []
-    # FTS5 folds most accents itself; both spellings are asked for where they differ (ł).
-    # Every word is quoted, so nothing the author typed is read as FTS5 query syntax.
-    terms = sorted(words | set(_WORD.findall(text.lower())))[:128]
-    query = " OR ".join('"' + word.replace('"', '""') + '"' for word in terms)
+    # FTS5 folds accents itself (ł apart, which _words folds too). Every word is quoted, so
+    # nothing the author typed is read as FTS5 query syntax; the sector is a column filter.
+    query = (
+        f"team_id : {int(team_id)} AND (" + " OR ".join(f'"{word}"' for word in sorted(terms)) + ")"
+    )
     rows = conn.execute(
-        f"""{_POSTULATE} JOIN postulates_fts f ON f.rowid = p.id
-            WHERE postulates_fts MATCH ? AND p.team_id = ?
-              AND p.state NOT IN ('rejected', 'duplicate', 'withdrawn', 'not_adopted')
-            ORDER BY bm25(postulates_fts) LIMIT 30""",
-        (query, team_id),
+        f"""{_POSTULATE} JOIN (SELECT rowid AS id, rank FROM postulates_fts
+                               WHERE postulates_fts MATCH ? ORDER BY rank LIMIT ?) f
+                         ON f.id = p.id
+            WHERE p.state NOT IN ('rejected', 'duplicate', 'withdrawn', 'not_adopted')
+            ORDER BY f.rank""",
+        (query, CANDIDATES),
     ).fetchall()
     scored = []
     for row in rows:
@@ -381,6 +410,17 @@ def list_history(conn: sqlite3.Connection, postulate_id: int) -> list[HistoryEnt
     return [HistoryEntry.from_row(row) for row in rows]
 
 
+def list_history_of(conn: sqlite3.Connection, postulate_ids: list[int]) -> list[HistoryEntry]:
+    """The histories of many postulates in one query, by postulate then oldest first."""
+    rows = conn.execute(
+        """SELECT h.* FROM json_each(?) j
+           JOIN postulate_history h ON h.postulate_id = j.value
+           ORDER BY h.postulate_id, h.id""",
+        (json.dumps(postulate_ids),),
+    ).fetchall()
+    return [HistoryEntry.from_row(row) for row in rows]
+
+
 # --- supports -----------------------------------------------------------------------------
 
 
@@ -411,6 +451,26 @@ def list_supports(conn: sqlite3.Connection, postulate_id: int) -> list[Support]:
         (postulate_id,),
     ).fetchall()
     return [Support.from_row(row) for row in rows]
+
+
+def list_supports_of(conn: sqlite3.Connection, postulate_ids: list[int]) -> list[Support]:
+    """The supports of many postulates in one query, by postulate then oldest first."""
+    rows = conn.execute(
+        """SELECT s.* FROM json_each(?) j
+           JOIN postulate_supports s ON s.postulate_id = j.value
+           ORDER BY s.postulate_id, s.created_at""",
+        (json.dumps(postulate_ids),),
+    ).fetchall()
+    return [Support.from_row(row) for row in rows]
+
+
+def list_references(conn: sqlite3.Connection, postulate_ids: list[int]) -> dict[int, str]:
+    """The references of the given postulates."""
+    rows = conn.execute(
+        """SELECT p.id, p.reference FROM json_each(?) j JOIN postulates p ON p.id = j.value""",
+        (json.dumps(postulate_ids),),
+    ).fetchall()
+    return {row[0]: row[1] for row in rows}
 
 
 # --- prompts --------------------------------------------------------------------------------

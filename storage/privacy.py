@@ -269,22 +269,25 @@ def add_inactivity(conn: sqlite3.Connection, now: datetime) -> int:
     return cursor.rowcount
 
 
-def list_inactive_since(conn: sqlite3.Connection, before: datetime) -> list[int]:
-    """Users still inactive who became so before `before`."""
+def list_inactive_since(conn: sqlite3.Connection, before: datetime, limit: int = -1) -> list[int]:
+    """Users still inactive who became so before `before` (at most `limit`)."""
     rows = conn.execute(
         """SELECT i.user_id FROM user_inactivity i JOIN users u ON u.id = i.user_id
-           WHERE u.active = 0 AND i.inactive_since < ? ORDER BY i.user_id""",
-        (db_time(before),),
+           WHERE u.active = 0 AND i.inactive_since < ? ORDER BY i.user_id LIMIT ?""",
+        (db_time(before), limit),
     ).fetchall()
     return [row[0] for row in rows]
 
 
-def delete_old_deliveries(conn: sqlite3.Connection, before: datetime) -> int:
-    """Delete settled delivery rows last changed before `before`; return how many."""
+def delete_old_deliveries(conn: sqlite3.Connection, before: datetime, limit: int = -1) -> int:
+    """Delete settled delivery rows last changed before `before` (at most `limit`)."""
+    # The inner WHERE repeats the partial index's condition word for word, so it is used.
     cursor = conn.execute(
-        """DELETE FROM deliveries
-           WHERE state IN ('sent', 'failed', 'blocked', 'unknown', 'expired') AND updated_at < ?""",
-        (db_time(before),),
+        """DELETE FROM deliveries WHERE id IN
+               (SELECT id FROM deliveries
+                WHERE state IN ('sent', 'failed', 'blocked', 'unknown', 'expired')
+                  AND updated_at < ? LIMIT ?)""",
+        (db_time(before), limit),
     )
     return cursor.rowcount
 

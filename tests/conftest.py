@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -11,6 +12,8 @@ from hypothesis import settings
 
 from bot.app import build_application
 from bot.config import EXAMPLE_CONFIG, Config, load_config
+from storage import database
+from tests import query_plans
 from tests.fakes import FakeBotApi
 from tests.harness import BotDriver, Clock, TgUser
 
@@ -94,3 +97,23 @@ def _no_real_config(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in list(os.environ):
         if name.startswith("BOT_"):
             monkeypatch.delenv(name)
+
+
+# Every statement the suite runs is recorded; a full scan of a growing table fails the run.
+database.CONNECT_HOOKS.append(query_plans.record)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if not query_plans.recorded:
+        return
+    with tempfile.TemporaryDirectory() as folder:
+        offenders = query_plans.check(Path(folder))
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if offenders:
+        lines = [f"{len(offenders)} statement(s) scan a growing table (tests/query_plans.py):"]
+        lines += offenders
+        if reporter is not None:
+            reporter.write_sep("=", "full table scans", red=True)
+            reporter.write_line("\n".join(lines))
+        if session.exitstatus == 0:
+            session.exitstatus = 1

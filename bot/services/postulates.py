@@ -213,7 +213,7 @@ def _outcome(conn: sqlite3.Connection, draft: Draft | None, **extra: object) -> 
         if draft.step == "similar" and draft.team_id is not None:
             values["similar"] = tuple(
                 store.list_similar(
-                    conn, draft.team_id, f"{draft.title or ''} {draft.content or ''}"
+                    conn, draft.team_id, draft.content or "", title=draft.title or ""
                 )
             )
     values.update(extra)
@@ -235,8 +235,8 @@ def _after_field(conn: sqlite3.Connection, draft: Draft, now: datetime) -> Draft
 
 def _to_similar_or_preview(conn: sqlite3.Connection, draft: Draft, now: datetime) -> Draft:
     assert draft.team_id is not None
-    text = f"{draft.title or ''} {draft.content or ''}"
-    step = "similar" if store.list_similar(conn, draft.team_id, text) else "preview"
+    similar = store.list_similar(conn, draft.team_id, draft.content or "", title=draft.title or "")
+    step = "similar" if similar else "preview"
     return store.update_draft(conn, draft.id, now, step=step, editing=0)
 
 

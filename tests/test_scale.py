@@ -1,0 +1,105 @@
+"""Scale (issue 12): retention in small units, the sector inside the similar search, plans."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from datetime import timedelta
+from pathlib import Path
+
+from bot.services import privacy as privacy_service
+from storage import postulates as postulates_storage
+from storage.database import Database
+from storage.timefmt import db_time
+from tests import query_plans
+from tests.harness import BotDriver, Clock, TgUser, texts_of
+from tests.meeting_factory import db_of
+
+
+async def test_a_member_is_answered_while_retention_erases_many(
+    bot: BotDriver, anna: TgUser, clock: Clock
+) -> None:
+    await bot.send(anna, "/start")
+    await bot.press(anna, "Zgadzam się", exact=False)
+    long_ago = db_time(clock() - timedelta(days=400))
+
+    def inactive_crowd(conn: sqlite3.Connection) -> None:
+        people = range(50_000, 50_000 + 3 * privacy_service.ERASE_SLICE)
+        conn.executemany(
+            """INSERT INTO users (id, language, created_at, consent_at, consent_version, active)
+               VALUES (?, 'pl', ?, ?, 1, 0)""",
+            [(person, long_ago, long_ago) for person in people],
+        )
+        conn.executemany(
+            "INSERT INTO user_inactivity (user_id, inactive_since) VALUES (?, ?)",
+            [(person, long_ago) for person in people],
+        )
+
+    await db_of(bot).run(inactive_crowd)
+    deps = bot.app.bot_data["deps"]
+    retention = asyncio.create_task(
+        privacy_service.retain_if_due(deps.db, deps.config, deps.texts, clock(), force=True)
+    )
+    await asyncio.sleep(0)  # retention's first unit is queued before the member's update
+    calls = await bot.send(anna, "/privacy")
+    # One transaction for the whole run would have answered Anna only after it.
+    assert not retention.done()
+    assert texts_of(calls)
+    outcome = await retention
+    assert outcome is not None
+    assert outcome.purged == 3 * privacy_service.ERASE_SLICE
+
+
+async def test_similar_search_stays_in_the_sector_and_follows_a_move(tmp_path: Path) -> None:
+    db = await Database.open(tmp_path / "similar.sqlite3")
+    try:
+
+        def seed(conn: sqlite3.Connection) -> tuple[int, int]:
+            conn.execute(
+                """INSERT INTO teams (slug, kind, name_pl, name_en, description_pl,
+                       description_en, position)
+                   VALUES ('a', 'sector', 'A', 'A', '', '', 1),
+                          ('b', 'sector', 'B', 'B', '', '', 2)"""
+            )
+            for n, team in enumerate((1, 2)):
+                conn.execute(
+                    """INSERT INTO postulates (reference, draft_id, team_id, title, content,
+                           created_at, updated_at)
+                       VALUES (?, ?, ?, 'Ławki w parku', ?, '2026-01-01', '2026-01-01')""",
+                    (f"P-2026-000{n + 1}", n + 1, team, "Nowe ławki i drzewa w parku miejskim."),
+                )
+            return 1, 2
+
+        first, second = await db.run(seed)
+
+        def similar(conn: sqlite3.Connection, team: int) -> list[str]:
+            found = postulates_storage.list_similar(
+                conn, team, "Drzewa i ławki w parku", title="Ławki"
+            )
+            return [p.reference for p in found]
+
+        assert await db.run(similar, first) == ["P-2026-0001"]
+        assert await db.run(similar, second) == ["P-2026-0002"]
+
+        def move(conn: sqlite3.Connection) -> None:
+            conn.execute("UPDATE postulates SET team_id = 2 WHERE id = 1")
+
+        await db.run(move)
+        assert await db.run(similar, first) == []
+        assert await db.run(similar, second) == ["P-2026-0001", "P-2026-0002"]
+    finally:
+        await db.close()
+
+
+def test_the_plan_check_names_a_full_scan_and_passes_an_indexed_read(tmp_path: Path) -> None:
+    conn = sqlite3.connect(tmp_path / "plans.sqlite3", isolation_level=None)
+    try:
+        from storage.database import migrate
+
+        migrate(conn)
+        scans = query_plans.full_scans(conn, "SELECT d.state FROM deliveries d WHERE d.error = 'x'")
+        assert scans == ["SCAN d  [deliveries]"]
+        assert query_plans.full_scans(conn, "SELECT state FROM deliveries WHERE chat_id = 5") == []
+        assert query_plans.full_scans(conn, "SELECT * FROM teams") == []
+    finally:
+        conn.close()
