@@ -23,6 +23,7 @@ about a thousand user updates, a hundred backup-connection writes and two broadc
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import random
 import sqlite3
@@ -135,10 +136,14 @@ def _message(user_id: int, text: str, date: int) -> dict[str, Any]:
     return {"message": message}
 
 
+_QUERY_IDS = itertools.count(1)
+
+
 def _press(user_id: int, data: str, date: int) -> dict[str, Any]:
     return {
         "callback_query": {
-            "id": str(user_id),
+            # Each press is a new query: Telegram takes one answer per query id.
+            "id": f"{user_id}-{next(_QUERY_IDS)}",
             "from": _from(user_id),
             "chat_instance": "ci",
             "data": data,
