@@ -7,7 +7,8 @@ from collections.abc import Callable
 from datetime import datetime
 
 from telegram import BotCommandScopeDefault
-from telegram.ext import ApplicationBuilder, ContextTypes
+from telegram.constants import ParseMode
+from telegram.ext import ApplicationBuilder, ContextTypes, Defaults
 from telegram.request import BaseRequest, HTTPXRequest
 
 from bot.commands import menus
@@ -51,6 +52,8 @@ def build_application(
         base_file_url=config.api_file_url,
         request=request or HTTPXRequest(connection_pool_size=256),
         get_updates_request=request or HTTPXRequest(connection_pool_size=1),
+        # Every text the bot writes is HTML (user text escaped where it is inserted).
+        defaults=Defaults(parse_mode=ParseMode.HTML),
     )
     builder = (
         ApplicationBuilder()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 import warnings
 from typing import Any
@@ -18,9 +19,13 @@ from telegram.constants import ParseMode
 from telegram.ext import ConversationHandler
 from telegram.warnings import PTBUserWarning
 
+from bot import limits
 from bot.context import Ctx
+from bot.errors import DomainError
 from bot.i18n import Html
 from bot.services.users import Actor
+
+_TAG = re.compile(r"<[^>]+>")
 
 
 def require_actor(context: Ctx) -> Actor:
@@ -73,6 +78,23 @@ async def require_private(update: Update, context: Ctx) -> bool:
     button = InlineKeyboardButton(text(context, "button.open-private"), url=link)
     await reply(update, text(context, "error.private-only"), InlineKeyboardMarkup([[button]]))
     return False
+
+
+def as_alert(body: str) -> str:
+    """A rendered HTML message as the plain text a button's alert shows (<= 200 units)."""
+    return limits.plain_prefix(html.unescape(_TAG.sub("", body)), limits.ALERT_LIMIT)
+
+
+async def refuse(update: Update, context: Ctx, error: DomainError) -> None:
+    """Tell the user why a rule refused their request: an alert for a button, else a reply.
+
+    The error's values fill its message, so "at most 52 meetings" keeps its number.
+    """
+    body = text(context, error.key, **error.values)
+    if update.callback_query is not None:
+        await update.callback_query.answer(as_alert(body), show_alert=True)
+    else:
+        await reply(update, body)
 
 
 async def answer_stale(update: Update, context: Ctx) -> None:

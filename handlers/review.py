@@ -6,7 +6,6 @@ postulate's state in the database, so a forged or stale button changes nothing.
 
 from __future__ import annotations
 
-import html
 import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -23,6 +22,7 @@ from bot.services import postulates as service
 from bot.services.postulates import Card, InvalidInput, WrongState
 from handlers.common import (
     answer_stale,
+    as_alert,
     is_consented,
     reply,
     require_actor,
@@ -44,7 +44,6 @@ ACTIONS: dict[str, service.Action] = {
     "no": "not_adopt",
 }
 CODES: dict[str, str] = {action: code for code, action in ACTIONS.items()}
-TAG = re.compile(r"<[^>]*>")
 ALERT_LIMIT = limits.ALERT_LIMIT
 CARD_LIMIT = limits.TEXT_LIMIT
 # What a shortened card keeps of each long part, in UTF-16 units: the content, each
@@ -56,9 +55,7 @@ SHORT_NAMES = 400
 
 def plain(body: str) -> str:
     """A rendered HTML message as the plain text a button's alert shows (no tags, no entities)."""
-    value = html.unescape(TAG.sub("", body))
-    # Telegram refuses callback answers longer than 200 UTF-16 units.
-    return limits.plain_prefix(value, ALERT_LIMIT)
+    return as_alert(body)
 
 
 def fit(lines: Sequence[str], limit: int = CARD_LIMIT) -> Html:
