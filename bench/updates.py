@@ -15,6 +15,7 @@ import gc
 import itertools
 import logging
 import os
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -22,7 +23,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -90,6 +91,12 @@ class CountingBotApi(FakeBotApi):
     def clear(self) -> None:
         super().clear()
         self.counts.clear()
+        self.answered.clear()
+
+    def _remember(self, method: str, params: dict[str, Any], result: Any) -> None:
+        # Nor does it keep what each message shows (for "message is not modified"): the
+        # workload edits message 7 of every chat again and again, as no person would.
+        return
 
 
 # --- the two applications --------------------------------------------------------------------
@@ -162,7 +169,7 @@ def _user(user_id: int) -> Raw:
     return {"id": user_id, "is_bot": False, "first_name": "U", "language_code": "pl"}
 
 
-def ping_update(user_id: int) -> Raw:
+def command_update(user_id: int, command: str) -> Raw:
     return {
         "update_id": next(_ids),
         "message": {
@@ -170,10 +177,14 @@ def ping_update(user_id: int) -> Raw:
             "date": 1_700_000_000,
             "chat": _private_chat(user_id),
             "from": _user(user_id),
-            "text": "/ping",
-            "entities": [{"type": "bot_command", "offset": 0, "length": 5}],
+            "text": command,
+            "entities": [{"type": "bot_command", "offset": 0, "length": len(command)}],
         },
     }
+
+
+def ping_update(user_id: int) -> Raw:
+    return command_update(user_id, "/ping")
 
 
 def toggle_update(user_id: int, team_id: int) -> Raw:
@@ -221,8 +232,15 @@ def _finish(count: int, wall: float, cpu: float) -> Run:
 
 
 def fresh(raws: list[Raw]) -> list[Raw]:
-    """The same updates under new update ids: the bot handles an update id at most once."""
-    return [{**raw, "update_id": next(_ids)} for raw in raws]
+    """The same updates under new update ids (the bot handles an update id at most once)
+    and new callback query ids (Telegram takes one answer per press)."""
+    renewed = []
+    for raw in raws:
+        raw = {**raw, "update_id": next(_ids)}
+        if "callback_query" in raw:
+            raw["callback_query"] = {**raw["callback_query"], "id": str(next(_ids))}
+        renewed.append(raw)
+    return renewed
 
 
 async def concurrent_rate(app: BareApp | App, raws: list[Raw]) -> Run:
@@ -282,6 +300,51 @@ async def consent_users(app: App, users: int) -> list[int]:
     return [team.id for team in teams]
 
 
+# /meetings is asked by its own users: the toggles flip the first users' sectors, and each
+# /meetings must show the same full page.
+MEETINGS_USERS_FROM = 100_001
+
+
+async def prepare_meetings(app: App, users: int, teams: list[int]) -> None:
+    """Members following every sector, and 12 meetings still to come across the sectors."""
+    from bot.context import DEPS_KEY
+    from bot.deps import Deps
+    from bot.services import sectors as sectors_service
+    from storage import meetings as meetings_storage
+    from storage import subscriptions as subscriptions_storage
+
+    deps: Deps = app.bot_data[DEPS_KEY]
+    version = deps.config.privacy.notice_version
+    ids = range(MEETINGS_USERS_FROM, MEETINGS_USERS_FROM + users)
+    await asyncio.gather(
+        *(sectors_service.give_consent(deps.db, i, "pl", version, NOW) for i in ids)
+    )
+    now = datetime.now(UTC)
+
+    def seed(conn: sqlite3.Connection) -> None:
+        for user_id in ids:
+            for team_id in teams:
+                subscriptions_storage.add_subscription(conn, user_id, team_id, now)
+        for n in range(12):
+            meetings_storage.add_meeting(
+                conn,
+                team_id=teams[n % len(teams)],
+                series_id=None,
+                title=f"Spotkanie zespołu branżowego nr {n + 1}",
+                starts_at=now + timedelta(days=2 + n, hours=n % 5),
+                duration_minutes=90,
+                place="Urząd Miasta, ul. Wielicka 28a, sala 301",
+                online_url=None,
+                agenda="1. Otwarcie\n2. Postulaty\n3. Wolne wnioski",
+                capacity=None,
+                reminder_minutes=[1440],
+                created_by=MEETINGS_USERS_FROM,
+                now=now,
+            )
+
+    await deps.db.run(seed)
+
+
 async def throughput(users: int, count: int, repeats: int, folder: Path) -> Figures:
     config = make_config(folder)
     bare_api, bot_api = CountingBotApi(), CountingBotApi()
@@ -293,14 +356,22 @@ async def throughput(users: int, count: int, repeats: int, folder: Path) -> Figu
     figures = Figures()
     try:
         teams = await consent_users(bot, users)
+        await prepare_meetings(bot, users, teams)
         bot_api.clear()
         pings = workload(lambda user, _: ping_update(user), users, count, teams)
         toggles = workload(toggle_update, users, count, teams)
+        listings = workload(
+            lambda user, _: command_update(MEETINGS_USERS_FROM - 1 + user, "/meetings"),
+            users,
+            count,
+            teams,
+        )
         toggle_calls = {"answerCallbackQuery": 1, "editMessageText": 1}
         series: list[tuple[str, BareApp | App, CountingBotApi, list[Raw], dict[str, int]]] = [
             ("bare", bare, bare_api, pings, {"sendMessage": 1}),
             ("twin", bare, bare_api, toggles, toggle_calls),
             ("bot", bot, bot_api, toggles, toggle_calls),
+            ("meetings", bot, bot_api, listings, {"sendMessage": 1}),
         ]
 
         # Warm-up: imports, caches, the database's pages, the allocator.
@@ -410,6 +481,7 @@ def report(
     seq = {name: median([r.rate for r in runs]) for name, runs in figures.sequential.items()}
     cpu = {name: median([r.cpu_us for r in runs]) for name, runs in figures.concurrent.items()}
     ratio_c, ratio_s = conc["bot"] / conc["bare"], seq["bot"] / seq["bare"]
+    ratio_m = conc["meetings"] / conc["bare"]
     rss_ratio = bot_rss / stack_rss
     print()
     print(
@@ -423,13 +495,16 @@ def report(
     print("  bot  = build_application, sectors:toggle:<id> -> gatekeeper (1 transaction), toggle")
     print("         (1 transaction, SQLite WAL, synchronous=FULL), answerCallbackQuery +")
     print("         editMessageText with the rendered keyboard")
+    print("  meetings = build_application, /meetings by members following all 9 sectors ->")
+    print("         gatekeeper, one read of the page (5 of 12 meetings to come), sendMessage")
+    print("         with the list and its keyboard")
     print("  concurrent = production's path: update_queue -> PerUserUpdateProcessor (64 at once)")
     print("  sequential = one update at a time, awaited (Application.process_update)")
     print("  Update.de_json of every incoming update is inside the timing.")
     print()
     print(f"  {'':24}{'median upd/s':>14}{'min..max':>16}{'CPU us/update':>16}")
     for mode, series in (("concurrent", figures.concurrent), ("sequential", figures.sequential)):
-        for name in ("bare", "twin", "bot"):
+        for name in ("bare", "twin", "bot", "meetings"):
             rates = [r.rate for r in series[name]]
             cpu_us = median([r.cpu_us for r in series[name]])
             label = f"{name}, {mode}"
@@ -443,6 +518,8 @@ def report(
     checks = [
         ("bot/bare throughput, concurrent", f"{ratio_c:.2f}", f">= {RATIO_TARGET}",
          ratio_c >= RATIO_TARGET),
+        ("bot /meetings / bare, concurrent", f"{ratio_m:.2f}", f">= {RATIO_TARGET}",
+         ratio_m >= RATIO_TARGET),
         ("bot/stack idle RSS", f"{rss_ratio:.2f}x", f"<= {RSS_TARGET}x", rss_ratio <= RSS_TARGET),
     ]  # fmt: skip
     print(f"  {'check':40}{'measured':>10}{'target':>10}  result")
@@ -451,6 +528,7 @@ def report(
     info = [
         ("bot/(PTB + aiosqlite) idle RSS", bot_rss / bare_rss),
         ("bot/bare throughput, sequential", ratio_s),
+        ("bot /meetings / bare, sequential", seq["meetings"] / seq["bare"]),
         ("twin/bare throughput, concurrent", conc["twin"] / conc["bare"]),
         ("bot/twin throughput, concurrent", conc["bot"] / conc["twin"]),
         ("bot/twin throughput, sequential", seq["bot"] / seq["twin"]),

@@ -43,11 +43,13 @@ RETENTION_EVERY = timedelta(days=1)
 # Users erased by one day's retention run (the rest wait for the next day).
 PURGE_BATCH = 200
 # Each retention unit stops taking more work after this long (the budget is 50 ms
-# for a unit at 50,000 members; one erasure there costs a few ms).
-UNIT_SECONDS = 0.015
+# for a unit at 50,000 members; one erasure there costs a few ms). The unit's hold is this
+# plus one slice, its commit and now and then a WAL checkpoint: with 15 ms and slices of
+# 10/250 bench/scale.py measured units of 41-67 ms at 50k, with 10 ms and 5/100 at most 29.
+UNIT_SECONDS = 0.010
 # At most this many erasures, and this many rows deleted by one statement, per unit.
-ERASE_SLICE = 10
-PRUNE_SLICE = 250
+ERASE_SLICE = 5
+PRUNE_SLICE = 100
 
 
 # --- /mydata --------------------------------------------------------------------------------
