@@ -23,7 +23,6 @@ STILL_RENDERING = {
     "organisations",
     "postulates",
     "privacy",
-    "roles",
     "settings",
 }
 # Services still reaching SQLite directly: another branch of issue 11 moves them onto a unit of
