@@ -93,7 +93,9 @@ async def _attempt(
     migrated: bool,
 ) -> storage.Settlement:
     try:
-        sent = await send_rendered(bot, item.chat_id, engine.message(item))
+        sent = await send_rendered(
+            bot, item.chat_id, engine.message(item, deps.texts, deps.config.zone)
+        )
     except Exception as exc:
         verdict = classify(exc)
         if verdict.unexpected:

@@ -15,12 +15,15 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 import telegram
 from telegram import InlineKeyboardMarkup
 from telegram.constants import ParseMode
 from telegram.ext import Job
 
+from bot.config import Language
+from bot.i18n import Texts
 from bot.services import (
     broadcasts,
     delivery,
@@ -96,6 +99,10 @@ async def send_rendered(bot: telegram.Bot, chat_id: int, message: Rendered) -> t
     )
 
 
+# Turns one notice kind's data (as queued by a service) into one language's message.
+NoticeRenderer = Callable[[dict[str, Any], Language, Texts, ZoneInfo], Rendered]
+
+
 class Pacer:
     """Spaces sends evenly at `rate` per second, on the event loop's monotonic clock."""
 
@@ -121,6 +128,7 @@ class DeliveryEngine(delivery.Registry):
     def __init__(self) -> None:
         super().__init__()
         self.after_settle: list[AfterSettle] = []
+        self.renderers: dict[str, NoticeRenderer] = {}
         # One run at a time; a wake-up during a run makes it run once more (`again`).
         self.lock = asyncio.Lock()
         self.again = False
@@ -131,6 +139,12 @@ class DeliveryEngine(delivery.Registry):
         # The JobQueue's repeating job that runs the engine; None = nobody drives it (tests
         # that tick by hand), and then a wake-up does nothing.
         self._driver: Job[Any] | None = None
+
+    def add_renderer(self, kind: str, renderer: NoticeRenderer) -> None:
+        """Render the notices of `kind` (their data) with `renderer` when they are sent."""
+        if kind in self.renderers:
+            raise ValueError(f"notice kind {kind!r} has a renderer already")
+        self.renderers[kind] = renderer
 
     def add_after_settle(self, hook: AfterSettle) -> None:
         """Run `hook` after each settling cycle and once after each run."""
@@ -163,15 +177,21 @@ class DeliveryEngine(delivery.Registry):
             return
         job.job.modify(next_run_time=datetime.now(UTC))
 
-    def message(self, item: storage.Claimed) -> Rendered:
-        """The claimed copy's notice in its recipient's language, parsed once per notice."""
+    def message(self, item: storage.Claimed, texts: Texts, zone: ZoneInfo) -> Rendered:
+        """The claimed copy's notice in its recipient's language, rendered once per notice."""
         # Keyed by the payload itself, not the id: SQLite may reuse the id of a deleted row.
         key = (item.payload, item.language)
         cached = self._rendered.get(key)
         if cached is None:
             if len(self._rendered) > _RENDERED_MAX:
                 self._rendered.clear()
-            cached = render(json.loads(item.payload)[item.language])
+            payload = json.loads(item.payload)
+            notice = payload.get(delivery.NOTICE_KEY)
+            if notice is None:
+                cached = render(payload[item.language])
+            else:
+                renderer = self.renderers[notice["kind"]]
+                cached = renderer(notice["data"], item.language, texts, zone)
             self._rendered[key] = cached
         return cached
 
@@ -191,9 +211,16 @@ class DeliveryEngine(delivery.Registry):
 
 def build_engine() -> DeliveryEngine:
     """A new engine with every feature's audiences, notice kinds and screen registered."""
+    # The Telegram renderers import this module (Rendered), so they are imported when an
+    # engine is built, not when this module is.
+    from handlers import views
+
     engine = DeliveryEngine()
     delivery.register(engine)
     # Order matters once: groups extend the 'meeting' audience that meetings register.
     for feature in (meetings, groups, rsvp, postulates, broadcasts, settings, roles, organisations):
         feature.register(engine)
+    # One renderer per notice kind queued as data (the services return data, not text).
+    for view in (views.roles, views.rsvp):
+        view.register(engine)
     return engine

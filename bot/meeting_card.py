@@ -7,28 +7,17 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_datetime, format_time
-from pydantic import BaseModel, ConfigDict
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot import limits
 from bot.config import Language
 from bot.i18n import Html, Texts, escape
+from bot.services.rsvp import RsvpCounts
 from storage.models import Meeting, Team
 
 # A card leaves this much of a message for the notice around it (a header, a series line).
 NOTICE_ROOM = 600
 CARD_LIMIT = limits.TEXT_LIMIT - NOTICE_ROOM
-
-
-class RsvpCounts(BaseModel):
-    """How members answered a meeting; `waiting` = 'going' answers on the waiting list."""
-
-    model_config = ConfigDict(frozen=True)
-
-    going: int = 0
-    maybe: int = 0
-    not_going: int = 0
-    waiting: int = 0
 
 
 # Babel's pattern formatting costs ~60 us a date, paid for every line of every /meetings

@@ -179,7 +179,6 @@ async def on_forward(update: Update, context: Ctx) -> int:
             user.id,
             display_name=name,
             now=deps.clock(),
-            texts=deps.texts,
         )
     except (service.NeverUsedBot, service.NotConsentedYet) as error:
         await _ask_invite_instead(update, context, error.key, team_id)
@@ -355,7 +354,6 @@ async def on_accept(update: Update, context: Ctx) -> None:
             display_name=name,
             notice_version=deps.config.privacy.notice_version,
             now=deps.clock(),
-            texts=deps.texts,
         )
     except DomainError as error:
         await query.answer(text(context, error.key, **error.values), show_alert=True)
@@ -441,9 +439,7 @@ async def on_revoke_yes(update: Update, context: Ctx) -> None:
     deps = context.deps
     actor = require_actor(context)
     try:
-        revoked = await service.revoke(
-            deps.db, actor, ids[0], ids[1], now=deps.clock(), texts=deps.texts
-        )
+        revoked = await service.revoke(deps.db, actor, ids[0], ids[1], now=deps.clock())
     except DomainError as error:
         await _refuse(update, context, error)
         return

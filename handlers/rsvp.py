@@ -2,30 +2,26 @@
 
 from __future__ import annotations
 
-import re
-
 from telegram import Chat, Update
-from telegram.constants import ParseMode
 from telegram.error import BadRequest
 from telegram.ext import CallbackQueryHandler
 
 from bot.context import App, Ctx
-from bot.errors import ConsentRequired, DomainError, NotAllowed, StaleButton
+from bot.errors import DomainError
 from bot.services import rsvp as rsvp_service
 from bot.services.schedule import MeetingView
 from handlers.common import (
     answer_stale,
-    callback_ints,
+    refuse,
     require_actor,
     require_private,
     require_query,
     text,
 )
 from handlers.schedule import meeting_card
+from handlers.views.rsvp import AnswerButton, CsvButton, attendees_csv
 from storage.rsvps import Answer
 
-ANSWER = re.compile(r"rsvp:(going|maybe|no):([0-9]{1,9})")
-CSV = re.compile(r"rsvp:csv:([0-9]{1,9})")
 _ANSWERS: dict[str, Answer] = {"going": "going", "maybe": "maybe", "no": "not_going"}
 _CONFIRM_KEYS: dict[Answer, str] = {
     "going": "rsvp.going",
@@ -37,8 +33,8 @@ _CONFIRM_KEYS: dict[Answer, str] = {
 async def answer(update: Update, context: Ctx) -> None:
     """Record the presser's answer; the reply goes to them alone, even under a group card."""
     query = require_query(update)
-    match = ANSWER.fullmatch(query.data or "")
-    if match is None:
+    press = AnswerButton.parse(query.data)
+    if press is None:
         await answer_stale(update, context)
         return
     actor = require_actor(context)
@@ -47,18 +43,13 @@ async def answer(update: Update, context: Ctx) -> None:
         outcome = await rsvp_service.answer(
             deps.db,
             user_id=actor.user_id,
-            meeting_id=int(match.group(2)),
-            answer=_ANSWERS[match.group(1)],
+            meeting_id=press.meeting_id,
+            answer=_ANSWERS[press.answer],
             notice_version=deps.config.privacy.notice_version,
-            texts=deps.texts,
-            zone=deps.config.zone,
             now=deps.clock(),
         )
-    except StaleButton:
-        await answer_stale(update, context)
-        return
     except DomainError as exc:
-        await query.answer(text(context, exc.key), show_alert=True)
+        await refuse(update, context, exc)
         return
     if outcome.waiting_rank is not None:
         confirmation = text(context, "rsvp.waiting", position=outcome.waiting_rank)
@@ -82,7 +73,7 @@ async def answer(update: Update, context: Ctx) -> None:
             moderator_tools=True,
         )
         try:
-            await query.edit_message_text(body, parse_mode=ParseMode.HTML, reply_markup=markup)
+            await query.edit_message_text(body, reply_markup=markup)
         except BadRequest as exc:
             if "not modified" not in exc.message:
                 raise
@@ -93,26 +84,20 @@ async def export_csv(update: Update, context: Ctx) -> None:
     query = require_query(update)
     if not await require_private(update, context):
         return
-    ids = callback_ints(query.data, CSV)
-    if ids is None:
+    press = CsvButton.parse(query.data)
+    if press is None:
         await answer_stale(update, context)
         return
     actor = require_actor(context)
     deps = context.deps
     try:
         export = await rsvp_service.export_attendees(
-            deps.db, moderated=actor.moderates, meeting_id=ids[0]
+            deps.db, moderated=actor.moderates, meeting_id=press.meeting_id
         )
-    except StaleButton:
-        await answer_stale(update, context)
+    except DomainError as exc:
+        await refuse(update, context, exc)
         return
-    except NotAllowed:
-        await query.answer(text(context, "error.not-allowed"), show_alert=True)
-        return
-    except ConsentRequired:
-        await query.answer(text(context, "error.consent-required"), show_alert=True)
-        return
-    data = rsvp_service.attendees_csv(export, actor.language, deps.texts, deps.config.zone)
+    data = attendees_csv(export, actor.language, deps.texts, deps.config.zone)
     await query.answer()
     await context.bot.send_document(
         actor.user_id,
@@ -124,11 +109,10 @@ async def export_csv(update: Update, context: Ctx) -> None:
             title=export.meeting.title,
             count=len(export.attendees),
         ),
-        parse_mode=ParseMode.HTML,
     )
 
 
 def register(app: App) -> None:
     """Install the RSVP buttons and the CSV export."""
-    app.add_handler(CallbackQueryHandler(export_csv, pattern=r"^rsvp:csv:"))
-    app.add_handler(CallbackQueryHandler(answer, pattern=r"^rsvp:"))
+    app.add_handler(CallbackQueryHandler(export_csv, pattern=CsvButton.pattern()))
+    app.add_handler(CallbackQueryHandler(answer, pattern=AnswerButton.pattern()))

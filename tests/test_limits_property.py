@@ -17,8 +17,9 @@ from telegram import InlineKeyboardMarkup, MessageEntity
 from bot import limits
 from bot.config import LANGUAGES, Language
 from bot.i18n import Texts
-from bot.meeting_card import RsvpCounts, card_keyboard, card_text
+from bot.meeting_card import card_keyboard, card_text
 from bot.services import meetings as meetings_service
+from bot.services.rsvp import RsvpCounts
 from handlers.broadcasts import formatted_html
 from storage.models import Meeting, Team
 

@@ -13,7 +13,8 @@ import pytest
 from bot.config import Config
 from bot.dispatcher import dispatch_once
 from bot.i18n import Texts
-from bot.meeting_card import RsvpCounts, card_keyboard, card_text
+from bot.meeting_card import card_keyboard, card_text
+from bot.services.rsvp import RsvpCounts
 from storage.models import Meeting, Team
 from tests.conftest import ADMIN_ID, start_driver, stop_driver
 from tests.fakes import Call

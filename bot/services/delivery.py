@@ -63,6 +63,8 @@ class OutgoingMessage(BaseModel):
 
 
 Messages = Mapping[Language, OutgoingMessage]
+# A payload holding a notice's data (not rendered text) keeps it under this key.
+NOTICE_KEY = "notice"
 
 
 class Registry:
@@ -187,8 +189,9 @@ def announce(
     kind: str,
     audience: str,
     audience_id: int,
-    messages: Messages,
     now: datetime,
+    data: BaseModel | None = None,
+    messages: Messages | None = None,
     due_at: datetime | None = None,
     expires_at: datetime | None = None,
     subject: str | None = None,
@@ -197,16 +200,26 @@ def announce(
 ) -> int:
     """Queue a notice; due_at None = now. Returns the announcement id.
 
+    `data` is the notice's domain data, rendered per language when it is sent by the
+    renderer each face registers for `kind` (bot.engine); `messages` (already rendered, one
+    per language) is the older form, kept for the features not yet converted.
+
     `lead_minutes`: a reminder's lead time, so that users who turned it off are skipped.
     The audience is checked at fan-out, against the engine's registry: one nobody registered
     cancels the notice loudly.
     """
-    missing = [language for language in LANGUAGES if language not in messages]
-    if missing:
-        raise ValueError(f"notice {kind!r} has no text in {', '.join(missing)}")
-    payload: dict[str, dict[str, Any]] = {
-        language: messages[language].model_dump() for language in LANGUAGES
-    }
+    payload: dict[str, dict[str, Any]]
+    if data is not None:
+        payload = {
+            NOTICE_KEY: {"kind": kind, "data": data.model_dump(mode="json", round_trip=True)}
+        }
+    elif messages is not None:
+        missing = [language for language in LANGUAGES if language not in messages]
+        if missing:
+            raise ValueError(f"notice {kind!r} has no text in {', '.join(missing)}")
+        payload = {language: messages[language].model_dump() for language in LANGUAGES}
+    else:
+        raise ValueError(f"notice {kind!r} has neither data nor messages")
     return storage.add_announcement(
         conn,
         kind=kind,

@@ -812,8 +812,7 @@ async def edit(
             _schedule_reminders(conn, new, team, now, texts, zone, actor.user_id)
             if change.field == "capacity":
                 # A larger capacity frees places: those waiting get them, in order, at once.
-                notice = rsvp_service.promotion_notice(new, team, texts, zone)
-                rsvp_service.fill_free_places(conn, new, now, notice)
+                rsvp_service.fill_free_places(conn, new, team, now)
             pairs.append((old, new))
         if not pairs:
             raise Unchanged()

@@ -339,8 +339,7 @@ def _erase(
         team = teams_storage.get_team(conn, meeting.team_id)
         if team is None:
             continue
-        notice = rsvp_service.promotion_notice(meeting, team, texts, zone)
-        promoted += len(rsvp_service.fill_free_places(conn, meeting, now, notice))
+        promoted += len(rsvp_service.fill_free_places(conn, meeting, team, now))
     return Erasure(
         erased=True,
         postulates_anonymised=anonymised,

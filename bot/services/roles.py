@@ -13,13 +13,12 @@ import hashlib
 import secrets
 import sqlite3
 from datetime import datetime, timedelta
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
 from bot.errors import ConsentRequired, DomainError, NotAllowed, UnknownSector
-from bot.i18n import Texts
 from bot.services import audit, broadcasts, delivery
-from bot.services.delivery import OutgoingMessage
 from bot.services.users import Actor
 from storage import roles as storage
 from storage import teams as teams_storage
@@ -145,27 +144,31 @@ def _sector(conn: sqlite3.Connection, team_id: int) -> Team:
     return team
 
 
+class RoleNotice(BaseModel):
+    """Notice data: the recipient's role in a sector changed (or their invite was used)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    change: Literal["invite-accepted", "granted", "revoked"]
+    team: Team
+    # Who accepted the invite (their name, else their id).
+    name: str | None = None
+
+
 def _notice(
     conn: sqlite3.Connection,
     *,
     user_id: int,
-    key: str,
-    team: Team,
-    texts: Texts,
+    notice: RoleNotice,
     now: datetime,
     actor_id: int,
-    **values: object,
 ) -> None:
     delivery.announce(
         conn,
         kind=NOTICE_KIND,
         audience="user",
         audience_id=user_id,
-        messages=delivery.messages_for(
-            lambda lang: OutgoingMessage(
-                text=texts.get(lang, key, sector=team.name(lang), **values)
-            )
-        ),
+        data=notice,
         now=now,
         created_by=actor_id,
     )
@@ -251,7 +254,6 @@ async def accept_invite(
     display_name: str | None,
     notice_version: int,
     now: datetime,
-    texts: Texts,
 ) -> RoleChange:
     """Redeem an invite: the actor becomes the sector's moderator; the invite is used up."""
     if not actor.consented(notice_version):
@@ -285,12 +287,9 @@ async def accept_invite(
         _notice(
             conn,
             user_id=invite.created_by,
-            key="roles.notice-invite-accepted",
-            team=team,
-            texts=texts,
+            notice=RoleNotice(change="invite-accepted", team=team, name=name or str(actor.user_id)),
             now=now,
             actor_id=actor.user_id,
-            name=name or str(actor.user_id),
         )
         return RoleChange(team=team, user_id=actor.user_id, display_name=name)
 
@@ -305,7 +304,6 @@ async def grant(
     *,
     display_name: str | None,
     now: datetime,
-    texts: Texts,
 ) -> RoleChange:
     """Grant a sector's moderator role to someone who has used the bot (and consented)."""
     _require_admin(actor)
@@ -338,9 +336,7 @@ async def grant(
         _notice(
             conn,
             user_id=user_id,
-            key="roles.notice-granted",
-            team=team,
-            texts=texts,
+            notice=RoleNotice(change="granted", team=team),
             now=now,
             actor_id=actor.user_id,
         )
@@ -370,7 +366,7 @@ async def revocable(db: Database, actor: Actor, team_id: int, user_id: int) -> R
 
 
 async def revoke(
-    db: Database, actor: Actor, team_id: int, user_id: int, *, now: datetime, texts: Texts
+    db: Database, actor: Actor, team_id: int, user_id: int, *, now: datetime
 ) -> RoleChange:
     """Remove a sector's moderator role; it takes effect on the person's next update."""
     _require_admin(actor)
@@ -395,9 +391,7 @@ async def revoke(
         _notice(
             conn,
             user_id=user_id,
-            key="roles.notice-revoked",
-            team=team,
-            texts=texts,
+            notice=RoleNotice(change="revoked", team=team),
             now=now,
             actor_id=actor.user_id,
         )

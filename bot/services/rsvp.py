@@ -5,16 +5,10 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot import csvfile
-from bot.config import Language
 from bot.errors import ConsentRequired, DomainError, NotAllowed, StaleButton
-from bot.i18n import Texts
-from bot.meeting_card import RsvpCounts, local_when
 from bot.services import delivery
 from storage import meetings as meetings_storage
 from storage import rsvps as rsvps_storage
@@ -38,6 +32,26 @@ class MeetingCancelled(DomainError):
 
 class MeetingStarted(DomainError):
     key = "rsvp.refused-started"
+
+
+class RsvpCounts(BaseModel):
+    """How members answered a meeting; `waiting` = 'going' answers on the waiting list."""
+
+    model_config = ConfigDict(frozen=True)
+
+    going: int = 0
+    maybe: int = 0
+    not_going: int = 0
+    waiting: int = 0
+
+
+class Promoted(BaseModel):
+    """Notice data: a member moved from the waiting list to a place at this meeting."""
+
+    model_config = ConfigDict(frozen=True)
+
+    meeting: Meeting
+    team: Team
 
 
 class RsvpOutcome(BaseModel):
@@ -84,59 +98,29 @@ def _has_free_place(conn: sqlite3.Connection, meeting: Meeting) -> bool:
     return meeting.capacity is None or _confirmed(conn, meeting.id) < meeting.capacity
 
 
-def promotion_notice(
-    meeting: Meeting, team: Team, texts: Texts, zone: ZoneInfo
-) -> Callable[[Language], delivery.OutgoingMessage]:
-    """The message a member gets when they move from the waiting list to a place."""
-
-    def build(language: Language) -> delivery.OutgoingMessage:
-        body = texts.get(
-            language,
-            "rsvp.promoted",
-            title=meeting.title,
-            team=team.name(language),
-            when=local_when(meeting.starts_at, language, zone),
-        )
-        markup = InlineKeyboardMarkup(
-            [
-                [
-                    InlineKeyboardButton(
-                        texts.get(language, "rsvp.open-meeting"),
-                        callback_data=f"sched:open:{meeting.id}",
-                    )
-                ]
-            ]
-        )
-        return delivery.OutgoingMessage(text=body, reply_markup=markup.to_dict())
-
-    return build
-
-
 def fill_free_places(
     conn: sqlite3.Connection,
     meeting: Meeting,
+    team: Team,
     now: datetime,
-    notice: Callable[[Language], delivery.OutgoingMessage],
 ) -> list[int]:
     """Promote waiting members, in order, into free places and queue a notice to each.
 
     Call it inside the unit that frees places (a withdrawal, a larger capacity).
     """
     promoted: list[int] = []
-    messages = None
+    notice = Promoted(meeting=meeting, team=team)
     while _has_free_place(conn, meeting):
         first = rsvps_storage.get_first_waiting(conn, meeting.id)
         if first is None:
             break
         rsvps_storage.update_waitlist_position(conn, meeting.id, first.user_id, None)
-        if messages is None:
-            messages = delivery.messages_for(notice)
         delivery.announce(
             conn,
             kind=PROMOTED_KIND,
             audience="user",
             audience_id=first.user_id,
-            messages=messages,
+            data=notice,
             now=now,
             expires_at=meeting.starts_at,
             subject=f"meeting:{meeting.id}",
@@ -164,8 +148,6 @@ async def answer(
     meeting_id: int,
     answer: Answer,
     notice_version: int,
-    texts: Texts,
-    zone: ZoneInfo,
     now: datetime,
 ) -> RsvpOutcome:
     """Record a member's answer; a withdrawal promotes the first member waiting for a place."""
@@ -185,8 +167,7 @@ async def answer(
                     position = rsvps_storage.get_next_waitlist_position(conn, meeting_id)
             rsvp = rsvps_storage.upsert_rsvp(conn, meeting_id, user_id, answer, position, now)
             changed = True
-            notice = promotion_notice(meeting, team, texts, zone)
-            promoted = fill_free_places(conn, meeting, now, notice)
+            promoted = fill_free_places(conn, meeting, team, now)
             if user_id in promoted:
                 # Only possible when a place was free while others waited (a raised capacity).
                 refreshed = rsvps_storage.get_rsvp(conn, meeting_id, user_id)
@@ -226,45 +207,3 @@ async def export_attendees(
         )
 
     return await db.run(read)
-
-
-# Excel opens a CSV with the list separator of its regional settings: ';' where the decimal
-# separator is a comma (Poland), ',' in English locales.
-CSV_DELIMITER: dict[Language, str] = {"pl": ";", "en": ","}
-_ANSWER_KEYS: dict[str, str] = {
-    "going": "rsvp.csv-going",
-    "waiting": "rsvp.csv-waiting",
-    "maybe": "rsvp.csv-maybe",
-    "not_going": "rsvp.csv-not-going",
-}
-
-
-def attendees_csv(
-    export: AttendeeExport, language: Language, texts: Texts, zone: ZoneInfo
-) -> bytes:
-    """The attendee list as a spreadsheet-safe CSV (see bot.csvfile)."""
-    header = [
-        texts.get(language, "rsvp.csv-user"),
-        texts.get(language, "rsvp.csv-organisation"),
-        texts.get(language, "rsvp.csv-answer"),
-        texts.get(language, "rsvp.csv-position"),
-        texts.get(language, "rsvp.csv-answered-at"),
-    ]
-    rows: list[list[csvfile.Cell]] = []
-    rank = 0
-    for person in export.attendees:
-        status = "waiting" if person.waitlist_position is not None else person.answer
-        position = None
-        if person.waitlist_position is not None:
-            rank += 1  # attendees come in waiting-list order
-            position = rank
-        rows.append(
-            [
-                person.user_id,
-                person.organisation,
-                texts.get(language, _ANSWER_KEYS[status]),
-                position,
-                person.answered_at.astimezone(zone).strftime("%Y-%m-%d %H:%M"),
-            ]
-        )
-    return csvfile.write(header, rows, CSV_DELIMITER[language])

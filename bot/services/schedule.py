@@ -10,8 +10,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 from bot.errors import ConsentRequired, UnknownSector
-from bot.meeting_card import RsvpCounts
-from bot.services.rsvp import card_counts
+from bot.services.rsvp import RsvpCounts, card_counts
 from storage import meetings as meetings_storage
 from storage import rsvps as rsvps_storage
 from storage import subscriptions as subscriptions_storage

@@ -7,17 +7,13 @@ with the headless Agg backend and without pyplot's global state, in a worker thr
 
 from __future__ import annotations
 
-import html
-import io
 import sqlite3
 from datetime import UTC, datetime, time
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict
 
-from bot.config import Language
 from bot.errors import NotAllowed
-from bot.i18n import Texts
 from bot.services.users import Actor
 from storage import stats as storage
 from storage import teams as teams_storage
@@ -79,12 +75,6 @@ class Stats(BaseModel):
         return None if total == 0 else self.deliveries.get("sent", 0) / total
 
 
-def format_rate(rate: float, language: Language) -> str:
-    """A share as a percentage with one decimal: '87.5%', in Polish '87,5 %'."""
-    value = f"{rate * 100:.1f}"
-    return value.replace(".", ",") + " %" if language == "pl" else value + "%"
-
-
 def month_start(now: datetime, zone: ZoneInfo) -> datetime:
     """Local midnight of the first day of `now`'s month, in UTC."""
     local = now.astimezone(zone)
@@ -135,85 +125,3 @@ async def stats(db: Database, actor: Actor, now: datetime, zone: ZoneInfo) -> St
     # Counting a month of copies at 50,000 members takes a while: the read-only connection
     # keeps it from holding up the writer (issue 12).
     return await db.read(inner)
-
-
-def render_chart(data: Stats, language: Language, texts: Texts) -> bytes:
-    """Draw the figures as one PNG (four panels); call it in a worker thread."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib.figure import Figure
-
-    def label(key: str, **values: object) -> str:
-        # Chart labels are plain text: the catalogue's HTML escaping is undone.
-        return html.unescape(texts.get(language, key, **values))
-
-    names = [sector.team.name(language) for sector in data.sectors]
-    rows = list(range(len(names)))
-    figure = Figure(figsize=(13, 3 + 0.9 * len(names)), dpi=100, layout="constrained")
-    (subs, meets), (posts, sends) = figure.subplots(2, 2)
-
-    subs.barh(rows, [s.subscribers for s in data.sectors], color="#2b6cb0")
-    for row, sector in zip(rows, data.sectors, strict=True):
-        subs.annotate(
-            f"{sector.change:+d}",
-            (sector.subscribers, row),
-            xytext=(4, 0),
-            textcoords="offset points",
-            va="center",
-        )
-    subs.set_title(label("stats.chart-subscribers"))
-
-    height = 0.8 / (1 + len(RSVP_ANSWERS))
-    meets.barh(
-        [row - 0.4 + height / 2 for row in rows],
-        [s.meetings_held for s in data.sectors],
-        height=height,
-        label=label("stats.chart-meetings"),
-        color="#4a5568",
-    )
-    for index, answer in enumerate(RSVP_ANSWERS, start=1):
-        meets.barh(
-            [row - 0.4 + height / 2 + index * height for row in rows],
-            [s.rsvps.get(answer, 0) for s in data.sectors],
-            height=height,
-            label=label(f"stats.rsvp-{answer}"),
-        )
-    meets.set_title(label("stats.chart-rsvps"))
-    meets.legend(fontsize="small")
-
-    left = [0] * len(rows)
-    for state in POSTULATE_STATES:
-        values = [s.postulates.get(state, 0) for s in data.sectors]
-        if any(values):
-            posts.barh(rows, values, left=left, label=label(f"stats.state-{state}"))
-            left = [a + b for a, b in zip(left, values, strict=True)]
-    posts.set_title(label("stats.chart-postulates"))
-    if any(left):
-        posts.legend(fontsize="small")
-
-    for axes in (subs, meets, posts):
-        axes.set_yticks(rows, names)
-        axes.invert_yaxis()
-        axes.xaxis.get_major_locator().set_params(integer=True)
-
-    outcomes = [data.deliveries.get(state, 0) for state in DELIVERY_OUTCOMES]
-    sends.barh(
-        list(range(len(outcomes))),
-        outcomes,
-        color=["#38a169", "#e53e3e", "#dd6b20", "#718096", "#a0aec0"],
-    )
-    sends.set_yticks(
-        list(range(len(outcomes))),
-        [label(f"stats.delivery-{state}") for state in DELIVERY_OUTCOMES],
-    )
-    sends.invert_yaxis()
-    rate = data.success_rate
-    percent = "–" if rate is None else format_rate(rate, language)
-    sends.set_title(label("stats.chart-deliveries", rate=percent))
-    sends.xaxis.get_major_locator().set_params(integer=True)
-    subs.margins(x=0.12)
-
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png")
-    return buffer.getvalue()

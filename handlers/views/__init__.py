@@ -1,0 +1,10 @@
+"""Telegram presentation: texts, cards, keyboards and typed buttons, one module per feature.
+
+Services return domain data; these modules turn it into what a Telegram user sees, and each
+registers the renderers of its notice kinds on the engine (`register(engine)`, called by
+bot.engine.build_engine). A web page renders the same data its own way (bot/web).
+"""
+
+from handlers.views import roles, rsvp, schedule, stats
+
+__all__ = ["roles", "rsvp", "schedule", "stats"]

@@ -1,0 +1,167 @@
+"""Statistics presentation: the rate as people read it and the PNG chart drawn with matplotlib.
+
+matplotlib is imported only when a chart is drawn (the idle bot's memory is benchmarked),
+with the headless Agg backend and without pyplot's global state, in a worker thread.
+"""
+
+from __future__ import annotations
+
+import html
+import io
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_date
+
+from bot.config import Language
+from bot.i18n import Html, Texts
+from bot.services.stats import DELIVERY_OUTCOMES, POSTULATE_STATES, RSVP_ANSWERS, Stats
+
+
+def month_label(data: Stats, language: Language, zone: ZoneInfo) -> str:
+    """'listopad 2026' / 'November 2026'."""
+    local = data.since.astimezone(zone)
+    return str(format_date(local.date(), "LLLL y", locale=language))
+
+
+def summary_text(data: Stats, language: Language, texts: Texts, month: str) -> Html:
+    """The figures behind the chart, one paragraph per sector, then the deliveries."""
+    scope = "stats.scope-all" if data.all_sectors else "stats.scope-mine"
+    parts = [texts.get(language, "stats.title", month=month, scope=texts.get(language, scope))]
+    for sector in data.sectors:
+        states = [
+            texts.get(
+                language,
+                "stats.postulate-state",
+                state=texts.get(language, f"stats.state-{state}"),
+                count=sector.postulates[state],
+            )
+            for state in POSTULATE_STATES
+            if sector.postulates.get(state)
+        ]
+        parts.append(
+            texts.get(
+                language,
+                "stats.sector",
+                name=sector.team.name(language),
+                subscribers=sector.subscribers,
+                change=f"{sector.change:+d}",
+                joined=sector.joined,
+                left=sector.left,
+                meetings=sector.meetings_held,
+                going=sector.rsvps.get("going", 0),
+                waiting=sector.rsvps.get("waiting", 0),
+                maybe=sector.rsvps.get("maybe", 0),
+                not_going=sector.rsvps.get("not_going", 0),
+                postulates=Html(", ".join(states))
+                if states
+                else texts.get(language, "stats.postulates-none"),
+            )
+        )
+    rate = data.success_rate
+    if rate is None:
+        parts.append(texts.get(language, "stats.deliveries-none"))
+    else:
+        counts = data.deliveries
+        parts.append(
+            texts.get(
+                language,
+                "stats.deliveries",
+                sent=counts.get("sent", 0),
+                total=data.finished_deliveries,
+                rate=format_rate(rate, language),
+                failed=counts.get("failed", 0),
+                blocked=counts.get("blocked", 0),
+                unknown=counts.get("unknown", 0),
+                expired=counts.get("expired", 0),
+                pending=counts.get("pending", 0) + counts.get("sending", 0),
+            )
+        )
+    return Html("\n\n".join(parts))
+
+
+def format_rate(rate: float, language: Language) -> str:
+    """A share as a percentage with one decimal: '87.5%', in Polish '87,5 %'."""
+    value = f"{rate * 100:.1f}"
+    return value.replace(".", ",") + " %" if language == "pl" else value + "%"
+
+
+def render_chart(data: Stats, language: Language, texts: Texts) -> bytes:
+    """Draw the figures as one PNG (four panels); call it in a worker thread."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    def label(key: str, **values: object) -> str:
+        # Chart labels are plain text: the catalogue's HTML escaping is undone.
+        return html.unescape(texts.get(language, key, **values))
+
+    names = [sector.team.name(language) for sector in data.sectors]
+    rows = list(range(len(names)))
+    figure = Figure(figsize=(13, 3 + 0.9 * len(names)), dpi=100, layout="constrained")
+    (subs, meets), (posts, sends) = figure.subplots(2, 2)
+
+    subs.barh(rows, [s.subscribers for s in data.sectors], color="#2b6cb0")
+    for row, sector in zip(rows, data.sectors, strict=True):
+        subs.annotate(
+            f"{sector.change:+d}",
+            (sector.subscribers, row),
+            xytext=(4, 0),
+            textcoords="offset points",
+            va="center",
+        )
+    subs.set_title(label("stats.chart-subscribers"))
+
+    height = 0.8 / (1 + len(RSVP_ANSWERS))
+    meets.barh(
+        [row - 0.4 + height / 2 for row in rows],
+        [s.meetings_held for s in data.sectors],
+        height=height,
+        label=label("stats.chart-meetings"),
+        color="#4a5568",
+    )
+    for index, answer in enumerate(RSVP_ANSWERS, start=1):
+        meets.barh(
+            [row - 0.4 + height / 2 + index * height for row in rows],
+            [s.rsvps.get(answer, 0) for s in data.sectors],
+            height=height,
+            label=label(f"stats.rsvp-{answer}"),
+        )
+    meets.set_title(label("stats.chart-rsvps"))
+    meets.legend(fontsize="small")
+
+    left = [0] * len(rows)
+    for state in POSTULATE_STATES:
+        values = [s.postulates.get(state, 0) for s in data.sectors]
+        if any(values):
+            posts.barh(rows, values, left=left, label=label(f"stats.state-{state}"))
+            left = [a + b for a, b in zip(left, values, strict=True)]
+    posts.set_title(label("stats.chart-postulates"))
+    if any(left):
+        posts.legend(fontsize="small")
+
+    for axes in (subs, meets, posts):
+        axes.set_yticks(rows, names)
+        axes.invert_yaxis()
+        axes.xaxis.get_major_locator().set_params(integer=True)
+
+    outcomes = [data.deliveries.get(state, 0) for state in DELIVERY_OUTCOMES]
+    sends.barh(
+        list(range(len(outcomes))),
+        outcomes,
+        color=["#38a169", "#e53e3e", "#dd6b20", "#718096", "#a0aec0"],
+    )
+    sends.set_yticks(
+        list(range(len(outcomes))),
+        [label(f"stats.delivery-{state}") for state in DELIVERY_OUTCOMES],
+    )
+    sends.invert_yaxis()
+    rate = data.success_rate
+    percent = "–" if rate is None else format_rate(rate, language)
+    sends.set_title(label("stats.chart-deliveries", rate=percent))
+    sends.xaxis.get_major_locator().set_params(integer=True)
+    subs.margins(x=0.12)
+
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    return buffer.getvalue()
