@@ -663,6 +663,13 @@ def callback_update(
 REPO = Path(__file__).resolve().parent.parent
 
 
+def free_port() -> int:
+    """A loopback TCP port nothing listens on now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
 class BotProcess:
     """`python -m bot` as a child process pointed at a FakeApiServer.
 
@@ -689,6 +696,8 @@ class BotProcess:
             BOT_API_BASE_URL=server.base_url,
             BOT_API_FILE_URL=server.file_url,
             BOT_DATABASE=str(database or workdir / "bot.sqlite3"),
+            # The public site listens too: a port of its own, so runs side by side never collide.
+            BOT_WEB_PORT=str(free_port()),
             PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
         )
         base.update(env or {})
