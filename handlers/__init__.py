@@ -45,14 +45,14 @@ def register_all(app: App) -> None:
     profile.register(app)
     privacy.register(app)  # /privacy, /mydata, /forget, priv: buttons
     members.register(app)
-    organisation.register(app)
+    organisation.register(app, flows)
     rsvp.register(app)
     calendar.register(app)
     postulates.register(app)  # /postulate, /review, /export; its draft interceptor is group -10
     meetings.register(app, flows)  # /new_meeting, /edit_meeting, /cancel_meeting, mtg: buttons
     settings.register(app)  # /settings, set: buttons
     stats.register(app)  # /stats
-    roles.register(app)  # /grant, /revoke, /team, role: buttons
+    roles.register(app, flows)  # /grant, /revoke, /team, role: buttons
     audit.register(app)  # /audit, audit: buttons
     broadcasts.register(app, flows)  # /broadcast, /broadcasts, bc: buttons
     groups.register(app)  # /link_group, /unlink_group; group life in its own group

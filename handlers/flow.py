@@ -73,6 +73,13 @@ def state(context: Ctx, model: type[M]) -> M:
     return current
 
 
+def replace_state(context: Ctx, model: BaseModel) -> None:
+    """Start the conversation's state afresh from a prepared model (e.g. an edit's values)."""
+    if context.user_data is None:
+        raise RuntimeError("a flow step ran for an update without a user")
+    context.user_data[_STATE] = model
+
+
 def _command(update: Update) -> str | None:
     message = update.message
     if message is None or not message.text or not message.text.startswith("/"):
