@@ -1,4 +1,4 @@
-"""Housekeeping jobs beside the delivery engine: retention, idle draft expiry, daily digests.
+"""Housekeeping jobs beside the delivery engine: retention, idle conversation expiry, digests.
 
 Each is its own JobQueue job with its own interval (registered by bot.app), logs what it did
 and wakes the engine when it queued notices. A job that overruns its time budget is logged
@@ -10,14 +10,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime
 
+from bot.config import LANGUAGES
 from bot.deps import Deps
+from bot.i18n import Texts
+from bot.services import delivery
 from bot.services import postulates as postulates_service
 from bot.services import privacy as privacy_service
 from bot.services import settings as settings_service
+from storage import conversations as conversations_storage
 
 log = logging.getLogger(__name__)
 
@@ -37,15 +43,41 @@ async def retention(deps: Deps) -> int:
     return outcome.purged + outcome.pruned + outcome.updates_forgotten
 
 
+def _expire_conversations(conn: sqlite3.Connection, texts: Texts, now: datetime) -> int:
+    expired = conversations_storage.delete_expired_conversations(conn, now)
+    for conversation in expired:
+        messages = {
+            language: delivery.OutgoingMessage(text=texts.get(language, conversation.expired_key))
+            for language in LANGUAGES
+        }
+        delivery.announce(
+            conn,
+            kind="conversation-expired",
+            audience="user",
+            audience_id=conversation.user_id,
+            messages=messages,
+            now=now,
+            subject=f"conversation:{conversation.flow}:{conversation.user_id}",
+        )
+    return len(expired)
+
+
 async def expire_drafts(deps: Deps) -> int:
-    """Drop postulate drafts left idle too long; their authors' notices go out at once."""
+    """Drop conversations and postulate drafts left idle too long; tell their users at once."""
+    now = deps.clock()
+    # Every flow's timeout ends the same way: the state goes, the user is told (handlers/flow).
+    ended = await deps.db.run(_expire_conversations, deps.texts, now)
     expired = await postulates_service.expire_idle_drafts(
-        deps.db, deps.texts, deps.config.postulates.draft_idle_hours, deps.clock()
+        deps.db, deps.texts, deps.config.postulates.draft_idle_hours, now
     )
-    if expired:
-        log.info("Drafts: %d idle draft(s) expired, their authors told", expired)
+    if ended or expired:
+        log.info(
+            "Drafts: %d idle conversation(s) and %d postulate draft(s) expired, users told",
+            ended,
+            expired,
+        )
         deps.engine.wake()
-    return expired
+    return ended + expired
 
 
 async def queue_digests(deps: Deps) -> int:

@@ -9,6 +9,7 @@ from handlers import (
     calendar,
     errors,
     fallback,
+    flow,
     gatekeeper,
     groups,
     meetings,
@@ -29,6 +30,8 @@ from handlers import (
 
 def register_all(app: App) -> None:
     """Install every handler; the order matters and is explained per line."""
+    # Every multi-step conversation is kept in the database and driven by one interceptor.
+    flows = flow.Flows()
     # First: load the actor (user and roles) for every update, in its own negative group.
     gatekeeper.register(app)
     # Features, in group 0: the first matching handler wins, so specific /start deep links
@@ -42,17 +45,20 @@ def register_all(app: App) -> None:
     profile.register(app)
     privacy.register(app)  # /privacy, /mydata, /forget, priv: buttons
     members.register(app)
-    organisation.register(app)
+    organisation.register(app, flows)
     rsvp.register(app)
     calendar.register(app)
     postulates.register(app)  # /postulate, /review, /export; its draft interceptor is group -10
-    meetings.register(app)  # /new_meeting, /edit_meeting, /cancel_meeting, mtg: buttons
+    meetings.register(app, flows)  # /new_meeting, /edit_meeting, /cancel_meeting, mtg: buttons
     settings.register(app)  # /settings, set: buttons
     stats.register(app)  # /stats
-    roles.register(app)  # /grant, /revoke, /team, role: buttons
+    roles.register(app, flows)  # /grant, /revoke, /team, role: buttons
     audit.register(app)  # /audit, audit: buttons
-    broadcasts.register(app)  # /broadcast, /broadcasts, bc: buttons
+    broadcasts.register(app, flows)  # /broadcast, /broadcasts, bc: buttons
     groups.register(app)  # /link_group, /unlink_group; group life in its own group
+    # Group -20, between the gatekeeper and the postulate drafts' interceptor: a private
+    # message or a press that answers the active conversation's step goes there and stops.
+    flows.register(app)
     # Last in group 0: whatever no feature took (unknown commands, stale buttons).
     fallback.register(app)
     errors.register(app)

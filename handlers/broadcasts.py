@@ -17,9 +17,7 @@ from telegram.ext import (
     BaseHandler,
     CallbackQueryHandler,
     CommandHandler,
-    ConversationHandler,
     MessageHandler,
-    TypeHandler,
     filters,
 )
 
@@ -32,23 +30,22 @@ from bot.i18n import Html
 from bot.meeting_card import local_when
 from bot.services import broadcasts as service
 from bot.services.broadcasts import Draft, Prepared, Status
+from handlers import flow
 from handlers.common import (
     answer_stale,
     callback_ints,
     is_consented,
-    private_conversation,
     reply,
     require_actor,
     require_message,
     require_private,
     require_query,
-    stale_step,
     text,
 )
+from handlers.flow import Flow, Flows
 
 TIMEOUT = timedelta(minutes=30)
-DRAFT_KEY = "broadcast-draft"
-END = ConversationHandler.END
+END = flow.END
 AUDIENCE_TEAM = re.compile(r"bc:aud:([0-9]{1,18})")
 CANCEL = re.compile(r"bc:cancel:([0-9]{1,18})")
 
@@ -62,17 +59,8 @@ class Step(IntEnum):
 
 
 def _draft(context: Ctx) -> Draft:
-    data = context.user_data if context.user_data is not None else {}
-    draft = data.get(DRAFT_KEY)
-    if not isinstance(draft, Draft):
-        draft = Draft()
-        data[DRAFT_KEY] = draft
-    return draft
-
-
-def _forget(context: Ctx) -> None:
-    if context.user_data is not None:
-        context.user_data.pop(DRAFT_KEY, None)
+    # The service's Draft is the conversation's state, kept in the database (handlers/flow).
+    return flow.state(context, Draft)
 
 
 def _button(context: Ctx, key: str, data: str, **values: object) -> InlineKeyboardButton:
@@ -119,8 +107,6 @@ async def start(update: Update, context: Ctx) -> int:
     if not require_actor(context).is_moderator:
         await reply(update, text(context, "broadcasts.not-moderator"))
         return END
-    _forget(context)
-    _draft(context)
     await reply(update, text(context, "broadcasts.ask-audience"), await _audience_markup(context))
     return Step.AUDIENCE
 
@@ -345,7 +331,6 @@ async def _confirm(update: Update, context: Ctx) -> int:
     try:
         prepared = await service.prepare(deps.db, require_actor(context), draft, deps.texts)
     except DomainError as error:
-        _forget(context)
         await _say(update, text(context, error.key, **error.values))
         return END
     reach = _reach(context, prepared)
@@ -386,9 +371,7 @@ async def on_confirm(update: Update, context: Ctx) -> int:
         )
     except DomainError as error:
         await query.answer(text(context, error.key, **error.values), show_alert=True)
-        _forget(context)
         return END
-    _forget(context)
     deps.engine.wake()  # its notices leave now, not at the next interval
     await query.answer()
     if broadcast.due_at > deps.clock():
@@ -405,16 +388,7 @@ async def abort(update: Update, context: Ctx) -> int:
     """/cancel or the Cancel button: nothing is stored."""
     if update.callback_query is not None:
         await update.callback_query.answer()
-    _forget(context)
     await _say(update, text(context, "broadcasts.aborted"))
-    return END
-
-
-async def on_timeout(update: Update, context: Ctx) -> int:
-    _forget(context)
-    chat = update.effective_chat
-    if chat is not None:
-        await chat.send_message(text(context, "broadcasts.timeout"), parse_mode=ParseMode.HTML)
     return END
 
 
@@ -423,10 +397,51 @@ async def use_buttons(update: Update, context: Ctx) -> int | None:
     return None
 
 
-def conversation() -> ConversationHandler[Ctx]:
+async def resume(update: Update, context: Ctx, step: int) -> int:
+    """/broadcast while a paused one waits: show where it stood again."""
+    await reply(update, text(context, "flow.resumed"))
+    if step == Step.AUDIENCE:
+        markup = await _audience_markup(context)
+        await reply(update, text(context, "broadcasts.ask-audience"), markup)
+        return Step.AUDIENCE
+    if step == Step.WHEN:
+        await reply(update, text(context, "broadcasts.ask-when", zone=context.deps.config.timezone))
+        return Step.WHEN
+    if step in (Step.PREVIEW, Step.CONFIRM):
+        return (
+            await _confirm(update, context)
+            if step == Step.CONFIRM
+            else await _repreview(update, context)
+        )
+    await reply(
+        update,
+        text(
+            context,
+            "broadcasts.ask-message",
+            limit=service.TEXT_LIMIT,
+            parts=service.MAX_PARTS,
+            caption=service.CAPTION_LIMIT,
+        ),
+    )
+    return Step.MESSAGE
+
+
+async def _repreview(update: Update, context: Ctx) -> int:
+    deps = context.deps
+    try:
+        prepared = await service.prepare(
+            deps.db, require_actor(context), _draft(context), deps.texts
+        )
+    except DomainError as error:
+        await reply(update, text(context, error.key, **error.values))
+        return END
+    return await _preview(update, context, prepared)
+
+
+def broadcast_flow() -> Flow:
     """The /broadcast conversation."""
     typed = filters.UpdateType.MESSAGE & ~filters.COMMAND
-    states: dict[object, list[BaseHandler[Update, Ctx, object]]] = {
+    steps: dict[int, list[BaseHandler[Update, Ctx, object]]] = {
         Step.AUDIENCE: [
             CallbackQueryHandler(on_audience_done, pattern=r"^bc:aud:done$"),
             CallbackQueryHandler(on_audience, pattern=r"^bc:aud:"),
@@ -443,19 +458,20 @@ def conversation() -> ConversationHandler[Ctx]:
             CallbackQueryHandler(on_confirm, pattern=r"^bc:confirm$"),
             MessageHandler(typed, use_buttons),
         ],
-        ConversationHandler.TIMEOUT: [TypeHandler(Update, on_timeout)],
     }
-    return private_conversation(
-        entry_points=[CommandHandler("broadcast", start)],
-        states=states,
-        fallbacks=[
-            CommandHandler("cancel", abort),
-            CallbackQueryHandler(abort, pattern=r"^bc:abort$"),
-            CallbackQueryHandler(stale_step, pattern=r"^bc:(aud|now|later|confirm)"),
-        ],
+    # The Cancel button works in every step, like /cancel.
+    for handlers in steps.values():
+        handlers.insert(0, CallbackQueryHandler(abort, pattern=r"^bc:abort$"))
+    return Flow(
         name="broadcast",
-        allow_reentry=True,
-        conversation_timeout=TIMEOUT,
+        model=Draft,
+        commands=("broadcast",),
+        entry_points=[CommandHandler("broadcast", start)],
+        steps=steps,
+        cancel=abort,
+        timeout=TIMEOUT,
+        expired_key="broadcasts.timeout",
+        resume=resume,
     )
 
 
@@ -595,9 +611,9 @@ async def _edit_progress(deps: Deps, bot: telegram.Bot, now: datetime) -> None:
     await service.progress_edited(deps.db, edited, now)
 
 
-def register(app: App) -> None:
+def register(app: App, flows: Flows) -> None:
     """Install /broadcast, /broadcasts, the cancel buttons and the progress hook."""
     app.add_handler(CallbackQueryHandler(on_cancel, pattern=r"^bc:cancel:"))
     app.add_handler(CommandHandler("broadcasts", show_history))
-    app.add_handler(conversation())
+    flows.add(app, broadcast_flow())
     engine_of(app).add_after_settle(progress_hook())

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import html
 import re
-import warnings
-from typing import Any
 
 from telegram import (
     CallbackQuery,
@@ -16,8 +14,6 @@ from telegram import (
     Update,
 )
 from telegram.constants import ParseMode
-from telegram.ext import ConversationHandler
-from telegram.warnings import PTBUserWarning
 
 from bot import limits
 from bot.context import Ctx
@@ -108,24 +104,3 @@ def callback_ints(data: str | None, pattern: re.Pattern[str]) -> tuple[int, ...]
     if match is None:
         return None
     return tuple(int(group) for group in match.groups())
-
-
-def private_conversation(**options: Any) -> ConversationHandler[Ctx]:
-    """A ConversationHandler for a private conversation of typed answers and buttons.
-
-    Typed answers need per_message=False, and PTB then warns that buttons are tracked per
-    user, not per message. Every conversation here checks that a press belongs to its current
-    step (anything else is answered as stale), so that one known warning is silenced here.
-    """
-    with warnings.catch_warnings():
-        warnings.filterwarnings(
-            "ignore",
-            message=re.escape("If 'per_message=False', 'CallbackQueryHandler'"),
-            category=PTBUserWarning,
-        )
-        return ConversationHandler(**options)
-
-
-async def stale_step(update: Update, context: Ctx) -> None:
-    """In a conversation: a button that does not belong to the current step changes nothing."""
-    await answer_stale(update, context)

@@ -4,20 +4,19 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from datetime import timedelta
 from enum import IntEnum
 from typing import Any
 
+from pydantic import BaseModel, Field
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
 from telegram.ext import (
     BaseHandler,
     CallbackQueryHandler,
     CommandHandler,
-    ConversationHandler,
     MessageHandler,
-    TypeHandler,
     filters,
 )
 
@@ -35,26 +34,23 @@ from bot.services.meetings import (
     MeetingDraft,
     Scope,
 )
+from handlers import flow
 from handlers.common import (
     answer_stale,
     callback_ints,
     is_consented,
-    private_conversation,
     reply,
     require_actor,
     require_message,
     require_private,
     require_query,
-    stale_step,
     text,
 )
+from handlers.flow import Flow, Flows
 
 # Long enough to look up an address or an agenda, short enough not to surprise anyone later.
 TIMEOUT = timedelta(minutes=30)
-DRAFT_KEY = "meeting-draft"
-EDITING_KEY = "meeting-draft-editing"
-EDIT_KEY = "meeting-edit"
-END = ConversationHandler.END
+END = flow.END
 SECTOR = re.compile(r"mtg:sector:([0-9]{1,18})")
 ID_ARGUMENT = re.compile(r"[0-9]{1,18}")
 EDIT = re.compile(r"mtg:edit:([0-9]{1,18})")
@@ -117,26 +113,31 @@ EDIT_STEPS: dict[EditField, Step] = {
 }
 FIELDS_BY_NAME: dict[str, EditField] = {field: field for field in service.EDIT_FIELDS}
 
-# ---------------------------------------------------------------- state in user_data
+# ---------------------------------------------------------------- state in the database
+
+
+class NewMeetingState(BaseModel):
+    """Where /new_meeting stands: the answers so far, and whether the preview was shown."""
+
+    draft: MeetingDraft = Field(default_factory=MeetingDraft)
+    # After the preview, a changed answer returns to the preview instead of the next question.
+    editing: bool = False
+
+
+class EditMeetingState(BaseModel):
+    """Where /edit_meeting stands: which meeting, which occurrences, which field."""
+
+    id: int = 0
+    scope: Scope = "one"
+    field: EditField | None = None
 
 
 def _draft(context: Ctx) -> MeetingDraft:
-    data = context.user_data if context.user_data is not None else {}
-    draft = data.get(DRAFT_KEY)
-    if not isinstance(draft, MeetingDraft):
-        draft = MeetingDraft()
-        data[DRAFT_KEY] = draft
-    return draft
-
-
-def _forget(context: Ctx) -> None:
-    if context.user_data is not None:
-        for key in (DRAFT_KEY, EDITING_KEY, EDIT_KEY):
-            context.user_data.pop(key, None)
+    return flow.state(context, NewMeetingState).draft
 
 
 def _editing(context: Ctx) -> bool:
-    return bool(context.user_data and context.user_data.get(EDITING_KEY))
+    return flow.state(context, NewMeetingState).editing
 
 
 def _button(context: Ctx, key: str, data: str, **values: object) -> InlineKeyboardButton:
@@ -304,8 +305,6 @@ async def start(update: Update, context: Ctx) -> int:
     if not actor.is_moderator:
         await reply(update, text(context, "meetings.not-moderator"))
         return END
-    _forget(context)
-    _draft(context)
     return await _ask(update, context, Step.SECTOR)
 
 
@@ -396,11 +395,9 @@ async def _show_preview(update: Update, context: Ctx) -> int:
         step = Step.UNTIL if error.key.startswith("meetings.bad-until") else Step.START
         return await _ask(update, context, step)
     except DomainError as error:
-        _forget(context)
         await _say(update, text(context, error.key, **error.values))
         return END
-    if context.user_data is not None:
-        context.user_data[EDITING_KEY] = True
+    flow.state(context, NewMeetingState).editing = True
     await _say(update, text(context, "meetings.preview-intro"))
     await _say(update, message.text, _markup(message))
     actions = InlineKeyboardMarkup(
@@ -454,10 +451,8 @@ async def on_publish(update: Update, context: Ctx) -> int:
         step = Step.UNTIL if error.key.startswith("meetings.bad-until") else Step.START
         return await _ask(update, context, step)
     except DomainError as error:
-        _forget(context)
         await _say(update, text(context, error.key, **error.values))
         return END
-    _forget(context)
     deps.engine.wake()  # its notices leave now, not at the next interval
     first = published.meetings[0]
     language = require_actor(context).language
@@ -477,17 +472,7 @@ async def on_publish(update: Update, context: Ctx) -> int:
 async def abort(update: Update, context: Ctx) -> int:
     """/cancel or the Cancel button: nothing is stored."""
     await _ack(update)
-    _forget(context)
     await _say(update, text(context, "meetings.aborted"))
-    return END
-
-
-async def on_timeout(update: Update, context: Ctx) -> int:
-    """The conversation waited too long: the draft is dropped and the user told."""
-    _forget(context)
-    chat = update.effective_chat
-    if chat is not None:
-        await chat.send_message(text(context, "meetings.timeout"), parse_mode=ParseMode.HTML)
     return END
 
 
@@ -513,10 +498,10 @@ async def _unexpected(update: Update, context: Ctx) -> int | None:
     return None
 
 
-def new_meeting_conversation() -> ConversationHandler[Ctx]:
+def new_meeting_flow() -> Flow:
     """The /new_meeting conversation."""
     typed = filters.UpdateType.MESSAGE & ~filters.COMMAND
-    states: dict[object, list[BaseHandler[Update, Ctx, object]]] = {
+    steps: dict[int, Sequence[BaseHandler[Update, Ctx, object]]] = {
         step: [*_text_step(step), _not_text()]
         for step in (
             Step.TITLE,
@@ -530,55 +515,38 @@ def new_meeting_conversation() -> ConversationHandler[Ctx]:
             Step.UNTIL,
         )
     }
-    states[Step.SECTOR] = [
+    steps[Step.SECTOR] = [
         CallbackQueryHandler(on_sector, pattern=r"^mtg:sector:"),
         MessageHandler(typed, _use_buttons(Step.SECTOR)),
     ]
-    states[Step.RECURRENCE] = [
+    steps[Step.RECURRENCE] = [
         CallbackQueryHandler(on_recurrence, pattern=r"^mtg:rec:"),
         MessageHandler(typed, _use_buttons(Step.RECURRENCE)),
     ]
-    states[Step.PREVIEW] = [
+    steps[Step.PREVIEW] = [
         CallbackQueryHandler(on_publish, pattern=r"^mtg:publish$"),
         CallbackQueryHandler(on_change, pattern=r"^mtg:change$"),
         CallbackQueryHandler(on_field, pattern=r"^mtg:field:"),
         CallbackQueryHandler(abort, pattern=r"^mtg:abort$"),
         MessageHandler(typed, _use_buttons(Step.PREVIEW)),
     ]
-    states[ConversationHandler.TIMEOUT] = [TypeHandler(Update, on_timeout)]
-    return _conversation(
-        entry_points=[CommandHandler("new_meeting", start)],
-        states=states,
+    return Flow(
         name="new_meeting",
-        other="edit_meeting",
+        model=NewMeetingState,
+        commands=("new_meeting",),
+        entry_points=[CommandHandler("new_meeting", start)],
+        steps=steps,
+        cancel=abort,
+        timeout=TIMEOUT,
+        expired_key="meetings.timeout",
+        resume=resume,
     )
 
 
-async def busy(update: Update, context: Ctx) -> None:
-    """Another meetings command while a conversation is under way: finish or /cancel first."""
-    await reply(update, text(context, "meetings.busy"))
-
-
-def _conversation(
-    *,
-    entry_points: list[BaseHandler[Update, Ctx, object]],
-    states: dict[object, list[BaseHandler[Update, Ctx, object]]],
-    name: str,
-    other: str,
-) -> ConversationHandler[Ctx]:
-    return private_conversation(
-        entry_points=entry_points,
-        states=states,
-        fallbacks=[
-            CommandHandler("cancel", abort),
-            # Two conversations at once would fight over the typed answers.
-            CommandHandler(other, busy),
-            CallbackQueryHandler(stale_step, pattern=r"^mtg:"),
-        ],
-        name=name,
-        allow_reentry=True,
-        conversation_timeout=TIMEOUT,
-    )
+async def resume(update: Update, context: Ctx, step: int) -> int:
+    """/new_meeting while a paused one waits: ask its question again."""
+    await reply(update, text(context, "flow.resumed"))
+    return await _ask(update, context, Step(step))
 
 
 # ---------------------------------------------------------------- /edit_meeting
@@ -635,9 +603,7 @@ async def edit_start(update: Update, context: Ctx) -> int:
     managed = await _managed(update, context, EDIT, "meetings.edit-usage")
     if managed is None:
         return END
-    _forget(context)
-    if context.user_data is not None:
-        context.user_data[EDIT_KEY] = {"id": managed.meeting.id, "scope": "one"}
+    flow.state(context, EditMeetingState).id = managed.meeting.id
     await _say(update, _card(context, managed))
     if managed.later_in_series:
         rows = [
@@ -669,9 +635,8 @@ async def _ask_edit_field(update: Update, context: Ctx) -> int:
     return Step.FIELD
 
 
-def _edit_state(context: Ctx) -> dict[str, Any]:
-    state = context.user_data.get(EDIT_KEY) if context.user_data is not None else None
-    return state if isinstance(state, dict) else {}
+def _edit_state(context: Ctx) -> EditMeetingState:
+    return flow.state(context, EditMeetingState)
 
 
 async def on_scope(update: Update, context: Ctx) -> int:
@@ -681,7 +646,7 @@ async def on_scope(update: Update, context: Ctx) -> int:
         await answer_stale(update, context)
         return Step.SCOPE
     await _ack(update)
-    _edit_state(context)["scope"] = scope
+    _edit_state(context).scope = "series" if scope == "series" else "one"
     return await _ask_edit_field(update, context)
 
 
@@ -692,7 +657,7 @@ async def on_edit_field(update: Update, context: Ctx) -> int:
         await answer_stale(update, context)
         return Step.FIELD
     await _ack(update)
-    _edit_state(context)["field"] = field
+    _edit_state(context).field = field
     return await _ask_value(update, context, field)
 
 
@@ -737,18 +702,18 @@ def _read_change(field: EditField, raw: str | None, context: Ctx) -> Change:
 
 async def _save_edit(update: Update, context: Ctx, raw: str | None) -> int:
     state = _edit_state(context)
-    field: EditField | None = state.get("field")
-    if field is None or "id" not in state:
+    field = state.field
+    if field is None or not state.id:
         await reply(update, text(context, "meetings.timeout"))
         return END
     deps = context.deps
-    scope: Scope = "series" if state.get("scope") == "series" else "one"
+    scope = state.scope
     try:
         change = _read_change(field, raw, context)
         changed = await service.edit(
             deps.db,
             require_actor(context),
-            int(state["id"]),
+            state.id,
             change,
             scope,
             now=deps.clock(),
@@ -759,10 +724,8 @@ async def _save_edit(update: Update, context: Ctx, raw: str | None) -> int:
         await _say(update, text(context, error.key, **error.values))
         return await _ask_value(update, context, field)
     except DomainError as error:
-        _forget(context)
         await _say(update, text(context, error.key, **error.values))
         return END
-    _forget(context)
     deps.engine.wake()  # its notices leave now, not at the next interval
     language = require_actor(context).language
     await _say(
@@ -778,17 +741,17 @@ async def on_edit_value(update: Update, context: Ctx) -> int:
 
 async def on_edit_clear(update: Update, context: Ctx) -> int:
     """Remove the agenda or the capacity limit."""
-    if _edit_state(context).get("field") not in ("agenda", "capacity"):
+    if _edit_state(context).field not in ("agenda", "capacity"):
         await answer_stale(update, context)
         return Step.VALUE
     await _ack(update)
     return await _save_edit(update, context, None)
 
 
-def edit_conversation() -> ConversationHandler[Ctx]:
+def edit_flow() -> Flow:
     """The /edit_meeting conversation."""
     typed = filters.UpdateType.MESSAGE & ~filters.COMMAND
-    states: dict[object, list[BaseHandler[Update, Ctx, object]]] = {
+    steps: dict[int, Sequence[BaseHandler[Update, Ctx, object]]] = {
         Step.SCOPE: [
             CallbackQueryHandler(on_scope, pattern=r"^mtg:scope:"),
             MessageHandler(typed, _edit_use_buttons),
@@ -802,16 +765,19 @@ def edit_conversation() -> ConversationHandler[Ctx]:
             CallbackQueryHandler(on_edit_clear, pattern=r"^mtg:eclear$"),
             _not_text(),
         ],
-        ConversationHandler.TIMEOUT: [TypeHandler(Update, on_timeout)],
     }
-    return _conversation(
+    return Flow(
+        name="edit_meeting",
+        model=EditMeetingState,
+        commands=("edit_meeting",),
         entry_points=[
             CommandHandler("edit_meeting", edit_start),
             CallbackQueryHandler(edit_start, pattern=r"^mtg:edit:"),
         ],
-        states=states,
-        name="edit_meeting",
-        other="new_meeting",
+        steps=steps,
+        cancel=abort,
+        timeout=TIMEOUT,
+        expired_key="meetings.timeout",
     )
 
 
@@ -886,12 +852,11 @@ async def keep(update: Update, context: Ctx) -> None:
     await query.edit_message_text(text(context, "meetings.kept"), parse_mode=ParseMode.HTML)
 
 
-def register(app: App) -> None:
+def register(app: App, flows: Flows) -> None:
     """Install /new_meeting, /edit_meeting, /cancel_meeting and their buttons."""
-    # Before the conversations: their fallbacks answer every other `mtg:` button as stale.
     app.add_handler(CommandHandler("cancel_meeting", ask_cancel))
     app.add_handler(CallbackQueryHandler(ask_cancel, pattern=r"^mtg:cancel:"))
     app.add_handler(CallbackQueryHandler(confirm_cancel, pattern=r"^mtg:cancel-(one|series):"))
     app.add_handler(CallbackQueryHandler(keep, pattern=r"^mtg:keep$"))
-    app.add_handler(new_meeting_conversation())
-    app.add_handler(edit_conversation())
+    flows.add(app, new_meeting_flow())
+    flows.add(app, edit_flow())

@@ -4,20 +4,18 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
 from datetime import timedelta
 from enum import IntEnum
 from typing import Any
 
+from pydantic import BaseModel
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
 from telegram.ext import (
     BaseHandler,
     CallbackQueryHandler,
     CommandHandler,
-    ConversationHandler,
     MessageHandler,
-    TypeHandler,
     filters,
 )
 
@@ -36,24 +34,23 @@ from bot.services.organisations import (
     RegisterType,
     Request,
 )
+from handlers import flow
 from handlers.common import (
     answer_stale,
     callback_ints,
     is_consented,
-    private_conversation,
     reply,
     require_actor,
     require_message,
     require_private,
     require_query,
-    stale_step,
     text,
 )
+from handlers.flow import Flow, Flows
 from storage.models import Organisation
 
 # Long enough to look a number up in the register, short enough not to surprise the user later.
 TIMEOUT = timedelta(minutes=30)
-DRAFT_KEY = "organisation-draft"
 TYPE = re.compile(r"org:type:(krs|other|none)")
 LEAVE = re.compile(r"org:leave:([0-9]{1,18})")
 LEAVE_YES = re.compile(r"org:leave-yes:([0-9]{1,18})")
@@ -63,7 +60,7 @@ TYPE_BUTTONS: tuple[tuple[RegisterType, str], ...] = (
     ("other", "organisation.button-other"),
     ("none", "organisation.button-none"),
 )
-END = ConversationHandler.END
+END = flow.END
 Callback = Callable[[Update, Ctx], Coroutine[Any, Any, int]]
 
 
@@ -77,11 +74,10 @@ class Step(IntEnum):
     CONFIRM = 7
 
 
-@dataclass
-class Draft:
-    """The conversation's answers so far; nothing is stored until Save."""
+class Draft(BaseModel):
+    """The conversation's answers so far; nothing is stored until Save (state: handlers/flow)."""
 
-    editing: bool
+    editing: bool = False
     # The organisation being edited (the service re-checks that the user may).
     organisation_id: int | None = None
     prompt_id: int | None = None
@@ -136,17 +132,13 @@ PROMPTS = {
 
 
 def _draft(context: Ctx) -> Draft | None:
-    draft = context.user_data.get(DRAFT_KEY) if context.user_data is not None else None
-    return draft if isinstance(draft, Draft) else None
+    return flow.state(context, Draft)
 
 
 def _set_draft(context: Ctx, draft: Draft | None) -> None:
-    if context.user_data is None:
-        return
-    if draft is None:
-        context.user_data.pop(DRAFT_KEY, None)
-    else:
-        context.user_data[DRAFT_KEY] = draft
+    # Ending the conversation (END) is what drops the state; a new draft replaces it.
+    if draft is not None:
+        flow.replace_state(context, draft)
 
 
 def _details(context: Ctx, details: OrganisationDraft | Organisation) -> Html:
@@ -455,16 +447,6 @@ async def cancel(update: Update, context: Ctx) -> int:
     return END
 
 
-async def on_timeout(update: Update, context: Ctx) -> None:
-    """Tell the user the unfinished conversation was dropped."""
-    _set_draft(context, None)
-    chat = update.effective_chat
-    if chat is not None:
-        await context.bot.send_message(
-            chat.id, text(context, "organisation.timed-out"), parse_mode=ParseMode.HTML
-        )
-
-
 # Stop representing (outside the conversation)
 
 
@@ -618,15 +600,18 @@ def _text_step(step: Step) -> list[BaseHandler[Update, Ctx, object]]:
     return handlers
 
 
-def conversation() -> ConversationHandler[Ctx]:
+def organisation_flow() -> Flow:
     """The /organisation conversation (register or edit)."""
     typed = filters.UpdateType.MESSAGE & ~filters.COMMAND
-    return private_conversation(
+    return Flow(
+        name="organisation",
+        model=Draft,
+        commands=("organisation",),
         entry_points=[
             CommandHandler("organisation", show),
             CallbackQueryHandler(edit, pattern=r"^org:edit$"),
         ],
-        states={
+        steps={
             Step.NAME: _text_step(Step.NAME),
             Step.TYPE: [
                 CallbackQueryHandler(on_type, pattern=r"^org:type:"),
@@ -641,25 +626,18 @@ def conversation() -> ConversationHandler[Ctx]:
                 CallbackQueryHandler(on_cancel_button, pattern=r"^org:cancel$"),
                 MessageHandler(typed, _use_buttons(Step.CONFIRM)),
             ],
-            ConversationHandler.TIMEOUT: [TypeHandler(Update, on_timeout)],
         },
-        fallbacks=[
-            CommandHandler("cancel", cancel),
-            # Any other button of this feature (forged, or of another step) changes nothing.
-            CallbackQueryHandler(stale_step, pattern=r"^org:"),
-        ],
-        name="organisation",
-        allow_reentry=True,
-        conversation_timeout=TIMEOUT,
+        cancel=cancel,
+        timeout=TIMEOUT,
+        expired_key="organisation.timed-out",
     )
 
 
-def register(app: App) -> None:
+def register(app: App, flows: Flows) -> None:
     """Install /organisation, its conversation and the stop-representing buttons."""
-    # Before the conversation: its fallback answers every other `org:` button as stale.
     app.add_handler(CallbackQueryHandler(ask_leave, pattern=r"^org:leave:"))
     app.add_handler(CallbackQueryHandler(leave, pattern=r"^org:leave-yes:"))
     app.add_handler(CallbackQueryHandler(keep_representing, pattern=r"^org:leave-no$"))
     app.add_handler(CallbackQueryHandler(decide, pattern=r"^org:(accept|decline):"))
     app.add_handler(CallbackQueryHandler(list_requests, pattern=r"^org:requests$"))
-    app.add_handler(conversation())
+    flows.add(app, organisation_flow())

@@ -7,6 +7,7 @@ import re
 from datetime import timedelta
 from enum import IntEnum
 
+from pydantic import BaseModel
 from telegram import (
     InlineKeyboardButton,
     InlineKeyboardMarkup,
@@ -18,9 +19,7 @@ from telegram.constants import ParseMode
 from telegram.ext import (
     CallbackQueryHandler,
     CommandHandler,
-    ConversationHandler,
     MessageHandler,
-    TypeHandler,
     filters,
 )
 
@@ -29,24 +28,23 @@ from bot.errors import DomainError, NotAllowed
 from bot.i18n import Html, escape
 from bot.meeting_card import local_when
 from bot.services import roles as service
+from handlers import flow
 from handlers import start as start_handlers
 from handlers.common import (
     answer_stale,
     callback_ints,
     is_consented,
-    private_conversation,
     reply,
     require_actor,
     require_message,
     require_private,
     require_query,
-    stale_step,
     text,
 )
+from handlers.flow import Flow, Flows
 
 TIMEOUT = timedelta(minutes=15)
-END = ConversationHandler.END
-SECTOR_KEY = "grant-sector"
+END = flow.END
 SECTOR = re.compile(r"role:sector:([0-9]{1,18})")
 INVITE = re.compile(r"role:invite:([0-9]{1,18})")
 REVOKE = re.compile(r"role:revoke:([0-9]{1,18}):([0-9]{1,18})")
@@ -94,14 +92,14 @@ async def _refuse(update: Update, context: Ctx, error: DomainError) -> None:
     await reply(update, text(context, key, **error.values))
 
 
+class GrantState(BaseModel):
+    """Where /grant stands: the sector team chosen (state kept by handlers/flow)."""
+
+    team_id: int | None = None
+
+
 def _chosen_sector(context: Ctx) -> int | None:
-    value = context.user_data.get(SECTOR_KEY) if context.user_data is not None else None
-    return value if isinstance(value, int) else None
-
-
-def _forget(context: Ctx) -> None:
-    if context.user_data is not None:
-        context.user_data.pop(SECTOR_KEY, None)
+    return flow.state(context, GrantState).team_id
 
 
 # ---------------------------------------------------------------- /grant
@@ -120,7 +118,6 @@ async def grant_start(update: Update, context: Ctx) -> int:
     except DomainError as error:
         await _refuse(update, context, error)
         return END
-    _forget(context)
     rows = [
         [InlineKeyboardButton(team.name(actor.language), callback_data=f"role:sector:{team.id}")]
         for team in teams
@@ -142,8 +139,7 @@ async def on_sector(update: Update, context: Ctx) -> int:
         await _refuse(update, context, error)
         return END if isinstance(error, NotAllowed) else Step.SECTOR
     await query.answer()
-    if context.user_data is not None:
-        context.user_data[SECTOR_KEY] = team.id
+    flow.state(context, GrantState).team_id = team.id
     markup = InlineKeyboardMarkup(
         [[_button(context, "roles.button-invite", f"role:invite:{team.id}")]]
     )
@@ -184,10 +180,8 @@ async def on_forward(update: Update, context: Ctx) -> int:
         await _ask_invite_instead(update, context, error.key, team_id)
         return Step.PERSON
     except DomainError as error:
-        _forget(context)
         await _refuse(update, context, error)
         return END
-    _forget(context)
     language = require_actor(context).language
     await reply(
         update,
@@ -237,7 +231,6 @@ async def on_invite(update: Update, context: Ctx) -> int:
         await _refuse(update, context, error)
         return END
     await query.answer()
-    _forget(context)
     link = f"https://t.me/{context.bot.username}?start={invite.payload}"
     body = text(
         context,
@@ -252,25 +245,19 @@ async def on_invite(update: Update, context: Ctx) -> int:
 
 async def grant_cancel(update: Update, context: Ctx) -> int:
     """/cancel: nothing is granted."""
-    _forget(context)
     await reply(update, text(context, "roles.grant-cancelled"))
     return END
 
 
-async def grant_timeout(update: Update, context: Ctx) -> int:
-    _forget(context)
-    chat = update.effective_chat
-    if chat is not None:
-        await chat.send_message(text(context, "roles.grant-timeout"), parse_mode=ParseMode.HTML)
-    return END
-
-
-def grant_conversation() -> ConversationHandler[Ctx]:
+def grant_flow() -> Flow:
     """The /grant conversation."""
     typed = filters.UpdateType.MESSAGE & ~filters.COMMAND
-    return private_conversation(
+    return Flow(
+        name="grant",
+        model=GrantState,
+        commands=("grant",),
         entry_points=[CommandHandler("grant", grant_start)],
-        states={
+        steps={
             Step.SECTOR: [
                 CallbackQueryHandler(on_sector, pattern=r"^role:sector:"),
                 MessageHandler(typed, use_buttons),
@@ -280,15 +267,10 @@ def grant_conversation() -> ConversationHandler[Ctx]:
                 MessageHandler(typed & filters.FORWARDED, on_forward),
                 MessageHandler(typed, not_forwarded),
             ],
-            ConversationHandler.TIMEOUT: [TypeHandler(Update, grant_timeout)],
         },
-        fallbacks=[
-            CommandHandler("cancel", grant_cancel),
-            CallbackQueryHandler(stale_step, pattern=r"^role:(sector|invite):"),
-        ],
-        name="grant",
-        allow_reentry=True,
-        conversation_timeout=TIMEOUT,
+        cancel=grant_cancel,
+        timeout=TIMEOUT,
+        expired_key="roles.grant-timeout",
     )
 
 
@@ -507,9 +489,9 @@ def register_invite_link(app: App) -> None:
     app.add_handler(CommandHandler("start", start_invite_link, filters=link))
 
 
-def register(app: App) -> None:
+def register(app: App, flows: Flows) -> None:
     """Install /grant, /revoke, /team and the `role:` buttons."""
-    app.add_handler(grant_conversation())
+    flows.add(app, grant_flow())
     app.add_handler(CommandHandler("revoke", revoke_start))
     app.add_handler(CommandHandler("team", show_team))
     app.add_handler(CallbackQueryHandler(invite_button, pattern=r"^role:invite:"))

@@ -7,6 +7,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from bot.config import Config
 from bot.housekeeping import run_housekeeping
 from bot.i18n import Texts
@@ -103,6 +105,7 @@ def test_telegram_keeps_updates_shorter_than_the_ids_are_kept() -> None:
 PROCESS_TOKEN = "626262:AT-MOST-ONCE-sentinel-Vb5nQ2"
 
 
+@pytest.mark.process
 def test_after_kill_9_telegram_resends_the_unconfirmed_update_and_it_is_skipped(
     tmp_path: Path,
 ) -> None:

@@ -244,6 +244,7 @@ def test_unreachable_bot_api_exits_1_naming_it(
     assert TOKEN not in out + err
 
 
+@pytest.mark.process
 def test_renaming_a_team_with_subscribers_starts_and_keeps_them(tmp_path: Path) -> None:
     database = tmp_path / "data" / "bot.sqlite3"
     subscribe(load_config(EXAMPLE_CONFIG, {"BOT_DATABASE": str(database)}), 1001, "exclusion")

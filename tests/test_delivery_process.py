@@ -98,6 +98,7 @@ def states(database: Path, announcement: int) -> dict[int, str]:
     return {int(chat): str(state) for chat, state in rows}
 
 
+@pytest.mark.process
 def test_kill_9_mid_broadcast_never_duplicates_and_counts_the_rest(
     server: FakeApiServer, tmp_path: Path
 ) -> None:

@@ -12,6 +12,7 @@ import pytest
 
 from bot.config import Config
 from bot.dispatcher import dispatch_once
+from bot.housekeeping import run_housekeeping
 from bot.i18n import Texts
 from bot.meeting_card import card_keyboard, card_text
 from bot.services.rsvp import RsvpCounts
@@ -654,8 +655,10 @@ async def test_abort_button_on_preview_and_forged_preview_buttons(bot: BotDriver
 
 async def test_publish_rechecks_the_start_and_the_role(bot: BotDriver) -> None:
     await moderator(bot)
+    bot.clock.now = datetime(2026, 12, 3, 15, 50, tzinfo=UTC)  # 17:00 Warsaw is 16:00 UTC
     await new_meeting(bot)
-    bot.clock.now = datetime(2026, 12, 3, 16, 30, tzinfo=UTC)  # the draft waited too long
+    # The draft waited past the start (and within the conversation's 30 minutes).
+    bot.clock.now = datetime(2026, 12, 3, 16, 5, tzinfo=UTC)
     calls = await bot.click(MOD, "mtg:publish")
     assert "już minął" in texts_of(calls)
     assert "Kiedy się zaczyna?" in texts_of(calls)
@@ -732,16 +735,26 @@ async def test_english_admin_flow_and_consent_needed(bot: BotDriver, john: TgUse
     assert "New sector meeting" in sent[0].text
 
 
-async def test_one_meetings_conversation_at_a_time(bot: BotDriver) -> None:
+async def test_another_command_pauses_the_draft_and_new_meeting_resumes_it(
+    bot: BotDriver,
+) -> None:
     await moderator(bot)
     meeting_id = await publish(bot)
     await bot.send(MOD, "/new_meeting")
+    await bot.click(MOD, f"mtg:sector:{await team_id(bot, 'culture')}")
+    await bot.send(MOD, "Budżet 2028")
+    # /edit_meeting pauses the half-typed meeting; its own /cancel drops only the edit.
     calls = await bot.send(MOD, f"/edit_meeting {meeting_id}")
-    assert "/cancel" in texts_of(calls)
-    await bot.send(MOD, "/cancel")
-    await bot.send(MOD, f"/edit_meeting {meeting_id}")
+    assert "Co zmienić?" in texts_of(calls)
+    calls = await bot.send(MOD, "/cancel")
+    assert "Nic nie zostało zapisane" in texts_of(calls)
+    calls = await bot.send(MOD, "2026-12-10 17:00")  # paused: not an answer
+    assert "Ile potrwa?" not in texts_of(calls)
     calls = await bot.send(MOD, "/new_meeting")
-    assert "/cancel" in texts_of(calls)
+    assert "Wracamy do przerwanej rozmowy" in texts_of(calls)
+    assert "Kiedy się zaczyna?" in texts_of(calls)
+    calls = await bot.send(MOD, "2026-12-10 17:00")
+    assert "Ile potrwa?" in texts_of(calls)
 
 
 async def test_change_notice_cuts_long_values(bot: BotDriver, anna: TgUser) -> None:
@@ -786,15 +799,18 @@ async def test_timeout_drops_the_draft_and_says_so(bot: BotDriver) -> None:
     await bot.send(MOD, "/new_meeting")
     await bot.click(MOD, f"mtg:sector:{await team_id(bot, 'culture')}")
     await bot.send(MOD, "Budżet 2027")
-    job_queue = bot.app.job_queue
-    assert job_queue is not None
-    timeouts = [job for job in job_queue.jobs() if job.name == "_trigger_timeout"]
-    assert len(timeouts) == 1
-    before = len(bot.api.calls)
-    await timeouts[0].run(bot.app)  # as if 30 minutes had passed
-    assert "Minęło zbyt dużo czasu" in texts_of(bot.api.calls[before:])
+    bot.clock.advance(minutes=29)
+    await run_housekeeping(bot.app.bot_data["deps"])
+    assert await dispatch(bot) == []  # still within its 30 minutes
+    bot.clock.advance(minutes=1)
+    await run_housekeeping(bot.app.bot_data["deps"])
+    sent = await dispatch(bot)
+    assert [c.chat_id for c in sent] == [MOD.id]
+    assert "Minęło zbyt dużo czasu" in sent[0].text
     calls = await bot.send(MOD, "2026-12-03 17:00")  # no longer an answer
     assert "Ile potrwa?" not in texts_of(calls)
+    calls = await bot.send(MOD, "/new_meeting")  # nothing to resume: a fresh start
+    assert "Wracamy" not in texts_of(calls)
     assert await rows(bot, "SELECT count(*) FROM meetings") == [(0,)]
 
 

@@ -6,7 +6,6 @@ import asyncio
 import json
 import sqlite3
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +14,7 @@ import pytest
 from bot.config import Config
 from bot.dispatcher import dispatch_once
 from bot.errors import ConsentRequired
+from bot.housekeeping import run_housekeeping
 from bot.i18n import PLACEHOLDER, Texts, load_catalog
 from bot.services import organisations as service
 from bot.services.organisations import OrganisationDraft
@@ -490,14 +490,18 @@ async def test_cancel_while_editing_keeps_the_organisation(bot: BotDriver, anna:
 async def test_timeout_ends_the_conversation(bot: BotDriver, anna: TgUser) -> None:
     await consent(bot, anna)
     await walk(bot, anna, "nip")
-    job_queue = bot.app.job_queue
-    assert job_queue is not None
-    [job] = job_queue.jobs(pattern="_trigger_timeout")
-    assert job.next_t is not None  # APScheduler runs on real time, not the pinned clock
-    assert 29 * 60 < (job.next_t - datetime.now(UTC)).total_seconds() <= 30 * 60
+    deps = bot.app.bot_data["deps"]
+    bot.clock.advance(minutes=29, seconds=59)
+    await run_housekeeping(deps)
     before = len(bot.api.calls)
-    await job.run(bot.app)
+    await dispatch_once(deps, bot.app.bot)
+    assert bot.api.calls[before:] == []  # still within its 30 minutes
+    bot.clock.advance(seconds=1)
+    await run_housekeeping(deps)
+    before = len(bot.api.calls)
+    await dispatch_once(deps, bot.app.bot)
     calls = bot.api.calls[before:]
+    assert [c.params["chat_id"] for c in calls if c.method == "sendMessage"] == [anna.id]
     assert "czekała na odpowiedź zbyt długo" in texts_of(calls)
     calls = await bot.send(anna, NIP)
     assert texts_of(calls) == "Nie rozumiem. Lista poleceń: /help"

@@ -58,6 +58,7 @@ def assert_no_token(text: str) -> None:
         assert secret not in text
 
 
+@pytest.mark.process
 def test_start_is_answered_and_sigterm_exits_cleanly(
     server: FakeApiServer, bot_process: BotProcess
 ) -> None:
@@ -85,6 +86,7 @@ def test_start_is_answered_and_sigterm_exits_cleanly(
     assert_no_token(stdout + stderr)
 
 
+@pytest.mark.process
 def test_token_never_printed_over_a_run_with_errors(
     server: FakeApiServer, bot_process: BotProcess
 ) -> None:
@@ -180,6 +182,7 @@ def test_redaction_covers_ptb_debug_logging_and_reprs(
     assert_no_token(err)
 
 
+@pytest.mark.process
 def test_same_server_serves_a_restarted_bot(server: FakeApiServer, bot_process: BotProcess) -> None:
     """What the kill -9 tests rely on: unconfirmed updates are handed to the next process."""
     bot_process.start().wait_polling()
@@ -301,6 +304,7 @@ def test_fake_long_poll_confirms_by_offset_and_stops_quickly() -> None:
     assert answers == [[]]
 
 
+@pytest.mark.process
 def test_unreadable_update_is_skipped_and_later_ones_are_handled(
     server: FakeApiServer, bot_process: BotProcess
 ) -> None:

@@ -314,6 +314,7 @@ def server() -> Iterator[FakeApiServer]:
     assert api.errors == []
 
 
+@pytest.mark.process
 def test_kill_9_loop_never_duplicates_counts_every_copy_and_keeps_the_database(
     server: FakeApiServer, tmp_path: Path
 ) -> None:

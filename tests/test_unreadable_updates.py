@@ -21,6 +21,7 @@ def server() -> Iterator[FakeApiServer]:
     assert api.errors == []
 
 
+@pytest.mark.process
 def test_unreadable_update_is_logged_without_names_or_texts(
     server: FakeApiServer, tmp_path: Path
 ) -> None:

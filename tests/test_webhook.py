@@ -79,6 +79,7 @@ def server() -> Iterator[FakeApiServer]:
     assert api.errors == []
 
 
+@pytest.mark.process
 def test_webhook_takes_updates_with_the_secret_and_refuses_others(
     server: FakeApiServer, tmp_path: Path
 ) -> None:
@@ -173,6 +174,7 @@ def raw_post(port: int, head: dict[str, str], body: bytes) -> int:
     return int(answer.split()[1])
 
 
+@pytest.mark.process
 def test_webhook_refuses_an_oversized_body_before_reading_it_and_logs_no_content(
     server: FakeApiServer, tmp_path: Path
 ) -> None:

@@ -149,6 +149,8 @@ def register(registry: Registry) -> None:
     """The engine's own audiences: one user ('user'), a sector team's subscribers ('team')."""
     registry.add_audience("user", storage.list_user_recipients)
     registry.add_audience("team", storage.list_team_recipients)
+    # A multi-step conversation that waited too long (bot/housekeeping.py tells its user).
+    registry.add_kinds("transactional", "conversation-expired")
 
 
 class DeliveryCounts(BaseModel):

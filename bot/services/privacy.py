@@ -174,6 +174,13 @@ SECTIONS: list[Section] = [
             "postulate_prompts.user_id",
         ),
     ),
+    Section(
+        "conversations",
+        lambda conn, user_id: storage.list_rows(
+            conn, "conversations", "user_id", user_id, omit=("user_id",)
+        ),
+        ("conversations.user_id",),
+    ),
     Section("deliveries", _deliveries, ("deliveries.chat_id", "announcements.audience_id")),
     Section(
         "settings",

@@ -1,0 +1,70 @@
+"""The rules every conversation shares (handlers/flow.py): /cancel, pause and resume, timeout."""
+
+from __future__ import annotations
+
+from bot.dispatcher import dispatch_once
+from bot.housekeeping import run_housekeeping
+from tests.harness import BotDriver, TgUser, texts_of
+from tests.meeting_factory import make_moderator, member
+
+MOD = TgUser(id=3301, language_code="pl", first_name="Moderatorka")
+
+
+async def _moderator(bot: BotDriver) -> None:
+    await member(bot, MOD)
+    await make_moderator(bot, MOD.id, "culture")
+
+
+async def _broadcast_to_culture(bot: BotDriver) -> None:
+    await bot.send(MOD, "/broadcast")
+    await bot.press(MOD, "Kultura", exact=False)
+    calls = await bot.press(MOD, "Dalej", exact=False)
+    assert "Wyślij treść komunikatu" in texts_of(calls)
+
+
+async def test_another_flow_pauses_the_first_and_its_command_resumes_it(bot: BotDriver) -> None:
+    await _moderator(bot)
+    await _broadcast_to_culture(bot)
+    calls = await bot.send(MOD, "/new_meeting")
+    assert "Którego zespołu dotyczy?" in texts_of(calls)
+    # /cancel ends the active conversation only, and says what it dropped.
+    calls = await bot.send(MOD, "/cancel")
+    assert texts_of(calls) == "Anulowano. Nic nie zostało zapisane."
+    calls = await bot.send(MOD, "Zebranie w piątek")  # the broadcast is paused: not its text
+    assert "Trafi do" not in texts_of(calls)
+    calls = await bot.send(MOD, "/broadcast")
+    assert "Wracamy do przerwanej rozmowy" in texts_of(calls)
+    assert "Wyślij treść komunikatu" in texts_of(calls)
+    calls = await bot.send(MOD, "Zebranie w piątek")
+    assert "Trafi do" in texts_of(calls)
+
+
+async def test_cancel_then_an_old_button_changes_nothing(bot: BotDriver) -> None:
+    await _moderator(bot)
+    await _broadcast_to_culture(bot)
+    await bot.send(MOD, "Zebranie w piątek")
+    calls = await bot.send(MOD, "/cancel")
+    assert texts_of(calls) == "Komunikat odrzucony; nic nie zostało wysłane."
+    calls = await bot.send(MOD, "/cancel")  # nothing left to cancel
+    assert "Komunikat odrzucony" not in texts_of(calls)
+    calls = await bot.click(MOD, "bc:now")
+    assert calls[-1].params.get("show_alert") is True
+    deps = bot.app.bot_data["deps"]
+    count = await deps.db.run(lambda c: c.execute("SELECT count(*) FROM broadcasts").fetchone())
+    assert tuple(count) == (0,)
+
+
+async def test_an_idle_broadcast_expires_and_its_author_is_told(bot: BotDriver) -> None:
+    await _moderator(bot)
+    await _broadcast_to_culture(bot)
+    deps = bot.app.bot_data["deps"]
+    bot.clock.advance(minutes=30)
+    await run_housekeeping(deps)
+    before = len(bot.api.calls)
+    await dispatch_once(deps, bot.app.bot)
+    told = [c for c in bot.api.calls[before:] if c.method == "sendMessage"]
+    assert [c.chat_id for c in told] == [MOD.id]
+    assert "Szkic komunikatu czekał zbyt długo" in told[0].text
+    calls = await bot.send(MOD, "/broadcast")  # expired: a fresh start, not a resume
+    assert "Wracamy" not in texts_of(calls)
+    assert "Do kogo wysłać komunikat?" in texts_of(calls)
