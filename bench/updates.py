@@ -90,6 +90,8 @@ class CountingBotApi(FakeBotApi):
     def clear(self) -> None:
         super().clear()
         self.counts.clear()
+        # The workload is replayed run after run: each replay's presses are new ones.
+        self.answered.clear()
 
 
 # --- the two applications --------------------------------------------------------------------
