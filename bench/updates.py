@@ -270,7 +270,6 @@ async def consent_users(app: App, users: int) -> list[int]:
     from bot.context import DEPS_KEY
     from bot.deps import Deps
     from bot.services import sectors as sectors_service
-    from storage import teams as teams_storage
 
     deps: Deps = app.bot_data[DEPS_KEY]
     version = deps.config.privacy.notice_version
@@ -280,7 +279,7 @@ async def consent_users(app: App, users: int) -> list[int]:
             for user_id in range(1, users + 1)
         )
     )
-    teams = await deps.db.run(teams_storage.list_teams, "sector")
+    teams = await deps.db.run(lambda unit: unit.teams.list_teams("sector"))
     return [team.id for team in teams]
 
 
