@@ -663,6 +663,13 @@ def callback_update(
 REPO = Path(__file__).resolve().parent.parent
 
 
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
 class BotProcess:
     """`python -m bot` as a child process pointed at a FakeApiServer.
 
@@ -690,6 +697,9 @@ class BotProcess:
             BOT_API_FILE_URL=server.file_url,
             BOT_DATABASE=str(database or workdir / "bot.sqlite3"),
             PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
+            # A free port for the site: the default 8080 may be taken by another bot on the
+            # machine, and the bot then exits before it polls.
+            BOT_WEB_PORT=str(_free_port()),
         )
         base.update(env or {})
         self.env = base
