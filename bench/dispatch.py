@@ -37,10 +37,10 @@ from bot.engine import build_engine
 from bot.i18n import Texts
 from bot.services import delivery
 from bot.services import sectors as sectors_service
-from storage import subscriptions as subscriptions_storage
-from storage import users as users_storage
 from storage.database import Database
+from storage.unit import Unit
 from tests.fakes import FakeBotApi
+from tests.sql import raw_sql
 
 TOKEN = "123456:BENCH-token"
 START = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
@@ -67,11 +67,11 @@ async def open_seeded(config: Config, members: int) -> Database:
     def seed(conn: sqlite3.Connection) -> None:
         team = culture_id(conn)
         for chat_id in range(FIRST_CHAT, FIRST_CHAT + members):
-            users_storage.add_user(conn, chat_id, "pl" if chat_id % 2 else "en", START)
-            users_storage.update_consent(conn, chat_id, 1, START)
-            subscriptions_storage.add_subscription(conn, chat_id, team, START)
+            Unit(conn).users.add_user(chat_id, "pl" if chat_id % 2 else "en", START)
+            Unit(conn).users.update_consent(chat_id, 1, START)
+            Unit(conn).subscriptions.add_subscription(chat_id, team, START)
 
-    await db.run(seed)
+    await db.run(raw_sql(seed))
     return db
 
 
@@ -84,7 +84,7 @@ def notice(language: str) -> delivery.OutgoingMessage:
 async def announce_to_team(db: Database, now: datetime) -> int:
     def inner(conn: sqlite3.Connection) -> int:
         return delivery.announce(
-            conn,
+            Unit(conn),
             kind="broadcast",
             audience="team",
             audience_id=culture_id(conn),
@@ -92,7 +92,7 @@ async def announce_to_team(db: Database, now: datetime) -> int:
             now=now,
         )
 
-    return await db.run(inner)
+    return await db.run(raw_sql(inner))
 
 
 async def timed(action: Callable[[], Awaitable[object]]) -> float:
@@ -200,7 +200,7 @@ async def many_reminders(folder: Path, reminders: int) -> None:
         for n in range(reminders):
             due = START + timedelta(minutes=1 + n % 200_000)
             delivery.announce(
-                conn,
+                Unit(conn),
                 kind="meeting-reminder",
                 audience="team",
                 audience_id=team,
@@ -211,7 +211,7 @@ async def many_reminders(folder: Path, reminders: int) -> None:
                 subject=f"meeting:{n}",
             )
 
-    await db.run(seed)
+    await db.run(raw_sql(seed))
     await db.close()
     jobs_with, deps, bot = await scheduler_jobs(config)
     try:
@@ -219,7 +219,7 @@ async def many_reminders(folder: Path, reminders: int) -> None:
         empties = []
         for _ in range(300):
             polls.append(await timed(lambda: dispatch_once(deps, bot)))
-            empties.append(await timed(lambda: deps.db.run(lambda conn: None)))
+            empties.append(await timed(lambda: deps.db.run(lambda unit: None)))
         poll = statistics.median(polls) * 1e3
         empty_tx = statistics.median(empties) * 1e3
         p95 = statistics.quantiles(polls, n=20)[-1] * 1e3

@@ -26,9 +26,10 @@ from bot.engine import build_engine
 from bot.services import delivery
 from bot.services import sectors as sectors_service
 from storage import broadcasts as broadcasts_storage
-from storage import delivery as delivery_storage
 from storage.database import Database
 from storage.timefmt import db_time
+from storage.unit import Unit
+from tests.sql import raw_sql
 
 TOKEN = "123456:BENCH-token"
 START = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
@@ -69,8 +70,7 @@ def seed(conn: sqlite3.Connection, subscribers: int) -> int:
 
 def queue_broadcast(conn: sqlite3.Connection, team: int, now: datetime) -> int:
     """A broadcast to the team, as /broadcast queues it; returns its announcement id."""
-    broadcast_id = broadcasts_storage.add_broadcast(
-        conn,
+    broadcast_id = Unit(conn).broadcasts.add_broadcast(
         created_by=FIRST_CHAT,
         team_ids=[team],
         summary="bench",
@@ -80,7 +80,7 @@ def queue_broadcast(conn: sqlite3.Connection, team: int, now: datetime) -> int:
         now=now,
     )
     return delivery.announce(
-        conn,
+        Unit(conn),
         kind="broadcast",
         audience="broadcast",
         audience_id=broadcast_id,
@@ -93,9 +93,9 @@ def queue_broadcast(conn: sqlite3.Connection, team: int, now: datetime) -> int:
 
 
 def fan_out(conn: sqlite3.Connection, announcement_id: int, now: datetime, config: Config) -> int:
-    announcement = delivery_storage.get_announcement(conn, announcement_id)
+    announcement = Unit(conn).delivery.get_announcement(announcement_id)
     assert announcement is not None
-    return ENGINE.fan_out(conn, announcement, now, config.zone)
+    return ENGINE.fan_out(Unit(conn), announcement, now, config.zone)
 
 
 def plain_insert(
@@ -121,19 +121,19 @@ async def measure(subscribers: int, repeat: int) -> None:
         db = await Database.open(config.database)
         try:
             await sectors_service.sync_from_config(db, config)
-            team = await db.run(seed, subscribers)
-            rows = await db.run(broadcasts_storage.list_recipients, [team])
+            team = await db.run(raw_sql(seed), subscribers)
+            rows = await db.run(lambda unit: unit.broadcasts.list_recipients([team]))
             fan_times: list[float] = []
             plain_times: list[float] = []
             for _ in range(repeat):
                 now = datetime.now(UTC)
-                first = await db.run(queue_broadcast, team, now)
-                second = await db.run(queue_broadcast, team, now)
+                first = await db.run(raw_sql(queue_broadcast), team, now)
+                second = await db.run(raw_sql(queue_broadcast), team, now)
                 started = time.perf_counter()
-                created = await db.run(fan_out, first, now, config)
+                created = await db.run(raw_sql(fan_out), first, now, config)
                 fan_times.append(time.perf_counter() - started)
                 started = time.perf_counter()
-                inserted = await db.run(plain_insert, second, rows, now)
+                inserted = await db.run(raw_sql(plain_insert), second, rows, now)
                 plain_times.append(time.perf_counter() - started)
                 if created != subscribers or inserted != subscribers:
                     raise SystemExit(f"expected {subscribers} rows, got {created}/{inserted}")

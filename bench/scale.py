@@ -38,11 +38,11 @@ from bot.services import privacy as privacy_service
 from bot.services import sectors as sectors_service
 from bot.services import stats as stats_service
 from bot.services import users as users_service
-from storage import postulates as postulates_storage
 from storage.database import MIGRATIONS, Database, _run_batch
 from storage.timefmt import db_time
 from tests.fakes import Call, FakeBotApi
 from tests.harness import BotDriver, Clock, TgUser
+from tests.sql import raw_sql
 
 TOKEN = "123456:BENCH-token"
 FULL = {"members": 50_000, "meetings": 5_000, "reminders": 100_000, "postulates": 20_000}
@@ -190,8 +190,8 @@ async def build(fraction: float) -> Path:
     db = await Database.open(building)
     try:
         await sectors_service.sync_from_config(db, config)
-        await db.run(seed, fraction)
-        await db.run(lambda conn: conn.execute("ANALYZE"))
+        await db.run(raw_sql(seed), fraction)
+        await db.run(raw_sql(lambda conn: conn.execute("ANALYZE")))
     finally:
         await db.close()
     building.rename(path)
@@ -311,7 +311,7 @@ async def operations(path: Path, holds: Holds) -> dict[str, Figure]:
     db = await Database.open(path)
     figures: dict[str, Figure] = {}
     try:
-        members = await db.run(lambda c: [r[0] for r in c.execute("SELECT id FROM users")])
+        members = await db.run(raw_sql(lambda c: [r[0] for r in c.execute("SELECT id FROM users")]))
         victim, reader = members[len(members) // 2 + 1], members[len(members) // 3 + 1]
         figures["daily retention run"] = await timed(
             holds, lambda: privacy_service.retain_if_due(db, config, texts, NOW, force=True)
@@ -319,11 +319,15 @@ async def operations(path: Path, holds: Holds) -> dict[str, Figure]:
         figures["export of all postulates"] = await timed(
             holds, lambda: export_for_user(db, ADMIN, ExportRequest(formats=("csv",)), ";")
         )
-        team = await db.run(lambda c: c.execute("SELECT min(team_id) FROM postulates").fetchone())
+        team = await db.run(
+            raw_sql(lambda c: c.execute("SELECT min(team_id) FROM postulates").fetchone())
+        )
         text = _sentence(random.Random(3), 40)
 
         async def similar() -> None:
-            await db.run(postulates_storage.list_similar, team[0], text, title="Budżet rower park")
+            await db.run(
+                lambda unit: unit.postulates.list_similar(team[0], text, title="Budżet rower park")
+            )
 
         figures["similar-postulate search"] = await timed(holds, similar, repeat=20)
         figures["/mydata"] = await timed(holds, lambda: privacy_service.export(db, reader, NOW))

@@ -15,7 +15,6 @@ import gc
 import itertools
 import logging
 import os
-import sqlite3
 import statistics
 import subprocess
 import sys
@@ -286,7 +285,6 @@ async def consent_users(app: App, users: int) -> list[int]:
     from bot.context import DEPS_KEY
     from bot.deps import Deps
     from bot.services import sectors as sectors_service
-    from storage import teams as teams_storage
 
     deps: Deps = app.bot_data[DEPS_KEY]
     version = deps.config.privacy.notice_version
@@ -296,7 +294,7 @@ async def consent_users(app: App, users: int) -> list[int]:
             for user_id in range(1, users + 1)
         )
     )
-    teams = await deps.db.run(teams_storage.list_teams, "sector")
+    teams = await deps.db.run(lambda unit: unit.teams.list_teams("sector"))
     return [team.id for team in teams]
 
 
@@ -310,8 +308,7 @@ async def prepare_meetings(app: App, users: int, teams: list[int]) -> None:
     from bot.context import DEPS_KEY
     from bot.deps import Deps
     from bot.services import sectors as sectors_service
-    from storage import meetings as meetings_storage
-    from storage import subscriptions as subscriptions_storage
+    from storage.unit import Unit
 
     deps: Deps = app.bot_data[DEPS_KEY]
     version = deps.config.privacy.notice_version
@@ -321,13 +318,12 @@ async def prepare_meetings(app: App, users: int, teams: list[int]) -> None:
     )
     now = datetime.now(UTC)
 
-    def seed(conn: sqlite3.Connection) -> None:
+    def seed(unit: Unit) -> None:
         for user_id in ids:
             for team_id in teams:
-                subscriptions_storage.add_subscription(conn, user_id, team_id, now)
+                unit.subscriptions.add_subscription(user_id, team_id, now)
         for n in range(12):
-            meetings_storage.add_meeting(
-                conn,
+            unit.meetings.add_meeting(
                 team_id=teams[n % len(teams)],
                 series_id=None,
                 title=f"Spotkanie zespołu branżowego nr {n + 1}",

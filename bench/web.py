@@ -32,9 +32,9 @@ from bot.config import EXAMPLE_CONFIG, load_config
 from bot.i18n import Texts
 from bot.services.sectors import sync_from_config
 from bot.web.site import build_site
-from storage.database import Database
-from storage.readonly import ReadOnlyDatabase
+from storage.database import Database, ReadOnlyDatabase
 from storage.timefmt import db_time
+from tests.sql import raw_sql
 
 NOW = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
 TARGET_MS = 30.0
@@ -101,7 +101,7 @@ async def main(members: int, meetings: int, repeat: int) -> None:
     config = load_config(EXAMPLE_CONFIG, {"BOT_DATABASE": str(Path(tempfile.mkdtemp()) / "b.db")})
     db = await Database.open(config.database)
     await sync_from_config(db, config)
-    await db.run(_seed, members, meetings)
+    await db.run(raw_sql(_seed), members, meetings)
     await db.close()
     reader = ReadOnlyDatabase(config.database)
     site = build_site(config, reader, Texts(), "ngo_bench_bot", lambda: NOW)

@@ -28,8 +28,6 @@ from bot.engine import DeliveryEngine, send_rendered
 from bot.redact import redact, secrets_of
 from bot.verdicts import classify
 from storage import delivery as storage
-from storage import groups as groups_storage
-from storage import users as users_storage
 
 log = logging.getLogger(__name__)
 
@@ -117,7 +115,8 @@ async def _attempt(
             # (own transaction, after the call), then this copy is resent there once.
             if migrated:
                 return _final(deps, item, "failed", f"migrated again to chat {verdict.new_chat_id}")
-            await deps.db.run(groups_storage.update_chat_id, item.chat_id, verdict.new_chat_id)
+            new_chat_id = verdict.new_chat_id
+            await deps.db.run(lambda unit: unit.groups.update_chat_id(item.chat_id, new_chat_id))
             moved = item.model_copy(update={"chat_id": verdict.new_chat_id})
             return await _attempt(deps, bot, engine, moved, max_attempts, migrated=True)
         if verdict.action == "retry":
@@ -151,13 +150,13 @@ def _final(deps: Deps, item: storage.Claimed, state: Any, error: str) -> storage
     )
 
 
-def _settle(conn: Any, outcomes: list[storage.Settlement], pause_until: datetime | None) -> None:
-    storage.update_settled(conn, outcomes)
+def _settle(unit: Any, outcomes: list[storage.Settlement], pause_until: datetime | None) -> None:
+    unit.delivery.update_settled(outcomes)
     for item in outcomes:
         if item.state == "blocked":
-            users_storage.update_active(conn, item.chat_id, False)
+            unit.users.update_active(item.chat_id, False)
     if pause_until is not None:
-        storage.update_pause(conn, pause_until)
+        unit.delivery.update_pause(pause_until)
 
 
 @dataclass(frozen=True)
@@ -169,7 +168,7 @@ class _Cycle:
 
 
 def _cycle(
-    conn: Any,
+    unit: Any,
     registry: DeliveryEngine,
     outcomes: list[storage.Settlement],
     pause_until: datetime | None,
@@ -178,31 +177,29 @@ def _cycle(
     zone: Any,
 ) -> _Cycle:
     """One transaction: settle what was answered, fan out what is due, claim the next batch."""
-    _settle(conn, outcomes, pause_until)
+    _settle(unit, outcomes, pause_until)
     if batch_size == 0:
         return _Cycle(0, 0, False, storage.Claim())
-    announcements = storage.list_due_announcements(conn, now, FAN_OUT_PER_POLL + 1)
+    announcements = unit.delivery.list_due_announcements(now, FAN_OUT_PER_POLL + 1)
     created = 0
     fanned = 0
     for announcement in announcements[:FAN_OUT_PER_POLL]:
-        conn.execute("SAVEPOINT fan_out")
         try:
-            created += registry.fan_out(conn, announcement, now, zone)
+            with unit.savepoint():
+                created += registry.fan_out(unit, announcement, now, zone)
         except Exception:
             # A broken resolver (or an audience nobody registered) must not hold up every
             # later notice: this one is cancelled, loudly.
-            conn.execute("ROLLBACK TO fan_out")
             log.exception(
                 "Announcement %s (%s) cannot be fanned out; cancelled",
                 announcement.id,
                 announcement.audience,
             )
-            storage.update_announcement_cancelled(conn, announcement.id)
+            unit.delivery.update_announcement_cancelled(announcement.id)
         else:
             fanned += 1
-        conn.execute("RELEASE fan_out")
     more = len(announcements) > FAN_OUT_PER_POLL
-    return _Cycle(fanned, created, more, storage.claim_deliveries(conn, now, batch_size))
+    return _Cycle(fanned, created, more, unit.delivery.claim_deliveries(now, batch_size))
 
 
 class _Run:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import sqlite3
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,9 +22,8 @@ from bot import csvfile
 from bot.config import Config
 from bot.errors import DomainError, NotAllowed
 from storage import postulates as store
-from storage import roles as roles_storage
-from storage import teams as teams_storage
 from storage.database import Database
+from storage.unit import Unit
 
 Format = Literal["csv", "json"]
 COLUMNS = (
@@ -88,7 +86,7 @@ def _by(actor_id: int | None, author_id: int | None) -> str:
 
 
 def collect(
-    conn: sqlite3.Connection,
+    unit: Unit,
     *,
     team_ids: list[int] | None = None,
     states: list[str] | None = None,
@@ -100,19 +98,19 @@ def collect(
     A handful of queries whatever the count (not two per postulate): at 20,000 postulates
     the per-postulate reads held the database for seconds (issue 12).
     """
-    teams = {team.id: team for team in teams_storage.list_teams(conn)}
-    postulates = store.list_postulates(
-        conn, team_ids=team_ids, states=states, since=since, until=until
+    teams = {team.id: team for team in unit.teams.list_teams()}
+    postulates = unit.postulates.list_postulates(
+        team_ids=team_ids, states=states, since=since, until=until
     )
     ids = [p.id for p in postulates]
-    references = store.list_references(
-        conn, sorted({p.duplicate_of for p in postulates if p.duplicate_of})
+    references = unit.postulates.list_references(
+        sorted({p.duplicate_of for p in postulates if p.duplicate_of})
     )
     supports: dict[int, list[store.Support]] = {}
-    for support in store.list_supports_of(conn, ids):
+    for support in unit.postulates.list_supports_of(ids):
         supports.setdefault(support.postulate_id, []).append(support)
     histories: dict[int, list[store.HistoryEntry]] = {}
-    for entry in store.list_history_of(conn, ids):
+    for entry in unit.postulates.list_history_of(ids):
         histories.setdefault(entry.postulate_id, []).append(entry)
     records = []
     for p in postulates:
@@ -180,10 +178,10 @@ def render(records: list[dict[str, Any]], fmt: Format, delimiter: str) -> bytes:
     return to_csv(records, delimiter) if fmt == "csv" else to_json(records)
 
 
-def _filters(conn: sqlite3.Connection, request: ExportRequest) -> dict[str, Any]:
+def _filters(unit: Unit, request: ExportRequest) -> dict[str, Any]:
     team_ids = None
     if request.sector is not None:
-        team = teams_storage.get_team_by_slug(conn, request.sector)
+        team = unit.teams.get_team_by_slug(request.sector)
         if team is None or team.kind != "sector":
             raise BadFilter("postulates.error-call-sector", slug=request.sector)
         team_ids = [team.id]
@@ -208,17 +206,17 @@ async def export_for_user(
     large export holds neither the writer nor the event loop.
     """
 
-    def build(conn: sqlite3.Connection) -> list[dict[str, Any]]:
-        filters = _filters(conn, request)
-        if not roles_storage.is_admin(conn, user_id):
-            mine = sorted(roles_storage.list_moderated_team_ids(conn, user_id))
+    def build(unit: Unit) -> list[dict[str, Any]]:
+        filters = _filters(unit, request)
+        if not unit.roles.is_admin(user_id):
+            mine = sorted(unit.roles.list_moderated_team_ids(user_id))
             if not mine:
                 raise NotAllowed()
             if filters["team_ids"] is None:
                 filters["team_ids"] = mine
             elif not set(filters["team_ids"]) <= set(mine):
                 raise NotAllowed()
-        return collect(conn, **filters)
+        return collect(unit, **filters)
 
     records = await db.read(build)
 
@@ -233,8 +231,8 @@ async def export_records(config: Config, request: ExportRequest) -> list[dict[st
     db = await Database.open(config.database)
     try:
 
-        def build(conn: sqlite3.Connection) -> list[dict[str, Any]]:
-            return collect(conn, **_filters(conn, request))
+        def build(unit: Unit) -> list[dict[str, Any]]:
+            return collect(unit, **_filters(unit, request))
 
         return await db.read(build)
     finally:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sqlite3
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -23,7 +22,7 @@ from bot.services import delivery
 from bot.services import postulates as postulates_service
 from bot.services import privacy as privacy_service
 from bot.services import settings as settings_service
-from storage import conversations as conversations_storage
+from storage.unit import Unit
 
 log = logging.getLogger(__name__)
 
@@ -43,15 +42,15 @@ async def retention(deps: Deps) -> int:
     return outcome.purged + outcome.pruned + outcome.updates_forgotten
 
 
-def _expire_conversations(conn: sqlite3.Connection, texts: Texts, now: datetime) -> int:
-    expired = conversations_storage.delete_expired_conversations(conn, now)
+def _expire_conversations(unit: Unit, texts: Texts, now: datetime) -> int:
+    expired = unit.conversations.delete_expired_conversations(now)
     for conversation in expired:
         messages = {
             language: delivery.OutgoingMessage(text=texts.get(language, conversation.expired_key))
             for language in LANGUAGES
         }
         delivery.announce(
-            conn,
+            unit,
             kind="conversation-expired",
             audience="user",
             audience_id=conversation.user_id,

@@ -31,8 +31,9 @@ from telegram import Chat, Update
 from telegram.ext import ApplicationHandlerStop, BaseHandler, TypeHandler
 
 from bot.context import App, Ctx
+from bot.services import conversations as store
 from handlers.common import require_actor
-from storage import conversations as store
+from storage.conversations import Conversation
 
 # After the gatekeeper (-100), before the postulate drafts' interceptor (-10) and every
 # feature (0): a typed answer belongs to the conversation under way, whatever else matches.
@@ -118,7 +119,7 @@ class Flows:
             deps = context.deps
             user_id = require_actor(context).user_id
             if flow.resume is not None and _command(update) in flow.commands:
-                saved = await deps.db.run(store.get_conversation, user_id, flow.name, deps.clock())
+                saved = await deps.db.run(store.get, user_id, flow.name, deps.clock())
                 if saved is not None:
                     await self._step(flow, saved, update, context, flow.resume, int(saved.step))
                     return
@@ -127,7 +128,7 @@ class Flows:
 
         return run
 
-    def _load(self, context: Ctx, saved: store.Conversation | None, flow: Flow) -> None:
+    def _load(self, context: Ctx, saved: Conversation | None, flow: Flow) -> None:
         if context.user_data is None:
             raise RuntimeError("a flow ran for an update without a user")
         context.user_data[_STATE] = (
@@ -137,7 +138,7 @@ class Flows:
     async def _step(
         self,
         flow: Flow,
-        saved: store.Conversation,
+        saved: Conversation,
         update: Update,
         context: Ctx,
         callback: Callable[..., Coroutine[Any, Any, object]],
@@ -157,12 +158,12 @@ class Flows:
         model = data.pop(_STATE, None)
         step = current if result is None else result
         if not isinstance(step, int) or step == END:
-            await deps.db.run(store.delete_conversation, user_id, flow.name)
+            await deps.db.run(store.end, user_id, flow.name)
             return
         now = deps.clock()
         payload = (model if isinstance(model, flow.model) else flow.model()).model_dump_json()
         await deps.db.run(
-            store.add_or_update_conversation,
+            store.save,
             user_id=user_id,
             flow=flow.name,
             step=str(int(step)),
@@ -180,12 +181,12 @@ class Flows:
             return
         deps = context.deps
         now: datetime = deps.clock()
-        saved = await deps.db.run(store.get_active_conversation, context.actor.user_id, now)
+        saved = await deps.db.run(store.get_active, context.actor.user_id, now)
         if saved is None:
             return
         flow = self.flows.get(saved.flow)
         if flow is None:  # a flow this version no longer has: forget it quietly
-            await deps.db.run(store.delete_conversation, saved.user_id, saved.flow)
+            await deps.db.run(store.end, saved.user_id, saved.flow)
             return
         command = _command(update)
         if command == "cancel":
@@ -193,14 +194,14 @@ class Flows:
             try:
                 await flow.cancel(update, context)
             finally:
-                await deps.db.run(store.delete_conversation, saved.user_id, saved.flow)
+                await deps.db.run(store.end, saved.user_id, saved.flow)
                 if context.user_data is not None:
                     context.user_data.pop(_STATE, None)
             raise ApplicationHandlerStop
         if command is not None:
             # Another command pauses the conversation; the flow's own entry handler
             # resumes or restarts it.
-            await deps.db.run(store.update_pause_all, saved.user_id)
+            await deps.db.run(store.pause_all, saved.user_id)
             return
         if any(self._is_entry(update)):
             return  # a flow's start button (e.g. Edit on a card): group 0 starts that flow

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import datetime
 
 from storage.models import Row
+from storage.repository import Repository
 from storage.timefmt import db_time
 
 
@@ -21,95 +21,87 @@ class Conversation(Row):
     expires_at: datetime
 
 
-def get_active_conversation(
-    conn: sqlite3.Connection, user_id: int, now: datetime
-) -> Conversation | None:
-    """The user's active (not paused, not expired) conversation, if any."""
-    row = conn.execute(
-        "SELECT * FROM conversations WHERE user_id = ? AND paused = 0 AND expires_at > ?",
-        (user_id, db_time(now)),
-    ).fetchone()
-    return None if row is None else Conversation.from_row(row)
+class Conversations(Repository):
+    """Multi-step conversations' state, one row per user and flow."""
 
+    def get_active_conversation(self, user_id: int, now: datetime) -> Conversation | None:
+        """The user's active (not paused, not expired) conversation, if any."""
+        row = self._conn.execute(
+            "SELECT * FROM conversations WHERE user_id = ? AND paused = 0 AND expires_at > ?",
+            (user_id, db_time(now)),
+        ).fetchone()
+        return None if row is None else Conversation.from_row(row)
 
-def get_conversation(
-    conn: sqlite3.Connection, user_id: int, flow: str, now: datetime
-) -> Conversation | None:
-    """The user's conversation of one flow, paused or not, unless it expired."""
-    row = conn.execute(
-        "SELECT * FROM conversations WHERE user_id = ? AND flow = ? AND expires_at > ?",
-        (user_id, flow, db_time(now)),
-    ).fetchone()
-    return None if row is None else Conversation.from_row(row)
+    def get_conversation(self, user_id: int, flow: str, now: datetime) -> Conversation | None:
+        """The user's conversation of one flow, paused or not, unless it expired."""
+        row = self._conn.execute(
+            "SELECT * FROM conversations WHERE user_id = ? AND flow = ? AND expires_at > ?",
+            (user_id, flow, db_time(now)),
+        ).fetchone()
+        return None if row is None else Conversation.from_row(row)
 
-
-def update_pause_all(conn: sqlite3.Connection, user_id: int) -> int:
-    """Pause the user's active conversation (another command came); return how many."""
-    return conn.execute(
-        "UPDATE conversations SET paused = 1 WHERE user_id = ? AND paused = 0", (user_id,)
-    ).rowcount
-
-
-def add_or_update_conversation(
-    conn: sqlite3.Connection,
-    *,
-    user_id: int,
-    flow: str,
-    step: str,
-    state: str,
-    expired_key: str,
-    now: datetime,
-    expires_at: datetime,
-    prompt_message_id: int | None = None,
-) -> None:
-    """Store where a flow stands and make it the user's one active conversation."""
-    # Pausing the others first keeps the one-active index satisfied.
-    conn.execute(
-        "UPDATE conversations SET paused = 1 WHERE user_id = ? AND flow <> ? AND paused = 0",
-        (user_id, flow),
-    )
-    conn.execute(
-        "INSERT INTO conversations (user_id, flow, step, state, paused, prompt_message_id,"
-        " expired_key, updated_at, expires_at) VALUES (?, ?, ?, ?, 0, ?, ?, ?, ?)"
-        " ON CONFLICT (user_id, flow) DO UPDATE SET step = excluded.step,"
-        " state = excluded.state, paused = 0,"
-        " prompt_message_id = coalesce(excluded.prompt_message_id, prompt_message_id),"
-        " expired_key = excluded.expired_key, updated_at = excluded.updated_at,"
-        " expires_at = excluded.expires_at",
-        (
-            user_id,
-            flow,
-            step,
-            state,
-            prompt_message_id,
-            expired_key,
-            db_time(now),
-            db_time(expires_at),
-        ),
-    )
-
-
-def delete_conversation(conn: sqlite3.Connection, user_id: int, flow: str) -> bool:
-    """End a flow's conversation; True if there was one."""
-    return (
-        conn.execute(
-            "DELETE FROM conversations WHERE user_id = ? AND flow = ?", (user_id, flow)
+    def update_pause_all(self, user_id: int) -> int:
+        """Pause the user's active conversation (another command came); return how many."""
+        return self._conn.execute(
+            "UPDATE conversations SET paused = 1 WHERE user_id = ? AND paused = 0", (user_id,)
         ).rowcount
-        > 0
-    )
 
+    def add_or_update_conversation(
+        self,
+        *,
+        user_id: int,
+        flow: str,
+        step: str,
+        state: str,
+        expired_key: str,
+        now: datetime,
+        expires_at: datetime,
+        prompt_message_id: int | None = None,
+    ) -> None:
+        """Store where a flow stands and make it the user's one active conversation."""
+        # Pausing the others first keeps the one-active index satisfied.
+        self._conn.execute(
+            "UPDATE conversations SET paused = 1 WHERE user_id = ? AND flow <> ? AND paused = 0",
+            (user_id, flow),
+        )
+        self._conn.execute(
+            "INSERT INTO conversations (user_id, flow, step, state, paused, prompt_message_id,"
+            " expired_key, updated_at, expires_at) VALUES (?, ?, ?, ?, 0, ?, ?, ?, ?)"
+            " ON CONFLICT (user_id, flow) DO UPDATE SET step = excluded.step,"
+            " state = excluded.state, paused = 0,"
+            " prompt_message_id = coalesce(excluded.prompt_message_id, prompt_message_id),"
+            " expired_key = excluded.expired_key, updated_at = excluded.updated_at,"
+            " expires_at = excluded.expires_at",
+            (
+                user_id,
+                flow,
+                step,
+                state,
+                prompt_message_id,
+                expired_key,
+                db_time(now),
+                db_time(expires_at),
+            ),
+        )
 
-def delete_expired_conversations(
-    conn: sqlite3.Connection, now: datetime, limit: int = 500
-) -> list[Conversation]:
-    """Remove up to `limit` conversations whose time ran out; return them (oldest first)."""
-    rows = conn.execute(
-        "SELECT * FROM conversations WHERE expires_at <= ? ORDER BY expires_at LIMIT ?",
-        (db_time(now), limit),
-    ).fetchall()
-    expired = [Conversation.from_row(row) for row in rows]
-    conn.executemany(
-        "DELETE FROM conversations WHERE user_id = ? AND flow = ?",
-        [(c.user_id, c.flow) for c in expired],
-    )
-    return expired
+    def delete_conversation(self, user_id: int, flow: str) -> bool:
+        """End a flow's conversation; True if there was one."""
+        return (
+            self._conn.execute(
+                "DELETE FROM conversations WHERE user_id = ? AND flow = ?", (user_id, flow)
+            ).rowcount
+            > 0
+        )
+
+    def delete_expired_conversations(self, now: datetime, limit: int = 500) -> list[Conversation]:
+        """Remove up to `limit` conversations whose time ran out; return them (oldest first)."""
+        rows = self._conn.execute(
+            "SELECT * FROM conversations WHERE expires_at <= ? ORDER BY expires_at LIMIT ?",
+            (db_time(now), limit),
+        ).fetchall()
+        expired = [Conversation.from_row(row) for row in rows]
+        self._conn.executemany(
+            "DELETE FROM conversations WHERE user_id = ? AND flow = ?",
+            [(c.user_id, c.flow) for c in expired],
+        )
+        return expired

@@ -1,4 +1,4 @@
-"""The one SQLite connection: pragmas, migrations and group-committed transactions."""
+"""The SQLite connections: pragmas, migrations, group-committed units and read-only reads."""
 
 from __future__ import annotations
 
@@ -7,24 +7,25 @@ import logging
 import re
 import sqlite3
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
-import aiosqlite
+from storage.unit import Unit
 
 log = logging.getLogger(__name__)
 
 P = ParamSpec("P")
 T = TypeVar("T")
-# A unit of work: fn(conn, *args, **kwargs), kept apart so that queuing it makes no closure.
-Unit = tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any]]
+# A queued unit of work: fn(unit, *args, **kwargs), kept apart so queuing it makes no closure.
+Work = tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any]]
 Outcome = tuple[bool, Any]
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 # A batch bounds how long one commit keeps later callers waiting.
 MAX_BATCH = 256
-# Called with every raw connection a Database opens (the writer and the readers), after its
+# Called with every raw connection opened here (the writer and the read-only ones), after its
 # pragmas: the test suite installs its query-plan recorder here.
 CONNECT_HOOKS: list[Callable[[sqlite3.Connection], None]] = []
 
@@ -110,7 +111,7 @@ def migrate(conn: sqlite3.Connection, folder: Path = MIGRATIONS) -> int:
     return current
 
 
-def _run_batch(conn: sqlite3.Connection, units: list[Unit]) -> list[Outcome]:
+def _run_batch(conn: sqlite3.Connection, units: list[Work]) -> list[Outcome]:
     """Run each unit in its own savepoint inside one transaction, then commit once."""
     outcomes: list[Outcome] = []
     try:
@@ -118,7 +119,7 @@ def _run_batch(conn: sqlite3.Connection, units: list[Unit]) -> list[Outcome]:
         for fn, args, kwargs in units:
             conn.execute("SAVEPOINT unit")
             try:
-                value = fn(conn, *args, **kwargs)
+                value = fn(Unit(conn), *args, **kwargs)
             except Exception as exc:
                 conn.execute("ROLLBACK TO unit")
                 conn.execute("RELEASE unit")
@@ -135,22 +136,28 @@ def _run_batch(conn: sqlite3.Connection, units: list[Unit]) -> list[Outcome]:
     return outcomes
 
 
+def _connect(path: str) -> sqlite3.Connection:
+    # Made and used only in the writer's one thread; check_same_thread=False because that
+    # thread is the executor's, not the one that asked for it.
+    return sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+
+
 class Database:
-    """Owns the connection; every use case is one `run` call = one atomic transaction.
+    """Owns the writer connection; every use case is one `run` call = one atomic transaction.
 
     Units queued while a commit is under way are run together and share one commit
     (group commit): with `synchronous=FULL` the fsync, not the SQL, is the cost of a write.
-    Each unit runs whole in aiosqlite's worker thread, so no await (and no Telegram call)
-    can ever happen inside a transaction.
+    Each batch runs whole in the writer's single thread (one thread hop per transaction,
+    where aiosqlite would make one per statement), so no await (and no Telegram call) can
+    ever happen inside a transaction.
     """
 
     def __init__(self, path: Path | str) -> None:
         self.path = str(path)
-        # The read-only connection's URI, worked out before any await.
-        self._reader_uri = "" if self.path == ":memory:" else Path(self.path).absolute().as_uri()
-        self._conn: aiosqlite.Connection | None = None
-        self._reader: aiosqlite.Connection | None = None
-        self._pending: list[tuple[Unit, asyncio.Future[Any]]] = []
+        self._executor: ThreadPoolExecutor | None = None
+        self._conn: sqlite3.Connection | None = None
+        self._reader = None if self.path == ":memory:" else ReadOnlyDatabase(self.path)
+        self._pending: list[tuple[Work, asyncio.Future[Any]]] = []
         self._flusher: asyncio.Task[None] | None = None
 
     @classmethod
@@ -159,12 +166,11 @@ class Database:
         if str(path) != ":memory:":
             _check_openable(Path(path))
         db = cls(path)
-        try:
-            db._conn = await aiosqlite.connect(db.path, isolation_level=None)
-        except sqlite3.Error as exc:
-            raise DatabaseError(f"cannot open the database {path}: {exc}") from exc
+        db._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="db-writer")
+        loop = asyncio.get_running_loop()
         try:
             try:
+                db._conn = await loop.run_in_executor(db._executor, _connect, db.path)
                 await db._in_thread(_configure)
             except sqlite3.Error as exc:
                 raise DatabaseError(f"cannot open the database {path}: {exc}") from exc
@@ -172,63 +178,55 @@ class Database:
             # Fresh statistics for the planner: cheap (it analyses only what changed a lot).
             await db._in_thread(optimize)
         except BaseException:
-            # aiosqlite's worker thread is not a daemon: an unclosed connection would keep
-            # the process alive at exit.
             await db.close()
             raise
         return db
 
     async def close(self) -> None:
-        """Finish queued work, then close the connection."""
+        """Finish queued work, then close the connections and stop their threads."""
         while self._flusher is not None and not self._flusher.done():
             await self._flusher
         if self._reader is not None:
             await self._reader.close()
-            self._reader = None
-        if self._conn is not None:
-            await self._conn.close()
-            self._conn = None
+            # A later read (the connection closed and the database opened again) starts anew.
+            self._reader = ReadOnlyDatabase(self.path)
+        executor, self._executor = self._executor, None
+        if executor is None:
+            return
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            await asyncio.get_running_loop().run_in_executor(executor, conn.close)
+        executor.shutdown(wait=True)
 
     async def _in_thread(self, fn: Callable[..., T], *args: Any) -> T:
-        if self._conn is None:
+        """Run `fn(conn, *args)` in the writer's thread."""
+        if self._executor is None or self._conn is None:
             raise RuntimeError("database is closed")
-        raw = self._conn._conn
-        # aiosqlite has no public hook for running a function on its worker thread; this
-        # one private call lets a whole transaction cost one thread hop instead of one per
-        # statement (DESIGN.md, "Where the time goes").
-        result: T = await self._conn._execute(fn, raw, *args)  # type: ignore[no-untyped-call]
-        return result
+        return await asyncio.get_running_loop().run_in_executor(
+            self._executor, fn, self._conn, *args
+        )
+
+    async def optimize(self) -> None:
+        """Refresh the planner's statistics where they are stale (daily), between batches."""
+        await self._in_thread(optimize)
 
     async def read(
-        self, fn: Callable[Concatenate[sqlite3.Connection, P], T], *args: P.args, **kwargs: P.kwargs
+        self, fn: Callable[Concatenate[Unit, P], T], *args: P.args, **kwargs: P.kwargs
     ) -> T:
-        """Run `fn(conn, ...)` on a read-only connection, in one read transaction.
+        """Run `fn(unit, ...)` on the read-only connection, in one read transaction.
 
         For long reads (exports, statistics): WAL lets a reader see one consistent commit
         while the writer goes on, so they never hold up the units queued behind `run`.
         An in-memory database has no second connection and reads through `run`.
         """
-        if self.path == ":memory:":
-            return await self.run(fn, *args, **kwargs)
         if self._reader is None:
-            reader = await aiosqlite.connect(
-                f"{self._reader_uri}?mode=ro", uri=True, isolation_level=None
-            )
-            await reader._execute(_configure_reader, reader._conn)  # type: ignore[no-untyped-call]
-            if self._reader is None:
-                self._reader = reader
-            else:  # another caller opened one meanwhile
-                await reader.close()
-        reader_conn = self._reader
-        result: T = await reader_conn._execute(  # type: ignore[no-untyped-call]
-            _read, reader_conn._conn, fn, args, kwargs
-        )
-        return result
+            return await self.run(fn, *args, **kwargs)
+        return await self._reader.run(fn, *args, **kwargs)
 
     async def run(
-        self, fn: Callable[Concatenate[sqlite3.Connection, P], T], *args: P.args, **kwargs: P.kwargs
+        self, fn: Callable[Concatenate[Unit, P], T], *args: P.args, **kwargs: P.kwargs
     ) -> T:
-        """Run `fn(conn, ...)` as one transaction; its exception rolls back only its changes."""
+        """Run `fn(unit, ...)` as one transaction; its exception rolls back only its changes."""
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
         self._pending.append(((fn, args, kwargs), future))
         if self._flusher is None or self._flusher.done():
@@ -253,6 +251,60 @@ class Database:
                     future.set_exception(value)
 
 
+class ReadOnlyDatabase:
+    """One `mode=ro` connection used by one worker thread; each read sees one snapshot.
+
+    The one read-only facility: the public site, exports and /stats read here. In WAL mode
+    readers never block the writer nor wait for it, so a read costs its own queries only, and
+    the connection cannot write: a bug in a page cannot change the data.
+    """
+
+    def __init__(self, path: Path | str) -> None:
+        # The URI is worked out now, before any await or thread.
+        self._uri = f"{Path(path).absolute().as_uri()}?mode=ro"
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="db-reader")
+        self._conn: sqlite3.Connection | None = None
+
+    def _connect(self) -> sqlite3.Connection:
+        if self._conn is None:
+            conn = sqlite3.connect(
+                self._uri, uri=True, isolation_level=None, check_same_thread=False
+            )
+            _configure_reader(conn)
+            self._conn = conn
+        return self._conn
+
+    def _read(self, fn: Callable[..., T], args: tuple[Any, ...], kwargs: dict[str, Any]) -> T:
+        conn = self._connect()
+        # One transaction per read: all its queries see the same committed state.
+        conn.execute("BEGIN")
+        try:
+            return fn(Unit(conn), *args, **kwargs)
+        finally:
+            conn.execute("ROLLBACK")
+
+    async def run(
+        self, fn: Callable[Concatenate[Unit, P], T], *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        """Run `fn(unit, ...)` over the read-only connection, in its thread."""
+        return await asyncio.get_running_loop().run_in_executor(
+            self._executor, self._read, fn, args, kwargs
+        )
+
+    async def close(self) -> None:
+        """Close the connection in its own thread, then stop the thread."""
+
+        def close() -> None:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+
+        if self._conn is not None:
+            await asyncio.get_running_loop().run_in_executor(self._executor, close)
+        # Closing twice (a shutdown after a failed start) is harmless; the idle thread ends.
+        self._executor.shutdown(wait=True)
+
+
 def optimize(conn: sqlite3.Connection) -> None:
     """Let SQLite refresh the planner's statistics where they are stale (at start, daily)."""
     # 0x10002: also analyse tables never analysed yet (a fresh file, a new migration's
@@ -261,22 +313,10 @@ def optimize(conn: sqlite3.Connection) -> None:
     conn.execute("PRAGMA optimize = 0x10002")
 
 
-def _read(
-    conn: sqlite3.Connection,
-    fn: Callable[..., T],
-    args: tuple[Any, ...],
-    kwargs: dict[str, Any],
-) -> T:
-    conn.execute("BEGIN")
-    try:
-        return fn(conn, *args, **kwargs)
-    finally:
-        conn.execute("COMMIT")
-
-
 def _configure_reader(conn: sqlite3.Connection) -> None:
     conn.row_factory = sqlite3.Row
     conn.execute("PRAGMA busy_timeout = 5000")
+    conn.execute("PRAGMA query_only = ON")
     for hook in CONNECT_HOOKS:
         hook(conn)
 

@@ -2,18 +2,11 @@
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import datetime
 
 from storage.models import User
+from storage.repository import Repository
 from storage.timefmt import db_time
-
-
-def get_user(conn: sqlite3.Connection, user_id: int) -> User | None:
-    """Return one user."""
-    row = conn.execute("SELECT * FROM users WHERE id = ?", (user_id,)).fetchone()
-    return None if row is None else User.from_row(row)
-
 
 # The user's columns in the order of the model's fields, then the roles (one query per update).
 _USER_AND_ROLES = """
@@ -25,59 +18,65 @@ _USER_AND_ROLES = """
 _USER_FIELDS = tuple(User.model_fields)
 
 
-def get_user_and_roles(
-    conn: sqlite3.Connection, user_id: int
-) -> tuple[User | None, bool, frozenset[int]]:
-    """Return the user (None if unknown), whether they are an admin and the sector teams they
-    moderate, in one query: this runs for every update."""
-    *columns, is_admin, moderated = conn.execute(_USER_AND_ROLES, (user_id,)).fetchone()
-    user = None
-    if columns[0] is not None:
-        user = User.model_validate(dict(zip(_USER_FIELDS, columns, strict=True)))
-    teams = frozenset(int(team) for team in moderated.split(",")) if moderated else frozenset()
-    return user, bool(is_admin), teams
+class Users(Repository):
+    """Users repository over one transaction's connection."""
 
+    __slots__ = ()
 
-def get_consent_version(conn: sqlite3.Connection, user_id: int) -> int | None:
-    """Return the privacy notice version the user consented to (None: no consent, no user)."""
-    row = conn.execute("SELECT consent_version FROM users WHERE id = ?", (user_id,)).fetchone()
-    return None if row is None else row[0]
+    def get_user(self, user_id: int) -> User | None:
+        """Return one user."""
+        row = self._conn.execute("SELECT * FROM users WHERE id = ?", (user_id,)).fetchone()
+        return None if row is None else User.from_row(row)
 
+    def get_user_and_roles(self, user_id: int) -> tuple[User | None, bool, frozenset[int]]:
+        """Return the user (None if unknown), whether they are an admin and the sector teams they
+        moderate, in one query: this runs for every update."""
+        *columns, is_admin, moderated = self._conn.execute(_USER_AND_ROLES, (user_id,)).fetchone()
+        user = None
+        if columns[0] is not None:
+            user = User.model_validate(dict(zip(_USER_FIELDS, columns, strict=True)))
+        teams = frozenset(int(team) for team in moderated.split(",")) if moderated else frozenset()
+        return user, bool(is_admin), teams
 
-def add_user(conn: sqlite3.Connection, user_id: int, language: str, now: datetime) -> User:
-    """Insert a user who has not consented yet (id and language only); keep an existing one."""
-    row = conn.execute(
-        """INSERT INTO users (id, language, created_at) VALUES (?, ?, ?)
-           ON CONFLICT (id) DO UPDATE SET active = 1 RETURNING *""",
-        (user_id, language, db_time(now)),
-    ).fetchone()
-    return User.from_row(row)
+    def get_consent_version(self, user_id: int) -> int | None:
+        """Return the privacy notice version the user consented to (None: no consent, no user)."""
+        row = self._conn.execute(
+            "SELECT consent_version FROM users WHERE id = ?", (user_id,)
+        ).fetchone()
+        return None if row is None else row[0]
 
+    def add_user(self, user_id: int, language: str, now: datetime) -> User:
+        """Insert a user who has not consented yet (id and language only); keep an existing one."""
+        row = self._conn.execute(
+            """INSERT INTO users (id, language, created_at) VALUES (?, ?, ?)
+               ON CONFLICT (id) DO UPDATE SET active = 1 RETURNING *""",
+            (user_id, language, db_time(now)),
+        ).fetchone()
+        return User.from_row(row)
 
-def update_consent(conn: sqlite3.Connection, user_id: int, version: int, now: datetime) -> None:
-    """Record consent to the given version of the privacy notice."""
-    conn.execute(
-        "UPDATE users SET consent_at = ?, consent_version = ? WHERE id = ?",
-        (db_time(now), version, user_id),
-    )
+    def update_consent(self, user_id: int, version: int, now: datetime) -> None:
+        """Record consent to the given version of the privacy notice."""
+        self._conn.execute(
+            "UPDATE users SET consent_at = ?, consent_version = ? WHERE id = ?",
+            (db_time(now), version, user_id),
+        )
 
+    def update_language(self, user_id: int, language: str, *, chosen: bool) -> None:
+        """Set the user's language; `chosen` stops it following Telegram's language_code."""
+        self._conn.execute(
+            "UPDATE users SET language = ?, language_chosen = max(language_chosen, ?) WHERE id = ?",
+            (language, int(chosen), user_id),
+        )
 
-def update_language(conn: sqlite3.Connection, user_id: int, language: str, *, chosen: bool) -> None:
-    """Set the user's language; `chosen` stops it following Telegram's language_code."""
-    conn.execute(
-        "UPDATE users SET language = ?, language_chosen = max(language_chosen, ?) WHERE id = ?",
-        (language, int(chosen), user_id),
-    )
+    def update_active(self, user_id: int, active: bool) -> bool:
+        """Mark a user active or inactive; return whether the user exists."""
+        cursor = self._conn.execute(
+            "UPDATE users SET active = ? WHERE id = ?", (int(active), user_id)
+        )
+        return cursor.rowcount > 0
 
-
-def update_active(conn: sqlite3.Connection, user_id: int, active: bool) -> bool:
-    """Mark a user active or inactive; return whether the user exists."""
-    cursor = conn.execute("UPDATE users SET active = ? WHERE id = ?", (int(active), user_id))
-    return cursor.rowcount > 0
-
-
-def update_organisation(
-    conn: sqlite3.Connection, user_id: int, organisation_id: int | None
-) -> None:
-    """Link the user to the organisation they represent (or to none)."""
-    conn.execute("UPDATE users SET organisation_id = ? WHERE id = ?", (organisation_id, user_id))
+    def update_organisation(self, user_id: int, organisation_id: int | None) -> None:
+        """Link the user to the organisation they represent (or to none)."""
+        self._conn.execute(
+            "UPDATE users SET organisation_id = ? WHERE id = ?", (organisation_id, user_id)
+        )

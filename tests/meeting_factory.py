@@ -18,6 +18,7 @@ from storage.timefmt import db_time
 from tests.conftest import start_driver, stop_driver
 from tests.fakes import FakeBotApi
 from tests.harness import BotDriver, Clock, TgUser
+from tests.sql import raw_sql
 
 
 def db_of(bot: BotDriver) -> Database:
@@ -67,7 +68,7 @@ async def add_meeting(
         ).fetchone()
         return int(row[0])
 
-    return await db_of(bot).run(insert)
+    return await db_of(bot).run(raw_sql(insert))
 
 
 async def update_meeting(bot: BotDriver, meeting_id: int, at: datetime, **values: object) -> None:
@@ -79,7 +80,7 @@ async def update_meeting(bot: BotDriver, meeting_id: int, at: datetime, **values
             conn.execute(f"UPDATE meetings SET {column} = ? WHERE id = ?", (stored, meeting_id))
         conn.execute("UPDATE meetings SET updated_at = ? WHERE id = ?", (db_time(at), meeting_id))
 
-    await db_of(bot).run(change)
+    await db_of(bot).run(raw_sql(change))
 
 
 async def member(bot: BotDriver, user: TgUser, *sectors: str) -> None:
@@ -100,7 +101,7 @@ async def make_moderator(bot: BotDriver, user_id: int, team: str = "culture") ->
             (user_id, team),
         )
 
-    await db_of(bot).run(grant)
+    await db_of(bot).run(raw_sql(grant))
 
 
 async def set_organisation(bot: BotDriver, user_id: int, name: str) -> None:
@@ -115,7 +116,7 @@ async def set_organisation(bot: BotDriver, user_id: int, name: str) -> None:
         ).fetchone()
         conn.execute("UPDATE users SET organisation_id = ? WHERE id = ?", (row[0], user_id))
 
-    await db_of(bot).run(link)
+    await db_of(bot).run(raw_sql(link))
 
 
 def user(number: int, language: str = "pl") -> TgUser:

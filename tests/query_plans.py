@@ -44,6 +44,7 @@ _NOT_ALIAS = {
     "values", "select", "as", "default", "union", "natural", "having", "window", "returning",
     "indexed", "not", "and", "or", "except", "intersect",
 }  # fmt: skip
+_BOUNDED_WALK = re.compile(r"\bORDER BY\b.*\bLIMIT\b", re.IGNORECASE | re.DOTALL)
 _SCAN = re.compile(r"^SCAN (\w+)(?: USING (?:COVERING )?INDEX (\w+))?")
 
 # One example per statement shape (literals blanked): memory stays small over the suite.
@@ -118,6 +119,9 @@ def full_scans(conn: sqlite3.Connection, statement: str) -> list[str]:
         table = aliases.get(match.group(1), match.group(1))
         # Reading a whole partial index reads only the rows it holds (pending, sending, ...).
         if table in SMALL_TABLES or match.group(2) in partial:
+            continue
+        # Walking an index in order and stopping at LIMIT reads LIMIT entries, whatever the size.
+        if match.group(2) and _BOUNDED_WALK.search(statement) and " WHERE " not in statement:
             continue
         if table not in tables:
             continue

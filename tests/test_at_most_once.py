@@ -13,8 +13,6 @@ from bot.config import Config
 from bot.housekeeping import run_housekeeping
 from bot.i18n import Texts
 from bot.services.updates import KEEP_IDS
-from storage import updates as updates_storage
-from storage import users as users_storage
 from tests.conftest import start_driver, stop_driver
 from tests.fake_api_server import BotProcess, FakeApiServer, callback_update, text_update
 from tests.harness import BotDriver, Clock, texts_of
@@ -25,7 +23,9 @@ def start(user_id: int, update_id: int) -> dict[str, Any]:
 
 
 async def remembered(bot: BotDriver) -> int:
-    count: int = await bot.app.bot_data["deps"].db.run(updates_storage.count_processed_updates)
+    count: int = await bot.app.bot_data["deps"].db.run(
+        lambda unit: unit.updates.count_processed_updates()
+    )
     return count
 
 
@@ -55,12 +55,12 @@ async def test_a_repeated_button_press_changes_nothing(bot: BotDriver) -> None:
     consent = {"update_id": 6_000_002, **callback_update(1001, "consent:yes")}
     assert await bot.feed(consent) != []
     db = bot.app.bot_data["deps"].db
-    user = await db.run(users_storage.get_user, 1001)
+    user = await db.run(lambda unit: unit.users.get_user(1001))
     assert user is not None
     assert user.consent_at is not None
 
     assert await bot.feed(consent) == []
-    assert await db.run(users_storage.get_user, 1001) == user
+    assert await db.run(lambda unit: unit.users.get_user(1001)) == user
 
 
 async def test_updates_without_a_user_are_recorded_too(bot: BotDriver) -> None:

@@ -14,12 +14,13 @@ import pytest
 
 from bot.config import Config
 from bot.services import audit
-from storage import audit as storage
 from storage.audit import AuditEntry
 from storage.database import Database
+from storage.unit import Unit
 from tests.conftest import ADMIN_ID
 from tests.harness import BotDriver, Clock, TgUser, texts_of
 from tests.meeting_factory import db_of, files_driver, make_moderator, member, uploaded
+from tests.sql import connection, raw_sql
 from tests.test_meetings import MOD, publish
 
 NOW = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
@@ -31,7 +32,7 @@ async def test_record_commits_and_rolls_back_with_the_action() -> None:
 
         def ok(conn: sqlite3.Connection) -> None:
             audit.record(
-                conn,
+                Unit(conn),
                 actor_id=900,
                 action="role.grant",
                 target="user:1001",
@@ -40,13 +41,15 @@ async def test_record_commits_and_rolls_back_with_the_action() -> None:
             )
 
         def failing(conn: sqlite3.Connection) -> None:
-            audit.record(conn, actor_id=900, action="role.revoke", target="user:1001", now=NOW)
+            audit.record(
+                Unit(conn), actor_id=900, action="role.revoke", target="user:1001", now=NOW
+            )
             raise RuntimeError("the action failed after recording")
 
-        await db.run(ok)
+        await db.run(raw_sql(ok))
         with pytest.raises(RuntimeError):
-            await db.run(failing)
-        entries = await db.run(lambda conn: storage.list_entries(conn, limit=10))
+            await db.run(raw_sql(failing))
+        entries = await db.run(lambda unit: unit.audit.list_entries(limit=10))
     finally:
         await db.close()
     assert [(e.actor_id, e.action, e.target) for e in entries] == [(900, "role.grant", "user:1001")]
@@ -71,7 +74,7 @@ async def fill(bot: BotDriver, count: int, **details: object) -> None:
     def write(conn: sqlite3.Connection) -> None:
         for n in range(1, count + 1):
             audit.record(
-                conn,
+                Unit(conn),
                 actor_id=ADMIN_ID if n % 2 else 3001,
                 action="meeting.edit" if n % 3 else "postulate.review",
                 target=f"meeting:{n}",
@@ -79,7 +82,7 @@ async def fill(bot: BotDriver, count: int, **details: object) -> None:
                 now=bot.clock.now + timedelta(minutes=n),
             )
 
-    await db_of(bot).run(write)
+    await db_of(bot).run(raw_sql(write))
 
 
 def targets(body: str) -> list[int]:
@@ -90,7 +93,7 @@ async def test_audit_pages_newest_first(bot: BotDriver) -> None:
     await member(bot, ADMIN)
     await make_moderator(bot, 3001, "culture")
     await db_of(bot).run(
-        lambda conn: conn.execute("UPDATE moderators SET display_name = '<Ola> & co'")
+        lambda unit: connection(unit).execute("UPDATE moderators SET display_name = '<Ola> & co'")
     )
     await fill(bot, 23)
     calls = await bot.send(ADMIN, "/audit")
@@ -198,7 +201,7 @@ async def test_meeting_create_edit_cancel_are_audited(bot: BotDriver) -> None:
     await bot.send(MOD, "Nowy tytuł spotkania")
     await bot.send(MOD, f"/cancel_meeting {meeting_id}")
     await bot.click(MOD, f"mtg:cancel-one:{meeting_id}")
-    entries = await db_of(bot).run(lambda conn: storage.list_entries(conn, limit=10))
+    entries = await db_of(bot).run(lambda unit: unit.audit.list_entries(limit=10))
     assert [(e.actor_id, e.action, e.target) for e in reversed(entries)] == [
         (MOD.id, "meeting.create", f"meeting:{meeting_id}"),
         (MOD.id, "meeting.edit", f"meeting:{meeting_id}"),
@@ -222,4 +225,4 @@ async def test_meeting_create_edit_cancel_are_audited(bot: BotDriver) -> None:
     other = TgUser(id=3002, language_code="pl", first_name="Inny")
     await member(bot, other)
     await bot.send(other, f"/cancel_meeting {meeting_id}")
-    assert await db_of(bot).run(storage.count_entries) == 3
+    assert await db_of(bot).run(lambda unit: unit.audit.count_entries()) == 3

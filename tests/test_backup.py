@@ -12,9 +12,10 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
-from storage import updates as updates_storage
 from storage.backup import BackupError, backup, check_integrity
 from storage.database import Database
+from storage.unit import Unit
+from tests.sql import raw_sql
 
 NOW = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
 
@@ -40,8 +41,8 @@ def ids_in(path: Path) -> list[int]:
 
 def add_pair(conn: sqlite3.Connection, first: int) -> None:
     """One transaction, two rows: a copy holding one without the other is not consistent."""
-    updates_storage.add_processed_update(conn, first, NOW)
-    updates_storage.add_processed_update(conn, first + 1, NOW)
+    Unit(conn).updates.add_processed_update(first, NOW)
+    Unit(conn).updates.add_processed_update(first + 1, NOW)
 
 
 async def test_backup_while_writing_is_a_committed_prefix(tmp_path: Path) -> None:
@@ -57,7 +58,7 @@ async def test_backup_while_writing_is_a_committed_prefix(tmp_path: Path) -> Non
     async def writer() -> None:
         nonlocal written
         while not stop.is_set():
-            await db.run(add_pair, 2 * written)
+            await db.run(raw_sql(add_pair), 2 * written)
             written += 1
 
     task = asyncio.create_task(writer())
@@ -94,7 +95,7 @@ def check_copies(copies: list[tuple[int, Path, int]]) -> None:
 async def test_backup_into_a_folder_names_the_file_by_the_time(tmp_path: Path) -> None:
     source = tmp_path / "live.sqlite3"
     db = await Database.open(source)
-    await db.run(add_pair, 1)
+    await db.run(raw_sql(add_pair), 1)
     await db.close()
     folder = tmp_path / "backups"
     folder.mkdir()
@@ -110,7 +111,7 @@ async def test_backup_into_a_folder_names_the_file_by_the_time(tmp_path: Path) -
 async def test_a_restored_copy_is_a_working_database(tmp_path: Path) -> None:
     source = tmp_path / "live.sqlite3"
     db = await Database.open(source)
-    await db.run(add_pair, 10)
+    await db.run(raw_sql(add_pair), 10)
     copy = backup(source, tmp_path / "copy.sqlite3").path
     await db.close()
 
@@ -120,10 +121,10 @@ async def test_a_restored_copy_is_a_working_database(tmp_path: Path) -> None:
     restored.write_bytes(copy.read_bytes())
     db = await Database.open(restored)
     try:
-        assert await db.run(updates_storage.count_processed_updates) == 2
+        assert await db.run(lambda unit: unit.updates.count_processed_updates()) == 2
         # The bot adds new rows as usual, in WAL mode again.
-        await db.run(add_pair, 20)
-        assert await db.run(updates_storage.count_processed_updates) == 4
+        await db.run(raw_sql(add_pair), 20)
+        assert await db.run(lambda unit: unit.updates.count_processed_updates()) == 4
     finally:
         await db.close()
     with sqlite3.connect(restored) as conn:
@@ -133,7 +134,7 @@ async def test_a_restored_copy_is_a_working_database(tmp_path: Path) -> None:
 async def test_restoring_over_a_database_in_use_is_refused(tmp_path: Path) -> None:
     live = tmp_path / "live.sqlite3"
     db = await Database.open(live)
-    await db.run(add_pair, 1)
+    await db.run(raw_sql(add_pair), 1)
     copy = backup(live, tmp_path / "copy.sqlite3").path
     try:
         with pytest.raises(BackupError, match="in use"):

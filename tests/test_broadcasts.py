@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import itertools
 import json
-import sqlite3
 from typing import Any
 
 import pytest
 
 from bot.dispatcher import dispatch_once
 from bot.services import broadcasts as service
+from storage.unit import Unit
 from tests.conftest import ADMIN_ID
 from tests.fakes import Call
 from tests.harness import BotDriver, TgUser, texts_of
 from tests.meeting_factory import db_of, make_moderator, member
+from tests.sql import connection, raw_sql
 
 MOD = TgUser(id=3201, language_code="pl", first_name="Moderatorka")
 OTHER_MOD = TgUser(id=3202, language_code="en", first_name="Other")
@@ -26,13 +27,15 @@ EN_HEADER = "Culture, Education"
 
 async def team_id(bot: BotDriver, slug: str) -> int:
     row = await db_of(bot).run(
-        lambda conn: conn.execute("SELECT id FROM teams WHERE slug = ?", (slug,)).fetchone()
+        lambda unit: (
+            connection(unit).execute("SELECT id FROM teams WHERE slug = ?", (slug,)).fetchone()
+        )
     )
     return int(row[0])
 
 
 async def rows(bot: BotDriver, sql: str, *params: object) -> list[tuple[Any, ...]]:
-    found = await db_of(bot).run(lambda conn: conn.execute(sql, params).fetchall())
+    found = await db_of(bot).run(raw_sql(lambda conn: conn.execute(sql, params).fetchall()))
     return [tuple(row) for row in found]
 
 
@@ -266,11 +269,9 @@ async def test_cancel_a_running_broadcast_expires_its_pending_copies(
 
     engine = bot.app.bot_data["engine"]
 
-    def fan_out_only(conn: sqlite3.Connection) -> None:
-        from storage import delivery as delivery_storage
-
-        for announcement in delivery_storage.list_due_announcements(conn, now, 10):
-            engine.fan_out(conn, announcement, now)
+    def fan_out_only(unit: Unit) -> None:
+        for announcement in unit.delivery.list_due_announcements(now, 10):
+            engine.fan_out(unit, announcement, now)
 
     await db_of(bot).run(fan_out_only)
     calls = await bot.send(MOD, "/broadcasts")
@@ -303,7 +304,7 @@ async def test_forged_cancel_for_another_sectors_broadcast_has_no_effect(
     bot.clock.advance(days=2)
     assert [c.chat_id for c in sends(await dispatch(bot))] == [anna.id]
     # A revoked moderator's old button is refused too.
-    await db_of(bot).run(lambda conn: conn.execute("DELETE FROM moderators"))
+    await db_of(bot).run(raw_sql(lambda conn: conn.execute("DELETE FROM moderators")))
     calls = await bot.click(MOD, "bc:cancel:1")
     assert "Nie masz uprawnień" in texts_of(calls)
 

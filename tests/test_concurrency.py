@@ -43,11 +43,11 @@ from bot.config import Config
 from bot.deps import Deps
 from bot.dispatcher import dispatch_once
 from bot.services import delivery
-from storage import subscriptions as subscriptions_storage
-from storage import users as users_storage
+from storage.unit import Unit
 from tests.conftest import make_config, start_driver, stop_driver
 from tests.fakes import BOT_ID
 from tests.harness import BotDriver, Clock
+from tests.sql import raw_sql
 
 FIRST_USER = 50_000
 LOCKED = "database is locked"
@@ -188,9 +188,9 @@ class Load:
                 for row in conn.execute("SELECT id FROM teams WHERE kind = 'sector' ORDER BY id")
             ]
             for user_id in self.users:
-                users_storage.add_user(conn, user_id, "pl", now)
-                users_storage.update_consent(conn, user_id, 1, now)
-                subscriptions_storage.add_subscription(conn, user_id, teams[0], now)
+                Unit(conn).users.add_user(user_id, "pl", now)
+                Unit(conn).users.update_consent(user_id, 1, now)
+                Unit(conn).subscriptions.add_subscription(user_id, teams[0], now)
             row = conn.execute(
                 """INSERT INTO meetings (team_id, title, starts_at, duration_minutes, place,
                        capacity, reminder_minutes, created_by, created_at, updated_at)
@@ -200,7 +200,7 @@ class Load:
             ).fetchone()
             return teams, int(row[0])
 
-        self.teams, self.meeting = await self.deps.db.run(seed)
+        self.teams, self.meeting = await self.deps.db.run(raw_sql(seed))
         return self.driver
 
     def _update(self, user_id: int, action: str) -> dict[str, Any]:
@@ -241,7 +241,7 @@ class Load:
 
                 def queue(conn: sqlite3.Connection, team: int = team) -> int:
                     return delivery.announce(
-                        conn,
+                        Unit(conn),
                         kind="broadcast",
                         audience="team",
                         audience_id=team,
@@ -251,7 +251,7 @@ class Load:
                         now=self.clock(),
                     )
 
-                await self.deps.db.run(queue)
+                await self.deps.db.run(raw_sql(queue))
                 self.result.broadcasts += 1
             # A broadcast to 200 takes 8 s at the pace: yield every 2 s (as a shutdown would
             # make it) so that new broadcasts keep coming and the run ends on time.
@@ -275,7 +275,7 @@ class Load:
                 try:
                     conn.execute("BEGIN IMMEDIATE")
                     delivery.announce(
-                        conn,
+                        Unit(conn),
                         kind="broadcast",
                         audience="team",
                         audience_id=self.teams[-1],

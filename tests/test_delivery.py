@@ -22,12 +22,12 @@ from bot.dispatcher import DispatchReport, dispatch_once
 from bot.engine import build_engine
 from bot.services import delivery
 from storage import delivery as storage
-from storage import subscriptions as subscriptions_storage
-from storage import users as users_storage
 from storage.database import migrate
+from storage.unit import Unit
 from tests.conftest import start_driver, stop_driver
 from tests.fakes import Call, FakeBotApi
 from tests.harness import BotDriver, Clock
+from tests.sql import raw_sql
 
 FAST = 100_000.0  # messages per second: no pacing in tests that are not about the pace
 
@@ -64,11 +64,11 @@ def add_member(
     teams: tuple[int, ...] = (),
     consented: bool = True,
 ) -> None:
-    users_storage.add_user(conn, user_id, language, now)
+    Unit(conn).users.add_user(user_id, language, now)
     if consented:
-        users_storage.update_consent(conn, user_id, 1, now)
+        Unit(conn).users.update_consent(user_id, 1, now)
     for team_id in teams:
-        subscriptions_storage.add_subscription(conn, user_id, team_id, now)
+        Unit(conn).subscriptions.add_subscription(user_id, team_id, now)
 
 
 def team_id(conn: sqlite3.Connection, slug: str = "culture") -> int:
@@ -99,7 +99,7 @@ async def announce_to_team(
         for user_id, language in members.items():
             add_member(conn, user_id, now, language, (culture,))
         return delivery.announce(
-            conn,
+            Unit(conn),
             kind=kind,
             audience="team",
             audience_id=culture,
@@ -110,7 +110,7 @@ async def announce_to_team(
             subject=subject,
         )
 
-    return await deps_of(bot).db.run(inner)
+    return await deps_of(bot).db.run(raw_sql(inner))
 
 
 async def counts(bot: BotDriver, announcement_id: int) -> delivery.DeliveryCounts:
@@ -118,7 +118,7 @@ async def counts(bot: BotDriver, announcement_id: int) -> delivery.DeliveryCount
 
 
 async def rows(bot: BotDriver, announcement_id: int) -> dict[int, storage.Delivery]:
-    found = await deps_of(bot).db.run(storage.list_deliveries, announcement_id)
+    found = await deps_of(bot).db.run(lambda unit: unit.delivery.list_deliveries(announcement_id))
     return {row.chat_id: row for row in found}
 
 
@@ -143,10 +143,10 @@ async def test_notice_reaches_every_active_consented_subscriber_in_their_languag
         culture = team_id(conn)
         add_member(conn, 3, now, "pl", (culture,), consented=False)
         add_member(conn, 4, now, "pl", (culture,))
-        users_storage.update_active(conn, 4, False)
+        Unit(conn).users.update_active(4, False)
         add_member(conn, 5, now, "pl", (team_id(conn, "health"),))
 
-    await deps_of(bot).db.run(others)
+    await deps_of(bot).db.run(raw_sql(others))
     report = await tick(bot)
 
     sent = messages_to(bot)
@@ -175,7 +175,7 @@ async def test_reply_markup_travels_with_the_notice(bot: BotDriver) -> None:
     def inner(conn: sqlite3.Connection) -> int:
         add_member(conn, 7, now, "pl")
         return delivery.announce(
-            conn,
+            Unit(conn),
             kind="rsvp-promoted",
             audience="user",
             audience_id=7,
@@ -185,7 +185,7 @@ async def test_reply_markup_travels_with_the_notice(bot: BotDriver) -> None:
             now=now,
         )
 
-    await deps_of(bot).db.run(inner)
+    await deps_of(bot).db.run(raw_sql(inner))
     await tick(bot)
     [call] = bot.api.sent("sendMessage")
     assert call.buttons() == [("Tak", "rsvp:yes:1")]
@@ -212,20 +212,20 @@ async def test_an_unknown_audience_is_cancelled_at_fan_out_and_a_missing_languag
     now = bot.clock()
     # The business unit cannot see the engine; its fan-out refuses the audience, loudly.
     nobody = await deps_of(bot).db.run(
-        lambda conn: delivery.announce(
-            conn, kind="x", audience="nobody", audience_id=1, messages=notice("t"), now=now
+        lambda unit: delivery.announce(
+            unit, kind="x", audience="nobody", audience_id=1, messages=notice("t"), now=now
         )
     )
     await tick(bot)
-    found = await deps_of(bot).db.run(storage.get_announcement, nobody)
+    found = await deps_of(bot).db.run(lambda unit: unit.delivery.get_announcement(nobody))
     assert found is not None
     assert found.state == "cancelled"
     assert "no resolver for audience 'nobody'" in caplog.text
     only_pl: dict[Language, delivery.OutgoingMessage] = {"pl": delivery.OutgoingMessage(text="t")}
     with pytest.raises(ValueError, match="en"):
         await deps_of(bot).db.run(
-            lambda conn: delivery.announce(
-                conn, kind="x", audience="user", audience_id=1, messages=only_pl, now=now
+            lambda unit: delivery.announce(
+                unit, kind="x", audience="user", audience_id=1, messages=only_pl, now=now
             )
         )
 
@@ -266,7 +266,7 @@ async def test_403_blocks_and_deactivates_the_member(bot: BotDriver) -> None:
     state = await rows(bot, announcement)
     assert state[1].state == "blocked"
     assert "blocked by the user" in (state[1].error or "")
-    user = await deps_of(bot).db.run(users_storage.get_user, 1)
+    user = await deps_of(bot).db.run(lambda unit: unit.users.get_user(1))
     assert user is not None
     assert not user.active
     # The inactive member is no longer in the audience of the next notice.
@@ -415,7 +415,7 @@ async def test_cancel_pending_cancels_scheduled_and_expires_waiting_copies(
     bot.api.fail("sendMessage", 429, "Too Many Requests", retry_after=60)
     await tick(bot)  # `change` is fanned out, then waits behind the 429
     cancelled = await deps_of(bot).db.run(
-        lambda conn: delivery.cancel_pending(conn, subject="meeting:42", now=bot.clock())
+        lambda unit: delivery.cancel_pending(unit, subject="meeting:42", now=bot.clock())
     )
     assert cancelled == 2
     bot.clock.advance(hours=2)
@@ -432,7 +432,7 @@ async def test_cancel_pending_by_kind_only(bot: BotDriver) -> None:
     reminder = await announce_to_team(bot, {1: "pl"}, due_at=due, subject="m:1", kind="reminder")
     notice_id = await announce_to_team(bot, {1: "pl"}, due_at=due, subject="m:1", kind="notice")
     cancelled = await deps_of(bot).db.run(
-        lambda conn: delivery.cancel_pending(conn, subject="m:1", now=now, kinds={"reminder"})
+        lambda unit: delivery.cancel_pending(unit, subject="m:1", now=now, kinds={"reminder"})
     )
     assert cancelled == 1
     bot.clock.advance(hours=1)
@@ -503,11 +503,11 @@ async def test_interrupted_sends_become_unknown_at_start_and_are_never_resent(
     now = bot.clock()
 
     def crash_after_claim(conn: sqlite3.Connection) -> None:
-        [due] = storage.list_due_announcements(conn, now, 10)
-        deps.engine.fan_out(conn, due, now)
-        storage.claim_deliveries(conn, now, 1)  # committed `sending`, then the process dies
+        [due] = Unit(conn).delivery.list_due_announcements(now, 10)
+        deps.engine.fan_out(Unit(conn), due, now)
+        Unit(conn).delivery.claim_deliveries(now, 1)  # committed `sending`, then the process dies
 
-    await deps.db.run(crash_after_claim)
+    await deps.db.run(raw_sql(crash_after_claim))
     again = await restart(bot)
     try:
         await tick(again)
@@ -536,7 +536,7 @@ async def test_dispatcher_is_the_one_scheduler_job_however_many_reminders(
             add_member(conn, 1, now, "pl", (team_id(conn),))
             for n in range(500):
                 delivery.announce(
-                    conn,
+                    Unit(conn),
                     kind="meeting-reminder",
                     audience="team",
                     audience_id=team_id(conn),
@@ -545,7 +545,7 @@ async def test_dispatcher_is_the_one_scheduler_job_however_many_reminders(
                     due_at=now + timedelta(hours=1 + n),
                 )
 
-        await deps.db.run(reminders)
+        await deps.db.run(raw_sql(reminders))
         assert app.job_queue is not None
         jobs = app.job_queue.jobs()
         # The dispatcher and one job per housekeeping chore, never one per reminder.
@@ -596,7 +596,7 @@ def test_fan_out_interleaved_with_subscriptions_gives_one_delivery_per_recipient
             add_member(conn, user_id, now, "pl" if user_id % 2 else "en")
         ids = [
             delivery.announce(
-                conn,
+                Unit(conn),
                 kind="broadcast",
                 audience="team",
                 audience_id=culture,
@@ -608,19 +608,20 @@ def test_fan_out_interleaved_with_subscriptions_gives_one_delivery_per_recipient
         expected: list[set[int]] = [set(), set()]
         for action, value in plan:
             if action == "subscribe":
-                subscriptions_storage.add_subscription(conn, value, culture, now)
+                Unit(conn).subscriptions.add_subscription(value, culture, now)
             elif action == "unsubscribe":
-                subscriptions_storage.delete_subscription(conn, value, culture)
+                Unit(conn).subscriptions.delete_subscription(value, culture)
             else:
-                announcement = storage.get_announcement(conn, ids[value])
+                announcement = Unit(conn).delivery.get_announcement(ids[value])
                 assert announcement is not None
-                engine.fan_out(conn, announcement, now)
-                expected[value] |= set(subscriptions_storage.list_subscriber_ids(conn, culture))
+                engine.fan_out(Unit(conn), announcement, now)
+                expected[value] |= set(Unit(conn).subscriptions.list_subscriber_ids(culture))
         for announcement_id, chats in zip(ids, expected, strict=True):
-            found = [row.chat_id for row in storage.list_deliveries(conn, announcement_id)]
+            found = [row.chat_id for row in Unit(conn).delivery.list_deliveries(announcement_id)]
             assert sorted(found) == sorted(chats)  # one each, nobody else
             languages = {
-                row.chat_id: row.language for row in storage.list_deliveries(conn, announcement_id)
+                row.chat_id: row.language
+                for row in Unit(conn).delivery.list_deliveries(announcement_id)
             }
             assert all(languages[chat] == ("pl" if chat % 2 else "en") for chat in chats)
     finally:
@@ -774,15 +775,15 @@ async def test_a_broken_audience_is_cancelled_loudly_and_holds_up_nothing(
     monkeypatch.setitem(deps_of(bot).engine.audiences, "broken", (broken,))
     now = bot.clock()
     bad = await deps_of(bot).db.run(
-        lambda conn: delivery.announce(
-            conn, kind="x", audience="broken", audience_id=1, messages=notice("t"), now=now
+        lambda unit: delivery.announce(
+            unit, kind="x", audience="broken", audience_id=1, messages=notice("t"), now=now
         )
     )
     good = await announce_to_team(bot, {1: "pl"})
     report = await tick(bot)
     assert report.sent == 1
     assert (await counts(bot, good)).sent == 1
-    announcement = await deps_of(bot).db.run(storage.get_announcement, bad)
+    announcement = await deps_of(bot).db.run(lambda unit: unit.delivery.get_announcement(bad))
     assert announcement is not None
     assert announcement.state == "cancelled"
     assert "cannot be fanned out" in caplog.text
@@ -817,19 +818,19 @@ async def test_nothing_goes_to_someone_who_left_between_fan_out_and_send(
     now = bot.clock()
     announcement = await announce_to_team(bot, {1: "pl", 2: "pl", 3: "pl", 4: "en"})
     group = await deps_of(bot).db.run(
-        lambda conn: delivery.announce(
-            conn, kind="x", audience="group", audience_id=-100, messages=notice("g"), now=now
+        lambda unit: delivery.announce(
+            unit, kind="x", audience="group", audience_id=-100, messages=notice("g"), now=now
         )
     )
     bot.api.fail("sendMessage", 429, "Too Many Requests", retry_after=5)
     await tick(bot, one_at_a_time=True)  # fanned out; everything waits behind the 429
 
     def leave(conn: sqlite3.Connection) -> None:
-        users_storage.update_active(conn, 2, False)  # blocked the bot meanwhile
+        Unit(conn).users.update_active(2, False)  # blocked the bot meanwhile
         conn.execute("DELETE FROM users WHERE id = 3")  # erased (/forget) meanwhile
         conn.execute("UPDATE users SET consent_at = NULL, consent_version = NULL WHERE id = 4")
 
-    await deps_of(bot).db.run(leave)
+    await deps_of(bot).db.run(raw_sql(leave))
     bot.api.clear()
     bot.clock.advance(seconds=5)
     await tick(bot)
@@ -850,7 +851,7 @@ async def test_forget_chat_erases_its_deliveries_and_nothing_is_sent_after(
     announcement = await announce_to_team(bot, {1: "pl", 2: "pl"})
     bot.api.fail("sendMessage", 429, "Too Many Requests", retry_after=5)
     await tick(bot, one_at_a_time=True)
-    erased = await deps_of(bot).db.run(lambda conn: delivery.forget_chat(conn, 2))
+    erased = await deps_of(bot).db.run(lambda unit: delivery.forget_chat(unit, 2))
     assert erased == 1
     bot.api.clear()
     bot.clock.advance(seconds=5)

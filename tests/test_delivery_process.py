@@ -23,10 +23,10 @@ import pytest
 from bot.config import EXAMPLE_CONFIG, Config, load_config
 from bot.services import delivery
 from bot.services import sectors as sectors_service
-from storage import subscriptions as subscriptions_storage
-from storage import users as users_storage
 from storage.database import Database
+from storage.unit import Unit
 from tests.fake_api_server import BotProcess, FakeApiServer
+from tests.sql import raw_sql
 
 TOKEN = "515151:DELIVERY-process-token"
 RECIPIENTS = 300
@@ -68,11 +68,11 @@ async def seed(config: Config) -> int:
         def inner(conn: sqlite3.Connection) -> int:
             [team] = conn.execute("SELECT id FROM teams WHERE slug = 'culture'").fetchone()
             for chat_id in range(FIRST_CHAT, FIRST_CHAT + RECIPIENTS):
-                users_storage.add_user(conn, chat_id, "pl" if chat_id % 2 else "en", now)
-                users_storage.update_consent(conn, chat_id, 1, now)
-                subscriptions_storage.add_subscription(conn, chat_id, team, now)
+                Unit(conn).users.add_user(chat_id, "pl" if chat_id % 2 else "en", now)
+                Unit(conn).users.update_consent(chat_id, 1, now)
+                Unit(conn).subscriptions.add_subscription(chat_id, team, now)
             return delivery.announce(
-                conn,
+                Unit(conn),
                 kind="broadcast",
                 audience="team",
                 audience_id=team,
@@ -82,7 +82,7 @@ async def seed(config: Config) -> int:
                 now=now,
             )
 
-        return await db.run(inner)
+        return await db.run(raw_sql(inner))
     finally:
         await db.close()
 

@@ -12,6 +12,7 @@ from tests.conftest import ADMIN_ID
 from tests.fakes import Call
 from tests.harness import BotDriver, TgUser, texts_of
 from tests.meeting_factory import add_meeting
+from tests.sql import raw_sql
 from tests.test_broadcasts import draft, write
 from tests.test_meetings import new_meeting
 from tests.test_organisation import register
@@ -41,7 +42,7 @@ async def count(bot: BotDriver, sql: str, *params: object) -> int:
         value: int = conn.execute(sql, params).fetchone()[0]
         return value
 
-    return await db_of(bot).run(read)
+    return await db_of(bot).run(raw_sql(read))
 
 
 def assert_quiet_repeat(bot: BotDriver, second: list[Call]) -> None:

@@ -64,16 +64,16 @@ def test_a_new_engine_has_every_audience_and_notice_kind_the_code_announces() ->
     assert engine.screen is not None
     # Each engine is its own: registering into one leaves another untouched.
     other = build_engine()
-    other.add_audience("extra", lambda conn, audience_id: [])
+    other.add_audience("extra", lambda unit, audience_id: [])
     assert "extra" not in engine.audiences
 
 
 def test_registering_twice_or_extending_an_unknown_audience_is_refused() -> None:
     engine = build_engine()
     with pytest.raises(ValueError, match="twice"):
-        engine.add_audience("meeting", lambda conn, audience_id: [])
+        engine.add_audience("meeting", lambda unit, audience_id: [])
     with pytest.raises(LookupError, match="before it is extended"):
-        DeliveryEngine().extend_audience("meeting", lambda conn, audience_id: [])
+        DeliveryEngine().extend_audience("meeting", lambda unit, audience_id: [])
     with pytest.raises(ValueError, match="registered as news"):
         engine.add_kinds("transactional", "broadcast")
 

@@ -16,6 +16,7 @@ from typing import Any
 from bot import export
 from bot.config import Config
 from tests.harness import BotDriver, TgUser
+from tests.sql import connection
 from tests.test_postulates_helpers import (
     CONTENT,
     TITLE,
@@ -49,7 +50,7 @@ async def scenario(bot: BotDriver, anna: TgUser, john: TgUser) -> tuple[str, str
 
 
 async def records(bot: BotDriver, **filters: Any) -> list[dict[str, Any]]:
-    return await db_of(bot).run(lambda conn: export.collect(conn, **filters))
+    return await db_of(bot).run(lambda unit: export.collect(unit, **filters))
 
 
 def parse_csv(data: bytes, delimiter: str = ";") -> list[dict[str, str]]:
@@ -98,7 +99,9 @@ async def test_json_has_every_field_and_filters_apply(
     assert set(data[0]) == set(export.COLUMNS)
     assert data[0]["supporters"][0]["organisation"] == 'Stowarzyszenie "Źródło"'
     health = await db_of(bot).run(
-        lambda conn: conn.execute("SELECT id FROM teams WHERE slug = 'health'").fetchone()[0]
+        lambda unit: (
+            connection(unit).execute("SELECT id FROM teams WHERE slug = 'health'").fetchone()[0]
+        )
     )
     assert [r["reference"] for r in await records(bot, team_ids=[health])] == [second]
     assert [r["reference"] for r in await records(bot, states=["forwarded"])] == [first]

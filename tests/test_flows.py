@@ -6,6 +6,7 @@ from bot.dispatcher import dispatch_once
 from bot.housekeeping import run_housekeeping
 from tests.harness import BotDriver, TgUser, texts_of
 from tests.meeting_factory import make_moderator, member
+from tests.sql import connection
 
 MOD = TgUser(id=3301, language_code="pl", first_name="Moderatorka")
 
@@ -50,7 +51,9 @@ async def test_cancel_then_an_old_button_changes_nothing(bot: BotDriver) -> None
     calls = await bot.click(MOD, "bc:now")
     assert calls[-1].params.get("show_alert") is True
     deps = bot.app.bot_data["deps"]
-    count = await deps.db.run(lambda c: c.execute("SELECT count(*) FROM broadcasts").fetchone())
+    count = await deps.db.run(
+        lambda unit: connection(unit).execute("SELECT count(*) FROM broadcasts").fetchone()
+    )
     assert tuple(count) == (0,)
 
 

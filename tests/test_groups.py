@@ -8,10 +8,11 @@ from typing import Any
 from bot.dispatcher import dispatch_once
 from bot.services import delivery
 from bot.services.delivery import OutgoingMessage
-from storage import delivery as delivery_storage
+from storage.unit import Unit
 from tests.fakes import BOT_ID, Call
 from tests.harness import BotDriver, TgUser, texts_of
 from tests.meeting_factory import db_of, make_moderator, member
+from tests.sql import connection, raw_sql
 
 GROUP = -100500
 MOD = TgUser(id=3101, language_code="pl", first_name="Moderatorka")
@@ -19,9 +20,11 @@ MOD = TgUser(id=3101, language_code="pl", first_name="Moderatorka")
 
 async def links(bot: BotDriver) -> list[tuple[int, str]]:
     found = await db_of(bot).run(
-        lambda conn: conn.execute(
-            "SELECT g.chat_id, t.slug FROM group_links g JOIN teams t ON t.id = g.team_id"
-        ).fetchall()
+        lambda unit: (
+            connection(unit)
+            .execute("SELECT g.chat_id, t.slug FROM group_links g JOIN teams t ON t.id = g.team_id")
+            .fetchall()
+        )
     )
     return [(row[0], row[1]) for row in found]
 
@@ -33,7 +36,7 @@ async def notice(bot: BotDriver, slug: str = "culture", body: str = "Notice") ->
     def queue(conn: sqlite3.Connection) -> int:
         team = conn.execute("SELECT id FROM teams WHERE slug = ?", (slug,)).fetchone()[0]
         return delivery.announce(
-            conn,
+            Unit(conn),
             kind="call-opened",
             audience="team",
             audience_id=team,
@@ -41,7 +44,7 @@ async def notice(bot: BotDriver, slug: str = "culture", body: str = "Notice") ->
             now=now,
         )
 
-    return await db_of(bot).run(queue)
+    return await db_of(bot).run(raw_sql(queue))
 
 
 async def dispatch(bot: BotDriver) -> list[Call]:
@@ -94,7 +97,7 @@ async def test_refusals_change_nothing(bot: BotDriver, anna: TgUser) -> None:
 async def test_revoked_moderator_cannot_link(bot: BotDriver) -> None:
     await member(bot, MOD)
     await make_moderator(bot, MOD.id, "culture")
-    await db_of(bot).run(lambda conn: conn.execute("DELETE FROM moderators"))
+    await db_of(bot).run(raw_sql(lambda conn: conn.execute("DELETE FROM moderators")))
     await bot.send(MOD, "/link_group culture", chat_id=GROUP)
     assert await links(bot) == []
 
@@ -109,8 +112,8 @@ async def test_unlink_stops_notices_and_expires_waiting_copies(bot: BotDriver) -
     assert await links(bot) == [(GROUP, "culture")]
     await notice(bot)
     await db_of(bot).run(
-        lambda conn: bot.app.bot_data["engine"].fan_out(
-            conn, delivery_storage.list_due_announcements(conn, bot.clock.now, 5)[0], bot.clock.now
+        lambda unit: bot.app.bot_data["engine"].fan_out(
+            unit, unit.delivery.list_due_announcements(bot.clock.now, 5)[0], bot.clock.now
         )
     )
     calls = await bot.send(MOD, "/unlink_group", chat_id=GROUP)
@@ -118,9 +121,11 @@ async def test_unlink_stops_notices_and_expires_waiting_copies(bot: BotDriver) -
     assert await links(bot) == []
     assert not [c for c in await dispatch(bot) if c.chat_id == GROUP]
     states = await db_of(bot).run(
-        lambda conn: conn.execute(
-            "SELECT state FROM deliveries WHERE chat_id = ?", (GROUP,)
-        ).fetchall()
+        lambda unit: (
+            connection(unit)
+            .execute("SELECT state FROM deliveries WHERE chat_id = ?", (GROUP,))
+            .fetchall()
+        )
     )
     assert [row[0] for row in states] == ["expired"]
 
@@ -148,7 +153,7 @@ async def test_chat_migrated_on_send_moves_the_link_and_resends_once(bot: BotDri
     assert [c.chat_id for c in calls] == [GROUP, -77]
     assert await links(bot) == [(-77, "culture")]
     states = await db_of(bot).run(
-        lambda conn: conn.execute("SELECT chat_id, state FROM deliveries").fetchall()
+        lambda unit: connection(unit).execute("SELECT chat_id, state FROM deliveries").fetchall()
     )
     assert [tuple(row) for row in states] == [(-77, "sent")]
 
@@ -201,7 +206,7 @@ async def test_meeting_changes_and_cancellations_reach_the_linked_group(bot: Bot
         for target in (meeting_id, other_id):
             message = OutgoingMessage(text=f"Cancelled {target}")
             delivery.announce(
-                conn,
+                Unit(conn),
                 kind="meeting-cancelled",
                 audience="meeting",
                 audience_id=target,
@@ -209,7 +214,7 @@ async def test_meeting_changes_and_cancellations_reach_the_linked_group(bot: Bot
                 now=now,
             )
 
-    await db_of(bot).run(queue)
+    await db_of(bot).run(raw_sql(queue))
     assert [(c.chat_id, c.text) for c in await dispatch(bot)] == [
         (GROUP, f"Cancelled {meeting_id}")
     ]

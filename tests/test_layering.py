@@ -1,5 +1,7 @@
-"""The layering anyone can check: services know the domain only (no Telegram, no texts, no
-SQLite driver). That no module assigns into another module's attributes is checked by
+"""The layering anyone can check: services know the domain only (no Telegram, no texts).
+
+The storage half (no database driver in services, no SQL outside storage/) is in
+tests/test_layers.py; that no module assigns into another module's attributes is checked by
 tests/test_engine.py (test_no_module_writes_into_another_modules_attributes)."""
 
 from __future__ import annotations
@@ -13,7 +15,6 @@ SERVICES = ROOT / "bot" / "services"
 # Rendering for a face (Telegram or the web) lives on that face's side: handlers/views/ and
 # bot/web/. Importing any of these from a service puts texts or Telegram into the domain.
 PRESENTATION = ("telegram", "bot.i18n", "bot.meeting_card", "bot.keyboards", "handlers")
-DRIVERS = ("sqlite3", "aiosqlite")
 
 # Services whose rendering has not moved to handlers/views/ yet (issue 11). Empty when done;
 # the test below fails when a module here no longer needs its place, so the list only shrinks.
@@ -24,28 +25,6 @@ STILL_RENDERING = {
     "postulates",
     "privacy",
     "settings",
-}
-# Services still reaching SQLite directly: another branch of issue 11 moves them onto a unit of
-# work. Empty once both branches are merged; it may only shrink.
-STILL_ON_SQLITE = {
-    "audit",
-    "broadcasts",
-    "calendar",
-    "delivery",
-    "groups",
-    "meetings",
-    "organisations",
-    "postulates",
-    "privacy",
-    "public",
-    "roles",
-    "rsvp",
-    "schedule",
-    "sectors",
-    "settings",
-    "stats",
-    "updates",
-    "users",
 }
 
 
@@ -74,14 +53,6 @@ def test_services_import_no_telegram_and_no_texts() -> None:
 
 def test_the_list_of_services_still_rendering_only_shrinks() -> None:
     assert STILL_RENDERING - _offenders(PRESENTATION) == set()
-
-
-def test_services_import_no_sqlite_driver() -> None:
-    assert _offenders(DRIVERS) - STILL_ON_SQLITE == set()
-
-
-def test_the_list_of_services_still_on_sqlite_only_shrinks() -> None:
-    assert STILL_ON_SQLITE - _offenders(DRIVERS) == set()
 
 
 def test_the_check_sees_a_banned_import(tmp_path: Path) -> None:

@@ -15,6 +15,7 @@ from tests import fakes
 from tests.conftest import ADMIN_ID
 from tests.harness import BotDriver, Clock, TgUser
 from tests.meeting_factory import files_driver, uploaded
+from tests.sql import raw_sql
 from tests.test_postulates_helpers import db_of, member, postulate_row, submit, tick
 from tests.test_review import MODERATOR, cast
 
@@ -125,7 +126,7 @@ async def add_supports(bot: BotDriver, postulate_id: int, count: int) -> None:
             rows,
         )
 
-    await db_of(bot).run(add)
+    await db_of(bot).run(raw_sql(add))
 
 
 @pytest.mark.parametrize("language", ["pl", "en"])

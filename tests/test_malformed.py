@@ -27,6 +27,7 @@ from tests.conftest import start_driver, stop_driver
 from tests.fakes import BOT_ID, BOT_USERNAME, Call
 from tests.harness import BotDriver, Clock, TgUser
 from tests.meeting_factory import add_meeting
+from tests.sql import raw_sql
 from tests.test_postulates_helpers import member, team_id
 
 HUGE = 100_000
@@ -334,7 +335,9 @@ async def test_ids_in_other_scripts_are_stale_buttons(
     calls = await bot.click(USER, "rsvp:going:\u0661")
 
     db = bot.app.bot_data["deps"].db
-    rows = await db.run(lambda conn: conn.execute("SELECT count(*) FROM rsvps").fetchone()[0])
+    rows = await db.run(
+        raw_sql(lambda conn: conn.execute("SELECT count(*) FROM rsvps").fetchone()[0])
+    )
     assert errors == []
     assert any(c.method == "answerCallbackQuery" for c in calls)
     assert rows == 0

@@ -21,6 +21,7 @@ from tests.conftest import ADMIN_ID, start_driver, stop_driver
 from tests.fakes import Call
 from tests.harness import BotDriver, Clock, TgUser, texts_of
 from tests.meeting_factory import db_of, make_moderator, member
+from tests.sql import connection, raw_sql
 
 WARSAW = ZoneInfo("Europe/Warsaw")
 CULTURE = Team(
@@ -113,7 +114,9 @@ ADMIN = TgUser(id=ADMIN_ID, language_code="en", first_name="Admin")
 
 async def team_id(bot: BotDriver, slug: str) -> int:
     row = await db_of(bot).run(
-        lambda conn: conn.execute("SELECT id FROM teams WHERE slug = ?", (slug,)).fetchone()
+        lambda unit: (
+            connection(unit).execute("SELECT id FROM teams WHERE slug = ?", (slug,)).fetchone()
+        )
     )
     return int(row[0])
 
@@ -126,7 +129,7 @@ async def dispatch(bot: BotDriver) -> list[Call]:
 
 
 async def rows(bot: BotDriver, sql: str, *params: object) -> list[tuple[Any, ...]]:
-    result = await db_of(bot).run(lambda conn: conn.execute(sql, params).fetchall())
+    result = await db_of(bot).run(raw_sql(lambda conn: conn.execute(sql, params).fetchall()))
     return [tuple(row) for row in result]
 
 
@@ -269,7 +272,7 @@ async def test_custom_reminders_and_rsvp_audience(
     assert json.loads(leads[0][0]) == [2880, 180, 30]
     now = "2026-11-26T10:00:00.000000+00:00"
     await db_of(bot).run(
-        lambda conn: conn.executemany(
+        lambda unit: connection(unit).executemany(
             "INSERT INTO rsvps (meeting_id, user_id, answer, answered_at) VALUES (?, ?, ?, ?)",
             [(meeting_id, rsvp_only.id, "going", now), (meeting_id, anna.id, "not_going", now)],
         )
@@ -663,7 +666,7 @@ async def test_publish_rechecks_the_start_and_the_role(bot: BotDriver) -> None:
     assert "już minął" in texts_of(calls)
     assert "Kiedy się zaczyna?" in texts_of(calls)
     await bot.send(MOD, "2026-12-10 17:00")  # back to the preview
-    await db_of(bot).run(lambda conn: conn.execute("DELETE FROM moderators"))
+    await db_of(bot).run(raw_sql(lambda conn: conn.execute("DELETE FROM moderators")))
     calls = await bot.click(MOD, "mtg:publish")
     assert "Nie masz uprawnień" in texts_of(calls)
     assert await rows(bot, "SELECT count(*) FROM meetings") == [(0,)]
@@ -772,8 +775,6 @@ async def test_change_notice_cuts_long_values(bot: BotDriver, anna: TgUser) -> N
 
 
 async def test_meeting_audience_storage(bot: BotDriver, anna: TgUser, john: TgUser) -> None:
-    from storage.meetings import list_notice_recipients
-
     await moderator(bot)
     await member(bot, anna, "culture")
     await member(bot, john, "culture")
@@ -789,8 +790,8 @@ async def test_meeting_audience_storage(bot: BotDriver, anna: TgUser, john: TgUs
         )
         conn.execute("UPDATE users SET active = 0 WHERE id = ?", (john.id,))
 
-    await db_of(bot).run(setup)
-    recipients = await db_of(bot).run(list_notice_recipients, meeting_id)
+    await db_of(bot).run(raw_sql(setup))
+    recipients = await db_of(bot).run(lambda unit: unit.meetings.list_notice_recipients(meeting_id))
     assert recipients == [(anna.id, "pl"), (going.id, "en")]
 
 

@@ -15,6 +15,7 @@ from bot.services.meetings import MeetingDraft, occurrences, resolve_local
 from tests.conftest import start_driver, stop_driver
 from tests.harness import BotDriver, Clock, TgUser, texts_of
 from tests.meeting_factory import db_of, make_moderator, member
+from tests.sql import connection
 
 WARSAW = ZoneInfo("Europe/Warsaw")
 MOD = TgUser(id=3001, language_code="pl", first_name="Moderatorka")
@@ -71,7 +72,9 @@ async def _schedule(bot: BotDriver, start: str) -> str:
     await member(bot, MOD)
     await make_moderator(bot, MOD.id, "culture")
     culture = await db_of(bot).run(
-        lambda conn: conn.execute("SELECT id FROM teams WHERE slug = 'culture'").fetchone()[0]
+        lambda unit: (
+            connection(unit).execute("SELECT id FROM teams WHERE slug = 'culture'").fetchone()[0]
+        )
     )
     await bot.send(MOD, "/new_meeting")
     await bot.click(MOD, f"mtg:sector:{culture}")
@@ -133,6 +136,6 @@ async def test_meeting_in_the_autumn_repeated_hour(bot: BotDriver, anna: TgUser)
         datetime(2027, 10, 30, 23, 30, tzinfo=UTC),
     ]
     stored = await db_of(bot).run(
-        lambda conn: conn.execute("SELECT starts_at FROM meetings").fetchall()
+        lambda unit: connection(unit).execute("SELECT starts_at FROM meetings").fetchall()
     )
     assert [row[0] for row in stored] == ["2027-10-31T00:30:00.000000+00:00"]

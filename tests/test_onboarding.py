@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from tests.harness import BotDriver, TgUser, texts_of
+from tests.sql import raw_sql
 
 
 async def consent(bot: BotDriver, user: TgUser) -> None:
@@ -153,16 +154,14 @@ async def test_help_lists_admin_section_for_admin(bot: BotDriver) -> None:
 async def test_blocking_marks_inactive_and_restart_reactivates(
     bot: BotDriver, anna: TgUser
 ) -> None:
-    from storage.users import get_user
-
     await consent(bot, anna)
     db = bot.app.bot_data["deps"].db
     await bot.my_chat_member(anna, "member", "kicked")
-    user = await db.run(get_user, anna.id)
+    user = await db.run(lambda unit: unit.users.get_user(anna.id))
     assert user is not None
     assert user.active is False
     await bot.my_chat_member(anna, "kicked", "member")
-    user = await db.run(get_user, anna.id)
+    user = await db.run(lambda unit: unit.users.get_user(anna.id))
     assert user is not None
     assert user.active is True
 
@@ -178,7 +177,7 @@ async def test_nothing_but_id_and_language_before_consent(bot: BotDriver, anna: 
         rows = conn.execute("SELECT * FROM users").fetchall()
         return [tuple(row) for row in rows]
 
-    rows = await db.run(dump)
+    rows = await db.run(raw_sql(dump))
     assert len(rows) == 1
     user_id, language, _chosen, consent_at, version, _active, org, _created = rows[0]
     assert (user_id, language, consent_at, version, org) == (anna.id, "pl", None, None, None)
@@ -266,7 +265,7 @@ async def test_moderator_help_lists_meeting_and_review_commands(bot: BotDriver) 
             "SELECT 4242, id, '2026-11-26T10:00:00.000000+00:00' FROM teams WHERE slug = 'culture'"
         )
 
-    await bot.app.bot_data["deps"].db.run(grant)
+    await bot.app.bot_data["deps"].db.run(raw_sql(grant))
     shown = texts_of(await bot.send(moderator, "/help"))
     assert "You moderate the sector teams:</b> Culture" in shown
     assert "/new_meeting" in shown

@@ -18,13 +18,13 @@ from bot.housekeeping import run_housekeeping
 from bot.i18n import PLACEHOLDER, Texts, load_catalog
 from bot.services import organisations as service
 from bot.services.organisations import OrganisationDraft
-from storage import organisations as organisations_storage
-from storage import users as users_storage
 from storage.database import Database
+from storage.unit import Unit
 from tests.conftest import ADMIN_ID
 from tests.fakes import Call
 from tests.harness import BotDriver, Clock, TgUser, texts_of
 from tests.meeting_factory import files_driver, uploaded
+from tests.sql import raw_sql
 from tests.test_postulates_helpers import submit, team_id
 
 NAME_PL = "Fundacja Dobrych Sąsiadów"
@@ -49,7 +49,7 @@ async def query(bot: BotDriver, sql: str, *args: Any) -> list[tuple[Any, ...]]:
     def read(conn: sqlite3.Connection) -> list[tuple[Any, ...]]:
         return [tuple(row) for row in conn.execute(sql, args).fetchall()]
 
-    return await db.run(read)
+    return await db.run(raw_sql(read))
 
 
 async def organisations(bot: BotDriver) -> list[tuple[Any, ...]]:
@@ -597,10 +597,10 @@ TEXTS = Texts()
 
 async def add_consented_user(db: Database, user_id: int) -> None:
     def add(conn: sqlite3.Connection) -> None:
-        users_storage.add_user(conn, user_id, "pl", NOW)
-        users_storage.update_consent(conn, user_id, 1, NOW)
+        Unit(conn).users.add_user(user_id, "pl", NOW)
+        Unit(conn).users.update_consent(user_id, 1, NOW)
 
-    await db.run(add)
+    await db.run(raw_sql(add))
 
 
 def _insert(conn: sqlite3.Connection, /, **overrides: Any) -> None:
@@ -613,7 +613,7 @@ def _insert(conn: sqlite3.Connection, /, **overrides: Any) -> None:
         "regon": None,
     }
     fields.update(overrides)
-    organisations_storage.add_organisation(conn, **fields, now=NOW)
+    Unit(conn).organisations.add_organisation(**fields, now=NOW)
 
 
 @pytest.mark.parametrize(
@@ -635,14 +635,16 @@ def _insert(conn: sqlite3.Connection, /, **overrides: Any) -> None:
 )
 async def test_table_constraints(db: Database, overrides: dict[str, Any]) -> None:
     with pytest.raises(sqlite3.IntegrityError):
-        await db.run(_insert, **overrides)
+        await db.run(raw_sql(_insert), **overrides)
 
 
 async def test_a_second_insert_of_a_krs_is_refused_not_merged(db: Database) -> None:
-    await db.run(_insert, name="First")
+    await db.run(raw_sql(_insert), name="First")
     with pytest.raises(sqlite3.IntegrityError):
-        await db.run(_insert, name="Second", nip=NIP)
-    rows = await db.run(lambda conn: conn.execute("SELECT name, nip FROM organisations").fetchall())
+        await db.run(raw_sql(_insert), name="Second", nip=NIP)
+    rows = await db.run(
+        raw_sql(lambda conn: conn.execute("SELECT name, nip FROM organisations").fetchall())
+    )
     assert [tuple(row) for row in rows] == [("First", None)]
 
 
@@ -673,7 +675,7 @@ async def test_service_raises_domain_errors_not_integrity_errors(
 
 
 async def test_service_requires_consent(db: Database) -> None:
-    await db.run(users_storage.add_user, 5, "pl", NOW)
+    await db.run(lambda unit: unit.users.add_user(5, "pl", NOW))
     draft = OrganisationDraft(name="Org", register_type="none")
     with pytest.raises(ConsentRequired):
         await service.register_organisation(db, 5, draft, 1, TEXTS, NOW)

@@ -8,6 +8,7 @@ from datetime import timedelta
 from bot.config import Config
 from tests.conftest import start_driver, stop_driver
 from tests.harness import BotDriver, Clock, TgUser, texts_of
+from tests.sql import raw_sql
 from tests.test_postulates_helpers import (
     CONTENT,
     TITLE,
@@ -29,7 +30,7 @@ async def count_postulates(bot: BotDriver) -> int:
         value: int = conn.execute("SELECT count(*) FROM postulates").fetchone()[0]
         return value
 
-    return await db_of(bot).run(read)
+    return await db_of(bot).run(raw_sql(read))
 
 
 async def test_full_conversation_on_behalf_of_organisation(bot: BotDriver, anna: TgUser) -> None:
@@ -446,7 +447,6 @@ async def test_long_lists_stay_under_the_message_limit(bot: BotDriver, anna: TgU
 
 
 async def test_personal_data_and_erasure(bot: BotDriver, anna: TgUser, john: TgUser) -> None:
-    from storage import postulates as store
 
     await member(bot, anna)
     await member(bot, john)
@@ -455,17 +455,17 @@ async def test_personal_data_and_erasure(bot: BotDriver, anna: TgUser, john: TgU
     await bot.send(john, f"/support {reference}")
     await bot.send(anna, "/postulate")
     db = db_of(bot)
-    mine = await db.run(store.list_personal_data, anna.id)
+    mine = await db.run(lambda unit: unit.postulates.list_personal_data(anna.id))
     assert [p["reference"] for p in mine["postulates"]] == [reference]
     assert mine["draft"] is not None
-    assert (await db.run(store.list_personal_data, john.id))["supports"][0]["reference"] == (
-        reference
-    )
-    assert await db.run(store.update_anonymise_author, anna.id) == 1
+    assert (await db.run(lambda unit: unit.postulates.list_personal_data(john.id)))["supports"][0][
+        "reference"
+    ] == (reference)
+    assert await db.run(lambda unit: unit.postulates.update_anonymise_author(anna.id)) == 1
     row = await postulate_row(bot, reference)
     assert row["author_id"] is None
     assert row["title"] == TITLE
-    assert (await db.run(store.list_personal_data, anna.id))["draft"] is None
+    assert (await db.run(lambda unit: unit.postulates.list_personal_data(anna.id)))["draft"] is None
 
 
 async def test_browse_and_support_from_the_card(bot: BotDriver, anna: TgUser, john: TgUser) -> None:

@@ -10,6 +10,7 @@ from storage.database import Database
 from storage.timefmt import db_time
 from tests.fakes import Call
 from tests.harness import BotDriver, TgUser
+from tests.sql import raw_sql
 
 TITLE = "Więcej zieleni w centrum"
 CONTENT = "Proponujemy nasadzenia drzew wzdłuż Plant & przy szkołach <b>teraz</b>."
@@ -32,7 +33,7 @@ async def team_id(bot: BotDriver, slug: str) -> int:
         value: int = conn.execute("SELECT id FROM teams WHERE slug = ?", (slug,)).fetchone()[0]
         return value
 
-    return await db_of(bot).run(read)
+    return await db_of(bot).run(raw_sql(read))
 
 
 async def make_moderator(bot: BotDriver, user: TgUser, slug: str) -> None:
@@ -44,7 +45,7 @@ async def make_moderator(bot: BotDriver, user: TgUser, slug: str) -> None:
             (user.id, tid, db_time(bot.clock())),
         )
 
-    await db_of(bot).run(grant)
+    await db_of(bot).run(raw_sql(grant))
 
 
 async def represent(bot: BotDriver, user: TgUser, name: str) -> int:
@@ -67,7 +68,7 @@ async def represent(bot: BotDriver, user: TgUser, name: str) -> int:
         value: int = row[0]
         return value
 
-    return await db_of(bot).run(add)
+    return await db_of(bot).run(raw_sql(add))
 
 
 def last_buttons(calls: list[Call]) -> dict[str, str]:
@@ -129,4 +130,4 @@ async def postulate_row(bot: BotDriver, reference: str) -> sqlite3.Row:
         ).fetchone()
         return row
 
-    return await db_of(bot).run(read)
+    return await db_of(bot).run(raw_sql(read))

@@ -17,11 +17,12 @@ from bot.dispatcher import dispatch_once
 from bot.housekeeping import run_housekeeping
 from bot.services import delivery
 from bot.services import privacy as service
-from storage import delivery as delivery_storage
 from storage.database import Database
+from storage.unit import Unit
 from tests.conftest import ADMIN_ID, start_driver, stop_driver
 from tests.harness import BotDriver, Clock, TgUser, texts_of
 from tests.meeting_factory import add_meeting, db_of, files_driver, make_moderator, uploaded
+from tests.sql import raw_sql
 from tests.test_postulates_helpers import TITLE, member, represent, submit, team_id
 
 # Column names that hold a person's Telegram id (their private chat has the same id).
@@ -55,7 +56,7 @@ async def query(bot: BotDriver, sql: str, *params: object) -> list[tuple[Any, ..
     def read(conn: sqlite3.Connection) -> list[tuple[Any, ...]]:
         return [tuple(row) for row in conn.execute(sql, params).fetchall()]
 
-    return await db_of(bot).run(read)
+    return await db_of(bot).run(raw_sql(read))
 
 
 async def announce(
@@ -66,7 +67,7 @@ async def announce(
 
     def add(conn: sqlite3.Connection) -> int:
         return delivery.announce(
-            conn,
+            Unit(conn),
             kind=kind,
             audience=audience,
             audience_id=audience_id,
@@ -75,7 +76,7 @@ async def announce(
             due_at=now + due_in,
         )
 
-    return await db_of(bot).run(add)
+    return await db_of(bot).run(raw_sql(add))
 
 
 async def fan_out(bot: BotDriver, announcement_id: int) -> None:
@@ -83,12 +84,12 @@ async def fan_out(bot: BotDriver, announcement_id: int) -> None:
     now = bot.clock()
 
     def run(conn: sqlite3.Connection) -> None:
-        found = delivery_storage.get_announcement(conn, announcement_id)
+        found = Unit(conn).delivery.get_announcement(announcement_id)
         assert found is not None
-        engine.fan_out(conn, found, now)
+        engine.fan_out(Unit(conn), found, now)
 
     engine = bot.app.bot_data["engine"]
-    await db_of(bot).run(run)
+    await db_of(bot).run(raw_sql(run))
 
 
 def received(bot: BotDriver, user: TgUser, text: str) -> bool:
@@ -209,7 +210,7 @@ async def audit_grant(bot: BotDriver, user: TgUser) -> None:
             (ADMIN_ID, f"user:{user.id}"),
         )
 
-    await db_of(bot).run(add)
+    await db_of(bot).run(raw_sql(add))
 
 
 async def test_mydata_holds_everything_about_me_and_nothing_about_others(
@@ -289,7 +290,7 @@ async def test_mydata_never_holds_the_token(bot: BotDriver, anna: TgUser, config
             "UPDATE deliveries SET state = 'failed', error = ?", (f"Bad Gateway at /bot{token}/x",)
         )
 
-    await db_of(bot).run(fail)
+    await db_of(bot).run(raw_sql(fail))
     await bot.send(anna, "/mydata")
     [(_, _, data)] = uploaded(bot)
     assert token.partition(":")[2] not in data.decode()
@@ -337,7 +338,7 @@ async def personal_cells(bot: BotDriver, user_id: int) -> list[str]:
                     found.append(f"{table}.{column}")
         return found
 
-    return await db_of(bot).run(scan)
+    return await db_of(bot).run(raw_sql(scan))
 
 
 async def personal_support(bot: BotDriver, user: TgUser, reference: str) -> None:
@@ -350,7 +351,7 @@ async def personal_support(bot: BotDriver, user: TgUser, reference: str) -> None
             (user.id, f"u{user.id}", reference),
         )
 
-    await db_of(bot).run(add)
+    await db_of(bot).run(raw_sql(add))
 
 
 async def test_forget_erases_in_one_go_and_keeps_the_postulate_anonymous(
@@ -475,11 +476,11 @@ async def test_a_copy_already_being_sent_is_reported_as_not_recallable(
     engine = bot.app.bot_data["engine"]
 
     def claim(conn: sqlite3.Connection) -> int:
-        for found in delivery_storage.list_due_announcements(conn, now, 10):
-            engine.fan_out(conn, found, now)
-        return len(delivery_storage.claim_deliveries(conn, now, 10).batch)
+        for found in Unit(conn).delivery.list_due_announcements(now, 10):
+            engine.fan_out(Unit(conn), found, now)
+        return len(Unit(conn).delivery.claim_deliveries(now, 10).batch)
 
-    assert await db_of(bot).run(claim) == 1  # committed 'sending': the dispatcher has it
+    assert await db_of(bot).run(raw_sql(claim)) == 1  # committed 'sending': the dispatcher has it
     await bot.send(anna, "/forget")
     calls = await bot.click(anna, "priv:forget:yes")
     assert "1 powiadomienie było już w drodze i nie da się go cofnąć." in texts_of(calls)
@@ -618,7 +619,7 @@ async def test_retention_keeps_waiting_copies_and_runs_once_a_day(
     def age(conn: sqlite3.Connection) -> None:
         conn.execute("UPDATE deliveries SET updated_at = '2000-01-01T00:00:00.000000+00:00'")
 
-    await db_of(bot).run(age)
+    await db_of(bot).run(raw_sql(age))
     outcome = await service.retain_if_due(deps.db, deps.config, deps.texts, clock())
     assert outcome is not None
     assert (outcome.ran, outcome.pruned) == (True, 0)
@@ -657,7 +658,7 @@ async def test_every_user_column_is_exported_and_erased(tmp_path: Path) -> None:
             ]
             return found, to_users
 
-        tables, to_users = await db.run(columns)
+        tables, to_users = await db.run(raw_sql(columns))
     finally:
         await db.close()
     assert {"users", "deliveries"} <= set(tables)

@@ -35,12 +35,12 @@ from bot.config import EXAMPLE_CONFIG, Config, load_config
 from bot.dispatcher import dispatch_once
 from bot.services import delivery
 from bot.services import sectors as sectors_service
-from storage import subscriptions as subscriptions_storage
-from storage import users as users_storage
 from storage.database import Database
+from storage.unit import Unit
 from tests.conftest import make_config, start_driver, stop_driver
 from tests.fake_api_server import BotProcess, FakeApiServer
 from tests.harness import Clock, TgUser
+from tests.sql import raw_sql
 
 # A sentinel token with a recognisable secret half (leaks of either half are caught).
 TOKEN = "616161:KILL-loop-sentinel-Qw3rTy"
@@ -140,12 +140,12 @@ class KillLoop:
             def inner(conn: sqlite3.Connection) -> int:
                 [team] = conn.execute("SELECT id FROM teams WHERE slug = 'culture'").fetchone()
                 for chat_id in range(FIRST_CHAT, FIRST_CHAT + self.members):
-                    users_storage.add_user(conn, chat_id, "pl" if chat_id % 2 else "en", now)
-                    users_storage.update_consent(conn, chat_id, 1, now)
-                    subscriptions_storage.add_subscription(conn, chat_id, team, now)
+                    Unit(conn).users.add_user(chat_id, "pl" if chat_id % 2 else "en", now)
+                    Unit(conn).users.update_consent(chat_id, 1, now)
+                    Unit(conn).subscriptions.add_subscription(chat_id, team, now)
                 return int(team)
 
-            return await db.run(inner)
+            return await db.run(raw_sql(inner))
         finally:
             await db.close()
 
@@ -154,8 +154,8 @@ class KillLoop:
         db = await Database.open(self.config.database)
         try:
             return await db.run(
-                lambda conn: delivery.announce(
-                    conn,
+                lambda unit: delivery.announce(
+                    unit,
                     kind="broadcast",
                     audience="team",
                     audience_id=self.team,
@@ -351,8 +351,8 @@ async def test_token_echoed_by_a_failing_upstream_is_not_stored(tmp_path: Path) 
         await driver.click(anna, "consent:yes")
         deps = driver.app.bot_data["deps"]
         await deps.db.run(
-            lambda conn: delivery.announce(
-                conn,
+            lambda unit: delivery.announce(
+                unit,
                 kind="broadcast",
                 audience="user",
                 audience_id=anna.id,
@@ -365,7 +365,9 @@ async def test_token_echoed_by_a_failing_upstream_is_not_stored(tmp_path: Path) 
             await dispatch_once(deps, driver.app.bot)
             clock.advance(hours=1)
         rows = await deps.db.run(
-            lambda conn: [tuple(r) for r in conn.execute("SELECT state, error FROM deliveries")]
+            raw_sql(
+                lambda conn: [tuple(r) for r in conn.execute("SELECT state, error FROM deliveries")]
+            )
         )
     finally:
         await stop_driver(driver)

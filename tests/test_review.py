@@ -9,6 +9,7 @@ import pytest
 from bot.services import postulates as service
 from tests.fakes import Call
 from tests.harness import BotDriver, TgUser
+from tests.sql import raw_sql
 from tests.test_postulates_helpers import (
     db_of,
     make_moderator,
@@ -43,7 +44,7 @@ async def set_state(bot: BotDriver, reference: str, state: str) -> None:
     def change(conn: sqlite3.Connection) -> None:
         conn.execute("UPDATE postulates SET state = ? WHERE reference = ?", (state, reference))
 
-    await db_of(bot).run(change)
+    await db_of(bot).run(raw_sql(change))
 
 
 def alerted(calls: list[Call]) -> bool:
@@ -283,7 +284,7 @@ async def test_forward_then_decision_reaches_author_and_admins(
         ).fetchall()
         return [tuple(r) for r in rows]
 
-    assert await db_of(bot).run(history) == [
+    assert await db_of(bot).run(raw_sql(history)) == [
         ("submit", "submitted", anna.id),
         ("forward", "forwarded", MODERATOR.id),
         ("not_adopt", "not_adopted", ADMIN.id),
@@ -296,7 +297,7 @@ async def test_forward_then_decision_reaches_author_and_admins(
         return [tuple(r) for r in rows]
 
     target = f"postulate:{reference}"
-    assert await db_of(bot).run(audited) == [
+    assert await db_of(bot).run(raw_sql(audited)) == [
         (MODERATOR.id, "postulate.review", target),
         (ADMIN.id, "postulate.review", target),
     ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from tests.conftest import ADMIN_ID
 from tests.harness import BotDriver, TgUser, texts_of
+from tests.sql import raw_sql
 from tests.test_broadcasts import dispatch, draft, rows, sends, write
 from tests.test_postulates_helpers import db_of, member, team_id
 from tests.test_roles import forward, from_user, grant_sector
@@ -63,7 +64,7 @@ async def test_a_role_lost_another_way_is_rechecked_when_the_broadcast_falls_due
 ) -> None:
     await setup(bot)
     # Not through /revoke (e.g. the sector's moderators reset by hand in the database).
-    await db_of(bot).run(lambda conn: conn.execute("DELETE FROM moderators"))
+    await db_of(bot).run(raw_sql(lambda conn: conn.execute("DELETE FROM moderators")))
     await reader_gets_nothing(bot)
     states = await rows(bot, "SELECT state FROM broadcasts ORDER BY id")
     assert states == [("cancelled",), ("cancelled",)]

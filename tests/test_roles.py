@@ -15,6 +15,7 @@ from tests.conftest import ADMIN_ID
 from tests.fakes import Call
 from tests.harness import BotDriver, TgUser, texts_of
 from tests.meeting_factory import add_meeting, db_of, make_moderator, member
+from tests.sql import raw_sql
 
 ADMIN = TgUser(id=ADMIN_ID, language_code="en", first_name="Admin")
 MOD = TgUser(id=3001, language_code="pl", first_name="Moderatorka")
@@ -22,7 +23,7 @@ LINK = re.compile(r"https://t\.me/ngo_test_bot\?start=mod-([A-Za-z0-9_-]+)")
 
 
 async def rows(bot: BotDriver, sql: str, *params: object) -> list[tuple[Any, ...]]:
-    result = await db_of(bot).run(lambda conn: conn.execute(sql, params).fetchall())
+    result = await db_of(bot).run(raw_sql(lambda conn: conn.execute(sql, params).fetchall()))
     return [tuple(row) for row in result]
 
 
@@ -282,7 +283,7 @@ async def test_invite_of_a_removed_admin_is_void(bot: BotDriver, anna: TgUser) -
     await member(bot, ADMIN)
     await member(bot, anna)
     token = await invite_token(bot)
-    await db_of(bot).run(lambda conn: conn.execute("DELETE FROM admins"))
+    await db_of(bot).run(raw_sql(lambda conn: conn.execute("DELETE FROM admins")))
     calls = await bot.send(anna, f"/start mod-{token}")
     assert "nieważny" in texts_of(calls)
 

@@ -12,7 +12,6 @@ import pytest
 
 from bot.config import Config
 from bot.dispatcher import dispatch_once
-from storage import rsvps as rsvps_storage
 from storage.rsvps import Rsvp
 from tests.fakes import Call
 from tests.harness import BotDriver, Clock, TgUser
@@ -27,6 +26,7 @@ from tests.meeting_factory import (
     uploaded,
     user,
 )
+from tests.sql import raw_sql
 
 STALE = "Ten przycisk jest już nieaktualny."
 
@@ -38,7 +38,7 @@ async def bot(config: Config, clock: Clock) -> AsyncIterator[BotDriver]:
 
 
 async def rsvp_of(bot: BotDriver, meeting_id: int, user_id: int) -> Rsvp | None:
-    return await db_of(bot).run(rsvps_storage.get_rsvp, meeting_id, user_id)
+    return await db_of(bot).run(lambda unit: unit.rsvps.get_rsvp(meeting_id, user_id))
 
 
 async def all_rsvps(bot: BotDriver) -> list[tuple[int, int, str, int | None]]:
@@ -48,7 +48,7 @@ async def all_rsvps(bot: BotDriver) -> list[tuple[int, int, str, int | None]]:
         ).fetchall()
         return [(row[0], row[1], row[2], row[3]) for row in rows]
 
-    return await db_of(bot).run(read)
+    return await db_of(bot).run(raw_sql(read))
 
 
 def answer_text(calls: list[Call]) -> str:
@@ -136,7 +136,7 @@ async def test_waiting_list_promotes_in_order_and_tells_the_promoted(bot: BotDri
     assert sorted(c.chat_id for c in notices if c.chat_id is not None) == [u3.id, u5.id]
     assert "Budżet obywatelski" in notices[0].text
     assert notices[0].buttons() == [("📅 Pokaż spotkanie", f"sched:open:{meeting}")]
-    counts = await db_of(bot).run(rsvps_storage.get_counts, meeting)
+    counts = await db_of(bot).run(lambda unit: unit.rsvps.get_counts(meeting))
     assert (counts.going, counts.waiting, counts.maybe, counts.not_going) == (2, 0, 2, 1)
 
 
@@ -310,9 +310,9 @@ async def test_storage_readers_for_reminders_and_the_data_export(bot: BotDriver)
     await bot.click(u3, f"rsvp:no:{later}")
     await bot.click(u1, f"rsvp:no:{sooner}")
     db = db_of(bot)
-    reminded = await db.run(rsvps_storage.list_rsvp_user_ids, later, ("going", "maybe"))
+    reminded = await db.run(lambda unit: unit.rsvps.list_rsvp_user_ids(later, ("going", "maybe")))
     assert reminded == [u1.id, u2.id]
-    answers = await db.run(rsvps_storage.list_user_answers, u1.id)
+    answers = await db.run(lambda unit: unit.rsvps.list_user_answers(u1.id))
     assert [(a.meeting_id, a.answer) for a in answers] == [
         (sooner, "not_going"),
         (later, "going"),

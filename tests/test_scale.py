@@ -8,12 +8,13 @@ from datetime import timedelta
 from pathlib import Path
 
 from bot.services import privacy as privacy_service
-from storage import postulates as postulates_storage
 from storage.database import Database
 from storage.timefmt import db_time
+from storage.unit import Unit
 from tests import query_plans
 from tests.harness import BotDriver, Clock, TgUser, texts_of
 from tests.meeting_factory import db_of
+from tests.sql import raw_sql
 
 
 async def test_a_member_is_answered_while_retention_erases_many(
@@ -35,7 +36,7 @@ async def test_a_member_is_answered_while_retention_erases_many(
             [(person, long_ago) for person in people],
         )
 
-    await db_of(bot).run(inactive_crowd)
+    await db_of(bot).run(raw_sql(inactive_crowd))
     deps = bot.app.bot_data["deps"]
     retention = asyncio.create_task(
         privacy_service.retain_if_due(deps.db, deps.config, deps.texts, clock(), force=True)
@@ -70,23 +71,23 @@ async def test_similar_search_stays_in_the_sector_and_follows_a_move(tmp_path: P
                 )
             return 1, 2
 
-        first, second = await db.run(seed)
+        first, second = await db.run(raw_sql(seed))
 
         def similar(conn: sqlite3.Connection, team: int) -> list[str]:
-            found = postulates_storage.list_similar(
-                conn, team, "Drzewa i ławki w parku", title="Ławki"
+            found = Unit(conn).postulates.list_similar(
+                team, "Drzewa i ławki w parku", title="Ławki"
             )
             return [p.reference for p in found]
 
-        assert await db.run(similar, first) == ["P-2026-0001"]
-        assert await db.run(similar, second) == ["P-2026-0002"]
+        assert await db.run(raw_sql(similar), first) == ["P-2026-0001"]
+        assert await db.run(raw_sql(similar), second) == ["P-2026-0002"]
 
         def move(conn: sqlite3.Connection) -> None:
             conn.execute("UPDATE postulates SET team_id = 2 WHERE id = 1")
 
-        await db.run(move)
-        assert await db.run(similar, first) == []
-        assert await db.run(similar, second) == ["P-2026-0001", "P-2026-0002"]
+        await db.run(raw_sql(move))
+        assert await db.run(raw_sql(similar), first) == []
+        assert await db.run(raw_sql(similar), second) == ["P-2026-0001", "P-2026-0002"]
     finally:
         await db.close()
 

@@ -19,12 +19,12 @@ from bot.services import meetings as meetings_service
 from bot.services import settings as settings_service
 from bot.services.delivery import Recipient
 from storage import delivery as delivery_storage
-from storage import meetings as meetings_storage
 from storage import settings as settings_storage
-from storage import teams as teams_storage
 from storage.timefmt import db_time
+from storage.unit import Unit
 from tests.harness import BotDriver, TgUser, texts_of
 from tests.meeting_factory import add_meeting, db_of, member
+from tests.sql import raw_sql
 
 
 @pytest.fixture
@@ -40,7 +40,7 @@ def deps_of(bot: BotDriver) -> Deps:
 
 
 async def team_id(bot: BotDriver, slug: str = "culture") -> int:
-    team = await db_of(bot).run(teams_storage.get_team_by_slug, slug)
+    team = await db_of(bot).run(lambda unit: unit.teams.get_team_by_slug(slug))
     assert team is not None
     return team.id
 
@@ -60,7 +60,7 @@ async def announce(
 
     def inner(conn: sqlite3.Connection) -> int:
         return delivery.announce(
-            conn,
+            Unit(conn),
             kind=kind,
             audience=audience,
             audience_id=target,
@@ -71,7 +71,7 @@ async def announce(
             lead_minutes=lead,
         )
 
-    return await db_of(bot).run(inner)
+    return await db_of(bot).run(raw_sql(inner))
 
 
 async def tick(bot: BotDriver) -> dict[int, list[str]]:
@@ -88,7 +88,7 @@ async def tick(bot: BotDriver) -> dict[int, list[str]]:
 
 
 async def stored(bot: BotDriver, user: TgUser) -> settings_storage.NotificationSettings | None:
-    return await db_of(bot).run(settings_storage.get_settings, user.id)
+    return await db_of(bot).run(lambda unit: unit.settings.get_settings(user.id))
 
 
 # --- the classification -----------------------------------------------------------------
@@ -164,7 +164,9 @@ async def test_buttons_edit_the_message_in_place(bot: BotDriver, john: TgUser) -
     setting = await stored(bot, john)
     assert setting is not None
     assert (setting.reminders_off, setting.digest) == ([1440], True)
-    assert await db_of(bot).run(settings_storage.list_muted_team_ids, john.id) == {culture}
+    assert await db_of(bot).run(lambda unit: unit.settings.list_muted_team_ids(john.id)) == {
+        culture
+    }
 
     # Pressed again, each toggle goes back.
     await bot.click(john, f"set:mute:{culture}")
@@ -175,7 +177,7 @@ async def test_buttons_edit_the_message_in_place(bot: BotDriver, john: TgUser) -
     setting = await stored(bot, john)
     assert setting is not None
     assert (setting.reminders_off, setting.digest) == ([], False)
-    assert await db_of(bot).run(settings_storage.list_muted_team_ids, john.id) == set()
+    assert await db_of(bot).run(lambda unit: unit.settings.list_muted_team_ids(john.id)) == set()
 
 
 async def test_quiet_hours_are_chosen_start_then_end(bot: BotDriver, john: TgUser) -> None:
@@ -230,7 +232,7 @@ async def test_forged_buttons_are_stale_and_change_nothing(
     assert calls[0].params["show_alert"] is True
     assert calls[0].params["text"] == "Ten przycisk jest już nieaktualny."
     assert await stored(bot, anna) is None
-    assert await db_of(bot).run(settings_storage.list_muted_team_ids, anna.id) == set()
+    assert await db_of(bot).run(lambda unit: unit.settings.list_muted_team_ids(anna.id)) == set()
 
 
 # --- the settings at fan-out ------------------------------------------------------------
@@ -270,7 +272,7 @@ async def test_a_broadcast_skips_only_those_who_muted_every_sector_it_goes_to(
         return [(r[0], "pl" if r[1] == "pl" else "en") for r in found]
 
     monkeypatch.setitem(
-        bot.app.bot_data["engine"].audiences, "broadcast", (subscribers_of_broadcast,)
+        bot.app.bot_data["engine"].audiences, "broadcast", (raw_sql(subscribers_of_broadcast),)
     )
     await member(bot, anna, "culture", "education")
     await member(bot, john, "culture")
@@ -289,7 +291,11 @@ async def test_a_broadcast_skips_only_those_who_muted_every_sector_it_goes_to(
             )
 
         await announce(
-            bot, "broadcast", text, audience="broadcast", audience_id=await db_of(bot).run(add)
+            bot,
+            "broadcast",
+            text,
+            audience="broadcast",
+            audience_id=await db_of(bot).run(raw_sql(add)),
         )
 
     await bot.click(anna, f"set:mute:{culture}")
@@ -337,20 +343,20 @@ async def test_meeting_reminders_carry_their_lead_time(bot: BotDriver, anna: TgU
     now = bot.clock()
 
     def schedule(conn: sqlite3.Connection) -> list[int | None]:
-        meeting = meetings_storage.get_meeting(conn, meeting_id)
+        meeting = Unit(conn).meetings.get_meeting(meeting_id)
         assert meeting is not None
-        team = teams_storage.get_team(conn, meeting.team_id)
+        team = Unit(conn).teams.get_team(meeting.team_id)
         assert team is not None
         meeting = meeting.model_copy(update={"reminder_minutes": [1440, 60]})
         meetings_service._schedule_reminders(
-            conn, meeting, team, now, deps.texts, deps.config.zone, 900
+            Unit(conn), meeting, team, now, deps.texts, deps.config.zone, 900
         )
         rows = conn.execute(
             "SELECT * FROM announcements WHERE kind = 'meeting-reminder' ORDER BY due_at"
         ).fetchall()
         return [delivery_storage.Announcement.from_row(row).lead_minutes for row in rows]
 
-    assert await db_of(bot).run(schedule) == [1440, 60]
+    assert await db_of(bot).run(raw_sql(schedule)) == [1440, 60]
 
 
 async def test_quiet_hours_hold_news_until_morning_and_reminders_go_on_time(
@@ -368,7 +374,8 @@ async def test_quiet_hours_hold_news_until_morning_and_reminders_go_on_time(
     assert got[anna.id] == ["Za godzinę (pl)"]
     assert got[john.id] == ["Nowe spotkanie (en)", "Za godzinę (en)"]
     held = {
-        row.chat_id: row for row in await db_of(bot).run(delivery_storage.list_deliveries, news)
+        row.chat_id: row
+        for row in await db_of(bot).run(lambda unit: unit.delivery.list_deliveries(news))
     }
     assert held[anna.id].state == "pending"
     assert held[anna.id].next_attempt_at == datetime(2026, 11, 27, 6, 0, tzinfo=UTC)
@@ -496,10 +503,10 @@ async def test_erasing_a_user_removes_their_settings(bot: BotDriver, anna: TgUse
         ]
 
     await tick(bot)
-    assert await db_of(bot).run(count) == [1, 1, 1]
+    assert await db_of(bot).run(raw_sql(count)) == [1, 1, 1]
 
     def erase(conn: sqlite3.Connection) -> list[int]:
         conn.execute("DELETE FROM users WHERE id = ?", (anna.id,))
         return count(conn)
 
-    assert await db_of(bot).run(erase) == [0, 0, 0]
+    assert await db_of(bot).run(raw_sql(erase)) == [0, 0, 0]

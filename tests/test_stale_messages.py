@@ -6,6 +6,7 @@ import pytest
 
 from tests.fakes import Call
 from tests.harness import BotDriver, TgUser
+from tests.sql import connection
 from tests.test_postulates_helpers import db_of, member
 
 
@@ -60,6 +61,6 @@ async def test_an_edited_answer_in_a_conversation_is_not_taken(
     calls = await bot.edit(anna, message_id=1, text="Fundacja Zielony Kraków")
     assert calls == []
     drafts = await db_of(bot).run(
-        lambda conn: conn.execute("SELECT count(*) FROM organisations").fetchone()[0]
+        lambda unit: connection(unit).execute("SELECT count(*) FROM organisations").fetchone()[0]
     )
     assert drafts == 0

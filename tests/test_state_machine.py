@@ -51,6 +51,7 @@ from tests.conftest import ADMIN_ID, make_config, start_driver, stop_driver
 from tests.fakes import Call
 from tests.harness import BotDriver, Clock, TgUser
 from tests.meeting_factory import add_meeting, make_moderator
+from tests.sql import raw_sql
 from tests.test_postulates_helpers import submit
 
 T = TypeVar("T")
@@ -174,7 +175,9 @@ class UpdateStreams(RuleBasedStateMachine):
         def read(conn: sqlite3.Connection) -> list[tuple[Any, ...]]:
             return [tuple(row) for row in conn.execute(sql, args).fetchall()]
 
-        result: list[tuple[Any, ...]] = self.run(self.bot.app.bot_data["deps"].db.run(read))
+        result: list[tuple[Any, ...]] = self.run(
+            self.bot.app.bot_data["deps"].db.run(raw_sql(read))
+        )
         return result
 
     def snapshot(self) -> dict[str, list[tuple[Any, ...]]]:

@@ -27,6 +27,7 @@ from tests.meeting_factory import (
     uploaded,
     user,
 )
+from tests.sql import connection, raw_sql
 
 PNG = b"\x89PNG\r\n\x1a\n"
 ADMIN = TgUser(id=ADMIN_ID, language_code="en", first_name="Admin")
@@ -142,7 +143,7 @@ async def seed(bot: BotDriver, anna: TgUser, john: TgUser) -> None:
                 ],
             )
 
-    await db_of(bot).run(rows)
+    await db_of(bot).run(raw_sql(rows))
 
 
 async def test_admin_gets_a_png_chart_and_the_figures_of_every_sector(
@@ -215,7 +216,7 @@ async def test_members_are_refused_and_nothing_is_drawn(bot: BotDriver, anna: Tg
     assert not [c for c in await bot.send(user(5), "/stats") if c.method == "sendPhoto"]
     await make_moderator(bot, anna.id, "culture")
     assert [c for c in await bot.send(anna, "/stats") if c.method == "sendPhoto"]
-    await db_of(bot).run(lambda conn: conn.execute("DELETE FROM moderators"))
+    await db_of(bot).run(raw_sql(lambda conn: conn.execute("DELETE FROM moderators")))
     assert not [c for c in await bot.send(anna, "/stats") if c.method == "sendPhoto"]
 
 
@@ -246,10 +247,12 @@ async def test_an_unsubscription_is_remembered_for_the_month_change(
         return [(row[0], row[1]) for row in rows]
 
     culture = await db_of(bot).run(
-        lambda conn: int(conn.execute("SELECT id FROM teams WHERE slug = 'culture'").fetchone()[0])
+        lambda unit: int(
+            connection(unit).execute("SELECT id FROM teams WHERE slug = 'culture'").fetchone()[0]
+        )
     )
     await bot.click(anna, f"sectors:toggle:{culture}")
-    assert await db_of(bot).run(ends) == [(culture, db_time(bot.clock.now))]
+    assert await db_of(bot).run(raw_sql(ends)) == [(culture, db_time(bot.clock.now))]
 
 
 def test_month_starts_at_local_midnight() -> None:

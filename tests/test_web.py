@@ -17,8 +17,7 @@ from bot.i18n import Texts
 from bot.services.calendar import event_uid
 from bot.web.server import SiteRunner
 from bot.web.site import build_site
-from storage.database import Database
-from storage.readonly import ReadOnlyDatabase
+from storage.database import Database, ReadOnlyDatabase
 from tests.conftest import make_config
 from tests.harness import BotDriver, TgUser
 from tests.meeting_factory import add_meeting, member, update_meeting

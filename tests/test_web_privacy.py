@@ -11,9 +11,10 @@ import pytest
 from bot.config import Config
 from bot.i18n import Texts
 from bot.web.site import build_site
-from storage.readonly import ReadOnlyDatabase
+from storage.database import ReadOnlyDatabase
 from tests.harness import BotDriver, TgUser
 from tests.meeting_factory import add_meeting, db_of, make_moderator, member, set_organisation
+from tests.sql import raw_sql
 
 MEMBER = TgUser(id=7346251, language_code="pl", first_name="Zofia")
 REPRESENTATIVE = TgUser(id=7346252, language_code="en", first_name="Marek")
@@ -76,7 +77,7 @@ async def _seed(bot: BotDriver) -> int:
                 ),
             )
 
-    await db_of(bot).run(private_rows)
+    await db_of(bot).run(raw_sql(private_rows))
     return meeting_id
 
 

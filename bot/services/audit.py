@@ -7,7 +7,6 @@ back together with the action it describes.
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
@@ -17,14 +16,13 @@ from pydantic import BaseModel, ConfigDict
 from bot import csvfile
 from bot.errors import NotAllowed
 from bot.services.users import Actor
-from storage import audit as storage
-from storage import roles as roles_storage
 from storage.audit import AuditEntry
 from storage.database import Database
+from storage.unit import Unit
 
 
 def record(
-    conn: sqlite3.Connection,
+    unit: Unit,
     *,
     actor_id: int,
     action: str,
@@ -38,9 +36,7 @@ def record(
     'meeting.edit', 'meeting.cancel', 'postulate.review'; `target` like 'meeting:42',
     'user:123'; `details` a JSON-serialisable mapping (other values are stored as text).
     """
-    storage.add_entry(
-        conn, actor_id=actor_id, action=action, target=target, details=details, now=now
-    )
+    unit.audit.add_entry(actor_id=actor_id, action=action, target=target, details=details, now=now)
 
 
 PAGE_SIZE = 10
@@ -69,12 +65,12 @@ async def page(db: Database, actor: Actor, number: int) -> AuditPage:
     """Page `number` (0 = newest); a page past the end shows the last one."""
     _require_admin(actor)
 
-    def inner(conn: sqlite3.Connection) -> AuditPage:
-        total = storage.count_entries(conn)
+    def inner(unit: Unit) -> AuditPage:
+        total = unit.audit.count_entries()
         pages = max(1, -(-total // PAGE_SIZE))
         shown = min(max(number, 0), pages - 1)
-        entries = storage.list_entries(conn, limit=PAGE_SIZE, offset=shown * PAGE_SIZE)
-        names = roles_storage.list_display_names(conn, (e.actor_id for e in entries))
+        entries = unit.audit.list_entries(limit=PAGE_SIZE, offset=shown * PAGE_SIZE)
+        names = unit.roles.list_display_names(e.actor_id for e in entries)
         return AuditPage(entries=tuple(entries), names=names, page=shown, pages=pages, total=total)
 
     return await db.run(inner)
@@ -104,5 +100,5 @@ async def export_csv(
 ) -> tuple[bytes, int]:
     """The whole log, newest first, as CSV bytes, and how many entries it holds."""
     _require_admin(actor)
-    entries = await db.run(lambda conn: list(storage.iter_entries(conn)))
+    entries = await db.run(lambda unit: list(unit.audit.iter_entries()))
     return to_csv(entries, zone, delimiter), len(entries)

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import html
 import re
-import sqlite3
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -28,42 +27,39 @@ from bot.services import audit, delivery
 from bot.services.delivery import DeliveryCounts, OutgoingMessage
 from bot.services.users import Actor
 from storage import broadcasts as storage
-from storage import roles as roles_storage
-from storage import teams as teams_storage
 from storage.broadcasts import Broadcast
 from storage.database import Database
 from storage.models import Team
 from storage.timefmt import db_time
+from storage.unit import Unit
 
 
-def _author_may_send(conn: sqlite3.Connection, broadcast: Broadcast) -> bool:
+def _author_may_send(unit: Unit, broadcast: Broadcast) -> bool:
     """Whether the author still holds a role that lets them send to the broadcast's audience."""
-    if roles_storage.is_admin(conn, broadcast.created_by):
+    if unit.roles.is_admin(broadcast.created_by):
         return True
     if broadcast.team_ids is None:
         return False
-    return set(broadcast.team_ids) <= roles_storage.list_moderated_team_ids(
-        conn, broadcast.created_by
-    )
+    return set(broadcast.team_ids) <= unit.roles.list_moderated_team_ids(broadcast.created_by)
 
 
-def _recipients(conn: sqlite3.Connection, broadcast_id: int) -> list[storage.Recipient]:
+def _recipients(unit: Unit, broadcast_id: int) -> list[storage.Recipient]:
     """The 'broadcast' audience, re-checked when a part falls due.
 
     A role can go without /revoke (admins removed from the config, /forget), so an author who
     no longer may send to those sectors sends nothing, and the broadcast shows as cancelled.
     """
-    found = storage.get_broadcast(conn, broadcast_id)
-    if found is not None and found.state != "cancelled" and not _author_may_send(conn, found):
-        storage.update_cancelled(conn, broadcast_id)
+    found = unit.broadcasts.get_broadcast(broadcast_id)
+    if found is not None and found.state != "cancelled" and not _author_may_send(unit, found):
+        unit.broadcasts.update_cancelled(broadcast_id)
         return []
-    return storage.list_broadcast_recipients(conn, broadcast_id)
+    return unit.broadcasts.list_broadcast_recipients(broadcast_id)
 
 
 def register(registry: delivery.Registry) -> None:
     """Broadcasts' audiences (chosen sectors, everyone) and notice kind for the engine."""
     registry.add_audience("broadcast", _recipients)
-    registry.add_audience("all", storage.list_all_recipients)
+    registry.add_audience("all", lambda unit, key: unit.broadcasts.list_all_recipients(key))
     registry.add_kinds("news", "broadcast")
 
 
@@ -291,8 +287,8 @@ def parse_when(raw: str, zone: ZoneInfo, now: datetime) -> datetime:
 # ---------------------------------------------------------------- audience
 
 
-def _sectors(conn: sqlite3.Connection, actor: Actor) -> list[Team]:
-    return [t for t in teams_storage.list_teams(conn, "sector") if actor.moderates(t.id)]
+def _sectors(unit: Unit, actor: Actor) -> list[Team]:
+    return [t for t in unit.teams.list_teams("sector") if actor.moderates(t.id)]
 
 
 async def sectors(db: Database, actor: Actor) -> list[Team]:
@@ -300,17 +296,17 @@ async def sectors(db: Database, actor: Actor) -> list[Team]:
     return await db.run(_sectors, actor)
 
 
-def _chosen(conn: sqlite3.Connection, actor: Actor, draft: Draft) -> list[Team]:
+def _chosen(unit: Unit, actor: Actor, draft: Draft) -> list[Team]:
     """The draft's sectors, each re-checked (buttons may be forged, roles revoked)."""
     if draft.everyone:
         if not actor.is_admin:
             raise NotAllowed()
-        return teams_storage.list_teams(conn, "coordination")
+        return unit.teams.list_teams("coordination")
     if not draft.team_ids:
         raise NoAudience()
     teams: list[Team] = []
     for team_id in draft.team_ids:
-        team = teams_storage.get_team(conn, team_id)
+        team = unit.teams.get_team(team_id)
         if team is None or team.kind != "sector":
             raise UnknownSector()
         if not actor.moderates(team.id):
@@ -322,14 +318,14 @@ def _chosen(conn: sqlite3.Connection, actor: Actor, draft: Draft) -> list[Team]:
 async def check_sector(db: Database, actor: Actor, team_id: int) -> Team:
     """A sector button: the actor must moderate that sector."""
 
-    def inner(conn: sqlite3.Connection) -> Team:
-        return _chosen(conn, actor, Draft(team_ids=[team_id]))[0]
+    def inner(unit: Unit) -> Team:
+        return _chosen(unit, actor, Draft(team_ids=[team_id]))[0]
 
     return await db.run(inner)
 
 
-def _audience(conn: sqlite3.Connection, draft: Draft) -> Audience:
-    recipients = storage.list_recipients(conn, None if draft.everyone else draft.team_ids)
+def _audience(unit: Unit, draft: Draft) -> Audience:
+    recipients = unit.broadcasts.list_recipients(None if draft.everyone else draft.team_ids)
     groups = sum(1 for chat_id, _ in recipients if chat_id < 0)
     return Audience(people=len(recipients) - groups, groups=groups)
 
@@ -337,9 +333,9 @@ def _audience(conn: sqlite3.Connection, draft: Draft) -> Audience:
 async def prepare(db: Database, actor: Actor, draft: Draft, texts: Texts) -> Prepared:
     """Check the draft and render it exactly as it will be sent; count who it reaches."""
 
-    def inner(conn: sqlite3.Connection) -> Prepared:
-        teams = _chosen(conn, actor, draft)
-        return Prepared(parts=_parts(draft, teams, texts), audience=_audience(conn, draft))
+    def inner(unit: Unit) -> Prepared:
+        teams = _chosen(unit, actor, draft)
+        return Prepared(parts=_parts(draft, teams, texts), audience=_audience(unit, draft))
 
     return await db.run(inner)
 
@@ -359,16 +355,15 @@ async def create(
 ) -> Broadcast:
     """Queue the broadcast (all its parts) in one transaction, audited."""
 
-    def inner(conn: sqlite3.Connection) -> Broadcast:
-        teams = _chosen(conn, actor, draft)
+    def inner(unit: Unit) -> Broadcast:
+        teams = _chosen(unit, actor, draft)
         parts = _parts(draft, teams, texts)
         if draft.due_at is not None and draft.due_at <= now:
             raise BadTime(zone="UTC")
         due = draft.due_at or now
         plain = html.unescape(_TAGS.sub("", draft.body)).strip().replace("\n", " ")
         summary = plain[:SUMMARY_LENGTH] + ("…" if len(plain) > SUMMARY_LENGTH else "")
-        broadcast_id = storage.add_broadcast(
-            conn,
+        broadcast_id = unit.broadcasts.add_broadcast(
             created_by=actor.user_id,
             team_ids=None if draft.everyone else [team.id for team in teams],
             summary=summary,
@@ -379,7 +374,7 @@ async def create(
         )
         for messages in parts:
             delivery.announce(
-                conn,
+                unit,
                 kind="broadcast",
                 audience="broadcast",
                 audience_id=broadcast_id,
@@ -390,7 +385,7 @@ async def create(
                 created_by=actor.user_id,
             )
         audit.record(
-            conn,
+            unit,
             actor_id=actor.user_id,
             action="broadcast.send",
             target=storage.subject(broadcast_id),
@@ -407,17 +402,17 @@ async def create(
             },
             now=now,
         )
-        found = storage.get_broadcast(conn, broadcast_id)
+        found = unit.broadcasts.get_broadcast(broadcast_id)
         assert found is not None
         return found
 
     return await db.run(inner)
 
 
-def _status(conn: sqlite3.Connection, broadcast: Broadcast) -> Status:
-    parts = storage.list_part_states(conn, broadcast.id)
+def _status(unit: Unit, broadcast: Broadcast) -> Status:
+    parts = unit.broadcasts.list_part_states(broadcast.id)
     # Everyone gets every part, so the first part's copies count the people.
-    counts = delivery.get_counts(conn, parts[0][0]) if parts else DeliveryCounts()
+    counts = delivery.get_counts(unit, parts[0][0]) if parts else DeliveryCounts()
     if broadcast.state == "cancelled":
         phase = "cancelled"
     elif any(state == "scheduled" for _, state in parts):
@@ -426,7 +421,7 @@ def _status(conn: sqlite3.Connection, broadcast: Broadcast) -> Status:
         counts.pending
         or counts.sending
         or any(
-            delivery.get_counts(conn, part_id).pending + delivery.get_counts(conn, part_id).sending
+            delivery.get_counts(unit, part_id).pending + delivery.get_counts(unit, part_id).sending
             for part_id, _ in parts[1:]
         )
     ):
@@ -447,16 +442,15 @@ def _may_manage(actor: Actor, broadcast: Broadcast) -> bool:
 async def history(db: Database, actor: Actor) -> list[tuple[Status, bool]]:
     """The latest broadcasts the actor may see, newest first, with whether they may cancel."""
 
-    def inner(conn: sqlite3.Connection) -> list[tuple[Status, bool]]:
-        found = storage.list_broadcasts(
-            conn,
+    def inner(unit: Unit) -> list[tuple[Status, bool]]:
+        found = unit.broadcasts.list_broadcasts(
             team_ids=None if actor.is_admin else actor.moderated_team_ids,
             user_id=actor.user_id,
             limit=HISTORY_LIMIT,
         )
         result = []
         for broadcast in found:
-            status = _status(conn, broadcast)
+            status = _status(unit, broadcast)
             cancellable = status.phase in ("scheduled", "sending") and _may_manage(actor, broadcast)
             result.append((status, cancellable))
         return result
@@ -464,19 +458,17 @@ async def history(db: Database, actor: Actor) -> list[tuple[Status, bool]]:
     return await db.run(inner)
 
 
-def cancel_unauthorised(
-    conn: sqlite3.Connection, *, author_id: int, actor_id: int, now: datetime
-) -> int:
+def cancel_unauthorised(unit: Unit, *, author_id: int, actor_id: int, now: datetime) -> int:
     """In the caller's transaction (a revoke): cancel the author's scheduled broadcasts they
     may no longer send; return how many. Audited as cancelled by `actor_id`."""
     cancelled = 0
-    for broadcast in storage.list_scheduled_by(conn, author_id):
-        if _author_may_send(conn, broadcast):
+    for broadcast in unit.broadcasts.list_scheduled_by(author_id):
+        if _author_may_send(unit, broadcast):
             continue
-        delivery.cancel_pending(conn, subject=storage.subject(broadcast.id), now=now)
-        storage.update_cancelled(conn, broadcast.id)
+        delivery.cancel_pending(unit, subject=storage.subject(broadcast.id), now=now)
+        unit.broadcasts.update_cancelled(broadcast.id)
         audit.record(
-            conn,
+            unit,
             actor_id=actor_id,
             action="broadcast.cancel",
             target=storage.subject(broadcast.id),
@@ -490,26 +482,26 @@ def cancel_unauthorised(
 async def cancel(db: Database, actor: Actor, broadcast_id: int, now: datetime) -> Status:
     """Cancel a scheduled or running broadcast: its waiting copies expire. Audited."""
 
-    def inner(conn: sqlite3.Connection) -> Status:
-        broadcast = storage.get_broadcast(conn, broadcast_id)
+    def inner(unit: Unit) -> Status:
+        broadcast = unit.broadcasts.get_broadcast(broadcast_id)
         if broadcast is None:
             raise StaleButton()
         if not _may_manage(actor, broadcast):
             raise NotAllowed()
-        if _status(conn, broadcast).phase not in ("scheduled", "sending"):
+        if _status(unit, broadcast).phase not in ("scheduled", "sending"):
             raise NotCancellable()
-        delivery.cancel_pending(conn, subject=storage.subject(broadcast_id), now=now)
-        storage.update_cancelled(conn, broadcast_id)
+        delivery.cancel_pending(unit, subject=storage.subject(broadcast_id), now=now)
+        unit.broadcasts.update_cancelled(broadcast_id)
         audit.record(
-            conn,
+            unit,
             actor_id=actor.user_id,
             action="broadcast.cancel",
             target=storage.subject(broadcast_id),
             now=now,
         )
-        updated = storage.get_broadcast(conn, broadcast_id)
+        updated = unit.broadcasts.get_broadcast(broadcast_id)
         assert updated is not None
-        return _status(conn, updated)
+        return _status(unit, updated)
 
     return await db.run(inner)
 
@@ -528,12 +520,12 @@ class Progress(BaseModel):
 async def due_progress(db: Database, now: datetime) -> list[Progress]:
     """Progress messages to edit now: started broadcasts, each at most every PROGRESS_EVERY."""
 
-    def inner(conn: sqlite3.Connection) -> list[Progress]:
+    def inner(unit: Unit) -> list[Progress]:
         result = []
-        for broadcast, language in storage.list_open_progress(conn):
+        for broadcast, language in unit.broadcasts.list_open_progress():
             if broadcast.progress_at is not None and now - broadcast.progress_at < PROGRESS_EVERY:
                 continue
-            status = _status(conn, broadcast)
+            status = _status(unit, broadcast)
             if status.phase == "scheduled":
                 continue
             final = status.phase in ("done", "cancelled") and not (
@@ -549,4 +541,4 @@ async def due_progress(db: Database, now: datetime) -> list[Progress]:
 async def progress_edited(db: Database, items: list[tuple[int, bool]], now: datetime) -> None:
     """Record the edits (and which broadcasts need no more)."""
     if items:
-        await db.run(storage.update_progress, items, now)
+        await db.run(lambda unit: unit.broadcasts.update_progress(items, now))

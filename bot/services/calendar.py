@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -12,12 +11,9 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, ConfigDict
 
 from bot.errors import ConsentRequired
-from storage import meetings as meetings_storage
-from storage import subscriptions as subscriptions_storage
-from storage import teams as teams_storage
-from storage import users as users_storage
 from storage.database import Database
 from storage.models import Meeting, Team
+from storage.unit import Unit
 
 if TYPE_CHECKING:
     from icalendar import Event
@@ -136,11 +132,11 @@ def google_calendar_url(
 async def meeting_entry(db: Database, meeting_id: int) -> MeetingEntry | None:
     """Return one meeting (any state) with its team."""
 
-    def read(conn: sqlite3.Connection) -> MeetingEntry | None:
-        meeting = meetings_storage.get_meeting(conn, meeting_id)
+    def read(unit: Unit) -> MeetingEntry | None:
+        meeting = unit.meetings.get_meeting(meeting_id)
         if meeting is None:
             return None
-        team = teams_storage.get_team(conn, meeting.team_id)
+        team = unit.teams.get_team(meeting.team_id)
         return None if team is None else MeetingEntry(meeting=meeting, team=team)
 
     return await db.run(read)
@@ -151,15 +147,15 @@ async def my_upcoming_entries(
 ) -> list[MeetingEntry]:
     """The meetings of the user's sectors still to start, cancelled ones included."""
 
-    def read(conn: sqlite3.Connection) -> list[MeetingEntry]:
-        user = users_storage.get_user(conn, user_id)
+    def read(unit: Unit) -> list[MeetingEntry]:
+        user = unit.users.get_user(user_id)
         if user is None or user.consent_version is None or user.consent_version < notice_version:
             raise ConsentRequired()
-        team_ids = subscriptions_storage.list_subscribed_team_ids(conn, user_id)
-        teams = {team.id: team for team in teams_storage.list_teams(conn, "sector")}
+        team_ids = unit.subscriptions.list_subscribed_team_ids(user_id)
+        teams = {team.id: team for team in unit.teams.list_teams("sector")}
         # Cancelled ones are included so that re-importing the file cancels them there too.
-        meetings = meetings_storage.list_meetings(
-            conn, team_ids=team_ids, since=now, include_cancelled=True, limit=MAX_EVENTS
+        meetings = unit.meetings.list_meetings(
+            team_ids=team_ids, since=now, include_cancelled=True, limit=MAX_EVENTS
         )
         return [
             MeetingEntry(meeting=m, team=teams[m.team_id]) for m in meetings if m.team_id in teams

@@ -3,14 +3,13 @@ and the registry of audiences and notice kinds that fan-out reads.
 
 Every notice that is not a direct reply is written here first (an announcement, in the same
 transaction as the change that causes it) and sent later by bot.dispatcher. The functions
-taking a `conn` are called inside the caller's own `db.run` unit. Nothing here is filled at
+taking a `unit` are called inside the caller's own `db.run` unit. Nothing here is filled at
 import: each feature's `register(registry)` names its audiences, kinds and screen, called by
 bot.engine.build_engine.
 """
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable, Collection, Mapping
 from datetime import datetime
 from typing import Any, Literal
@@ -21,8 +20,9 @@ from pydantic import BaseModel, ConfigDict
 from bot.config import LANGUAGES, Language
 from storage import delivery as storage
 from storage.database import Database
+from storage.unit import Unit
 
-Resolver = Callable[[sqlite3.Connection, int], list[tuple[int, Language]]]
+Resolver = Callable[[Unit, int], list[tuple[int, Language]]]
 Recipient = tuple[int, Language]
 
 # What each kind of notice is, for the recipients' /settings (each feature registers its kinds):
@@ -45,7 +45,7 @@ class Screened(BaseModel):
 # Per-recipient notification settings (registered by bot.services.settings): drops, collects
 # or holds copies of news and reminders.
 Screen = Callable[
-    [sqlite3.Connection, storage.Announcement, NoticeClass, list[Recipient], datetime, ZoneInfo],
+    [Unit, storage.Announcement, NoticeClass, list[Recipient], datetime, ZoneInfo],
     Screened,
 ]
 
@@ -109,20 +109,18 @@ class Registry:
         """Classify a kind of notice; one nobody registered is transactional."""
         return self.kinds.get(kind, "transactional")
 
-    def recipients(
-        self, conn: sqlite3.Connection, audience: str, audience_id: int
-    ) -> list[Recipient]:
+    def recipients(self, unit: Unit, audience: str, audience_id: int) -> list[Recipient]:
         """Every recipient of an audience, read now."""
         resolvers = self.audiences.get(audience)
         if resolvers is None:
             raise LookupError(f"no resolver for audience {audience!r}")
         if len(resolvers) == 1:
-            return resolvers[0](conn, audience_id)  # a broadcast's 50,000 rows, not copied
-        return [chat for resolver in resolvers for chat in resolver(conn, audience_id)]
+            return resolvers[0](unit, audience_id)  # a broadcast's 50,000 rows, not copied
+        return [chat for resolver in resolvers for chat in resolver(unit, audience_id)]
 
     def fan_out(
         self,
-        conn: sqlite3.Connection,
+        unit: Unit,
         announcement: storage.Announcement,
         now: datetime,
         zone: ZoneInfo | None = None,
@@ -131,24 +129,24 @@ class Registry:
 
         With `zone` (the deployment's), the recipients' notification settings apply.
         """
-        recipients = self.recipients(conn, announcement.audience, announcement.audience_id)
+        recipients = self.recipients(unit, announcement.audience, announcement.audience_id)
         held: dict[int, datetime] = {}
         category = self.notice_class(announcement.kind)
         screen = self.screen
         if screen is not None and zone is not None and category != "transactional" and recipients:
-            screened = screen(conn, announcement, category, recipients, now, zone)
+            screened = screen(unit, announcement, category, recipients, now, zone)
             recipients, held = screened.recipients, screened.held
-        created = storage.add_deliveries(conn, announcement, recipients, now)
+        created = unit.delivery.add_deliveries(announcement, recipients, now)
         if held:
-            storage.update_held(conn, announcement.id, held)
-        storage.update_announcement_fanned_out(conn, announcement.id)
+            unit.delivery.update_held(announcement.id, held)
+        unit.delivery.update_announcement_fanned_out(announcement.id)
         return created
 
 
 def register(registry: Registry) -> None:
     """The engine's own audiences: one user ('user'), a sector team's subscribers ('team')."""
-    registry.add_audience("user", storage.list_user_recipients)
-    registry.add_audience("team", storage.list_team_recipients)
+    registry.add_audience("user", lambda unit, key: unit.delivery.list_user_recipients(key))
+    registry.add_audience("team", lambda unit, key: unit.delivery.list_team_recipients(key))
     # A multi-step conversation that waited too long (bot/housekeeping.py tells its user).
     registry.add_kinds("transactional", "conversation-expired")
 
@@ -186,7 +184,7 @@ def messages_for(build: Callable[[Language], OutgoingMessage]) -> dict[Language,
 
 
 def announce(
-    conn: sqlite3.Connection,
+    unit: Unit,
     *,
     kind: str,
     audience: str,
@@ -222,8 +220,7 @@ def announce(
         payload = {language: messages[language].model_dump() for language in LANGUAGES}
     else:
         raise ValueError(f"notice {kind!r} has neither data nor messages")
-    return storage.add_announcement(
-        conn,
+    return unit.delivery.add_announcement(
         kind=kind,
         audience=audience,
         audience_id=audience_id,
@@ -238,26 +235,26 @@ def announce(
 
 
 def cancel_pending(
-    conn: sqlite3.Connection, *, subject: str, now: datetime, kinds: Collection[str] | None = None
+    unit: Unit, *, subject: str, now: datetime, kinds: Collection[str] | None = None
 ) -> int:
     """Cancel not-yet-sent notices about `subject` (e.g. 'meeting:42'); return how many.
 
     Scheduled announcements become cancelled; copies of fanned-out ones still waiting
     become expired. What is already being sent or sent stays as it is.
     """
-    return storage.update_cancel_by_subject(conn, subject, now, kinds)
+    return unit.delivery.update_cancel_by_subject(subject, now, kinds)
 
 
-def get_counts(conn: sqlite3.Connection, announcement_id: int) -> DeliveryCounts:
+def get_counts(unit: Unit, announcement_id: int) -> DeliveryCounts:
     """Count the copies of an announcement by state."""
-    return DeliveryCounts(**storage.list_delivery_counts(conn, announcement_id))
+    return DeliveryCounts(**unit.delivery.list_delivery_counts(announcement_id))
 
 
-def forget_chat(conn: sqlite3.Connection, chat_id: int) -> int:
+def forget_chat(unit: Unit, chat_id: int) -> int:
     """Erase a chat's deliveries (GDPR erasure): nothing still pending reaches it later."""
-    return storage.delete_chat_deliveries(conn, chat_id)
+    return unit.delivery.delete_chat_deliveries(chat_id)
 
 
 async def recover(db: Database, now: datetime) -> int:
     """At start: sends interrupted by a crash may have arrived, so they become `unknown`."""
-    return await db.run(storage.update_interrupted, now)
+    return await db.run(lambda unit: unit.delivery.update_interrupted(now))

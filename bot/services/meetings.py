@@ -14,7 +14,6 @@ Time rule (the deployment's zone, `config.zone`; everything stored in UTC):
 from __future__ import annotations
 
 import re
-import sqlite3
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Literal
@@ -31,17 +30,16 @@ from bot.services import audit, delivery
 from bot.services import rsvp as rsvp_service
 from bot.services.delivery import OutgoingMessage
 from bot.services.users import Actor
-from storage import meetings as storage
-from storage import teams as teams_storage
 from storage.database import Database
 from storage.models import Meeting, Team
+from storage.unit import Unit
 
 
 def register(registry: delivery.Registry) -> None:
     """Meetings' audience and notice kinds for the delivery engine."""
     # The 'meeting' audience: the team's subscribers plus whoever RSVPed going/maybe, minus
     # whoever answered not going (used by reminders, change and cancellation notices).
-    registry.add_audience("meeting", storage.list_notice_recipients)
+    registry.add_audience("meeting", lambda unit, key: unit.meetings.list_notice_recipients(key))
     registry.add_kinds("news", "meeting-notice", "meeting-change", "meeting-cancelled")
     registry.add_kinds("reminder", "meeting-reminder")
 
@@ -375,7 +373,7 @@ def _message(
 
 
 def _notify(
-    conn: sqlite3.Connection,
+    unit: Unit,
     *,
     kind: str,
     audience: str,
@@ -389,7 +387,7 @@ def _notify(
 ) -> None:
     """Queue one immediate notice about a meeting, in every language (subject 'meeting:<id>')."""
     delivery.announce(
-        conn,
+        unit,
         kind=kind,
         audience=audience,
         audience_id=audience_id,
@@ -447,7 +445,7 @@ def _reminder_messages(
 
 
 def _schedule_reminders(
-    conn: sqlite3.Connection,
+    unit: Unit,
     meeting: Meeting,
     team: Team,
     now: datetime,
@@ -462,7 +460,7 @@ def _schedule_reminders(
         if due < now:
             continue  # a lead time already past is skipped, never sent late
         delivery.announce(
-            conn,
+            unit,
             kind="meeting-reminder",
             audience="meeting",
             audience_id=meeting.id,
@@ -483,12 +481,12 @@ def _schedule_reminders(
 
 async def moderated_sectors(db: Database, actor: Actor) -> list[Team]:
     """The sector teams the actor may schedule meetings for (admins: all of them)."""
-    teams = await db.run(teams_storage.list_teams, "sector")
+    teams = await db.run(lambda unit: unit.teams.list_teams("sector"))
     return [team for team in teams if actor.moderates(team.id)]
 
 
-def _sector_for(conn: sqlite3.Connection, actor: Actor, team_id: int) -> Team:
-    team = teams_storage.get_team(conn, team_id)
+def _sector_for(unit: Unit, actor: Actor, team_id: int) -> Team:
+    team = unit.teams.get_team(team_id)
     if team is None or team.kind != "sector":
         raise UnknownSector()
     if not actor.moderates(team.id):
@@ -572,16 +570,15 @@ async def publish(
         raise InvalidInput("meetings.draft-incomplete")
     team_id, title = draft.team_id, draft.title
 
-    def inner(conn: sqlite3.Connection) -> Published:
-        team = _sector_for(conn, actor, team_id)
+    def inner(unit: Unit) -> Published:
+        team = _sector_for(unit, actor, team_id)
         starts = _draft_starts(draft, now, zone, config.max_occurrences)
         leads = (
             config.reminder_minutes if draft.reminder_minutes is None else draft.reminder_minutes
         )
         series_id = None
         if draft.recurrence != "none" and draft.until is not None:
-            series_id = storage.add_series(
-                conn,
+            series_id = unit.meetings.add_series(
                 team_id=team.id,
                 rule=draft.recurrence,
                 interval_n=draft.interval_n,
@@ -590,8 +587,7 @@ async def publish(
                 now=now,
             )
         meetings = [
-            storage.add_meeting(
-                conn,
+            unit.meetings.add_meeting(
                 team_id=team.id,
                 series_id=series_id,
                 title=title,
@@ -609,7 +605,7 @@ async def publish(
         ]
         first = meetings[0]
         _notify(
-            conn,
+            unit,
             kind="meeting-notice",
             audience="team",
             audience_id=team.id,
@@ -621,9 +617,9 @@ async def publish(
             now=now,
         )
         for meeting in meetings:
-            _schedule_reminders(conn, meeting, team, now, texts, zone, actor.user_id)
+            _schedule_reminders(unit, meeting, team, now, texts, zone, actor.user_id)
         audit.record(
-            conn,
+            unit,
             actor_id=actor.user_id,
             action="meeting.create",
             target=f"meeting:{first.id}",
@@ -640,13 +636,11 @@ async def publish(
     return await db.run(inner)
 
 
-def _managed(
-    conn: sqlite3.Connection, actor: Actor, meeting_id: int, now: datetime
-) -> tuple[Meeting, Team]:
-    meeting = storage.get_meeting(conn, meeting_id)
+def _managed(unit: Unit, actor: Actor, meeting_id: int, now: datetime) -> tuple[Meeting, Team]:
+    meeting = unit.meetings.get_meeting(meeting_id)
     if meeting is None:
         raise MeetingNotFound(id=meeting_id)
-    team = teams_storage.get_team(conn, meeting.team_id)
+    team = unit.teams.get_team(meeting.team_id)
     if team is None or not actor.moderates(team.id):
         raise NotAllowed()
     if meeting.state == "cancelled":
@@ -656,18 +650,18 @@ def _managed(
     return meeting, team
 
 
-def _targets(conn: sqlite3.Connection, meeting: Meeting, scope: Scope) -> list[Meeting]:
+def _targets(unit: Unit, meeting: Meeting, scope: Scope) -> list[Meeting]:
     if scope == "one" or meeting.series_id is None:
         return [meeting]
-    return storage.list_series_meetings(conn, meeting.series_id, starting_from=meeting.starts_at)
+    return unit.meetings.list_series_meetings(meeting.series_id, starting_from=meeting.starts_at)
 
 
 async def get_managed(db: Database, actor: Actor, meeting_id: int, now: datetime) -> Managed:
     """A meeting the actor may edit or cancel (not started, not cancelled)."""
 
-    def inner(conn: sqlite3.Connection) -> Managed:
-        meeting, team = _managed(conn, actor, meeting_id, now)
-        later = len(_targets(conn, meeting, "series")) - 1
+    def inner(unit: Unit) -> Managed:
+        meeting, team = _managed(unit, actor, meeting_id, now)
+        later = len(_targets(unit, meeting, "series")) - 1
         return Managed(meeting=meeting, team=team, later_in_series=later)
 
     return await db.run(inner)
@@ -792,33 +786,33 @@ async def edit(
     changed.
     """
 
-    def inner(conn: sqlite3.Connection) -> list[Meeting]:
-        meeting, team = _managed(conn, actor, meeting_id, now)
+    def inner(unit: Unit) -> list[Meeting]:
+        meeting, team = _managed(unit, actor, meeting_id, now)
         shift = timedelta()
         if change.field == "start":
             if change.local_start is None:
                 raise InvalidInput("meetings.bad-start-format")
             shift = change.local_start - meeting.starts_at.astimezone(zone).replace(tzinfo=None)
         pairs: list[tuple[Meeting, Meeting]] = []
-        for old in _targets(conn, meeting, scope):
+        for old in _targets(unit, meeting, scope):
             values = _changed(old, change, zone, now, shift)
             if values["place"] is None and values["online_url"] is None:
                 raise InvalidInput("meetings.bad-place", min=PLACE_MIN, max=PLACE_MAX)
-            new = storage.update_meeting(conn, old.id, now=now, **values)  # type: ignore[arg-type]
+            new = unit.meetings.update_meeting(old.id, now=now, **values)  # type: ignore[arg-type]
             if new == old.model_copy(update={"updated_at": new.updated_at}):
                 continue
             subject = f"meeting:{old.id}"
-            delivery.cancel_pending(conn, subject=subject, now=now, kinds=["meeting-reminder"])
-            _schedule_reminders(conn, new, team, now, texts, zone, actor.user_id)
+            delivery.cancel_pending(unit, subject=subject, now=now, kinds=["meeting-reminder"])
+            _schedule_reminders(unit, new, team, now, texts, zone, actor.user_id)
             if change.field == "capacity":
                 # A larger capacity frees places: those waiting get them, in order, at once.
-                rsvp_service.fill_free_places(conn, new, team, now)
+                rsvp_service.fill_free_places(unit, new, team, now)
             pairs.append((old, new))
         if not pairs:
             raise Unchanged()
         old, new = pairs[0]
         _notify(
-            conn,
+            unit,
             kind="meeting-change",
             audience="meeting",
             audience_id=new.id,
@@ -830,7 +824,7 @@ async def edit(
             now=now,
         )
         audit.record(
-            conn,
+            unit,
             actor_id=actor.user_id,
             action="meeting.edit",
             target=f"meeting:{new.id}",
@@ -874,16 +868,16 @@ async def cancel(
     """Cancel a meeting (or it and the later ones of its series): everything still pending
     about it is cancelled or expired, and one 'meeting-cancelled' notice goes out."""
 
-    def inner(conn: sqlite3.Connection) -> list[Meeting]:
-        meeting, team = _managed(conn, actor, meeting_id, now)
+    def inner(unit: Unit) -> list[Meeting]:
+        meeting, team = _managed(unit, actor, meeting_id, now)
         cancelled = []
-        for target in _targets(conn, meeting, scope):
-            storage.update_meeting_cancelled(conn, target.id, now)
-            delivery.cancel_pending(conn, subject=f"meeting:{target.id}", now=now)
+        for target in _targets(unit, meeting, scope):
+            unit.meetings.update_meeting_cancelled(target.id, now)
+            delivery.cancel_pending(unit, subject=f"meeting:{target.id}", now=now)
             cancelled.append(target.model_copy(update={"state": "cancelled", "updated_at": now}))
         first = cancelled[0]
         _notify(
-            conn,
+            unit,
             kind="meeting-cancelled",
             audience="meeting",
             audience_id=first.id,
@@ -895,7 +889,7 @@ async def cancel(
             now=now,
         )
         audit.record(
-            conn,
+            unit,
             actor_id=actor.user_id,
             action="meeting.cancel",
             target=f"meeting:{first.id}",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import sqlite3
 from datetime import datetime
 from typing import Literal
 
@@ -17,11 +16,10 @@ from bot.errors import ConsentRequired, DomainError, NotAllowed, StaleButton
 from bot.i18n import Texts
 from bot.services import audit, delivery
 from bot.services.users import Actor
-from storage import organisations as organisations_storage
-from storage import users as users_storage
 from storage.database import Database
 from storage.models import Organisation
 from storage.organisations import Representative, RepresentativeState
+from storage.unit import ConstraintViolation, Unit
 
 RegisterType = Literal["krs", "other", "none"]
 # The fields an edit may change, in the order the audit log lists them.
@@ -30,15 +28,11 @@ FIELDS = ("name", "register_type", "krs", "register_name", "nip", "regon")
 PENDING_SHOWN = 10
 
 
-def _decider_recipients(
-    conn: sqlite3.Connection, organisation_id: int
-) -> list[tuple[int, Language]]:
+def _decider_recipients(unit: Unit, organisation_id: int) -> list[tuple[int, Language]]:
     """Resolver `organisation-deciders`: accepted representatives, else the admins."""
     return [
         (chat_id, "pl" if language == "pl" else "en")
-        for chat_id, language in organisations_storage.list_decider_recipients(
-            conn, organisation_id
-        )
+        for chat_id, language in unit.organisations.list_decider_recipients(organisation_id)
     ]
 
 
@@ -222,25 +216,25 @@ class PendingRequests(BaseModel):
 
 
 def _card(
-    conn: sqlite3.Connection,
+    unit: Unit,
     organisation: Organisation,
     state: Literal["accepted", "pending"] = "accepted",
 ) -> OrganisationCard:
     return OrganisationCard(
         organisation=organisation,
-        representatives=organisations_storage.count_representatives(conn, organisation.id),
+        representatives=unit.organisations.count_representatives(organisation.id),
         state=state,
     )
 
 
-def _my_organisation(conn: sqlite3.Connection, user_id: int) -> OrganisationCard | None:
-    current = organisations_storage.get_current_representative(conn, user_id)
+def _my_organisation(unit: Unit, user_id: int) -> OrganisationCard | None:
+    current = unit.organisations.get_current_representative(user_id)
     if current is None:
         return None
-    organisation = organisations_storage.get_organisation(conn, current.organisation_id)
+    organisation = unit.organisations.get_organisation(current.organisation_id)
     if organisation is None:
         return None
-    return _card(conn, organisation, "accepted" if current.state == "accepted" else "pending")
+    return _card(unit, organisation, "accepted" if current.state == "accepted" else "pending")
 
 
 async def my_organisation(db: Database, user_id: int) -> OrganisationCard | None:
@@ -248,13 +242,11 @@ async def my_organisation(db: Database, user_id: int) -> OrganisationCard | None
     return await db.run(_my_organisation, user_id)
 
 
-def _joins_other(conn: sqlite3.Connection, user_id: int, draft: OrganisationDraft) -> bool:
-    existing = organisations_storage.get_organisation_by_numbers(
-        conn, draft.krs, draft.nip, draft.regon
-    )
+def _joins_other(unit: Unit, user_id: int, draft: OrganisationDraft) -> bool:
+    existing = unit.organisations.get_organisation_by_numbers(draft.krs, draft.nip, draft.regon)
     if existing is None:
         return False
-    user = users_storage.get_user(conn, user_id)
+    user = unit.users.get_user(user_id)
     return user is None or user.organisation_id != existing.id
 
 
@@ -301,33 +293,29 @@ def request_message(texts: Texts, language: Language, request: Request) -> deliv
 
 
 def _register(
-    conn: sqlite3.Connection,
+    unit: Unit,
     user_id: int,
     draft: OrganisationDraft,
     notice_version: int,
     texts: Texts,
     now: datetime,
 ) -> Registered:
-    user = users_storage.get_user(conn, user_id)
+    user = unit.users.get_user(user_id)
     if user is None or user.consent_version is None or user.consent_version < notice_version:
         raise ConsentRequired()
-    if organisations_storage.get_current_representative(conn, user_id) is not None:
+    if unit.organisations.get_current_representative(user_id) is not None:
         raise AlreadyRepresenting()
-    existing = organisations_storage.get_organisation_by_numbers(
-        conn, draft.krs, draft.nip, draft.regon
-    )
+    existing = unit.organisations.get_organisation_by_numbers(draft.krs, draft.nip, draft.regon)
     if existing is None:
-        created = organisations_storage.add_organisation(conn, **draft.model_dump(), now=now)
-        organisations_storage.add_representative(conn, created.id, user_id, "accepted", now)
-        return Registered(card=_card(conn, created), joined=False)
+        created = unit.organisations.add_organisation(**draft.model_dump(), now=now)
+        unit.organisations.add_representative(created.id, user_id, "accepted", now)
+        return Registered(card=_card(unit, created), joined=False)
     # Joining never edits the organisation: what the newcomer typed is dropped, and the
     # request waits for its representatives (or, with none left, an admin).
-    representative = organisations_storage.add_representative(
-        conn, existing.id, user_id, "pending", now
-    )
+    representative = unit.organisations.add_representative(existing.id, user_id, "pending", now)
     request = Request(representative=representative, organisation=existing)
     delivery.announce(
-        conn,
+        unit,
         kind="organisation-request",
         audience="organisation-deciders",
         audience_id=existing.id,
@@ -335,7 +323,7 @@ def _register(
         now=now,
         subject=f"representative:{representative.id}",
     )
-    return Registered(card=_card(conn, existing, "pending"), joined=True)
+    return Registered(card=_card(unit, existing, "pending"), joined=True)
 
 
 async def register_organisation(
@@ -352,10 +340,11 @@ async def register_organisation(
     """
     clean = draft.validated()
 
-    def save(conn: sqlite3.Connection) -> Registered:
+    def save(unit: Unit) -> Registered:
         try:
-            return _register(conn, user_id, clean, notice_version, texts, now)
-        except sqlite3.IntegrityError as exc:
+            with unit.checked():
+                return _register(unit, user_id, clean, notice_version, texts, now)
+        except ConstraintViolation as exc:
             # The rules above mirror the table's constraints; this is the last line of defence.
             raise InvalidOrganisation() from exc
 
@@ -363,19 +352,19 @@ async def register_organisation(
 
 
 def _edit(
-    conn: sqlite3.Connection,
+    unit: Unit,
     user_id: int,
     organisation_id: int,
     draft: OrganisationDraft,
     now: datetime,
 ) -> OrganisationCard:
-    if not organisations_storage.is_accepted_representative(conn, organisation_id, user_id):
+    if not unit.organisations.is_accepted_representative(organisation_id, user_id):
         raise NotRepresenting()
-    before = organisations_storage.get_organisation(conn, organisation_id)
+    before = unit.organisations.get_organisation(organisation_id)
     if before is None:
         raise NotRepresenting()
-    if organisations_storage.get_organisation_by_numbers(
-        conn, draft.krs, draft.nip, draft.regon, other_than=organisation_id
+    if unit.organisations.get_organisation_by_numbers(
+        draft.krs, draft.nip, draft.regon, other_than=organisation_id
     ):
         raise NumberTaken()
     # One "old → new" line per changed field, readable as is in /audit and its CSV.
@@ -385,20 +374,18 @@ def _edit(
         if getattr(before, field) != getattr(draft, field)
     }
     if not changes:
-        return _card(conn, before)
-    after = organisations_storage.update_organisation(
-        conn, organisation_id, **draft.model_dump(), now=now
-    )
+        return _card(unit, before)
+    after = unit.organisations.update_organisation(organisation_id, **draft.model_dump(), now=now)
     assert after is not None
     audit.record(
-        conn,
+        unit,
         actor_id=user_id,
         action="organisation.edit",
         target=f"organisation:{organisation_id}",
         details=changes,
         now=now,
     )
-    return _card(conn, after)
+    return _card(unit, after)
 
 
 async def edit_organisation(
@@ -411,47 +398,48 @@ async def edit_organisation(
     """
     clean = draft.validated()
 
-    def save(conn: sqlite3.Connection) -> OrganisationCard:
+    def save(unit: Unit) -> OrganisationCard:
         try:
-            return _edit(conn, user_id, organisation_id, clean, now)
-        except sqlite3.IntegrityError as exc:
+            with unit.checked():
+                return _edit(unit, user_id, organisation_id, clean, now)
+        except ConstraintViolation as exc:
             raise InvalidOrganisation() from exc
 
     return await db.run(save)
 
 
-def _request(conn: sqlite3.Connection, representative: Representative) -> Request:
-    organisation = organisations_storage.get_organisation(conn, representative.organisation_id)
+def _request(unit: Unit, representative: Representative) -> Request:
+    organisation = unit.organisations.get_organisation(representative.organisation_id)
     assert organisation is not None  # the row cascades with its organisation
     return Request(representative=representative, organisation=organisation)
 
 
 def _decide(
-    conn: sqlite3.Connection,
+    unit: Unit,
     actor: Actor,
     representative_id: int,
     accept: bool,
     texts: Texts,
     now: datetime,
 ) -> Decision:
-    representative = organisations_storage.get_representative(conn, representative_id)
+    representative = unit.organisations.get_representative(representative_id)
     if representative is None:
         raise StaleButton()
     # Callback data can be forged: the presser must be a decider for this organisation now.
-    if not actor.is_admin and not organisations_storage.is_accepted_representative(
-        conn, representative.organisation_id, actor.user_id
+    if not actor.is_admin and not unit.organisations.is_accepted_representative(
+        representative.organisation_id, actor.user_id
     ):
         raise NotAllowed()
     if representative.state != "pending":
-        return Decision(request=_request(conn, representative), changed=False)
+        return Decision(request=_request(unit, representative), changed=False)
     new: RepresentativeState = "accepted" if accept else "declined"
-    decided = organisations_storage.update_representative_state(
-        conn, representative_id, old="pending", new=new, now=now, decided_by=actor.user_id
+    decided = unit.organisations.update_representative_state(
+        representative_id, old="pending", new=new, now=now, decided_by=actor.user_id
     )
     assert decided is not None  # one transaction at a time: it was pending just above
-    request = _request(conn, decided)
+    request = _request(unit, decided)
     audit.record(
-        conn,
+        unit,
         actor_id=actor.user_id,
         action="organisation.accept" if accept else "organisation.decline",
         target=f"organisation:{decided.organisation_id}",
@@ -460,7 +448,7 @@ def _decide(
     )
     key = "organisation.request-accepted" if accept else "organisation.request-declined"
     delivery.announce(
-        conn,
+        unit,
         kind="organisation-decision",
         audience="user",
         audience_id=decided.user_id,
@@ -487,11 +475,11 @@ async def decide(
     return await db.run(_decide, actor, representative_id, accept, texts, now)
 
 
-def _pending(conn: sqlite3.Connection) -> PendingRequests:
-    rows = organisations_storage.list_pending_representatives(conn, PENDING_SHOWN)
+def _pending(unit: Unit) -> PendingRequests:
+    rows = unit.organisations.list_pending_representatives(PENDING_SHOWN)
     return PendingRequests(
-        requests=tuple(_request(conn, row) for row in rows),
-        total=organisations_storage.count_pending_representatives(conn),
+        requests=tuple(_request(unit, row) for row in rows),
+        total=unit.organisations.count_pending_representatives(),
     )
 
 
@@ -503,22 +491,22 @@ async def pending_requests(db: Database, actor: Actor) -> PendingRequests:
 
 
 def _stop_representing(
-    conn: sqlite3.Connection, user_id: int, organisation_id: int, now: datetime
+    unit: Unit, user_id: int, organisation_id: int, now: datetime
 ) -> Organisation:
-    current = organisations_storage.get_current_representative(conn, user_id)
+    current = unit.organisations.get_current_representative(user_id)
     if current is None or current.organisation_id != organisation_id:
         raise NotRepresenting()
-    organisation = organisations_storage.get_organisation(conn, organisation_id)
+    organisation = unit.organisations.get_organisation(organisation_id)
     if organisation is None:
         raise NotRepresenting()
     # An organisation whose last representative leaves is kept, not deleted: postulates
     # submitted on its behalf refer to it; claiming it again needs an admin's approval.
-    organisations_storage.update_representative_state(
-        conn, current.id, old=current.state, new="removed", now=now
+    unit.organisations.update_representative_state(
+        current.id, old=current.state, new="removed", now=now
     )
     if current.state == "pending":
         # A withdrawn request: deciders who have not got it yet never will.
-        delivery.cancel_pending(conn, subject=f"representative:{current.id}", now=now)
+        delivery.cancel_pending(unit, subject=f"representative:{current.id}", now=now)
     return organisation
 
 

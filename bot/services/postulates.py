@@ -7,7 +7,6 @@ same transaction through the delivery engine.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Literal
@@ -19,15 +18,10 @@ from bot.config import Language
 from bot.errors import ConsentRequired, DomainError, NotAllowed, StaleButton
 from bot.i18n import Html, Texts
 from bot.services import audit, delivery
-from storage import organisations as organisations_storage
-from storage import postulates as store
-from storage import roles as roles_storage
-from storage import subscriptions as subscriptions_storage
-from storage import teams as teams_storage
-from storage import users as users_storage
 from storage.database import Database
 from storage.models import Team
 from storage.postulates import Call, Draft, HistoryEntry, Postulate, Prompt, Support
+from storage.unit import Unit
 
 TITLE_LIMITS = (5, 150)
 CONTENT_LIMITS = (20, 3500)
@@ -40,11 +34,11 @@ DECISION_QUEUE = ("forwarded",)
 EDITABLE_FIELDS = ("sector", "title", "content", "attachment")
 
 
-def _moderator_recipients(conn: sqlite3.Connection, team_id: int) -> list[tuple[int, Language]]:
+def _moderator_recipients(unit: Unit, team_id: int) -> list[tuple[int, Language]]:
     """Resolver `team-moderators`: the sector's moderators and the admins."""
     return [
         (chat_id, "pl" if language == "pl" else "en")
-        for chat_id, language in store.list_team_moderator_recipients(conn, team_id)
+        for chat_id, language in unit.postulates.list_team_moderator_recipients(team_id)
     ]
 
 
@@ -174,76 +168,78 @@ def _check_length(value: str, limits: tuple[int, int], name: str) -> str:
     return value
 
 
-def _require_consent(conn: sqlite3.Connection, user_id: int, notice_version: int) -> None:
-    user = users_storage.get_user(conn, user_id)
+def _require_consent(unit: Unit, user_id: int, notice_version: int) -> None:
+    user = unit.users.get_user(user_id)
     if user is None or user.consent_version is None or user.consent_version < notice_version:
         raise ConsentRequired()
 
 
-def _sector(conn: sqlite3.Connection, team_id: int | None) -> Team:
-    team = teams_storage.get_team(conn, team_id) if team_id is not None else None
+def _sector(unit: Unit, team_id: int | None) -> Team:
+    team = unit.teams.get_team(team_id) if team_id is not None else None
     if team is None or team.kind != "sector":
         raise StaleButton()
     return team
 
 
-def _open_call_check(
-    conn: sqlite3.Connection, team_id: int, settings: Settings, now: datetime
-) -> Call | None:
-    call = store.get_open_call(conn, team_id, now)
+def _open_call_check(unit: Unit, team_id: int, settings: Settings, now: datetime) -> Call | None:
+    call = unit.postulates.get_open_call(team_id, now)
     if call is None and not settings.accept_outside_calls:
         raise SubmissionsClosed()
     return call
 
 
-def _outcome(conn: sqlite3.Connection, draft: Draft | None, **extra: object) -> DraftOutcome:
+def _outcome(unit: Unit, draft: Draft | None, **extra: object) -> DraftOutcome:
     values: dict[str, object] = {"draft": draft}
     if draft is not None:
         if draft.step == "sector" or extra.get("problem") is not None:
-            values["sectors"] = tuple(teams_storage.list_teams(conn, "sector"))
-            values["calls"] = tuple(store.list_open_calls(conn, draft.updated_at))
+            values["sectors"] = tuple(unit.teams.list_teams("sector"))
+            values["calls"] = tuple(unit.postulates.list_open_calls(draft.updated_at))
         if draft.team_id is not None:
-            values["team"] = teams_storage.get_team(conn, draft.team_id)
+            values["team"] = unit.teams.get_team(draft.team_id)
         if draft.organisation_id is not None:
-            values["organisation_name"] = store.get_organisation_name(conn, draft.organisation_id)
+            values["organisation_name"] = unit.postulates.get_organisation_name(
+                draft.organisation_id
+            )
         elif draft.step == "title":
-            values["pending_organisation_name"] = (
-                organisations_storage.get_pending_organisation_name(conn, draft.user_id)
+            values["pending_organisation_name"] = unit.organisations.get_pending_organisation_name(
+                draft.user_id
             )
         if draft.step == "similar" and draft.team_id is not None:
             values["similar"] = tuple(
-                store.list_similar(
-                    conn, draft.team_id, draft.content or "", title=draft.title or ""
+                unit.postulates.list_similar(
+                    draft.team_id, draft.content or "", title=draft.title or ""
                 )
             )
     values.update(extra)
     return DraftOutcome.model_validate(values)
 
 
-def _after_field(conn: sqlite3.Connection, draft: Draft, now: datetime) -> Draft:
+def _after_field(unit: Unit, draft: Draft, now: datetime) -> Draft:
     """Go on from a completed field: back to the preview when editing, else the next step."""
     if draft.editing:
-        return store.update_draft(conn, draft.id, now, step="preview", editing=0)
+        return unit.postulates.update_draft(draft.id, now, step="preview", editing=0)
     order = {"sector": "behalf", "behalf": "title", "title": "content", "content": "attachment"}
     step = order.get(draft.step)
     if step == "behalf" and draft.organisation_id is None:
-        return store.update_draft(conn, draft.id, now, step="title", on_behalf="self")
+        return unit.postulates.update_draft(draft.id, now, step="title", on_behalf="self")
     if step is not None:
-        return store.update_draft(conn, draft.id, now, step=step)
-    return _to_similar_or_preview(conn, draft, now)
+        return unit.postulates.update_draft(draft.id, now, step=step)
+    return _to_similar_or_preview(unit, draft, now)
 
 
-def _to_similar_or_preview(conn: sqlite3.Connection, draft: Draft, now: datetime) -> Draft:
+def _to_similar_or_preview(unit: Unit, draft: Draft, now: datetime) -> Draft:
     assert draft.team_id is not None
-    similar = store.list_similar(conn, draft.team_id, draft.content or "", title=draft.title or "")
+    similar = unit.postulates.list_similar(
+        draft.team_id, draft.content or "", title=draft.title or ""
+    )
     step = "similar" if similar else "preview"
-    return store.update_draft(conn, draft.id, now, step=step, editing=0)
+    return unit.postulates.update_draft(draft.id, now, step=step, editing=0)
 
 
-def _expire(conn: sqlite3.Connection, draft: Draft, texts: Texts, now: datetime) -> None:
-    store.delete_draft(conn, draft.id)
+def _expire(unit: Unit, draft: Draft, texts: Texts, now: datetime) -> None:
+    unit.postulates.delete_draft(draft.id)
     delivery.announce(
-        conn,
+        unit,
         kind="draft-expired",
         audience="user",
         audience_id=draft.user_id,
@@ -256,43 +252,43 @@ def _expire(conn: sqlite3.Connection, draft: Draft, texts: Texts, now: datetime)
 
 
 def _live_draft(
-    conn: sqlite3.Connection, user_id: int, settings: Settings, texts: Texts, now: datetime
+    unit: Unit, user_id: int, settings: Settings, texts: Texts, now: datetime
 ) -> Draft | None:
-    draft = store.get_draft(conn, user_id)
+    draft = unit.postulates.get_draft(user_id)
     if draft is not None and draft.updated_at < now - timedelta(hours=settings.draft_idle_hours):
-        _expire(conn, draft, texts, now)
+        _expire(unit, draft, texts, now)
         return None
     return draft
 
 
 def _start(
-    conn: sqlite3.Connection,
+    unit: Unit,
     user_id: int,
     event: DraftEvent,
     settings: Settings,
     texts: Texts,
     now: datetime,
 ) -> DraftOutcome:
-    _require_consent(conn, user_id, settings.notice_version)
-    draft = _live_draft(conn, user_id, settings, texts, now)
+    _require_consent(unit, user_id, settings.notice_version)
+    draft = _live_draft(unit, user_id, settings, texts, now)
     if draft is not None and event.slug is None:
-        draft = store.update_draft(conn, draft.id, now, paused=0)
-        return _outcome(conn, draft, resumed=True)
-    user = users_storage.get_user(conn, user_id)
+        draft = unit.postulates.update_draft(draft.id, now, paused=0)
+        return _outcome(unit, draft, resumed=True)
+    user = unit.users.get_user(user_id)
     organisation_id = user.organisation_id if user is not None else None
-    draft = store.add_draft(conn, user_id, now)
-    draft = store.update_draft(conn, draft.id, now, organisation_id=organisation_id)
+    draft = unit.postulates.add_draft(user_id, now)
+    draft = unit.postulates.update_draft(draft.id, now, organisation_id=organisation_id)
     if event.slug is not None:
-        team = teams_storage.get_team_by_slug(conn, event.slug)
+        team = unit.teams.get_team_by_slug(event.slug)
         if team is not None and team.kind == "sector":
-            _open_call_check(conn, team.id, settings, now)
-            draft = store.update_draft(conn, draft.id, now, team_id=team.id)
-            draft = _after_field(conn, draft, now)
-    return _outcome(conn, draft)
+            _open_call_check(unit, team.id, settings, now)
+            draft = unit.postulates.update_draft(draft.id, now, team_id=team.id)
+            draft = _after_field(unit, draft, now)
+    return _outcome(unit, draft)
 
 
 def _submit(
-    conn: sqlite3.Connection,
+    unit: Unit,
     user_id: int,
     draft: Draft | None,
     draft_id: int,
@@ -300,7 +296,7 @@ def _submit(
     texts: Texts,
     now: datetime,
 ) -> DraftOutcome:
-    done = store.get_postulate_by_draft(conn, draft_id)
+    done = unit.postulates.get_postulate_by_draft(draft_id)
     if done is not None and done.author_id != user_id:
         raise StaleButton()  # someone else's draft number: reveal nothing
     if done is not None:
@@ -315,20 +311,19 @@ def _submit(
         or not draft.content
     ):
         raise StaleButton()
-    call = _open_call_check(conn, draft.team_id, settings, now)
+    call = _open_call_check(unit, draft.team_id, settings, now)
     organisation_id = draft.organisation_id if draft.on_behalf == "organisation" else None
-    author = users_storage.get_user(conn, user_id)
+    author = unit.users.get_user(user_id)
     if organisation_id is not None and (
         author is None or author.organisation_id != organisation_id
     ):
         # Left, or was removed, since the draft began: only accepted representatives submit.
         raise NotRepresentative()
     organisation_name = (
-        store.get_organisation_name(conn, organisation_id) if organisation_id else None
+        unit.postulates.get_organisation_name(organisation_id) if organisation_id else None
     )
-    postulate = store.add_postulate(
-        conn,
-        reference=store.next_reference(conn, now.year),
+    postulate = unit.postulates.add_postulate(
+        reference=unit.postulates.next_reference(now.year),
         draft_id=draft.id,
         team_id=draft.team_id,
         author_id=draft.user_id,
@@ -341,8 +336,7 @@ def _submit(
         attachment_file_id=draft.attachment_file_id,
         now=now,
     )
-    store.add_history(
-        conn,
+    unit.postulates.add_history(
         postulate.id,
         actor_id=draft.user_id,
         action="submit",
@@ -351,14 +345,14 @@ def _submit(
         note=None,
         now=now,
     )
-    store.delete_draft(conn, draft.id)
-    _notify_author(conn, postulate, texts, now, "postulates.notice-submitted")
-    _alert_moderators(conn, postulate, postulate.team_id, texts, now, "postulates.alert-new")
+    unit.postulates.delete_draft(draft.id)
+    _notify_author(unit, postulate, texts, now, "postulates.notice-submitted")
+    _alert_moderators(unit, postulate, postulate.team_id, texts, now, "postulates.alert-new")
     return DraftOutcome(draft=None, submitted=postulate)
 
 
 def _step(
-    conn: sqlite3.Connection,
+    unit: Unit,
     user_id: int,
     event: DraftEvent,
     settings: Settings,
@@ -366,42 +360,40 @@ def _step(
     now: datetime,
 ) -> DraftOutcome:
     if event.name == "start":
-        return _start(conn, user_id, event, settings, texts, now)
-    draft = _live_draft(conn, user_id, settings, texts, now)
+        return _start(unit, user_id, event, settings, texts, now)
+    draft = _live_draft(unit, user_id, settings, texts, now)
     if event.name == "submit":
-        return _submit(conn, user_id, draft, event.number, settings, texts, now)
+        return _submit(unit, user_id, draft, event.number, settings, texts, now)
     if draft is None:
         raise StaleButton()
     if event.name == "cancel":
-        store.delete_draft(conn, draft.id)
+        unit.postulates.delete_draft(draft.id)
         return DraftOutcome(draft=None, cancelled=True)
     try:
-        return _outcome(conn, _apply(conn, draft, event, settings, now))
+        return _outcome(unit, _apply(unit, draft, event, settings, now))
     except InvalidInput as problem:
         values = {k: v for k, v in problem.values.items() if isinstance(v, str | int)}
-        return _outcome(conn, draft, problem=problem.key, problem_values=values)
+        return _outcome(unit, draft, problem=problem.key, problem_values=values)
 
 
-def _apply(
-    conn: sqlite3.Connection, draft: Draft, event: DraftEvent, settings: Settings, now: datetime
-) -> Draft:
+def _apply(unit: Unit, draft: Draft, event: DraftEvent, settings: Settings, now: datetime) -> Draft:
     step = draft.step
     name = event.name
     if name == "sector" and step == "sector":
-        team = _sector(conn, event.number)
+        team = _sector(unit, event.number)
         try:
-            _open_call_check(conn, team.id, settings, now)
+            _open_call_check(unit, team.id, settings, now)
         except SubmissionsClosed:
             raise InvalidInput("postulates.error-no-call") from None
-        draft = store.update_draft(conn, draft.id, now, team_id=team.id)
-        return _after_field(conn, draft, now)
+        draft = unit.postulates.update_draft(draft.id, now, team_id=team.id)
+        return _after_field(unit, draft, now)
     if name == "behalf" and step == "behalf" and event.kind in ("self", "organisation"):
-        draft = store.update_draft(conn, draft.id, now, on_behalf=event.kind)
-        return _after_field(conn, draft, now)
+        draft = unit.postulates.update_draft(draft.id, now, on_behalf=event.kind)
+        return _after_field(unit, draft, now)
     if name == "text" and step == "title":
         title = _check_length(event.text, TITLE_LIMITS, "title")
-        draft = store.update_draft(conn, draft.id, now, title=title)
-        return _after_field(conn, draft, now)
+        draft = unit.postulates.update_draft(draft.id, now, title=title)
+        return _after_field(unit, draft, now)
     if name == "text" and step == "content":
         part = clean(event.text)
         if not part:
@@ -411,28 +403,30 @@ def _apply(
             raise InvalidInput(
                 "postulates.error-content-long", maximum=CONTENT_LIMITS[1], length=len(content)
             )
-        return store.update_draft(conn, draft.id, now, content=content)
+        return unit.postulates.update_draft(draft.id, now, content=content)
     if name == "done" and step == "content":
         _check_length(draft.content or "", CONTENT_LIMITS, "content")
-        return _after_field(conn, draft, now)
+        return _after_field(unit, draft, now)
     if name == "attachment" and step == "attachment" and event.kind in ATTACHMENT_TYPES:
-        draft = store.update_draft(
-            conn, draft.id, now, attachment_type=event.kind, attachment_file_id=event.text
+        draft = unit.postulates.update_draft(
+            draft.id, now, attachment_type=event.kind, attachment_file_id=event.text
         )
-        return _after_field(conn, draft, now)
+        return _after_field(unit, draft, now)
     if name == "skip" and step == "attachment":
-        draft = store.update_draft(
-            conn, draft.id, now, attachment_type=None, attachment_file_id=None
+        draft = unit.postulates.update_draft(
+            draft.id, now, attachment_type=None, attachment_file_id=None
         )
-        return _after_field(conn, draft, now)
+        return _after_field(unit, draft, now)
     if name == "unsupported" and step == "attachment":
         raise InvalidInput("postulates.error-attachment-type")
     if name == "continue" and step == "similar":
-        return store.update_draft(conn, draft.id, now, step="preview")
+        return unit.postulates.update_draft(draft.id, now, step="preview")
     if name == "edit" and step == "preview" and event.kind in EDITABLE_FIELDS:
         if event.kind == "content":
-            return store.update_draft(conn, draft.id, now, step="content", content=None, editing=1)
-        return store.update_draft(conn, draft.id, now, step=event.kind, editing=1)
+            return unit.postulates.update_draft(
+                draft.id, now, step="content", content=None, editing=1
+            )
+        return unit.postulates.update_draft(draft.id, now, step=event.kind, editing=1)
     if name in ("text", "attachment", "unsupported"):
         # Typed at a step that expects a button, or an attachment at a text step.
         raise InvalidInput(f"postulates.error-expected-{step}")
@@ -464,29 +458,29 @@ class Capture(BaseModel):
 
 
 def _capture(
-    conn: sqlite3.Connection,
+    unit: Unit,
     user_id: int,
     command: str | None,
     settings: Settings,
     texts: Texts,
     now: datetime,
 ) -> Capture:
-    prompt = store.get_prompt(conn, user_id)
-    draft = _live_draft(conn, user_id, settings, texts, now)
+    prompt = unit.postulates.get_prompt(user_id)
+    draft = _live_draft(unit, user_id, settings, texts, now)
     if command is not None:
         if command == "cancel":
             if prompt is not None:
-                store.delete_prompt(conn, user_id)
+                unit.postulates.delete_prompt(user_id)
                 return Capture(prompt=prompt)
             if draft is not None and not draft.paused:
-                store.delete_draft(conn, draft.id)
+                unit.postulates.delete_draft(draft.id)
                 return Capture(draft=draft)
             return Capture()
         # Another command: stop taking text, so other features' conversations get it.
         if prompt is not None:
-            store.delete_prompt(conn, user_id)
+            unit.postulates.delete_prompt(user_id)
         if draft is not None and not draft.paused and command != "postulate":
-            store.update_draft(conn, draft.id, now, paused=1)
+            unit.postulates.update_draft(draft.id, now, paused=1)
         return Capture()
     if prompt is not None:
         return Capture(prompt=prompt)
@@ -511,18 +505,16 @@ async def capture(
     return await db.run(_capture, user_id, command, settings, texts, now)
 
 
-def _expire_drafts(conn: sqlite3.Connection, texts: Texts, idle_hours: int, now: datetime) -> int:
-    drafts = store.list_idle_drafts(conn, now - timedelta(hours=idle_hours))
+def _expire_drafts(unit: Unit, texts: Texts, idle_hours: int, now: datetime) -> int:
+    drafts = unit.postulates.list_idle_drafts(now - timedelta(hours=idle_hours))
     for draft in drafts:
-        _expire(conn, draft, texts, now)
+        _expire(unit, draft, texts, now)
     return len(drafts)
 
 
-def expire_drafts(
-    conn: sqlite3.Connection, now: datetime, texts: Texts, idle_hours: int = 24
-) -> int:
+def expire_drafts(unit: Unit, now: datetime, texts: Texts, idle_hours: int = 24) -> int:
     """Drop drafts idle too long and tell each author once; for the dispatcher's unit."""
-    return _expire_drafts(conn, texts, idle_hours, now)
+    return _expire_drafts(unit, texts, idle_hours, now)
 
 
 async def expire_idle_drafts(db: Database, texts: Texts, idle_hours: int, now: datetime) -> int:
@@ -538,13 +530,13 @@ def state_name(texts: Texts, language: str, state: str) -> str:
     return texts.get(language, f"postulates.state-{state}")
 
 
-def _team_name(conn: sqlite3.Connection, team_id: int, language: str) -> str:
-    team = teams_storage.get_team(conn, team_id)
+def _team_name(unit: Unit, team_id: int, language: str) -> str:
+    team = unit.teams.get_team(team_id)
     return team.name(language) if team is not None else "?"
 
 
 def _notify_author(
-    conn: sqlite3.Connection,
+    unit: Unit,
     postulate: Postulate,
     texts: Texts,
     now: datetime,
@@ -562,7 +554,7 @@ def _notify_author(
             reference=postulate.reference,
             title=postulate.title,
             state=state_name(texts, language, postulate.state),
-            sector=_team_name(conn, postulate.team_id, language),
+            sector=_team_name(unit, postulate.team_id, language),
         )
         if note:
             body = Html(body + "\n\n" + texts.get(language, "postulates.notice-answer", note=note))
@@ -572,7 +564,7 @@ def _notify_author(
         )
 
     delivery.announce(
-        conn,
+        unit,
         kind="postulate-status",
         audience="user",
         audience_id=postulate.author_id,
@@ -583,7 +575,7 @@ def _notify_author(
 
 
 def _alert_moderators(
-    conn: sqlite3.Connection,
+    unit: Unit,
     postulate: Postulate,
     team_id: int,
     texts: Texts,
@@ -597,7 +589,7 @@ def _alert_moderators(
             key,
             reference=postulate.reference,
             title=postulate.title,
-            sector=_team_name(conn, postulate.team_id, language),
+            sector=_team_name(unit, postulate.team_id, language),
         )
         button = InlineKeyboardButton(
             texts.get(language, "postulates.button-open"), callback_data=f"rev:open:{postulate.id}"
@@ -607,7 +599,7 @@ def _alert_moderators(
         )
 
     delivery.announce(
-        conn,
+        unit,
         kind="moderator-alert",
         audience="team-moderators",
         audience_id=team_id,
@@ -665,7 +657,7 @@ TRANSITIONS: dict[str, tuple[frozenset[str], str | None, Role, bool]] = {
 PROMPTED: frozenset[str] = frozenset({"reject", "ask", "duplicate", "adopt", "not_adopt", "answer"})
 
 
-def may(conn: sqlite3.Connection, user_id: int, action: str, postulate: Postulate) -> bool:
+def may(unit: Unit, user_id: int, action: str, postulate: Postulate) -> bool:
     """Whether the user may take `action` on the postulate now (roles read from the database)."""
     states, _, role, _ = TRANSITIONS[action]
     if postulate.state not in states:
@@ -674,24 +666,24 @@ def may(conn: sqlite3.Connection, user_id: int, action: str, postulate: Postulat
         return postulate.author_id == user_id
     if postulate.author_id == user_id:
         return False  # nobody decides on their own postulate
-    admin = roles_storage.is_admin(conn, user_id)
+    admin = unit.roles.is_admin(user_id)
     if role == "admin":
         return admin
-    return admin or postulate.team_id in roles_storage.list_moderated_team_ids(conn, user_id)
+    return admin or postulate.team_id in unit.roles.list_moderated_team_ids(user_id)
 
 
-def _allowed(conn: sqlite3.Connection, user_id: int, action: str, postulate_id: int) -> Postulate:
-    postulate = store.get_postulate(conn, postulate_id)
+def _allowed(unit: Unit, user_id: int, action: str, postulate_id: int) -> Postulate:
+    postulate = unit.postulates.get_postulate(postulate_id)
     if postulate is None:
         raise StaleButton()
-    if not may(conn, user_id, action, postulate):
+    if not may(unit, user_id, action, postulate):
         states = TRANSITIONS[action][0]
         raise WrongState() if postulate.state not in states else NotAllowed()
     return postulate
 
 
 def _transition(
-    conn: sqlite3.Connection,
+    unit: Unit,
     user_id: int,
     action: str,
     postulate_id: int,
@@ -700,7 +692,7 @@ def _transition(
     note: str | None = None,
     target: int | None = None,
 ) -> Postulate:
-    postulate = _allowed(conn, user_id, action, postulate_id)
+    postulate = _allowed(unit, user_id, action, postulate_id)
     _, to_state, _, needs_note = TRANSITIONS[action]
     if needs_note:
         note = _check_length(note or "", NOTE_LIMITS, "note")
@@ -708,18 +700,17 @@ def _transition(
     team_id: int | None = None
     if action == "duplicate":
         assert note is not None
-        duplicate_of = store.get_postulate_by_reference(conn, note.strip())
+        duplicate_of = unit.postulates.get_postulate_by_reference(note.strip())
         if duplicate_of is None or duplicate_of.id == postulate.id:
             raise InvalidInput("postulates.error-reference", reference=note)
     if action == "move":
-        team = _sector(conn, target)
+        team = _sector(unit, target)
         if team.id == postulate.team_id:
             raise StaleButton()
         team_id = team.id
         note = team.slug
     new_state = to_state or postulate.state
-    store.update_postulate(
-        conn,
+    unit.postulates.update_postulate(
         postulate.id,
         now,
         state=new_state,
@@ -727,8 +718,7 @@ def _transition(
         team_id=team_id,
         duplicate_of=duplicate_of.id if duplicate_of is not None else None,
     )
-    store.add_history(
-        conn,
+    unit.postulates.add_history(
         postulate.id,
         actor_id=user_id,
         action=action,
@@ -737,29 +727,29 @@ def _transition(
         note=note,
         now=now,
     )
-    store.delete_prompt(conn, user_id)
+    unit.postulates.delete_prompt(user_id)
     if TRANSITIONS[action][2] != "author":
         audit.record(
-            conn,
+            unit,
             actor_id=user_id,
             action="postulate.review",
             target=f"postulate:{postulate.reference}",
             details={"action": action, "from": postulate.state, "to": new_state, "note": note},
             now=now,
         )
-    changed = store.get_postulate(conn, postulate.id)
+    changed = unit.postulates.get_postulate(postulate.id)
     assert changed is not None
     if action == "answer":
         _alert_moderators(
-            conn, changed, changed.team_id, texts, now, "postulates.alert-answered", user_id
+            unit, changed, changed.team_id, texts, now, "postulates.alert-answered", user_id
         )
     elif action == "withdraw":
         # The reviewers may be in the middle of it; the coordinating team too once forwarded.
         alert_team = changed.team_id
         if postulate.state == "forwarded":
-            alert_team = teams_storage.list_teams(conn, "coordination")[0].id
+            alert_team = unit.teams.list_teams("coordination")[0].id
         _alert_moderators(
-            conn, changed, alert_team, texts, now, "postulates.alert-withdrawn", user_id
+            unit, changed, alert_team, texts, now, "postulates.alert-withdrawn", user_id
         )
     else:
         markup = None
@@ -773,15 +763,15 @@ def _transition(
 
         shown = note if action != "move" else None
         key = f"postulates.notice-{action}"
-        _notify_author(conn, changed, texts, now, key, shown, markup)
+        _notify_author(unit, changed, texts, now, key, shown, markup)
     if action == "forward":
-        coordination = teams_storage.list_teams(conn, "coordination")
+        coordination = unit.teams.list_teams("coordination")
         for team in coordination:
             _alert_moderators(
-                conn, changed, team.id, texts, now, "postulates.alert-forwarded", user_id
+                unit, changed, team.id, texts, now, "postulates.alert-forwarded", user_id
             )
     if action == "move" and team_id is not None:
-        _alert_moderators(conn, changed, team_id, texts, now, "postulates.alert-moved", user_id)
+        _alert_moderators(unit, changed, team_id, texts, now, "postulates.alert-moved", user_id)
     return changed
 
 
@@ -800,11 +790,9 @@ async def act(
     return await db.run(_transition, user_id, action, postulate_id, texts, now, note, target)
 
 
-def _prepare(
-    conn: sqlite3.Connection, user_id: int, action: str, postulate_id: int, now: datetime
-) -> Postulate:
-    postulate = _allowed(conn, user_id, action, postulate_id)
-    store.set_prompt(conn, user_id, action, now, postulate_id=postulate.id)
+def _prepare(unit: Unit, user_id: int, action: str, postulate_id: int, now: datetime) -> Postulate:
+    postulate = _allowed(unit, user_id, action, postulate_id)
+    unit.postulates.set_prompt(user_id, action, now, postulate_id=postulate.id)
     return postulate
 
 
@@ -835,55 +823,51 @@ class Card(BaseModel):
     can_support: bool = False
 
 
-def _may_support(conn: sqlite3.Connection, user_id: int, postulate: Postulate) -> bool:
-    user = users_storage.get_user(conn, user_id)
+def _may_support(unit: Unit, user_id: int, postulate: Postulate) -> bool:
+    user = unit.users.get_user(user_id)
     organisation_id = user.organisation_id if user is not None else None
     if organisation_id is None or postulate.state not in LIVE:
         return False
     if postulate.author_id == user_id or postulate.organisation_id == organisation_id:
         return False
     return all(
-        s.organisation_id != organisation_id for s in store.list_supports(conn, postulate.id)
+        s.organisation_id != organisation_id for s in unit.postulates.list_supports(postulate.id)
     )
 
 
-def _card(conn: sqlite3.Connection, user_id: int, postulate: Postulate) -> Card:
-    team = teams_storage.get_team(conn, postulate.team_id)
+def _card(unit: Unit, user_id: int, postulate: Postulate) -> Card:
+    team = unit.teams.get_team(postulate.team_id)
     assert team is not None
     duplicate = (
-        store.get_postulate(conn, postulate.duplicate_of) if postulate.duplicate_of else None
+        unit.postulates.get_postulate(postulate.duplicate_of) if postulate.duplicate_of else None
     )
     return Card(
         postulate=postulate,
         team=team,
-        history=tuple(store.list_history(conn, postulate.id)),
-        supports=tuple(store.list_supports(conn, postulate.id)),
-        actions=tuple(a for a in TRANSITIONS if a != "open" and may(conn, user_id, a, postulate)),
+        history=tuple(unit.postulates.list_history(postulate.id)),
+        supports=tuple(unit.postulates.list_supports(postulate.id)),
+        actions=tuple(a for a in TRANSITIONS if a != "open" and may(unit, user_id, a, postulate)),
         duplicate_reference=duplicate.reference if duplicate is not None else None,
-        sectors=tuple(
-            t for t in teams_storage.list_teams(conn, "sector") if t.id != postulate.team_id
-        ),
-        can_support=_may_support(conn, user_id, postulate),
+        sectors=tuple(t for t in unit.teams.list_teams("sector") if t.id != postulate.team_id),
+        can_support=_may_support(unit, user_id, postulate),
     )
 
 
-def _open(
-    conn: sqlite3.Connection, user_id: int, postulate_id: int, texts: Texts, now: datetime
-) -> Card:
-    postulate = store.get_postulate(conn, postulate_id)
+def _open(unit: Unit, user_id: int, postulate_id: int, texts: Texts, now: datetime) -> Card:
+    postulate = unit.postulates.get_postulate(postulate_id)
     if postulate is None:
         raise StaleButton()
-    if may(conn, user_id, "open", postulate):
-        postulate = _transition(conn, user_id, "open", postulate_id, texts, now)
-    elif not _can_see(conn, user_id, postulate):
+    if may(unit, user_id, "open", postulate):
+        postulate = _transition(unit, user_id, "open", postulate_id, texts, now)
+    elif not _can_see(unit, user_id, postulate):
         raise NotAllowed()
-    return _card(conn, user_id, postulate)
+    return _card(unit, user_id, postulate)
 
 
-def _can_see(conn: sqlite3.Connection, user_id: int, postulate: Postulate) -> bool:
-    if postulate.author_id == user_id or roles_storage.is_admin(conn, user_id):
+def _can_see(unit: Unit, user_id: int, postulate: Postulate) -> bool:
+    if postulate.author_id == user_id or unit.roles.is_admin(user_id):
         return True
-    return postulate.team_id in roles_storage.list_moderated_team_ids(conn, user_id)
+    return postulate.team_id in unit.roles.list_moderated_team_ids(user_id)
 
 
 async def open_card(
@@ -893,17 +877,17 @@ async def open_card(
     return await db.run(_open, user_id, postulate_id, texts, now)
 
 
-def _peek(conn: sqlite3.Connection, user_id: int, postulate_id: int) -> Card:
-    postulate = store.get_postulate(conn, postulate_id)
+def _peek(unit: Unit, user_id: int, postulate_id: int) -> Card:
+    postulate = unit.postulates.get_postulate(postulate_id)
     if postulate is None:
         raise StaleButton()
-    if may(conn, user_id, "open", postulate):
+    if may(unit, user_id, "open", postulate):
         # Opening allows the same actions in both states; only the state shown changes.
         opened = postulate.model_copy(update={"state": TRANSITIONS["open"][1]})
-        return _card(conn, user_id, postulate).model_copy(update={"postulate": opened})
-    if not _can_see(conn, user_id, postulate):
+        return _card(unit, user_id, postulate).model_copy(update={"postulate": opened})
+    if not _can_see(unit, user_id, postulate):
         raise NotAllowed()
-    return _card(conn, user_id, postulate)
+    return _card(unit, user_id, postulate)
 
 
 async def peek_card(db: Database, user_id: int, postulate_id: int) -> Card:
@@ -923,18 +907,18 @@ class Queue(BaseModel):
     is_moderator: bool
 
 
-def _queue(conn: sqlite3.Connection, user_id: int, limit: int) -> Queue:
-    admin = roles_storage.is_admin(conn, user_id)
-    sectors = [t.id for t in teams_storage.list_teams(conn, "sector")]
-    mine = sectors if admin else sorted(roles_storage.list_moderated_team_ids(conn, user_id))
-    review = store.list_postulates(conn, team_ids=mine, states=list(REVIEW_QUEUE), limit=limit)
+def _queue(unit: Unit, user_id: int, limit: int) -> Queue:
+    admin = unit.roles.is_admin(user_id)
+    sectors = [t.id for t in unit.teams.list_teams("sector")]
+    mine = sectors if admin else sorted(unit.roles.list_moderated_team_ids(user_id))
+    review = unit.postulates.list_postulates(team_ids=mine, states=list(REVIEW_QUEUE), limit=limit)
     decisions = (
-        store.list_postulates(conn, states=list(DECISION_QUEUE), limit=limit) if admin else []
+        unit.postulates.list_postulates(states=list(DECISION_QUEUE), limit=limit) if admin else []
     )
     return Queue(
         review=tuple(review),
         decisions=tuple(decisions),
-        counts=store.count_by_state(conn, mine),
+        counts=unit.postulates.count_by_state(mine),
         is_admin=admin,
         is_moderator=admin or bool(mine),
     )
@@ -945,9 +929,9 @@ async def review_queue(db: Database, user_id: int, limit: int = 20) -> Queue:
     return await db.run(_queue, user_id, limit)
 
 
-def _mine(conn: sqlite3.Connection, user_id: int) -> list[Card]:
-    postulates = store.list_postulates(conn, author_id=user_id)
-    return [_card(conn, user_id, p) for p in reversed(postulates)]
+def _mine(unit: Unit, user_id: int) -> list[Card]:
+    postulates = unit.postulates.list_postulates(author_id=user_id)
+    return [_card(unit, user_id, p) for p in reversed(postulates)]
 
 
 async def my_postulates(db: Database, user_id: int) -> list[Card]:
@@ -958,22 +942,22 @@ async def my_postulates(db: Database, user_id: int) -> list[Card]:
 async def card(db: Database, user_id: int, postulate_id: int) -> Card:
     """Show one postulate to someone allowed to see it."""
 
-    def view(conn: sqlite3.Connection) -> Card:
-        postulate = store.get_postulate(conn, postulate_id)
+    def view(unit: Unit) -> Card:
+        postulate = unit.postulates.get_postulate(postulate_id)
         if postulate is None:
             raise StaleButton()
         # Live postulates are public to members (so organisations can co-sign them).
-        if postulate.state not in LIVE and not _can_see(conn, user_id, postulate):
+        if postulate.state not in LIVE and not _can_see(unit, user_id, postulate):
             raise NotAllowed()
-        return _card(conn, user_id, postulate)
+        return _card(unit, user_id, postulate)
 
     return await db.run(view)
 
 
-def _browse(conn: sqlite3.Connection, user_id: int, limit: int) -> list[Postulate]:
-    followed = sorted(subscriptions_storage.list_subscribed_team_ids(conn, user_id))
-    team_ids = followed or [t.id for t in teams_storage.list_teams(conn, "sector")]
-    found = store.list_postulates(conn, team_ids=team_ids, states=list(LIVE))
+def _browse(unit: Unit, user_id: int, limit: int) -> list[Postulate]:
+    followed = sorted(unit.subscriptions.list_subscribed_team_ids(user_id))
+    team_ids = followed or [t.id for t in unit.teams.list_teams("sector")]
+    found = unit.postulates.list_postulates(team_ids=team_ids, states=list(LIVE))
     others = [p for p in found if p.author_id != user_id]
     return list(reversed(others))[:limit]
 
@@ -987,7 +971,7 @@ async def browse(db: Database, user_id: int, limit: int = 20) -> list[Postulate]
 
 
 def _support(
-    conn: sqlite3.Connection,
+    unit: Unit,
     user_id: int,
     postulate_id: int,
     settings: Settings,
@@ -995,15 +979,13 @@ def _support(
     now: datetime,
     drop_draft: bool,
 ) -> Postulate:
-    _require_consent(conn, user_id, settings.notice_version)
-    postulate = store.get_postulate(conn, postulate_id)
+    _require_consent(unit, user_id, settings.notice_version)
+    postulate = unit.postulates.get_postulate(postulate_id)
     if postulate is None:
         raise StaleButton()
-    user = users_storage.get_user(conn, user_id)
+    user = unit.users.get_user(user_id)
     organisation_id = user.organisation_id if user is not None else None
-    if organisation_id is None and organisations_storage.get_pending_organisation_name(
-        conn, user_id
-    ):
+    if organisation_id is None and unit.organisations.get_pending_organisation_name(user_id):
         raise CannotSupport("organisation.pending-cannot-support")
     if organisation_id is None:
         raise CannotSupport("postulates.error-support-no-organisation")
@@ -1011,9 +993,8 @@ def _support(
         raise CannotSupport("postulates.error-support-own")
     if postulate.state not in LIVE:
         raise CannotSupport("postulates.error-support-closed")
-    name = store.get_organisation_name(conn, organisation_id)
-    if not store.add_support(
-        conn,
+    name = unit.postulates.get_organisation_name(organisation_id)
+    if not unit.postulates.add_support(
         postulate.id,
         user_id=user_id,
         organisation_id=organisation_id,
@@ -1022,10 +1003,10 @@ def _support(
     ):
         raise CannotSupport("postulates.error-support-twice")
     if drop_draft:
-        draft = store.get_draft(conn, user_id)
+        draft = unit.postulates.get_draft(user_id)
         if draft is not None:
-            store.delete_draft(conn, draft.id)
-    changed = store.get_postulate(conn, postulate.id)
+            unit.postulates.delete_draft(draft.id)
+    changed = unit.postulates.get_postulate(postulate.id)
     assert changed is not None
     return changed
 
@@ -1049,18 +1030,18 @@ async def support_by_reference(
 ) -> Postulate:
     """Co-sign the postulate with this reference (e.g. P-2026-0042)."""
 
-    def change(conn: sqlite3.Connection) -> Postulate:
-        postulate = store.get_postulate_by_reference(conn, reference.strip())
+    def change(unit: Unit) -> Postulate:
+        postulate = unit.postulates.get_postulate_by_reference(reference.strip())
         if postulate is None:
             raise InvalidInput("postulates.error-reference", reference=reference)
-        return _support(conn, user_id, postulate.id, settings, texts, now, False)
+        return _support(unit, user_id, postulate.id, settings, texts, now, False)
 
     return await db.run(change)
 
 
 async def drop_prompt(db: Database, user_id: int) -> None:
     """Stop waiting for the user's text (the action it was for is no longer possible)."""
-    await db.run(store.delete_prompt, user_id)
+    await db.run(lambda unit: unit.postulates.delete_prompt(user_id))
 
 
 # --- calls for postulates -------------------------------------------------------------------
@@ -1069,7 +1050,7 @@ CALL_REMINDER = timedelta(hours=48)
 
 
 def _open_call(
-    conn: sqlite3.Connection,
+    unit: Unit,
     user_id: int,
     slug: str,
     title: str,
@@ -1078,20 +1059,20 @@ def _open_call(
     texts: Texts,
     now: datetime,
 ) -> Call:
-    team = teams_storage.get_team_by_slug(conn, slug)
+    team = unit.teams.get_team_by_slug(slug)
     if team is None or team.kind != "sector":
         raise InvalidInput("postulates.error-call-sector", slug=slug)
-    admin = roles_storage.is_admin(conn, user_id)
-    if not admin and team.id not in roles_storage.list_moderated_team_ids(conn, user_id):
+    admin = unit.roles.is_admin(user_id)
+    if not admin and team.id not in unit.roles.list_moderated_team_ids(user_id):
         raise NotAllowed()
     title = _check_length(title, (3, 150), "call-title")
     if deadline <= now:
         raise InvalidInput("postulates.error-call-deadline")
-    call = store.add_call(
-        conn, team_id=team.id, title=title, deadline=deadline, opened_by=user_id, now=now
+    call = unit.postulates.add_call(
+        team_id=team.id, title=title, deadline=deadline, opened_by=user_id, now=now
     )
     audit.record(
-        conn,
+        unit,
         actor_id=user_id,
         action="postulate.call",
         target=f"call:{call.id}",
@@ -1120,7 +1101,7 @@ def _open_call(
 
     subject = f"call:{call.id}"
     delivery.announce(
-        conn,
+        unit,
         kind="call-opened",
         audience="team",
         audience_id=team.id,
@@ -1132,7 +1113,7 @@ def _open_call(
     )
     if deadline - CALL_REMINDER > now:
         delivery.announce(
-            conn,
+            unit,
             kind="call-reminder",
             audience="team",
             audience_id=team.id,

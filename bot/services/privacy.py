@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import sqlite3
 import time
 import weakref
 from collections.abc import Callable, Collection
@@ -25,16 +24,8 @@ from bot.config import Config
 from bot.i18n import Texts
 from bot.services import rsvp as rsvp_service
 from bot.services import updates as updates_service
-from storage import meetings as meetings_storage
-from storage import organisations as organisations_storage
-from storage import postulates as postulates_storage
-from storage import privacy as storage
-from storage import roles as roles_storage
-from storage import rsvps as rsvps_storage
-from storage import teams as teams_storage
-from storage import updates as updates_storage
-from storage import users as users_storage
-from storage.database import Database, optimize
+from storage.database import Database
+from storage.unit import Unit
 
 log = logging.getLogger(__name__)
 
@@ -57,109 +48,117 @@ PRUNE_SLICE = 100
 
 @dataclass(frozen=True)
 class Section:
-    """One part of the export: `collect(conn, user_id)`; `covers` names the `table.column`s
+    """One part of the export: `collect(unit, user_id)`; `covers` names the `table.column`s
     holding the user's id that it exports. A section whose tables do not exist is left out."""
 
     name: str
-    collect: Callable[[sqlite3.Connection, int], Any]
+    collect: Callable[[Unit, int], Any]
     covers: tuple[str, ...]
 
 
-def _profile(conn: sqlite3.Connection, user_id: int) -> dict[str, Any] | None:
-    user = users_storage.get_user(conn, user_id)
+def _profile(unit: Unit, user_id: int) -> dict[str, Any] | None:
+    user = unit.users.get_user(user_id)
     if user is None:
         return None
-    inactive = storage.list_rows(conn, "user_inactivity", "user_id", user_id, omit=("user_id",))
+    inactive = unit.privacy.list_rows("user_inactivity", "user_id", user_id, omit=("user_id",))
     return {**user.model_dump(mode="json"), "inactive_since": inactive[0] if inactive else None}
 
 
-def _organisation(conn: sqlite3.Connection, user_id: int) -> dict[str, Any] | None:
-    user = users_storage.get_user(conn, user_id)
+def _organisation(unit: Unit, user_id: int) -> dict[str, Any] | None:
+    user = unit.users.get_user(user_id)
     if user is None or user.organisation_id is None:
         return None
-    organisation = organisations_storage.get_organisation(conn, user.organisation_id)
+    organisation = unit.organisations.get_organisation(user.organisation_id)
     return None if organisation is None else organisation.model_dump(mode="json")
 
 
-def _roles(conn: sqlite3.Connection, user_id: int) -> dict[str, Any]:
+def _roles(unit: Unit, user_id: int) -> dict[str, Any]:
     return {
-        "admin": roles_storage.is_admin(conn, user_id),
-        "moderator_of": storage.list_moderator_roles(conn, user_id),
+        "admin": unit.roles.is_admin(user_id),
+        "moderator_of": unit.privacy.list_moderator_roles(user_id),
     }
 
 
-def _rsvps(conn: sqlite3.Connection, user_id: int) -> list[dict[str, Any]]:
+def _rsvps(unit: Unit, user_id: int) -> list[dict[str, Any]]:
     return [
         answer.model_dump(mode="json", exclude={"user_id"})
-        for answer in rsvps_storage.list_user_answers(conn, user_id)
+        for answer in unit.rsvps.list_user_answers(user_id)
     ]
 
 
-def _postulates(conn: sqlite3.Connection, user_id: int) -> dict[str, Any]:
-    data = dict(postulates_storage.list_personal_data(conn, user_id))
-    data["history"] = storage.list_history_of_authored(conn, user_id)
-    data["review_prompts"] = storage.list_prompts(conn, user_id)
+def _postulates(unit: Unit, user_id: int) -> dict[str, Any]:
+    data = dict(unit.postulates.list_personal_data(user_id))
+    data["history"] = unit.privacy.list_history_of_authored(user_id)
+    data["review_prompts"] = unit.privacy.list_prompts(user_id)
     return data
 
 
-def _deliveries(conn: sqlite3.Connection, user_id: int) -> dict[str, Any]:
+def _deliveries(unit: Unit, user_id: int) -> dict[str, Any]:
     return {
-        "queued_for_me": storage.list_user_announcements(conn, user_id),
-        "copies": storage.list_deliveries_to(conn, user_id),
+        "queued_for_me": unit.privacy.list_user_announcements(user_id),
+        "copies": unit.privacy.list_deliveries_to(user_id),
     }
 
 
-def _settings(conn: sqlite3.Connection, user_id: int) -> dict[str, Any]:
-    settings = storage.list_rows(conn, "notification_settings", "user_id", user_id)
+def _settings(unit: Unit, user_id: int) -> dict[str, Any]:
+    settings = unit.privacy.list_rows("notification_settings", "user_id", user_id)
     return {
         "notifications": settings[0] if settings else None,
-        "muted_teams": storage.list_rows(conn, "muted_teams", "user_id", user_id),
-        "digest_waiting": storage.list_rows(conn, "digest_items", "user_id", user_id),
+        "muted_teams": unit.privacy.list_rows("muted_teams", "user_id", user_id),
+        "digest_waiting": unit.privacy.list_rows("digest_items", "user_id", user_id),
     }
 
 
-def _moderation(conn: sqlite3.Connection, user_id: int) -> dict[str, Any]:
+def _moderation(unit: Unit, user_id: int) -> dict[str, Any]:
     """What the user did as a moderator or admin (without the people it concerned)."""
     return {
-        "roles_granted": storage.list_roles_granted_by(conn, user_id),
-        "meetings": storage.list_meetings_by(conn, user_id),
-        "calls_for_postulates": storage.list_calls_by(conn, user_id),
-        "notices_queued": storage.list_announcements_by(conn, user_id),
-        "review_actions": storage.list_actions_by(conn, user_id),
+        "roles_granted": unit.privacy.list_roles_granted_by(user_id),
+        "meetings": unit.privacy.list_meetings_by(user_id),
+        "calls_for_postulates": unit.privacy.list_calls_by(user_id),
+        "notices_queued": unit.privacy.list_announcements_by(user_id),
+        "review_actions": unit.privacy.list_actions_by(user_id),
     }
 
 
-def _moderation_since_wave_2(conn: sqlite3.Connection, user_id: int) -> dict[str, Any]:
+def _moderation_since_wave_2(unit: Unit, user_id: int) -> dict[str, Any]:
     return {
-        "invites": storage.list_rows(
-            conn, "moderator_invites", "created_by", user_id, omit=("token_hash", "used_by")
+        "invites": unit.privacy.list_rows(
+            "moderator_invites", "created_by", user_id, omit=("token_hash", "used_by")
         ),
-        "invite_used": storage.list_rows(
-            conn, "moderator_invites", "used_by", user_id, omit=("token_hash", "created_by")
+        "invite_used": unit.privacy.list_rows(
+            "moderator_invites", "used_by", user_id, omit=("token_hash", "created_by")
         ),
         "audit": [
             {**row, "target": "user" if str(row["target"]).startswith("user:") else row["target"]}
-            for row in storage.list_rows(conn, "audit_log", "actor_id", user_id, omit=("details",))
+            for row in unit.privacy.list_rows("audit_log", "actor_id", user_id, omit=("details",))
         ],
-        "audit_about_me": storage.list_audit_about(conn, user_id),
-        "broadcasts": storage.list_rows(conn, "broadcasts", "created_by", user_id),
-        "progress_messages": storage.list_rows(
-            conn, "broadcasts", "progress_chat_id", user_id, omit=("created_by",)
+        "audit_about_me": unit.privacy.list_audit_about(user_id),
+        "broadcasts": unit.privacy.list_rows("broadcasts", "created_by", user_id),
+        "progress_messages": unit.privacy.list_rows(
+            "broadcasts", "progress_chat_id", user_id, omit=("created_by",)
         ),
-        "groups_linked": storage.list_rows(conn, "group_links", "linked_by", user_id),
+        "groups_linked": unit.privacy.list_rows("group_links", "linked_by", user_id),
     }
 
 
 SECTIONS: list[Section] = [
     Section("profile", _profile, ("users.id", "user_inactivity.user_id")),
-    Section("consents", storage.list_consents, ("consent_history.user_id",)),
+    Section(
+        "consents",
+        lambda unit, user_id: unit.privacy.list_consents(user_id),
+        ("consent_history.user_id",),
+    ),
     Section("organisation", _organisation, ()),
     Section(
         "representation",
-        organisations_storage.list_personal_representation,
+        lambda unit, user_id: unit.organisations.list_personal_representation(user_id),
         ("organisation_representatives.user_id", "organisation_representatives.decided_by"),
     ),
-    Section("subscriptions", storage.list_subscriptions, ("subscriptions.user_id",)),
+    Section(
+        "subscriptions",
+        lambda unit, user_id: unit.privacy.list_subscriptions(user_id),
+        ("subscriptions.user_id",),
+    ),
     Section("roles", _roles, ("admins.user_id", "moderators.user_id")),
     Section("rsvps", _rsvps, ("rsvps.user_id",)),
     Section(
@@ -176,8 +175,8 @@ SECTIONS: list[Section] = [
     ),
     Section(
         "conversations",
-        lambda conn, user_id: storage.list_rows(
-            conn, "conversations", "user_id", user_id, omit=("user_id",)
+        lambda unit, user_id: unit.privacy.list_rows(
+            "conversations", "user_id", user_id, omit=("user_id",)
         ),
         ("conversations.user_id",),
     ),
@@ -253,10 +252,6 @@ NOT_PERSONAL: dict[str, str] = {
 }
 
 
-def _tables(conn: sqlite3.Connection) -> set[str]:
-    return {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-
-
 def _jsonable(value: Any) -> Any:
     if isinstance(value, BaseModel):
         return value.model_dump(mode="json")
@@ -267,14 +262,14 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-def _export(conn: sqlite3.Connection, user_id: int, now: datetime) -> dict[str, Any] | None:
-    if users_storage.get_user(conn, user_id) is None:
+def _export(unit: Unit, user_id: int, now: datetime) -> dict[str, Any] | None:
+    if unit.users.get_user(user_id) is None:
         return None
-    tables = _tables(conn)
+    tables = unit.privacy.list_table_names()
     data: dict[str, Any] = {"generated_at": now.isoformat(), "user_id": user_id}
     for section in SECTIONS:
         if all(column.split(".")[0] in tables for column in section.covers):
-            data[section.name] = _jsonable(section.collect(conn, user_id))
+            data[section.name] = _jsonable(section.collect(unit, user_id))
     return data
 
 
@@ -316,37 +311,35 @@ class Erasure(BaseModel):
     promoted: int = 0
 
 
-def _erase(
-    conn: sqlite3.Connection, user_id: int, now: datetime, texts: Texts, zone: ZoneInfo
-) -> Erasure:
+def _erase(unit: Unit, user_id: int, now: datetime, texts: Texts, zone: ZoneInfo) -> Erasure:
     """Erase one user inside the caller's transaction (used by /forget and by retention)."""
-    if users_storage.get_user(conn, user_id) is None:
+    if unit.users.get_user(user_id) is None:
         return Erasure()
     # Places the user held at meetings still to come go to those waiting, as on a withdrawal.
     freed = [
         answer.meeting_id
-        for answer in rsvps_storage.list_user_answers(conn, user_id)
+        for answer in unit.rsvps.list_user_answers(user_id)
         if answer.answer == "going" and not answer.waiting
     ]
-    expired = storage.update_expire_deliveries(conn, user_id, now)
-    sending = storage.count_sending(conn, user_id)
-    storage.update_anonymise_deliveries(conn, user_id)
-    cancelled = storage.update_anonymise_announcements(conn, user_id)
-    anonymised = postulates_storage.update_anonymise_author(conn, user_id)
-    storage.update_anonymise_support_keys(conn, user_id)
-    storage.delete_moderator_roles(conn, user_id)
-    storage.update_forget_progress_chat(conn, user_id)
+    expired = unit.privacy.update_expire_deliveries(user_id, now)
+    sending = unit.privacy.count_sending(user_id)
+    unit.privacy.update_anonymise_deliveries(user_id)
+    cancelled = unit.privacy.update_anonymise_announcements(user_id)
+    anonymised = unit.postulates.update_anonymise_author(user_id)
+    unit.privacy.update_anonymise_support_keys(user_id)
+    unit.privacy.delete_moderator_roles(user_id)
+    unit.privacy.update_forget_progress_chat(user_id)
     # ON DELETE CASCADE: subscriptions, rsvps, consent_history, user_inactivity, settings.
-    storage.delete_user(conn, user_id)
+    unit.privacy.delete_user(user_id)
     promoted = 0
     for meeting_id in freed:
-        meeting = meetings_storage.get_meeting(conn, meeting_id)
+        meeting = unit.meetings.get_meeting(meeting_id)
         if meeting is None or meeting.state != "scheduled" or meeting.starts_at <= now:
             continue
-        team = teams_storage.get_team(conn, meeting.team_id)
+        team = unit.teams.get_team(meeting.team_id)
         if team is None:
             continue
-        promoted += len(rsvp_service.fill_free_places(conn, meeting, team, now))
+        promoted += len(rsvp_service.fill_free_places(unit, meeting, team, now))
     return Erasure(
         erased=True,
         postulates_anonymised=anonymised,
@@ -377,17 +370,15 @@ class Retention(BaseModel):
     next_at: datetime
 
 
-def _retain(
-    conn: sqlite3.Connection, config: Config, texts: Texts, now: datetime, force: bool
-) -> Retention:
+def _retain(unit: Unit, config: Config, texts: Texts, now: datetime, force: bool) -> Retention:
     """Start the day's run if it is due: record it and start counting new inactivity."""
-    last = storage.get_last_retention(conn)
+    last = unit.privacy.get_last_retention()
     if not force and last is not None and now < last + RETENTION_EVERY:
         return Retention(ran=False, next_at=last + RETENTION_EVERY)
     # Recorded first: the batches that follow are their own transactions, and a run cut
     # short (a restart) finishes the next day rather than twice at once.
-    storage.update_last_retention(conn, now)
-    storage.add_inactivity(conn, now)
+    unit.privacy.update_last_retention(now)
+    unit.privacy.add_inactivity(now)
     return Retention(ran=True, next_at=now + RETENTION_EVERY)
 
 
@@ -397,34 +388,34 @@ def _within(budget: float) -> Callable[[], bool]:
 
 
 def _purge_batch(
-    conn: sqlite3.Connection, config: Config, texts: Texts, now: datetime, limit: int
+    unit: Unit, config: Config, texts: Texts, now: datetime, limit: int
 ) -> tuple[int, bool]:
     """Erase inactive members until the unit's time is up; return (erased, more left)."""
     cutoff = now - timedelta(days=config.privacy.inactive_purge_days)
     more = _within(UNIT_SECONDS)
-    due = storage.list_inactive_since(conn, cutoff, limit)
+    due = unit.privacy.list_inactive_since(cutoff, limit)
     done = erased = 0
     for user_id in due:
-        erased += _erase(conn, user_id, now, texts, config.zone).erased
+        erased += _erase(unit, user_id, now, texts, config.zone).erased
         done += 1
         if not more():
             break
     return erased, done < len(due) or len(due) == limit
 
 
-def _prune_batch(conn: sqlite3.Connection, config: Config, now: datetime) -> tuple[int, int, bool]:
+def _prune_batch(unit: Unit, config: Config, now: datetime) -> tuple[int, int, bool]:
     """Delete old delivery rows, then old update ids, in slices until the unit's time is up."""
     more = _within(UNIT_SECONDS)
     before = now - timedelta(days=config.privacy.deliveries_keep_days)
     pruned = forgotten = 0
     while more():
-        step = storage.delete_old_deliveries(conn, before, PRUNE_SLICE)
+        step = unit.privacy.delete_old_deliveries(before, PRUNE_SLICE)
         pruned += step
         if step < PRUNE_SLICE:
             break
     while more():
-        step = updates_storage.delete_processed_updates_before(
-            conn, now - updates_service.KEEP_IDS, PRUNE_SLICE
+        step = unit.updates.delete_processed_updates_before(
+            now - updates_service.KEEP_IDS, PRUNE_SLICE
         )
         forgotten += step
         if step < PRUNE_SLICE:
@@ -456,7 +447,7 @@ async def _finish_retention(
         forgotten += ids
         await asyncio.sleep(0)
     # Fresh planner statistics once a day, after the day's biggest change.
-    await db.run(optimize)
+    await db.optimize()
     return start.model_copy(
         update={"purged": purged, "pruned": pruned, "updates_forgotten": forgotten}
     )

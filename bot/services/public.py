@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import sqlite3
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Concatenate, Literal, ParamSpec, Protocol, TypeVar
@@ -11,11 +10,9 @@ from typing import Concatenate, Literal, ParamSpec, Protocol, TypeVar
 from pydantic import BaseModel, ConfigDict
 
 from bot.services.calendar import MeetingEntry
-from storage import meetings as meetings_storage
-from storage import public as public_storage
-from storage import teams as teams_storage
 from storage.models import Meeting, Team
 from storage.public import PublicCall
+from storage.unit import Unit
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -37,7 +34,7 @@ class Reader(Protocol):
 
     async def run(
         self,
-        fn: Callable[Concatenate[sqlite3.Connection, P], T],
+        fn: Callable[Concatenate[Unit, P], T],
         *args: P.args,
         **kwargs: P.kwargs,
     ) -> T: ...
@@ -119,24 +116,22 @@ class Health(_Model):
     engine_last_at: str | None
 
 
-def _summary(
-    conn: sqlite3.Connection, team: Team, subscribers: dict[int, int], now: datetime
-) -> TeamSummary:
+def _summary(unit: Unit, team: Team, subscribers: dict[int, int], now: datetime) -> TeamSummary:
     return TeamSummary(
         team=team,
         subscribers=subscribers.get(team.id, 0),
-        next_meeting=public_storage.get_next_meeting(conn, team.id, now),
-        open_calls=public_storage.list_calls(conn, team_id=team.id, open_at=now),
+        next_meeting=unit.public.get_next_meeting(team.id, now),
+        open_calls=unit.public.list_calls(team_id=team.id, open_at=now),
     )
 
 
 async def programme(reader: Reader, now: datetime) -> Programme:
     """Return every team with its subscribers, next meeting and open calls."""
 
-    def read(conn: sqlite3.Connection) -> Programme:
-        subscribers = public_storage.count_subscribers(conn)
-        teams = teams_storage.list_teams(conn)
-        summaries = [_summary(conn, team, subscribers, now) for team in teams]
+    def read(unit: Unit) -> Programme:
+        subscribers = unit.public.count_subscribers()
+        teams = unit.teams.list_teams()
+        summaries = [_summary(unit, team, subscribers, now) for team in teams]
         return Programme(
             coordination=[s for s in summaries if s.team.kind == "coordination"],
             sectors=[s for s in summaries if s.team.kind == "sector"],
@@ -145,30 +140,26 @@ async def programme(reader: Reader, now: datetime) -> Programme:
     return await reader.run(read)
 
 
-def _held(conn: sqlite3.Connection, meetings: list[Meeting]) -> list[HeldMeeting]:
-    going = public_storage.count_going(conn, [m.id for m in meetings])
+def _held(unit: Unit, meetings: list[Meeting]) -> list[HeldMeeting]:
+    going = unit.public.count_going([m.id for m in meetings])
     return [HeldMeeting(meeting=m, going=going.get(m.id, 0)) for m in meetings]
 
 
 async def sector_schedule(reader: Reader, slug: str, now: datetime) -> SectorSchedule | None:
     """Return a team's schedule by its slug, or None when there is no such team."""
 
-    def read(conn: sqlite3.Connection) -> SectorSchedule | None:
-        team = teams_storage.get_team_by_slug(conn, slug)
+    def read(unit: Unit) -> SectorSchedule | None:
+        team = unit.teams.get_team_by_slug(slug)
         if team is None:
             return None
-        upcoming = public_storage.list_team_meetings(
-            conn, team.id, now, upcoming=True, limit=SCHEDULE_LIMIT
-        )
-        past = public_storage.list_team_meetings(
-            conn, team.id, now, upcoming=False, limit=SCHEDULE_LIMIT
-        )
+        upcoming = unit.public.list_team_meetings(team.id, now, upcoming=True, limit=SCHEDULE_LIMIT)
+        past = unit.public.list_team_meetings(team.id, now, upcoming=False, limit=SCHEDULE_LIMIT)
         return SectorSchedule(
             team=team,
-            subscribers=public_storage.count_subscribers(conn).get(team.id, 0),
-            upcoming=_held(conn, upcoming),
-            past=_held(conn, past),
-            calls=public_storage.list_calls(conn, team_id=team.id),
+            subscribers=unit.public.count_subscribers().get(team.id, 0),
+            upcoming=_held(unit, upcoming),
+            past=_held(unit, past),
+            calls=unit.public.list_calls(team_id=team.id),
         )
 
     return await reader.run(read)
@@ -179,14 +170,14 @@ async def meeting_detail(reader: Reader, meeting_id: int) -> MeetingDetail | Non
     if not 1 <= meeting_id <= MAX_ID:
         return None
 
-    def read(conn: sqlite3.Connection) -> MeetingDetail | None:
-        meeting = meetings_storage.get_meeting(conn, meeting_id)
+    def read(unit: Unit) -> MeetingDetail | None:
+        meeting = unit.meetings.get_meeting(meeting_id)
         if meeting is None:
             return None
-        team = teams_storage.get_team(conn, meeting.team_id)
+        team = unit.teams.get_team(meeting.team_id)
         if team is None:
             return None
-        (held,) = _held(conn, [meeting])
+        (held,) = _held(unit, [meeting])
         return MeetingDetail(entry=MeetingEntry(meeting=meeting, team=team), held=held)
 
     return await reader.run(read)
@@ -203,16 +194,15 @@ def _etag(entries: list[MeetingEntry]) -> str:
 async def calendar_feed(reader: Reader, now: datetime, slug: str | None) -> CalendarFeed | None:
     """Return the meetings of every sector (or of one, by slug) for a subscribed calendar."""
 
-    def read(conn: sqlite3.Connection) -> CalendarFeed | None:
-        teams = {team.id: team for team in teams_storage.list_teams(conn)}
+    def read(unit: Unit) -> CalendarFeed | None:
+        teams = {team.id: team for team in unit.teams.list_teams()}
         team_id = None
         if slug is not None:
             found = [team for team in teams.values() if team.slug == slug]
             if not found:
                 return None
             team_id = found[0].id
-        meetings = public_storage.list_feed_meetings(
-            conn,
+        meetings = unit.public.list_feed_meetings(
             team_id=team_id,
             since=now - PAST_WINDOW,
             cancelled_since=now - CANCELLED_KEEP,
@@ -238,8 +228,8 @@ def _meeting_kind(
 async def activity(reader: Reader) -> list[Activity]:
     """Return the latest public events, newest first."""
 
-    def read(conn: sqlite3.Connection) -> list[Activity]:
-        teams = {team.id: team for team in teams_storage.list_teams(conn)}
+    def read(unit: Unit) -> list[Activity]:
+        teams = {team.id: team for team in unit.teams.list_teams()}
         items = [
             Activity(
                 kind=_meeting_kind(m),
@@ -248,7 +238,7 @@ async def activity(reader: Reader) -> list[Activity]:
                 title=m.title,
                 meeting_id=m.id,
             )
-            for m in public_storage.list_changed_meetings(conn, ACTIVITY_LIMIT)
+            for m in unit.public.list_changed_meetings(ACTIVITY_LIMIT)
         ]
         items += [
             Activity(
@@ -258,7 +248,7 @@ async def activity(reader: Reader) -> list[Activity]:
                 title=c.title,
                 call_id=c.id,
             )
-            for c in public_storage.list_new_calls(conn, ACTIVITY_LIMIT)
+            for c in unit.public.list_new_calls(ACTIVITY_LIMIT)
         ]
         items.sort(key=lambda item: item.at, reverse=True)
         return items[:ACTIVITY_LIMIT]
@@ -269,8 +259,8 @@ async def activity(reader: Reader) -> list[Activity]:
 async def health(reader: Reader) -> Health:
     """Return the schema version (the database answers) and the engine's last settled send."""
 
-    def read(conn: sqlite3.Connection) -> Health:
-        version, engine_last_at = public_storage.get_health(conn)
+    def read(unit: Unit) -> Health:
+        version, engine_last_at = unit.public.get_health()
         return Health(schema_version=version, engine_last_at=engine_last_at)
 
     return await reader.run(read)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-import sqlite3
 from datetime import datetime, timedelta
 from typing import Literal
 
@@ -21,11 +20,10 @@ from bot.errors import ConsentRequired, DomainError, NotAllowed, UnknownSector
 from bot.services import audit, broadcasts, delivery
 from bot.services.users import Actor
 from storage import roles as storage
-from storage import teams as teams_storage
-from storage import users as users_storage
 from storage.database import Database
 from storage.models import Team
 from storage.roles import Moderator
+from storage.unit import Unit
 
 INVITE_TTL = timedelta(hours=72)
 # Deep-link payloads allow 64 characters of [A-Za-z0-9_-]: "mod-" + 32 stays well inside.
@@ -137,8 +135,8 @@ def _require_admin(actor: Actor) -> None:
         raise NotAllowed()
 
 
-def _sector(conn: sqlite3.Connection, team_id: int) -> Team:
-    team = teams_storage.get_team(conn, team_id)
+def _sector(unit: Unit, team_id: int) -> Team:
+    team = unit.teams.get_team(team_id)
     if team is None or team.kind != "sector":
         raise UnknownSector()
     return team
@@ -156,7 +154,7 @@ class RoleNotice(BaseModel):
 
 
 def _notice(
-    conn: sqlite3.Connection,
+    unit: Unit,
     *,
     user_id: int,
     notice: RoleNotice,
@@ -164,7 +162,7 @@ def _notice(
     actor_id: int,
 ) -> None:
     delivery.announce(
-        conn,
+        unit,
         kind=NOTICE_KIND,
         audience="user",
         audience_id=user_id,
@@ -177,7 +175,7 @@ def _notice(
 async def grantable_sectors(db: Database, actor: Actor) -> list[Team]:
     """The sector teams an admin may grant roles in (all of them)."""
     _require_admin(actor)
-    return await db.run(teams_storage.list_teams, "sector")
+    return await db.run(lambda unit: unit.teams.list_teams("sector"))
 
 
 async def choose_sector(db: Database, actor: Actor, team_id: int) -> Team:
@@ -194,10 +192,9 @@ async def create_invite(
     token = secrets.token_urlsafe(TOKEN_BYTES)
     expires_at = now + INVITE_TTL
 
-    def inner(conn: sqlite3.Connection) -> CreatedInvite:
-        team = _sector(conn, team_id)
-        invite = storage.add_invite(
-            conn,
+    def inner(unit: Unit) -> CreatedInvite:
+        team = _sector(unit, team_id)
+        invite = unit.roles.add_invite(
             token_hash=hash_token(token),
             team_id=team.id,
             created_by=actor.user_id,
@@ -205,7 +202,7 @@ async def create_invite(
             expires_at=expires_at,
         )
         audit.record(
-            conn,
+            unit,
             actor_id=actor.user_id,
             action="role.invite",
             target=f"invite:{invite.id}",
@@ -217,20 +214,18 @@ async def create_invite(
     return await db.run(inner)
 
 
-def _usable_invite(
-    conn: sqlite3.Connection, token: str, now: datetime
-) -> tuple[storage.Invite, Team]:
-    invite = storage.get_invite_by_hash(conn, hash_token(token))
+def _usable_invite(unit: Unit, token: str, now: datetime) -> tuple[storage.Invite, Team]:
+    invite = unit.roles.get_invite_by_hash(hash_token(token))
     if invite is None:
         raise InviteInvalid()
     if invite.used_at is not None:
         raise InviteUsed()
     if invite.expires_at <= now:
         raise InviteExpired()
-    if not storage.is_admin(conn, invite.created_by):
+    if not unit.roles.is_admin(invite.created_by):
         # Whoever made it is no longer in the coordinating team: the link goes with them.
         raise InviteInvalid()
-    team = teams_storage.get_team(conn, invite.team_id)
+    team = unit.teams.get_team(invite.team_id)
     if team is None or team.kind != "sector":
         raise InviteInvalid()
     return invite, team
@@ -239,8 +234,8 @@ def _usable_invite(
 async def invite_preview(db: Database, token: str, *, now: datetime) -> InvitePreview:
     """What an invite grants, before it is accepted (raises if expired, used or unknown)."""
 
-    def inner(conn: sqlite3.Connection) -> InvitePreview:
-        invite, team = _usable_invite(conn, token, now)
+    def inner(unit: Unit) -> InvitePreview:
+        invite, team = _usable_invite(unit, token, now)
         return InvitePreview(team=team, expires_at=invite.expires_at)
 
     return await db.run(inner)
@@ -260,16 +255,15 @@ async def accept_invite(
         raise ConsentRequired()
     name = clean_display_name(display_name)
 
-    def inner(conn: sqlite3.Connection) -> RoleChange:
-        invite, team = _usable_invite(conn, token, now)
-        if storage.get_moderator(conn, actor.user_id, team.id) is not None:
+    def inner(unit: Unit) -> RoleChange:
+        invite, team = _usable_invite(unit, token, now)
+        if unit.roles.get_moderator(actor.user_id, team.id) is not None:
             # Keep the link usable: it may be meant for someone else after all.
             raise AlreadyModerator(sector=team.name(actor.language))
         # The single guarded UPDATE is what makes the invite work once, whatever races it.
-        if storage.update_invite_used(conn, hash_token(token), actor.user_id, now) is None:
+        if unit.roles.update_invite_used(hash_token(token), actor.user_id, now) is None:
             raise InviteUsed()
-        storage.add_moderator(
-            conn,
+        unit.roles.add_moderator(
             user_id=actor.user_id,
             team_id=team.id,
             granted_by=invite.created_by,
@@ -277,7 +271,7 @@ async def accept_invite(
             now=now,
         )
         audit.record(
-            conn,
+            unit,
             actor_id=invite.created_by,
             action="role.grant",
             target=f"user:{actor.user_id}",
@@ -285,7 +279,7 @@ async def accept_invite(
             now=now,
         )
         _notice(
-            conn,
+            unit,
             user_id=invite.created_by,
             notice=RoleNotice(change="invite-accepted", team=team, name=name or str(actor.user_id)),
             now=now,
@@ -309,15 +303,14 @@ async def grant(
     _require_admin(actor)
     name = clean_display_name(display_name)
 
-    def inner(conn: sqlite3.Connection) -> RoleChange:
-        team = _sector(conn, team_id)
-        user = users_storage.get_user(conn, user_id)
+    def inner(unit: Unit) -> RoleChange:
+        team = _sector(unit, team_id)
+        user = unit.users.get_user(user_id)
         if user is None:
             raise NeverUsedBot()
         if user.consent_at is None:
             raise NotConsentedYet()
-        if not storage.add_moderator(
-            conn,
+        if not unit.roles.add_moderator(
             user_id=user_id,
             team_id=team.id,
             granted_by=actor.user_id,
@@ -326,7 +319,7 @@ async def grant(
         ):
             raise AlreadyModerator(sector=team.name(actor.language))
         audit.record(
-            conn,
+            unit,
             actor_id=actor.user_id,
             action="role.grant",
             target=f"user:{user_id}",
@@ -334,7 +327,7 @@ async def grant(
             now=now,
         )
         _notice(
-            conn,
+            unit,
             user_id=user_id,
             notice=RoleNotice(change="granted", team=team),
             now=now,
@@ -355,9 +348,9 @@ async def revocable(db: Database, actor: Actor, team_id: int, user_id: int) -> R
     """The role /revoke asks to confirm (still there, the actor an admin)."""
     _require_admin(actor)
 
-    def inner(conn: sqlite3.Connection) -> RoleChange:
-        team = _sector(conn, team_id)
-        moderator = storage.get_moderator(conn, user_id, team.id)
+    def inner(unit: Unit) -> RoleChange:
+        team = _sector(unit, team_id)
+        moderator = unit.roles.get_moderator(user_id, team.id)
         if moderator is None:
             raise NotModerator()
         return RoleChange(team=team, user_id=user_id, display_name=moderator.display_name)
@@ -371,13 +364,13 @@ async def revoke(
     """Remove a sector's moderator role; it takes effect on the person's next update."""
     _require_admin(actor)
 
-    def inner(conn: sqlite3.Connection) -> RoleChange:
-        team = _sector(conn, team_id)
-        moderator = storage.get_moderator(conn, user_id, team.id)
-        if moderator is None or not storage.delete_moderator(conn, user_id, team.id):
+    def inner(unit: Unit) -> RoleChange:
+        team = _sector(unit, team_id)
+        moderator = unit.roles.get_moderator(user_id, team.id)
+        if moderator is None or not unit.roles.delete_moderator(user_id, team.id):
             raise NotModerator()
         audit.record(
-            conn,
+            unit,
             actor_id=actor.user_id,
             action="role.revoke",
             target=f"user:{user_id}",
@@ -386,10 +379,10 @@ async def revoke(
         )
         # What they scheduled as that sector's moderator must not go out in their name later.
         cancelled = broadcasts.cancel_unauthorised(
-            conn, author_id=user_id, actor_id=actor.user_id, now=now
+            unit, author_id=user_id, actor_id=actor.user_id, now=now
         )
         _notice(
-            conn,
+            unit,
             user_id=user_id,
             notice=RoleNotice(change="revoked", team=team),
             now=now,
@@ -412,10 +405,10 @@ async def team_view(db: Database, actor: Actor) -> TeamView:
     return await db.run(_team_view)
 
 
-def _team_view(conn: sqlite3.Connection) -> TeamView:
-    moderators = storage.list_moderators(conn)
+def _team_view(unit: Unit) -> TeamView:
+    moderators = unit.roles.list_moderators()
     sectors = tuple(
         SectorModerators(team=team, moderators=tuple(m for m in moderators if m.team_id == team.id))
-        for team in teams_storage.list_teams(conn, "sector")
+        for team in unit.teams.list_teams("sector")
     )
-    return TeamView(admin_ids=tuple(storage.list_admin_ids(conn)), sectors=sectors)
+    return TeamView(admin_ids=tuple(unit.roles.list_admin_ids()), sectors=sectors)

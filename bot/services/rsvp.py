@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable
 from datetime import datetime
 
@@ -10,13 +9,11 @@ from pydantic import BaseModel, ConfigDict
 
 from bot.errors import ConsentRequired, DomainError, NotAllowed, StaleButton
 from bot.services import delivery
-from storage import meetings as meetings_storage
 from storage import rsvps as rsvps_storage
-from storage import teams as teams_storage
-from storage import users as users_storage
 from storage.database import Database
 from storage.models import Meeting, Team
 from storage.rsvps import Answer, Attendee, Rsvp
+from storage.unit import Unit
 
 PROMOTED_KIND = "rsvp-promoted"
 
@@ -84,22 +81,22 @@ def card_counts(counts: rsvps_storage.RsvpCounts) -> RsvpCounts:
     return RsvpCounts.model_validate(counts.model_dump())
 
 
-def _require_consent(conn: sqlite3.Connection, user_id: int, notice_version: int) -> None:
-    user = users_storage.get_user(conn, user_id)
+def _require_consent(unit: Unit, user_id: int, notice_version: int) -> None:
+    user = unit.users.get_user(user_id)
     if user is None or user.consent_version is None or user.consent_version < notice_version:
         raise ConsentRequired()
 
 
-def _confirmed(conn: sqlite3.Connection, meeting_id: int) -> int:
-    return rsvps_storage.get_counts(conn, meeting_id).going
+def _confirmed(unit: Unit, meeting_id: int) -> int:
+    return unit.rsvps.get_counts(meeting_id).going
 
 
-def _has_free_place(conn: sqlite3.Connection, meeting: Meeting) -> bool:
-    return meeting.capacity is None or _confirmed(conn, meeting.id) < meeting.capacity
+def _has_free_place(unit: Unit, meeting: Meeting) -> bool:
+    return meeting.capacity is None or _confirmed(unit, meeting.id) < meeting.capacity
 
 
 def fill_free_places(
-    conn: sqlite3.Connection,
+    unit: Unit,
     meeting: Meeting,
     team: Team,
     now: datetime,
@@ -110,13 +107,13 @@ def fill_free_places(
     """
     promoted: list[int] = []
     notice = Promoted(meeting=meeting, team=team)
-    while _has_free_place(conn, meeting):
-        first = rsvps_storage.get_first_waiting(conn, meeting.id)
+    while _has_free_place(unit, meeting):
+        first = unit.rsvps.get_first_waiting(meeting.id)
         if first is None:
             break
-        rsvps_storage.update_waitlist_position(conn, meeting.id, first.user_id, None)
+        unit.rsvps.update_waitlist_position(meeting.id, first.user_id, None)
         delivery.announce(
-            conn,
+            unit,
             kind=PROMOTED_KIND,
             audience="user",
             audience_id=first.user_id,
@@ -129,9 +126,9 @@ def fill_free_places(
     return promoted
 
 
-def _open_meeting(conn: sqlite3.Connection, meeting_id: int, now: datetime) -> tuple[Meeting, Team]:
-    meeting = meetings_storage.get_meeting(conn, meeting_id)
-    team = None if meeting is None else teams_storage.get_team(conn, meeting.team_id)
+def _open_meeting(unit: Unit, meeting_id: int, now: datetime) -> tuple[Meeting, Team]:
+    meeting = unit.meetings.get_meeting(meeting_id)
+    team = None if meeting is None else unit.teams.get_team(meeting.team_id)
     if meeting is None or team is None:
         raise StaleButton()
     if meeting.state == "cancelled":
@@ -152,36 +149,36 @@ async def answer(
 ) -> RsvpOutcome:
     """Record a member's answer; a withdrawal promotes the first member waiting for a place."""
 
-    def change(conn: sqlite3.Connection) -> RsvpOutcome:
-        _require_consent(conn, user_id, notice_version)
-        meeting, team = _open_meeting(conn, meeting_id, now)
-        previous = rsvps_storage.get_rsvp(conn, meeting_id, user_id)
+    def change(unit: Unit) -> RsvpOutcome:
+        _require_consent(unit, user_id, notice_version)
+        meeting, team = _open_meeting(unit, meeting_id, now)
+        previous = unit.rsvps.get_rsvp(meeting_id, user_id)
         promoted: list[int] = []
         if previous is not None and previous.answer == answer:
             rsvp, changed = previous, False  # a double press changes nothing
         else:
             position = None
             if answer == "going":
-                waiting = rsvps_storage.get_first_waiting(conn, meeting_id) is not None
-                if waiting or not _has_free_place(conn, meeting):
-                    position = rsvps_storage.get_next_waitlist_position(conn, meeting_id)
-            rsvp = rsvps_storage.upsert_rsvp(conn, meeting_id, user_id, answer, position, now)
+                waiting = unit.rsvps.get_first_waiting(meeting_id) is not None
+                if waiting or not _has_free_place(unit, meeting):
+                    position = unit.rsvps.get_next_waitlist_position(meeting_id)
+            rsvp = unit.rsvps.upsert_rsvp(meeting_id, user_id, answer, position, now)
             changed = True
-            promoted = fill_free_places(conn, meeting, team, now)
+            promoted = fill_free_places(unit, meeting, team, now)
             if user_id in promoted:
                 # Only possible when a place was free while others waited (a raised capacity).
-                refreshed = rsvps_storage.get_rsvp(conn, meeting_id, user_id)
+                refreshed = unit.rsvps.get_rsvp(meeting_id, user_id)
                 rsvp = refreshed if refreshed is not None else rsvp
         rank = None
         if rsvp.waitlist_position is not None:
-            rank = rsvps_storage.get_waiting_rank(conn, meeting_id, rsvp.waitlist_position)
+            rank = unit.rsvps.get_waiting_rank(meeting_id, rsvp.waitlist_position)
         return RsvpOutcome(
             meeting=meeting,
             team=team,
             rsvp=rsvp,
             waiting_rank=rank,
             changed=changed,
-            counts=card_counts(rsvps_storage.get_counts(conn, meeting_id)),
+            counts=card_counts(unit.rsvps.get_counts(meeting_id)),
             promoted=tuple(u for u in promoted if u != user_id),
         )
 
@@ -193,9 +190,9 @@ async def export_attendees(
 ) -> AttendeeExport:
     """Return who answered a meeting; only its sector's moderators (and admins) may."""
 
-    def read(conn: sqlite3.Connection) -> AttendeeExport:
-        meeting = meetings_storage.get_meeting(conn, meeting_id)
-        team = None if meeting is None else teams_storage.get_team(conn, meeting.team_id)
+    def read(unit: Unit) -> AttendeeExport:
+        meeting = unit.meetings.get_meeting(meeting_id)
+        team = None if meeting is None else unit.teams.get_team(meeting.team_id)
         if meeting is None or team is None:
             raise StaleButton()
         if not moderated(meeting.team_id):
@@ -203,7 +200,7 @@ async def export_attendees(
         return AttendeeExport(
             meeting=meeting,
             team=team,
-            attendees=tuple(rsvps_storage.list_attendees(conn, meeting_id)),
+            attendees=tuple(unit.rsvps.list_attendees(meeting_id)),
         )
 
     return await db.run(read)

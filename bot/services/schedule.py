@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable
 from datetime import datetime
 from typing import Literal
@@ -11,14 +10,11 @@ from pydantic import BaseModel, ConfigDict
 
 from bot.errors import ConsentRequired, UnknownSector
 from bot.services.rsvp import RsvpCounts, card_counts
-from storage import meetings as meetings_storage
 from storage import rsvps as rsvps_storage
-from storage import subscriptions as subscriptions_storage
-from storage import teams as teams_storage
-from storage import users as users_storage
 from storage.database import Database
 from storage.models import Meeting, Team
 from storage.rsvps import Rsvp
+from storage.unit import Unit
 
 PAGE_SIZE = 5
 MAX_PAGE = 999
@@ -50,16 +46,16 @@ class SchedulePage(BaseModel):
 
 
 def _views(
-    conn: sqlite3.Connection,
+    unit: Unit,
     meetings: list[Meeting],
     teams: dict[int, Team],
     user_id: int,
     moderates: Callable[[int], bool],
 ) -> tuple[MeetingView, ...]:
     ids = [m.id for m in meetings]
-    mine = rsvps_storage.list_user_rsvps(conn, user_id, ids)
+    mine = unit.rsvps.list_user_rsvps(user_id, ids)
     counted = [m.id for m in meetings if moderates(m.team_id)]
-    counts = rsvps_storage.list_counts(conn, counted)
+    counts = unit.rsvps.list_counts(counted)
     return tuple(
         MeetingView(
             meeting=m,
@@ -76,8 +72,8 @@ def _views(
     )
 
 
-def _require_consent(conn: sqlite3.Connection, user_id: int, notice_version: int) -> None:
-    user = users_storage.get_user(conn, user_id)
+def _require_consent(unit: Unit, user_id: int, notice_version: int) -> None:
+    user = unit.users.get_user(user_id)
     if user is None or user.consent_version is None or user.consent_version < notice_version:
         raise ConsentRequired()
 
@@ -94,13 +90,13 @@ async def upcoming_page(
 ) -> SchedulePage:
     """A page of meetings still to start: of my sectors, of all, or of one sector team."""
 
-    def read(conn: sqlite3.Connection) -> SchedulePage:
-        teams = {team.id: team for team in teams_storage.list_teams(conn, "sector")}
-        subscribed = subscriptions_storage.list_subscribed_team_ids(conn, user_id)
+    def read(unit: Unit) -> SchedulePage:
+        teams = {team.id: team for team in unit.teams.list_teams("sector")}
+        subscribed = unit.subscriptions.list_subscribed_team_ids(user_id)
         team = None
         team_ids: set[int] | None = None
         if scope == "mine":
-            _require_consent(conn, user_id, notice_version)
+            _require_consent(unit, user_id, notice_version)
             team_ids = subscribed
         elif scope != "all":
             team = teams.get(scope)
@@ -108,14 +104,14 @@ async def upcoming_page(
                 raise UnknownSector()
             team_ids = {team.id}
         number = max(0, min(page, MAX_PAGE))
-        meetings = meetings_storage.list_meetings(
-            conn, team_ids=team_ids, since=now, limit=PAGE_SIZE + 1, offset=number * PAGE_SIZE
+        meetings = unit.meetings.list_meetings(
+            team_ids=team_ids, since=now, limit=PAGE_SIZE + 1, offset=number * PAGE_SIZE
         )
         return SchedulePage(
             scope=scope,
             team=team,
             page=number,
-            items=_views(conn, meetings[:PAGE_SIZE], teams, user_id, moderates),
+            items=_views(unit, meetings[:PAGE_SIZE], teams, user_id, moderates),
             has_next=len(meetings) > PAGE_SIZE,
             subscribed=len(subscribed & teams.keys()),
         )
@@ -128,14 +124,14 @@ async def meeting_view(
 ) -> MeetingView | None:
     """One meeting (any state) for its card; None if there is no such meeting."""
 
-    def read(conn: sqlite3.Connection) -> MeetingView | None:
-        meeting = meetings_storage.get_meeting(conn, meeting_id)
+    def read(unit: Unit) -> MeetingView | None:
+        meeting = unit.meetings.get_meeting(meeting_id)
         if meeting is None:
             return None
-        team = teams_storage.get_team(conn, meeting.team_id)
+        team = unit.teams.get_team(meeting.team_id)
         if team is None:
             return None
-        views = _views(conn, [meeting], {team.id: team}, user_id, moderates)
+        views = _views(unit, [meeting], {team.id: team}, user_id, moderates)
         return views[0] if views else None
 
     return await db.run(read)
@@ -143,14 +139,14 @@ async def meeting_view(
 
 async def sector_teams(db: Database) -> list[Team]:
     """The sector teams in configured order (the /schedule buttons)."""
-    return await db.run(teams_storage.list_teams, "sector")
+    return await db.run(lambda unit: unit.teams.list_teams("sector"))
 
 
 async def team_by_slug(db: Database, slug: str) -> Team | None:
     """A sector team by its slug."""
 
-    def read(conn: sqlite3.Connection) -> Team | None:
-        team = teams_storage.get_team_by_slug(conn, slug)
+    def read(unit: Unit) -> Team | None:
+        team = unit.teams.get_team_by_slug(slug)
         return team if team is not None and team.kind == "sector" else None
 
     return await db.run(read)

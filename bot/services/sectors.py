@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 import weakref
 from datetime import datetime
 
@@ -10,12 +9,9 @@ from pydantic import BaseModel, ConfigDict
 
 from bot.config import Config, Language
 from bot.errors import ConsentRequired, TeamSyncError, UnknownSector
-from storage import roles as roles_storage
-from storage import subscriptions as subscriptions_storage
-from storage import teams as teams_storage
-from storage import users as users_storage
 from storage.database import Database
 from storage.models import Team
+from storage.unit import ConstraintViolation, Unit
 
 
 class SectorsView(BaseModel):
@@ -42,22 +38,22 @@ class Subscribed(BaseModel):
 _sector_teams: weakref.WeakKeyDictionary[Database, tuple[Team, ...]] = weakref.WeakKeyDictionary()
 
 
-def _sync(conn: sqlite3.Connection, config: Config) -> tuple[Team, ...]:
+def _sync(unit: Unit, config: Config) -> tuple[Team, ...]:
     wanted = {team.slug for team in config.teams}
-    for existing in teams_storage.list_teams(conn):
+    for existing in unit.teams.list_teams():
         if existing.slug in wanted:
             continue
         try:
-            teams_storage.delete_team(conn, existing.id)
-        except sqlite3.IntegrityError:
+            with unit.checked():
+                unit.teams.delete_team(existing.id)
+        except ConstraintViolation:
             raise TeamSyncError(
                 f"team '{existing.slug}' was removed from the configuration, but the database "
                 "still holds its subscribers, moderators or other records; put it back in the "
                 "configuration (its names may change)"
             ) from None
     for position, team in enumerate(config.teams):
-        teams_storage.upsert_team(
-            conn,
+        unit.teams.upsert_team(
             slug=team.slug,
             kind=team.kind,
             name_pl=team.name_pl,
@@ -66,8 +62,8 @@ def _sync(conn: sqlite3.Connection, config: Config) -> tuple[Team, ...]:
             description_en=team.description_en,
             position=position,
         )
-    roles_storage.replace_config_admins(conn, config.admins)
-    return tuple(teams_storage.list_teams(conn, "sector"))
+    unit.roles.replace_config_admins(config.admins)
+    return tuple(unit.teams.list_teams("sector"))
 
 
 async def sync_from_config(db: Database, config: Config) -> None:
@@ -75,17 +71,17 @@ async def sync_from_config(db: Database, config: Config) -> None:
     _sector_teams[db] = await db.run(_sync, config)
 
 
-def _view(conn: sqlite3.Connection, user_id: int, teams: tuple[Team, ...] | None) -> SectorsView:
+def _view(unit: Unit, user_id: int, teams: tuple[Team, ...] | None) -> SectorsView:
     if teams is None:
-        teams = tuple(teams_storage.list_teams(conn, "sector"))
+        teams = tuple(unit.teams.list_teams("sector"))
     return SectorsView(
         teams=teams,
-        subscribed=frozenset(subscriptions_storage.list_subscribed_team_ids(conn, user_id)),
+        subscribed=frozenset(unit.subscriptions.list_subscribed_team_ids(user_id)),
     )
 
 
-def _require_consent(conn: sqlite3.Connection, user_id: int, notice_version: int) -> None:
-    version = users_storage.get_consent_version(conn, user_id)
+def _require_consent(unit: Unit, user_id: int, notice_version: int) -> None:
+    version = unit.users.get_consent_version(user_id)
     if version is None or version < notice_version:
         raise ConsentRequired()
 
@@ -102,28 +98,28 @@ async def toggle(
 
     teams = _sector_teams.get(db)
 
-    def change(conn: sqlite3.Connection) -> SectorsView:
-        _require_consent(conn, user_id, notice_version)
+    def change(unit: Unit) -> SectorsView:
+        _require_consent(unit, user_id, notice_version)
         if teams is not None:
             known = any(team.id == team_id for team in teams)
         else:
-            team = teams_storage.get_team(conn, team_id)
+            team = unit.teams.get_team(team_id)
             known = team is not None and team.kind == "sector"
         if not known:
             raise UnknownSector()
-        if not subscriptions_storage.add_subscription(conn, user_id, team_id, now):
-            subscriptions_storage.delete_subscription(conn, user_id, team_id)
-        return _view(conn, user_id, teams)
+        if not unit.subscriptions.add_subscription(user_id, team_id, now):
+            unit.subscriptions.delete_subscription(user_id, team_id)
+        return _view(unit, user_id, teams)
 
     return await db.run(change)
 
 
-def _subscribe_slug(conn: sqlite3.Connection, user_id: int, slug: str, now: datetime) -> Subscribed:
-    team = teams_storage.get_team_by_slug(conn, slug)
+def _subscribe_slug(unit: Unit, user_id: int, slug: str, now: datetime) -> Subscribed:
+    team = unit.teams.get_team_by_slug(slug)
     if team is None or team.kind != "sector":
         raise UnknownSector(slug=slug)
-    added = subscriptions_storage.add_subscription(conn, user_id, team.id, now)
-    return Subscribed(team=team, added=added, view=_view(conn, user_id, None))
+    added = unit.subscriptions.add_subscription(user_id, team.id, now)
+    return Subscribed(team=team, added=added, view=_view(unit, user_id, None))
 
 
 async def subscribe_by_slug(
@@ -131,9 +127,9 @@ async def subscribe_by_slug(
 ) -> Subscribed:
     """Subscribe through a deep link `sector-<slug>` (idempotent)."""
 
-    def change(conn: sqlite3.Connection) -> Subscribed:
-        _require_consent(conn, user_id, notice_version)
-        return _subscribe_slug(conn, user_id, slug, now)
+    def change(unit: Unit) -> Subscribed:
+        _require_consent(unit, user_id, notice_version)
+        return _subscribe_slug(unit, user_id, slug, now)
 
     return await db.run(change)
 
@@ -148,13 +144,13 @@ async def give_consent(
 ) -> Subscribed | None:
     """Record consent (creating the user if needed) and optionally subscribe, atomically."""
 
-    def change(conn: sqlite3.Connection) -> Subscribed | None:
-        users_storage.add_user(conn, user_id, language, now)
-        users_storage.update_consent(conn, user_id, notice_version, now)
+    def change(unit: Unit) -> Subscribed | None:
+        unit.users.add_user(user_id, language, now)
+        unit.users.update_consent(user_id, notice_version, now)
         if subscribe_slug is None:
             return None
         try:
-            return _subscribe_slug(conn, user_id, subscribe_slug, now)
+            return _subscribe_slug(unit, user_id, subscribe_slug, now)
         except UnknownSector:
             return None
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 import html
 import json
 import re
-import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
@@ -27,11 +26,9 @@ from bot.i18n import Html, Texts
 from bot.services import delivery
 from storage import delivery as delivery_storage
 from storage import settings as storage
-from storage import subscriptions as subscriptions_storage
-from storage import teams as teams_storage
-from storage import users as users_storage
 from storage.database import Database
 from storage.models import Team
+from storage.unit import Unit
 
 DIGEST_KIND = "digest"
 # One news item in the digest is cut to this many characters of plain text.
@@ -84,19 +81,17 @@ def quiet_until(start: int, end: int, now: datetime, zone: ZoneInfo) -> datetime
 SUBSCRIBER_AUDIENCES = frozenset({"team", "broadcast", "all"})
 
 
-def _sector_teams(
-    conn: sqlite3.Connection, announcement: delivery_storage.Announcement
-) -> list[int] | None:
+def _sector_teams(unit: Unit, announcement: delivery_storage.Announcement) -> list[int] | None:
     """The sector teams whose news an announcement is; None = everyone's (not mutable)."""
     if announcement.audience == "team":
         return [announcement.audience_id]
     if announcement.audience == "broadcast":
-        return storage.get_broadcast_team_ids(conn, announcement.audience_id)
+        return unit.settings.get_broadcast_team_ids(announcement.audience_id)
     return None
 
 
 def screen(
-    conn: sqlite3.Connection,
+    unit: Unit,
     announcement: delivery_storage.Announcement,
     category: delivery.NoticeClass,
     recipients: list[delivery.Recipient],
@@ -104,14 +99,14 @@ def screen(
     zone: ZoneInfo,
 ) -> delivery.Screened:
     """Apply the recipients' settings to news and reminders (see the module docstring)."""
-    settings = storage.list_settings(conn)
+    settings = unit.settings.list_settings()
     if category == "news" and announcement.audience in SUBSCRIBER_AUDIENCES:
-        teams = _sector_teams(conn, announcement)
-        muted = set() if teams is None else storage.list_fully_muted_user_ids(conn, teams)
+        teams = _sector_teams(unit, announcement)
+        muted = set() if teams is None else unit.settings.list_fully_muted_user_ids(teams)
         digest = {user_id for user_id, item in settings.items() if item.digest}
         collected = [chat for chat, _ in recipients if chat in digest and chat not in muted]
         if collected:
-            storage.add_digest_items(conn, announcement.id, collected, now)
+            unit.settings.add_digest_items(announcement.id, collected, now)
         if muted or digest:
             recipients = [r for r in recipients if r[0] not in muted and r[0] not in digest]
     elif category == "reminder" and announcement.lead_minutes is not None and settings:
@@ -166,7 +161,7 @@ def digest_text(
     return Html("\n\n".join(parts))
 
 
-def queue_digests(conn: sqlite3.Connection, now: datetime, notifications: Notifications) -> int:
+def queue_digests(unit: Unit, now: datetime, notifications: Notifications) -> int:
     """Once today's digest hour has come, queue a digest of the news held from before it."""
     local = now.astimezone(notifications.zone)
     if local.hour < notifications.digest_hour:
@@ -177,18 +172,18 @@ def queue_digests(conn: sqlite3.Connection, now: datetime, notifications: Notifi
     ).astimezone(UTC)
     today = local.date().isoformat()
     queued = 0
-    for user_id, _ in storage.list_digest_due(conn, today, cutoff):
+    for user_id, _ in unit.settings.list_digest_due(today, cutoff):
         items = [
             item
-            for item in storage.list_digest_items(conn, user_id, cutoff)
+            for item in unit.settings.list_digest_items(user_id, cutoff)
             if item.expires_at is None or item.expires_at > now
         ]
-        storage.delete_digest_items(conn, user_id, cutoff)
-        storage.update_digest_sent_on(conn, user_id, today, now)
+        unit.settings.delete_digest_items(user_id, cutoff)
+        unit.settings.update_digest_sent_on(user_id, today, now)
         if not items:
             continue
         delivery.announce(
-            conn,
+            unit,
             kind=DIGEST_KIND,
             audience="user",
             audience_id=user_id,
@@ -199,19 +194,19 @@ def queue_digests(conn: sqlite3.Connection, now: datetime, notifications: Notifi
     return queued
 
 
-def flush_digest(conn: sqlite3.Connection, user_id: int, now: datetime, texts: Texts) -> bool:
+def flush_digest(unit: Unit, user_id: int, now: datetime, texts: Texts) -> bool:
     """Queue a digest of everything held for a user now; False when nothing was held."""
     cutoff = now + timedelta(microseconds=1)
     items = [
         item
-        for item in storage.list_digest_items(conn, user_id, cutoff)
+        for item in unit.settings.list_digest_items(user_id, cutoff)
         if item.expires_at is None or item.expires_at > now
     ]
-    storage.delete_digest_items(conn, user_id, cutoff)
+    unit.settings.delete_digest_items(user_id, cutoff)
     if not items:
         return False
     delivery.announce(
-        conn,
+        unit,
         kind=DIGEST_KIND,
         audience="user",
         audience_id=user_id,
@@ -232,19 +227,17 @@ def _digest_messages(
 # ---------------------------------------------------------------- use cases
 
 
-def _view(conn: sqlite3.Connection, user_id: int, leads: tuple[int, ...]) -> SettingsView:
-    subscribed = subscriptions_storage.list_subscribed_team_ids(conn, user_id)
-    teams = tuple(
-        team for team in teams_storage.list_teams(conn, "sector") if team.id in subscribed
-    )
-    item = storage.get_settings(conn, user_id)
+def _view(unit: Unit, user_id: int, leads: tuple[int, ...]) -> SettingsView:
+    subscribed = unit.subscriptions.list_subscribed_team_ids(user_id)
+    teams = tuple(team for team in unit.teams.list_teams("sector") if team.id in subscribed)
+    item = unit.settings.get_settings(user_id)
     off = set() if item is None else set(item.reminders_off)
     quiet = None
     if item is not None and item.quiet_start is not None and item.quiet_end is not None:
         quiet = (item.quiet_start, item.quiet_end)
     return SettingsView(
         teams=teams,
-        muted=frozenset(storage.list_muted_team_ids(conn, user_id)),
+        muted=frozenset(unit.settings.list_muted_team_ids(user_id)),
         leads=leads,
         leads_on=frozenset(lead for lead in leads if lead not in off),
         quiet=quiet,
@@ -252,8 +245,8 @@ def _view(conn: sqlite3.Connection, user_id: int, leads: tuple[int, ...]) -> Set
     )
 
 
-def _require_consent(conn: sqlite3.Connection, user_id: int, notice_version: int) -> None:
-    version = users_storage.get_consent_version(conn, user_id)
+def _require_consent(unit: Unit, user_id: int, notice_version: int) -> None:
+    version = unit.users.get_consent_version(user_id)
     if version is None or version < notice_version:
         raise ConsentRequired()
 
@@ -263,14 +256,14 @@ async def settings_view(
 ) -> SettingsView:
     """Return the user's settings (consent required)."""
 
-    def inner(conn: sqlite3.Connection) -> SettingsView:
-        _require_consent(conn, user_id, notice_version)
-        return _view(conn, user_id, leads)
+    def inner(unit: Unit) -> SettingsView:
+        _require_consent(unit, user_id, notice_version)
+        return _view(unit, user_id, leads)
 
     return await db.run(inner)
 
 
-Change = Callable[[sqlite3.Connection, SettingsView], SettingsView]
+Change = Callable[[Unit, SettingsView], SettingsView]
 
 
 async def _change(
@@ -281,16 +274,15 @@ async def _change(
     now: datetime,
     change: Change,
 ) -> SettingsView:
-    def inner(conn: sqlite3.Connection) -> SettingsView:
-        _require_consent(conn, user_id, notice_version)
-        before = _view(conn, user_id, leads)
-        after = change(conn, before)
-        current = storage.get_settings(conn, user_id)
+    def inner(unit: Unit) -> SettingsView:
+        _require_consent(unit, user_id, notice_version)
+        before = _view(unit, user_id, leads)
+        after = change(unit, before)
+        current = unit.settings.get_settings(user_id)
         # Turned-off lead times no longer configured are kept: harmless, and they come
         # back as chosen if an admin configures them again.
         kept = [] if current is None else [x for x in current.reminders_off if x not in leads]
-        storage.update_settings(
-            conn,
+        unit.settings.update_settings(
             user_id,
             reminders_off=kept + [lead for lead in leads if lead not in after.leads_on],
             quiet_start=None if after.quiet is None else after.quiet[0],
@@ -298,7 +290,7 @@ async def _change(
             digest=after.digest,
             now=now,
         )
-        return _view(conn, user_id, leads)
+        return _view(unit, user_id, leads)
 
     return await db.run(inner)
 
@@ -313,11 +305,11 @@ async def toggle_mute(
 ) -> SettingsView:
     """Mute a subscribed sector's news, or unmute it."""
 
-    def change(conn: sqlite3.Connection, view: SettingsView) -> SettingsView:
+    def change(unit: Unit, view: SettingsView) -> SettingsView:
         if not any(team.id == team_id for team in view.teams):
             raise StaleButton()
-        if not storage.add_muted_team(conn, user_id, team_id, now):
-            storage.delete_muted_team(conn, user_id, team_id)
+        if not unit.settings.add_muted_team(user_id, team_id, now):
+            unit.settings.delete_muted_team(user_id, team_id)
         return view
 
     return await _change(db, user_id, leads, notice_version, now, change)
@@ -333,7 +325,7 @@ async def toggle_lead(
 ) -> SettingsView:
     """Turn one configured reminder lead time off or on."""
 
-    def change(conn: sqlite3.Connection, view: SettingsView) -> SettingsView:
+    def change(unit: Unit, view: SettingsView) -> SettingsView:
         if lead not in leads:
             raise StaleButton()
         return view.model_copy(update={"leads_on": view.leads_on ^ {lead}})
@@ -355,7 +347,7 @@ async def set_quiet(
     ):
         raise StaleButton()
 
-    def change(conn: sqlite3.Connection, view: SettingsView) -> SettingsView:
+    def change(unit: Unit, view: SettingsView) -> SettingsView:
         return view.model_copy(update={"quiet": window})
 
     return await _change(db, user_id, leads, notice_version, now, change)
@@ -372,9 +364,9 @@ async def toggle_digest(
     """Switch between instant news and the daily digest; news held so far goes out at once
     (as a digest) when switching back to instant news."""
 
-    def change(conn: sqlite3.Connection, view: SettingsView) -> SettingsView:
+    def change(unit: Unit, view: SettingsView) -> SettingsView:
         if view.digest:
-            flush_digest(conn, user_id, now, texts)
+            flush_digest(unit, user_id, now, texts)
         return view.model_copy(update={"digest": not view.digest})
 
     return await _change(db, user_id, leads, notice_version, now, change)

@@ -7,7 +7,6 @@ with the headless Agg backend and without pyplot's global state, in a worker thr
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import UTC, datetime, time
 from zoneinfo import ZoneInfo
 
@@ -15,10 +14,9 @@ from pydantic import BaseModel, ConfigDict
 
 from bot.errors import NotAllowed
 from bot.services.users import Actor
-from storage import stats as storage
-from storage import teams as teams_storage
 from storage.database import Database
 from storage.models import Team
+from storage.unit import Unit
 
 POSTULATE_STATES = (
     "submitted",
@@ -88,22 +86,18 @@ async def stats(db: Database, actor: Actor, now: datetime, zone: ZoneInfo) -> St
         raise NotAllowed()
     since = month_start(now, zone)
 
-    def inner(conn: sqlite3.Connection) -> Stats:
-        teams = [
-            team for team in teams_storage.list_teams(conn, "sector") if actor.moderates(team.id)
-        ]
+    def inner(unit: Unit) -> Stats:
+        teams = [team for team in unit.teams.list_teams("sector") if actor.moderates(team.id)]
         if not teams:
             raise NotAllowed()
         ids = [team.id for team in teams]
-        subscribers = storage.list_subscriber_counts(conn, ids)
-        joined = storage.list_joined_counts(conn, ids, since)
-        left = storage.list_left_counts(conn, ids, since)
-        held = storage.list_meetings_held(conn, ids, since, now)
-        rsvps = storage.list_rsvp_counts(conn, ids, since, now)
-        postulates = storage.list_postulate_counts(conn, ids)
-        deliveries = storage.list_delivery_state_counts(
-            conn, None if actor.is_admin else ids, since
-        )
+        subscribers = unit.stats.list_subscriber_counts(ids)
+        joined = unit.stats.list_joined_counts(ids, since)
+        left = unit.stats.list_left_counts(ids, since)
+        held = unit.stats.list_meetings_held(ids, since, now)
+        rsvps = unit.stats.list_rsvp_counts(ids, since, now)
+        postulates = unit.stats.list_postulate_counts(ids)
+        deliveries = unit.stats.list_delivery_state_counts(None if actor.is_admin else ids, since)
         return Stats(
             since=since,
             sectors=tuple(

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import datetime, timedelta
 
 from bot.config import Language
 from bot.services import users as users_service
 from bot.services.users import Actor
-from storage import updates as updates_storage
 from storage.database import Database
+from storage.unit import Unit
 
 # Telegram keeps an unconfirmed update for 24 hours; a few days more cost little. Older ids
 # are deleted by the daily retention run (`forget_old`), not by every update.
@@ -27,16 +26,16 @@ class Admission:
 
 
 def _admit(
-    conn: sqlite3.Connection,
+    unit: Unit,
     update_id: int,
     user_id: int | None,
     language: Language,
     now: datetime,
 ) -> Admission:
-    if not updates_storage.add_processed_update(conn, update_id, now):
+    if not unit.updates.add_processed_update(update_id, now):
         return Admission(fresh=False, actor=None)
     # The same transaction as the record: one thread hop per update, as before.
-    actor = None if user_id is None else users_service.read_actor(conn, user_id, language)
+    actor = None if user_id is None else users_service.read_actor(unit, user_id, language)
     return Admission(fresh=True, actor=actor)
 
 
@@ -47,6 +46,6 @@ async def admit(
     return await db.run(_admit, update_id, user_id, language, now)
 
 
-def forget_old(conn: sqlite3.Connection, now: datetime) -> int:
+def forget_old(unit: Unit, now: datetime) -> int:
     """Delete the ids of updates received more than KEEP_IDS ago; return how many."""
-    return updates_storage.delete_processed_updates_before(conn, now - KEEP_IDS)
+    return unit.updates.delete_processed_updates_before(now - KEEP_IDS)

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict
 
 from bot.config import Language
-from storage import users as users_storage
 from storage.database import Database
 from storage.models import User
+from storage.unit import Unit
 
 
 class Actor(BaseModel):
@@ -46,13 +45,13 @@ def language_from_telegram(language_code: str | None, default: Language) -> Lang
     return "pl" if language_code.lower().startswith("pl") else "en"
 
 
-def read_actor(conn: sqlite3.Connection, user_id: int, telegram_language: Language) -> Actor:
+def read_actor(unit: Unit, user_id: int, telegram_language: Language) -> Actor:
     """Read the actor inside a caller's transaction (see `load_actor`)."""
-    user, is_admin, moderated = users_storage.get_user_and_roles(conn, user_id)
+    user, is_admin, moderated = unit.users.get_user_and_roles(user_id)
     if user is not None and not user.language_chosen and user.language != telegram_language:
         # Until the user picks a language, it follows the client; keep the row in step so
         # that notices sent outside an update use it too.
-        users_storage.update_language(conn, user_id, telegram_language, chosen=False)
+        unit.users.update_language(user_id, telegram_language, chosen=False)
         user = user.model_copy(update={"language": telegram_language})
     language = user.language if user is not None else telegram_language
     # Validated: in pydantic 2 that is quicker than model_construct (bench/updates.py).
@@ -72,20 +71,20 @@ async def load_actor(db: Database, user_id: int, telegram_language: Language) ->
 
 async def register_contact(db: Database, user_id: int, language: Language, now: datetime) -> User:
     """Remember the chat id and language only (all that is stored before consent)."""
-    return await db.run(users_storage.add_user, user_id, language, now)
+    return await db.run(lambda unit: unit.users.add_user(user_id, language, now))
 
 
 async def set_language(db: Database, user_id: int, language: Language) -> None:
     """Pin the user's language to their choice."""
 
-    def change(conn: sqlite3.Connection) -> None:
-        if users_storage.get_user(conn, user_id) is None:
+    def change(unit: Unit) -> None:
+        if unit.users.get_user(user_id) is None:
             raise LookupError(user_id)
-        users_storage.update_language(conn, user_id, language, chosen=True)
+        unit.users.update_language(user_id, language, chosen=True)
 
     await db.run(change)
 
 
 async def set_active(db: Database, user_id: int, active: bool) -> bool:
     """Mark a user (in)active after they blocked or restarted the bot; False if unknown."""
-    return await db.run(users_storage.update_active, user_id, active)
+    return await db.run(lambda unit: unit.users.update_active(user_id, active))

@@ -15,7 +15,7 @@ from bot.context import App
 from bot.deps import utcnow
 from bot.i18n import Texts
 from bot.web.site import build_site
-from storage.readonly import ReadOnlyDatabase
+from storage.database import ReadOnlyDatabase
 
 log = logging.getLogger(__name__)
 
