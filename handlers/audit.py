@@ -16,11 +16,11 @@ from bot.i18n import Html, escape
 from bot.services import audit as service
 from bot.services.audit import AuditPage
 from handlers.common import (
+    PRIVATE,
     answer_stale,
     callback_ints,
     reply,
     require_actor,
-    require_private,
     require_query,
     text,
 )
@@ -83,8 +83,6 @@ def _render(context: Ctx, page: AuditPage) -> tuple[str, InlineKeyboardMarkup | 
 
 async def show_audit(update: Update, context: Ctx) -> None:
     """/audit: the newest page; /audit csv: the whole log as a file."""
-    if not await require_private(update, context):
-        return
     args = context.args or []
     if args and [a.lower() for a in args] != ["csv"]:
         await reply(update, text(context, "audit.usage"))
@@ -159,6 +157,6 @@ async def _send_csv(update: Update, context: Ctx) -> None:
 
 def register(app: App) -> None:
     """Install /audit and its buttons."""
-    app.add_handler(CommandHandler("audit", show_audit))
+    app.add_handler(CommandHandler("audit", show_audit, PRIVATE))
     app.add_handler(CallbackQueryHandler(turn_page, pattern=r"^audit:page:"))
     app.add_handler(CallbackQueryHandler(csv_button, pattern=r"^audit:csv"))

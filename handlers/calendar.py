@@ -6,17 +6,18 @@ import re
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
-from telegram.ext import CallbackQueryHandler, CommandHandler
+from telegram.ext import CommandHandler
 
 from bot.context import App, Ctx
 from bot.errors import ConsentRequired
 from bot.services import calendar as calendar_service
 from handlers.common import (
+    PRIVATE,
+    PersonalButton,
     answer_stale,
     callback_ints,
     reply,
     require_actor,
-    require_private,
     require_query,
     text,
 )
@@ -27,8 +28,6 @@ ICS = re.compile(r"cal:ics:([0-9]{1,9})")
 async def meeting_ics(update: Update, context: Ctx) -> None:
     """Send one meeting as an .ics file, with a Google Calendar link under it."""
     query = require_query(update)
-    if not await require_private(update, context):
-        return
     ids = callback_ints(query.data, ICS)
     if ids is None:
         await answer_stale(update, context)
@@ -63,8 +62,6 @@ async def meeting_ics(update: Update, context: Ctx) -> None:
 
 async def all_meetings_ics(update: Update, context: Ctx) -> None:
     """/calendar: one .ics with every upcoming meeting of my sector teams."""
-    if not await require_private(update, context):
-        return
     actor = require_actor(context)
     deps = context.deps
     try:
@@ -91,5 +88,5 @@ async def all_meetings_ics(update: Update, context: Ctx) -> None:
 
 def register(app: App) -> None:
     """Install the calendar button and /calendar."""
-    app.add_handler(CommandHandler("calendar", all_meetings_ics))
-    app.add_handler(CallbackQueryHandler(meeting_ics, pattern=r"^cal:"))
+    app.add_handler(CommandHandler("calendar", all_meetings_ics, PRIVATE))
+    app.add_handler(PersonalButton(meeting_ics, pattern=r"^cal:"))

@@ -7,7 +7,7 @@ import re
 
 from telegram import Update
 from telegram.constants import ParseMode
-from telegram.ext import CallbackQueryHandler, CommandHandler
+from telegram.ext import CommandHandler
 
 from bot.config import Language
 from bot.context import App, Ctx
@@ -15,10 +15,11 @@ from bot.keyboards import language_keyboard
 from bot.services import sectors as sectors_service
 from bot.services import users as users_service
 from handlers.common import (
+    PRIVATE,
+    PersonalButton,
     answer_stale,
     reply,
     require_actor,
-    require_private,
     require_query,
     text,
 )
@@ -41,8 +42,6 @@ async def show_help(update: Update, context: Ctx) -> None:
 
 async def choose_language(update: Update, context: Ctx) -> None:
     """Offer Polish and English."""
-    if not await require_private(update, context):
-        return
     actor = require_actor(context)
     await reply(
         update,
@@ -54,8 +53,6 @@ async def choose_language(update: Update, context: Ctx) -> None:
 async def set_language(update: Update, context: Ctx) -> None:
     """Store the chosen language and confirm in it."""
     query = require_query(update)
-    if not await require_private(update, context):
-        return
     match = SET_LANGUAGE.fullmatch(query.data or "")
     if match is None:
         await answer_stale(update, context)
@@ -75,5 +72,5 @@ async def set_language(update: Update, context: Ctx) -> None:
 def register(app: App) -> None:
     """Install /help and /language."""
     app.add_handler(CommandHandler("help", show_help))
-    app.add_handler(CommandHandler("language", choose_language))
-    app.add_handler(CallbackQueryHandler(set_language, pattern=r"^lang:"))
+    app.add_handler(CommandHandler("language", choose_language, PRIVATE))
+    app.add_handler(PersonalButton(set_language, pattern=r"^lang:"))

@@ -7,19 +7,20 @@ import re
 from telegram import Update
 from telegram.constants import ParseMode
 from telegram.error import BadRequest
-from telegram.ext import CallbackQueryHandler, CommandHandler
+from telegram.ext import CommandHandler
 
 from bot.context import App, Ctx
 from bot.errors import ConsentRequired, UnknownSector
 from bot.keyboards import sectors_keyboard, sectors_text
 from bot.services import sectors as sectors_service
 from handlers.common import (
+    PRIVATE,
+    PersonalButton,
     answer_stale,
     callback_ints,
     is_consented,
     reply,
     require_actor,
-    require_private,
     require_query,
     text,
 )
@@ -29,8 +30,6 @@ TOGGLE = re.compile(r"sectors:toggle:([0-9]{1,9})")
 
 async def show_sectors(update: Update, context: Ctx) -> None:
     """List the sector teams with subscribe toggles."""
-    if not await require_private(update, context):
-        return
     if not is_consented(context):
         await reply(update, text(context, "error.consent-required"))
         return
@@ -47,8 +46,6 @@ async def show_sectors(update: Update, context: Ctx) -> None:
 async def toggle(update: Update, context: Ctx) -> None:
     """Toggle one subscription and redraw the keyboard in the same message."""
     query = require_query(update)
-    if not await require_private(update, context):
-        return
     ids = callback_ints(query.data, TOGGLE)
     if ids is None:
         await answer_stale(update, context)
@@ -82,5 +79,5 @@ async def toggle(update: Update, context: Ctx) -> None:
 
 def register(app: App) -> None:
     """Install /sectors and its toggles."""
-    app.add_handler(CommandHandler("sectors", show_sectors))
-    app.add_handler(CallbackQueryHandler(toggle, pattern=r"^sectors:"))
+    app.add_handler(CommandHandler("sectors", show_sectors, PRIVATE))
+    app.add_handler(PersonalButton(toggle, pattern=r"^sectors:"))

@@ -6,7 +6,7 @@ import re
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
-from telegram.ext import CallbackQueryHandler, CommandHandler
+from telegram.ext import CommandHandler
 
 from bot.context import App, Ctx
 from bot.errors import UnknownSector
@@ -14,11 +14,12 @@ from bot.keyboards import sectors_keyboard, sectors_text
 from bot.services import sectors as sectors_service
 from bot.services import users as users_service
 from handlers.common import (
+    PRIVATE,
+    PersonalButton,
     answer_stale,
     is_consented,
     reply,
     require_actor,
-    require_private,
     require_query,
     text,
 )
@@ -35,8 +36,6 @@ def _sector_slug(args: list[str] | None) -> str | None:
 
 async def start(update: Update, context: Ctx) -> None:
     """Greet, ask for consent once, then offer the sector teams."""
-    if not await require_private(update, context):
-        return
     actor = require_actor(context)
     deps = context.deps
     slug = _sector_slug(context.args)
@@ -85,8 +84,6 @@ async def _subscribe_and_show(update: Update, context: Ctx, slug: str) -> None:
 async def consent(update: Update, context: Ctx) -> None:
     """Record consent from the button, then show the sector teams."""
     query = require_query(update)
-    if not await require_private(update, context):
-        return
     match = CONSENT.fullmatch(query.data or "")
     if match is None:
         await answer_stale(update, context)
@@ -132,5 +129,5 @@ async def consent(update: Update, context: Ctx) -> None:
 
 def register(app: App) -> None:
     """Install /start and the consent button."""
-    app.add_handler(CommandHandler("start", start))
-    app.add_handler(CallbackQueryHandler(consent, pattern=r"^consent:"))
+    app.add_handler(CommandHandler("start", start, PRIVATE))
+    app.add_handler(PersonalButton(consent, pattern=r"^consent:"))
