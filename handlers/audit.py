@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
-from telegram.constants import ParseMode
 from telegram.error import BadRequest
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
@@ -114,7 +113,7 @@ async def turn_page(update: Update, context: Ctx) -> None:
     await query.answer()
     body, markup = _render(context, page)
     try:
-        await query.edit_message_text(body, parse_mode=ParseMode.HTML, reply_markup=markup)
+        await query.edit_message_text(body, reply_markup=markup)
     except BadRequest as error:
         # Pressing the same page twice: Telegram refuses an edit that changes nothing.
         if "not modified" not in error.message.lower():
@@ -151,7 +150,6 @@ async def _send_csv(update: Update, context: Ctx) -> None:
         actor.user_id,
         InputFile(data, filename=f"audit-{stamp}.csv"),
         caption=deps.texts.plural(actor.language, "audit.csv-caption", count),
-        parse_mode=ParseMode.HTML,
     )
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.constants import ParseMode
 from telegram.ext import CommandHandler
 
 from bot.context import App, Ctx
@@ -55,7 +54,6 @@ async def meeting_ics(update: Update, context: Ctx) -> None:
         document=data,
         filename=f"meeting-{entry.meeting.id}.ics",
         caption=text(context, "calendar.file-caption", title=entry.meeting.title),
-        parse_mode=ParseMode.HTML,
         reply_markup=markup,
     )
 
@@ -82,7 +80,6 @@ async def all_meetings_ics(update: Update, context: Ctx) -> None:
         document=data,
         filename="meetings.ics",
         caption=deps.texts.plural(actor.language, "calendar.all-caption", len(entries)),
-        parse_mode=ParseMode.HTML,
     )
 
 

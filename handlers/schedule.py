@@ -7,7 +7,6 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from telegram import Chat, InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.constants import ParseMode
 from telegram.error import BadRequest
 from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 
@@ -124,7 +123,7 @@ async def send_card(update: Update, context: Ctx, view: MeetingView) -> None:
     chat = update.effective_chat
     if chat is None:
         return
-    await context.bot.send_message(chat.id, body, parse_mode=ParseMode.HTML, reply_markup=markup)
+    await context.bot.send_message(chat.id, body, reply_markup=markup)
 
 
 def _page_text(page: SchedulePage, language: Language, texts: Texts, zone: ZoneInfo) -> Html:
@@ -266,7 +265,6 @@ async def turn_page(update: Update, context: Ctx) -> None:
     try:
         await query.edit_message_text(
             _page_text(page, language, texts, context.deps.config.zone),
-            parse_mode=ParseMode.HTML,
             reply_markup=_page_keyboard(page, language, texts, context.bot.username),
         )
     except BadRequest as exc:
