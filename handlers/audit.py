@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
-from telegram.constants import ParseMode
 from telegram.error import BadRequest
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
@@ -16,11 +15,11 @@ from bot.i18n import Html, escape
 from bot.services import audit as service
 from bot.services.audit import AuditPage
 from handlers.common import (
+    PRIVATE,
     answer_stale,
     callback_ints,
     reply,
     require_actor,
-    require_private,
     require_query,
     text,
 )
@@ -83,8 +82,6 @@ def _render(context: Ctx, page: AuditPage) -> tuple[str, InlineKeyboardMarkup | 
 
 async def show_audit(update: Update, context: Ctx) -> None:
     """/audit: the newest page; /audit csv: the whole log as a file."""
-    if not await require_private(update, context):
-        return
     args = context.args or []
     if args and [a.lower() for a in args] != ["csv"]:
         await reply(update, text(context, "audit.usage"))
@@ -116,7 +113,7 @@ async def turn_page(update: Update, context: Ctx) -> None:
     await query.answer()
     body, markup = _render(context, page)
     try:
-        await query.edit_message_text(body, parse_mode=ParseMode.HTML, reply_markup=markup)
+        await query.edit_message_text(body, reply_markup=markup)
     except BadRequest as error:
         # Pressing the same page twice: Telegram refuses an edit that changes nothing.
         if "not modified" not in error.message.lower():
@@ -153,12 +150,11 @@ async def _send_csv(update: Update, context: Ctx) -> None:
         actor.user_id,
         InputFile(data, filename=f"audit-{stamp}.csv"),
         caption=deps.texts.plural(actor.language, "audit.csv-caption", count),
-        parse_mode=ParseMode.HTML,
     )
 
 
 def register(app: App) -> None:
     """Install /audit and its buttons."""
-    app.add_handler(CommandHandler("audit", show_audit))
+    app.add_handler(CommandHandler("audit", show_audit, PRIVATE))
     app.add_handler(CallbackQueryHandler(turn_page, pattern=r"^audit:page:"))
     app.add_handler(CallbackQueryHandler(csv_button, pattern=r"^audit:csv"))

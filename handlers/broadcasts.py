@@ -32,13 +32,13 @@ from bot.services import broadcasts as service
 from bot.services.broadcasts import Draft, Prepared, Status
 from handlers import flow
 from handlers.common import (
+    PRIVATE,
     answer_stale,
     callback_ints,
     is_consented,
     reply,
     require_actor,
     require_message,
-    require_private,
     require_query,
     text,
 )
@@ -99,8 +99,6 @@ async def _audience_markup(context: Ctx) -> InlineKeyboardMarkup:
 
 async def start(update: Update, context: Ctx) -> int:
     """/broadcast: moderators (their sectors) and admins (also every subscriber)."""
-    if not await require_private(update, context):
-        return END
     if not is_consented(context):
         await reply(update, text(context, "error.consent-required"))
         return END
@@ -466,7 +464,7 @@ def broadcast_flow() -> Flow:
         name="broadcast",
         model=Draft,
         commands=("broadcast",),
-        entry_points=[CommandHandler("broadcast", start)],
+        entry_points=[CommandHandler("broadcast", start, PRIVATE)],
         steps=steps,
         cancel=abort,
         timeout=TIMEOUT,
@@ -533,8 +531,6 @@ async def _history(context: Ctx) -> tuple[Html, InlineKeyboardMarkup | None]:
 
 async def show_history(update: Update, context: Ctx) -> None:
     """/broadcasts: the latest broadcasts with their counts; cancel buttons where allowed."""
-    if not await require_private(update, context):
-        return
     if not require_actor(context).is_moderator:
         await reply(update, text(context, "broadcasts.not-moderator"))
         return
@@ -614,6 +610,6 @@ async def _edit_progress(deps: Deps, bot: telegram.Bot, now: datetime) -> None:
 def register(app: App, flows: Flows) -> None:
     """Install /broadcast, /broadcasts, the cancel buttons and the progress hook."""
     app.add_handler(CallbackQueryHandler(on_cancel, pattern=r"^bc:cancel:"))
-    app.add_handler(CommandHandler("broadcasts", show_history))
+    app.add_handler(CommandHandler("broadcasts", show_history, PRIVATE))
     flows.add(app, broadcast_flow())
     engine_of(app).add_after_settle(progress_hook())

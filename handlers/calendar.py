@@ -5,18 +5,18 @@ from __future__ import annotations
 import re
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.constants import ParseMode
-from telegram.ext import CallbackQueryHandler, CommandHandler
+from telegram.ext import CommandHandler
 
 from bot.context import App, Ctx
 from bot.errors import ConsentRequired
 from bot.services import calendar as calendar_service
 from handlers.common import (
+    PRIVATE,
+    PersonalButton,
     answer_stale,
     callback_ints,
     reply,
     require_actor,
-    require_private,
     require_query,
     text,
 )
@@ -27,8 +27,6 @@ ICS = re.compile(r"cal:ics:([0-9]{1,9})")
 async def meeting_ics(update: Update, context: Ctx) -> None:
     """Send one meeting as an .ics file, with a Google Calendar link under it."""
     query = require_query(update)
-    if not await require_private(update, context):
-        return
     ids = callback_ints(query.data, ICS)
     if ids is None:
         await answer_stale(update, context)
@@ -56,15 +54,12 @@ async def meeting_ics(update: Update, context: Ctx) -> None:
         document=data,
         filename=f"meeting-{entry.meeting.id}.ics",
         caption=text(context, "calendar.file-caption", title=entry.meeting.title),
-        parse_mode=ParseMode.HTML,
         reply_markup=markup,
     )
 
 
 async def all_meetings_ics(update: Update, context: Ctx) -> None:
     """/calendar: one .ics with every upcoming meeting of my sector teams."""
-    if not await require_private(update, context):
-        return
     actor = require_actor(context)
     deps = context.deps
     try:
@@ -85,11 +80,10 @@ async def all_meetings_ics(update: Update, context: Ctx) -> None:
         document=data,
         filename="meetings.ics",
         caption=deps.texts.plural(actor.language, "calendar.all-caption", len(entries)),
-        parse_mode=ParseMode.HTML,
     )
 
 
 def register(app: App) -> None:
     """Install the calendar button and /calendar."""
-    app.add_handler(CommandHandler("calendar", all_meetings_ics))
-    app.add_handler(CallbackQueryHandler(meeting_ics, pattern=r"^cal:"))
+    app.add_handler(CommandHandler("calendar", all_meetings_ics, PRIVATE))
+    app.add_handler(PersonalButton(meeting_ics, pattern=r"^cal:"))

@@ -8,12 +8,11 @@ import re
 from telegram import (
     CallbackQuery,
     Chat,
-    InlineKeyboardButton,
     InlineKeyboardMarkup,
     Message,
     Update,
 )
-from telegram.constants import ParseMode
+from telegram.ext import CallbackQueryHandler, filters
 
 from bot import limits
 from bot.context import Ctx
@@ -22,6 +21,34 @@ from bot.i18n import Html
 from bot.services.users import Actor
 
 _TAG = re.compile(r"<[^>]+>")
+
+# Personal commands carry this filter; typed in a group, they fall through to the one
+# "open me in a private chat" fallback (handlers/fallback.py).
+PRIVATE = filters.ChatType.PRIVATE
+
+
+def in_private_chat(update: object) -> bool:
+    """Whether the update comes from a private chat with the bot."""
+    chat = update.effective_chat if isinstance(update, Update) else None
+    return chat is not None and chat.type == Chat.PRIVATE
+
+
+class PersonalButton(CallbackQueryHandler[Ctx, object]):
+    """A button with a personal effect: it acts only when pressed in a private chat.
+
+    PTB's filters read messages, not presses, so the chat type is checked here; a press
+    elsewhere falls through to the fallback, which points the user to the private chat.
+    """
+
+    def check_update(self, update: object) -> bool | object | None:
+        """Match the button's data, in a private chat only."""
+        if not in_private_chat(update):
+            return None
+        return super().check_update(update)
+
+    def matches_data(self, update: object) -> bool:
+        """Whether the press carries this button's data, wherever it was pressed."""
+        return super().check_update(update) not in (None, False)
 
 
 def require_actor(context: Ctx) -> Actor:
@@ -57,23 +84,7 @@ def is_consented(context: Ctx) -> bool:
 
 async def reply(update: Update, body: str, markup: InlineKeyboardMarkup | None = None) -> Message:
     """Answer in the chat of the update, as HTML."""
-    return await require_message(update).reply_text(
-        body, parse_mode=ParseMode.HTML, reply_markup=markup, do_quote=False
-    )
-
-
-async def require_private(update: Update, context: Ctx) -> bool:
-    """Personal features live in private chats; elsewhere point the user there."""
-    chat = update.effective_chat
-    if chat is not None and chat.type == Chat.PRIVATE:
-        return True
-    if update.callback_query is not None:
-        await update.callback_query.answer(text(context, "error.private-only"), show_alert=True)
-        return False
-    link = f"https://t.me/{context.bot.username}?start=from-group"
-    button = InlineKeyboardButton(text(context, "button.open-private"), url=link)
-    await reply(update, text(context, "error.private-only"), InlineKeyboardMarkup([[button]]))
-    return False
+    return await require_message(update).reply_text(body, reply_markup=markup, do_quote=False)
 
 
 def as_alert(body: str) -> str:

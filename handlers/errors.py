@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 
 from telegram import Chat, Update
-from telegram.constants import ParseMode
 from telegram.error import BadRequest, TelegramError
 
 from bot.config import Language
@@ -65,7 +64,6 @@ async def on_error(update: object, context: Ctx) -> None:
         await context.bot.send_message(
             update.effective_chat.id,
             deps.texts.get(language, "error.generic"),
-            parse_mode=ParseMode.HTML,
         )
     except TelegramError:
         log.warning("Could not tell the user about the error")

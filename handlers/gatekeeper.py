@@ -6,7 +6,6 @@ from __future__ import annotations
 import logging
 
 from telegram import Update
-from telegram.constants import ParseMode
 from telegram.ext import ApplicationHandlerStop, MessageHandler, TypeHandler, filters
 
 from bot.context import DEPS_KEY, App, Ctx
@@ -66,7 +65,7 @@ async def ask_to_slow_down(app: App, update: Update) -> None:
         if update.callback_query is not None:
             await app.bot.answer_callback_query(update.callback_query.id, body)
         elif update.effective_chat is not None:
-            await app.bot.send_message(update.effective_chat.id, body, parse_mode=ParseMode.HTML)
+            await app.bot.send_message(update.effective_chat.id, body)
     except Exception:
         # Called from the update processor, outside PTB's error handling.
         log.exception("Could not ask a flooding user to slow down")

@@ -36,13 +36,14 @@ from bot.services.meetings import (
 )
 from handlers import flow
 from handlers.common import (
+    PRIVATE,
+    PersonalButton,
     answer_stale,
     callback_ints,
     is_consented,
     reply,
     require_actor,
     require_message,
-    require_private,
     require_query,
     text,
 )
@@ -296,8 +297,6 @@ def _use_buttons(step: Step) -> Callback:
 
 async def start(update: Update, context: Ctx) -> int:
     """/new_meeting: only for moderators (of the sectors they moderate) and admins."""
-    if not await require_private(update, context):
-        return END
     actor = require_actor(context)
     if not is_consented(context):
         await reply(update, text(context, "error.consent-required"))
@@ -534,7 +533,7 @@ def new_meeting_flow() -> Flow:
         name="new_meeting",
         model=NewMeetingState,
         commands=("new_meeting",),
-        entry_points=[CommandHandler("new_meeting", start)],
+        entry_points=[CommandHandler("new_meeting", start, PRIVATE)],
         steps=steps,
         cancel=abort,
         timeout=TIMEOUT,
@@ -567,8 +566,6 @@ async def _managed(
     update: Update, context: Ctx, pattern: re.Pattern[str], usage: str
 ) -> Managed | None:
     """Load the meeting named by the command or button, if the actor may change it."""
-    if not await require_private(update, context):
-        return None
     meeting_id = _meeting_id(update, context, pattern)
     if meeting_id is None:
         if update.callback_query is not None:
@@ -771,8 +768,8 @@ def edit_flow() -> Flow:
         model=EditMeetingState,
         commands=("edit_meeting",),
         entry_points=[
-            CommandHandler("edit_meeting", edit_start),
-            CallbackQueryHandler(edit_start, pattern=r"^mtg:edit:"),
+            CommandHandler("edit_meeting", edit_start, PRIVATE),
+            PersonalButton(edit_start, pattern=r"^mtg:edit:"),
         ],
         steps=steps,
         cancel=abort,
@@ -815,8 +812,6 @@ async def ask_cancel(update: Update, context: Ctx) -> None:
 async def confirm_cancel(update: Update, context: Ctx) -> None:
     """Cancel the meeting (or the rest of the series); rights re-checked by the service."""
     query = require_query(update)
-    if not await require_private(update, context):
-        return
     match = CANCEL_YES.fullmatch(query.data or "")
     if match is None:
         await answer_stale(update, context)
@@ -854,9 +849,9 @@ async def keep(update: Update, context: Ctx) -> None:
 
 def register(app: App, flows: Flows) -> None:
     """Install /new_meeting, /edit_meeting, /cancel_meeting and their buttons."""
-    app.add_handler(CommandHandler("cancel_meeting", ask_cancel))
-    app.add_handler(CallbackQueryHandler(ask_cancel, pattern=r"^mtg:cancel:"))
-    app.add_handler(CallbackQueryHandler(confirm_cancel, pattern=r"^mtg:cancel-(one|series):"))
+    app.add_handler(CommandHandler("cancel_meeting", ask_cancel, PRIVATE))
+    app.add_handler(PersonalButton(ask_cancel, pattern=r"^mtg:cancel:"))
+    app.add_handler(PersonalButton(confirm_cancel, pattern=r"^mtg:cancel-(one|series):"))
     app.add_handler(CallbackQueryHandler(keep, pattern=r"^mtg:keep$"))
     flows.add(app, new_meeting_flow())
     flows.add(app, edit_flow())

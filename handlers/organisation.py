@@ -36,13 +36,14 @@ from bot.services.organisations import (
 )
 from handlers import flow
 from handlers.common import (
+    PRIVATE,
+    PersonalButton,
     answer_stale,
     callback_ints,
     is_consented,
     reply,
     require_actor,
     require_message,
-    require_private,
     require_query,
     text,
 )
@@ -294,8 +295,6 @@ async def _start(update: Update, context: Ctx, draft: Draft, intro: str) -> int:
 
 async def show(update: Update, context: Ctx) -> int:
     """Show my organisation's card, or start registering one."""
-    if not await require_private(update, context):
-        return END
     if not is_consented(context):
         await reply(update, text(context, "error.consent-required"))
         return END
@@ -315,8 +314,6 @@ async def show(update: Update, context: Ctx) -> int:
 async def edit(update: Update, context: Ctx) -> int:
     """Start editing the organisation the user represents (the card's Edit button)."""
     query = require_query(update)
-    if not await require_private(update, context):
-        return END
     if not is_consented(context):
         await query.answer(text(context, "error.consent-required"), show_alert=True)
         return END
@@ -453,8 +450,6 @@ async def cancel(update: Update, context: Ctx) -> int:
 async def ask_leave(update: Update, context: Ctx) -> None:
     """Ask to confirm stopping to represent the organisation."""
     query = require_query(update)
-    if not await require_private(update, context):
-        return
     ids = callback_ints(query.data, LEAVE)
     card = await service.my_organisation(context.deps.db, require_actor(context).user_id)
     if ids is None or card is None or card.organisation.id != ids[0]:
@@ -478,8 +473,6 @@ async def ask_leave(update: Update, context: Ctx) -> None:
 async def leave(update: Update, context: Ctx) -> None:
     """Stop representing the organisation the confirmation named."""
     query = require_query(update)
-    if not await require_private(update, context):
-        return
     ids = callback_ints(query.data, LEAVE_YES)
     if ids is None:
         await answer_stale(update, context)
@@ -500,8 +493,6 @@ async def leave(update: Update, context: Ctx) -> None:
 async def keep_representing(update: Update, context: Ctx) -> None:
     """The confirmation's No: nothing changes."""
     query = require_query(update)
-    if not await require_private(update, context):
-        return
     await query.answer()
     await query.edit_message_text(
         text(context, "organisation.leave-kept"), parse_mode=ParseMode.HTML
@@ -539,8 +530,6 @@ async def _offer_requests(update: Update, context: Ctx) -> None:
 async def list_requests(update: Update, context: Ctx) -> None:
     """For an admin: each waiting request as its own message with Accept / Decline."""
     query = require_query(update)
-    if not await require_private(update, context):
-        return
     try:
         pending = await service.pending_requests(context.deps.db, require_actor(context))
     except DomainError as exc:
@@ -566,8 +555,6 @@ async def list_requests(update: Update, context: Ctx) -> None:
 async def decide(update: Update, context: Ctx) -> None:
     """Accept or Decline on a request: decide it, or show how it was already decided."""
     query = require_query(update)
-    if not await require_private(update, context):
-        return
     match = DECIDE.fullmatch(query.data or "")
     if match is None:
         await answer_stale(update, context)
@@ -608,8 +595,8 @@ def organisation_flow() -> Flow:
         model=Draft,
         commands=("organisation",),
         entry_points=[
-            CommandHandler("organisation", show),
-            CallbackQueryHandler(edit, pattern=r"^org:edit$"),
+            CommandHandler("organisation", show, PRIVATE),
+            PersonalButton(edit, pattern=r"^org:edit$"),
         ],
         steps={
             Step.NAME: _text_step(Step.NAME),
@@ -635,9 +622,9 @@ def organisation_flow() -> Flow:
 
 def register(app: App, flows: Flows) -> None:
     """Install /organisation, its conversation and the stop-representing buttons."""
-    app.add_handler(CallbackQueryHandler(ask_leave, pattern=r"^org:leave:"))
-    app.add_handler(CallbackQueryHandler(leave, pattern=r"^org:leave-yes:"))
-    app.add_handler(CallbackQueryHandler(keep_representing, pattern=r"^org:leave-no$"))
-    app.add_handler(CallbackQueryHandler(decide, pattern=r"^org:(accept|decline):"))
-    app.add_handler(CallbackQueryHandler(list_requests, pattern=r"^org:requests$"))
+    app.add_handler(PersonalButton(ask_leave, pattern=r"^org:leave:"))
+    app.add_handler(PersonalButton(leave, pattern=r"^org:leave-yes:"))
+    app.add_handler(PersonalButton(keep_representing, pattern=r"^org:leave-no$"))
+    app.add_handler(PersonalButton(decide, pattern=r"^org:(accept|decline):"))
+    app.add_handler(PersonalButton(list_requests, pattern=r"^org:requests$"))
     flows.add(app, organisation_flow())

@@ -18,7 +18,6 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ParseMode
 from telegram.ext import (
     ApplicationHandlerStop,
-    CallbackQueryHandler,
     CommandHandler,
     MessageHandler,
     filters,
@@ -32,12 +31,13 @@ from bot.services import postulates as service
 from bot.services.postulates import DraftEvent, DraftOutcome, InvalidInput, Settings
 from handlers import review
 from handlers.common import (
+    PRIVATE,
+    PersonalButton,
     answer_stale,
     is_consented,
     reply,
     require_actor,
     require_message,
-    require_private,
     require_query,
     text,
 )
@@ -327,8 +327,6 @@ async def intercept(update: Update, context: Ctx) -> None:
 
 async def new_postulate(update: Update, context: Ctx) -> None:
     """/postulate: start a draft, or continue the one under way."""
-    if not await require_private(update, context):
-        return
     if not is_consented(context):
         await reply(update, text(context, "error.consent-required"))
         return
@@ -340,8 +338,6 @@ async def new_postulate(update: Update, context: Ctx) -> None:
 async def on_button(update: Update, context: Ctx) -> None:
     """Every pst: button: draft steps, support, withdraw, answer, a postulate's card."""
     query = require_query(update)
-    if not await require_private(update, context):
-        return
     match = BUTTON.fullmatch(query.data or "")
     if match is None:
         await answer_stale(update, context)
@@ -375,8 +371,6 @@ async def on_button(update: Update, context: Ctx) -> None:
 
 async def my_postulates(update: Update, context: Ctx) -> None:
     """/my_postulates: mine with state and the last answer, buttons to open each."""
-    if not await require_private(update, context):
-        return
     if not is_consented(context):
         await reply(update, text(context, "error.consent-required"))
         return
@@ -411,8 +405,6 @@ def _short(value: str, limit: int = 200) -> str:
 
 async def support_command(update: Update, context: Ctx) -> None:
     """/support P-2026-0042: co-sign a postulate for my organisation."""
-    if not await require_private(update, context):
-        return
     if not is_consented(context):
         await reply(update, text(context, "error.consent-required"))
         return
@@ -468,8 +460,6 @@ async def _support_button(update: Update, context: Ctx, postulate_id: int) -> No
 
 async def browse(update: Update, context: Ctx) -> None:
     """/postulates: live postulates of the sectors I follow, to read and co-sign."""
-    if not await require_private(update, context):
-        return
     if not is_consented(context):
         await reply(update, text(context, "error.consent-required"))
         return
@@ -511,8 +501,6 @@ def parse_deadline(value: str, context: Ctx) -> tuple[datetime, str] | None:
 
 async def call_command(update: Update, context: Ctx) -> None:
     """/call <sector> <YYYY-MM-DD> <title>: open a call for postulates (moderators)."""
-    if not await require_private(update, context):
-        return
     actor = require_actor(context)
     if not actor.is_moderator:
         await reply(update, text(context, "error.not-allowed"))
@@ -549,10 +537,10 @@ def register(app: App) -> None:
         MessageHandler(filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE, intercept),
         group=GROUP,
     )
-    app.add_handler(CommandHandler("postulate", new_postulate))
-    app.add_handler(CommandHandler("my_postulates", my_postulates))
-    app.add_handler(CommandHandler("postulates", browse))
-    app.add_handler(CommandHandler("support", support_command))
-    app.add_handler(CommandHandler("call", call_command))
-    app.add_handler(CallbackQueryHandler(on_button, pattern=r"^pst:"))
+    app.add_handler(CommandHandler("postulate", new_postulate, PRIVATE))
+    app.add_handler(CommandHandler("my_postulates", my_postulates, PRIVATE))
+    app.add_handler(CommandHandler("postulates", browse, PRIVATE))
+    app.add_handler(CommandHandler("support", support_command, PRIVATE))
+    app.add_handler(CommandHandler("call", call_command, PRIVATE))
+    app.add_handler(PersonalButton(on_button, pattern=r"^pst:"))
     review.register(app)

@@ -7,17 +7,18 @@ from datetime import timedelta
 
 from telegram import Chat, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
-from telegram.ext import CallbackQueryHandler, CommandHandler
+from telegram.ext import CommandHandler
 
 from bot.context import App, Ctx
 from bot.i18n import Html
 from bot.services import privacy as service
 from handlers.common import (
+    PRIVATE,
+    PersonalButton,
     answer_stale,
     is_consented,
     reply,
     require_actor,
-    require_private,
     require_query,
     text,
 )
@@ -91,8 +92,6 @@ async def show_privacy(update: Update, context: Ctx) -> None:
 
 async def my_data(update: Update, context: Ctx) -> None:
     """Send everything stored about me as a JSON file (private chat only)."""
-    if not await require_private(update, context):
-        return
     actor = require_actor(context)
     deps = context.deps
     now = deps.clock()
@@ -115,8 +114,6 @@ async def my_data(update: Update, context: Ctx) -> None:
 
 async def ask_forget(update: Update, context: Ctx) -> None:
     """Explain what /forget erases and keeps, and ask for a confirmation."""
-    if not await require_private(update, context):
-        return
     actor = require_actor(context)
     if actor.user is None:
         await reply(update, text(context, "privacy.nothing-stored"))
@@ -141,8 +138,6 @@ async def ask_forget(update: Update, context: Ctx) -> None:
 async def confirm_forget(update: Update, context: Ctx) -> None:
     """Erase on Yes (one transaction), then say what could not be recalled."""
     query = require_query(update)
-    if not await require_private(update, context):
-        return
     match = FORGET.fullmatch(query.data or "")
     if match is None:
         await answer_stale(update, context)
@@ -190,6 +185,6 @@ async def confirm_forget(update: Update, context: Ctx) -> None:
 def register(app: App) -> None:
     """Install /privacy, /mydata, /forget and the confirmation buttons."""
     app.add_handler(CommandHandler("privacy", show_privacy))
-    app.add_handler(CommandHandler("mydata", my_data))
-    app.add_handler(CommandHandler("forget", ask_forget))
-    app.add_handler(CallbackQueryHandler(confirm_forget, pattern=r"^priv:"))
+    app.add_handler(CommandHandler("mydata", my_data, PRIVATE))
+    app.add_handler(CommandHandler("forget", ask_forget, PRIVATE))
+    app.add_handler(PersonalButton(confirm_forget, pattern=r"^priv:"))

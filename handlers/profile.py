@@ -3,27 +3,23 @@ handlers/privacy.py."""
 
 from __future__ import annotations
 
-import re
-
 from telegram import Update
-from telegram.constants import ParseMode
-from telegram.ext import CallbackQueryHandler, CommandHandler
+from telegram.ext import CommandHandler
 
 from bot.config import Language
 from bot.context import App, Ctx
-from bot.keyboards import language_keyboard
 from bot.services import sectors as sectors_service
 from bot.services import users as users_service
 from handlers.common import (
+    PRIVATE,
+    PersonalButton,
     answer_stale,
     reply,
     require_actor,
-    require_private,
     require_query,
     text,
 )
-
-SET_LANGUAGE = re.compile(r"lang:set:(pl|en)")
+from handlers.views.sectors import SetLanguage, language_keyboard
 
 
 async def show_help(update: Update, context: Ctx) -> None:
@@ -41,8 +37,6 @@ async def show_help(update: Update, context: Ctx) -> None:
 
 async def choose_language(update: Update, context: Ctx) -> None:
     """Offer Polish and English."""
-    if not await require_private(update, context):
-        return
     actor = require_actor(context)
     await reply(
         update,
@@ -54,26 +48,22 @@ async def choose_language(update: Update, context: Ctx) -> None:
 async def set_language(update: Update, context: Ctx) -> None:
     """Store the chosen language and confirm in it."""
     query = require_query(update)
-    if not await require_private(update, context):
-        return
-    match = SET_LANGUAGE.fullmatch(query.data or "")
-    if match is None:
+    press = SetLanguage.parse(query.data)
+    if press is None:
         await answer_stale(update, context)
         return
     actor = require_actor(context)
-    language: Language = "pl" if match.group(1) == "pl" else "en"
+    language: Language = press.language
     deps = context.deps
     if actor.user is None:
         await users_service.register_contact(deps.db, actor.user_id, language, deps.clock())
     await users_service.set_language(deps.db, actor.user_id, language)
     await query.answer()
-    await query.edit_message_text(
-        deps.texts.get(language, "language.changed"), parse_mode=ParseMode.HTML
-    )
+    await query.edit_message_text(deps.texts.get(language, "language.changed"))
 
 
 def register(app: App) -> None:
     """Install /help and /language."""
     app.add_handler(CommandHandler("help", show_help))
-    app.add_handler(CommandHandler("language", choose_language))
-    app.add_handler(CallbackQueryHandler(set_language, pattern=r"^lang:"))
+    app.add_handler(CommandHandler("language", choose_language, PRIVATE))
+    app.add_handler(PersonalButton(set_language, pattern=SetLanguage.pattern()))

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
 from telegram.constants import ParseMode
-from telegram.ext import CallbackQueryHandler, CommandHandler
+from telegram.ext import CommandHandler
 
 from bot import export, limits
 from bot.context import App, Ctx
@@ -21,12 +21,13 @@ from bot.i18n import Html
 from bot.services import postulates as service
 from bot.services.postulates import Card, InvalidInput, WrongState
 from handlers.common import (
+    PRIVATE,
+    PersonalButton,
     answer_stale,
     as_alert,
     is_consented,
     reply,
     require_actor,
-    require_private,
     require_query,
     text,
 )
@@ -178,8 +179,6 @@ def card_markup(context: Ctx, card: Card) -> InlineKeyboardMarkup | None:
 
 async def show_queue(update: Update, context: Ctx) -> None:
     """/review: my sectors' queue (and, for admins, the decisions), oldest first."""
-    if not await require_private(update, context):
-        return
     actor = require_actor(context)
     deps = context.deps
     queue = await service.review_queue(deps.db, actor.user_id)
@@ -248,8 +247,6 @@ async def _send_card(context: Ctx, card: Card) -> None:
 async def on_button(update: Update, context: Ctx) -> None:
     """rev:<action>:<id> buttons: open, act at once, or wait for the reason/answer text."""
     query = require_query(update)
-    if not await require_private(update, context):
-        return
     actor = require_actor(context)
     deps = context.deps
     now = deps.clock()
@@ -445,8 +442,6 @@ def parse_export_args(args: list[str]) -> export.ExportRequest | None:
 
 async def export_command(update: Update, context: Ctx) -> None:
     """/export: CSV and JSON of the postulates I may see, filtered by the arguments."""
-    if not await require_private(update, context):
-        return
     if not is_consented(context):
         await reply(update, text(context, "error.consent-required"))
         return
@@ -478,6 +473,6 @@ async def export_command(update: Update, context: Ctx) -> None:
 
 def register(app: App) -> None:
     """Install /review, its buttons and /export."""
-    app.add_handler(CommandHandler("review", show_queue))
-    app.add_handler(CommandHandler("export", export_command))
-    app.add_handler(CallbackQueryHandler(on_button, pattern=r"^rev:"))
+    app.add_handler(CommandHandler("review", show_queue, PRIVATE))
+    app.add_handler(CommandHandler("export", export_command, PRIVATE))
+    app.add_handler(PersonalButton(on_button, pattern=r"^rev:"))

@@ -31,13 +31,14 @@ from bot.services import roles as service
 from handlers import flow
 from handlers import start as start_handlers
 from handlers.common import (
+    PRIVATE,
+    PersonalButton,
     answer_stale,
     callback_ints,
     is_consented,
     reply,
     require_actor,
     require_message,
-    require_private,
     require_query,
     text,
 )
@@ -107,8 +108,6 @@ def _chosen_sector(context: Ctx) -> int | None:
 
 async def grant_start(update: Update, context: Ctx) -> int:
     """/grant: admins only; pick the sector team first."""
-    if not await require_private(update, context):
-        return END
     actor = require_actor(context)
     if not is_consented(context):
         await reply(update, text(context, "error.consent-required"))
@@ -256,7 +255,7 @@ def grant_flow() -> Flow:
         name="grant",
         model=GrantState,
         commands=("grant",),
-        entry_points=[CommandHandler("grant", grant_start)],
+        entry_points=[CommandHandler("grant", grant_start, PRIVATE)],
         steps={
             Step.SECTOR: [
                 CallbackQueryHandler(on_sector, pattern=r"^role:sector:"),
@@ -284,8 +283,6 @@ async def invite_button(update: Update, context: Ctx) -> None:
 
 async def start_invite_link(update: Update, context: Ctx) -> None:
     """/start mod-<token>: which sector it grants, and an Accept button (consent first)."""
-    if not await require_private(update, context):
-        return
     match = INVITE_LINK.fullmatch((context.args or [""])[0])
     if match is None:
         await reply(update, text(context, service.InviteInvalid.key))
@@ -316,8 +313,6 @@ async def start_invite_link(update: Update, context: Ctx) -> None:
 async def on_accept(update: Update, context: Ctx) -> None:
     """Accept: the invite is used up and the role granted, or the reason it cannot be."""
     query = require_query(update)
-    if not await require_private(update, context):
-        return
     match = ACCEPT.fullmatch(query.data or "")
     if match is None:
         await answer_stale(update, context)
@@ -353,8 +348,6 @@ async def on_accept(update: Update, context: Ctx) -> None:
 
 async def revoke_start(update: Update, context: Ctx) -> None:
     """/revoke: every moderator role as a button (admins only)."""
-    if not await require_private(update, context):
-        return
     actor = require_actor(context)
     try:
         view = await service.revocable_roles(context.deps.db, actor)
@@ -452,8 +445,6 @@ async def on_keep(update: Update, context: Ctx) -> None:
 
 async def show_team(update: Update, context: Ctx) -> None:
     """/team: the admins and each sector team's moderators."""
-    if not await require_private(update, context):
-        return
     actor = require_actor(context)
     try:
         view = await service.team_view(context.deps.db, actor)
@@ -486,16 +477,16 @@ async def show_team(update: Update, context: Ctx) -> None:
 def register_invite_link(app: App) -> None:
     """Install `/start mod-<token>`; must come before the generic /start."""
     link = filters.Regex(rf"^/start(@\w+)?\s+{service.INVITE_PREFIX}\S+\s*$")
-    app.add_handler(CommandHandler("start", start_invite_link, filters=link))
+    app.add_handler(CommandHandler("start", start_invite_link, filters=link & PRIVATE))
 
 
 def register(app: App, flows: Flows) -> None:
     """Install /grant, /revoke, /team and the `role:` buttons."""
     flows.add(app, grant_flow())
-    app.add_handler(CommandHandler("revoke", revoke_start))
-    app.add_handler(CommandHandler("team", show_team))
+    app.add_handler(CommandHandler("revoke", revoke_start, PRIVATE))
+    app.add_handler(CommandHandler("team", show_team, PRIVATE))
     app.add_handler(CallbackQueryHandler(invite_button, pattern=r"^role:invite:"))
-    app.add_handler(CallbackQueryHandler(on_accept, pattern=r"^role:accept:"))
+    app.add_handler(PersonalButton(on_accept, pattern=r"^role:accept:"))
     app.add_handler(CallbackQueryHandler(on_revoke, pattern=r"^role:revoke:"))
     app.add_handler(CallbackQueryHandler(on_revoke_yes, pattern=r"^role:revoke-yes:"))
     app.add_handler(CallbackQueryHandler(on_keep, pattern=r"^role:keep$"))

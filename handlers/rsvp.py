@@ -11,10 +11,10 @@ from bot.errors import DomainError
 from bot.services import rsvp as rsvp_service
 from bot.services.schedule import MeetingView
 from handlers.common import (
+    PersonalButton,
     answer_stale,
     refuse,
     require_actor,
-    require_private,
     require_query,
     text,
 )
@@ -82,8 +82,6 @@ async def answer(update: Update, context: Ctx) -> None:
 async def export_csv(update: Update, context: Ctx) -> None:
     """Send the meeting's attendee list as a CSV document (moderators of its sector only)."""
     query = require_query(update)
-    if not await require_private(update, context):
-        return
     press = CsvButton.parse(query.data)
     if press is None:
         await answer_stale(update, context)
@@ -114,5 +112,5 @@ async def export_csv(update: Update, context: Ctx) -> None:
 
 def register(app: App) -> None:
     """Install the RSVP buttons and the CSV export."""
-    app.add_handler(CallbackQueryHandler(export_csv, pattern=CsvButton.pattern()))
+    app.add_handler(PersonalButton(export_csv, pattern=CsvButton.pattern()))
     app.add_handler(CallbackQueryHandler(answer, pattern=AnswerButton.pattern()))

@@ -7,7 +7,6 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from telegram import Chat, InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.constants import ParseMode
 from telegram.error import BadRequest
 from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 
@@ -21,12 +20,13 @@ from bot.services import schedule as schedule_service
 from bot.services.schedule import MeetingView, SchedulePage
 from handlers import start as start_handlers
 from handlers.common import (
+    PRIVATE,
+    PersonalButton,
     answer_stale,
     callback_ints,
     is_consented,
     reply,
     require_actor,
-    require_private,
     require_query,
     text,
 )
@@ -123,7 +123,7 @@ async def send_card(update: Update, context: Ctx, view: MeetingView) -> None:
     chat = update.effective_chat
     if chat is None:
         return
-    await context.bot.send_message(chat.id, body, parse_mode=ParseMode.HTML, reply_markup=markup)
+    await context.bot.send_message(chat.id, body, reply_markup=markup)
 
 
 def _page_text(page: SchedulePage, language: Language, texts: Texts, zone: ZoneInfo) -> Html:
@@ -225,8 +225,6 @@ async def _load_page(
 
 async def show_meetings(update: Update, context: Ctx) -> None:
     """/meetings: the upcoming meetings of my sector teams, 5 a page."""
-    if not await require_private(update, context):
-        return
     page = await _load_page(update, context, "mine", 0)
     if page is None:
         return
@@ -242,8 +240,6 @@ async def show_meetings(update: Update, context: Ctx) -> None:
 async def turn_page(update: Update, context: Ctx) -> None:
     """‹ › and the mine/all toggle: redraw the list in place."""
     query = require_query(update)
-    if not await require_private(update, context):
-        return
     data = query.data or ""
     scope: schedule_service.Scope
     page_match = PAGE.fullmatch(data)
@@ -269,7 +265,6 @@ async def turn_page(update: Update, context: Ctx) -> None:
     try:
         await query.edit_message_text(
             _page_text(page, language, texts, context.deps.config.zone),
-            parse_mode=ParseMode.HTML,
             reply_markup=_page_keyboard(page, language, texts, context.bot.username),
         )
     except BadRequest as exc:
@@ -306,8 +301,6 @@ async def _sector_buttons(update: Update, context: Ctx, intro_key: str) -> None:
 
 async def show_schedule(update: Update, context: Ctx) -> None:
     """/schedule <slug>: one sector's published schedule; without a slug, pick a sector."""
-    if not await require_private(update, context):
-        return
     args = context.args or []
     if not args:
         await _sector_buttons(update, context, "schedule.choose-sector")
@@ -332,8 +325,6 @@ async def _show_meeting(update: Update, context: Ctx, meeting_id: int) -> None:
 
 async def show_meeting(update: Update, context: Ctx) -> None:
     """/meeting <id>: one meeting's card."""
-    if not await require_private(update, context):
-        return
     args = context.args or []
     if len(args) != 1 or MEETING_ID.fullmatch(args[0]) is None:
         await reply(update, text(context, "schedule.meeting-usage"))
@@ -343,8 +334,6 @@ async def show_meeting(update: Update, context: Ctx) -> None:
 
 async def start_meeting_link(update: Update, context: Ctx) -> None:
     """/start meeting-<id>: greet (and ask consent) if new, then open the meeting's card."""
-    if not await require_private(update, context):
-        return
     match = MEETING_LINK.fullmatch((context.args or [""])[0])
     if match is None:
         await start_handlers.start(update, context)
@@ -378,9 +367,9 @@ def register(app: App) -> None:
     Must run before handlers.start: the deep link is a /start with a `meeting-<id>` payload.
     """
     link = filters.Regex(r"^/start(@\w+)?\s+meeting-[0-9]{1,9}\s*$")
-    app.add_handler(CommandHandler("start", start_meeting_link, filters=link))
-    app.add_handler(CommandHandler("meetings", show_meetings))
-    app.add_handler(CommandHandler("schedule", show_schedule))
-    app.add_handler(CommandHandler("meeting", show_meeting))
+    app.add_handler(CommandHandler("start", start_meeting_link, filters=link & PRIVATE))
+    app.add_handler(CommandHandler("meetings", show_meetings, PRIVATE))
+    app.add_handler(CommandHandler("schedule", show_schedule, PRIVATE))
+    app.add_handler(CommandHandler("meeting", show_meeting, PRIVATE))
     app.add_handler(CallbackQueryHandler(open_meeting, pattern=r"^sched:open:"))
-    app.add_handler(CallbackQueryHandler(turn_page, pattern=r"^sched:(page|team):"))
+    app.add_handler(PersonalButton(turn_page, pattern=r"^sched:(page|team):"))

@@ -2,35 +2,28 @@
 
 from __future__ import annotations
 
-import re
-
 from telegram import Update
-from telegram.constants import ParseMode
 from telegram.error import BadRequest
-from telegram.ext import CallbackQueryHandler, CommandHandler
+from telegram.ext import CommandHandler
 
 from bot.context import App, Ctx
 from bot.errors import ConsentRequired, UnknownSector
-from bot.keyboards import sectors_keyboard, sectors_text
 from bot.services import sectors as sectors_service
 from handlers.common import (
+    PRIVATE,
+    PersonalButton,
     answer_stale,
-    callback_ints,
     is_consented,
     reply,
     require_actor,
-    require_private,
     require_query,
     text,
 )
-
-TOGGLE = re.compile(r"sectors:toggle:([0-9]{1,9})")
+from handlers.views.sectors import Toggle, sectors_keyboard, sectors_text
 
 
 async def show_sectors(update: Update, context: Ctx) -> None:
     """List the sector teams with subscribe toggles."""
-    if not await require_private(update, context):
-        return
     if not is_consented(context):
         await reply(update, text(context, "error.consent-required"))
         return
@@ -47,17 +40,15 @@ async def show_sectors(update: Update, context: Ctx) -> None:
 async def toggle(update: Update, context: Ctx) -> None:
     """Toggle one subscription and redraw the keyboard in the same message."""
     query = require_query(update)
-    if not await require_private(update, context):
-        return
-    ids = callback_ints(query.data, TOGGLE)
-    if ids is None:
+    press = Toggle.parse(query.data)
+    if press is None:
         await answer_stale(update, context)
         return
     actor = require_actor(context)
     deps = context.deps
     try:
         view = await sectors_service.toggle(
-            deps.db, actor.user_id, ids[0], deps.config.privacy.notice_version, deps.clock()
+            deps.db, actor.user_id, press.team_id, deps.config.privacy.notice_version, deps.clock()
         )
     except UnknownSector:
         await answer_stale(update, context)
@@ -65,13 +56,12 @@ async def toggle(update: Update, context: Ctx) -> None:
     except ConsentRequired:
         await query.answer(text(context, "error.consent-required"), show_alert=True)
         return
-    team = next(team for team in view.teams if team.id == ids[0])
+    team = next(team for team in view.teams if team.id == press.team_id)
     key = "sectors.toggled-on" if team.id in view.subscribed else "sectors.toggled-off"
     await query.answer(text(context, key, name=team.name(actor.language)))
     try:
         await query.edit_message_text(
             sectors_text(view, actor.language, deps.texts),
-            parse_mode=ParseMode.HTML,
             reply_markup=sectors_keyboard(view, actor.language, deps.texts),
         )
     except BadRequest as exc:
@@ -82,5 +72,5 @@ async def toggle(update: Update, context: Ctx) -> None:
 
 def register(app: App) -> None:
     """Install /sectors and its toggles."""
-    app.add_handler(CommandHandler("sectors", show_sectors))
-    app.add_handler(CallbackQueryHandler(toggle, pattern=r"^sectors:"))
+    app.add_handler(CommandHandler("sectors", show_sectors, PRIVATE))
+    app.add_handler(PersonalButton(toggle, pattern=Toggle.pattern()))

@@ -8,7 +8,7 @@ import re
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
 from telegram.error import BadRequest
-from telegram.ext import CallbackQueryHandler, CommandHandler
+from telegram.ext import CommandHandler
 
 from bot.config import Language
 from bot.context import App, Ctx
@@ -18,11 +18,12 @@ from bot.services import settings as settings_service
 from bot.services.meetings import format_lead
 from bot.services.settings import SettingsView
 from handlers.common import (
+    PRIVATE,
+    PersonalButton,
     answer_stale,
     is_consented,
     reply,
     require_actor,
-    require_private,
     require_query,
     text,
 )
@@ -110,8 +111,6 @@ def _hours_keyboard(
 
 async def show_settings(update: Update, context: Ctx) -> None:
     """Show the notification settings with their buttons."""
-    if not await require_private(update, context):
-        return
     if not is_consented(context):
         await reply(update, text(context, "error.consent-required"))
         return
@@ -154,8 +153,6 @@ def _ints(pattern: re.Pattern[str], data: str) -> tuple[int, ...] | None:
 async def on_button(update: Update, context: Ctx) -> None:
     """Every `set:` button: change one setting (re-checked in the service), redraw."""
     query = require_query(update)
-    if not await require_private(update, context):
-        return
     actor = require_actor(context)
     deps = context.deps
     language = actor.language
@@ -222,5 +219,5 @@ async def on_button(update: Update, context: Ctx) -> None:
 
 def register(app: App) -> None:
     """Install /settings and its buttons."""
-    app.add_handler(CommandHandler("settings", show_settings))
-    app.add_handler(CallbackQueryHandler(on_button, pattern=r"^set:"))
+    app.add_handler(CommandHandler("settings", show_settings, PRIVATE))
+    app.add_handler(PersonalButton(on_button, pattern=r"^set:"))

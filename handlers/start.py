@@ -5,27 +5,26 @@ from __future__ import annotations
 import re
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.constants import ParseMode
-from telegram.ext import CallbackQueryHandler, CommandHandler
+from telegram.ext import CommandHandler
 
 from bot.context import App, Ctx
 from bot.errors import UnknownSector
-from bot.keyboards import sectors_keyboard, sectors_text
 from bot.services import sectors as sectors_service
 from bot.services import users as users_service
 from handlers.common import (
+    PRIVATE,
+    PersonalButton,
     answer_stale,
     is_consented,
     reply,
     require_actor,
-    require_private,
     require_query,
     text,
 )
 from handlers.privacy import consent_prompt
+from handlers.views.sectors import Consent, ConsentToSector, sectors_keyboard, sectors_text
 
 SECTOR_LINK = re.compile(r"sector-([a-z][a-z0-9-]{0,39})")
-CONSENT = re.compile(r"consent:yes(?::([a-z][a-z0-9-]{0,39}))?")
 
 
 def _sector_slug(args: list[str] | None) -> str | None:
@@ -35,14 +34,12 @@ def _sector_slug(args: list[str] | None) -> str | None:
 
 async def start(update: Update, context: Ctx) -> None:
     """Greet, ask for consent once, then offer the sector teams."""
-    if not await require_private(update, context):
-        return
     actor = require_actor(context)
     deps = context.deps
     slug = _sector_slug(context.args)
     if not is_consented(context):
         await users_service.register_contact(deps.db, actor.user_id, actor.language, deps.clock())
-        callback = f"consent:yes:{slug}" if slug else "consent:yes"
+        callback = ConsentToSector(slug).pack() if slug else Consent().pack()
         markup = InlineKeyboardMarkup(
             [[InlineKeyboardButton(text(context, "button.consent"), callback_data=callback)]]
         )
@@ -85,10 +82,8 @@ async def _subscribe_and_show(update: Update, context: Ctx, slug: str) -> None:
 async def consent(update: Update, context: Ctx) -> None:
     """Record consent from the button, then show the sector teams."""
     query = require_query(update)
-    if not await require_private(update, context):
-        return
-    match = CONSENT.fullmatch(query.data or "")
-    if match is None:
+    press = Consent.parse(query.data) or ConsentToSector.parse(query.data)
+    if press is None:
         await answer_stale(update, context)
         return
     if is_consented(context):
@@ -104,7 +99,7 @@ async def consent(update: Update, context: Ctx) -> None:
         actor.language,
         deps.config.privacy.notice_version,
         deps.clock(),
-        subscribe_slug=match.group(1),
+        subscribe_slug=press.slug if isinstance(press, ConsentToSector) else None,
     )
     await query.answer()
     await query.edit_message_reply_markup(reply_markup=None)
@@ -125,12 +120,12 @@ async def consent(update: Update, context: Ctx) -> None:
     await context.bot.send_message(
         actor.user_id,
         body,
-        parse_mode=ParseMode.HTML,
         reply_markup=sectors_keyboard(view, actor.language, deps.texts),
     )
 
 
 def register(app: App) -> None:
     """Install /start and the consent button."""
-    app.add_handler(CommandHandler("start", start))
-    app.add_handler(CallbackQueryHandler(consent, pattern=r"^consent:"))
+    app.add_handler(CommandHandler("start", start, PRIVATE))
+    app.add_handler(PersonalButton(consent, pattern=Consent.pattern()))
+    app.add_handler(PersonalButton(consent, pattern=ConsentToSector.pattern()))

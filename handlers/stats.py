@@ -12,14 +12,12 @@ from telegram.ext import CommandHandler
 from bot.context import App, Ctx
 from bot.errors import DomainError
 from bot.services import stats as stats_service
-from handlers.common import refuse, reply, require_actor, require_message, require_private, text
+from handlers.common import PRIVATE, refuse, reply, require_actor, require_message, text
 from handlers.views.stats import month_label, render_chart, summary_text
 
 
 async def show_stats(update: Update, context: Ctx) -> None:
     """Send the chart and the summary (moderators and admins only)."""
-    if not await require_private(update, context):
-        return
     actor = require_actor(context)
     deps = context.deps
     try:
@@ -42,4 +40,4 @@ async def show_stats(update: Update, context: Ctx) -> None:
 
 def register(app: App) -> None:
     """Install /stats."""
-    app.add_handler(CommandHandler("stats", show_stats))
+    app.add_handler(CommandHandler("stats", show_stats, PRIVATE))

@@ -1,8 +1,10 @@
-"""Drive the real Application like a user: `await bot.send(user, "/start")`, `click`."""
+"""Drive the real Application like a user: `await bot.send(user, "/start")`, `press` a
+button by its label, `onboard` a member, let the engine `dispatch` what is due."""
 
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -10,6 +12,10 @@ from typing import Any
 from telegram import Update
 
 from bot.context import App
+from bot.deps import Deps
+from bot.dispatcher import dispatch_once
+from bot.housekeeping import run_housekeeping
+from bot.services.users import language_from_telegram
 from tests.fakes import BOT_ID, Call, FakeBotApi
 
 _update_ids = itertools.count(1)
@@ -56,6 +62,41 @@ class BotDriver:
     app: App
     api: FakeBotApi
     clock: Clock
+
+    @property
+    def deps(self) -> Deps:
+        """The application's dependencies (database, config, texts, clock)."""
+        deps = self.app.bot_data["deps"]
+        assert isinstance(deps, Deps)
+        return deps
+
+    async def dispatch(self) -> list[Call]:
+        """Let the delivery engine's job run once: send what is due now; return its calls."""
+        before = len(self.api.calls)
+        await dispatch_once(self.deps, self.app.bot)
+        return self.api.calls[before:]
+
+    async def tick(self) -> list[Call]:
+        """Let the clock tick: the housekeeping jobs, then the engine's job; return the calls."""
+        before = len(self.api.calls)
+        await run_housekeeping(self.deps)
+        await dispatch_once(self.deps, self.app.bot)
+        return self.api.calls[before:]
+
+    def label(self, user: TgUser, key: str) -> str:
+        """A button's label as `user` sees it (their Telegram language until they choose)."""
+        config = self.deps.config
+        language = language_from_telegram(user.language_code, config.default_language)
+        return str(self.deps.texts.get(language, key))
+
+    async def onboard(self, user: TgUser, sectors: Iterable[str] = ()) -> None:
+        """A member: /start, the consent button (if asked), then each sector team's deep link."""
+        calls = await self.send(user, "/start")
+        consent = self.label(user, "button.consent")
+        if any(label == consent for call in calls for label, _ in call.buttons()):
+            await self.press(user, consent)
+        for slug in sectors:
+            await self.send(user, f"/start sector-{slug}")
 
     async def feed(self, data: dict[str, Any]) -> list[Call]:
         """Process one raw update; return the Bot API calls it caused."""
@@ -213,6 +254,11 @@ def _member(status: str, user: dict[str, Any]) -> dict[str, Any]:
     if status == "kicked":
         return {"status": status, "user": user, "until_date": 0}
     return {"status": status, "user": user}
+
+
+def sent_messages(calls: list[Call]) -> list[Call]:
+    """The text messages among the calls (sendMessage)."""
+    return [c for c in calls if c.method == "sendMessage"]
 
 
 def texts_of(calls: list[Call]) -> str:

@@ -83,14 +83,6 @@ async def update_meeting(bot: BotDriver, meeting_id: int, at: datetime, **values
     await db_of(bot).run(raw_sql(change))
 
 
-async def member(bot: BotDriver, user: TgUser, *sectors: str) -> None:
-    """A consented user subscribed to the given sector teams."""
-    await bot.send(user, "/start")
-    await bot.click(user, "consent:yes")
-    for slug in sectors:
-        await bot.send(user, f"/start sector-{slug}")
-
-
 async def make_moderator(bot: BotDriver, user_id: int, team: str = "culture") -> None:
     """Grant a sector moderator role directly."""
 

@@ -19,7 +19,7 @@ from storage.database import Database
 from storage.unit import Unit
 from tests.conftest import ADMIN_ID
 from tests.harness import BotDriver, Clock, TgUser, texts_of
-from tests.meeting_factory import db_of, files_driver, make_moderator, member, uploaded
+from tests.meeting_factory import db_of, files_driver, make_moderator, uploaded
 from tests.sql import connection, raw_sql
 from tests.test_meetings import MOD, publish
 
@@ -90,7 +90,7 @@ def targets(body: str) -> list[int]:
 
 
 async def test_audit_pages_newest_first(bot: BotDriver) -> None:
-    await member(bot, ADMIN)
+    await bot.onboard(ADMIN)
     await make_moderator(bot, 3001, "culture")
     await db_of(bot).run(
         lambda unit: connection(unit).execute("UPDATE moderators SET display_name = '<Ola> & co'")
@@ -122,7 +122,7 @@ async def test_audit_pages_newest_first(bot: BotDriver) -> None:
 
 
 async def test_audit_empty_escaped_and_usage(bot: BotDriver) -> None:
-    await member(bot, ADMIN)
+    await bot.onboard(ADMIN)
     assert "The audit log is empty." in texts_of(await bot.send(ADMIN, "/audit"))
     await fill(bot, 1, title="<b>Spotkanie</b> & co")
     body = texts_of(await bot.send(ADMIN, "/audit"))
@@ -133,8 +133,8 @@ async def test_audit_empty_escaped_and_usage(bot: BotDriver) -> None:
 
 async def test_audit_refused_to_members_and_moderators(bot: BotDriver, anna: TgUser) -> None:
     mod = TgUser(id=3001, language_code="pl", first_name="Moderatorka")
-    await member(bot, anna)
-    await member(bot, mod)
+    await bot.onboard(anna)
+    await bot.onboard(mod)
     await make_moderator(bot, mod.id, "culture")
     await fill(bot, 3)
     for user in (anna, mod):
@@ -151,7 +151,7 @@ async def test_audit_refused_to_members_and_moderators(bot: BotDriver, anna: TgU
 
 async def test_csv_export_with_bom_newest_first_and_no_formulas(files_bot: BotDriver) -> None:
     bot = files_bot
-    await member(bot, ADMIN)
+    await bot.onboard(ADMIN)
     await fill(bot, 12, title='=HYPERLINK("x")', name="Zażółć")
     calls = await bot.click(ADMIN, "audit:csv")
     document = [c for c in calls if c.method == "sendDocument"]
@@ -193,7 +193,7 @@ def test_csv_cells_that_look_like_formulas_are_quoted() -> None:
 
 
 async def test_meeting_create_edit_cancel_are_audited(bot: BotDriver) -> None:
-    await member(bot, MOD)
+    await bot.onboard(MOD)
     await make_moderator(bot, MOD.id, "culture")
     meeting_id = await publish(bot)
     await bot.send(MOD, f"/edit_meeting {meeting_id}")
@@ -223,6 +223,6 @@ async def test_meeting_create_edit_cancel_are_audited(bot: BotDriver) -> None:
     assert cancelled.details["meetings"] == [meeting_id]
     # A refused action leaves no entry.
     other = TgUser(id=3002, language_code="pl", first_name="Inny")
-    await member(bot, other)
+    await bot.onboard(other)
     await bot.send(other, f"/cancel_meeting {meeting_id}")
     assert await db_of(bot).run(lambda unit: unit.audit.count_entries()) == 3

@@ -8,13 +8,12 @@ from typing import Any
 
 import pytest
 
-from bot.dispatcher import dispatch_once
 from bot.services import broadcasts as service
 from storage.unit import Unit
 from tests.conftest import ADMIN_ID
 from tests.fakes import Call
 from tests.harness import BotDriver, TgUser, texts_of
-from tests.meeting_factory import db_of, make_moderator, member
+from tests.meeting_factory import db_of, make_moderator
 from tests.sql import connection, raw_sql
 
 MOD = TgUser(id=3201, language_code="pl", first_name="Moderatorka")
@@ -39,12 +38,6 @@ async def rows(bot: BotDriver, sql: str, *params: object) -> list[tuple[Any, ...
     return [tuple(row) for row in found]
 
 
-async def dispatch(bot: BotDriver) -> list[Call]:
-    before = len(bot.api.calls)
-    await dispatch_once(bot.app.bot_data["deps"], bot.app.bot)
-    return bot.api.calls[before:]
-
-
 def sends(calls: list[Call]) -> list[Call]:
     return [c for c in calls if c.method in ("sendMessage", "sendPhoto", "sendDocument")]
 
@@ -62,7 +55,7 @@ async def write(bot: BotDriver, user: TgUser, **content: Any) -> list[Call]:
 
 
 async def moderator(bot: BotDriver, user: TgUser = MOD, *teams: str) -> None:
-    await member(bot, user)
+    await bot.onboard(user)
     for slug in teams or ("culture",):
         await make_moderator(bot, user.id, slug)
 
@@ -76,7 +69,7 @@ async def draft(bot: BotDriver, user: TgUser = MOD, *teams: str) -> list[Call]:
 
 
 async def test_non_moderators_are_refused(bot: BotDriver, anna: TgUser) -> None:
-    await member(bot, anna, "culture")
+    await bot.onboard(anna, sectors=["culture"])
     assert "Komunikaty mogą wysyłać tylko" in texts_of(await bot.send(anna, "/broadcast"))
     assert "Komunikaty mogą wysyłać tylko" in texts_of(await bot.send(anna, "/broadcasts"))
     # A button of the flow without the flow changes nothing.
@@ -88,10 +81,10 @@ async def test_broadcast_keeps_formatting_escapes_html_and_reaches_each_person_o
     bot: BotDriver, anna: TgUser, john: TgUser
 ) -> None:
     await moderator(bot, MOD, "culture", "education")
-    await member(bot, anna, "culture", "education")
-    await member(bot, john, "culture")
+    await bot.onboard(anna, sectors=["culture", "education"])
+    await bot.onboard(john, sectors=["culture"])
     outsider = TgUser(id=4444, language_code="pl")
-    await member(bot, outsider, "environment")
+    await bot.onboard(outsider, sectors=["environment"])
     await draft(bot, MOD, "culture", "education")
     body = "Zebranie <script> & 1 < 2\n\nDrugi akapit"
     calls = await write(bot, MOD, text=body, entities=[{"type": "bold", "offset": 0, "length": 8}])
@@ -106,7 +99,7 @@ async def test_broadcast_keeps_formatting_escapes_html_and_reaches_each_person_o
     calls = await bot.click(MOD, "bc:now")
     assert "Wysłać komunikat teraz?" in texts_of(calls)
     await bot.click(MOD, "bc:confirm", message_id=555)
-    sent = sends(await dispatch(bot))
+    sent = sends(await bot.dispatch())
     by_chat = {c.chat_id: c.text for c in sent}
     assert sorted(chat or 0 for chat in by_chat) == [anna.id, john.id]
     assert by_chat[anna.id] == f"📣 <b>{PL_HEADER}</b>\n\n{expected}"
@@ -131,13 +124,10 @@ async def test_forged_audience_buttons_change_nothing(bot: BotDriver) -> None:
 async def test_admin_reaches_every_subscriber_and_linked_groups(
     bot: BotDriver, anna: TgUser, john: TgUser
 ) -> None:
-    await member(bot, ADMIN)
-    await member(bot, anna, "culture")
-    await member(bot, john, "environment")
-    await member(
-        bot,
-        TgUser(id=4445),
-    )  # no sector: not a subscriber
+    await bot.onboard(ADMIN)
+    await bot.onboard(anna, sectors=["culture"])
+    await bot.onboard(john, sectors=["environment"])
+    await bot.onboard(TgUser(id=4445))  # no sector: not a subscriber
     await bot.send(ADMIN, "/link_group economy", chat_id=-100900)
     await bot.send(ADMIN, "/broadcast")
     await bot.click(ADMIN, "bc:aud:all")
@@ -146,7 +136,7 @@ async def test_admin_reaches_every_subscriber_and_linked_groups(
     assert "It will reach <b>2</b> people. Also 1 sector group." in texts_of(calls)
     await bot.click(ADMIN, "bc:now")
     await bot.click(ADMIN, "bc:confirm")
-    sent = sends(await dispatch(bot))
+    sent = sends(await bot.dispatch())
     assert sorted(c.chat_id or 0 for c in sent) == [-100900, anna.id, john.id]
     by_chat = {c.chat_id: c.text for c in sent}
     assert by_chat[john.id] == "📣 <b>Coordinating team</b>\n\nHello all"
@@ -158,7 +148,7 @@ async def test_long_text_is_split_at_paragraphs_or_refused_with_the_limit(
     bot: BotDriver, anna: TgUser
 ) -> None:
     await moderator(bot)
-    await member(bot, anna, "culture")
+    await bot.onboard(anna, sectors=["culture"])
     await draft(bot)
     too_long = "x" * 4100
     calls = await write(bot, MOD, text=too_long)
@@ -181,13 +171,13 @@ async def test_long_text_is_split_at_paragraphs_or_refused_with_the_limit(
     assert all(service.visible_length(p) <= 4096 for p in parts)
     await bot.click(MOD, "bc:now")
     await bot.click(MOD, "bc:confirm")
-    sent = [c.text for c in sends(await dispatch(bot))]
+    sent = [c.text for c in sends(await bot.dispatch())]
     assert sent == parts  # recipients get exactly the preview, in order
 
 
 async def test_photo_with_caption_and_too_large_attachments(bot: BotDriver, anna: TgUser) -> None:
     await moderator(bot)
-    await member(bot, anna, "culture")
+    await bot.onboard(anna, sectors=["culture"])
     await draft(bot)
     big = {"file_id": "big", "file_unique_id": "b", "width": 9, "height": 9}
     calls = await write(bot, MOD, photo=[{**big, "file_size": 11 * 1024 * 1024}])
@@ -212,7 +202,7 @@ async def test_photo_with_caption_and_too_large_attachments(bot: BotDriver, anna
     assert "<i>Plakat</i> &lt;wydarzenia&gt;" in preview[0].params["caption"]
     await bot.click(MOD, "bc:now")
     await bot.click(MOD, "bc:confirm")
-    sent = sends(await dispatch(bot))
+    sent = sends(await bot.dispatch())
     assert [(c.method, c.chat_id) for c in sent] == [("sendPhoto", anna.id)]
     assert sent[0].params["caption"] == preview[0].params["caption"]
 
@@ -221,7 +211,7 @@ async def test_scheduled_broadcast_goes_at_its_time_or_is_cancelled(
     bot: BotDriver, anna: TgUser
 ) -> None:
     await moderator(bot)
-    await member(bot, anna, "culture")
+    await bot.onboard(anna, sectors=["culture"])
     await draft(bot)
     await write(bot, MOD, text="Później")
     calls = await bot.click(MOD, "bc:later")
@@ -231,9 +221,9 @@ async def test_scheduled_broadcast_goes_at_its_time_or_is_cancelled(
     calls = await bot.send(MOD, "2026-11-26 13:30")  # 12:30 UTC
     assert "czwartek, 26 listopada 2026, 13:30" in texts_of(calls)
     await bot.click(MOD, "bc:confirm")
-    assert sends(await dispatch(bot)) == []
+    assert sends(await bot.dispatch()) == []
     bot.clock.advance(hours=2, minutes=30)
-    assert [c.chat_id for c in sends(await dispatch(bot))] == [anna.id]
+    assert [c.chat_id for c in sends(await bot.dispatch())] == [anna.id]
     # A second one, cancelled before its time: nothing goes out.
     await draft(bot)
     await write(bot, MOD, text="Nigdy")
@@ -248,7 +238,7 @@ async def test_scheduled_broadcast_goes_at_its_time_or_is_cancelled(
     calls = await bot.click(MOD, "bc:cancel:2")
     assert "anulowany" in texts_of(calls)
     bot.clock.advance(days=2)
-    assert sends(await dispatch(bot)) == []
+    assert sends(await bot.dispatch()) == []
     states = await rows(bot, "SELECT state FROM announcements WHERE subject = 'broadcast:2'")
     assert states == [("cancelled",)]
     audit = await rows(bot, "SELECT action, target FROM audit_log WHERE action LIKE 'broadcast%'")
@@ -259,8 +249,8 @@ async def test_cancel_a_running_broadcast_expires_its_pending_copies(
     bot: BotDriver, anna: TgUser, john: TgUser
 ) -> None:
     await moderator(bot)
-    await member(bot, anna, "culture")
-    await member(bot, john, "culture")
+    await bot.onboard(anna, sectors=["culture"])
+    await bot.onboard(john, sectors=["culture"])
     await draft(bot)
     await write(bot, MOD, text="Teraz")
     await bot.click(MOD, "bc:now")
@@ -277,7 +267,7 @@ async def test_cancel_a_running_broadcast_expires_its_pending_copies(
     calls = await bot.send(MOD, "/broadcasts")
     assert "oczekujące 2" in texts_of(calls)
     await bot.click(MOD, "bc:cancel:1")
-    assert sends(await dispatch(bot)) == []
+    assert sends(await bot.dispatch()) == []
     calls = await bot.send(MOD, "/broadcasts")
     assert "anulowany" in texts_of(calls)
     assert "wygasłe 2" in texts_of(calls)
@@ -289,7 +279,7 @@ async def test_forged_cancel_for_another_sectors_broadcast_has_no_effect(
 ) -> None:
     await moderator(bot)
     await moderator(bot, OTHER_MOD, "education")
-    await member(bot, anna, "culture")
+    await bot.onboard(anna, sectors=["culture"])
     await draft(bot)
     await write(bot, MOD, text="Jutro")
     await bot.click(MOD, "bc:later")
@@ -302,7 +292,7 @@ async def test_forged_cancel_for_another_sectors_broadcast_has_no_effect(
     calls = await bot.click(OTHER_MOD, "bc:cancel:99")
     assert texts_of(calls)
     bot.clock.advance(days=2)
-    assert [c.chat_id for c in sends(await dispatch(bot))] == [anna.id]
+    assert [c.chat_id for c in sends(await bot.dispatch())] == [anna.id]
     # A revoked moderator's old button is refused too.
     await db_of(bot).run(raw_sql(lambda conn: conn.execute("DELETE FROM moderators")))
     calls = await bot.click(MOD, "bc:cancel:1")
@@ -313,8 +303,8 @@ async def test_progress_message_is_edited_in_place_at_most_every_few_seconds(
     bot: BotDriver, anna: TgUser, john: TgUser
 ) -> None:
     await moderator(bot)
-    await member(bot, anna, "culture")
-    await member(bot, john, "culture")
+    await bot.onboard(anna, sectors=["culture"])
+    await bot.onboard(john, sectors=["culture"])
     await draft(bot)
     await write(bot, MOD, text="Postęp")
     await bot.click(MOD, "bc:now")
@@ -323,10 +313,10 @@ async def test_progress_message_is_edited_in_place_at_most_every_few_seconds(
     assert "jest wysyłany" in edit[0].text
     # Sent at once after confirming: the last edit was less than 3 s ago, no edit yet.
     bot.api.fail("sendMessage", 403, "Forbidden: bot was blocked by the user")
-    calls = await dispatch(bot)
+    calls = await bot.dispatch()
     assert [c for c in calls if c.method == "editMessageText"] == []
     bot.clock.advance(seconds=3)
-    calls = await dispatch(bot)
+    calls = await bot.dispatch()
     edits = [c for c in calls if c.method == "editMessageText"]
     assert len(edits) == 1
     assert edits[0].params["message_id"] == 555
@@ -334,7 +324,7 @@ async def test_progress_message_is_edited_in_place_at_most_every_few_seconds(
     assert "wysłane 1 · nieudane 0 · zablokowane 1" in edits[0].text
     assert "oczekujące 0" in edits[0].text
     bot.clock.advance(seconds=10)
-    calls = await dispatch(bot)
+    calls = await bot.dispatch()
     assert [c for c in calls if c.method == "editMessageText"] == []  # final: no more edits
 
 
@@ -379,7 +369,7 @@ def test_fanout_bench_runs_and_prints_its_figures() -> None:
 
 async def test_cancel_wrong_input_and_group_chats(bot: BotDriver, anna: TgUser) -> None:
     await moderator(bot)
-    await member(bot, anna, "culture")
+    await bot.onboard(anna, sectors=["culture"])
     calls = await bot.send(MOD, "/broadcast", chat_id=-100777)
     assert "tylko w rozmowie prywatnej" in texts_of(calls)
     await bot.send(MOD, "/broadcast")
@@ -406,7 +396,7 @@ async def test_cancel_wrong_input_and_group_chats(bot: BotDriver, anna: TgUser) 
     calls = await bot.send(MOD, "/cancel")
     assert "nic nie zostało wysłane" in texts_of(calls)
     assert await rows(bot, "SELECT * FROM broadcasts") == []
-    assert sends(await dispatch(bot)) == []
+    assert sends(await bot.dispatch()) == []
 
 
 def test_parse_when_refuses_a_time_skipped_by_summer_time() -> None:
@@ -429,7 +419,7 @@ async def test_a_caption_too_long_for_telegram_follows_the_document_as_a_message
     bot: BotDriver, anna: TgUser
 ) -> None:
     await moderator(bot)
-    await member(bot, anna, "culture")
+    await bot.onboard(anna, sectors=["culture"])
     await draft(bot)
     document = {"file_id": "doc-1", "file_unique_id": "d1", "file_size": 2048}
     caption = "Regulamin & zasady " + "r" * 1100
@@ -439,5 +429,5 @@ async def test_a_caption_too_long_for_telegram_follows_the_document_as_a_message
     assert preview[2] == ("sendMessage", "Regulamin &amp; zasady " + "r" * 1100)
     await bot.click(MOD, "bc:now")
     await bot.click(MOD, "bc:confirm")
-    sent = [(c.method, c.params.get("document")) for c in sends(await dispatch(bot))]
+    sent = [(c.method, c.params.get("document")) for c in sends(await bot.dispatch())]
     assert sent == [("sendDocument", "doc-1"), ("sendMessage", None)]

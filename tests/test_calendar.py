@@ -15,7 +15,6 @@ from tests.harness import BotDriver, Clock, TgUser, texts_of
 from tests.meeting_factory import (
     add_meeting,
     files_driver,
-    member,
     update_meeting,
     uploaded,
 )
@@ -36,7 +35,7 @@ def events(data: bytes) -> list[Component]:
 async def test_add_to_calendar_sends_an_ics_that_imports_right(
     bot: BotDriver, anna: TgUser, clock: Clock
 ) -> None:
-    await member(bot, anna)
+    await bot.onboard(anna)
     # 16:00 UTC on 3 December = 17:00 in Warsaw (winter time).
     start = datetime(2026, 12, 3, 16, 0, tzinfo=UTC)
     meeting = await add_meeting(
@@ -88,7 +87,7 @@ async def test_add_to_calendar_sends_an_ics_that_imports_right(
 async def test_uid_stays_and_sequence_grows_after_an_edit(
     bot: BotDriver, anna: TgUser, clock: Clock
 ) -> None:
-    await member(bot, anna)
+    await bot.onboard(anna)
     meeting = await add_meeting(bot, place=None, online_url="https://meet.example.org/abc")
     await bot.click(anna, f"cal:ics:{meeting}")
     clock.advance(hours=2)
@@ -105,7 +104,7 @@ async def test_uid_stays_and_sequence_grows_after_an_edit(
 
 
 async def test_cancelled_meeting_exports_as_cancelled(bot: BotDriver, anna: TgUser) -> None:
-    await member(bot, anna)
+    await bot.onboard(anna)
     meeting = await add_meeting(bot, state="cancelled")
     calls = await bot.click(anna, f"cal:ics:{meeting}")
     [document] = [c for c in calls if c.method == "sendDocument"]
@@ -117,7 +116,7 @@ async def test_cancelled_meeting_exports_as_cancelled(bot: BotDriver, anna: TgUs
 
 @pytest.mark.parametrize("data", ["cal:ics:999", "cal:ics:x", "cal:zip:1", "cal:ics:1:2"])
 async def test_forged_calendar_buttons(bot: BotDriver, anna: TgUser, data: str) -> None:
-    await member(bot, anna)
+    await bot.onboard(anna)
     await add_meeting(bot)
     calls = await bot.click(anna, data)
     assert texts_of(calls) == "Ten przycisk jest już nieaktualny."
@@ -127,7 +126,7 @@ async def test_forged_calendar_buttons(bot: BotDriver, anna: TgUser, data: str) 
 async def test_calendar_command_exports_every_upcoming_meeting_of_my_sectors(
     bot: BotDriver, anna: TgUser, clock: Clock
 ) -> None:
-    await member(bot, anna, "culture", "health")
+    await bot.onboard(anna, sectors=["culture", "health"])
     first = await add_meeting(bot, team="culture", starts_in=timedelta(days=2))
     second = await add_meeting(bot, team="health", starts_in=timedelta(days=9))
     cancelled = await add_meeting(bot, team="culture", state="cancelled")
@@ -149,7 +148,7 @@ async def test_calendar_command_exports_every_upcoming_meeting_of_my_sectors(
 
 
 async def test_calendar_without_meetings_explains(bot: BotDriver, anna: TgUser) -> None:
-    await member(bot, anna)
+    await bot.onboard(anna)
     calls = await bot.send(anna, "/calendar")
     assert "/sectors" in texts_of(calls)
     assert uploaded(bot) == []
@@ -158,7 +157,7 @@ async def test_calendar_without_meetings_explains(bot: BotDriver, anna: TgUser) 
 async def test_calendar_needs_consent_and_a_private_chat(bot: BotDriver, anna: TgUser) -> None:
     calls = await bot.send(anna, "/calendar")
     assert "/start" in texts_of(calls)
-    await member(bot, anna, "culture")
+    await bot.onboard(anna, sectors=["culture"])
     await add_meeting(bot)
     await bot.send(anna, "/calendar", chat_id=-100123)
     assert uploaded(bot) == []

@@ -17,7 +17,7 @@ from bot.config import Config
 from tests.conftest import ADMIN_ID, TEST_TOKEN
 from tests.harness import BotDriver, Clock, TgUser
 from tests.meeting_factory import add_meeting, files_driver, uploaded
-from tests.test_postulates_helpers import make_moderator, member, postulate_row, represent, submit
+from tests.test_postulates_helpers import make_moderator, postulate_row, represent, submit
 
 # OWASP's CSV-injection starters: = + - @, and a tab or carriage return in front of one.
 HOSTILE = ('=HYPERLINK("http://evil","x")', "+1", "-1+1", "@SUM(1)", "\t=1", "\r=1")
@@ -55,7 +55,7 @@ async def hostile_programme(bot: BotDriver) -> int:
     Returns the id of a meeting every author is going to.
     """
     for person in (ADMIN, MODERATOR, *AUTHORS):
-        await member(bot, person)
+        await bot.onboard(person)
     await make_moderator(bot, MODERATOR, "culture")
     references = []
     for author, hostile in zip(AUTHORS, HOSTILE, strict=True):

@@ -20,7 +20,6 @@ from tests.test_postulates_helpers import (
     db_of,
     last_buttons,
     make_moderator,
-    member,
     postulate_row,
     submit,
     team_id,
@@ -62,7 +61,7 @@ async def test_consent(bot: BotDriver, anna: TgUser) -> None:
 
 
 async def test_postulate_submit(bot: BotDriver, anna: TgUser) -> None:
-    await member(bot, anna)
+    await bot.onboard(anna)
     await bot.send(anna, "/postulate")
     calls = await bot.click(anna, f"pst:sector:{await team_id(bot, 'culture')}")
     if "pst:behalf:organisation" in last_buttons(calls).values():
@@ -81,7 +80,7 @@ async def test_postulate_submit(bot: BotDriver, anna: TgUser) -> None:
 
 async def test_review_decision(bot: BotDriver, anna: TgUser) -> None:
     for person in (ADMIN, MOD, anna):
-        await member(bot, person)
+        await bot.onboard(person)
     await make_moderator(bot, MOD, "culture")
     reference = await submit(bot, anna)
     row = await postulate_row(bot, reference)
@@ -92,7 +91,7 @@ async def test_review_decision(bot: BotDriver, anna: TgUser) -> None:
 
 
 async def test_meeting_publish(bot: BotDriver) -> None:
-    await member(bot, MOD)
+    await bot.onboard(MOD)
     await make_moderator(bot, MOD, "culture")
     await new_meeting(bot, MOD)
     _, second = await bot.double_press(MOD, label(bot, "meetings.button-publish"))
@@ -101,7 +100,7 @@ async def test_meeting_publish(bot: BotDriver) -> None:
 
 
 async def test_meeting_cancel(bot: BotDriver) -> None:
-    await member(bot, MOD)
+    await bot.onboard(MOD)
     await make_moderator(bot, MOD, "culture")
     meeting = await add_meeting(bot)
     await bot.send(MOD, f"/cancel_meeting {meeting}")
@@ -111,7 +110,7 @@ async def test_meeting_cancel(bot: BotDriver) -> None:
 
 
 async def test_broadcast_send(bot: BotDriver, anna: TgUser) -> None:
-    await member(bot, MOD)
+    await bot.onboard(MOD)
     await make_moderator(bot, MOD, "culture")
     await draft(bot, MOD)
     await write(bot, MOD, text="Zapraszamy na spotkanie")
@@ -122,9 +121,9 @@ async def test_broadcast_send(bot: BotDriver, anna: TgUser) -> None:
 
 
 async def test_invite_accept(bot: BotDriver, john: TgUser) -> None:
-    await member(bot, ADMIN)
+    await bot.onboard(ADMIN)
     token = await invite_token(bot, "education")
-    await member(bot, john)
+    await bot.onboard(john)
     await bot.send(john, f"/start mod-{token}")
     _, second = await bot.double_press(john, label(bot, "roles.button-accept", "en"))
     assert_quiet_repeat(bot, second)
@@ -132,8 +131,8 @@ async def test_invite_accept(bot: BotDriver, john: TgUser) -> None:
 
 
 async def test_revoke_confirm(bot: BotDriver, anna: TgUser) -> None:
-    await member(bot, ADMIN)
-    await member(bot, anna)
+    await bot.onboard(ADMIN)
+    await bot.onboard(anna)
     await grant_sector(bot)
     await forward_message(bot, ADMIN, from_user(anna))
     await bot.send(ADMIN, "/revoke")
@@ -144,7 +143,7 @@ async def test_revoke_confirm(bot: BotDriver, anna: TgUser) -> None:
 
 
 async def test_organisation_save(bot: BotDriver, anna: TgUser) -> None:
-    await member(bot, anna)
+    await bot.onboard(anna)
     await fill_and_save_without_pressing(bot, anna)
     _, second = await bot.double_press(anna, label(bot, "organisation.button-save"))
     assert_quiet_repeat(bot, second)
@@ -161,7 +160,7 @@ async def fill_and_save_without_pressing(bot: BotDriver, user: TgUser) -> None:
 
 
 async def test_stop_representing(bot: BotDriver, anna: TgUser) -> None:
-    await member(bot, anna)
+    await bot.onboard(anna)
     await register(bot, anna, "Fundacja Zielony Kraków", "none")
     await bot.send(anna, "/organisation")
     await bot.press(anna, label(bot, "organisation.button-leave"))
@@ -171,7 +170,7 @@ async def test_stop_representing(bot: BotDriver, anna: TgUser) -> None:
 
 
 async def test_forget_confirm(bot: BotDriver, anna: TgUser) -> None:
-    await member(bot, anna)
+    await bot.onboard(anna)
     await bot.send(anna, "/forget")
     _, second = await bot.double_press(anna, label(bot, "privacy.forget-yes"))
     assert_quiet_repeat(bot, second)
@@ -179,7 +178,7 @@ async def test_forget_confirm(bot: BotDriver, anna: TgUser) -> None:
 
 
 async def test_rsvp_going(bot: BotDriver, anna: TgUser) -> None:
-    await member(bot, anna)
+    await bot.onboard(anna)
     meeting = await add_meeting(bot)
     await bot.send(anna, f"/start meeting-{meeting}")
     _, second = await bot.double_press(anna, label(bot, "meetings.card-going"))

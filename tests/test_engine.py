@@ -19,7 +19,7 @@ from bot.engine import DeliveryEngine, build_engine
 from tests.conftest import ADMIN_ID
 from tests.fakes import Call, FakeBotApi
 from tests.harness import BotDriver, Clock, TgUser
-from tests.meeting_factory import make_moderator, member
+from tests.meeting_factory import make_moderator
 from tests.test_postulates_helpers import postulate_row, submit
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -173,8 +173,8 @@ async def running(config: Config, clock: Clock) -> AsyncIterator[BotDriver]:
     await app.start()
     driver = BotDriver(app=app, api=api, clock=clock)
     try:
-        await member(driver, MOD)
-        await member(driver, ANNA)
+        await driver.onboard(MOD)
+        await driver.onboard(ANNA)
         await make_moderator(driver, MOD.id, "culture")
         await driver.send(ANNA, "/sectors")
         await driver.press(ANNA, "Kultura", exact=False)

@@ -22,7 +22,6 @@ from tests.test_postulates_helpers import (
     TITLE,
     db_of,
     make_moderator,
-    member,
     postulate_row,
     represent,
     sent_text,
@@ -36,7 +35,7 @@ MODERATOR = TgUser(id=2001, language_code="pl", first_name="Mod")
 async def scenario(bot: BotDriver, anna: TgUser, john: TgUser) -> tuple[str, str]:
     """Two postulates (culture, health), one supported, one forwarded with history."""
     for user in (ADMIN, MODERATOR, anna, john):
-        await member(bot, user)
+        await bot.onboard(user)
     await make_moderator(bot, MODERATOR, "culture")
     await represent(bot, anna, "Fundacja „Łąka” ; Kraków")
     await represent(bot, john, 'Stowarzyszenie "Źródło"')

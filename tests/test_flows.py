@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from bot.dispatcher import dispatch_once
-from bot.housekeeping import run_housekeeping
-from tests.harness import BotDriver, TgUser, texts_of
-from tests.meeting_factory import make_moderator, member
+from tests.harness import BotDriver, TgUser, sent_messages, texts_of
+from tests.meeting_factory import make_moderator
 from tests.sql import connection
 
 MOD = TgUser(id=3301, language_code="pl", first_name="Moderatorka")
 
 
 async def _moderator(bot: BotDriver) -> None:
-    await member(bot, MOD)
+    await bot.onboard(MOD)
     await make_moderator(bot, MOD.id, "culture")
 
 
@@ -60,12 +58,8 @@ async def test_cancel_then_an_old_button_changes_nothing(bot: BotDriver) -> None
 async def test_an_idle_broadcast_expires_and_its_author_is_told(bot: BotDriver) -> None:
     await _moderator(bot)
     await _broadcast_to_culture(bot)
-    deps = bot.app.bot_data["deps"]
     bot.clock.advance(minutes=30)
-    await run_housekeeping(deps)
-    before = len(bot.api.calls)
-    await dispatch_once(deps, bot.app.bot)
-    told = [c for c in bot.api.calls[before:] if c.method == "sendMessage"]
+    told = sent_messages(await bot.tick())
     assert [c.chat_id for c in told] == [MOD.id]
     assert "Szkic komunikatu czekał zbyt długo" in told[0].text
     calls = await bot.send(MOD, "/broadcast")  # expired: a fresh start, not a resume

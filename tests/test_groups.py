@@ -5,13 +5,12 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-from bot.dispatcher import dispatch_once
 from bot.services import delivery
 from bot.services.delivery import OutgoingMessage
 from storage.unit import Unit
-from tests.fakes import BOT_ID, Call
-from tests.harness import BotDriver, TgUser, texts_of
-from tests.meeting_factory import db_of, make_moderator, member
+from tests.fakes import BOT_ID
+from tests.harness import BotDriver, TgUser, sent_messages, texts_of
+from tests.meeting_factory import db_of, make_moderator
 from tests.sql import connection, raw_sql
 
 GROUP = -100500
@@ -47,14 +46,8 @@ async def notice(bot: BotDriver, slug: str = "culture", body: str = "Notice") ->
     return await db_of(bot).run(raw_sql(queue))
 
 
-async def dispatch(bot: BotDriver) -> list[Call]:
-    before = len(bot.api.calls)
-    await dispatch_once(bot.app.bot_data["deps"], bot.app.bot)
-    return [c for c in bot.api.calls[before:] if c.method == "sendMessage"]
-
-
 async def linked_moderator(bot: BotDriver) -> None:
-    await member(bot, MOD)
+    await bot.onboard(MOD)
     await make_moderator(bot, MOD.id, "culture")
     calls = await bot.send(MOD, "/link_group culture", chat_id=GROUP)
     assert "Kultura" in texts_of(calls) or "Culture" in texts_of(calls), texts_of(calls)
@@ -64,22 +57,22 @@ async def test_linked_group_gets_the_sector_notices_in_the_default_language(
     bot: BotDriver, anna: TgUser
 ) -> None:
     await linked_moderator(bot)
-    await member(bot, anna, "culture")
+    await bot.onboard(anna, sectors=["culture"])
     assert await links(bot) == [(GROUP, "culture")]
     await notice(bot)
     await notice(bot, "education", "Other sector")
-    sent = {(c.chat_id, c.text) for c in await dispatch(bot)}
+    sent = {(c.chat_id, c.text) for c in sent_messages(await bot.dispatch())}
     assert (GROUP, "Notice pl") in sent
     assert (anna.id, "Notice pl") in sent
     assert not any(chat == GROUP and "Other" in body for chat, body in sent)
 
 
 async def test_refusals_change_nothing(bot: BotDriver, anna: TgUser) -> None:
-    await member(bot, anna, "culture")
+    await bot.onboard(anna, sectors=["culture"])
     calls = await bot.send(anna, "/link_group culture", chat_id=GROUP)
     assert "Nie masz uprawnień" in texts_of(calls)  # refused, in her language
     other = TgUser(id=3102, language_code="en", first_name="Other")
-    await member(bot, other)
+    await bot.onboard(other)
     await make_moderator(bot, other.id, "education")
     calls = await bot.send(other, "/link_group culture", chat_id=GROUP)
     assert "not allowed" in texts_of(calls)
@@ -95,7 +88,7 @@ async def test_refusals_change_nothing(bot: BotDriver, anna: TgUser) -> None:
 
 
 async def test_revoked_moderator_cannot_link(bot: BotDriver) -> None:
-    await member(bot, MOD)
+    await bot.onboard(MOD)
     await make_moderator(bot, MOD.id, "culture")
     await db_of(bot).run(raw_sql(lambda conn: conn.execute("DELETE FROM moderators")))
     await bot.send(MOD, "/link_group culture", chat_id=GROUP)
@@ -105,7 +98,7 @@ async def test_revoked_moderator_cannot_link(bot: BotDriver) -> None:
 async def test_unlink_stops_notices_and_expires_waiting_copies(bot: BotDriver) -> None:
     await linked_moderator(bot)
     other = TgUser(id=3103, language_code="en", first_name="Other")
-    await member(bot, other)
+    await bot.onboard(other)
     await make_moderator(bot, other.id, "education")
     calls = await bot.send(other, "/unlink_group", chat_id=GROUP)  # not their sector
     assert "not allowed" in texts_of(calls)
@@ -119,7 +112,7 @@ async def test_unlink_stops_notices_and_expires_waiting_copies(bot: BotDriver) -
     calls = await bot.send(MOD, "/unlink_group", chat_id=GROUP)
     assert "Kultura" in texts_of(calls)
     assert await links(bot) == []
-    assert not [c for c in await dispatch(bot) if c.chat_id == GROUP]
+    assert not [c for c in sent_messages(await bot.dispatch()) if c.chat_id == GROUP]
     states = await db_of(bot).run(
         lambda unit: (
             connection(unit)
@@ -142,14 +135,14 @@ async def test_supergroup_migration_message_moves_the_link(bot: BotDriver) -> No
     await bot.feed({"message": message})
     assert await links(bot) == [(-1001234, "culture")]
     await notice(bot)
-    assert [c.chat_id for c in await dispatch(bot)] == [-1001234]
+    assert [c.chat_id for c in sent_messages(await bot.dispatch())] == [-1001234]
 
 
 async def test_chat_migrated_on_send_moves_the_link_and_resends_once(bot: BotDriver) -> None:
     await linked_moderator(bot)
     await notice(bot)
     bot.api.fail("sendMessage", 400, "Bad Request: group chat was upgraded", migrate_to_chat_id=-77)
-    calls = await dispatch(bot)
+    calls = sent_messages(await bot.dispatch())
     assert [c.chat_id for c in calls] == [GROUP, -77]
     assert await links(bot) == [(-77, "culture")]
     states = await db_of(bot).run(
@@ -171,26 +164,26 @@ async def test_bot_removed_from_the_group_unlinks_it(bot: BotDriver) -> None:
     await bot.feed({"my_chat_member": change})
     assert await links(bot) == []
     # A private block still works as before (the members handler in group 0).
-    await member(bot, MOD)
+    await bot.onboard(MOD)
 
 
 async def test_a_group_gets_at_most_20_a_minute_without_holding_up_others(
     bot: BotDriver, anna: TgUser
 ) -> None:
     await linked_moderator(bot)
-    await member(bot, anna, "culture")
+    await bot.onboard(anna, sectors=["culture"])
     for number in range(25):
         await notice(bot, body=f"N{number}")
-    calls = await dispatch(bot)
+    calls = sent_messages(await bot.dispatch())
     to_group = [c for c in calls if c.chat_id == GROUP]
     to_anna = [c for c in calls if c.chat_id == anna.id]
     assert len(to_group) == 20
     assert len(to_anna) == 25  # not starved while the group waits
     assert [c.text for c in to_group] == [f"N{n} pl" for n in range(20)]
     bot.clock.advance(seconds=30)
-    assert not [c for c in await dispatch(bot) if c.chat_id == GROUP]
+    assert not [c for c in sent_messages(await bot.dispatch()) if c.chat_id == GROUP]
     bot.clock.advance(seconds=31)
-    later = [c.text for c in await dispatch(bot) if c.chat_id == GROUP]
+    later = [c.text for c in sent_messages(await bot.dispatch()) if c.chat_id == GROUP]
     assert later == [f"N{n} pl" for n in range(20, 25)]
 
 
@@ -215,6 +208,6 @@ async def test_meeting_changes_and_cancellations_reach_the_linked_group(bot: Bot
             )
 
     await db_of(bot).run(raw_sql(queue))
-    assert [(c.chat_id, c.text) for c in await dispatch(bot)] == [
+    assert [(c.chat_id, c.text) for c in sent_messages(await bot.dispatch())] == [
         (GROUP, f"Cancelled {meeting_id}")
     ]

@@ -10,8 +10,8 @@ from bot import limits
 from bot.services import broadcasts as service
 from bot.services.users import Actor
 from tests.harness import BotDriver, TgUser
-from tests.meeting_factory import db_of, member
-from tests.test_broadcasts import MOD, dispatch, draft, moderator, sends, write
+from tests.meeting_factory import db_of
+from tests.test_broadcasts import MOD, draft, moderator, sends, write
 
 TEXT = 'Zobacz "to" i kod:\nprint(1)'
 URL = 'https://example.org/a"b?x=<1>&y=2'
@@ -22,7 +22,7 @@ async def test_quotes_in_a_link_and_a_code_language_reach_everyone(
     bot: BotDriver, anna: TgUser
 ) -> None:
     await moderator(bot)
-    await member(bot, anna, "culture")
+    await bot.onboard(anna, sectors=["culture"])
     await draft(bot)
     entities = [
         {"type": "text_link", "offset": 0, "length": 6, "url": URL},
@@ -34,7 +34,7 @@ async def test_quotes_in_a_link_and_a_code_language_reach_everyone(
     assert previews, [c.text for c in calls]
     await bot.press(MOD, "Wyślij teraz", exact=False)
     await bot.press(MOD, "Potwierdź", exact=False)
-    sent = [c for c in sends(await dispatch(bot)) if c.chat_id == anna.id]
+    sent = [c for c in sends(await bot.dispatch()) if c.chat_id == anna.id]
     assert len(sent) == 1, [c.text for c in sent]
     body = sent[0].text
     # Telegram shows exactly what the moderator wrote; the link and language survive intact.

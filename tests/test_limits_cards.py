@@ -16,7 +16,7 @@ from tests.conftest import ADMIN_ID
 from tests.harness import BotDriver, Clock, TgUser
 from tests.meeting_factory import files_driver, uploaded
 from tests.sql import raw_sql
-from tests.test_postulates_helpers import db_of, member, postulate_row, submit, tick
+from tests.test_postulates_helpers import db_of, postulate_row, submit
 from tests.test_review import MODERATOR, cast
 
 # 3,500 characters with what breaks naive counting: markup characters and astral emoji.
@@ -42,7 +42,7 @@ def note(word: str) -> str:
 async def long_postulate(bot: BotDriver, anna: TgUser) -> tuple[str, int]:
     """A 3,500-character postulate after two clarification rounds of 2,000 characters each."""
     await cast(bot)
-    await member(bot, anna)
+    await bot.onboard(anna)
     reference = await submit(bot, anna, content=CONTENT)
     pid = int((await postulate_row(bot, reference))["id"])
     for round_ in ("pierwsze", "drugie"):
@@ -51,7 +51,7 @@ async def long_postulate(bot: BotDriver, anna: TgUser) -> tuple[str, int]:
         await bot.click(anna, f"pst:answer:{pid}")
         await bot.send(anna, note(f"odpowiedź {round_}"))
         assert (await postulate_row(bot, reference))["state"] == "in_review"
-    await tick(bot)
+    await bot.tick()
     return reference, pid
 
 
@@ -93,15 +93,15 @@ async def test_opening_changes_nothing_when_the_card_cannot_be_sent(
     bot: BotDriver, anna: TgUser
 ) -> None:
     await cast(bot)
-    await member(bot, anna)
+    await bot.onboard(anna)
     reference = await submit(bot, anna)
-    await tick(bot)
+    await bot.tick()
     bot.api.fail("sendMessage", 400, "Bad Request: message is too long")
     await bot.press(MODERATOR, "Otwórz postulat", exact=False)
     assert (await postulate_row(bot, reference))["state"] == "submitted"
     # Nothing was queued for the author either: the next tick sends them nothing.
     bot.api.clear()
-    await tick(bot)
+    await bot.tick()
     assert not [c for c in bot.api.sent("sendMessage") if c.chat_id == anna.id]
 
 
@@ -139,8 +139,8 @@ async def test_every_postulate_view_fits_with_maximal_inputs(
     await cast(bot)
     author = TgUser(id=7001, language_code=language, first_name="Author")
     admin = TgUser(id=ADMIN_ID, language_code=language, first_name="Admin")
-    await member(bot, author)
-    await member(bot, admin)
+    await bot.onboard(author)
+    await bot.onboard(admin)
     await bot.send(admin, "/language")
     await bot.click(admin, f"lang:set:{language}")
     references = [
@@ -154,7 +154,7 @@ async def test_every_postulate_view_fits_with_maximal_inputs(
         await bot.click(author, f"pst:answer:{pid}")
         await bot.send(author, nasty(2000, "!"))
     await bot.click(admin, f"rev:fwd:{pid}")
-    await tick(bot)
+    await bot.tick()
     bot.api.clear()
 
     await bot.send(admin, "/review")
@@ -166,7 +166,7 @@ async def test_every_postulate_view_fits_with_maximal_inputs(
         assert any(len(shown.buttons) > 1 for shown in bot.keyboards(view))
     await bot.click(admin, f"rev:yes:{pid}")
     await bot.send(admin, nasty(2000, "✓"))
-    await tick(bot)
+    await bot.tick()
     await bot.click(author, f"pst:card:{pid}")
     await bot.click(author, f"rev:full:{pid}")
     refused = [c for c in bot.api.calls if fakes.telegram_refusal(c.method, c.params)]

@@ -28,7 +28,7 @@ from tests.fakes import BOT_ID, BOT_USERNAME, Call
 from tests.harness import BotDriver, Clock, TgUser
 from tests.meeting_factory import add_meeting
 from tests.sql import raw_sql
-from tests.test_postulates_helpers import member, team_id
+from tests.test_postulates_helpers import team_id
 
 HUGE = 100_000
 USER = TgUser(id=3101, language_code="pl", first_name="Ola")
@@ -263,7 +263,7 @@ async def test_malformed_update_never_reaches_the_error_handler(
 ) -> None:
     bot, errors = watched
     if consented:
-        await member(bot, USER)
+        await bot.onboard(USER)
     data, reply_due = CASES[name]
     caplog.set_level(logging.WARNING)
 
@@ -293,7 +293,7 @@ async def test_over_long_postulate_answers_name_the_limit(
 ) -> None:
     bot, errors = watched
     texts = Texts()
-    await member(bot, USER)
+    await bot.onboard(USER)
     culture = await team_id(bot, "culture")
     await bot.send(USER, "/postulate")
     await bot.click(USER, f"pst:sector:{culture}")
@@ -315,7 +315,7 @@ async def test_over_long_organisation_name_names_the_limit(
     watched: tuple[BotDriver, list[object]],
 ) -> None:
     bot, errors = watched
-    await member(bot, USER)
+    await bot.onboard(USER)
     await bot.send(USER, "/organisation")
     calls = await bot.send(USER, "N" * HUGE)
     shown = "\n".join(c.text for c in replies(calls))
@@ -329,7 +329,7 @@ async def test_ids_in_other_scripts_are_stale_buttons(
 ) -> None:
     """The bot only makes ASCII buttons: "rsvp:going:١" (Arabic-Indic 1) is forged data."""
     bot, errors = watched
-    await member(bot, USER)
+    await bot.onboard(USER)
     meeting = await add_meeting(bot)
     assert meeting == 1
     calls = await bot.click(USER, "rsvp:going:\u0661")

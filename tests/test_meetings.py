@@ -11,7 +11,6 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.config import Config
-from bot.dispatcher import dispatch_once
 from bot.housekeeping import run_housekeeping
 from bot.i18n import Texts
 from bot.meeting_card import card_keyboard, card_text
@@ -19,8 +18,8 @@ from bot.services.rsvp import RsvpCounts
 from storage.models import Meeting, Team
 from tests.conftest import ADMIN_ID, start_driver, stop_driver
 from tests.fakes import Call
-from tests.harness import BotDriver, Clock, TgUser, texts_of
-from tests.meeting_factory import db_of, make_moderator, member
+from tests.harness import BotDriver, Clock, TgUser, sent_messages, texts_of
+from tests.meeting_factory import db_of, make_moderator
 from tests.sql import connection, raw_sql
 
 WARSAW = ZoneInfo("Europe/Warsaw")
@@ -121,20 +120,13 @@ async def team_id(bot: BotDriver, slug: str) -> int:
     return int(row[0])
 
 
-async def dispatch(bot: BotDriver) -> list[Call]:
-    """Let the clock tick: send whatever is due now; return the messages sent."""
-    before = len(bot.api.calls)
-    await dispatch_once(bot.app.bot_data["deps"], bot.app.bot)
-    return [c for c in bot.api.calls[before:] if c.method == "sendMessage"]
-
-
 async def rows(bot: BotDriver, sql: str, *params: object) -> list[tuple[Any, ...]]:
     result = await db_of(bot).run(raw_sql(lambda conn: conn.execute(sql, params).fetchall()))
     return [tuple(row) for row in result]
 
 
 async def moderator(bot: BotDriver, user: TgUser = MOD, team: str = "culture") -> None:
-    await member(bot, user)
+    await bot.onboard(user)
     await make_moderator(bot, user.id, team)
 
 
@@ -197,10 +189,10 @@ async def test_publish_notifies_subscribers_with_card_and_rsvp_buttons(
     bot: BotDriver, anna: TgUser, john: TgUser
 ) -> None:
     await moderator(bot)
-    await member(bot, anna, "culture")
-    await member(bot, john, "culture")
+    await bot.onboard(anna, sectors=["culture"])
+    await bot.onboard(john, sectors=["culture"])
     outsider = TgUser(id=4444, language_code="pl")
-    await member(bot, outsider, "education")
+    await bot.onboard(outsider, sectors=["education"])
 
     preview = await new_meeting(bot)
     shown = texts_of(preview)
@@ -209,7 +201,7 @@ async def test_publish_notifies_subscribers_with_card_and_rsvp_buttons(
     assert await rows(bot, "SELECT id FROM meetings") == []  # nothing stored before Publish
 
     meeting_id = await publish_from_preview(bot)
-    sent = await dispatch(bot)
+    sent = sent_messages(await bot.dispatch())
     by_chat = {c.chat_id: c for c in sent}
     assert set(by_chat) == {anna.id, john.id}  # subscribers of culture only (MOD is not one)
     assert "czwartek, 3 grudnia 2026, 17:00" in by_chat[anna.id].text
@@ -221,7 +213,7 @@ async def test_publish_notifies_subscribers_with_card_and_rsvp_buttons(
     assert f"cal:ics:{meeting_id}" in data
     # The preview was exactly this notice.
     assert by_chat[anna.id].text in shown
-    assert await dispatch(bot) == []  # nothing twice
+    assert sent_messages(await bot.dispatch()) == []  # nothing twice
 
 
 async def publish_from_preview(bot: BotDriver, user: TgUser = MOD) -> int:
@@ -232,9 +224,9 @@ async def publish_from_preview(bot: BotDriver, user: TgUser = MOD) -> int:
 
 async def test_reminders_go_out_at_lead_times_in_utc(bot: BotDriver, anna: TgUser) -> None:
     await moderator(bot)
-    await member(bot, anna, "culture")
+    await bot.onboard(anna, sectors=["culture"])
     await publish(bot)  # 2026-12-03 17:00 CET = 16:00 UTC; reminders 24 h and 1 h
-    await dispatch(bot)
+    sent_messages(await bot.dispatch())
     due = await rows(
         bot,
         "SELECT due_at, expires_at FROM announcements WHERE kind = 'meeting-reminder' "
@@ -245,29 +237,29 @@ async def test_reminders_go_out_at_lead_times_in_utc(bot: BotDriver, anna: TgUse
         ("2026-12-03T15:00:00.000000+00:00", "2026-12-03T16:00:00.000000+00:00"),
     ]
     bot.clock.now = datetime(2026, 12, 2, 15, 59, tzinfo=UTC)
-    assert await dispatch(bot) == []
+    assert sent_messages(await bot.dispatch()) == []
     bot.clock.now = datetime(2026, 12, 2, 16, 0, tzinfo=UTC)
-    sent = await dispatch(bot)
+    sent = sent_messages(await bot.dispatch())
     assert [c.chat_id for c in sent] == [anna.id]
     assert "Przypomnienie" in sent[0].text
     assert "1 dzień" in sent[0].text
     bot.clock.now = datetime(2026, 12, 3, 15, 0, tzinfo=UTC)
-    sent = await dispatch(bot)
+    sent = sent_messages(await bot.dispatch())
     assert [c.chat_id for c in sent] == [anna.id]
     assert "1 godzinę" in sent[0].text
     bot.clock.now = datetime(2026, 12, 3, 17, 0, tzinfo=UTC)
-    assert await dispatch(bot) == []
+    assert sent_messages(await bot.dispatch()) == []
 
 
 async def test_custom_reminders_and_rsvp_audience(
     bot: BotDriver, anna: TgUser, john: TgUser
 ) -> None:
     await moderator(bot)
-    await member(bot, anna, "culture")
+    await bot.onboard(anna, sectors=["culture"])
     rsvp_only = TgUser(id=4445, language_code="en")
-    await member(bot, rsvp_only)  # not subscribed, but RSVPs going
+    await bot.onboard(rsvp_only)  # not subscribed, but RSVPs going
     meeting_id = await publish(bot, reminders="2d, 3h, 30m")
-    await dispatch(bot)
+    sent_messages(await bot.dispatch())
     leads = await rows(bot, "SELECT reminder_minutes FROM meetings WHERE id = ?", meeting_id)
     assert json.loads(leads[0][0]) == [2880, 180, 30]
     now = "2026-11-26T10:00:00.000000+00:00"
@@ -278,7 +270,7 @@ async def test_custom_reminders_and_rsvp_audience(
         )
     )
     bot.clock.now = datetime(2026, 12, 1, 16, 0, tzinfo=UTC)  # 2 days before
-    sent = await dispatch(bot)
+    sent = sent_messages(await bot.dispatch())
     assert [c.chat_id for c in sent] == [rsvp_only.id]  # anna said not going
 
 
@@ -286,15 +278,15 @@ async def test_edit_time_notifies_and_never_reminds_for_the_old_time(
     bot: BotDriver, anna: TgUser
 ) -> None:
     await moderator(bot)
-    await member(bot, anna, "culture")
+    await bot.onboard(anna, sectors=["culture"])
     meeting_id = await publish(bot)
-    await dispatch(bot)
+    sent_messages(await bot.dispatch())
 
     await bot.send(MOD, f"/edit_meeting {meeting_id}")
     await bot.click(MOD, "mtg:efield:start")
     calls = await bot.send(MOD, "4.12.2026 18:30")
     assert "Zapisano" in texts_of(calls)
-    sent = await dispatch(bot)
+    sent = sent_messages(await bot.dispatch())
     assert [c.chat_id for c in sent] == [anna.id]
     assert "czwartek, 3 grudnia 2026, 17:00 → <b>piątek, 4 grudnia 2026, 18:30</b>" in sent[0].text
     assert f"rsvp:going:{meeting_id}" in [d for _, d in sent[0].buttons()]
@@ -303,7 +295,7 @@ async def test_edit_time_notifies_and_never_reminds_for_the_old_time(
     reminders: list[datetime] = []
     for step in range(2 * 24 * 9):
         bot.clock.now = datetime(2026, 11, 26, 10, tzinfo=UTC) + timedelta(minutes=30 * step)
-        for call in await dispatch(bot):
+        for call in sent_messages(await bot.dispatch()):
             assert "Przypomnienie" in call.text
             assert "piątek, 4 grudnia 2026, 18:30" in call.text
             reminders.append(bot.clock.now)
@@ -315,19 +307,19 @@ async def test_edit_time_notifies_and_never_reminds_for_the_old_time(
 
 async def test_edit_place_and_agenda_say_what_changed(bot: BotDriver, john: TgUser) -> None:
     await moderator(bot)
-    await member(bot, john, "culture")
+    await bot.onboard(john, sectors=["culture"])
     meeting_id = await publish(bot)
-    await dispatch(bot)
+    sent_messages(await bot.dispatch())
     await bot.click(MOD, f"mtg:edit:{meeting_id}")
     await bot.click(MOD, "mtg:efield:place")
     await bot.send(MOD, "https://meet.example.org/abc")
-    sent = await dispatch(bot)
+    sent = sent_messages(await bot.dispatch())
     assert "Place: ul. Józefińska 14, Kraków → none" in sent[0].text
     assert "Online: none → https://meet.example.org/abc" in sent[0].text
     await bot.send(MOD, f"/edit_meeting {meeting_id}")
     await bot.click(MOD, "mtg:efield:agenda")
     await bot.click(MOD, "mtg:eclear")
-    sent = await dispatch(bot)
+    sent = sent_messages(await bot.dispatch())
     assert "The agenda has changed" in sent[0].text
     agenda = await rows(bot, "SELECT agenda FROM meetings WHERE id = ?", meeting_id)
     assert agenda == [(None,)]
@@ -335,9 +327,9 @@ async def test_edit_place_and_agenda_say_what_changed(bot: BotDriver, john: TgUs
 
 async def test_cancel_notifies_and_sends_no_reminders(bot: BotDriver, anna: TgUser) -> None:
     await moderator(bot)
-    await member(bot, anna, "culture")
+    await bot.onboard(anna, sectors=["culture"])
     meeting_id = await publish(bot)
-    await dispatch(bot)
+    sent_messages(await bot.dispatch())
     calls = await bot.send(MOD, f"/cancel_meeting {meeting_id}")
     assert (
         "❌ Odwołaj to spotkanie",
@@ -345,13 +337,13 @@ async def test_cancel_notifies_and_sends_no_reminders(bot: BotDriver, anna: TgUs
     ) in calls[-1].buttons()
     calls = await bot.click(MOD, f"mtg:cancel-one:{meeting_id}")
     assert "Odwołano 1 spotkanie (nr" in texts_of(calls)
-    sent = await dispatch(bot)
+    sent = sent_messages(await bot.dispatch())
     assert [c.chat_id for c in sent] == [anna.id]
     assert "odwołane" in sent[0].text
     assert sent[0].buttons() == []
     for day in range(1, 9):
         bot.clock.now = datetime(2026, 11, 26, 10, tzinfo=UTC) + timedelta(days=day)
-        assert await dispatch(bot) == []
+        assert sent_messages(await bot.dispatch()) == []
     states = await rows(bot, "SELECT state FROM meetings WHERE id = ?", meeting_id)
     assert states == [("cancelled",)]
     again = await bot.click(MOD, f"mtg:cancel-one:{meeting_id}")
@@ -362,7 +354,7 @@ async def test_weekly_series_keeps_wall_time_one_notice_and_series_edits(
     bot: BotDriver, anna: TgUser
 ) -> None:
     await moderator(bot)
-    await member(bot, anna, "culture")
+    await bot.onboard(anna, sectors=["culture"])
     # Weekly on Thursdays 17:00 from 2027-03-18 to 2027-04-08: across the March DST switch.
     first = await publish(bot, start="2027-03-18 17:00", recurrence="weekly", until="2027-04-08")
     starts = await rows(
@@ -374,7 +366,7 @@ async def test_weekly_series_keeps_wall_time_one_notice_and_series_edits(
         "2027-04-01T15:00:00.000000+00:00",  # CEST: still 17:00 local
         "2027-04-08T15:00:00.000000+00:00",
     ]
-    sent = await dispatch(bot)
+    sent = sent_messages(await bot.dispatch())
     assert len(sent) == 1  # one notice for the series
     assert "4 spotkania w cyklu" in sent[0].text
     count = await rows(bot, "SELECT count(*) FROM announcements WHERE kind = 'meeting-reminder'")
@@ -408,7 +400,7 @@ async def test_weekly_series_keeps_wall_time_one_notice_and_series_edits(
         "2027-04-07T16:00:00.000000+00:00",
         "2027-04-08T15:00:00.000000+00:00",
     ]
-    sent = await dispatch(bot)
+    sent = sent_messages(await bot.dispatch())
     assert len(sent) == 1
     assert "Zmiana dotyczy 3 spotkań z cyklu" in sent[0].text
 
@@ -477,7 +469,7 @@ async def test_preview_change_a_field_then_publish(bot: BotDriver) -> None:
 
 
 async def test_members_cannot_schedule(bot: BotDriver, anna: TgUser) -> None:
-    await member(bot, anna, "culture")
+    await bot.onboard(anna, sectors=["culture"])
     calls = await bot.send(anna, "/new_meeting")
     assert "dla moderatorów" in texts_of(calls)
     culture = await team_id(bot, "culture")
@@ -501,7 +493,7 @@ async def test_sector_buttons_only_for_moderated_sectors_and_forgery_refused(
 
 
 async def test_admin_may_schedule_for_every_sector(bot: BotDriver) -> None:
-    await member(bot, ADMIN)
+    await bot.onboard(ADMIN)
     calls = await bot.send(ADMIN, "/new_meeting")
     assert len(calls[-1].buttons()) == 8
 
@@ -708,7 +700,7 @@ def test_year_less_date_means_the_next_such_date() -> None:
 
 async def test_card_buttons_for_moderators_and_forged_edit(bot: BotDriver, anna: TgUser) -> None:
     await moderator(bot)
-    await member(bot, anna, "culture")
+    await bot.onboard(anna, sectors=["culture"])
     meeting_id = await publish(bot)
     calls = await bot.click(anna, f"mtg:edit:{meeting_id}")  # forged by a member
     assert calls[-1].params.get("show_alert") is True
@@ -726,14 +718,14 @@ async def test_english_admin_flow_and_consent_needed(bot: BotDriver, john: TgUse
     await bot.send(ADMIN, "/start")
     calls = await bot.send(ADMIN, "/new_meeting")
     assert "consent" in texts_of(calls).lower() or "zgod" in texts_of(calls)
-    await member(bot, ADMIN)
-    await member(bot, john, "education")
+    await bot.onboard(ADMIN)
+    await bot.onboard(john, sectors=["education"])
     calls = await new_meeting(bot, ADMIN, team="education", start="2026-12-05 09:00")
     shown = texts_of(calls)
     assert "Saturday, 5 December 2026, 09:00–10:30" in shown
     assert "Publish the meeting?" in shown
     await bot.click(ADMIN, "mtg:publish")
-    sent = await dispatch(bot)
+    sent = sent_messages(await bot.dispatch())
     assert [c.chat_id for c in sent] == [john.id]
     assert "New sector meeting" in sent[0].text
 
@@ -762,24 +754,24 @@ async def test_another_command_pauses_the_draft_and_new_meeting_resumes_it(
 
 async def test_change_notice_cuts_long_values(bot: BotDriver, anna: TgUser) -> None:
     await moderator(bot)
-    await member(bot, anna, "culture")
+    await bot.onboard(anna, sectors=["culture"])
     long_url = "https://meet.example.org/" + "a" * 470
     meeting_id = await publish(bot, place=f"{'Sala ' * 59}1 {long_url}", agenda="z" * 2000)
-    await dispatch(bot)
+    sent_messages(await bot.dispatch())
     await bot.send(MOD, f"/edit_meeting {meeting_id}")
     await bot.click(MOD, "mtg:efield:place")
     await bot.send(MOD, "https://meet.example.org/" + "b" * 470)
-    sent = await dispatch(bot)
+    sent = sent_messages(await bot.dispatch())
     assert len(sent[0].text) <= 4096
     assert "…" in sent[0].text
 
 
 async def test_meeting_audience_storage(bot: BotDriver, anna: TgUser, john: TgUser) -> None:
     await moderator(bot)
-    await member(bot, anna, "culture")
-    await member(bot, john, "culture")
+    await bot.onboard(anna, sectors=["culture"])
+    await bot.onboard(john, sectors=["culture"])
     going = TgUser(id=4446, language_code="en")
-    await member(bot, going, "education")
+    await bot.onboard(going, sectors=["education"])
     meeting_id = await publish(bot)
     now = "2026-11-26T10:00:00.000000+00:00"
 
@@ -802,10 +794,10 @@ async def test_timeout_drops_the_draft_and_says_so(bot: BotDriver) -> None:
     await bot.send(MOD, "Budżet 2027")
     bot.clock.advance(minutes=29)
     await run_housekeeping(bot.app.bot_data["deps"])
-    assert await dispatch(bot) == []  # still within its 30 minutes
+    assert sent_messages(await bot.dispatch()) == []  # still within its 30 minutes
     bot.clock.advance(minutes=1)
     await run_housekeeping(bot.app.bot_data["deps"])
-    sent = await dispatch(bot)
+    sent = sent_messages(await bot.dispatch())
     assert [c.chat_id for c in sent] == [MOD.id]
     assert "Minęło zbyt dużo czasu" in sent[0].text
     calls = await bot.send(MOD, "2026-12-03 17:00")  # no longer an answer
@@ -819,19 +811,21 @@ async def test_raising_the_capacity_promotes_those_waiting_at_once(bot: BotDrive
     await moderator(bot)
     waiting = [TgUser(id=3000 + n, language_code="pl") for n in range(3)]
     for person in waiting:
-        await member(bot, person, "culture")
+        await bot.onboard(person, sectors=["culture"])
     meeting_id = await publish(bot)
     await bot.click(MOD, f"mtg:edit:{meeting_id}")
     await bot.click(MOD, "mtg:efield:capacity")
     await bot.send(MOD, "1")
     for person in waiting:
         await bot.click(person, f"rsvp:going:{meeting_id}")
-    await dispatch(bot)
+    sent_messages(await bot.dispatch())
 
     await bot.click(MOD, f"mtg:edit:{meeting_id}")
     await bot.click(MOD, "mtg:efield:capacity")
     await bot.send(MOD, "2")
-    promoted = [c.chat_id for c in await dispatch(bot) if "Zwolniło się miejsce" in c.text]
+    promoted = [
+        c.chat_id for c in sent_messages(await bot.dispatch()) if "Zwolniło się miejsce" in c.text
+    ]
     assert promoted == [waiting[1].id]
     calls = await bot.click(waiting[2], f"rsvp:going:{meeting_id}")
     assert "pozycja 1." in texts_of(calls)

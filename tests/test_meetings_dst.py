@@ -10,11 +10,10 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.config import Config
-from bot.dispatcher import dispatch_once
 from bot.services.meetings import MeetingDraft, occurrences, resolve_local
 from tests.conftest import start_driver, stop_driver
 from tests.harness import BotDriver, Clock, TgUser, texts_of
-from tests.meeting_factory import db_of, make_moderator, member
+from tests.meeting_factory import db_of, make_moderator
 from tests.sql import connection
 
 WARSAW = ZoneInfo("Europe/Warsaw")
@@ -69,7 +68,7 @@ def test_series_keeps_local_wall_time_across_both_switches() -> None:
 
 async def _schedule(bot: BotDriver, start: str) -> str:
     """/new_meeting for the culture team at `start`, default reminders; return the preview."""
-    await member(bot, MOD)
+    await bot.onboard(MOD)
     await make_moderator(bot, MOD.id, "culture")
     culture = await db_of(bot).run(
         lambda unit: (
@@ -97,9 +96,7 @@ async def _reminder_instants(
     arrived = []
     bot.clock.now = since
     while bot.clock.now <= until:
-        before = len(bot.api.calls)
-        await dispatch_once(bot.app.bot_data["deps"], bot.app.bot)
-        for call in bot.api.calls[before:]:
+        for call in await bot.dispatch():
             to_user = call.method == "sendMessage" and call.chat_id == user.id
             if to_user and "Przypomnienie" in call.text:
                 arrived.append(bot.clock.now)
@@ -108,10 +105,10 @@ async def _reminder_instants(
 
 
 async def test_meeting_in_the_spring_gap(bot: BotDriver, anna: TgUser) -> None:
-    await member(bot, anna, "culture")
+    await bot.onboard(anna, sectors=["culture"])
     preview = await _schedule(bot, "2027-03-28 02:30")
     assert "niedziela, 28 marca 2027, 03:30" in preview  # moved forward by the gap
-    await dispatch_once(bot.app.bot_data["deps"], bot.app.bot)  # the notice
+    await bot.dispatch()  # the notice
     arrived = await _reminder_instants(
         bot, anna, datetime(2027, 3, 26, 0, 0, tzinfo=UTC), datetime(2027, 3, 29, 0, 0, tzinfo=UTC)
     )
@@ -123,10 +120,10 @@ async def test_meeting_in_the_spring_gap(bot: BotDriver, anna: TgUser) -> None:
 
 
 async def test_meeting_in_the_autumn_repeated_hour(bot: BotDriver, anna: TgUser) -> None:
-    await member(bot, anna, "culture")
+    await bot.onboard(anna, sectors=["culture"])
     preview = await _schedule(bot, "31.10.2027 02:30")
     assert "niedziela, 31 października 2027, 02:30" in preview
-    await dispatch_once(bot.app.bot_data["deps"], bot.app.bot)
+    await bot.dispatch()
     arrived = await _reminder_instants(
         bot, anna, datetime(2027, 10, 29, 0, 0, tzinfo=UTC), datetime(2027, 11, 1, 0, 0, tzinfo=UTC)
     )

@@ -6,13 +6,9 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import ADMIN_ID
 from tests.harness import BotDriver, TgUser, texts_of
 from tests.sql import raw_sql
-
-
-async def consent(bot: BotDriver, user: TgUser) -> None:
-    await bot.send(user, "/start")
-    await bot.click(user, "consent:yes")
 
 
 async def test_start_greets_in_polish_and_asks_for_consent(bot: BotDriver, anna: TgUser) -> None:
@@ -36,35 +32,36 @@ async def test_no_language_code_uses_configured_default(bot: BotDriver) -> None:
 
 async def test_consent_then_sectors_toggle_in_place(bot: BotDriver, anna: TgUser) -> None:
     await bot.send(anna, "/start")
-    calls = await bot.click(anna, "consent:yes")
+    calls = await bot.press(anna, "✅ Zgadzam się")
     [offer] = [c for c in calls if c.method == "sendMessage"]
     labels = [label for label, _ in offer.buttons()]
     assert len(labels) == 8
     assert "▫️ Kultura" in labels
     culture = dict(offer.buttons())["▫️ Kultura"]
 
-    calls = await bot.click(anna, culture, message_id=55)
+    calls = await bot.press(anna, "▫️ Kultura")
     [edit] = [c for c in calls if c.method == "editMessageText"]
-    assert edit.params["message_id"] == 55
+    assert edit.params["message_id"] == offer.message_id
     assert ("✅ Kultura", culture) in edit.buttons()
     assert "Obserwujesz 1 zespół branżowy." in edit.text
     [answer] = [c for c in calls if c.method == "answerCallbackQuery"]
     assert answer.params["text"] == "Zapisano: Kultura"
 
-    calls = await bot.click(anna, culture, message_id=55)
+    calls = await bot.press(anna, "✅ Kultura")
     [edit] = [c for c in calls if c.method == "editMessageText"]
+    assert edit.params["message_id"] == offer.message_id
     assert ("▫️ Kultura", culture) in edit.buttons()
     assert "Obserwujesz 0 zespołów branżowych." in edit.text
 
 
 async def test_polish_plural_forms(bot: BotDriver, anna: TgUser) -> None:
-    await consent(bot, anna)
+    await bot.onboard(anna)
     calls = await bot.send(anna, "/sectors")
-    buttons = [data for _, data in calls[-1].buttons()]
+    labels = [label for label, _ in calls[-1].buttons()]
     expected = {1: "1 zespół branżowy", 2: "2 zespoły branżowe", 5: "5 zespołów branżowych"}
     seen = {}
-    for count, data in enumerate(buttons[:5], start=1):
-        calls = await bot.click(anna, data)
+    for count, label in enumerate(labels[:5], start=1):
+        calls = await bot.press(anna, label)
         seen[count] = texts_of([c for c in calls if c.method == "editMessageText"])
     for count, phrase in expected.items():
         assert phrase in seen[count]
@@ -75,7 +72,7 @@ async def test_deep_link_subscribes_after_consent(bot: BotDriver, anna: TgUser) 
     [message] = [c for c in calls if c.method == "sendMessage"]
     assert message.buttons() == [("✅ Zgadzam się", "consent:yes:culture")]
 
-    calls = await bot.click(anna, "consent:yes:culture")
+    calls = await bot.press(anna, "✅ Zgadzam się")
     assert "Zapisano Cię do zespołu branżowego <b>Kultura</b>." in texts_of(calls)
 
     calls = await bot.send(anna, "/start sector-culture")
@@ -83,7 +80,7 @@ async def test_deep_link_subscribes_after_consent(bot: BotDriver, anna: TgUser) 
 
 
 async def test_deep_link_to_unknown_sector_explains(bot: BotDriver, anna: TgUser) -> None:
-    await consent(bot, anna)
+    await bot.onboard(anna)
     calls = await bot.send(anna, "/start sector-astronomy")
     assert "Nie ma takiego zespołu branżowego." in texts_of(calls)
 
@@ -98,7 +95,7 @@ async def test_sectors_before_consent_is_refused(bot: BotDriver, anna: TgUser) -
 
 
 async def test_forged_and_stale_buttons_change_nothing(bot: BotDriver, anna: TgUser) -> None:
-    await consent(bot, anna)
+    await bot.onboard(anna)
     for data in [
         "sectors:toggle:999",
         "sectors:toggle:abc",
@@ -115,10 +112,10 @@ async def test_forged_and_stale_buttons_change_nothing(bot: BotDriver, anna: TgU
 
 
 async def test_language_switch(bot: BotDriver, anna: TgUser) -> None:
-    await consent(bot, anna)
+    await bot.onboard(anna)
     calls = await bot.send(anna, "/language")
     assert ("🇬🇧 English", "lang:set:en") in calls[-1].buttons()
-    calls = await bot.click(anna, "lang:set:en")
+    calls = await bot.press(anna, "🇬🇧 English")
     assert "Language changed to English." in texts_of(calls)
     calls = await bot.send(anna, "/help")
     assert "Commands" in texts_of(calls)
@@ -127,8 +124,8 @@ async def test_language_switch(bot: BotDriver, anna: TgUser) -> None:
 async def test_personal_command_in_group_points_to_private_chat(
     bot: BotDriver, anna: TgUser
 ) -> None:
-    await consent(bot, anna)
-    await bot.click(anna, "sectors:toggle:2")
+    await bot.onboard(anna)
+    await bot.press(anna, "▫️ Kultura")
     calls = await bot.send(anna, "/sectors", chat_id=-100123)
     [message] = calls[-1:]
     assert message.chat_id == -100123
@@ -154,7 +151,7 @@ async def test_help_lists_admin_section_for_admin(bot: BotDriver) -> None:
 async def test_blocking_marks_inactive_and_restart_reactivates(
     bot: BotDriver, anna: TgUser
 ) -> None:
-    await consent(bot, anna)
+    await bot.onboard(anna)
     db = bot.app.bot_data["deps"].db
     await bot.my_chat_member(anna, "member", "kicked")
     user = await db.run(lambda unit: unit.users.get_user(anna.id))
@@ -204,7 +201,7 @@ async def test_unexpected_error_is_apologised_for_in_the_users_language(
 ) -> None:
     from bot.services import sectors as sectors_service
 
-    await consent(bot, john)
+    await bot.onboard(john)
 
     async def broken(*_args: object) -> None:
         raise RuntimeError("storage exploded")
@@ -271,3 +268,79 @@ async def test_moderator_help_lists_meeting_and_review_commands(bot: BotDriver) 
     assert "/new_meeting" in shown
     assert "/review" in shown
     assert "coordinating team" not in shown
+
+
+PERSONAL_COMMANDS = [
+    "/start",
+    "/start sector-culture",
+    "/start meeting-1",
+    "/sectors",
+    "/language",
+    "/mydata",
+    "/forget",
+    "/organisation",
+    "/postulate",
+    "/my_postulates",
+    "/postulates",
+    "/support 1",
+    "/call",
+    "/review",
+    "/export",
+    "/meetings",
+    "/schedule",
+    "/meeting 1",
+    "/calendar",
+    "/settings",
+    "/stats",
+    "/new_meeting",
+    "/edit_meeting 1",
+    "/cancel_meeting 1",
+    "/broadcast",
+    "/broadcasts",
+    "/grant",
+    "/revoke",
+    "/team",
+    "/audit",
+]
+
+
+@pytest.mark.parametrize("command", PERSONAL_COMMANDS)
+async def test_every_personal_command_in_a_group_points_to_the_private_chat(
+    bot: BotDriver, command: str
+) -> None:
+    admin = TgUser(id=ADMIN_ID, first_name="Admin")
+    await bot.onboard(admin)
+    calls = await bot.send(admin, command, chat_id=-100123)
+    [message] = calls
+    assert message.chat_id == -100123
+    assert message.text == "To polecenie działa tylko w rozmowie prywatnej ze mną."
+    [[(_, link)]] = [[button] for button in message.buttons()]
+    assert link == "https://t.me/ngo_test_bot?start=from-group"
+
+
+async def test_unknown_command_and_cancel_in_a_group_stay_quiet(
+    bot: BotDriver, anna: TgUser
+) -> None:
+    await bot.onboard(anna)
+    for typed in ["/frobnicate", "/cancel", "hello there"]:
+        assert await bot.send(anna, typed, chat_id=-100123) == []
+
+
+@pytest.mark.parametrize(
+    "data", ["sectors:toggle:2", "consent:yes", "lang:set:en", "set:quiet", "priv:forget:yes"]
+)
+async def test_personal_button_pressed_in_a_group_is_refused(
+    bot: BotDriver, anna: TgUser, data: str
+) -> None:
+    await bot.onboard(anna)
+    calls = await bot.click(anna, data, chat_id=-100123)
+    [answer] = calls
+    assert answer.method == "answerCallbackQuery"
+    assert answer.params["text"] == "To polecenie działa tylko w rozmowie prywatnej ze mną."
+    assert answer.params["show_alert"] is True
+
+
+async def test_forged_button_in_a_group_is_stale(bot: BotDriver, anna: TgUser) -> None:
+    await bot.onboard(anna)
+    [answer] = await bot.click(anna, "nothing:here", chat_id=-100123)
+    assert answer.params["text"] == "Ten przycisk jest już nieaktualny."

@@ -12,9 +12,7 @@ from typing import Any
 import pytest
 
 from bot.config import Config
-from bot.dispatcher import dispatch_once
 from bot.errors import ConsentRequired
-from bot.housekeeping import run_housekeeping
 from bot.i18n import PLACEHOLDER, Texts, load_catalog
 from bot.services import organisations as service
 from bot.services.organisations import OrganisationDraft
@@ -31,11 +29,6 @@ NAME_PL = "Fundacja Dobrych Sąsiadów"
 KRS = "0000123456"
 NIP = "1234563218"
 REGON = "123456785"
-
-
-async def consent(bot: BotDriver, user: TgUser) -> None:
-    await bot.send(user, "/start")
-    await bot.click(user, "consent:yes")
 
 
 async def press(bot: BotDriver, user: TgUser, data: str) -> list[Call]:
@@ -65,11 +58,6 @@ async def represented(bot: BotDriver, user: TgUser) -> int | None:
         bot, "SELECT organisation_id FROM users WHERE id = ?", user.id
     )
     return None if organisation_id is None else int(organisation_id)
-
-
-async def dispatch(bot: BotDriver) -> None:
-    """Let the delivery engine send what is due (notices to representatives, answers)."""
-    await dispatch_once(bot.app.bot_data["deps"], bot.app.bot)
 
 
 def sent(calls: list[Call]) -> list[Call]:
@@ -116,7 +104,7 @@ async def register(
 
 
 async def test_register_in_polish(bot: BotDriver, anna: TgUser) -> None:
-    await consent(bot, anna)
+    await bot.onboard(anna)
     calls = await bot.send(anna, "/organisation")
     body = texts_of(sent(calls))
     assert "Nie reprezentujesz jeszcze żadnej organizacji" in body
@@ -164,7 +152,7 @@ async def test_register_in_polish(bot: BotDriver, anna: TgUser) -> None:
 
 
 async def test_register_in_english_with_another_register(bot: BotDriver, john: TgUser) -> None:
-    await consent(bot, john)
+    await bot.onboard(john)
     calls = await bot.send(john, "/organisation")
     assert "Name of the organisation</b> (2 to 200 characters)" in texts_of(calls)
     await bot.send(john, "Friends of the Park")
@@ -192,7 +180,7 @@ async def test_register_in_english_with_another_register(bot: BotDriver, john: T
 
 
 async def test_no_register_skips_the_number(bot: BotDriver, john: TgUser) -> None:
-    await consent(bot, john)
+    await bot.onboard(john)
     await bot.send(john, "/organisation")
     await bot.send(john, "Neighbours")
     calls = await press(bot, john, "org:type:none")
@@ -203,7 +191,7 @@ async def test_no_register_skips_the_number(bot: BotDriver, john: TgUser) -> Non
 
 
 async def test_krs_keeps_its_leading_zeros(bot: BotDriver, anna: TgUser) -> None:
-    await consent(bot, anna)
+    await bot.onboard(anna)
     calls = await register(bot, anna, number="0000000042")
     assert "KRS: 0000000042" in texts_of(calls)
     [(_, _, _, krs, *_)] = await organisations(bot)
@@ -215,8 +203,8 @@ async def test_krs_keeps_its_leading_zeros(bot: BotDriver, anna: TgUser) -> None
 async def test_same_krs_asks_to_join_and_changes_nothing(
     bot: BotDriver, anna: TgUser, john: TgUser
 ) -> None:
-    await consent(bot, anna)
-    await consent(bot, john)
+    await bot.onboard(anna)
+    await bot.onboard(john)
     await register(bot, anna, name="Fundacja A", nip=NIP, regon=REGON)
     before = await organisations(bot)
     await walk(bot, john, "nip")
@@ -235,8 +223,8 @@ async def test_same_krs_asks_to_join_and_changes_nothing(
 async def test_concurrent_registrations_of_a_new_krs_end_in_one_organisation(
     bot: BotDriver, anna: TgUser, john: TgUser
 ) -> None:
-    await consent(bot, anna)
-    await consent(bot, john)
+    await bot.onboard(anna)
+    await bot.onboard(john)
     summaries: dict[int, int] = {}
     for user in (anna, john):
         await bot.send(user, "/organisation")
@@ -262,7 +250,7 @@ async def test_concurrent_registrations_of_a_new_krs_end_in_one_organisation(
 
 
 async def test_card_then_edit_in_place(bot: BotDriver, anna: TgUser) -> None:
-    await consent(bot, anna)
+    await bot.onboard(anna)
     await register(bot, anna, nip=NIP, regon=REGON)
     [(org_id, *_)] = await organisations(bot)
 
@@ -295,7 +283,7 @@ async def test_card_then_edit_in_place(bot: BotDriver, anna: TgUser) -> None:
 async def test_correcting_the_krs_of_my_own_organisation_keeps_it(
     bot: BotDriver, anna: TgUser
 ) -> None:
-    await consent(bot, anna)
+    await bot.onboard(anna)
     await register(bot, anna)
     [(org_id, *_)] = await organisations(bot)
     await bot.click(anna, "org:edit")
@@ -309,7 +297,7 @@ async def test_correcting_the_krs_of_my_own_organisation_keeps_it(
 
 
 async def test_stop_representing_after_confirmation(bot: BotDriver, anna: TgUser) -> None:
-    await consent(bot, anna)
+    await bot.onboard(anna)
     await register(bot, anna)
     [(org_id, *_)] = await organisations(bot)
     calls = await bot.click(anna, f"org:leave:{org_id}")
@@ -349,11 +337,11 @@ async def test_stop_representing_after_confirmation(bot: BotDriver, anna: TgUser
 async def test_leaving_a_shared_organisation_keeps_it_for_the_others(
     bot: BotDriver, anna: TgUser, john: TgUser
 ) -> None:
-    await consent(bot, anna)
-    await consent(bot, john)
+    await bot.onboard(anna)
+    await bot.onboard(john)
     await register(bot, anna)
     await register(bot, john)
-    await dispatch(bot)
+    await bot.dispatch()
     await bot.press(anna, "✅ Przyjmij")
     [(org_id, *_)] = await organisations(bot)
     # John cannot remove Anna's link with a forged id, nor leave an organisation twice.
@@ -372,7 +360,7 @@ async def test_leaving_a_shared_organisation_keeps_it_for_the_others(
 async def test_every_bad_input_re_asks_the_same_step_and_stores_nothing(
     bot: BotDriver, anna: TgUser
 ) -> None:
-    await consent(bot, anna)
+    await bot.onboard(anna)
     await bot.send(anna, "/organisation")
     cases = [
         ("A", "Za krótko: potrzeba co najmniej 2 znaków (jest 1).", "Nazwa organizacji"),
@@ -421,7 +409,7 @@ async def test_every_bad_input_re_asks_the_same_step_and_stores_nothing(
 
 
 async def test_english_errors_name_the_limit(bot: BotDriver, john: TgUser) -> None:
-    await consent(bot, john)
+    await bot.onboard(john)
     await bot.send(john, "/organisation")
     calls = await bot.send(john, "y" * 250)
     assert "Too long: at most 200 characters (you sent 250)." in texts_of(calls)
@@ -455,7 +443,7 @@ async def walk(bot: BotDriver, user: TgUser, step: str) -> None:
 
 @pytest.mark.parametrize("step", list(STEPS))
 async def test_cancel_at_each_step_stores_nothing(bot: BotDriver, anna: TgUser, step: str) -> None:
-    await consent(bot, anna)
+    await bot.onboard(anna)
     await walk(bot, anna, step)
     calls = await bot.send(anna, "/cancel")
     assert texts_of(calls) == "Przerwano – niczego nie zapisałem."
@@ -467,7 +455,7 @@ async def test_cancel_at_each_step_stores_nothing(bot: BotDriver, anna: TgUser, 
 
 
 async def test_cancel_button_on_the_summary(bot: BotDriver, john: TgUser) -> None:
-    await consent(bot, john)
+    await bot.onboard(john)
     await walk(bot, john, "confirm")
     calls = await press(bot, john, "org:cancel")
     assert "Cancelled – nothing was saved." in texts_of(calls)
@@ -478,7 +466,7 @@ async def test_cancel_button_on_the_summary(bot: BotDriver, john: TgUser) -> Non
 
 
 async def test_cancel_while_editing_keeps_the_organisation(bot: BotDriver, anna: TgUser) -> None:
-    await consent(bot, anna)
+    await bot.onboard(anna)
     await register(bot, anna)
     before = await organisations(bot)
     await bot.click(anna, "org:edit")
@@ -488,19 +476,12 @@ async def test_cancel_while_editing_keeps_the_organisation(bot: BotDriver, anna:
 
 
 async def test_timeout_ends_the_conversation(bot: BotDriver, anna: TgUser) -> None:
-    await consent(bot, anna)
+    await bot.onboard(anna)
     await walk(bot, anna, "nip")
-    deps = bot.app.bot_data["deps"]
     bot.clock.advance(minutes=29, seconds=59)
-    await run_housekeeping(deps)
-    before = len(bot.api.calls)
-    await dispatch_once(deps, bot.app.bot)
-    assert bot.api.calls[before:] == []  # still within its 30 minutes
+    assert await bot.tick() == []  # still within its 30 minutes
     bot.clock.advance(seconds=1)
-    await run_housekeeping(deps)
-    before = len(bot.api.calls)
-    await dispatch_once(deps, bot.app.bot)
-    calls = bot.api.calls[before:]
+    calls = await bot.tick()
     assert [c.params["chat_id"] for c in calls if c.method == "sendMessage"] == [anna.id]
     assert "czekała na odpowiedź zbyt długo" in texts_of(calls)
     calls = await bot.send(anna, NIP)
@@ -512,7 +493,7 @@ async def test_timeout_ends_the_conversation(bot: BotDriver, anna: TgUser) -> No
 
 
 async def test_html_in_the_name_is_escaped(bot: BotDriver, anna: TgUser) -> None:
-    await consent(bot, anna)
+    await bot.onboard(anna)
     name = "<b>Fundacja</b> & <a href='x'>Co</a>"
     calls = await register(bot, anna, name=name, kind="other", number="<i>Rejestr</i> 1")
     escaped = "&lt;b&gt;Fundacja&lt;/b&gt; &amp; &lt;a href='x'&gt;Co&lt;/a&gt;"
@@ -526,7 +507,7 @@ async def test_html_in_the_name_is_escaped(bot: BotDriver, anna: TgUser) -> None
 
 
 async def test_group_chat_is_refused_without_personal_data(bot: BotDriver, anna: TgUser) -> None:
-    await consent(bot, anna)
+    await bot.onboard(anna)
     await register(bot, anna)
     calls = await bot.send(anna, "/organisation", chat_id=-100123)
     [refusal] = sent(calls)
@@ -550,7 +531,7 @@ async def test_before_consent_refused(bot: BotDriver, anna: TgUser) -> None:
 
 
 async def test_forged_buttons_change_nothing_and_are_answered(bot: BotDriver, anna: TgUser) -> None:
-    await consent(bot, anna)
+    await bot.onboard(anna)
     await bot.send(anna, "/organisation")
     stale = "Ten przycisk jest już nieaktualny."
     for data in ("org:save", "org:keep", "org:skip", "org:type:krs"):  # wrong step
@@ -761,7 +742,7 @@ async def test_a_stranger_typing_a_known_krs_changes_nothing_and_is_decided_by_i
     bot: BotDriver, anna: TgUser, john: TgUser
 ) -> None:
     for user in (anna, john, WALKER):
-        await consent(bot, user)
+        await bot.onboard(user)
     await register(bot, anna, nip=NIP, regon=REGON)
     before = await organisations(bot)
     [(org_id, *_)] = before
@@ -779,7 +760,7 @@ async def test_a_stranger_typing_a_known_krs_changes_nothing_and_is_decided_by_i
     assert alert(calls) == "Ten przycisk jest już nieaktualny."
 
     # Anna is told, with Accept / Decline, and declines.
-    await dispatch(bot)
+    await bot.dispatch()
     [notice] = [k for k in bot.keyboards(anna) if "Prośba o reprezentowanie" in k.text]
     assert f"tg://user?id={WALKER.id}" in notice.text
     assert NAME_PL in notice.text
@@ -788,7 +769,7 @@ async def test_a_stranger_typing_a_known_krs_changes_nothing_and_is_decided_by_i
     [edit] = [c for c in calls if c.method == "editMessageText"]
     assert "Prośba odrzucona" in str(edit.text)
     assert await states(bot) == [(anna.id, "accepted", None), (WALKER.id, "declined", anna.id)]
-    await dispatch(bot)
+    await bot.dispatch()
     told = [c for c in bot.api.calls if c.method == "sendMessage" and c.chat_id == WALKER.id]
     assert "została odrzucona" in told[-1].text
 
@@ -803,7 +784,7 @@ async def test_a_stranger_typing_a_known_krs_changes_nothing_and_is_decided_by_i
     # John asks too and is accepted: now he can edit it and submit on its behalf.
     await bot.send(john, "/cancel")
     await register(bot, john, name="Whatever")
-    await dispatch(bot)
+    await bot.dispatch()
     [notice] = [k for k in bot.keyboards(anna) if "Prośba o reprezentowanie" in k.text]
     calls = await bot.press(anna, "✅ Przyjmij")
     assert "Prośba przyjęta" in texts_of(calls)
@@ -811,7 +792,7 @@ async def test_a_stranger_typing_a_known_krs_changes_nothing_and_is_decided_by_i
     calls = await bot.click(anna, data=notice.buttons[0][1], message_id=notice.message_id)
     assert alert(calls) == "O tej prośbie już zdecydowano."
     assert await represented(bot, john) == org_id
-    await dispatch(bot)
+    await bot.dispatch()
     told = [c for c in bot.api.calls if c.method == "sendMessage" and c.chat_id == john.id]
     assert f"You are now a representative of <b>{NAME_PL}</b>" in told[-1].text
     assert [row[1] for row in await states(bot)].count("accepted") == 2
@@ -827,8 +808,8 @@ async def test_a_stranger_typing_a_known_krs_changes_nothing_and_is_decided_by_i
 async def test_a_pending_representative_submits_as_themselves_and_cannot_support(
     bot: BotDriver, anna: TgUser, john: TgUser
 ) -> None:
-    await consent(bot, anna)
-    await consent(bot, john)
+    await bot.onboard(anna)
+    await bot.onboard(john)
     await register(bot, anna)
     reference = await submit(bot, anna)
     await register(bot, john)  # pending
@@ -847,7 +828,7 @@ async def test_a_forged_accept_by_a_non_representative_changes_nothing(
     bot: BotDriver, anna: TgUser, john: TgUser
 ) -> None:
     for user in (anna, john, WALKER):
-        await consent(bot, user)
+        await bot.onboard(user)
     await register(bot, anna)
     await register(bot, WALKER)
     [(request_id,)] = await query(
@@ -869,7 +850,7 @@ async def test_an_organisation_left_by_everyone_is_claimed_only_with_an_admins_a
     bot: BotDriver, anna: TgUser, john: TgUser
 ) -> None:
     for user in (anna, john, ADMIN):
-        await consent(bot, user)
+        await bot.onboard(user)
     await register(bot, anna)
     [(org_id, *_)] = await organisations(bot)
     await bot.click(anna, f"org:leave:{org_id}")
@@ -877,7 +858,7 @@ async def test_an_organisation_left_by_everyone_is_claimed_only_with_an_admins_a
     calls = await register(bot, john, name="Mine now")
     assert "Request sent." in texts_of(calls)
     assert await represented(bot, john) is None
-    await dispatch(bot)
+    await bot.dispatch()
     # Nobody represents it: the admin gets the request, Anna (who left) does not.
     assert [k for k in bot.keyboards(anna) if "Prośba o reprezentowanie" in k.text] == []
     assert [k for k in bot.keyboards(ADMIN) if "Request to represent" in k.text]
@@ -899,7 +880,7 @@ async def test_editing_is_for_accepted_representatives_and_every_change_is_audit
     bot: BotDriver, anna: TgUser, john: TgUser
 ) -> None:
     for user in (anna, john, ADMIN):
-        await consent(bot, user)
+        await bot.onboard(user)
     await register(bot, anna, nip=NIP)
     [(org_id, *_)] = await organisations(bot)
     await register(bot, john, name="Other", number="0000000002", regon=REGON)
@@ -938,11 +919,11 @@ async def test_mydata_shows_my_representation_and_forget_removes_it(
     config: Config, clock: Clock, anna: TgUser, john: TgUser
 ) -> None:
     async for bot in files_driver(config, clock):
-        await consent(bot, anna)
-        await consent(bot, john)
+        await bot.onboard(anna)
+        await bot.onboard(john)
         await register(bot, anna)
         await register(bot, john)
-        await dispatch(bot)
+        await bot.dispatch()
         await bot.press(anna, "✖️ Odrzuć")
         await bot.send(john, "/mydata")
         [(_, _, data)] = uploaded(bot)[-1:]

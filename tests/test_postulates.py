@@ -15,13 +15,11 @@ from tests.test_postulates_helpers import (
     button,
     db_of,
     last_buttons,
-    member,
     postulate_row,
     represent,
     sent_text,
     submit,
     team_id,
-    tick,
 )
 
 
@@ -34,7 +32,7 @@ async def count_postulates(bot: BotDriver) -> int:
 
 
 async def test_full_conversation_on_behalf_of_organisation(bot: BotDriver, anna: TgUser) -> None:
-    await member(bot, anna)
+    await bot.onboard(anna)
     await represent(bot, anna, "Fundacja <Zielony> Kraków")
     culture = await team_id(bot, "culture")
 
@@ -93,7 +91,7 @@ async def test_restart_mid_draft_continues_where_it_was(
 ) -> None:
     first = await start_driver(config, clock)
     try:
-        await member(first, anna)
+        await first.onboard(anna)
         culture = await team_id(first, "culture")
         await first.send(anna, "/postulate")
         await first.click(anna, f"pst:sector:{culture}")
@@ -117,7 +115,7 @@ async def test_restart_mid_draft_continues_where_it_was(
 
 
 async def test_postulate_command_resumes_a_draft(bot: BotDriver, anna: TgUser) -> None:
-    await member(bot, anna)
+    await bot.onboard(anna)
     culture = await team_id(bot, "culture")
     await bot.send(anna, "/postulate")
     await bot.click(anna, f"pst:sector:{culture}")
@@ -132,7 +130,7 @@ async def test_postulate_command_resumes_a_draft(bot: BotDriver, anna: TgUser) -
 
 
 async def test_double_submit_creates_one_postulate(bot: BotDriver, anna: TgUser) -> None:
-    await member(bot, anna)
+    await bot.onboard(anna)
     culture = await team_id(bot, "culture")
     await bot.send(anna, "/postulate")
     await bot.click(anna, f"pst:sector:{culture}")
@@ -147,13 +145,13 @@ async def test_double_submit_creates_one_postulate(bot: BotDriver, anna: TgUser)
     assert "P-2026-0001" in sent_text(again)
     assert await count_postulates(bot) == 1
     # The sector's moderators (none here) and the author got one notice each at most.
-    await tick(bot)
+    await bot.tick()
     notices = [c for c in bot.api.sent("sendMessage") if "został złożony" in c.text]
     assert len(notices) == 1
 
 
 async def test_bad_input_at_every_step_reasks(bot: BotDriver, anna: TgUser) -> None:
-    await member(bot, anna)
+    await bot.onboard(anna)
     culture = await team_id(bot, "culture")
     await bot.send(anna, "/postulate")
     calls = await bot.send(anna, "kultura")  # text at the sector step
@@ -216,7 +214,7 @@ async def test_bad_input_at_every_step_reasks(bot: BotDriver, anna: TgUser) -> N
 
 
 async def test_edit_a_field_from_the_preview(bot: BotDriver, anna: TgUser) -> None:
-    await member(bot, anna)
+    await bot.onboard(anna)
     culture = await team_id(bot, "culture")
     education = await team_id(bot, "education")
     await bot.send(anna, "/postulate")
@@ -241,7 +239,7 @@ async def test_edit_a_field_from_the_preview(bot: BotDriver, anna: TgUser) -> No
 
 
 async def test_cancel_at_a_step_stores_nothing(bot: BotDriver, anna: TgUser) -> None:
-    await member(bot, anna)
+    await bot.onboard(anna)
     culture = await team_id(bot, "culture")
     await bot.send(anna, "/postulate")
     await bot.click(anna, f"pst:sector:{culture}")
@@ -258,16 +256,16 @@ async def test_cancel_at_a_step_stores_nothing(bot: BotDriver, anna: TgUser) -> 
 
 
 async def test_idle_draft_expires_and_author_is_told_once(bot: BotDriver, anna: TgUser) -> None:
-    await member(bot, anna)
+    await bot.onboard(anna)
     culture = await team_id(bot, "culture")
     await bot.send(anna, "/postulate")
     await bot.click(anna, f"pst:sector:{culture}")
     bot.clock.advance(hours=25)
     calls = await bot.send(anna, TITLE)
     assert "Opisz postulat" not in sent_text(calls)
-    await tick(bot)
+    await bot.tick()
     await bot.send(anna, "more text")
-    await tick(bot)
+    await bot.tick()
     told = [c for c in bot.api.sent("sendMessage") if "wygasł" in c.text]
     assert len(told) == 1
 
@@ -275,15 +273,15 @@ async def test_idle_draft_expires_and_author_is_told_once(bot: BotDriver, anna: 
 async def test_a_forgotten_draft_expires_without_its_author_writing_again(
     bot: BotDriver, anna: TgUser
 ) -> None:
-    await member(bot, anna)
+    await bot.onboard(anna)
     await bot.send(anna, "/postulate")
     bot.api.clear()
     bot.clock.advance(hours=23)
-    await tick(bot)
+    await bot.tick()
     assert not [c for c in bot.api.sent("sendMessage") if "wygasł" in c.text]
     bot.clock.advance(hours=1, seconds=1)
-    await tick(bot)
-    await tick(bot)
+    await bot.tick()
+    await bot.tick()
     told = [c for c in bot.api.sent("sendMessage") if "wygasł" in c.text]
     assert [c.chat_id for c in told] == [anna.id]
 
@@ -291,7 +289,7 @@ async def test_a_forgotten_draft_expires_without_its_author_writing_again(
 async def test_expire_drafts_for_the_dispatcher(bot: BotDriver, anna: TgUser) -> None:
     from bot.services import postulates as service
 
-    await member(bot, anna)
+    await bot.onboard(anna)
     await bot.send(anna, "/postulate")
     texts = bot.app.bot_data["deps"].texts
     db = db_of(bot)
@@ -302,7 +300,7 @@ async def test_expire_drafts_for_the_dispatcher(bot: BotDriver, anna: TgUser) ->
 
 
 async def test_deep_link_preselects_the_sector(bot: BotDriver, anna: TgUser) -> None:
-    await member(bot, anna)
+    await bot.onboard(anna)
     calls = await bot.send(anna, "/start postulate-health")
     assert "tytuł" in sent_text(calls)
     await bot.send(anna, TITLE)
@@ -315,8 +313,8 @@ async def test_deep_link_preselects_the_sector(bot: BotDriver, anna: TgUser) -> 
 async def test_similar_postulates_offered_and_supported_instead(
     bot: BotDriver, anna: TgUser, john: TgUser
 ) -> None:
-    await member(bot, anna)
-    await member(bot, john)
+    await bot.onboard(anna)
+    await bot.onboard(john)
     await represent(bot, anna, "Fundacja A")
     await represent(bot, john, "Stowarzyszenie B")
     reference = await submit(bot, anna)
@@ -344,8 +342,8 @@ async def test_similar_postulates_offered_and_supported_instead(
 
 
 async def test_support_requires_an_organisation(bot: BotDriver, anna: TgUser, john: TgUser) -> None:
-    await member(bot, anna)
-    await member(bot, john)
+    await bot.onboard(anna)
+    await bot.onboard(john)
     reference = await submit(bot, anna)
     calls = await bot.send(john, f"/support {reference.lower()}")
     assert "register yours first" in sent_text(calls)
@@ -367,13 +365,13 @@ async def test_submission_outside_a_call_when_config_says_no(
         engine=bot.app.bot_data["engine"],
         clock=bot.clock,
     )
-    await member(bot, anna)
+    await bot.onboard(anna)
     culture = await team_id(bot, "culture")
     await bot.send(anna, "/postulate")
     calls = await bot.click(anna, f"pst:sector:{culture}")
     assert "nie prowadzi teraz naboru" in sent_text(calls)
     admin = TgUser(id=900, language_code="pl", first_name="Admin")
-    await member(bot, admin)
+    await bot.onboard(admin)
     calls = await bot.send(admin, "/call culture 2026-12-10 Program na 2027")
     assert "Otwarto nabór" in sent_text(calls)
     calls = await bot.click(anna, f"pst:sector:{culture}")
@@ -393,33 +391,33 @@ async def test_submission_outside_a_call_when_config_says_no(
 async def test_call_notifies_subscribers_and_reminds_48h_before(
     bot: BotDriver, anna: TgUser
 ) -> None:
-    await member(bot, anna)
+    await bot.onboard(anna)
     culture = await team_id(bot, "culture")
     await bot.click(anna, f"sectors:toggle:{culture}")
     admin = TgUser(id=900, language_code="pl", first_name="Admin")
-    await member(bot, admin)
+    await bot.onboard(admin)
     calls = await bot.send(anna, "/call culture 2026-12-10 Program")
     assert "Nie masz uprawnień" in sent_text(calls)
     await bot.send(admin, "/call culture 2026-12-10 Program <na> 2027")
     bot.api.clear()
-    await tick(bot)
+    await bot.tick()
     [notice] = [c for c in bot.api.sent("sendMessage") if c.chat_id == anna.id]
     assert "Program &lt;na&gt; 2027" in notice.text
     assert "2026-12-10 23:59" in notice.text
     assert ("📝 Zgłoś postulat", "pst:new:culture") in notice.buttons()
     bot.api.clear()
     bot.clock.advance(days=12)  # 2026-12-08 10:00 UTC: 48 h before 12-10 22:59 UTC is later
-    await tick(bot)
+    await bot.tick()
     assert not [c for c in bot.api.sent("sendMessage") if "Za dwa dni" in c.text]
     bot.clock.advance(hours=13)
-    await tick(bot)
+    await bot.tick()
     assert [c for c in bot.api.sent("sendMessage") if "Za dwa dni" in c.text]
     calls = await bot.click(anna, "pst:new:culture")
     assert "tytuł" in sent_text(calls)
 
 
 async def test_unrelated_postulate_is_not_offered_as_similar(bot: BotDriver, anna: TgUser) -> None:
-    await member(bot, anna)
+    await bot.onboard(anna)
     await submit(bot, anna)
     culture = await team_id(bot, "culture")
     await bot.send(anna, "/postulate")
@@ -433,14 +431,14 @@ async def test_unrelated_postulate_is_not_offered_as_similar(bot: BotDriver, ann
 
 
 async def test_long_lists_stay_under_the_message_limit(bot: BotDriver, anna: TgUser) -> None:
-    await member(bot, anna)
+    await bot.onboard(anna)
     for number in range(30):
         await submit(bot, anna, title=f"{number:02d} " + "Długi tytuł postulatu " * 6)
     calls = await bot.send(anna, "/my_postulates")
     [listing] = [c for c in calls if c.method == "sendMessage"]
     assert 3000 < len(listing.text) <= 4096
     admin = TgUser(id=900, language_code="pl", first_name="Admin")
-    await member(bot, admin)
+    await bot.onboard(admin)
     calls = await bot.send(admin, "/review")
     [queue] = [c for c in calls if c.method == "sendMessage"]
     assert len(queue.text) <= 4096
@@ -448,8 +446,8 @@ async def test_long_lists_stay_under_the_message_limit(bot: BotDriver, anna: TgU
 
 async def test_personal_data_and_erasure(bot: BotDriver, anna: TgUser, john: TgUser) -> None:
 
-    await member(bot, anna)
-    await member(bot, john)
+    await bot.onboard(anna)
+    await bot.onboard(john)
     await represent(bot, john, "Stowarzyszenie B")
     reference = await submit(bot, anna)
     await bot.send(john, f"/support {reference}")
@@ -469,8 +467,8 @@ async def test_personal_data_and_erasure(bot: BotDriver, anna: TgUser, john: TgU
 
 
 async def test_browse_and_support_from_the_card(bot: BotDriver, anna: TgUser, john: TgUser) -> None:
-    await member(bot, anna)
-    await member(bot, john)
+    await bot.onboard(anna)
+    await bot.onboard(john)
     reference = await submit(bot, anna)
     row = await postulate_row(bot, reference)
     calls = await bot.send(john, "/postulates")
@@ -497,8 +495,8 @@ async def test_browse_and_support_from_the_card(bot: BotDriver, anna: TgUser, jo
 async def test_submit_button_of_another_users_draft_reveals_nothing(
     bot: BotDriver, anna: TgUser, john: TgUser
 ) -> None:
-    await member(bot, anna)
-    await member(bot, john)
+    await bot.onboard(anna)
+    await bot.onboard(john)
     await submit(bot, anna)
     row = await postulate_row(bot, "P-2026-0001")
     calls = await bot.click(john, f"pst:submit:{row['draft_id']}")

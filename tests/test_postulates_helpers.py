@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import sqlite3
 
-from bot.dispatcher import DispatchReport, dispatch_once
-from bot.housekeeping import run_housekeeping
 from storage.database import Database
 from storage.timefmt import db_time
 from tests.fakes import Call
@@ -115,12 +113,6 @@ async def submit(
     assert "P-" in text, text
     start = text.index("P-")
     return text[start : start + 11]
-
-
-async def tick(bot: BotDriver) -> DispatchReport:
-    """Let the clock tick: the housekeeping jobs (draft expiry), then the engine's job."""
-    await run_housekeeping(bot.app.bot_data["deps"])
-    return await dispatch_once(bot.app.bot_data["deps"], bot.app.bot)
 
 
 async def postulate_row(bot: BotDriver, reference: str) -> sqlite3.Row:

@@ -13,8 +13,6 @@ from typing import Any
 import pytest
 
 from bot.config import Config
-from bot.dispatcher import dispatch_once
-from bot.housekeeping import run_housekeeping
 from bot.services import delivery
 from bot.services import privacy as service
 from storage.database import Database
@@ -23,7 +21,7 @@ from tests.conftest import ADMIN_ID, start_driver, stop_driver
 from tests.harness import BotDriver, Clock, TgUser, texts_of
 from tests.meeting_factory import add_meeting, db_of, files_driver, make_moderator, uploaded
 from tests.sql import raw_sql
-from tests.test_postulates_helpers import TITLE, member, represent, submit, team_id
+from tests.test_postulates_helpers import TITLE, represent, submit, team_id
 
 # Column names that hold a person's Telegram id (their private chat has the same id).
 PERSONAL_COLUMN = re.compile(r"(^|_)(user|chat|author|actor|member)_id$|_by$")
@@ -44,12 +42,6 @@ async def bot(config: Config, clock: Clock) -> AsyncIterator[BotDriver]:
 
 def with_privacy(config: Config, **values: Any) -> Config:
     return config.model_copy(update={"privacy": config.privacy.model_copy(update=values)})
-
-
-async def tick(bot: BotDriver) -> None:
-    """Let the clock tick: the housekeeping jobs (retention), then the engine's job."""
-    await run_housekeeping(bot.app.bot_data["deps"])
-    await dispatch_once(bot.app.bot_data["deps"], bot.app.bot)
 
 
 async def query(bot: BotDriver, sql: str, *params: object) -> list[tuple[Any, ...]]:
@@ -98,7 +90,7 @@ def received(bot: BotDriver, user: TgUser, text: str) -> bool:
 
 async def rich_member(bot: BotDriver, user: TgUser, organisation: str) -> str:
     """A member with data in every feature: subscription, organisation, RSVP, postulate."""
-    await member(bot, user)
+    await bot.onboard(user)
     await bot.send(user, "/start sector-culture")
     await represent(bot, user, organisation)
     meeting = await add_meeting(bot, title=f"Spotkanie {organisation}")
@@ -142,7 +134,7 @@ async def test_privacy_notice_names_the_controller_and_my_consent(
     assert "180 dniach" in shown
     assert ("✅ Zgadzam się", "consent:yes") in calls[-1].buttons()
 
-    await member(bot, anna)
+    await bot.onboard(anna)
     calls = await bot.send(anna, "/privacy")
     assert "Zgoda na wersję 1 tej informacji wyrażona 2026-11-26 11:00." in texts_of(calls)
     assert calls[-1].buttons() == []
@@ -157,7 +149,7 @@ async def test_consent_history_and_a_new_notice_asks_again(
 ) -> None:
     first = await start_driver(config, clock)
     try:
-        await member(first, anna)
+        await first.onboard(anna)
         await first.send(anna, "/start sector-culture")
         clock.advance(days=1)
         await first.click(anna, "consent:yes")  # a second press is not a new consent
@@ -229,7 +221,7 @@ async def test_mydata_holds_everything_about_me_and_nothing_about_others(
         audience_id=await team_id(bot, "culture"),
         due_in=timedelta(0),
     )
-    await tick(bot)
+    await bot.tick()
     await announce(
         bot, kind="your-reminder", audience="user", audience_id=anna.id, due_in=timedelta(days=1)
     )
@@ -276,7 +268,7 @@ async def test_mydata_holds_everything_about_me_and_nothing_about_others(
 
 
 async def test_mydata_never_holds_the_token(bot: BotDriver, anna: TgUser, config: Config) -> None:
-    await member(bot, anna)
+    await bot.onboard(anna)
     notice = await announce(
         bot, kind="failing", audience="user", audience_id=anna.id, due_in=timedelta(0)
     )
@@ -298,7 +290,7 @@ async def test_mydata_never_holds_the_token(bot: BotDriver, anna: TgUser, config
 
 
 async def test_mydata_only_in_private_and_for_someone_known(bot: BotDriver, anna: TgUser) -> None:
-    await member(bot, anna)
+    await bot.onboard(anna)
     calls = await bot.send(anna, "/mydata", chat_id=-100500)
     assert not [c for c in calls if c.method == "sendDocument"]
     assert "prywatnej" in texts_of(calls)
@@ -370,7 +362,7 @@ async def test_forget_erases_in_one_go_and_keeps_the_postulate_anonymous(
         audience_id=await team_id(bot, "culture"),
         due_in=timedelta(0),
     )
-    await tick(bot)
+    await bot.tick()
     assert await personal_cells(bot, anna.id)
 
     bot.app.user_data[anna.id]["meeting-draft"] = "Spotkanie branżowe Anny"  # held in memory
@@ -421,7 +413,7 @@ async def test_forget_racing_a_pending_broadcast_and_a_queued_reminder(
     bot: BotDriver, anna: TgUser, john: TgUser
 ) -> None:
     for person in (anna, john):
-        await member(bot, person)
+        await bot.onboard(person)
         await bot.send(person, "/start sector-culture")
     culture = await team_id(bot, "culture")
     meeting = await add_meeting(bot, starts_in=timedelta(days=3))
@@ -447,7 +439,7 @@ async def test_forget_racing_a_pending_broadcast_and_a_queued_reminder(
     await bot.click(anna, "priv:forget:yes")
     bot.api.clear()
 
-    await tick(bot)
+    await bot.tick()
     assert received(bot, john, "broadcast")
     assert not [c for c in bot.api.sent() if c.chat_id == anna.id]
     counts = await db_of(bot).run(delivery.get_counts, broadcast)
@@ -456,7 +448,7 @@ async def test_forget_racing_a_pending_broadcast_and_a_queued_reminder(
     # The reminder queued before /forget and due after it reaches John only.
     bot.api.clear()
     bot.clock.advance(days=2, minutes=1)
-    await tick(bot)
+    await bot.tick()
     assert received(bot, john, "meeting-reminder")
     assert not [c for c in bot.api.sent() if c.chat_id == anna.id]
     assert await query(bot, "SELECT state FROM announcements WHERE id = ?", personal) == [
@@ -470,7 +462,7 @@ async def test_forget_racing_a_pending_broadcast_and_a_queued_reminder(
 async def test_a_copy_already_being_sent_is_reported_as_not_recallable(
     bot: BotDriver, anna: TgUser
 ) -> None:
-    await member(bot, anna)
+    await bot.onboard(anna)
     await announce(bot, kind="status", audience="user", audience_id=anna.id, due_in=timedelta(0))
     now = bot.clock()
     engine = bot.app.bot_data["engine"]
@@ -490,7 +482,7 @@ async def test_a_copy_already_being_sent_is_reported_as_not_recallable(
 async def test_forget_needs_a_fresh_confirmation_in_private(
     bot: BotDriver, anna: TgUser, clock: Clock
 ) -> None:
-    await member(bot, anna)
+    await bot.onboard(anna)
 
     async def users() -> int:
         [(count,)] = await query(bot, "SELECT count(*) FROM users WHERE id = ?", anna.id)
@@ -537,7 +529,7 @@ async def test_forget_gives_my_place_to_the_first_waiting(
     bot: BotDriver, anna: TgUser, john: TgUser
 ) -> None:
     for person in (anna, john):
-        await member(bot, person)
+        await bot.onboard(person)
     meeting = await add_meeting(bot, capacity=1, title="Budżet obywatelski")
     await bot.click(anna, f"rsvp:going:{meeting}")
     await bot.click(john, f"rsvp:going:{meeting}")
@@ -548,7 +540,7 @@ async def test_forget_gives_my_place_to_the_first_waiting(
     await bot.click(anna, "priv:forget:yes")
     assert await query(bot, "SELECT user_id, waitlist_position FROM rsvps") == [(john.id, None)]
     bot.api.clear()
-    await tick(bot)
+    await bot.tick()
     assert received(bot, john, "Budżet obywatelski")
 
 
@@ -560,7 +552,7 @@ async def test_retention_purges_long_inactive_members_and_old_delivery_rows(
 ) -> None:
     walker = TgUser(id=1004)
     for person in (anna, john, walker):
-        await member(bot, person)
+        await bot.onboard(person)
         await bot.send(person, "/start sector-culture")
     await submit(bot, anna)
     await announce(
@@ -570,15 +562,15 @@ async def test_retention_purges_long_inactive_members_and_old_delivery_rows(
         audience_id=await team_id(bot, "culture"),
         due_in=timedelta(0),
     )
-    await tick(bot)  # sent now, and retention's first run of the day
+    await bot.tick()  # sent now, and retention's first run of the day
     await bot.my_chat_member(anna, "member", "kicked")
     await bot.my_chat_member(walker, "member", "kicked")
 
     clock.advance(hours=1)
-    await tick(bot)  # the same day: retention does not run again, inactivity not seen yet
+    await bot.tick()  # the same day: retention does not run again, inactivity not seen yet
     assert await query(bot, "SELECT count(*) FROM user_inactivity") == [(0,)]
     clock.advance(days=1)
-    await tick(bot)  # the next day's run starts counting their inactivity
+    await bot.tick()  # the next day's run starts counting their inactivity
     assert await query(bot, "SELECT user_id FROM user_inactivity ORDER BY user_id") == [
         (anna.id,),
         (walker.id,),
@@ -586,13 +578,13 @@ async def test_retention_purges_long_inactive_members_and_old_delivery_rows(
 
     clock.advance(days=100)
     await bot.my_chat_member(walker, "kicked", "member")  # back: the count starts again
-    await tick(bot)
+    await bot.tick()
     assert await query(bot, "SELECT count(*) FROM deliveries") == [(0,)]  # > 90 days old
     clock.advance(days=79)
-    await tick(bot)
+    await bot.tick()
     assert await query(bot, "SELECT count(*) FROM users WHERE id = ?", anna.id) == [(1,)]
     clock.advance(days=2)  # 181 days after the first run that saw her inactive
-    await tick(bot)
+    await bot.tick()
     assert await query(bot, "SELECT id FROM users ORDER BY id") == [
         (john.id,),
         (walker.id,),
@@ -603,7 +595,7 @@ async def test_retention_purges_long_inactive_members_and_old_delivery_rows(
 async def test_retention_keeps_waiting_copies_and_runs_once_a_day(
     bot: BotDriver, anna: TgUser, clock: Clock
 ) -> None:
-    await member(bot, anna)
+    await bot.onboard(anna)
     announcement = await announce(
         bot, kind="late", audience="user", audience_id=anna.id, due_in=timedelta(days=200)
     )
@@ -690,7 +682,7 @@ async def test_every_user_column_is_exported_and_erased(tmp_path: Path) -> None:
 async def test_a_failing_retention_does_not_stop_the_dispatcher(
     bot: BotDriver, anna: TgUser, clock: Clock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    await member(bot, anna)
+    await bot.onboard(anna)
 
     def broken(*args: object) -> None:
         raise sqlite3.IntegrityError("FOREIGN KEY constraint failed")
@@ -700,7 +692,7 @@ async def test_a_failing_retention_does_not_stop_the_dispatcher(
     await announce(
         bot, kind="still-sent", audience="user", audience_id=anna.id, due_in=timedelta(0)
     )
-    await tick(bot)
+    await bot.tick()
     assert received(bot, anna, "still-sent")
 
 

@@ -13,12 +13,10 @@ from tests.sql import raw_sql
 from tests.test_postulates_helpers import (
     db_of,
     make_moderator,
-    member,
     postulate_row,
     sent_text,
     submit,
     team_id,
-    tick,
 )
 
 ADMIN = TgUser(id=900, language_code="pl", first_name="Admin")
@@ -35,7 +33,7 @@ ROLES = {
 
 async def cast(bot: BotDriver) -> None:
     for user in (ADMIN, MODERATOR, OTHER_MODERATOR, MEMBER):
-        await member(bot, user)
+        await bot.onboard(user)
     await make_moderator(bot, MODERATOR, "culture")
     await make_moderator(bot, OTHER_MODERATOR, "education")
 
@@ -74,7 +72,7 @@ ALLOWED = {
 @pytest.mark.parametrize("code", list(MATRIX))
 async def test_permission_matrix(bot: BotDriver, anna: TgUser, role: str, code: str) -> None:
     await cast(bot)
-    await member(bot, anna)
+    await bot.onboard(anna)
     await submit(bot, anna, title="Pierwszy postulat kulturalny")
     reference = await submit(bot, anna)
     before, note, after = MATRIX[code]
@@ -130,7 +128,7 @@ async def test_author_cannot_decide_on_own_postulate(bot: BotDriver) -> None:
 )
 async def test_forged_buttons_change_nothing(bot: BotDriver, anna: TgUser, data: str) -> None:
     await cast(bot)
-    await member(bot, anna)
+    await bot.onboard(anna)
     reference = await submit(bot, anna)
     calls = await bot.click(ADMIN, data)
     assert [c.method for c in calls] == ["answerCallbackQuery"]
@@ -153,7 +151,7 @@ async def test_wrong_state_is_refused_and_decided_cannot_be_withdrawn(
     bot: BotDriver, anna: TgUser
 ) -> None:
     await cast(bot)
-    await member(bot, anna)
+    await bot.onboard(anna)
     reference = await submit(bot, anna)
     row = await postulate_row(bot, reference)
     # Adopting before forwarding: refused.
@@ -173,7 +171,7 @@ async def test_wrong_state_is_refused_and_decided_cannot_be_withdrawn(
 
 async def test_reason_is_required_and_reasked(bot: BotDriver, anna: TgUser) -> None:
     await cast(bot)
-    await member(bot, anna)
+    await bot.onboard(anna)
     reference = await submit(bot, anna)
     row = await postulate_row(bot, reference)
     calls = await bot.click(MODERATOR, f"rev:rej:{row['id']}")
@@ -184,7 +182,7 @@ async def test_reason_is_required_and_reasked(bot: BotDriver, anna: TgUser) -> N
     calls = await bot.send(MODERATOR, "Nie dotyczy <programu>")
     assert "Odrzucono" in sent_text(calls)
     bot.api.clear()
-    await tick(bot)
+    await bot.tick()
     [notice] = [
         c for c in bot.api.sent("sendMessage") if c.chat_id == anna.id and "odrzucony" in c.text
     ]
@@ -193,7 +191,7 @@ async def test_reason_is_required_and_reasked(bot: BotDriver, anna: TgUser) -> N
 
 async def test_duplicate_needs_a_known_reference(bot: BotDriver, anna: TgUser) -> None:
     await cast(bot)
-    await member(bot, anna)
+    await bot.onboard(anna)
     reference = await submit(bot, anna)
     row = await postulate_row(bot, reference)
     await bot.click(MODERATOR, f"rev:dup:{row['id']}")
@@ -208,10 +206,10 @@ async def test_duplicate_needs_a_known_reference(bot: BotDriver, anna: TgUser) -
 
 async def test_clarification_round_trip(bot: BotDriver, anna: TgUser) -> None:
     await cast(bot)
-    await member(bot, anna)
+    await bot.onboard(anna)
     reference = await submit(bot, anna)
     row = await postulate_row(bot, reference)
-    await tick(bot)
+    await bot.tick()
     # The moderator got an alert with a button to open the postulate.
     [alert] = [
         c for c in bot.api.sent("sendMessage") if c.chat_id == MODERATOR.id and reference in c.text
@@ -227,7 +225,7 @@ async def test_clarification_round_trip(bot: BotDriver, anna: TgUser) -> None:
     await bot.send(MODERATOR, "Ile drzew & gdzie?")
     assert (await postulate_row(bot, reference))["state"] == "clarification"
     bot.api.clear()
-    await tick(bot)
+    await bot.tick()
     [question] = [
         c for c in bot.api.sent("sendMessage") if c.chat_id == anna.id and "wyjaśnienie" in c.text
     ]
@@ -242,7 +240,7 @@ async def test_clarification_round_trip(bot: BotDriver, anna: TgUser) -> None:
     assert "wraca do oceny" in sent_text(calls)
     assert (await postulate_row(bot, reference))["state"] == "in_review"
     bot.api.clear()
-    await tick(bot)
+    await bot.tick()
     assert [c for c in bot.api.sent("sendMessage") if c.chat_id == MODERATOR.id]
     calls = await bot.send(MODERATOR, "/review")
     assert reference in sent_text(calls)
@@ -255,12 +253,12 @@ async def test_forward_then_decision_reaches_author_and_admins(
     bot: BotDriver, anna: TgUser
 ) -> None:
     await cast(bot)
-    await member(bot, anna)
+    await bot.onboard(anna)
     reference = await submit(bot, anna)
     row = await postulate_row(bot, reference)
     await bot.click(MODERATOR, f"rev:fwd:{row['id']}")
     bot.api.clear()
-    await tick(bot)
+    await bot.tick()
     sent = bot.api.sent("sendMessage")
     assert any(c.chat_id == anna.id and "przekazany" in c.text for c in sent)
     assert any(c.chat_id == ADMIN.id and "Przekazano zespołowi" in c.text for c in sent)
@@ -271,7 +269,7 @@ async def test_forward_then_decision_reaches_author_and_admins(
     await bot.click(ADMIN, f"rev:no:{row['id']}")
     await bot.send(ADMIN, "Brak środków w budżecie.")
     bot.api.clear()
-    await tick(bot)
+    await bot.tick()
     [notice] = [c for c in bot.api.sent("sendMessage") if c.chat_id == anna.id]
     assert "nieprzyjęty" in notice.text
     assert "Brak środków w budżecie." in notice.text
@@ -307,7 +305,7 @@ async def test_move_alerts_the_new_sector_and_leaves_the_old_queue(
     bot: BotDriver, anna: TgUser
 ) -> None:
     await cast(bot)
-    await member(bot, anna)
+    await bot.onboard(anna)
     reference = await submit(bot, anna)
     row = await postulate_row(bot, reference)
     education = await team_id(bot, "education")
@@ -315,7 +313,7 @@ async def test_move_alerts_the_new_sector_and_leaves_the_old_queue(
     assert f"rev:to:{row['id']}:{education}" in [d for c in calls for _, d in c.buttons()]
     await bot.click(MODERATOR, f"rev:to:{row['id']}:{education}")
     bot.api.clear()
-    await tick(bot)
+    await bot.tick()
     assert any(c.chat_id == OTHER_MODERATOR.id for c in bot.api.sent("sendMessage"))
     calls = await bot.send(MODERATOR, "/review")
     assert reference not in sent_text(calls)
@@ -327,7 +325,7 @@ async def test_queue_oldest_first_with_counts_and_members_refused(
     bot: BotDriver, anna: TgUser
 ) -> None:
     await cast(bot)
-    await member(bot, anna)
+    await bot.onboard(anna)
     first = await submit(bot, anna, title="Najpierw ten postulat")
     bot.clock.advance(minutes=5)
     second = await submit(bot, anna, title="Potem ten postulat")
@@ -347,7 +345,7 @@ def reference_free(text: str) -> bool:
 
 async def test_withdraw_from_my_postulates(bot: BotDriver, anna: TgUser) -> None:
     await cast(bot)
-    await member(bot, anna)
+    await bot.onboard(anna)
     reference = await submit(bot, anna)
     row = await postulate_row(bot, reference)
     calls = await bot.send(anna, "/my_postulates")
@@ -359,11 +357,11 @@ async def test_withdraw_from_my_postulates(bot: BotDriver, anna: TgUser) -> None
     assert not [d for d in buttons if d.startswith("rev:")]
     calls = await bot.click(MEMBER, f"pst:withdraw:{row['id']}")
     assert alerted(calls)
-    await tick(bot)
+    await bot.tick()
     bot.api.clear()
     await bot.click(anna, f"pst:withdraw:{row['id']}")
     assert (await postulate_row(bot, reference))["state"] == "withdrawn"
-    await tick(bot)
+    await bot.tick()
     assert [c.chat_id for c in bot.api.sent("sendMessage") if "wycofał" in c.text] == [
         ADMIN.id,
         MODERATOR.id,
@@ -374,7 +372,7 @@ async def test_withdraw_from_my_postulates(bot: BotDriver, anna: TgUser) -> None
 
 async def test_reviewer_gets_the_attachment_by_file_id(bot: BotDriver, anna: TgUser) -> None:
     await cast(bot)
-    await member(bot, anna)
+    await bot.onboard(anna)
     culture = await team_id(bot, "culture")
     await bot.send(anna, "/postulate")
     await bot.click(anna, f"pst:sector:{culture}")

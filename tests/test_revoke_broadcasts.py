@@ -5,8 +5,8 @@ from __future__ import annotations
 from tests.conftest import ADMIN_ID
 from tests.harness import BotDriver, TgUser, texts_of
 from tests.sql import raw_sql
-from tests.test_broadcasts import dispatch, draft, rows, sends, write
-from tests.test_postulates_helpers import db_of, member, team_id
+from tests.test_broadcasts import draft, rows, sends, write
+from tests.test_postulates_helpers import db_of, team_id
 from tests.test_roles import forward, from_user, grant_sector
 
 ADMIN = TgUser(id=ADMIN_ID, language_code="pl", first_name="Admin")
@@ -25,19 +25,19 @@ async def schedule(bot: BotDriver, body: str, when: str) -> None:
 async def setup(bot: BotDriver) -> None:
     """The admin grants Ola the culture sector; a reader follows culture; Ola schedules two."""
     for person in (ADMIN, MOD, READER):
-        await member(bot, person)
+        await bot.onboard(person)
     await bot.click(READER, f"sectors:toggle:{await team_id(bot, 'culture')}")
     await grant_sector(bot)
     await forward(bot, ADMIN, from_user(MOD))
     await schedule(bot, "Zaproszenie na jutro", "2026-11-27 10:00")
     await schedule(bot, "Zaproszenie na pojutrze", "2026-11-28 10:00")
-    await dispatch(bot)  # the grant notice goes out now
+    await bot.dispatch()  # the grant notice goes out now
 
 
 async def reader_gets_nothing(bot: BotDriver) -> None:
     bot.clock.advance(days=3)
     for _ in range(3):
-        sent = sends(await dispatch(bot))
+        sent = sends(await bot.dispatch())
         assert [c for c in sent if c.chat_id == READER.id] == []
 
 
@@ -73,5 +73,5 @@ async def test_a_role_lost_another_way_is_rechecked_when_the_broadcast_falls_due
 async def test_a_moderator_who_keeps_the_role_still_broadcasts(bot: BotDriver) -> None:
     await setup(bot)
     bot.clock.advance(days=3)
-    sent = sends(await dispatch(bot))
+    sent = sends(await bot.dispatch())
     assert [c.chat_id for c in sent].count(READER.id) == 2

@@ -8,13 +8,12 @@ import re
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.dispatcher import dispatch_once
 from bot.engine import build_engine
 from bot.services import roles as roles_service
 from tests.conftest import ADMIN_ID
 from tests.fakes import Call
-from tests.harness import BotDriver, TgUser, texts_of
-from tests.meeting_factory import add_meeting, db_of, make_moderator, member
+from tests.harness import BotDriver, TgUser, sent_messages, texts_of
+from tests.meeting_factory import add_meeting, db_of, make_moderator
 from tests.sql import raw_sql
 
 ADMIN = TgUser(id=ADMIN_ID, language_code="en", first_name="Admin")
@@ -44,12 +43,6 @@ async def moderators(bot: BotDriver) -> list[tuple[int, str]]:
 
 async def audit_rows(bot: BotDriver) -> list[tuple[Any, ...]]:
     return await rows(bot, "SELECT actor_id, action, target, details FROM audit_log ORDER BY id")
-
-
-async def dispatch(bot: BotDriver) -> list[Call]:
-    before = len(bot.api.calls)
-    await dispatch_once(bot.app.bot_data["deps"], bot.app.bot)
-    return [c for c in bot.api.calls[before:] if c.method == "sendMessage"]
 
 
 def alert(calls: list[Call]) -> str:
@@ -100,8 +93,8 @@ async def invite_token(bot: BotDriver, slug: str = "culture") -> str:
 
 
 async def test_grant_by_forwarded_message(bot: BotDriver, anna: TgUser) -> None:
-    await member(bot, ADMIN)
-    await member(bot, anna, "culture")
+    await bot.onboard(ADMIN)
+    await bot.onboard(anna, sectors=["culture"])
     calls = await grant_sector(bot)
     assert "Culture" in texts_of(calls) or "culture" in texts_of(calls).lower()
     calls = await forward(bot, ADMIN, from_user(anna, "anna_k"))
@@ -115,7 +108,7 @@ async def test_grant_by_forwarded_message(bot: BotDriver, anna: TgUser) -> None:
     assert '"via": "forward"' in entries[0][3]
     assert '"sector": "culture"' in entries[0][3]
     # Anna is told, in Polish, by a transactional notice.
-    sent = await dispatch(bot)
+    sent = sent_messages(await bot.dispatch())
     assert [c.chat_id for c in sent] == [anna.id]
     assert "Masz teraz rolę moderatora" in sent[0].text
     kinds = await rows(bot, "SELECT kind, audience, audience_id FROM announcements")
@@ -128,8 +121,8 @@ async def test_grant_by_forwarded_message(bot: BotDriver, anna: TgUser) -> None:
 async def test_forward_refusals_say_why_and_offer_the_invite(
     bot: BotDriver, anna: TgUser, john: TgUser
 ) -> None:
-    await member(bot, ADMIN)
-    await member(bot, anna)
+    await bot.onboard(ADMIN)
+    await bot.onboard(anna)
     await grant_sector(bot)
     culture = await team_id(bot, "culture")
 
@@ -173,8 +166,8 @@ async def test_forward_refusals_say_why_and_offer_the_invite(
 
 
 async def test_grant_cancel_and_group_chat(bot: BotDriver, anna: TgUser) -> None:
-    await member(bot, ADMIN)
-    await member(bot, anna)
+    await bot.onboard(ADMIN)
+    await bot.onboard(anna)
     await grant_sector(bot)
     calls = await bot.send(ADMIN, "/cancel")
     assert "no role was granted" in texts_of(calls)
@@ -186,7 +179,7 @@ async def test_grant_cancel_and_group_chat(bot: BotDriver, anna: TgUser) -> None
 
 
 async def test_grant_sector_buttons_typed_text_and_unknown_sector(bot: BotDriver) -> None:
-    await member(bot, ADMIN)
+    await bot.onboard(ADMIN)
     await bot.send(ADMIN, "/grant")
     calls = await bot.send(ADMIN, "culture")
     assert "choose with the buttons" in texts_of(calls)
@@ -206,7 +199,7 @@ async def test_grant_sector_buttons_typed_text_and_unknown_sector(bot: BotDriver
 async def test_invite_link_works_once_after_consent(
     bot: BotDriver, john: TgUser, anna: TgUser
 ) -> None:
-    await member(bot, ADMIN)
+    await bot.onboard(ADMIN)
     token = await invite_token(bot, "education")
     stored = await rows(bot, "SELECT token_hash, expires_at, used_at FROM moderator_invites")
     assert stored == [
@@ -240,12 +233,12 @@ async def test_invite_link_works_once_after_consent(
     assert [(e[0], e[2]) for e in grants] == [(ADMIN_ID, f"user:{john.id}")]
     assert '"via": "invite"' in grants[0][3]
     # The admin who made the invite hears it was accepted.
-    sent = await dispatch(bot)
+    sent = sent_messages(await bot.dispatch())
     assert [c.chat_id for c in sent] == [ADMIN_ID]
     assert "Invitation accepted: John" in sent[0].text
 
     # Used: a second person (or the same button again) gets a clear refusal.
-    await member(bot, anna)
+    await bot.onboard(anna)
     calls = await bot.send(anna, f"/start mod-{token}")
     assert "już wykorzystane" in texts_of(calls)
     calls = await bot.click(anna, accept[0])
@@ -254,8 +247,8 @@ async def test_invite_link_works_once_after_consent(
 
 
 async def test_invite_expires_after_72_hours(bot: BotDriver, anna: TgUser) -> None:
-    await member(bot, ADMIN)
-    await member(bot, anna)
+    await bot.onboard(ADMIN)
+    await bot.onboard(anna)
     token = await invite_token(bot)
     bot.clock.advance(hours=71, minutes=59)
     calls = await bot.send(anna, f"/start mod-{token}")
@@ -270,7 +263,7 @@ async def test_invite_expires_after_72_hours(bot: BotDriver, anna: TgUser) -> No
 
 
 async def test_unknown_or_malformed_invite(bot: BotDriver, anna: TgUser) -> None:
-    await member(bot, anna)
+    await bot.onboard(anna)
     for payload in ("mod-" + "x" * 32, "mod-short", "mod-<b>"):
         calls = await bot.send(anna, f"/start {payload}")
         assert "nieważny" in texts_of(calls), payload
@@ -280,8 +273,8 @@ async def test_unknown_or_malformed_invite(bot: BotDriver, anna: TgUser) -> None
 
 
 async def test_invite_of_a_removed_admin_is_void(bot: BotDriver, anna: TgUser) -> None:
-    await member(bot, ADMIN)
-    await member(bot, anna)
+    await bot.onboard(ADMIN)
+    await bot.onboard(anna)
     token = await invite_token(bot)
     await db_of(bot).run(raw_sql(lambda conn: conn.execute("DELETE FROM admins")))
     calls = await bot.send(anna, f"/start mod-{token}")
@@ -289,8 +282,8 @@ async def test_invite_of_a_removed_admin_is_void(bot: BotDriver, anna: TgUser) -
 
 
 async def test_already_moderator_keeps_the_invite(bot: BotDriver) -> None:
-    await member(bot, ADMIN)
-    await member(bot, MOD)
+    await bot.onboard(ADMIN)
+    await bot.onboard(MOD)
     await make_moderator(bot, MOD.id, "culture")
     token = await invite_token(bot)
     calls = await bot.click(MOD, f"role:accept:{token}")
@@ -302,15 +295,15 @@ async def test_already_moderator_keeps_the_invite(bot: BotDriver) -> None:
 
 
 async def test_revoke_takes_effect_at_once_on_old_buttons(bot: BotDriver, anna: TgUser) -> None:
-    await member(bot, ADMIN)
-    await member(bot, anna, "culture")
+    await bot.onboard(ADMIN)
+    await bot.onboard(anna, sectors=["culture"])
     await grant_sector(bot)
     await forward(bot, ADMIN, from_user(anna))
     meeting_id = await add_meeting(bot)
     # While a moderator, the card's Cancel button works (asks to confirm).
     calls = await bot.click(anna, f"mtg:cancel:{meeting_id}")
     assert any(d == f"mtg:cancel-one:{meeting_id}" for c in calls for _, d in c.buttons())
-    await dispatch(bot)
+    sent_messages(await bot.dispatch())
 
     calls = await bot.send(ADMIN, "/revoke")
     culture = await team_id(bot, "culture")
@@ -322,7 +315,7 @@ async def test_revoke_takes_effect_at_once_on_old_buttons(bot: BotDriver, anna: 
     assert "no longer moderates" in texts_of(calls)
     assert await moderators(bot) == []
     assert (await audit_rows(bot))[-1][:3] == (ADMIN_ID, "role.revoke", f"user:{anna.id}")
-    sent = await dispatch(bot)
+    sent = sent_messages(await bot.dispatch())
     assert [c.chat_id for c in sent] == [anna.id]
     assert "wygasła" in sent[0].text
 
@@ -343,7 +336,7 @@ async def test_revoke_takes_effect_at_once_on_old_buttons(bot: BotDriver, anna: 
 
 
 async def test_revoke_keep_and_nobody(bot: BotDriver) -> None:
-    await member(bot, ADMIN)
+    await bot.onboard(ADMIN)
     calls = await bot.send(ADMIN, "/revoke")
     assert "no sector moderators" in texts_of(calls)
     await make_moderator(bot, MOD.id, "health")
@@ -355,9 +348,9 @@ async def test_revoke_keep_and_nobody(bot: BotDriver) -> None:
 
 
 async def test_team_lists_moderators_per_sector(bot: BotDriver, anna: TgUser) -> None:
-    await member(bot, ADMIN)
-    await member(bot, anna)
-    await member(bot, MOD)
+    await bot.onboard(ADMIN)
+    await bot.onboard(anna)
+    await bot.onboard(MOD)
     await grant_sector(bot, "culture")
     await forward(bot, ADMIN, from_user(TgUser(id=anna.id, first_name="<Anna & co>")))
     await make_moderator(bot, MOD.id, "education")
@@ -378,11 +371,11 @@ async def test_team_lists_moderators_per_sector(bot: BotDriver, anna: TgUser) ->
 async def test_permission_matrix_members_and_moderators_change_nothing(
     bot: BotDriver, anna: TgUser, john: TgUser
 ) -> None:
-    await member(bot, ADMIN)
-    await member(bot, anna)  # member
-    await member(bot, MOD)
+    await bot.onboard(ADMIN)
+    await bot.onboard(anna)  # member
+    await bot.onboard(MOD)
     await make_moderator(bot, MOD.id, "culture")  # moderator of culture
-    await member(bot, john)
+    await bot.onboard(john)
     await make_moderator(bot, john.id, "education")
     culture = await team_id(bot, "culture")
     education = await team_id(bot, "education")
@@ -422,7 +415,7 @@ async def test_permission_matrix_members_and_moderators_change_nothing(
 
 
 async def test_forged_role_payloads_are_stale(bot: BotDriver) -> None:
-    await member(bot, ADMIN)
+    await bot.onboard(ADMIN)
     for data in ("role:revoke:x:1", "role:revoke-yes:1", "role:accept:", "role:keep:1"):
         calls = await bot.click(ADMIN, data)
         assert calls[-1].method == "answerCallbackQuery", data
@@ -432,16 +425,16 @@ async def test_forged_role_payloads_are_stale(bot: BotDriver) -> None:
 
 async def test_invite_is_checked_server_side_for_time(bot: BotDriver) -> None:
     """The stored expiry is 72 h after creation (pinned clock), not client-supplied."""
-    await member(bot, ADMIN)
+    await bot.onboard(ADMIN)
     await invite_token(bot)
     created, expires = (await rows(bot, "SELECT created_at, expires_at FROM moderator_invites"))[0]
     assert datetime.fromisoformat(expires) - datetime.fromisoformat(created) == timedelta(hours=72)
 
 
 async def test_two_people_racing_for_one_invite(bot: BotDriver, anna: TgUser, john: TgUser) -> None:
-    await member(bot, ADMIN)
-    await member(bot, anna)
-    await member(bot, john)
+    await bot.onboard(ADMIN)
+    await bot.onboard(anna)
+    await bot.onboard(john)
     token = await invite_token(bot)
     before = len(bot.api.calls)
     await asyncio.gather(

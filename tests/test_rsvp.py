@@ -11,7 +11,6 @@ from datetime import timedelta
 import pytest
 
 from bot.config import Config
-from bot.dispatcher import dispatch_once
 from storage.rsvps import Rsvp
 from tests.fakes import Call
 from tests.harness import BotDriver, Clock, TgUser
@@ -20,7 +19,6 @@ from tests.meeting_factory import (
     db_of,
     files_driver,
     make_moderator,
-    member,
     set_organisation,
     update_meeting,
     uploaded,
@@ -57,7 +55,7 @@ def answer_text(calls: list[Call]) -> str:
 
 
 async def test_each_answer_is_recorded_and_confirmed(bot: BotDriver, anna: TgUser) -> None:
-    await member(bot, anna, "culture")
+    await bot.onboard(anna, sectors=["culture"])
     meeting = await add_meeting(bot)
 
     calls = await bot.click(anna, f"rsvp:going:{meeting}")
@@ -82,14 +80,14 @@ async def test_each_answer_is_recorded_and_confirmed(bot: BotDriver, anna: TgUse
 
 
 async def test_english_confirmation(bot: BotDriver, john: TgUser) -> None:
-    await member(bot, john)
+    await bot.onboard(john)
     meeting = await add_meeting(bot)
     calls = await bot.click(john, f"rsvp:going:{meeting}")
     assert answer_text(calls) == "✅ Saved: you're going."
 
 
 async def test_double_press_is_idempotent(bot: BotDriver, anna: TgUser, clock: Clock) -> None:
-    await member(bot, anna)
+    await bot.onboard(anna)
     meeting = await add_meeting(bot, capacity=1)
     await bot.click(anna, f"rsvp:going:{meeting}")
     first = await rsvp_of(bot, meeting, anna.id)
@@ -103,7 +101,7 @@ async def test_double_press_is_idempotent(bot: BotDriver, anna: TgUser, clock: C
 async def test_waiting_list_promotes_in_order_and_tells_the_promoted(bot: BotDriver) -> None:
     members = [user(n) for n in range(1, 6)]
     for person in members:
-        await member(bot, person, "culture")
+        await bot.onboard(person, sectors=["culture"])
     meeting = await add_meeting(bot, capacity=2, title="Budżet obywatelski")
     u1, u2, u3, u4, u5 = members
 
@@ -130,8 +128,7 @@ async def test_waiting_list_promotes_in_order_and_tells_the_promoted(bot: BotDri
     assert last is not None
     assert last.waitlist_position is None
 
-    deps = bot.app.bot_data["deps"]
-    await dispatch_once(deps, bot.app.bot)
+    await bot.dispatch()
     notices = [c for c in bot.api.sent("sendMessage") if "Zwolniło się miejsce" in c.text]
     assert sorted(c.chat_id for c in notices if c.chat_id is not None) == [u3.id, u5.id]
     assert "Budżet obywatelski" in notices[0].text
@@ -143,7 +140,7 @@ async def test_waiting_list_promotes_in_order_and_tells_the_promoted(bot: BotDri
 async def test_going_again_after_withdrawing_joins_the_end_of_the_list(bot: BotDriver) -> None:
     u1, u2, u3 = user(1), user(2), user(3)
     for person in (u1, u2, u3):
-        await member(bot, person)
+        await bot.onboard(person)
     meeting = await add_meeting(bot, capacity=1)
     await bot.click(u1, f"rsvp:going:{meeting}")
     await bot.click(u2, f"rsvp:going:{meeting}")
@@ -160,7 +157,7 @@ async def test_going_again_after_withdrawing_joins_the_end_of_the_list(bot: BotD
 async def test_refused_after_start_and_when_cancelled(
     bot: BotDriver, anna: TgUser, clock: Clock
 ) -> None:
-    await member(bot, anna)
+    await bot.onboard(anna)
     soon = await add_meeting(bot, starts_in=timedelta(hours=1))
     cancelled = await add_meeting(bot, state="cancelled")
     clock.advance(hours=1)
@@ -176,7 +173,7 @@ async def test_refused_after_start_and_when_cancelled(
     "data", ["rsvp:going:999", "rsvp:x:1", "rsvp:going:abc", "rsvp:going:", "rsvp:going:1:2"]
 )
 async def test_forged_callbacks_change_nothing(bot: BotDriver, anna: TgUser, data: str) -> None:
-    await member(bot, anna)
+    await bot.onboard(anna)
     await add_meeting(bot)
     calls = await bot.click(anna, data)
     assert answer_text(calls) == STALE
@@ -192,7 +189,7 @@ async def test_consent_is_needed(bot: BotDriver) -> None:
 
 
 async def test_card_in_a_group_answers_only_the_presser(bot: BotDriver, anna: TgUser) -> None:
-    await member(bot, anna)
+    await bot.onboard(anna)
     await make_moderator(bot, anna.id)
     meeting = await add_meeting(bot)
     calls = await bot.click(anna, f"rsvp:going:{meeting}", chat_id=-100123)
@@ -201,7 +198,7 @@ async def test_card_in_a_group_answers_only_the_presser(bot: BotDriver, anna: Tg
 
 
 async def test_moderator_card_counts_are_redrawn(bot: BotDriver, anna: TgUser) -> None:
-    await member(bot, anna)
+    await bot.onboard(anna)
     await make_moderator(bot, anna.id)
     meeting = await add_meeting(bot)
     calls = await bot.click(anna, f"rsvp:going:{meeting}", message_id=77)
@@ -212,11 +209,11 @@ async def test_moderator_card_counts_are_redrawn(bot: BotDriver, anna: TgUser) -
 
 
 async def test_moderator_exports_attendees_as_csv(bot: BotDriver, anna: TgUser) -> None:
-    await member(bot, anna)
+    await bot.onboard(anna)
     await make_moderator(bot, anna.id)
     members = [user(n) for n in range(1, 5)]
     for person in members:
-        await member(bot, person)
+        await bot.onboard(person)
     await set_organisation(bot, members[0].id, "Fundacja Źródło Łąk")
     meeting = await add_meeting(bot, capacity=1)
     await bot.click(members[0], f"rsvp:going:{meeting}")
@@ -248,7 +245,7 @@ async def test_moderator_exports_attendees_as_csv(bot: BotDriver, anna: TgUser) 
 
 
 async def test_english_csv_uses_commas(bot: BotDriver, john: TgUser) -> None:
-    await member(bot, john)
+    await bot.onboard(john)
     await make_moderator(bot, john.id)
     meeting = await add_meeting(bot)
     await bot.click(john, f"rsvp:maybe:{meeting}")
@@ -260,7 +257,7 @@ async def test_english_csv_uses_commas(bot: BotDriver, john: TgUser) -> None:
 
 
 async def test_non_moderators_cannot_export(bot: BotDriver, anna: TgUser) -> None:
-    await member(bot, anna)
+    await bot.onboard(anna)
     await make_moderator(bot, anna.id, team="education")
     meeting = await add_meeting(bot, team="culture")
     await bot.click(anna, f"rsvp:going:{meeting}")
@@ -274,7 +271,7 @@ async def test_non_moderators_cannot_export(bot: BotDriver, anna: TgUser) -> Non
 
 async def test_admin_exports_in_private_only(bot: BotDriver) -> None:
     admin = TgUser(id=900, language_code="pl", first_name="Admin")
-    await member(bot, admin)
+    await bot.onboard(admin)
     meeting = await add_meeting(bot)
     calls = await bot.click(admin, f"rsvp:csv:{meeting}", chat_id=-100123)
     assert not [c for c in calls if c.method == "sendDocument"]
@@ -287,7 +284,7 @@ async def test_raised_capacity_lets_a_newcomer_in_only_after_those_waiting(
 ) -> None:
     u1, u2, u3 = user(1), user(2), user(3)
     for person in (u1, u2, u3):
-        await member(bot, person)
+        await bot.onboard(person)
     meeting = await add_meeting(bot, capacity=1)
     await bot.click(u1, f"rsvp:going:{meeting}")
     await bot.click(u2, f"rsvp:going:{meeting}")
@@ -302,7 +299,7 @@ async def test_raised_capacity_lets_a_newcomer_in_only_after_those_waiting(
 async def test_storage_readers_for_reminders_and_the_data_export(bot: BotDriver) -> None:
     u1, u2, u3 = user(1), user(2), user(3)
     for person in (u1, u2, u3):
-        await member(bot, person)
+        await bot.onboard(person)
     later = await add_meeting(bot, starts_in=timedelta(days=9))
     sooner = await add_meeting(bot, starts_in=timedelta(days=2))
     await bot.click(u1, f"rsvp:going:{later}")

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from tests.fakes import Call
 from tests.harness import BotDriver, Clock, TgUser, texts_of
-from tests.meeting_factory import add_meeting, make_moderator, member, user
+from tests.meeting_factory import add_meeting, make_moderator, user
 
 
 def messages(calls: list[Call]) -> list[Call]:
@@ -18,7 +18,7 @@ def open_buttons(call: Call) -> list[str]:
 
 
 async def test_meetings_lists_my_sectors_five_a_page(bot: BotDriver, anna: TgUser) -> None:
-    await member(bot, anna, "culture")
+    await bot.onboard(anna, sectors=["culture"])
     mine = [
         await add_meeting(bot, title=f"Kultura {n}", starts_in=timedelta(days=n))
         for n in range(1, 8)
@@ -54,7 +54,7 @@ async def test_meetings_lists_my_sectors_five_a_page(bot: BotDriver, anna: TgUse
 
 
 async def test_meetings_marks_my_answers(bot: BotDriver, anna: TgUser) -> None:
-    await member(bot, anna, "culture")
+    await bot.onboard(anna, sectors=["culture"])
     going = await add_meeting(bot, title="Pierwsze", starts_in=timedelta(days=1))
     await add_meeting(bot, title="Drugie", starts_in=timedelta(days=2))
     await bot.click(anna, f"rsvp:going:{going}")
@@ -65,7 +65,7 @@ async def test_meetings_marks_my_answers(bot: BotDriver, anna: TgUser) -> None:
 
 
 async def test_meetings_without_subscriptions_offers_all(bot: BotDriver, anna: TgUser) -> None:
-    await member(bot, anna)
+    await bot.onboard(anna)
     await add_meeting(bot)
     [page] = messages(await bot.send(anna, "/meetings"))
     assert "/sectors" in page.text
@@ -79,14 +79,14 @@ async def test_meetings_needs_consent(bot: BotDriver, anna: TgUser) -> None:
 
 
 async def test_forged_list_buttons(bot: BotDriver, anna: TgUser) -> None:
-    await member(bot, anna, "culture")
+    await bot.onboard(anna, sectors=["culture"])
     for data in ("sched:page:yours:0", "sched:page:mine:x", "sched:team:999:0", "sched:open:9"):
         calls = await bot.click(anna, data)
         assert texts_of(calls) == "Ten przycisk jest już nieaktualny.", data
 
 
 async def test_page_past_the_end_says_so(bot: BotDriver, anna: TgUser) -> None:
-    await member(bot, anna, "culture")
+    await bot.onboard(anna, sectors=["culture"])
     await add_meeting(bot)
     calls = await bot.click(anna, "sched:page:mine:7")
     [edit] = [c for c in calls if c.method == "editMessageText"]
@@ -95,7 +95,7 @@ async def test_page_past_the_end_says_so(bot: BotDriver, anna: TgUser) -> None:
 
 
 async def test_open_sends_the_card_with_rsvp_and_calendar(bot: BotDriver, anna: TgUser) -> None:
-    await member(bot, anna, "culture")
+    await bot.onboard(anna, sectors=["culture"])
     meeting = await add_meeting(bot, title="Budżet <2027>", capacity=10)
     calls = await bot.click(anna, f"sched:open:{meeting}")
     [card] = messages(calls)
@@ -113,12 +113,12 @@ async def test_open_sends_the_card_with_rsvp_and_calendar(bot: BotDriver, anna: 
 
 
 async def test_moderator_card_shows_counts_and_export(bot: BotDriver, anna: TgUser) -> None:
-    await member(bot, anna)
+    await bot.onboard(anna)
     await make_moderator(bot, anna.id)
     others = [user(1), user(2)]
     meeting = await add_meeting(bot, capacity=1)
     for person in others:
-        await member(bot, person)
+        await bot.onboard(person)
         await bot.click(person, f"rsvp:going:{meeting}")
     [card] = messages(await bot.send(anna, f"/meeting {meeting}"))
     assert "✅ Biorę udział: 1 · 🤔 Może: 0 · ❌ Nie biorę udziału: 0" in card.text
@@ -129,7 +129,7 @@ async def test_moderator_card_shows_counts_and_export(bot: BotDriver, anna: TgUs
 
 
 async def test_meeting_command(bot: BotDriver, john: TgUser, clock: Clock) -> None:
-    await member(bot, john)
+    await bot.onboard(john)
     meeting = await add_meeting(bot, title="Open data", starts_in=timedelta(hours=1))
     [card] = messages(await bot.send(john, f"/meeting {meeting}"))
     assert "Open data" in card.text
@@ -148,14 +148,14 @@ async def test_meeting_command(bot: BotDriver, john: TgUser, clock: Clock) -> No
 
 
 async def test_cancelled_meeting_card_has_no_answers(bot: BotDriver, anna: TgUser) -> None:
-    await member(bot, anna)
+    await bot.onboard(anna)
     meeting = await add_meeting(bot, state="cancelled")
     [card] = messages(await bot.send(anna, f"/meeting {meeting}"))
     assert [d for _, d in card.buttons()] == [f"cal:ics:{meeting}"]
 
 
 async def test_deep_link_opens_the_meeting(bot: BotDriver, anna: TgUser) -> None:
-    await member(bot, anna)
+    await bot.onboard(anna)
     meeting = await add_meeting(bot, title="Spotkanie z deep linku")
     calls = await bot.send(anna, f"/start meeting-{meeting}")
     [card] = messages(calls)
@@ -173,14 +173,14 @@ async def test_deep_link_for_a_newcomer_asks_consent_and_shows_the_card(bot: Bot
 
 
 async def test_plain_start_and_sector_links_still_work(bot: BotDriver, anna: TgUser) -> None:
-    await member(bot, anna)
+    await bot.onboard(anna)
     assert "Witaj ponownie" in texts_of(await bot.send(anna, "/start"))
     assert "Kultura" in texts_of(await bot.send(anna, "/start sector-culture"))
     assert "Nie ma takiego spotkania" in texts_of(await bot.send(anna, "/start meeting-999"))
 
 
 async def test_schedule_of_one_sector(bot: BotDriver, anna: TgUser) -> None:
-    await member(bot, anna)
+    await bot.onboard(anna)
     health = await add_meeting(bot, team="health", title="Zdrowie")
     await add_meeting(bot, team="culture", title="Kultura")
 
@@ -202,7 +202,7 @@ async def test_schedule_of_one_sector(bot: BotDriver, anna: TgUser) -> None:
 
 
 async def test_schedule_commands_stay_private(bot: BotDriver, anna: TgUser) -> None:
-    await member(bot, anna, "culture")
+    await bot.onboard(anna, sectors=["culture"])
     await add_meeting(bot)
     for command in ("/meetings", "/schedule culture", "/meeting 1"):
         calls = await bot.send(anna, command, chat_id=-100123)
@@ -213,7 +213,7 @@ async def test_schedule_commands_stay_private(bot: BotDriver, anna: TgUser) -> N
 async def test_moderator_card_of_a_past_meeting_offers_only_the_export(
     bot: BotDriver, anna: TgUser, clock: Clock
 ) -> None:
-    await member(bot, anna)
+    await bot.onboard(anna)
     await make_moderator(bot, anna.id)
     meeting = await add_meeting(bot, starts_in=timedelta(hours=1))
     clock.advance(hours=3)
@@ -224,10 +224,10 @@ async def test_moderator_card_of_a_past_meeting_offers_only_the_export(
 async def test_moderator_cancels_from_the_card_and_answers_close(
     bot: BotDriver, anna: TgUser
 ) -> None:
-    await member(bot, anna)
+    await bot.onboard(anna)
     await make_moderator(bot, anna.id)
     other = user(1)
-    await member(bot, other)
+    await bot.onboard(other)
     meeting = await add_meeting(bot, title="Do odwołania")
     [card] = messages(await bot.send(anna, f"/meeting {meeting}"))
     assert f"mtg:cancel:{meeting}" in [d for _, d in card.buttons()]
@@ -244,7 +244,7 @@ async def test_moderator_cancels_from_the_card_and_answers_close(
 
 
 async def test_members_cannot_use_the_moderator_buttons(bot: BotDriver, anna: TgUser) -> None:
-    await member(bot, anna)
+    await bot.onboard(anna)
     meeting = await add_meeting(bot)
     [card] = messages(await bot.send(anna, f"/meeting {meeting}"))
     assert not [d for _, d in card.buttons() if d.startswith("mtg:")]
@@ -257,7 +257,7 @@ async def test_members_cannot_use_the_moderator_buttons(bot: BotDriver, anna: Tg
 async def test_a_sectors_schedule_offers_submitting_a_postulate(
     bot: BotDriver, anna: TgUser
 ) -> None:
-    await member(bot, anna)
+    await bot.onboard(anna)
     calls = await bot.send(anna, "/schedule health")
     link = dict(calls[-1].buttons())["📝 Zgłoś postulat do tego zespołu"]
     assert link == "https://t.me/ngo_test_bot?start=postulate-health"

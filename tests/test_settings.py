@@ -11,9 +11,7 @@ import pytest
 
 from bot.config import Config
 from bot.deps import Deps
-from bot.dispatcher import dispatch_once
 from bot.engine import build_engine
-from bot.housekeeping import run_housekeeping
 from bot.services import delivery
 from bot.services import meetings as meetings_service
 from bot.services import settings as settings_service
@@ -23,7 +21,7 @@ from storage import settings as settings_storage
 from storage.timefmt import db_time
 from storage.unit import Unit
 from tests.harness import BotDriver, TgUser, texts_of
-from tests.meeting_factory import add_meeting, db_of, member
+from tests.meeting_factory import add_meeting, db_of
 from tests.sql import raw_sql
 
 
@@ -77,11 +75,8 @@ async def announce(
 async def tick(bot: BotDriver) -> dict[int, list[str]]:
     """Let the housekeeping jobs (digests) and the dispatcher run; return the notices each
     chat got meanwhile."""
-    before = len(bot.api.calls)
-    await run_housekeeping(deps_of(bot))
-    await dispatch_once(deps_of(bot), bot.app.bot)
     got: dict[int, list[str]] = {}
-    for call in bot.api.calls[before:]:
+    for call in await bot.tick():
         if call.method == "sendMessage" and call.chat_id is not None:
             got.setdefault(call.chat_id, []).append(call.text)
     return got
@@ -112,7 +107,7 @@ def test_every_kind_in_use_is_classified_once() -> None:
 async def test_settings_show_the_defaults_and_one_button_per_choice(
     bot: BotDriver, anna: TgUser
 ) -> None:
-    await member(bot, anna, "culture", "education")
+    await bot.onboard(anna, sectors=["culture", "education"])
     [answer] = await bot.send(anna, "/settings")
     assert "Ustawienia powiadomień" in answer.text
     assert "1 dzień, 1 godzinę" in answer.text  # every configured lead time
@@ -147,7 +142,7 @@ async def test_settings_need_consent_and_a_private_chat(bot: BotDriver, anna: Tg
 
 
 async def test_buttons_edit_the_message_in_place(bot: BotDriver, john: TgUser) -> None:
-    await member(bot, john, "culture")
+    await bot.onboard(john, sectors=["culture"])
     culture = await team_id(bot)
     calls = await bot.click(john, f"set:mute:{culture}")
     assert calls[0].method == "answerCallbackQuery"
@@ -181,7 +176,7 @@ async def test_buttons_edit_the_message_in_place(bot: BotDriver, john: TgUser) -
 
 
 async def test_quiet_hours_are_chosen_start_then_end(bot: BotDriver, john: TgUser) -> None:
-    await member(bot, john, "culture")
+    await bot.onboard(john, sectors=["culture"])
     calls = await bot.click(john, "set:quiet")
     [edit] = [c for c in calls if c.method == "editMessageText"]
     assert ("22:00", "set:qs:22") in edit.buttons()
@@ -222,7 +217,7 @@ async def test_quiet_hours_are_chosen_start_then_end(bot: BotDriver, john: TgUse
 async def test_forged_buttons_are_stale_and_change_nothing(
     bot: BotDriver, anna: TgUser, data: str
 ) -> None:
-    await member(bot, anna, "culture")
+    await bot.onboard(anna, sectors=["culture"])
     ids = {
         "coordination": await team_id(bot, "coordination"),
         "education": await team_id(bot, "education"),
@@ -241,8 +236,8 @@ async def test_forged_buttons_are_stale_and_change_nothing(
 async def test_a_muted_sector_sends_no_news_but_reminders_and_personal_notices_arrive(
     bot: BotDriver, anna: TgUser, john: TgUser
 ) -> None:
-    await member(bot, anna, "culture")
-    await member(bot, john, "culture")
+    await bot.onboard(anna, sectors=["culture"])
+    await bot.onboard(john, sectors=["culture"])
     culture = await team_id(bot)
     await bot.click(anna, f"set:mute:{culture}")
     await announce(bot, "meeting-notice", "Nowe spotkanie")
@@ -274,8 +269,8 @@ async def test_a_broadcast_skips_only_those_who_muted_every_sector_it_goes_to(
     monkeypatch.setitem(
         bot.app.bot_data["engine"].audiences, "broadcast", (raw_sql(subscribers_of_broadcast),)
     )
-    await member(bot, anna, "culture", "education")
-    await member(bot, john, "culture")
+    await bot.onboard(anna, sectors=["culture", "education"])
+    await bot.onboard(john, sectors=["culture"])
     culture, education = await team_id(bot), await team_id(bot, "education")
 
     async def broadcast(teams: list[int] | None, text: str) -> None:
@@ -325,8 +320,8 @@ async def test_a_broadcast_skips_only_those_who_muted_every_sector_it_goes_to(
 async def test_a_reminder_lead_turned_off_skips_the_user(
     bot: BotDriver, anna: TgUser, john: TgUser
 ) -> None:
-    await member(bot, anna, "culture")
-    await member(bot, john, "culture")
+    await bot.onboard(anna, sectors=["culture"])
+    await bot.onboard(john, sectors=["culture"])
     await bot.click(anna, "set:lead:1440")
     await announce(bot, "meeting-reminder", "Jutro", lead=1440)
     await announce(bot, "meeting-reminder", "Za godzinę", lead=60)
@@ -337,7 +332,7 @@ async def test_a_reminder_lead_turned_off_skips_the_user(
 
 
 async def test_meeting_reminders_carry_their_lead_time(bot: BotDriver, anna: TgUser) -> None:
-    await member(bot, anna, "culture")
+    await bot.onboard(anna, sectors=["culture"])
     meeting_id = await add_meeting(bot, starts_in=timedelta(days=3))
     deps = deps_of(bot)
     now = bot.clock()
@@ -362,8 +357,8 @@ async def test_meeting_reminders_carry_their_lead_time(bot: BotDriver, anna: TgU
 async def test_quiet_hours_hold_news_until_morning_and_reminders_go_on_time(
     bot: BotDriver, anna: TgUser, john: TgUser
 ) -> None:
-    await member(bot, anna, "culture")
-    await member(bot, john, "culture")
+    await bot.onboard(anna, sectors=["culture"])
+    await bot.onboard(john, sectors=["culture"])
     for data in ("set:quiet", "set:qs:22", "set:qe:22:7"):
         await bot.click(anna, data)
     # 22:30 in Kraków (UTC+1 in November).
@@ -412,8 +407,8 @@ def test_quiet_windows_with_and_without_midnight() -> None:
 async def test_digest_collects_the_news_and_sends_one_message_a_day(
     bot: BotDriver, anna: TgUser, john: TgUser
 ) -> None:
-    await member(bot, anna, "culture", "education")
-    await member(bot, john, "culture")
+    await bot.onboard(anna, sectors=["culture", "education"])
+    await bot.onboard(john, sectors=["culture"])
     await bot.click(anna, "set:digest")
     # 11:00 in Kraków, after today's digest hour (08:00): the news waits for tomorrow.
     await announce(bot, "meeting-notice", "Spotkanie <b>kultury</b> &amp; sztuki")
@@ -451,7 +446,7 @@ async def test_digest_collects_the_news_and_sends_one_message_a_day(
 async def test_back_to_instant_news_sends_what_was_held_at_once(
     bot: BotDriver, anna: TgUser
 ) -> None:
-    await member(bot, anna, "culture")
+    await bot.onboard(anna, sectors=["culture"])
     await bot.click(anna, "set:digest")
     await announce(bot, "meeting-notice", "Trzymana wiadomość")
     assert anna.id not in await tick(bot)
@@ -466,7 +461,7 @@ async def test_back_to_instant_news_sends_what_was_held_at_once(
 
 
 async def test_a_muted_sector_stays_out_of_the_digest(bot: BotDriver, anna: TgUser) -> None:
-    await member(bot, anna, "culture", "education")
+    await bot.onboard(anna, sectors=["culture", "education"])
     await bot.click(anna, "set:digest")
     await bot.click(anna, f"set:mute:{await team_id(bot)}")
     await announce(bot, "meeting-notice", "Kultura")
@@ -479,7 +474,7 @@ async def test_a_muted_sector_stays_out_of_the_digest(bot: BotDriver, anna: TgUs
 
 
 async def test_digest_stays_under_the_message_limit(bot: BotDriver, anna: TgUser) -> None:
-    await member(bot, anna, "culture")
+    await bot.onboard(anna, sectors=["culture"])
     await bot.click(anna, "set:digest")
     for number in range(30):
         await announce(bot, "broadcast", f"{number}: " + "długi tekst " * 60)
@@ -491,7 +486,7 @@ async def test_digest_stays_under_the_message_limit(bot: BotDriver, anna: TgUser
 
 
 async def test_erasing_a_user_removes_their_settings(bot: BotDriver, anna: TgUser) -> None:
-    await member(bot, anna, "culture", "education")
+    await bot.onboard(anna, sectors=["culture", "education"])
     await bot.click(anna, "set:digest")
     await bot.click(anna, f"set:mute:{await team_id(bot, 'education')}")
     await announce(bot, "broadcast", "Trzymane")

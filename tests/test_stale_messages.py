@@ -7,7 +7,7 @@ import pytest
 from tests.fakes import Call
 from tests.harness import BotDriver, TgUser
 from tests.sql import connection
-from tests.test_postulates_helpers import db_of, member
+from tests.test_postulates_helpers import db_of
 
 
 def texts(bot: BotDriver, key: str) -> set[str]:
@@ -26,7 +26,7 @@ def apologised(bot: BotDriver, calls: list[Call]) -> bool:
 async def test_press_on_a_missing_message_is_no_longer_valid(
     bot: BotDriver, anna: TgUser, refusal: str
 ) -> None:
-    await member(bot, anna)
+    await bot.onboard(anna)
     bot.api.fail("editMessageText", 400, refusal)
     calls = await bot.click(anna, "sectors:toggle:2", message_id=987654)
     assert not apologised(bot, calls)
@@ -36,7 +36,7 @@ async def test_press_on_a_missing_message_is_no_longer_valid(
 
 
 async def test_other_refusals_still_apologise(bot: BotDriver, anna: TgUser) -> None:
-    await member(bot, anna)
+    await bot.onboard(anna)
     bot.api.fail("editMessageText", 400, "Bad Request: can't parse entities")
     calls = await bot.click(anna, "sectors:toggle:2")
     assert apologised(bot, calls)
@@ -46,7 +46,7 @@ async def test_other_refusals_still_apologise(bot: BotDriver, anna: TgUser) -> N
 async def test_an_edited_message_never_runs_a_command(
     bot: BotDriver, anna: TgUser, command: str
 ) -> None:
-    await member(bot, anna)
+    await bot.onboard(anna)
     typed = await bot.send(anna, "hello")
     assert typed  # the bot answered the typed message (it points to /help)
     calls = await bot.edit(anna, message_id=1, text=command)
@@ -56,7 +56,7 @@ async def test_an_edited_message_never_runs_a_command(
 async def test_an_edited_answer_in_a_conversation_is_not_taken(
     bot: BotDriver, anna: TgUser
 ) -> None:
-    await member(bot, anna)
+    await bot.onboard(anna)
     await bot.send(anna, "/organisation")
     calls = await bot.edit(anna, message_id=1, text="Fundacja Zielony Kraków")
     assert calls == []

@@ -23,7 +23,6 @@ from tests.meeting_factory import (
     db_of,
     files_driver,
     make_moderator,
-    member,
     uploaded,
     user,
 )
@@ -51,7 +50,7 @@ async def seed(bot: BotDriver, anna: TgUser, john: TgUser) -> None:
     old, other = user(1), user(2)
     people = ((anna, ("culture", "education")), (john, ("culture",)), (old, ()), (other, ()))
     for person, sectors in people:
-        await member(bot, person, *sectors)
+        await bot.onboard(person, sectors=sectors)
     held = await add_meeting(bot, starts_in=timedelta(days=-6))  # 20 November
     await add_meeting(bot, starts_in=timedelta(days=-4), state="cancelled")
     await add_meeting(bot, starts_in=timedelta(days=-40))  # October: another month
@@ -188,7 +187,7 @@ async def test_moderator_sees_only_their_sectors_in_their_language(
 ) -> None:
     await seed(bot, anna, john)
     moderator = user(9)
-    await member(bot, moderator)
+    await bot.onboard(moderator)
     await make_moderator(bot, moderator.id, "culture")
     calls = await bot.send(moderator, "/stats")
     assert [c.method for c in calls if c.method.startswith("send")] == [
@@ -207,7 +206,7 @@ async def test_moderator_sees_only_their_sectors_in_their_language(
 
 
 async def test_members_are_refused_and_nothing_is_drawn(bot: BotDriver, anna: TgUser) -> None:
-    await member(bot, anna, "culture")
+    await bot.onboard(anna, sectors=["culture"])
     calls = await bot.send(anna, "/stats")
     assert "Nie masz uprawnień" in texts_of(calls)
     assert not [c for c in calls if c.method == "sendPhoto"]
@@ -238,7 +237,7 @@ async def test_empty_month_has_no_rate_and_still_a_chart(bot: BotDriver) -> None
 async def test_an_unsubscription_is_remembered_for_the_month_change(
     bot: BotDriver, anna: TgUser
 ) -> None:
-    await member(bot, anna, "culture")
+    await bot.onboard(anna, sectors=["culture"])
 
     def ends(conn: sqlite3.Connection) -> list[tuple[int, str]]:
         rows = conn.execute(

@@ -20,7 +20,7 @@ from bot.web.site import build_site
 from storage.database import Database, ReadOnlyDatabase
 from tests.conftest import make_config
 from tests.harness import BotDriver, TgUser
-from tests.meeting_factory import add_meeting, member, update_meeting
+from tests.meeting_factory import add_meeting, update_meeting
 
 
 @pytest.fixture
@@ -39,8 +39,8 @@ async def site(bot: BotDriver, config: Config) -> AsyncIterator[httpx.AsyncClien
 async def test_programme_lists_teams_with_subscribers_and_next_meeting(
     bot: BotDriver, site: httpx.AsyncClient, anna: TgUser, john: TgUser
 ) -> None:
-    await member(bot, anna, "culture")
-    await member(bot, john, "culture")
+    await bot.onboard(anna, sectors=["culture"])
+    await bot.onboard(john, sectors=["culture"])
     await add_meeting(bot, team="culture", title="Forum kultury", starts_in=timedelta(days=3))
 
     page = await site.get("/")
@@ -63,7 +63,7 @@ async def test_sector_schedule_shows_upcoming_then_past_with_attendance(
 ) -> None:
     past = await add_meeting(bot, title="Spotkanie wiosenne", starts_in=timedelta(days=2))
     await add_meeting(bot, title="Spotkanie jesienne", starts_in=timedelta(days=20))
-    await member(bot, anna, "culture")
+    await bot.onboard(anna, sectors=["culture"])
     await bot.send(anna, f"/start meeting-{past}")
     await bot.press(anna, "Biorę udział", exact=False)
     bot.clock.advance(days=5)

@@ -14,7 +14,7 @@ import pytest
 from bot.config import Config
 from bot.web.server import SiteRunner
 from tests.harness import BotDriver
-from tests.meeting_factory import add_meeting, member, user
+from tests.meeting_factory import add_meeting, user
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 ARGS = [
@@ -50,7 +50,7 @@ async def served(bot: BotDriver) -> AsyncIterator[str]:
         port = probe.getsockname()[1]
     base: Config = bot.app.bot_data["config"]
     config = base.model_copy(update={"web": base.web.model_copy(update={"port": port})})
-    await member(bot, user(1), "culture")
+    await bot.onboard(user(1), sectors=["culture"])
     await add_meeting(bot, title="Forum organizacji kultury", capacity=40)
     await add_meeting(bot, team="education", title="Spotkanie zespołu edukacji")
     runner = SiteRunner(config)

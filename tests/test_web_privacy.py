@@ -13,7 +13,7 @@ from bot.i18n import Texts
 from bot.web.site import build_site
 from storage.database import ReadOnlyDatabase
 from tests.harness import BotDriver, TgUser
-from tests.meeting_factory import add_meeting, db_of, make_moderator, member, set_organisation
+from tests.meeting_factory import add_meeting, db_of, make_moderator, set_organisation
 from tests.sql import raw_sql
 
 MEMBER = TgUser(id=7346251, language_code="pl", first_name="Zofia")
@@ -35,8 +35,8 @@ PRIVATE = [
 
 
 async def _seed(bot: BotDriver) -> int:
-    await member(bot, MEMBER, "culture")
-    await member(bot, REPRESENTATIVE, "culture", "education")
+    await bot.onboard(MEMBER, sectors=["culture"])
+    await bot.onboard(REPRESENTATIVE, sectors=["culture", "education"])
     await set_organisation(bot, REPRESENTATIVE.id, "Fundacja Tajnych Spraw")
     await make_moderator(bot, MODERATOR_ID)
     meeting_id = await add_meeting(bot, capacity=10)

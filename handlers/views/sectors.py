@@ -1,14 +1,44 @@
-"""Inline keyboards shared by several handlers; callback data is `feature:action[:id]`."""
+"""Onboarding and sector presentation: the /sectors text and toggles, the consent and
+language buttons, with their typed callback data."""
 
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass
+from typing import Literal
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.i18n import Html, Texts
 from bot.services.sectors import SectorsView
+from handlers.callbacks import Callback
 from storage.models import Team
+
+
+@dataclass(frozen=True)
+class Toggle(Callback, prefix="sectors:toggle"):
+    """Subscribe to or unsubscribe from one sector team: `sectors:toggle:<team>`."""
+
+    team_id: int
+
+
+@dataclass(frozen=True)
+class Consent(Callback, prefix="consent:yes"):
+    """Accept the privacy notice: `consent:yes`."""
+
+
+@dataclass(frozen=True)
+class ConsentToSector(Callback, prefix="consent:yes"):
+    """Accept the privacy notice from a sector's deep link: `consent:yes:<slug>`."""
+
+    slug: str
+
+
+@dataclass(frozen=True)
+class SetLanguage(Callback, prefix="lang:set"):
+    """Choose the bot's language: `lang:set:<pl|en>`."""
+
+    language: Literal["pl", "en"]
 
 
 def sectors_text(view: SectorsView, language: str, texts: Texts) -> Html:
@@ -37,7 +67,7 @@ def _sectors_keyboard(
     for team in teams:
         key = "sectors.on" if team.id in subscribed else "sectors.off"
         label = texts.get(language, key, name=team.name(language))
-        rows.append([InlineKeyboardButton(label, callback_data=f"sectors:toggle:{team.id}")])
+        rows.append([InlineKeyboardButton(label, callback_data=Toggle(team.id).pack())])
     return InlineKeyboardMarkup(rows)
 
 
@@ -47,10 +77,10 @@ def language_keyboard(texts: Texts, language: str) -> InlineKeyboardMarkup:
         [
             [
                 InlineKeyboardButton(
-                    texts.get(language, "language.pl"), callback_data="lang:set:pl"
+                    texts.get(language, "language.pl"), callback_data=SetLanguage("pl").pack()
                 ),
                 InlineKeyboardButton(
-                    texts.get(language, "language.en"), callback_data="lang:set:en"
+                    texts.get(language, "language.en"), callback_data=SetLanguage("en").pack()
                 ),
             ]
         ]
