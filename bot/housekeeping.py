@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 
 async def retention(deps: Deps) -> int:
     """Erase long-inactive members and old rows, at most once a day; return how many went."""
-    outcome = await privacy_service.retain_if_due(deps.db, deps.config, deps.texts, deps.clock())
+    outcome = await privacy_service.retain_if_due(deps.db, deps.config, deps.clock())
     if outcome is None or not outcome.ran:
         return 0
     log.info(
