@@ -84,7 +84,6 @@ async def queue_digests(deps: Deps) -> int:
     notifications = settings_service.Notifications(
         zone=deps.config.zone,
         digest_hour=deps.config.notifications.digest_hour,
-        texts=deps.texts,
     )
     queued = await deps.db.run(settings_service.queue_digests, deps.clock(), notifications)
     if queued:

@@ -23,7 +23,6 @@ STILL_RENDERING = {
     "meetings",
     "organisations",
     "postulates",
-    "settings",
 }
 
 
