@@ -67,7 +67,7 @@ async def expire_drafts(deps: Deps) -> int:
     # Every flow's timeout ends the same way: the state goes, the user is told (handlers/flow).
     ended = await deps.db.run(_expire_conversations, deps.texts, now)
     expired = await postulates_service.expire_idle_drafts(
-        deps.db, deps.texts, deps.config.postulates.draft_idle_hours, now
+        deps.db, deps.config.postulates.draft_idle_hours, now
     )
     if ended or expired:
         log.info(

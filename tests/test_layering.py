@@ -22,7 +22,6 @@ STILL_RENDERING = {
     "broadcasts",
     "meetings",
     "organisations",
-    "postulates",
 }
 
 
