@@ -459,6 +459,28 @@ async def test_digest_collects_the_news_and_sends_one_message_a_day(
     assert anna.id not in await tick(bot)
 
 
+async def test_a_call_for_postulates_waits_for_the_digest_in_the_members_language(
+    bot: BotDriver, anna: TgUser, john: TgUser
+) -> None:
+    # The call's notice is queued as data, not text: the digest draws it per language.
+    await member(bot, anna, "culture")
+    await member(bot, john, "culture")
+    await choose(bot, anna, DIGEST_PL)
+    await choose(bot, john, "📰 A daily digest")
+    admin = TgUser(id=900, language_code="pl", first_name="Admin")
+    await member(bot, admin)
+    await bot.send(admin, "/call culture 2026-12-10 Program <na> 2027")
+    assert anna.id not in await tick(bot)
+    bot.clock.now = datetime(2026, 11, 27, 7, 0, tzinfo=UTC)
+    got = await tick(bot)
+    [digest] = got[anna.id]
+    assert "• 📣 Nabór postulatów w zespole branżowym Kultura: Program &lt;na&gt; 2027" in digest
+    assert "Termin: 2026-12-10 23:59" in digest
+    [digest] = got[john.id]
+    assert "Program &lt;na&gt; 2027" in digest
+    assert "Culture" in digest
+
+
 async def test_back_to_instant_news_sends_what_was_held_at_once(
     bot: BotDriver, anna: TgUser
 ) -> None:
