@@ -22,7 +22,8 @@ from storage import delivery as delivery_storage
 from storage import settings as settings_storage
 from storage.timefmt import db_time
 from storage.unit import Unit
-from tests.harness import BotDriver, Call, TgUser, texts_of
+from tests.fakes import Call
+from tests.harness import BotDriver, TgUser, texts_of
 from tests.meeting_factory import add_meeting, db_of, member
 from tests.sql import raw_sql
 
