@@ -33,7 +33,6 @@ from bot.app import build_application
 from bot.config import EXAMPLE_CONFIG, Config, load_config
 from bot.context import App
 from bot.export import ExportRequest, export_for_user
-from bot.i18n import Texts
 from bot.services import privacy as privacy_service
 from bot.services import sectors as sectors_service
 from bot.services import stats as stats_service
@@ -307,14 +306,13 @@ async def timed(holds: Holds, make: Callable[[], Awaitable[Any]], repeat: int = 
 
 async def operations(path: Path, holds: Holds) -> dict[str, Figure]:
     config = make_config(path)
-    texts = Texts()
     db = await Database.open(path)
     figures: dict[str, Figure] = {}
     try:
         members = await db.run(raw_sql(lambda c: [r[0] for r in c.execute("SELECT id FROM users")]))
         victim, reader = members[len(members) // 2 + 1], members[len(members) // 3 + 1]
         figures["daily retention run"] = await timed(
-            holds, lambda: privacy_service.retain_if_due(db, config, texts, NOW, force=True)
+            holds, lambda: privacy_service.retain_if_due(db, config, NOW, force=True)
         )
         figures["export of all postulates"] = await timed(
             holds, lambda: export_for_user(db, ADMIN, ExportRequest(formats=("csv",)), ";")
@@ -333,7 +331,7 @@ async def operations(path: Path, holds: Holds) -> dict[str, Figure]:
         figures["/mydata"] = await timed(holds, lambda: privacy_service.export(db, reader, NOW))
         figures["/forget"] = await timed(
             holds,
-            lambda: privacy_service.forget(db, victim, now=NOW, texts=texts, zone=config.zone),
+            lambda: privacy_service.forget(db, victim, now=NOW),
         )
         actor = await users_service.load_actor(db, ADMIN, "pl")
         figures["/stats"] = await timed(
@@ -488,7 +486,7 @@ async def longest_wait(path: Path, holds: Holds) -> Wait:
         await ask()
         confirmed: list[float] = []
         background = asyncio.gather(
-            privacy_service.retain_if_due(deps.db, config, deps.texts, NOW, force=True),
+            privacy_service.retain_if_due(deps.db, config, NOW, force=True),
             export_for_user(deps.db, ADMIN, ExportRequest(formats=("csv",)), ";"),
             broadcast_to_all(driver, confirmed),
         )

@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 
 async def retention(deps: Deps) -> int:
     """Erase long-inactive members and old rows, at most once a day; return how many went."""
-    outcome = await privacy_service.retain_if_due(deps.db, deps.config, deps.texts, deps.clock())
+    outcome = await privacy_service.retain_if_due(deps.db, deps.config, deps.clock())
     if outcome is None or not outcome.ran:
         return 0
     log.info(
@@ -67,7 +67,7 @@ async def expire_drafts(deps: Deps) -> int:
     # Every flow's timeout ends the same way: the state goes, the user is told (handlers/flow).
     ended = await deps.db.run(_expire_conversations, deps.texts, now)
     expired = await postulates_service.expire_idle_drafts(
-        deps.db, deps.texts, deps.config.postulates.draft_idle_hours, now
+        deps.db, deps.config.postulates.draft_idle_hours, now
     )
     if ended or expired:
         log.info(
@@ -84,7 +84,6 @@ async def queue_digests(deps: Deps) -> int:
     notifications = settings_service.Notifications(
         zone=deps.config.zone,
         digest_hour=deps.config.notifications.digest_hour,
-        texts=deps.texts,
     )
     queued = await deps.db.run(settings_service.queue_digests, deps.clock(), notifications)
     if queued:

@@ -15,7 +15,6 @@ import re
 from datetime import UTC, datetime
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
-from telegram.constants import ParseMode
 from telegram.ext import (
     ApplicationHandlerStop,
     CommandHandler,
@@ -25,22 +24,24 @@ from telegram.ext import (
 
 from bot import limits
 from bot.context import App, Ctx
-from bot.errors import ConsentRequired, DomainError, NotAllowed, StaleButton
+from bot.errors import ConsentRequired, DomainError, StaleButton
 from bot.i18n import Html, escape
 from bot.services import postulates as service
-from bot.services.postulates import DraftEvent, DraftOutcome, InvalidInput, Settings
+from bot.services.postulates import DraftEvent, DraftOutcome, Settings
 from handlers import review
 from handlers.common import (
     PRIVATE,
     PersonalButton,
     answer_stale,
     is_consented,
+    refuse,
     reply,
     require_actor,
     require_message,
     require_query,
     text,
 )
+from handlers.views import postulates as views
 
 # After the gatekeeper (-100), before every feature (group 0).
 GROUP = -10
@@ -247,7 +248,7 @@ async def _run(update: Update, context: Ctx, event: DraftEvent) -> DraftOutcome 
     deps = context.deps
     try:
         return await service.draft_step(
-            deps.db, actor.user_id, event, settings(context), deps.texts, deps.clock()
+            deps.db, actor.user_id, event, settings(context), deps.clock()
         )
     except (
         ConsentRequired,
@@ -307,7 +308,6 @@ async def intercept(update: Update, context: Ctx) -> None:
         actor.user_id,
         command[0] if command is not None else None,
         settings(context),
-        deps.texts,
         deps.clock(),
     )
     if command is not None:
@@ -364,9 +364,7 @@ async def on_button(update: Update, context: Ctx) -> None:
     await query.answer()
     await query.edit_message_reply_markup(reply_markup=None)
     body, markup = render(context, outcome)
-    await context.bot.send_message(
-        require_actor(context).user_id, body, parse_mode=ParseMode.HTML, reply_markup=markup
-    )
+    await context.bot.send_message(require_actor(context).user_id, body, reply_markup=markup)
 
 
 async def my_postulates(update: Update, context: Ctx) -> None:
@@ -389,7 +387,7 @@ async def my_postulates(update: Update, context: Ctx) -> None:
                 "postulates.mine-item",
                 reference=p.reference,
                 title=p.title,
-                state=service.state_name(context.deps.texts, actor.language, p.state),
+                state=views.state_name(context.deps.texts, actor.language, p.state),
                 count=p.supports,
             )
         )
@@ -416,7 +414,7 @@ async def support_command(update: Update, context: Ctx) -> None:
     deps = context.deps
     try:
         postulate = await service.support_by_reference(
-            deps.db, actor.user_id, args[0], settings(context), deps.texts, deps.clock()
+            deps.db, actor.user_id, args[0], settings(context), deps.clock()
         )
     except DomainError as exc:
         await reply(update, text(context, exc.key, **exc.values))
@@ -439,7 +437,7 @@ async def _support_button(update: Update, context: Ctx, postulate_id: int) -> No
     deps = context.deps
     try:
         postulate = await service.support(
-            deps.db, actor.user_id, postulate_id, settings(context), deps.texts, deps.clock()
+            deps.db, actor.user_id, postulate_id, settings(context), deps.clock()
         )
     except StaleButton:
         await answer_stale(update, context)
@@ -477,7 +475,7 @@ async def browse(update: Update, context: Ctx) -> None:
                 "postulates.mine-item",
                 reference=p.reference,
                 title=p.title,
-                state=service.state_name(context.deps.texts, actor.language, p.state),
+                state=views.state_name(context.deps.texts, actor.language, p.state),
                 count=p.supports,
             )
         )
@@ -519,12 +517,10 @@ async def call_command(update: Update, context: Ctx) -> None:
             args[0],
             " ".join(args[2:]),
             deadline,
-            shown,
-            deps.texts,
             deps.clock(),
         )
-    except (InvalidInput, NotAllowed) as exc:
-        await reply(update, text(context, exc.key, **exc.values))
+    except DomainError as error:
+        await refuse(update, context, error)
         return
     await reply(
         update, text(context, "postulates.call-opened-ok", title=call.title, deadline=shown)

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import re
 from datetime import timedelta
 
 from telegram import Chat, InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.constants import ParseMode
 from telegram.ext import CommandHandler
 
 from bot.context import App, Ctx
@@ -22,8 +20,8 @@ from handlers.common import (
     require_query,
     text,
 )
+from handlers.views.privacy import ForgetButton, erasure_text, forget_keyboard
 
-FORGET = re.compile(r"priv:forget:(yes|no)")
 # A confirmation pressed later than this after /forget is refused: an old button left in
 # the chat must not erase what the user stored since.
 FORGET_CONFIRM_WINDOW = timedelta(minutes=15)
@@ -108,7 +106,6 @@ async def my_data(update: Update, context: Ctx) -> None:
         document=document,
         filename=f"my-data-{now:%Y-%m-%d}.json",
         caption=text(context, "privacy.export-caption"),
-        parse_mode=ParseMode.HTML,
     )
 
 
@@ -118,28 +115,15 @@ async def ask_forget(update: Update, context: Ctx) -> None:
     if actor.user is None:
         await reply(update, text(context, "privacy.nothing-stored"))
         return
-    markup = InlineKeyboardMarkup(
-        [
-            [
-                InlineKeyboardButton(
-                    text(context, "privacy.forget-yes"), callback_data="priv:forget:yes"
-                )
-            ],
-            [
-                InlineKeyboardButton(
-                    text(context, "privacy.forget-no"), callback_data="priv:forget:no"
-                )
-            ],
-        ]
-    )
+    markup = forget_keyboard(actor.language, context.deps.texts)
     await reply(update, text(context, "privacy.forget-confirm"), markup)
 
 
 async def confirm_forget(update: Update, context: Ctx) -> None:
     """Erase on Yes (one transaction), then say what could not be recalled."""
     query = require_query(update)
-    match = FORGET.fullmatch(query.data or "")
-    if match is None:
+    press = ForgetButton.parse(query.data)
+    if press is None:
         await answer_stale(update, context)
         return
     deps = context.deps
@@ -148,38 +132,17 @@ async def confirm_forget(update: Update, context: Ctx) -> None:
     if message is None or now - message.date > FORGET_CONFIRM_WINDOW:
         await answer_stale(update, context)
         return
-    if match.group(1) == "no":
+    if press.answer == "no":
         await query.answer()
-        await query.edit_message_text(
-            text(context, "privacy.forget-kept"), parse_mode=ParseMode.HTML
-        )
+        await query.edit_message_text(text(context, "privacy.forget-kept"))
         return
     actor = require_actor(context)
-    outcome = await service.forget(
-        deps.db, actor.user_id, now=now, texts=deps.texts, zone=deps.config.zone
-    )
+    outcome = await service.forget(deps.db, actor.user_id, now=now)
     # Drafts of other conversations (a meeting, a broadcast) live in memory, not the database.
     context.application.drop_user_data(actor.user_id)
     context.application.drop_chat_data(actor.user_id)
     await query.answer()
-    if not outcome.erased:
-        await query.edit_message_text(
-            text(context, "privacy.nothing-stored"), parse_mode=ParseMode.HTML
-        )
-        return
-    parts = [text(context, "privacy.forgotten")]
-    if outcome.postulates_anonymised:
-        parts.append(
-            deps.texts.plural(
-                actor.language, "privacy.forgotten-postulates", outcome.postulates_anonymised
-            )
-        )
-    if outcome.sending:
-        parts.append(
-            deps.texts.plural(actor.language, "privacy.forgotten-in-flight", outcome.sending)
-        )
-    parts.append(text(context, "privacy.forgotten-restart"))
-    await query.edit_message_text("\n\n".join(parts), parse_mode=ParseMode.HTML)
+    await query.edit_message_text(erasure_text(outcome, actor.language, deps.texts))
 
 
 def register(app: App) -> None:
@@ -187,4 +150,4 @@ def register(app: App) -> None:
     app.add_handler(CommandHandler("privacy", show_privacy))
     app.add_handler(CommandHandler("mydata", my_data, PRIVATE))
     app.add_handler(CommandHandler("forget", ask_forget, PRIVATE))
-    app.add_handler(PersonalButton(confirm_forget, pattern=r"^priv:"))
+    app.add_handler(PersonalButton(confirm_forget, pattern=ForgetButton.pattern()))

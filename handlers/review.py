@@ -11,26 +11,27 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
-from telegram.constants import ParseMode
 from telegram.ext import CommandHandler
 
 from bot import export, limits
 from bot.context import App, Ctx
-from bot.errors import DomainError, NotAllowed, StaleButton
+from bot.errors import DomainError, NotAllowed
 from bot.i18n import Html
 from bot.services import postulates as service
-from bot.services.postulates import Card, InvalidInput, WrongState
+from bot.services.postulates import Card, InvalidInput
 from handlers.common import (
     PRIVATE,
     PersonalButton,
     answer_stale,
     as_alert,
     is_consented,
+    refuse,
     reply,
     require_actor,
     require_query,
     text,
 )
+from handlers.views import postulates as views
 from storage.postulates import Prompt
 
 BUTTON = re.compile(r"rev:(open|fwd|rej|ask|dup|mov|yes|no|file|full):([0-9]{1,9})")
@@ -116,7 +117,7 @@ def _card_body(context: Ctx, card: Card, short: bool) -> Html:
         context,
         "postulates.card",
         reference=p.reference,
-        state=service.state_name(texts, lang, p.state),
+        state=views.state_name(texts, lang, p.state),
         sector=card.team.name(lang),
         behalf=p.organisation_name or text(context, "postulates.behalf-self"),
         submitted=_fmt(context, p.created_at),
@@ -228,18 +229,10 @@ async def show_queue(update: Update, context: Ctx) -> None:
     await reply(update, fit(lines), InlineKeyboardMarkup(rows) if rows else None)
 
 
-async def _refused(update: Update, context: Ctx, exc: DomainError) -> None:
-    if isinstance(exc, StaleButton):
-        await answer_stale(update, context)
-        return
-    await require_query(update).answer(plain(text(context, exc.key, **exc.values)), show_alert=True)
-
-
 async def _send_card(context: Ctx, card: Card) -> None:
     await context.bot.send_message(
         require_actor(context).user_id,
         card_text(context, card),
-        parse_mode=ParseMode.HTML,
         reply_markup=card_markup(context, card),
     )
 
@@ -258,7 +251,7 @@ async def on_button(update: Update, context: Ctx) -> None:
     try:
         if move is not None:
             changed = await service.act(
-                deps.db, actor.user_id, "move", int(move[1]), deps.texts, now, target=int(move[2])
+                deps.db, actor.user_id, "move", int(move[1]), now, target=int(move[2])
             )
             deps.engine.wake()  # its notices leave now, not at the next interval
             await query.answer(
@@ -272,7 +265,7 @@ async def on_button(update: Update, context: Ctx) -> None:
             card = await service.peek_card(deps.db, actor.user_id, pid)
             await query.answer()
             await _send_card(context, card)
-            await service.open_card(deps.db, actor.user_id, pid, deps.texts, now)
+            await service.open_card(deps.db, actor.user_id, pid, now)
             return
         if code == "full":
             card = await service.card(deps.db, actor.user_id, pid)
@@ -286,7 +279,7 @@ async def on_button(update: Update, context: Ctx) -> None:
             return
         action = ACTIONS[code]
         if action == "forward":
-            changed = await service.act(deps.db, actor.user_id, action, pid, deps.texts, now)
+            changed = await service.act(deps.db, actor.user_id, action, pid, now)
             deps.engine.wake()  # its notices leave now, not at the next interval
             await query.answer(
                 plain(text(context, "postulates.done-forward", reference=changed.reference))
@@ -309,19 +302,17 @@ async def on_button(update: Update, context: Ctx) -> None:
             await context.bot.send_message(
                 actor.user_id,
                 text(context, "postulates.ask-move", reference=card.postulate.reference),
-                parse_mode=ParseMode.HTML,
                 reply_markup=InlineKeyboardMarkup(rows),
             )
             return
         postulate = await service.prepare(deps.db, actor.user_id, action, pid, now)
-    except (StaleButton, NotAllowed, WrongState, InvalidInput) as exc:
-        await _refused(update, context, exc)
+    except DomainError as error:
+        await refuse(update, context, error)
         return
     await query.answer()
     await context.bot.send_message(
         actor.user_id,
         text(context, f"postulates.prompt-{action}", reference=postulate.reference),
-        parse_mode=ParseMode.HTML,
     )
 
 
@@ -332,7 +323,6 @@ async def _send_full_text(context: Ctx, card: Card) -> None:
         require_actor(context).user_id,
         InputFile(body, filename=f"{reference}.txt"),
         caption=text(context, "postulates.full-caption", reference=reference),
-        parse_mode=ParseMode.HTML,
     )
 
 
@@ -363,7 +353,7 @@ async def author_button(update: Update, context: Ctx, name: str, pid: int) -> No
             await _send_card(context, card)
             return
         if name == "withdraw":
-            changed = await service.act(deps.db, actor.user_id, "withdraw", pid, deps.texts, now)
+            changed = await service.act(deps.db, actor.user_id, "withdraw", pid, now)
             deps.engine.wake()  # its notices leave now, not at the next interval
             await query.answer(
                 plain(text(context, "postulates.done-withdraw", reference=changed.reference))
@@ -371,14 +361,13 @@ async def author_button(update: Update, context: Ctx, name: str, pid: int) -> No
             await query.edit_message_reply_markup(reply_markup=None)
             return
         postulate = await service.prepare(deps.db, actor.user_id, "answer", pid, now)
-    except (StaleButton, NotAllowed, WrongState, InvalidInput) as exc:
-        await _refused(update, context, exc)
+    except DomainError as error:
+        await refuse(update, context, error)
         return
     await query.answer()
     await context.bot.send_message(
         actor.user_id,
         text(context, "postulates.prompt-answer", reference=postulate.reference),
-        parse_mode=ParseMode.HTML,
     )
 
 
@@ -397,7 +386,6 @@ async def on_prompt_text(update: Update, context: Ctx, prompt: Prompt) -> None:
             actor.user_id,
             action,
             prompt.postulate_id,
-            deps.texts,
             deps.clock(),
             note=message.text,
         )
@@ -406,9 +394,9 @@ async def on_prompt_text(update: Update, context: Ctx, prompt: Prompt) -> None:
         body = text(context, exc.key, **exc.values)
         await reply(update, Html(body + "\n\n" + text(context, "postulates.prompt-again")))
         return
-    except (StaleButton, NotAllowed, WrongState) as exc:
+    except DomainError as error:
         await service.drop_prompt(deps.db, actor.user_id)
-        await reply(update, text(context, exc.key))
+        await refuse(update, context, error)
         return
     await reply(update, text(context, f"postulates.done-{action}", reference=changed.reference))
 
@@ -467,7 +455,6 @@ async def export_command(update: Update, context: Ctx) -> None:
             actor.user_id,
             InputFile(data, filename=f"postulates-{stamp}.{fmt}"),
             caption=text(context, "postulates.export-caption", count=count),
-            parse_mode=ParseMode.HTML,
         )
 
 

@@ -22,9 +22,6 @@ STILL_RENDERING = {
     "broadcasts",
     "meetings",
     "organisations",
-    "postulates",
-    "privacy",
-    "settings",
 }
 
 

@@ -291,12 +291,11 @@ async def test_expire_drafts_for_the_dispatcher(bot: BotDriver, anna: TgUser) ->
 
     await bot.onboard(anna)
     await bot.send(anna, "/postulate")
-    texts = bot.app.bot_data["deps"].texts
     db = db_of(bot)
-    assert await db.run(service.expire_drafts, bot.clock() + timedelta(hours=1), texts) == 0
+    assert await db.run(service.expire_drafts, bot.clock() + timedelta(hours=1)) == 0
     later = bot.clock() + timedelta(hours=24, seconds=1)
-    assert await db.run(service.expire_drafts, later, texts) == 1
-    assert await db.run(service.expire_drafts, later, texts) == 0
+    assert await db.run(service.expire_drafts, later) == 1
+    assert await db.run(service.expire_drafts, later) == 0
 
 
 async def test_deep_link_preselects_the_sector(bot: BotDriver, anna: TgUser) -> None:

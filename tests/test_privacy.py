@@ -372,7 +372,7 @@ async def test_forget_erases_in_one_go_and_keeps_the_postulate_anonymous(
         ("🗑 Tak, usuń moje dane", "priv:forget:yes"),
         ("Anuluj", "priv:forget:no"),
     ]
-    calls = await bot.click(anna, "priv:forget:yes")
+    calls = await bot.press(anna, "🗑 Tak, usuń moje dane")
     shown = texts_of(calls)
     assert "Twoje dane zostały usunięte" in shown
     assert "1 postulat zostaje w publicznym rejestrze jako anonimowy." in shown
@@ -436,7 +436,7 @@ async def test_forget_racing_a_pending_broadcast_and_a_queued_reminder(
     )
     await fan_out(bot, broadcast)  # copies for both are pending when Anna forgets
     await bot.send(anna, "/forget")
-    await bot.click(anna, "priv:forget:yes")
+    await bot.press(anna, "🗑 Tak, usuń moje dane")
     bot.api.clear()
 
     await bot.tick()
@@ -474,7 +474,7 @@ async def test_a_copy_already_being_sent_is_reported_as_not_recallable(
 
     assert await db_of(bot).run(raw_sql(claim)) == 1  # committed 'sending': the dispatcher has it
     await bot.send(anna, "/forget")
-    calls = await bot.click(anna, "priv:forget:yes")
+    calls = await bot.press(anna, "🗑 Tak, usuń moje dane")
     assert "1 powiadomienie było już w drodze i nie da się go cofnąć." in texts_of(calls)
     assert await personal_cells(bot, anna.id) == []
 
@@ -537,7 +537,7 @@ async def test_forget_gives_my_place_to_the_first_waiting(
         (1,)
     ]
     await bot.send(anna, "/forget")
-    await bot.click(anna, "priv:forget:yes")
+    await bot.press(anna, "🗑 Tak, usuń moje dane")
     assert await query(bot, "SELECT user_id, waitlist_position FROM rsvps") == [(john.id, None)]
     bot.api.clear()
     await bot.tick()
@@ -600,10 +600,10 @@ async def test_retention_keeps_waiting_copies_and_runs_once_a_day(
         bot, kind="late", audience="user", audience_id=anna.id, due_in=timedelta(days=200)
     )
     deps = bot.app.bot_data["deps"]
-    first = await service.retain_if_due(deps.db, deps.config, deps.texts, clock(), force=True)
+    first = await service.retain_if_due(deps.db, deps.config, clock(), force=True)
     assert first is not None
     assert first.ran
-    assert await service.retain_if_due(deps.db, deps.config, deps.texts, clock()) is None
+    assert await service.retain_if_due(deps.db, deps.config, clock()) is None
     clock.advance(days=199)
     await fan_out(bot, announcement)  # not due yet, but pending rows must survive pruning
     clock.advance(days=100)
@@ -612,7 +612,7 @@ async def test_retention_keeps_waiting_copies_and_runs_once_a_day(
         conn.execute("UPDATE deliveries SET updated_at = '2000-01-01T00:00:00.000000+00:00'")
 
     await db_of(bot).run(raw_sql(age))
-    outcome = await service.retain_if_due(deps.db, deps.config, deps.texts, clock())
+    outcome = await service.retain_if_due(deps.db, deps.config, clock())
     assert outcome is not None
     assert (outcome.ran, outcome.pruned) == (True, 0)
     assert await query(bot, "SELECT state FROM deliveries") == [("pending",)]

@@ -434,6 +434,8 @@ def test_every_computed_text_key_exists_in_both_languages() -> None:
     keys += [
         f"postulates.notice-{a}" for a in service.TRANSITIONS if a not in ("answer", "withdraw")
     ]
+    alerts = get_args(service.ModeratorAlert.model_fields["event"].annotation)
+    keys += [f"postulates.alert-{event}" for event in alerts]
     keys += [
         f"postulates.error-{name}-{end}"
         for name in ("title", "content", "note", "call-title")

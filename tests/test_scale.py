@@ -39,7 +39,7 @@ async def test_a_member_is_answered_while_retention_erases_many(
     await db_of(bot).run(raw_sql(inactive_crowd))
     deps = bot.app.bot_data["deps"]
     retention = asyncio.create_task(
-        privacy_service.retain_if_due(deps.db, deps.config, deps.texts, clock(), force=True)
+        privacy_service.retain_if_due(deps.db, deps.config, clock(), force=True)
     )
     await asyncio.sleep(0)  # retention's first unit is queued before the member's update
     calls = await bot.send(anna, "/privacy")

@@ -20,6 +20,7 @@ from storage import delivery as delivery_storage
 from storage import settings as settings_storage
 from storage.timefmt import db_time
 from storage.unit import Unit
+from tests.fakes import Call
 from tests.harness import BotDriver, TgUser, texts_of
 from tests.meeting_factory import add_meeting, db_of
 from tests.sql import raw_sql
@@ -82,6 +83,17 @@ async def tick(bot: BotDriver) -> dict[int, list[str]]:
     return got
 
 
+async def choose(bot: BotDriver, user: TgUser, *labels: str) -> list[Call]:
+    """Open /settings and press each button the user sees whose label contains `label`."""
+    calls = await bot.send(user, "/settings")
+    for label in labels:
+        calls = await bot.press(user, label, exact=False)
+    return calls
+
+
+DIGEST_PL = "📰 Dzienne podsumowanie"
+
+
 async def stored(bot: BotDriver, user: TgUser) -> settings_storage.NotificationSettings | None:
     return await db_of(bot).run(lambda unit: unit.settings.get_settings(user.id))
 
@@ -128,7 +140,7 @@ async def test_settings_need_consent_and_a_private_chat(bot: BotDriver, anna: Tg
     calls = await bot.send(anna, "/settings")
     assert "zgod" in texts_of(calls).lower()
     assert not any(c.buttons() and c.buttons()[0][1].startswith("set:") for c in calls)
-    calls = await bot.click(anna, "set:digest")
+    calls = await bot.click(anna, "set:digest")  # a button she was never shown
     assert [c.method for c in calls] == ["answerCallbackQuery"]
     assert await stored(bot, anna) is None
 
@@ -144,16 +156,16 @@ async def test_settings_need_consent_and_a_private_chat(bot: BotDriver, anna: Tg
 async def test_buttons_edit_the_message_in_place(bot: BotDriver, john: TgUser) -> None:
     await bot.onboard(john, sectors=["culture"])
     culture = await team_id(bot)
-    calls = await bot.click(john, f"set:mute:{culture}")
+    calls = await choose(bot, john, "🔔 Culture")
     assert calls[0].method == "answerCallbackQuery"
     assert calls[0].params["text"] == "Saved."
     [edit] = [c for c in calls if c.method == "editMessageText"]
     assert ("🔕 Culture", f"set:mute:{culture}") in edit.buttons()
-    calls = await bot.click(john, "set:lead:1440")
+    calls = await bot.press(john, "✅ 1 day before")
     [edit] = [c for c in calls if c.method == "editMessageText"]
     assert ("▫️ 1 day before", "set:lead:1440") in edit.buttons()
     assert "Reminders before meetings</b>: 1 hour" in edit.text
-    calls = await bot.click(john, "set:digest")
+    calls = await bot.press(john, "📰 A daily digest instead of instant news")
     [edit] = [c for c in calls if c.method == "editMessageText"]
     assert "one daily digest at 08:00" in edit.text
     setting = await stored(bot, john)
@@ -164,9 +176,9 @@ async def test_buttons_edit_the_message_in_place(bot: BotDriver, john: TgUser) -
     }
 
     # Pressed again, each toggle goes back.
-    await bot.click(john, f"set:mute:{culture}")
-    await bot.click(john, "set:lead:1440")
-    calls = await bot.click(john, "set:digest")
+    await bot.press(john, "🔕 Culture")
+    await bot.press(john, "▫️ 1 day before")
+    calls = await bot.press(john, "📰 News at once instead of the digest")
     [edit] = [c for c in calls if c.method == "editMessageText"]
     assert "News</b>: at once" in edit.text
     setting = await stored(bot, john)
@@ -177,21 +189,22 @@ async def test_buttons_edit_the_message_in_place(bot: BotDriver, john: TgUser) -
 
 async def test_quiet_hours_are_chosen_start_then_end(bot: BotDriver, john: TgUser) -> None:
     await bot.onboard(john, sectors=["culture"])
-    calls = await bot.click(john, "set:quiet")
+    calls = await choose(bot, john, "🌙 Quiet hours")
     [edit] = [c for c in calls if c.method == "editMessageText"]
     assert ("22:00", "set:qs:22") in edit.buttons()
     assert await stored(bot, john) is None
-    calls = await bot.click(john, "set:qs:22")
+    calls = await bot.press(john, "22:00")
     [edit] = [c for c in calls if c.method == "editMessageText"]
     assert ("07:00", "set:qe:22:7") in edit.buttons()
     assert ("22:00", "set:qe:22:22") not in edit.buttons()
-    calls = await bot.click(john, "set:qe:22:7")
+    calls = await bot.press(john, "07:00")
     [edit] = [c for c in calls if c.method == "editMessageText"]
     assert "Quiet hours</b>: 22:00–07:00" in edit.text
     setting = await stored(bot, john)
     assert setting is not None
     assert (setting.quiet_start, setting.quiet_end) == (1320, 420)
-    calls = await bot.click(john, "set:qoff")
+    await bot.press(john, "🌙 Quiet hours")
+    calls = await bot.press(john, "No quiet hours")
     [edit] = [c for c in calls if c.method == "editMessageText"]
     assert "Quiet hours</b>: off" in edit.text
     setting = await stored(bot, john)
@@ -238,8 +251,7 @@ async def test_a_muted_sector_sends_no_news_but_reminders_and_personal_notices_a
 ) -> None:
     await bot.onboard(anna, sectors=["culture"])
     await bot.onboard(john, sectors=["culture"])
-    culture = await team_id(bot)
-    await bot.click(anna, f"set:mute:{culture}")
+    await choose(bot, anna, "🔔 Kultura")
     await announce(bot, "meeting-notice", "Nowe spotkanie")
     await announce(bot, "broadcast", "Ogłoszenie")
     await announce(bot, "meeting-reminder", "Przypomnienie", lead=60)
@@ -293,7 +305,7 @@ async def test_a_broadcast_skips_only_those_who_muted_every_sector_it_goes_to(
             audience_id=await db_of(bot).run(raw_sql(add)),
         )
 
-    await bot.click(anna, f"set:mute:{culture}")
+    await choose(bot, anna, "🔔 Kultura")
     await broadcast([culture], "Kultura")
     await broadcast([culture, education], "Obie")
     await broadcast(None, "Wszyscy")
@@ -301,13 +313,13 @@ async def test_a_broadcast_skips_only_those_who_muted_every_sector_it_goes_to(
     assert got[anna.id] == ["Obie (pl)", "Wszyscy (pl)"]
     assert got[john.id] == ["Kultura (en)", "Obie (en)", "Wszyscy (en)"]
 
-    await bot.click(anna, f"set:mute:{education}")
+    await choose(bot, anna, "🔔 Edukacja")
     await broadcast([culture, education], "Obie znowu")
     await broadcast(None, "Wszyscy znowu")
     got = await tick(bot)
     assert got[anna.id] == ["Wszyscy znowu (pl)"]
     assert got[john.id] == ["Obie znowu (en)", "Wszyscy znowu (en)"]
-    await bot.click(john, "set:digest")
+    await choose(bot, john, "📰 A daily digest")
     await broadcast(None, "Do podsumowania")
     got = await tick(bot)
     assert got[anna.id] == ["Do podsumowania (pl)"]
@@ -322,7 +334,7 @@ async def test_a_reminder_lead_turned_off_skips_the_user(
 ) -> None:
     await bot.onboard(anna, sectors=["culture"])
     await bot.onboard(john, sectors=["culture"])
-    await bot.click(anna, "set:lead:1440")
+    await choose(bot, anna, "✅ 1 dzień przed")
     await announce(bot, "meeting-reminder", "Jutro", lead=1440)
     await announce(bot, "meeting-reminder", "Za godzinę", lead=60)
     await announce(bot, "call-reminder", "Termin postulatów")  # no lead: always
@@ -409,7 +421,7 @@ async def test_digest_collects_the_news_and_sends_one_message_a_day(
 ) -> None:
     await bot.onboard(anna, sectors=["culture", "education"])
     await bot.onboard(john, sectors=["culture"])
-    await bot.click(anna, "set:digest")
+    await choose(bot, anna, DIGEST_PL)
     # 11:00 in Kraków, after today's digest hour (08:00): the news waits for tomorrow.
     await announce(bot, "meeting-notice", "Spotkanie <b>kultury</b> &amp; sztuki")
     await announce(
@@ -443,14 +455,36 @@ async def test_digest_collects_the_news_and_sends_one_message_a_day(
     assert anna.id not in await tick(bot)
 
 
+async def test_a_call_for_postulates_waits_for_the_digest_in_the_members_language(
+    bot: BotDriver, anna: TgUser, john: TgUser
+) -> None:
+    # The call's notice is queued as data, not text: the digest draws it per language.
+    await bot.onboard(anna, sectors=["culture"])
+    await bot.onboard(john, sectors=["culture"])
+    await choose(bot, anna, DIGEST_PL)
+    await choose(bot, john, "📰 A daily digest")
+    admin = TgUser(id=900, language_code="pl", first_name="Admin")
+    await bot.onboard(admin)
+    await bot.send(admin, "/call culture 2026-12-10 Program <na> 2027")
+    assert anna.id not in await tick(bot)
+    bot.clock.now = datetime(2026, 11, 27, 7, 0, tzinfo=UTC)
+    got = await tick(bot)
+    [digest] = got[anna.id]
+    assert "• 📣 Nabór postulatów w zespole branżowym Kultura: Program &lt;na&gt; 2027" in digest
+    assert "Termin: 2026-12-10 23:59" in digest
+    [digest] = got[john.id]
+    assert "Program &lt;na&gt; 2027" in digest
+    assert "Culture" in digest
+
+
 async def test_back_to_instant_news_sends_what_was_held_at_once(
     bot: BotDriver, anna: TgUser
 ) -> None:
     await bot.onboard(anna, sectors=["culture"])
-    await bot.click(anna, "set:digest")
+    await choose(bot, anna, DIGEST_PL)
     await announce(bot, "meeting-notice", "Trzymana wiadomość")
     assert anna.id not in await tick(bot)
-    await bot.click(anna, "set:digest")
+    await choose(bot, anna, "📰 Aktualności od razu")
     [digest] = (await tick(bot))[anna.id]
     assert "1 wiadomość" in digest
     assert "Trzymana wiadomość (pl)" in digest
@@ -462,8 +496,7 @@ async def test_back_to_instant_news_sends_what_was_held_at_once(
 
 async def test_a_muted_sector_stays_out_of_the_digest(bot: BotDriver, anna: TgUser) -> None:
     await bot.onboard(anna, sectors=["culture", "education"])
-    await bot.click(anna, "set:digest")
-    await bot.click(anna, f"set:mute:{await team_id(bot)}")
+    await choose(bot, anna, DIGEST_PL, "🔔 Kultura")
     await announce(bot, "meeting-notice", "Kultura")
     await announce(bot, "meeting-notice", "Edukacja", audience_id=await team_id(bot, "education"))
     await tick(bot)
@@ -475,7 +508,7 @@ async def test_a_muted_sector_stays_out_of_the_digest(bot: BotDriver, anna: TgUs
 
 async def test_digest_stays_under_the_message_limit(bot: BotDriver, anna: TgUser) -> None:
     await bot.onboard(anna, sectors=["culture"])
-    await bot.click(anna, "set:digest")
+    await choose(bot, anna, DIGEST_PL)
     for number in range(30):
         await announce(bot, "broadcast", f"{number}: " + "długi tekst " * 60)
     await tick(bot)
@@ -487,8 +520,7 @@ async def test_digest_stays_under_the_message_limit(bot: BotDriver, anna: TgUser
 
 async def test_erasing_a_user_removes_their_settings(bot: BotDriver, anna: TgUser) -> None:
     await bot.onboard(anna, sectors=["culture", "education"])
-    await bot.click(anna, "set:digest")
-    await bot.click(anna, f"set:mute:{await team_id(bot, 'education')}")
+    await choose(bot, anna, DIGEST_PL, "🔔 Edukacja")
     await announce(bot, "broadcast", "Trzymane")
 
     def count(conn: sqlite3.Connection) -> list[int]:

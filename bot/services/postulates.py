@@ -7,16 +7,13 @@ same transaction through the delivery engine.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.config import Language
 from bot.errors import ConsentRequired, DomainError, NotAllowed, StaleButton
-from bot.i18n import Html, Texts
 from bot.services import audit, delivery
 from storage.database import Database
 from storage.models import Team
@@ -45,9 +42,9 @@ def _moderator_recipients(unit: Unit, team_id: int) -> list[tuple[int, Language]
 def register(registry: delivery.Registry) -> None:
     """Postulates' audience (a sector's moderators) and notice kinds for the delivery engine."""
     registry.add_audience("team-moderators", _moderator_recipients)
-    registry.add_kinds("news", "call-opened")
-    registry.add_kinds("reminder", "call-reminder")
-    registry.add_kinds("transactional", "draft-expired", "postulate-status", "moderator-alert")
+    registry.add_kinds("news", CALL_OPENED_KIND)
+    registry.add_kinds("reminder", CALL_REMINDER_KIND)
+    registry.add_kinds("transactional", DRAFT_EXPIRED_KIND, STATUS_KIND, ALERT_KIND)
 
 
 # --- domain errors --------------------------------------------------------------------------
@@ -236,27 +233,23 @@ def _to_similar_or_preview(unit: Unit, draft: Draft, now: datetime) -> Draft:
     return unit.postulates.update_draft(draft.id, now, step=step, editing=0)
 
 
-def _expire(unit: Unit, draft: Draft, texts: Texts, now: datetime) -> None:
+def _expire(unit: Unit, draft: Draft, now: datetime) -> None:
     unit.postulates.delete_draft(draft.id)
     delivery.announce(
         unit,
-        kind="draft-expired",
+        kind=DRAFT_EXPIRED_KIND,
         audience="user",
         audience_id=draft.user_id,
-        messages=delivery.messages_for(
-            lambda lang: delivery.OutgoingMessage(text=texts.get(lang, "postulates.draft-expired"))
-        ),
+        data=DraftExpired(draft_id=draft.id),
         now=now,
         subject=f"draft:{draft.id}",
     )
 
 
-def _live_draft(
-    unit: Unit, user_id: int, settings: Settings, texts: Texts, now: datetime
-) -> Draft | None:
+def _live_draft(unit: Unit, user_id: int, settings: Settings, now: datetime) -> Draft | None:
     draft = unit.postulates.get_draft(user_id)
     if draft is not None and draft.updated_at < now - timedelta(hours=settings.draft_idle_hours):
-        _expire(unit, draft, texts, now)
+        _expire(unit, draft, now)
         return None
     return draft
 
@@ -266,11 +259,10 @@ def _start(
     user_id: int,
     event: DraftEvent,
     settings: Settings,
-    texts: Texts,
     now: datetime,
 ) -> DraftOutcome:
     _require_consent(unit, user_id, settings.notice_version)
-    draft = _live_draft(unit, user_id, settings, texts, now)
+    draft = _live_draft(unit, user_id, settings, now)
     if draft is not None and event.slug is None:
         draft = unit.postulates.update_draft(draft.id, now, paused=0)
         return _outcome(unit, draft, resumed=True)
@@ -293,7 +285,6 @@ def _submit(
     draft: Draft | None,
     draft_id: int,
     settings: Settings,
-    texts: Texts,
     now: datetime,
 ) -> DraftOutcome:
     done = unit.postulates.get_postulate_by_draft(draft_id)
@@ -346,8 +337,8 @@ def _submit(
         now=now,
     )
     unit.postulates.delete_draft(draft.id)
-    _notify_author(unit, postulate, texts, now, "postulates.notice-submitted")
-    _alert_moderators(unit, postulate, postulate.team_id, texts, now, "postulates.alert-new")
+    _notify_author(unit, postulate, now, "submitted")
+    _alert_moderators(unit, postulate, postulate.team_id, now, "new")
     return DraftOutcome(draft=None, submitted=postulate)
 
 
@@ -356,14 +347,13 @@ def _step(
     user_id: int,
     event: DraftEvent,
     settings: Settings,
-    texts: Texts,
     now: datetime,
 ) -> DraftOutcome:
     if event.name == "start":
-        return _start(unit, user_id, event, settings, texts, now)
-    draft = _live_draft(unit, user_id, settings, texts, now)
+        return _start(unit, user_id, event, settings, now)
+    draft = _live_draft(unit, user_id, settings, now)
     if event.name == "submit":
-        return _submit(unit, user_id, draft, event.number, settings, texts, now)
+        return _submit(unit, user_id, draft, event.number, settings, now)
     if draft is None:
         raise StaleButton()
     if event.name == "cancel":
@@ -438,14 +428,13 @@ async def draft_step(
     user_id: int,
     event: DraftEvent,
     settings: Settings,
-    texts: Texts,
     now: datetime,
 ) -> DraftOutcome:
     """Apply one event to the user's draft; bad input re-asks the same step."""
     if event.name == "support":
-        supported = await support(db, user_id, event.number, settings, texts, now, drop_draft=True)
+        supported = await support(db, user_id, event.number, settings, now, drop_draft=True)
         return DraftOutcome(draft=None, supported=supported)
-    return await db.run(_step, user_id, event, settings, texts, now)
+    return await db.run(_step, user_id, event, settings, now)
 
 
 class Capture(BaseModel):
@@ -462,11 +451,10 @@ def _capture(
     user_id: int,
     command: str | None,
     settings: Settings,
-    texts: Texts,
     now: datetime,
 ) -> Capture:
     prompt = unit.postulates.get_prompt(user_id)
-    draft = _live_draft(unit, user_id, settings, texts, now)
+    draft = _live_draft(unit, user_id, settings, now)
     if command is not None:
         if command == "cancel":
             if prompt is not None:
@@ -494,7 +482,6 @@ async def capture(
     user_id: int,
     command: str | None,
     settings: Settings,
-    texts: Texts,
     now: datetime,
 ) -> Capture:
     """Tell whether a private message continues a draft or answers a prompt.
@@ -502,73 +489,107 @@ async def capture(
     A command pauses the draft (and drops a prompt) so that it stops taking text; `/cancel`
     removes whichever is active and is reported back.
     """
-    return await db.run(_capture, user_id, command, settings, texts, now)
+    return await db.run(_capture, user_id, command, settings, now)
 
 
-def _expire_drafts(unit: Unit, texts: Texts, idle_hours: int, now: datetime) -> int:
+def _expire_drafts(unit: Unit, idle_hours: int, now: datetime) -> int:
     drafts = unit.postulates.list_idle_drafts(now - timedelta(hours=idle_hours))
     for draft in drafts:
-        _expire(unit, draft, texts, now)
+        _expire(unit, draft, now)
     return len(drafts)
 
 
-def expire_drafts(unit: Unit, now: datetime, texts: Texts, idle_hours: int = 24) -> int:
+def expire_drafts(unit: Unit, now: datetime, idle_hours: int = 24) -> int:
     """Drop drafts idle too long and tell each author once; for the dispatcher's unit."""
-    return _expire_drafts(unit, texts, idle_hours, now)
+    return _expire_drafts(unit, idle_hours, now)
 
 
-async def expire_idle_drafts(db: Database, texts: Texts, idle_hours: int, now: datetime) -> int:
+async def expire_idle_drafts(db: Database, idle_hours: int, now: datetime) -> int:
     """Drop drafts idle too long and tell each author once; return how many."""
-    return await db.run(_expire_drafts, texts, idle_hours, now)
+    return await db.run(_expire_drafts, idle_hours, now)
 
 
 # --- notices --------------------------------------------------------------------------------
+# Queued as data; each face renders them (Telegram: handlers/views/postulates.py).
+
+DRAFT_EXPIRED_KIND = "draft-expired"
+STATUS_KIND = "postulate-status"
+ALERT_KIND = "moderator-alert"
+CALL_OPENED_KIND = "call-opened"
+CALL_REMINDER_KIND = "call-reminder"
 
 
-def state_name(texts: Texts, language: str, state: str) -> str:
-    """The translated name of a state."""
-    return texts.get(language, f"postulates.state-{state}")
+class DraftExpired(BaseModel):
+    """Notice data: the author's draft was idle too long and is gone."""
+
+    model_config = ConfigDict(frozen=True)
+
+    draft_id: int
 
 
-def _team_name(unit: Unit, team_id: int, language: str) -> str:
+class StatusNotice(BaseModel):
+    """Notice data for the author: what happened to their postulate (`event`: 'submitted' or
+    the review action) and the answer that came with it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    event: str
+    postulate_id: int
+    reference: str
+    title: str
+    state: str
+    team: Team
+    note: str | None = None
+
+
+class ModeratorAlert(BaseModel):
+    """Notice data for a sector's moderators (or the coordinating team)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    event: Literal["new", "answered", "withdrawn", "forwarded", "moved"]
+    postulate_id: int
+    reference: str
+    title: str
+    team: Team  # the postulate's sector
+
+
+class CallNotice(BaseModel):
+    """Notice data: a call for postulates opened in a sector (or closes in 48 hours)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    call_id: int
+    title: str
+    team: Team
+    deadline: datetime
+
+
+def _team(unit: Unit, team_id: int) -> Team:
     team = unit.teams.get_team(team_id)
-    return team.name(language) if team is not None else "?"
+    assert team is not None  # a postulate's sector is a foreign key
+    return team
 
 
 def _notify_author(
-    unit: Unit,
-    postulate: Postulate,
-    texts: Texts,
-    now: datetime,
-    key: str,
-    note: str | None = None,
-    markup: Callable[[Language], InlineKeyboardMarkup | None] | None = None,
+    unit: Unit, postulate: Postulate, now: datetime, event: str, note: str | None = None
 ) -> None:
     if postulate.author_id is None:
         return
-
-    def build(language: Language) -> delivery.OutgoingMessage:
-        body = texts.get(
-            language,
-            key,
-            reference=postulate.reference,
-            title=postulate.title,
-            state=state_name(texts, language, postulate.state),
-            sector=_team_name(unit, postulate.team_id, language),
-        )
-        if note:
-            body = Html(body + "\n\n" + texts.get(language, "postulates.notice-answer", note=note))
-        keyboard = markup(language) if markup is not None else None
-        return delivery.OutgoingMessage(
-            text=body, reply_markup=keyboard.to_dict() if keyboard is not None else None
-        )
-
     delivery.announce(
         unit,
-        kind="postulate-status",
+        kind=STATUS_KIND,
         audience="user",
         audience_id=postulate.author_id,
-        messages=delivery.messages_for(build),
+        data=StatusNotice(
+            event=event,
+            postulate_id=postulate.id,
+            reference=postulate.reference,
+            title=postulate.title,
+            state=postulate.state,
+            team=_team(unit, postulate.team_id),
+            note=note or None,
+        ),
         now=now,
         subject=f"postulate:{postulate.id}",
     )
@@ -578,32 +599,22 @@ def _alert_moderators(
     unit: Unit,
     postulate: Postulate,
     team_id: int,
-    texts: Texts,
     now: datetime,
-    key: str,
+    event: Literal["new", "answered", "withdrawn", "forwarded", "moved"],
     actor_id: int | None = None,
 ) -> None:
-    def build(language: Language) -> delivery.OutgoingMessage:
-        body = texts.get(
-            language,
-            key,
-            reference=postulate.reference,
-            title=postulate.title,
-            sector=_team_name(unit, postulate.team_id, language),
-        )
-        button = InlineKeyboardButton(
-            texts.get(language, "postulates.button-open"), callback_data=f"rev:open:{postulate.id}"
-        )
-        return delivery.OutgoingMessage(
-            text=body, reply_markup=InlineKeyboardMarkup([[button]]).to_dict()
-        )
-
     delivery.announce(
         unit,
-        kind="moderator-alert",
+        kind=ALERT_KIND,
         audience="team-moderators",
         audience_id=team_id,
-        messages=delivery.messages_for(build),
+        data=ModeratorAlert(
+            event=event,
+            postulate_id=postulate.id,
+            reference=postulate.reference,
+            title=postulate.title,
+            team=_team(unit, postulate.team_id),
+        ),
         now=now,
         subject=f"postulate:{postulate.id}",
         created_by=actor_id,
@@ -687,7 +698,6 @@ def _transition(
     user_id: int,
     action: str,
     postulate_id: int,
-    texts: Texts,
     now: datetime,
     note: str | None = None,
     target: int | None = None,
@@ -740,38 +750,22 @@ def _transition(
     changed = unit.postulates.get_postulate(postulate.id)
     assert changed is not None
     if action == "answer":
-        _alert_moderators(
-            unit, changed, changed.team_id, texts, now, "postulates.alert-answered", user_id
-        )
+        _alert_moderators(unit, changed, changed.team_id, now, "answered", user_id)
     elif action == "withdraw":
         # The reviewers may be in the middle of it; the coordinating team too once forwarded.
         alert_team = changed.team_id
         if postulate.state == "forwarded":
             alert_team = unit.teams.list_teams("coordination")[0].id
-        _alert_moderators(
-            unit, changed, alert_team, texts, now, "postulates.alert-withdrawn", user_id
-        )
+        _alert_moderators(unit, changed, alert_team, now, "withdrawn", user_id)
     else:
-        markup = None
-        if action == "ask":
-
-            def markup(language: Language) -> InlineKeyboardMarkup:
-                label = texts.get(language, "postulates.button-answer")
-                return InlineKeyboardMarkup(
-                    [[InlineKeyboardButton(label, callback_data=f"pst:answer:{changed.id}")]]
-                )
-
-        shown = note if action != "move" else None
-        key = f"postulates.notice-{action}"
-        _notify_author(unit, changed, texts, now, key, shown, markup)
+        # The author of an 'ask' gets an Answer button with it (drawn by each face).
+        _notify_author(unit, changed, now, action, note if action != "move" else None)
     if action == "forward":
         coordination = unit.teams.list_teams("coordination")
         for team in coordination:
-            _alert_moderators(
-                unit, changed, team.id, texts, now, "postulates.alert-forwarded", user_id
-            )
+            _alert_moderators(unit, changed, team.id, now, "forwarded", user_id)
     if action == "move" and team_id is not None:
-        _alert_moderators(unit, changed, team_id, texts, now, "postulates.alert-moved", user_id)
+        _alert_moderators(unit, changed, team_id, now, "moved", user_id)
     return changed
 
 
@@ -780,14 +774,13 @@ async def act(
     user_id: int,
     action: Action,
     postulate_id: int,
-    texts: Texts,
     now: datetime,
     *,
     note: str | None = None,
     target: int | None = None,
 ) -> Postulate:
     """Take a review, decision or author action; the role and state are checked here."""
-    return await db.run(_transition, user_id, action, postulate_id, texts, now, note, target)
+    return await db.run(_transition, user_id, action, postulate_id, now, note, target)
 
 
 def _prepare(unit: Unit, user_id: int, action: str, postulate_id: int, now: datetime) -> Postulate:
@@ -853,12 +846,12 @@ def _card(unit: Unit, user_id: int, postulate: Postulate) -> Card:
     )
 
 
-def _open(unit: Unit, user_id: int, postulate_id: int, texts: Texts, now: datetime) -> Card:
+def _open(unit: Unit, user_id: int, postulate_id: int, now: datetime) -> Card:
     postulate = unit.postulates.get_postulate(postulate_id)
     if postulate is None:
         raise StaleButton()
     if may(unit, user_id, "open", postulate):
-        postulate = _transition(unit, user_id, "open", postulate_id, texts, now)
+        postulate = _transition(unit, user_id, "open", postulate_id, now)
     elif not _can_see(unit, user_id, postulate):
         raise NotAllowed()
     return _card(unit, user_id, postulate)
@@ -870,11 +863,9 @@ def _can_see(unit: Unit, user_id: int, postulate: Postulate) -> bool:
     return postulate.team_id in unit.roles.list_moderated_team_ids(user_id)
 
 
-async def open_card(
-    db: Database, user_id: int, postulate_id: int, texts: Texts, now: datetime
-) -> Card:
+async def open_card(db: Database, user_id: int, postulate_id: int, now: datetime) -> Card:
     """Show a postulate; a reviewer's first look moves it from submitted to in review."""
-    return await db.run(_open, user_id, postulate_id, texts, now)
+    return await db.run(_open, user_id, postulate_id, now)
 
 
 def _peek(unit: Unit, user_id: int, postulate_id: int) -> Card:
@@ -975,7 +966,6 @@ def _support(
     user_id: int,
     postulate_id: int,
     settings: Settings,
-    texts: Texts,
     now: datetime,
     drop_draft: bool,
 ) -> Postulate:
@@ -1016,17 +1006,16 @@ async def support(
     user_id: int,
     postulate_id: int,
     settings: Settings,
-    texts: Texts,
     now: datetime,
     *,
     drop_draft: bool = False,
 ) -> Postulate:
     """Co-sign a postulate on behalf of the user's organisation (once per organisation)."""
-    return await db.run(_support, user_id, postulate_id, settings, texts, now, drop_draft)
+    return await db.run(_support, user_id, postulate_id, settings, now, drop_draft)
 
 
 async def support_by_reference(
-    db: Database, user_id: int, reference: str, settings: Settings, texts: Texts, now: datetime
+    db: Database, user_id: int, reference: str, settings: Settings, now: datetime
 ) -> Postulate:
     """Co-sign the postulate with this reference (e.g. P-2026-0042)."""
 
@@ -1034,7 +1023,7 @@ async def support_by_reference(
         postulate = unit.postulates.get_postulate_by_reference(reference.strip())
         if postulate is None:
             raise InvalidInput("postulates.error-reference", reference=reference)
-        return _support(unit, user_id, postulate.id, settings, texts, now, False)
+        return _support(unit, user_id, postulate.id, settings, now, False)
 
     return await db.run(change)
 
@@ -1055,8 +1044,6 @@ def _open_call(
     slug: str,
     title: str,
     deadline: datetime,
-    deadline_text: str,
-    texts: Texts,
     now: datetime,
 ) -> Call:
     team = unit.teams.get_team_by_slug(slug)
@@ -1080,32 +1067,14 @@ def _open_call(
         now=now,
     )
 
-    def build(key: str) -> Callable[[Language], delivery.OutgoingMessage]:
-        def render(language: Language) -> delivery.OutgoingMessage:
-            body = texts.get(
-                language,
-                key,
-                title=title,
-                sector=team.name(language),
-                deadline=deadline_text,
-            )
-            button = InlineKeyboardButton(
-                texts.get(language, "postulates.button-submit-to-call"),
-                callback_data=f"pst:new:{team.slug}",
-            )
-            return delivery.OutgoingMessage(
-                text=body, reply_markup=InlineKeyboardMarkup([[button]]).to_dict()
-            )
-
-        return render
-
+    notice = CallNotice(call_id=call.id, title=title, team=team, deadline=deadline)
     subject = f"call:{call.id}"
     delivery.announce(
         unit,
-        kind="call-opened",
+        kind=CALL_OPENED_KIND,
         audience="team",
         audience_id=team.id,
-        messages=delivery.messages_for(build("postulates.call-opened")),
+        data=notice,
         now=now,
         expires_at=deadline,
         subject=subject,
@@ -1114,10 +1083,10 @@ def _open_call(
     if deadline - CALL_REMINDER > now:
         delivery.announce(
             unit,
-            kind="call-reminder",
+            kind=CALL_REMINDER_KIND,
             audience="team",
             audience_id=team.id,
-            messages=delivery.messages_for(build("postulates.call-reminder")),
+            data=notice,
             now=now,
             due_at=deadline - CALL_REMINDER,
             expires_at=deadline,
@@ -1133,9 +1102,7 @@ async def open_call(
     slug: str,
     title: str,
     deadline: datetime,
-    deadline_text: str,
-    texts: Texts,
     now: datetime,
 ) -> Call:
     """Open a call for postulates in a sector; subscribers are told now and 48 h before."""
-    return await db.run(_open_call, user_id, slug, title, deadline, deadline_text, texts, now)
+    return await db.run(_open_call, user_id, slug, title, deadline, now)

@@ -16,12 +16,10 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict
 
 from bot.config import Config
-from bot.i18n import Texts
 from bot.services import rsvp as rsvp_service
 from bot.services import updates as updates_service
 from storage.database import Database
@@ -311,7 +309,7 @@ class Erasure(BaseModel):
     promoted: int = 0
 
 
-def _erase(unit: Unit, user_id: int, now: datetime, texts: Texts, zone: ZoneInfo) -> Erasure:
+def _erase(unit: Unit, user_id: int, now: datetime) -> Erasure:
     """Erase one user inside the caller's transaction (used by /forget and by retention)."""
     if unit.users.get_user(user_id) is None:
         return Erasure()
@@ -350,11 +348,9 @@ def _erase(unit: Unit, user_id: int, now: datetime, texts: Texts, zone: ZoneInfo
     )
 
 
-async def forget(
-    db: Database, user_id: int, *, now: datetime, texts: Texts, zone: ZoneInfo
-) -> Erasure:
+async def forget(db: Database, user_id: int, *, now: datetime) -> Erasure:
     """Erase everything about the user in one transaction; postulates stay, anonymised."""
-    return await db.run(_erase, user_id, now, texts, zone)
+    return await db.run(_erase, user_id, now)
 
 
 class Retention(BaseModel):
@@ -370,7 +366,7 @@ class Retention(BaseModel):
     next_at: datetime
 
 
-def _retain(unit: Unit, config: Config, texts: Texts, now: datetime, force: bool) -> Retention:
+def _retain(unit: Unit, config: Config, now: datetime, force: bool) -> Retention:
     """Start the day's run if it is due: record it and start counting new inactivity."""
     last = unit.privacy.get_last_retention()
     if not force and last is not None and now < last + RETENTION_EVERY:
@@ -387,16 +383,14 @@ def _within(budget: float) -> Callable[[], bool]:
     return lambda: time.perf_counter() < deadline
 
 
-def _purge_batch(
-    unit: Unit, config: Config, texts: Texts, now: datetime, limit: int
-) -> tuple[int, bool]:
+def _purge_batch(unit: Unit, config: Config, now: datetime, limit: int) -> tuple[int, bool]:
     """Erase inactive members until the unit's time is up; return (erased, more left)."""
     cutoff = now - timedelta(days=config.privacy.inactive_purge_days)
     more = _within(UNIT_SECONDS)
     due = unit.privacy.list_inactive_since(cutoff, limit)
     done = erased = 0
     for user_id in due:
-        erased += _erase(unit, user_id, now, texts, config.zone).erased
+        erased += _erase(unit, user_id, now).erased
         done += 1
         if not more():
             break
@@ -424,7 +418,7 @@ def _prune_batch(unit: Unit, config: Config, now: datetime) -> tuple[int, int, b
 
 
 async def _finish_retention(
-    db: Database, config: Config, texts: Texts, now: datetime, start: Retention
+    db: Database, config: Config, now: datetime, start: Retention
 ) -> Retention:
     """The day's run in units of about UNIT_SECONDS, yielding between them.
 
@@ -435,7 +429,7 @@ async def _finish_retention(
     more = True
     while more and purged < PURGE_BATCH:
         erased, more = await db.run(
-            _purge_batch, config, texts, now, min(ERASE_SLICE, PURGE_BATCH - purged)
+            _purge_batch, config, now, min(ERASE_SLICE, PURGE_BATCH - purged)
         )
         purged += erased
         await asyncio.sleep(0)
@@ -459,7 +453,7 @@ _next_run: weakref.WeakKeyDictionary[Database, datetime] = weakref.WeakKeyDictio
 
 
 async def retain_if_due(
-    db: Database, config: Config, texts: Texts, now: datetime, *, force: bool = False
+    db: Database, config: Config, now: datetime, *, force: bool = False
 ) -> Retention | None:
     """Purge long-inactive members and old delivery rows, at most once a day."""
     due = _next_run.get(db)
@@ -469,11 +463,11 @@ async def retain_if_due(
     # housekeeping job) may ask again meanwhile.
     _next_run[db] = now + RETENTION_EVERY
     try:
-        start = await db.run(_retain, config, texts, now, force)
+        start = await db.run(_retain, config, now, force)
         if not start.ran:
             _next_run[db] = start.next_at
             return start
-        outcome = await _finish_retention(db, config, texts, now, start)
+        outcome = await _finish_retention(db, config, now, start)
     except Exception:
         # Rolled back whole; the dispatcher that called us must go on sending regardless.
         log.exception("Retention failed; retrying in a day")

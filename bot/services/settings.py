@@ -10,19 +10,16 @@ daily digests are queued by one housekeeping job (`queue_digests`), not by a job
 
 from __future__ import annotations
 
-import html
 import json
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict
 
-from bot.config import Language
 from bot.errors import ConsentRequired, StaleButton
-from bot.i18n import Html, Texts
 from bot.services import delivery
 from storage import delivery as delivery_storage
 from storage import settings as storage
@@ -31,11 +28,6 @@ from storage.models import Team
 from storage.unit import Unit
 
 DIGEST_KIND = "digest"
-# One news item in the digest is cut to this many characters of plain text.
-DIGEST_ITEM_MAX = 300
-# The digest stays under Telegram's 4,096 characters; the rest is counted ("and 3 more").
-DIGEST_MAX = 3800
-_TAG = re.compile(r"<[^>]*>")
 
 
 class SettingsView(BaseModel):
@@ -57,7 +49,25 @@ class Notifications:
 
     zone: ZoneInfo
     digest_hour: int
-    texts: Texts
+
+
+class DigestEntry(BaseModel):
+    """One news item held for the digest: its kind and its payload as it was queued."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: str
+    # Either rendered text per language or a notice's data (delivery.NOTICE_KEY): each face
+    # renders it the way it renders that notice on its own.
+    payload: dict[str, Any]
+
+
+class Digest(BaseModel):
+    """Notice data: the daily digest of the news held for one member, oldest first."""
+
+    model_config = ConfigDict(frozen=True)
+
+    entries: tuple[DigestEntry, ...]
 
 
 # ---------------------------------------------------------------- fan-out
@@ -134,33 +144,6 @@ def register(registry: delivery.Registry) -> None:
     registry.add_kinds("news", DIGEST_KIND)
 
 
-def _plain(text: str) -> str:
-    plain = " ".join(html.unescape(_TAG.sub(" ", text)).split())
-    if len(plain) > DIGEST_ITEM_MAX:
-        plain = plain[: DIGEST_ITEM_MAX - 1].rstrip() + "…"
-    return html.escape(plain, quote=False)
-
-
-def digest_text(
-    items: list[storage.DigestItem], language: Language, texts: Texts, now: datetime
-) -> Html:
-    """The daily digest: a title and one short plain paragraph per news item."""
-    parts = [texts.plural(language, "settings.digest-title", len(items))]
-    length = len(parts[0])
-    shown = 0
-    for item in items:
-        payload = json.loads(item.payload).get(language) or {}
-        entry = texts.get(language, "settings.digest-item", text=Html(_plain(payload["text"])))
-        if length + len(entry) + 2 > DIGEST_MAX:
-            break
-        parts.append(entry)
-        length += len(entry) + 2
-        shown += 1
-    if shown < len(items):
-        parts.append(texts.plural(language, "settings.digest-more", len(items) - shown))
-    return Html("\n\n".join(parts))
-
-
 def queue_digests(unit: Unit, now: datetime, notifications: Notifications) -> int:
     """Once today's digest hour has come, queue a digest of the news held from before it."""
     local = now.astimezone(notifications.zone)
@@ -187,14 +170,14 @@ def queue_digests(unit: Unit, now: datetime, notifications: Notifications) -> in
             kind=DIGEST_KIND,
             audience="user",
             audience_id=user_id,
-            messages=_digest_messages(items, notifications.texts, now),
+            data=_digest(items),
             now=now,
         )
         queued += 1
     return queued
 
 
-def flush_digest(unit: Unit, user_id: int, now: datetime, texts: Texts) -> bool:
+def flush_digest(unit: Unit, user_id: int, now: datetime) -> bool:
     """Queue a digest of everything held for a user now; False when nothing was held."""
     cutoff = now + timedelta(microseconds=1)
     items = [
@@ -210,17 +193,17 @@ def flush_digest(unit: Unit, user_id: int, now: datetime, texts: Texts) -> bool:
         kind=DIGEST_KIND,
         audience="user",
         audience_id=user_id,
-        messages=_digest_messages(items, texts, now),
+        data=_digest(items),
         now=now,
     )
     return True
 
 
-def _digest_messages(
-    items: list[storage.DigestItem], texts: Texts, now: datetime
-) -> dict[Language, delivery.OutgoingMessage]:
-    return delivery.messages_for(
-        lambda lang: delivery.OutgoingMessage(text=digest_text(items, lang, texts, now))
+def _digest(items: list[storage.DigestItem]) -> Digest:
+    return Digest(
+        entries=tuple(
+            DigestEntry(kind=item.kind, payload=json.loads(item.payload)) for item in items
+        )
     )
 
 
@@ -359,14 +342,13 @@ async def toggle_digest(
     leads: tuple[int, ...],
     notice_version: int,
     now: datetime,
-    texts: Texts,
 ) -> SettingsView:
     """Switch between instant news and the daily digest; news held so far goes out at once
     (as a digest) when switching back to instant news."""
 
     def change(unit: Unit, view: SettingsView) -> SettingsView:
         if view.digest:
-            flush_digest(unit, user_id, now, texts)
+            flush_digest(unit, user_id, now)
         return view.model_copy(update={"digest": not view.digest})
 
     return await _change(db, user_id, leads, notice_version, now, change)
