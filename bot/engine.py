@@ -31,6 +31,7 @@ from bot.services import (
     meetings,
     organisations,
     postulates,
+    publication,
     roles,
     rsvp,
     settings,
@@ -218,9 +219,19 @@ def build_engine() -> DeliveryEngine:
     engine = DeliveryEngine()
     delivery.register(engine)
     # Order matters once: groups extend the 'meeting' audience that meetings register.
-    for feature in (meetings, groups, rsvp, postulates, broadcasts, settings, roles, organisations):
+    for feature in (
+        meetings,
+        groups,
+        rsvp,
+        postulates,
+        broadcasts,
+        settings,
+        roles,
+        organisations,
+        publication,
+    ):
         feature.register(engine)
     # One renderer per notice kind queued as data (the services return data, not text).
-    for view in (views.roles, views.rsvp):
+    for view in (views.roles, views.rsvp, views.publication):
         view.register(engine)
     return engine
