@@ -140,6 +140,8 @@ class DeliveryEngine(delivery.Registry):
         # The JobQueue's repeating job that runs the engine; None = nobody drives it (tests
         # that tick by hand), and then a wake-up does nothing.
         self._driver: Job[Any] | None = None
+        # When the last run finished (deps.clock()): the operator's /healthz shows it.
+        self.last_run_at: datetime | None = None
 
     def add_renderer(self, kind: str, renderer: NoticeRenderer) -> None:
         """Render the notices of `kind` (their data) with `renderer` when they are sent."""

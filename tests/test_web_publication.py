@@ -170,3 +170,20 @@ async def test_a_member_cannot_hide_with_a_forged_button(
 
     assert any(c.method == "sendMessage" for c in calls)
     assert (await site.get(f"/postulates/{reference}")).status_code == 200
+
+
+async def test_consent_privacy_and_preview_say_what_becomes_public(
+    bot: BotDriver, anna: TgUser
+) -> None:
+    start = await bot.send(anna, "/start")
+    await bot.press(anna, "Zgadzam", exact=False)
+    privacy = await bot.send(anna, "/privacy")
+
+    assert any("publikowane na stronie programu" in c.text for c in start)
+    notice = "\n".join(c.text for c in privacy)
+    assert "Co jest publiczne" in notice
+    assert "osoba prywatna" in notice
+    await submit(bot, anna, title="Postulat z podglądem jawności")
+    previews = [c.text for c in bot.api.calls if "Podgląd postulatu" in c.text]
+    assert previews
+    assert "publicznej stronie programu" in previews[-1]

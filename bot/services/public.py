@@ -170,7 +170,6 @@ class Health(_Model):
     """What the operator's health check reports."""
 
     schema_version: int
-    engine_last_at: str | None
 
 
 def _summary(unit: Unit, team: Team, subscribers: dict[int, int], now: datetime) -> TeamSummary:
@@ -335,11 +334,10 @@ async def activity(reader: Reader) -> list[Activity]:
 
 
 async def health(reader: Reader) -> Health:
-    """Return the schema version (the database answers) and the engine's last settled send."""
+    """Return the schema version (the database answers)."""
 
     def read(unit: Unit) -> Health:
-        version, engine_last_at = unit.public.get_health()
-        return Health(schema_version=version, engine_last_at=engine_last_at)
+        return Health(schema_version=unit.public.get_schema_version())
 
     return await reader.run(read)
 

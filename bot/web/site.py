@@ -32,6 +32,7 @@ from bot.services.public import CalendarFeed, PostulateFilters, Reader
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
+LastRun = Callable[[], datetime | None]
 Endpoint = Callable[[Request], Awaitable[Response]]
 
 SECURITY_HEADERS = {
@@ -81,8 +82,15 @@ class Site:
     """Renders the public service results as pages and feeds, in Polish or English."""
 
     def __init__(
-        self, config: Config, reader: Reader, texts: Texts, bot_username: str, clock: Clock
+        self,
+        config: Config,
+        reader: Reader,
+        texts: Texts,
+        bot_username: str,
+        clock: Clock,
+        engine_last_run: LastRun,
     ) -> None:
+        self.engine_last_run = engine_last_run
         self.config = config
         self.reader = reader
         self.texts = texts
@@ -296,7 +304,7 @@ class Site:
         return Response(body, media_type="application/atom+xml; charset=utf-8")
 
     async def healthz(self, request: Request) -> Response:
-        """/healthz: the database answers; when the engine last settled a delivery."""
+        """/healthz: the database answers; when the delivery engine last finished a run."""
         try:
             health = await public_service.health(self.reader)
         except Exception:
@@ -307,7 +315,7 @@ class Site:
                 "status": "ok",
                 "database": "ok",
                 "schema_version": health.schema_version,
-                "engine_last_delivery_at": health.engine_last_at,
+                "engine_last_run_at": _iso(self.engine_last_run()),
             }
         )
 
@@ -348,6 +356,10 @@ def _filters(request: Request) -> PostulateFilters | None:
     )
 
 
+def _iso(instant: datetime | None) -> str | None:
+    return None if instant is None else instant.astimezone(UTC).isoformat()
+
+
 def _unescape(text: str) -> str:
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
@@ -382,10 +394,18 @@ def _not_modified(request: Request, feed: CalendarFeed) -> bool:
 
 
 def build_site(
-    config: Config, reader: Reader, texts: Texts, bot_username: str, clock: Clock
+    config: Config,
+    reader: Reader,
+    texts: Texts,
+    bot_username: str,
+    clock: Clock,
+    engine_last_run: LastRun = lambda: None,
 ) -> ASGIApp:
-    """Build the site's ASGI application over a read-only reader."""
-    site = Site(config, reader, texts, bot_username, clock)
+    """Build the site's ASGI application over a read-only reader.
+
+    `engine_last_run`: when the bot's delivery engine last finished a run (None: not yet).
+    """
+    site = Site(config, reader, texts, bot_username, clock, engine_last_run)
     pages: list[tuple[str, Endpoint]] = [
         ("/", site.home),
         ("/sectors/{slug:str}", site.sector),
