@@ -209,7 +209,8 @@ async def sector_schedule(reader: Reader, slug: str, now: datetime) -> SectorSch
         if team is None:
             return None
         upcoming = unit.public.list_team_meetings(team.id, now, upcoming=True, limit=SCHEDULE_LIMIT)
-        past = unit.public.list_team_meetings(team.id, now, upcoming=False, limit=SCHEDULE_LIMIT)
+        # The latest past meetings only: a team's whole history grows every week.
+        past = unit.public.list_team_meetings(team.id, now, upcoming=False, limit=PAST_LIMIT)
         return SectorSchedule(
             team=team,
             subscribers=unit.public.count_subscribers().get(team.id, 0),
