@@ -377,6 +377,7 @@ async def dispatch_once(
             if not engine.again or stopping():
                 break
         await engine.run_after_settle(deps, bot, True)
+        engine.last_run_at = deps.clock()
     if report.batches or report.expired or report.fanned_out:
         log.info(
             "Delivery: %d announcement(s) fanned out; %d sent, %d failed, %d blocked, "

@@ -31,6 +31,7 @@ from bot.services import (
     meetings,
     organisations,
     postulates,
+    publication,
     roles,
     rsvp,
     settings,
@@ -139,6 +140,8 @@ class DeliveryEngine(delivery.Registry):
         # The JobQueue's repeating job that runs the engine; None = nobody drives it (tests
         # that tick by hand), and then a wake-up does nothing.
         self._driver: Job[Any] | None = None
+        # When the last run finished (deps.clock()): the operator's /healthz shows it.
+        self.last_run_at: datetime | None = None
 
     def add_renderer(self, kind: str, renderer: NoticeRenderer) -> None:
         """Render the notices of `kind` (their data) with `renderer` when they are sent."""
@@ -218,9 +221,19 @@ def build_engine() -> DeliveryEngine:
     engine = DeliveryEngine()
     delivery.register(engine)
     # Order matters once: groups extend the 'meeting' audience that meetings register.
-    for feature in (meetings, groups, rsvp, postulates, broadcasts, settings, roles, organisations):
+    for feature in (
+        meetings,
+        groups,
+        rsvp,
+        postulates,
+        broadcasts,
+        settings,
+        roles,
+        organisations,
+        publication,
+    ):
         feature.register(engine)
     # One renderer per notice kind queued as data (the services return data, not text).
-    for view in (views.roles, views.rsvp, views.settings, views.postulates):
+    for view in (views.roles, views.rsvp, views.settings, views.postulates, views.publication):
         view.register(engine)
     return engine

@@ -21,6 +21,7 @@ from bot.i18n import Texts
 from bot.services import delivery
 from bot.services import postulates as postulates_service
 from bot.services import privacy as privacy_service
+from bot.services import publication as publication_service
 from bot.services import settings as settings_service
 from storage.unit import Unit
 
@@ -92,6 +93,15 @@ async def queue_digests(deps: Deps) -> int:
     return queued
 
 
+async def ask_publication(deps: Deps) -> int:
+    """Ask the authors of postulates submitted before the public site whether to publish."""
+    asked = await publication_service.ask_pending(deps.db, deps.clock())
+    if asked:
+        log.info("Publication: %d postulate author(s) asked", asked)
+        deps.engine.wake()
+    return asked
+
+
 @dataclass(frozen=True)
 class Chore:
     """One housekeeping job: its name, how often it runs, its time budget, what it does."""
@@ -107,6 +117,7 @@ CHORES = (
     Chore("retention", every_seconds=3600, budget_seconds=60, run=retention),
     Chore("draft-expiry", every_seconds=60, budget_seconds=10, run=expire_drafts),
     Chore("digests", every_seconds=60, budget_seconds=10, run=queue_digests),
+    Chore("publication", every_seconds=60, budget_seconds=10, run=ask_publication),
 )
 
 

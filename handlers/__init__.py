@@ -18,6 +18,7 @@ from handlers import (
     postulates,
     privacy,
     profile,
+    publication,
     roles,
     rsvp,
     schedule,
@@ -55,6 +56,7 @@ def register_all(app: App) -> None:
     roles.register(app, flows)  # /grant, /revoke, /team, role: buttons
     audit.register(app)  # /audit, audit: buttons
     broadcasts.register(app, flows)  # /broadcast, /broadcasts, bc: buttons
+    publication.register(app, flows)  # pub: buttons (publication answers, hide/show)
     groups.register(app)  # /link_group, /unlink_group; group life in its own group
     # Group -20, between the gatekeeper and the postulate drafts' interceptor: a private
     # message or a press that answers the active conversation's step goes there and stops.

@@ -32,6 +32,7 @@ from handlers.common import (
     text,
 )
 from handlers.views import postulates as views
+from handlers.views.publication import visibility_button
 from storage.postulates import Prompt
 
 BUTTON = re.compile(r"rev:(open|fwd|rej|ask|dup|mov|yes|no|file|full):([0-9]{1,9})")
@@ -175,6 +176,11 @@ def card_markup(context: Ctx, card: Card) -> InlineKeyboardMarkup | None:
     if is_long(context, card):
         label = text(context, "postulates.action-full")
         rows.append([InlineKeyboardButton(label, callback_data=f"rev:full:{pid}")])
+    actor = require_actor(context)
+    moderates = actor.is_admin or card.postulate.team_id in actor.moderated_team_ids
+    if moderates and card.postulate.state != "withdrawn":
+        hidden = card.postulate.hidden_at is not None
+        rows.append([visibility_button(context.deps.texts, actor.language, pid, hidden)])
     return InlineKeyboardMarkup(rows) if rows else None
 
 

@@ -47,6 +47,8 @@ class Postulate(Row):
     created_at: datetime
     updated_at: datetime
     supports: int = 0
+    # Hidden from the public site by a moderator (bot/services/publication.py).
+    hidden_at: datetime | None = None
 
 
 class HistoryEntry(Row):

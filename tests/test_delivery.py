@@ -553,6 +553,7 @@ async def test_dispatcher_is_the_one_scheduler_job_however_many_reminders(
             "dispatcher",
             "housekeeping:digests",
             "housekeeping:draft-expiry",
+            "housekeeping:publication",
             "housekeeping:retention",
         ]
         [dispatcher] = app.job_queue.get_jobs_by_name("dispatcher")

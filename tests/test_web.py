@@ -13,6 +13,7 @@ import pytest
 from icalendar import Calendar, Component
 
 from bot.config import Config
+from bot.dispatcher import dispatch_once
 from bot.i18n import Texts
 from bot.services.calendar import event_uid
 from bot.web.server import SiteRunner
@@ -165,6 +166,25 @@ async def test_healthz_reports_the_database(site: httpx.AsyncClient) -> None:
     assert answer.status_code == 200
     assert answer.json()["database"] == "ok"
     assert answer.json()["schema_version"] >= 1
+
+
+async def test_healthz_reports_the_engines_last_run(bot: BotDriver, config: Config) -> None:
+    reader = ReadOnlyDatabase(config.database)
+    texts = bot.app.bot_data["texts"]
+    assert isinstance(texts, Texts)
+    engine = bot.app.bot_data["engine"]
+    app = build_site(
+        config, reader, texts, bot.app.bot.username, bot.clock, lambda: engine.last_run_at
+    )
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://site.test") as client:
+        before = (await client.get("/healthz")).json()["engine_last_run_at"]
+        await dispatch_once(bot.app.bot_data["deps"], bot.app.bot)
+        after = (await client.get("/healthz")).json()["engine_last_run_at"]
+    await reader.close()
+
+    assert before is None
+    assert after == bot.clock().isoformat()
 
 
 async def test_calendar_feed_has_stable_uids_sequence_and_cancellations(

@@ -15,6 +15,7 @@ from bot.config import Config
 from bot.web.server import SiteRunner
 from tests.harness import BotDriver
 from tests.meeting_factory import add_meeting, user
+from tests.test_postulates_helpers import represent, submit
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 ARGS = [
@@ -53,6 +54,8 @@ async def served(bot: BotDriver) -> AsyncIterator[str]:
     await bot.onboard(user(1), sectors=["culture"])
     await add_meeting(bot, title="Forum organizacji kultury", capacity=40)
     await add_meeting(bot, team="education", title="Spotkanie zespołu edukacji")
+    await represent(bot, user(1), "Fundacja Kultury Otwartej")
+    await submit(bot, user(1), title="Dłuższe godziny otwarcia domów kultury")
     runner = SiteRunner(config)
     await runner.start(bot.app)
     try:
@@ -61,7 +64,15 @@ async def served(bot: BotDriver) -> AsyncIterator[str]:
         await runner.stop()
 
 
-PAGES = ["/", "/sectors/culture", "/meetings/1", "/dostepnosc", "/nowhere"]
+PAGES = [
+    "/",
+    "/sectors/culture",
+    "/meetings/1",
+    "/postulates",
+    "/postulates/P-2026-0001",
+    "/dostepnosc",
+    "/nowhere",
+]
 
 
 async def test_every_page_type_reads_right_and_has_no_wcag_violations(served: str) -> None:

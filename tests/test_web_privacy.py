@@ -27,11 +27,14 @@ PRIVATE = [
     "Marek",
     "Fundacja Tajnych Spraw",
     "0000123456",
-    "Postulat osoby prywatnej",
     "Treść prywatnego postulatu, której nie wolno pokazać",
     "Postulat wycofany przez autora",
     "Postulat ukryty przez moderatora",
+    "Postulat sprzed strony bez zgody autora",
+    "powód ukrycia: dane sąsiada",
 ]
+# Public: an individual's postulate (never its author), shown as "osoba prywatna".
+PUBLIC_POSTULATE = "Postulat osoby prywatnej"
 
 
 async def _seed(bot: BotDriver) -> int:
@@ -53,18 +56,31 @@ async def _seed(bot: BotDriver) -> int:
                        '2026-01-01T00:00:00.000000+00:00')""",
             (team, MODERATOR_ID),
         )
-        for number, (title, state, author) in enumerate(
+        for number, (title, state, author, publication, hidden) in enumerate(
             [
-                ("Postulat osoby prywatnej", "submitted", MEMBER.id),
-                ("Postulat wycofany przez autora", "withdrawn", MEMBER.id),
-                ("Postulat ukryty przez moderatora", "rejected", REPRESENTATIVE.id),
+                (PUBLIC_POSTULATE, "submitted", MEMBER.id, "yes", None),
+                ("Postulat wycofany przez autora", "withdrawn", MEMBER.id, "yes", None),
+                (
+                    "Postulat ukryty przez moderatora",
+                    "rejected",
+                    REPRESENTATIVE.id,
+                    "yes",
+                    "powód ukrycia: dane sąsiada",
+                ),
+                ("Postulat sprzed strony bez zgody autora", "submitted", MEMBER.id, "asked", None),
             ],
             start=1,
         ):
+            content = (
+                "Treść jawnego postulatu osoby prywatnej."
+                if title == PUBLIC_POSTULATE
+                else "Treść prywatnego postulatu, której nie wolno pokazać"
+            )
             conn.execute(
                 """INSERT INTO postulates (reference, draft_id, team_id, author_id, title,
-                       content, state, created_at, updated_at)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, '2026-01-01T00:00:00.000000+00:00',
+                       content, state, publication, hidden_at, hidden_reason, created_at,
+                       updated_at)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '2026-01-01T00:00:00.000000+00:00',
                            '2026-01-01T00:00:00.000000+00:00')""",
                 (
                     f"P-2026-{number:04d}",
@@ -72,8 +88,11 @@ async def _seed(bot: BotDriver) -> int:
                     team,
                     author,
                     title,
-                    "Treść prywatnego postulatu, której nie wolno pokazać",
+                    content,
                     state,
+                    publication,
+                    None if hidden is None else "2026-01-02T00:00:00.000000+00:00",
+                    hidden,
                 ),
             )
 
@@ -101,6 +120,8 @@ async def test_no_private_value_appears_in_any_page_or_feed(
     paths += [f"/sectors/{team.slug}" for team in config.teams]
     paths += [f"/calendar/{team.slug}.ics" for team in config.teams]
     paths += [f"/meetings/{meeting_id}", f"/meetings/{meeting_id}.ics"]
+    paths += ["/postulates", "/postulates?sector=culture", "/postulates?state=submitted"]
+    paths += [f"/postulates/P-2026-{number:04d}" for number in range(1, 5)]
 
     seen = 0
     for path in [*paths, *("/en" + p for p in paths), "/healthz"]:
@@ -108,6 +129,7 @@ async def test_no_private_value_appears_in_any_page_or_feed(
         assert answer.status_code in (200, 404), path
         body = answer.content.decode()
         seen += "Nabór na rok 2027" in body
+        seen += PUBLIC_POSTULATE in body
         leaked = [value for value in PRIVATE if value in body]
         assert not leaked, f"{path} shows {leaked}"
     # The seed did reach the pages (public parts of the same rows are shown).

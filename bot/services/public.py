@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict
 
 from bot.services.calendar import MeetingEntry
 from storage.models import Meeting, Team
-from storage.public import PublicCall
+from storage.public import Decision, PublicCall, PublicPostulate, PublicStep
 from storage.unit import Unit
 
 P = ParamSpec("P")
@@ -24,6 +24,22 @@ CANCELLED_KEEP = timedelta(days=30)
 PAST_WINDOW = timedelta(days=365)
 MAX_FEED_EVENTS = 500
 SCHEDULE_LIMIT = 100
+PAST_LIMIT = 20
+POSTULATES_PAGE = 20
+# Pages beyond this are refused as bad input: nobody reads 10,000 postulates one page at a time
+# and a huge OFFSET would make the reader walk the whole index.
+MAX_PAGE = 500
+# The public states of a postulate (withdrawn ones are not shown at all).
+PUBLIC_STATES = (
+    "submitted",
+    "in_review",
+    "clarification",
+    "forwarded",
+    "adopted",
+    "not_adopted",
+    "rejected",
+    "duplicate",
+)
 ACTIVITY_LIMIT = 50
 # SQLite integers are signed 64-bit: a larger id cannot exist and must not reach a query.
 MAX_ID = 2**63 - 1
@@ -99,21 +115,61 @@ class CalendarFeed(_Model):
 
 
 class Activity(_Model):
-    """One item of the activity feed: a meeting published, changed or cancelled, a call opened."""
+    """One item of the activity feed: a meeting published, changed or cancelled, a call
+    opened, a decision made on a postulate."""
 
-    kind: Literal["meeting-published", "meeting-changed", "meeting-cancelled", "call-opened"]
+    kind: Literal[
+        "meeting-published",
+        "meeting-changed",
+        "meeting-cancelled",
+        "call-opened",
+        "decision-adopt",
+        "decision-not_adopt",
+        "decision-reject",
+    ]
     at: datetime
     team: Team
     title: str
     meeting_id: int | None = None
     call_id: int | None = None
+    reference: str | None = None
+    history_id: int | None = None
+
+
+class PostulateFilters(_Model):
+    """The public list's filters (already validated) and its page."""
+
+    sector: str | None = None
+    state: str | None = None
+    call: int | None = None
+    page: int = 1
+
+
+class PostulateList(_Model):
+    """One page of the public postulates, with the filters' choices."""
+
+    teams: list[Team]
+    calls: list[PublicCall]
+    postulates: list[PublicPostulate]
+    teams_by_id: dict[int, Team]
+    filters: PostulateFilters
+    has_next: bool
+
+
+class PostulateRecord(_Model):
+    """One postulate's public record: its sector, history and supporting organisations."""
+
+    postulate: PublicPostulate
+    team: Team
+    call: PublicCall | None
+    history: list[PublicStep]
+    organisations: list[str]
 
 
 class Health(_Model):
     """What the operator's health check reports."""
 
     schema_version: int
-    engine_last_at: str | None
 
 
 def _summary(unit: Unit, team: Team, subscribers: dict[int, int], now: datetime) -> TeamSummary:
@@ -153,7 +209,8 @@ async def sector_schedule(reader: Reader, slug: str, now: datetime) -> SectorSch
         if team is None:
             return None
         upcoming = unit.public.list_team_meetings(team.id, now, upcoming=True, limit=SCHEDULE_LIMIT)
-        past = unit.public.list_team_meetings(team.id, now, upcoming=False, limit=SCHEDULE_LIMIT)
+        # The latest past meetings only: a team's whole history grows every week.
+        past = unit.public.list_team_meetings(team.id, now, upcoming=False, limit=PAST_LIMIT)
         return SectorSchedule(
             team=team,
             subscribers=unit.public.count_subscribers().get(team.id, 0),
@@ -225,6 +282,24 @@ def _meeting_kind(
     return "meeting-published" if meeting.updated_at == meeting.created_at else "meeting-changed"
 
 
+def _decision(decision: Decision, team: Team) -> Activity:
+    kind: Literal["decision-adopt", "decision-not_adopt", "decision-reject"]
+    if decision.action == "adopt":
+        kind = "decision-adopt"
+    elif decision.action == "not_adopt":
+        kind = "decision-not_adopt"
+    else:
+        kind = "decision-reject"
+    return Activity(
+        kind=kind,
+        at=decision.at,
+        team=team,
+        title=decision.title,
+        reference=decision.reference,
+        history_id=decision.history_id,
+    )
+
+
 async def activity(reader: Reader) -> list[Activity]:
     """Return the latest public events, newest first."""
 
@@ -250,6 +325,9 @@ async def activity(reader: Reader) -> list[Activity]:
             )
             for c in unit.public.list_new_calls(ACTIVITY_LIMIT)
         ]
+        items += [
+            _decision(d, teams[d.team_id]) for d in unit.public.list_decisions(ACTIVITY_LIMIT)
+        ]
         items.sort(key=lambda item: item.at, reverse=True)
         return items[:ACTIVITY_LIMIT]
 
@@ -257,10 +335,66 @@ async def activity(reader: Reader) -> list[Activity]:
 
 
 async def health(reader: Reader) -> Health:
-    """Return the schema version (the database answers) and the engine's last settled send."""
+    """Return the schema version (the database answers)."""
 
     def read(unit: Unit) -> Health:
-        version, engine_last_at = unit.public.get_health()
-        return Health(schema_version=version, engine_last_at=engine_last_at)
+        return Health(schema_version=unit.public.get_schema_version())
+
+    return await reader.run(read)
+
+
+async def postulate_list(reader: Reader, filters: PostulateFilters) -> PostulateList | None:
+    """Return a page of public postulates, or None when a filter names nothing that exists."""
+
+    def read(unit: Unit) -> PostulateList | None:
+        teams = unit.teams.list_teams()
+        by_id = {team.id: team for team in teams}
+        team_id = None
+        if filters.sector is not None:
+            found = [team.id for team in teams if team.slug == filters.sector]
+            if not found:
+                return None
+            team_id = found[0]
+        calls = unit.public.list_calls(team_id=team_id)
+        if filters.call is not None and filters.call not in {call.id for call in calls}:
+            return None
+        rows = unit.public.list_public_postulates(
+            team_id=team_id,
+            state=filters.state,
+            call_id=filters.call,
+            offset=(filters.page - 1) * POSTULATES_PAGE,
+            limit=POSTULATES_PAGE + 1,
+        )
+        return PostulateList(
+            teams=teams,
+            calls=calls,
+            postulates=rows[:POSTULATES_PAGE],
+            teams_by_id=by_id,
+            filters=filters,
+            has_next=len(rows) > POSTULATES_PAGE,
+        )
+
+    return await reader.run(read)
+
+
+async def postulate_record(reader: Reader, reference: str) -> PostulateRecord | None:
+    """Return a postulate's public record by its reference, or None when it is not public."""
+
+    def read(unit: Unit) -> PostulateRecord | None:
+        postulate = unit.public.get_public_postulate(reference)
+        if postulate is None:
+            return None
+        team = unit.teams.get_team(postulate.team_id)
+        if team is None:
+            return None
+        calls = unit.public.list_calls(team_id=team.id)
+        call = next((c for c in calls if c.id == postulate.call_id), None)
+        return PostulateRecord(
+            postulate=postulate,
+            team=team,
+            call=call,
+            history=unit.public.list_public_history(postulate.id),
+            organisations=unit.public.list_supporting_organisations(postulate.id),
+        )
 
     return await reader.run(read)

@@ -11,7 +11,7 @@ from typing import Any
 import uvicorn
 
 from bot.config import Config
-from bot.context import App
+from bot.context import App, engine_of
 from bot.deps import utcnow
 from bot.i18n import Texts
 from bot.web.site import build_site
@@ -48,6 +48,7 @@ class SiteRunner:
             texts if isinstance(texts, Texts) else Texts(),
             app.bot.username,
             app.bot_data.get("clock", utcnow),
+            lambda: engine_of(app).last_run_at,
         )
         web = self.config.web
         self.server = _EmbeddedServer(

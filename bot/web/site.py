@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import xml.etree.ElementTree as ET
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, date, datetime
@@ -26,11 +27,12 @@ from bot.config import Config
 from bot.i18n import Texts
 from bot.services import calendar as calendar_service
 from bot.services import public as public_service
-from bot.services.public import CalendarFeed, Reader
+from bot.services.public import CalendarFeed, PostulateFilters, Reader
 
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
+LastRun = Callable[[], datetime | None]
 Endpoint = Callable[[Request], Awaitable[Response]]
 
 SECURITY_HEADERS = {
@@ -42,6 +44,10 @@ SECURITY_HEADERS = {
 }
 ATOM = "http://www.w3.org/2005/Atom"
 _TIME_FORMAT = "EEEE, d MMMM y, HH:mm"
+_SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,39}")
+_REFERENCE = re.compile(r"P-\d{4}-\d{4,6}")
+_NUMBER = re.compile(r"[1-9]\d{0,17}")
+FILTERS = ("sector", "state", "call", "page")
 # Calendar bodies kept (both languages of the whole calendar and of every sector fit).
 FEED_CACHE = 64
 
@@ -76,8 +82,15 @@ class Site:
     """Renders the public service results as pages and feeds, in Polish or English."""
 
     def __init__(
-        self, config: Config, reader: Reader, texts: Texts, bot_username: str, clock: Clock
+        self,
+        config: Config,
+        reader: Reader,
+        texts: Texts,
+        bot_username: str,
+        clock: Clock,
+        engine_last_run: LastRun,
     ) -> None:
+        self.engine_last_run = engine_last_run
         self.config = config
         self.reader = reader
         self.texts = texts
@@ -184,6 +197,40 @@ class Site:
             headers={"content-disposition": f'attachment; filename="{name}"'},
         )
 
+    async def postulates(self, request: Request) -> Response:
+        """/postulates: the public record, filtered by sector, state and call, a page at a time."""
+        filters = _filters(request)
+        listing = None
+        if filters is not None:
+            listing = await public_service.postulate_list(self.reader, filters)
+        if listing is None:
+            return self.page(request, "error.html", status_code=400, problem="bad-query")
+
+        def page_link(page: int) -> str:
+            chosen = listing.filters.model_dump(exclude_none=True) | {"page": page}
+            if page == 1:
+                del chosen["page"]
+            query = "&".join(f"{key}={value}" for key, value in chosen.items())
+            return request.url.path + ("?" + query if query else "")
+
+        return self.page(
+            request,
+            "postulates.html",
+            listing=listing,
+            states=public_service.PUBLIC_STATES,
+            page_link=page_link,
+        )
+
+    async def postulate(self, request: Request) -> Response:
+        """/postulates/<ref>: one postulate's public record."""
+        reference = str(request.path_params["ref"])
+        record = None
+        if _REFERENCE.fullmatch(reference):
+            record = await public_service.postulate_record(self.reader, reference)
+        if record is None:
+            raise HTTPException(404)
+        return self.page(request, "postulate.html", record=record)
+
     async def accessibility(self, request: Request) -> Response:
         """/dostepnosc: the accessibility statement."""
         return self.page(request, "accessibility.html", web=self.config.web)
@@ -239,6 +286,9 @@ class Site:
             if item.meeting_id is not None:
                 target = f"{base}{prefix}/meetings/{item.meeting_id}"
                 ident = f"{base}/meetings/{item.meeting_id}#{item.at.astimezone(UTC).isoformat()}"
+            elif item.reference is not None:
+                target = f"{base}{prefix}/postulates/{item.reference}"
+                ident = f"{base}/postulates/{item.reference}#{item.history_id}"
             else:
                 target = f"{base}{prefix}/sectors/{item.team.slug}"
                 ident = f"{base}/calls/{item.call_id}"
@@ -254,7 +304,7 @@ class Site:
         return Response(body, media_type="application/atom+xml; charset=utf-8")
 
     async def healthz(self, request: Request) -> Response:
-        """/healthz: the database answers; when the engine last settled a delivery."""
+        """/healthz: the database answers; when the delivery engine last finished a run."""
         try:
             health = await public_service.health(self.reader)
         except Exception:
@@ -265,7 +315,7 @@ class Site:
                 "status": "ok",
                 "database": "ok",
                 "schema_version": health.schema_version,
-                "engine_last_delivery_at": health.engine_last_at,
+                "engine_last_run_at": _iso(self.engine_last_run()),
             }
         )
 
@@ -282,6 +332,32 @@ class Site:
         """An unexpected failure: logged with its traceback, a plain page for the reader."""
         log.error("Page %s failed", request.url.path, exc_info=exc)
         return self.page(request, "error.html", status_code=500, problem="error")
+
+
+def _filters(request: Request) -> PostulateFilters | None:
+    """The list's query parameters, or None when one is unknown, repeated or malformed."""
+    params = request.query_params
+    if any(key not in FILTERS for key in params) or len(params.multi_items()) != len(params):
+        return None
+    sector = params.get("sector") or None
+    state = params.get("state") or None
+    call = params.get("call") or None
+    page = params.get("page") or "1"
+    if sector is not None and not _SLUG.fullmatch(sector):
+        return None
+    if state is not None and state not in public_service.PUBLIC_STATES:
+        return None
+    if call is not None and not _NUMBER.fullmatch(call):
+        return None
+    if not _NUMBER.fullmatch(page) or int(page) > public_service.MAX_PAGE:
+        return None
+    return PostulateFilters(
+        sector=sector, state=state, call=None if call is None else int(call), page=int(page)
+    )
+
+
+def _iso(instant: datetime | None) -> str | None:
+    return None if instant is None else instant.astimezone(UTC).isoformat()
 
 
 def _unescape(text: str) -> str:
@@ -318,15 +394,25 @@ def _not_modified(request: Request, feed: CalendarFeed) -> bool:
 
 
 def build_site(
-    config: Config, reader: Reader, texts: Texts, bot_username: str, clock: Clock
+    config: Config,
+    reader: Reader,
+    texts: Texts,
+    bot_username: str,
+    clock: Clock,
+    engine_last_run: LastRun = lambda: None,
 ) -> ASGIApp:
-    """Build the site's ASGI application over a read-only reader."""
-    site = Site(config, reader, texts, bot_username, clock)
+    """Build the site's ASGI application over a read-only reader.
+
+    `engine_last_run`: when the bot's delivery engine last finished a run (None: not yet).
+    """
+    site = Site(config, reader, texts, bot_username, clock, engine_last_run)
     pages: list[tuple[str, Endpoint]] = [
         ("/", site.home),
         ("/sectors/{slug:str}", site.sector),
         ("/meetings/{id:int}", site.meeting),
         ("/meetings/{id:int}.ics", site.meeting_ics),
+        ("/postulates", site.postulates),
+        ("/postulates/{ref:str}", site.postulate),
         ("/dostepnosc", site.accessibility),
         ("/calendar.ics", site.calendar),
         ("/calendar/{slug:str}.ics", site.calendar),
