@@ -26,6 +26,7 @@ from bot.config import Language
 from bot.i18n import Texts
 from bot.services import (
     broadcasts,
+    consultations,
     delivery,
     groups,
     meetings,
@@ -218,9 +219,10 @@ def build_engine() -> DeliveryEngine:
     engine = DeliveryEngine()
     delivery.register(engine)
     # Order matters once: groups extend the 'meeting' audience that meetings register.
-    for feature in (meetings, groups, rsvp, postulates, broadcasts, settings, roles, organisations):
+    features = (meetings, groups, rsvp, postulates, broadcasts, settings, roles, organisations)
+    for feature in (*features, consultations):
         feature.register(engine)
     # One renderer per notice kind queued as data (the services return data, not text).
-    for view in (views.roles, views.rsvp):
+    for view in (views.roles, views.rsvp, views.consultations):
         view.register(engine)
     return engine
