@@ -1,0 +1,176 @@
+"""Consulting the draft programme (issue 15) through the real Application at the network seam."""
+
+from __future__ import annotations
+
+import io
+import itertools
+from datetime import timedelta
+from typing import Any
+
+from docx import Document
+
+from bot.dispatcher import dispatch_once
+from tests.conftest import ADMIN_ID
+from tests.fakes import Call
+from tests.harness import BotDriver, TgUser, texts_of
+from tests.meeting_factory import member
+from tests.test_organisation import register
+
+ADMIN = TgUser(id=ADMIN_ID, language_code="pl", first_name="Koordynatorka")
+TITLE = "Projekt Programu Współpracy 2027"
+SECTIONS = ("Postanowienia ogólne", "Cele programu", "Formy współpracy")
+ORGANISATION = "Fundacja Zielony Kraków"
+ANNA_COMMENT = "Cele programu powinny obejmować także wsparcie wolontariatu seniorów."
+JOHN_COMMENT = "Please add regular open consultations with the sector teams to the forms."
+_ids = itertools.count(50_000)
+
+
+def draft_docx(sections: tuple[str, ...] = SECTIONS) -> bytes:
+    """A draft as an editor writes it: a title, then headed sections with their text."""
+    document = Document()
+    document.add_heading(TITLE, level=0)
+    document.add_paragraph("Wersja do konsultacji.")
+    for number, title in enumerate(sections, start=1):
+        document.add_heading(title, level=1)
+        document.add_paragraph(f"Treść części {number}: {title.lower()}.")
+    buffer = io.BytesIO()
+    document.save(buffer)
+    return buffer.getvalue()
+
+
+async def dispatch(bot: BotDriver) -> list[Call]:
+    before = len(bot.api.calls)
+    await dispatch_once(bot.app.bot_data["deps"], bot.app.bot)
+    return bot.api.calls[before:]
+
+
+async def send_document(
+    bot: BotDriver,
+    user: TgUser,
+    data: bytes,
+    file_name: str,
+    mime: str = "application/octet-stream",
+) -> list[Call]:
+    """The user uploads a file as a Telegram document."""
+    file_id = f"file-{next(_ids)}"
+    bot.api.add_file(file_id, data)
+    message: dict[str, Any] = {
+        "message_id": next(_ids),
+        "date": int(bot.clock.now.timestamp()),
+        "chat": {"id": user.id, "type": "private", "first_name": user.first_name},
+        "from": user.as_dict(),
+        "document": {
+            "file_id": file_id,
+            "file_unique_id": f"u-{file_id}",
+            "file_name": file_name,
+            "mime_type": mime,
+            "file_size": len(data),
+        },
+    }
+    return await bot.feed({"message": message})
+
+
+async def new_consultation(bot: BotDriver, days: int = 10) -> None:
+    """The admin walks through New up to the document step."""
+    await bot.send(ADMIN, "/start")
+    await bot.click(ADMIN, "consent:yes")
+    await bot.send(ADMIN, "/consultation")
+    await bot.press(ADMIN, "➕ Nowe konsultacje")
+    await bot.send(ADMIN, TITLE)
+    await bot.press(ADMIN, "▶️ Od teraz")
+    closes = (bot.clock.now + timedelta(days=days)).strftime("%d.%m.%Y")
+    await bot.send(ADMIN, closes)
+    await bot.press(ADMIN, "Dalej ➡️")
+
+
+async def publish(bot: BotDriver) -> None:
+    await new_consultation(bot)
+    calls = await send_document(bot, ADMIN, draft_docx(), "projekt.docx")
+    preview = texts_of(calls)
+    for title in SECTIONS:
+        assert title in preview
+    await bot.press(ADMIN, "📢 Opublikuj")
+
+
+async def test_done_when_docx_published_commented_closed_answered_and_reported(
+    bot: BotDriver, anna: TgUser, john: TgUser
+) -> None:
+    await member(bot, anna, "culture")
+    await member(bot, john, "education")
+    await register(bot, anna, name=ORGANISATION)
+    await publish(bot)
+
+    notices = [c for c in await dispatch(bot) if c.method == "sendMessage"]
+    assert {c.chat_id for c in notices} == {anna.id, john.id}
+    assert TITLE in notices[0].text
+
+    # Anna, for her organisation, on section 2.
+    await bot.press(anna, "📖 Czytaj i zgłoś uwagi")
+    await bot.press(anna, "2. Cele programu")
+    await bot.press(anna, "💬 Zgłoś uwagę")
+    await bot.send(anna, ANNA_COMMENT)
+    await bot.press(anna, "⏭ Pomiń")
+    await bot.press(anna, ORGANISATION)
+    calls = await bot.press(anna, "📨 Wyślij")
+    assert "Dziękujemy" in texts_of(calls)
+
+    # John, for himself, on section 3, with a proposed wording.
+    await bot.press(john, "📖 Read and comment")
+    await bot.press(john, "3. Formy współpracy")
+    await bot.press(john, "💬 Comment")
+    await bot.send(john, JOHN_COMMENT)
+    await bot.send(john, "Open consultations every quarter.")
+    await bot.press(john, "📨 Send")
+
+    # The window closes by the clock: Comment is gone, an old button is refused politely.
+    bot.clock.advance(days=11)
+    await bot.press(john, "📑 Contents")
+    [shown] = [c for c in await bot.press(john, "1. Postanowienia ogólne") if c.buttons()]
+    assert "closed" in shown.text
+    assert "💬 Comment" not in [label for label, _ in shown.buttons()]
+    calls = await bot.press(john, "💬 Comment")  # still on the older section-3 message
+    [refusal] = [c for c in calls if c.method == "answerCallbackQuery"]
+    assert "closed" in refusal.params["text"]
+
+    # The admin answers both.
+    await bot.send(ADMIN, "/consultation")
+    await bot.press(ADMIN, TITLE, exact=False)
+    await bot.press(ADMIN, "📥 Uwagi bez odpowiedzi (2)")
+    await bot.press(ADMIN, "✅ Uwzględniona")  # the newest card: John's
+    await bot.send(ADMIN, "Dodamy kwartalne konsultacje z zespołami branżowymi.")
+    cards = [m for m in bot.keyboards(ADMIN) if ANNA_COMMENT[:40] in m.text]
+    await bot.click(ADMIN, cards[-1].buttons[1][1], cards[-1].message_id)
+    await bot.send(ADMIN, "Wolontariat seniorów wpisujemy do celów szczegółowych.")
+
+    answers = [c for c in await dispatch(bot) if c.method == "sendMessage"]
+    assert {c.chat_id for c in answers} == {anna.id, john.id}
+
+    calls = await bot.send(ADMIN, "/consultation_report 1")
+    assert [c.method for c in calls if c.method == "sendDocument"] == ["sendDocument"]
+    name, data = bot.api.uploads[-1]
+    assert name.endswith(".docx")
+    report = Document(io.BytesIO(data))
+    text = "\n".join(p.text for p in report.paragraphs)
+    assert TITLE in text
+    headings = [
+        p.text for p in report.paragraphs if p.style is not None and p.style.name == "Heading 1"
+    ]
+    assert headings == [f"{n}. {t}" for n, t in enumerate(SECTIONS, start=1)]
+    # One table per commented section, in order: section 2 (Anna's), section 3 (John's).
+    tables = [[[cell.text for cell in row.cells] for row in table.rows] for table in report.tables]
+    assert len(tables) == 2
+    assert tables[0][1][0] == ANNA_COMMENT
+    assert tables[0][1][1:] == [
+        ORGANISATION,
+        "uwzględniona częściowo",
+        "Wolontariat seniorów wpisujemy do celów szczegółowych.",
+    ]
+    assert tables[1][1][0].startswith(JOHN_COMMENT)
+    assert tables[1][1][1:] == [
+        "osoba prywatna",
+        "uwzględniona",
+        "Dodamy kwartalne konsultacje z zespołami branżowymi.",
+    ]
+    # Reproducible: the same data gives the same bytes.
+    await bot.send(ADMIN, "/consultation_report 1")
+    assert bot.api.uploads[-1][1] == data
