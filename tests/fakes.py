@@ -105,10 +105,8 @@ class FakeBotApi(BaseRequest):
     # (chat, message_id) -> what the message shows now; see "message is not modified" below.
     shown: dict[tuple[int, int], Content] = field(default_factory=dict)
     answered: set[str] = field(default_factory=set)
-    # file_id -> the bytes a user uploaded (see "files users send" below).
-    files: dict[str, bytes] = field(default_factory=dict)
-    # (file name, bytes) of every file the bot uploaded (sendDocument with an InputFile).
-    uploads: list[tuple[str, bytes]] = field(default_factory=list)
+    # file_id -> the bytes a user sent, for the bot to download (see "files users send").
+    user_files: dict[str, bytes] = field(default_factory=dict)
 
     @property
     def read_timeout(self) -> float | None:
@@ -152,8 +150,6 @@ class FakeBotApi(BaseRequest):
             params = {k: _decode(v) for k, v in request_data.parameters.items()}
         call = Call(api_method, params)
         self.calls.append(call)
-        if request_data is not None:
-            self._keep_uploads(request_data)
         if self.on_call is not None:
             self.on_call(call)
         queued = self.faults.get(api_method)
@@ -211,27 +207,22 @@ class FakeBotApi(BaseRequest):
 
     def add_file(self, file_id: str, data: bytes) -> None:
         """Let the bot download `data` as the file `file_id` (a user's upload)."""
-        self.files[file_id] = data
+        self.user_files[file_id] = data
 
     def _file_info(self, params: dict[str, Any]) -> Any:
         file_id = str(params.get("file_id", ""))
-        if file_id not in self.files:
+        if file_id not in self.user_files:
             return None
         return {
             "file_id": file_id,
             "file_unique_id": f"u-{file_id}",
-            "file_size": len(self.files[file_id]),
+            "file_size": len(self.user_files[file_id]),
             "file_path": f"documents/{file_id}",
         }
 
-    def _keep_uploads(self, request_data: RequestData) -> None:
-        for name, content, _mime in request_data.multipart_data.values():
-            if isinstance(content, bytes):
-                self.uploads.append((name, content))
-
     def _download(self, url: str) -> tuple[int, bytes]:
         self.calls.append(Call("downloadFile", {"url_path": url.rsplit("/", 2)[-1]}))
-        data = self.files.get(url.rsplit("/", 1)[-1])
+        data = self.user_files.get(url.rsplit("/", 1)[-1])
         if data is None:
             return 404, b"Not Found"
         return 200, data

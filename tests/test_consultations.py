@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import itertools
+import logging
+from collections.abc import AsyncIterator
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
+import pytest
 from docx import Document
 
+from bot.cli import main
+from bot.config import Config
 from bot.dispatcher import dispatch_once
 from tests.conftest import ADMIN_ID
 from tests.fakes import Call
-from tests.harness import BotDriver, TgUser, texts_of
-from tests.meeting_factory import member
+from tests.harness import BotDriver, Clock, TgUser, texts_of
+from tests.meeting_factory import files_driver, member, uploaded
 from tests.test_organisation import register
 
 ADMIN = TgUser(id=ADMIN_ID, language_code="pl", first_name="Koordynatorka")
@@ -23,6 +30,13 @@ ORGANISATION = "Fundacja Zielony Kraków"
 ANNA_COMMENT = "Cele programu powinny obejmować także wsparcie wolontariatu seniorów."
 JOHN_COMMENT = "Please add regular open consultations with the sector teams to the forms."
 _ids = itertools.count(50_000)
+
+
+@pytest.fixture
+async def bot(config: Config, clock: Clock) -> AsyncIterator[BotDriver]:
+    """The application on a fake network that also keeps the documents the bot sends."""
+    async for driver in files_driver(config, clock):
+        yield driver
 
 
 def draft_docx(sections: tuple[str, ...] = SECTIONS) -> bytes:
@@ -147,7 +161,7 @@ async def test_done_when_docx_published_commented_closed_answered_and_reported(
 
     calls = await bot.send(ADMIN, "/consultation_report 1")
     assert [c.method for c in calls if c.method == "sendDocument"] == ["sendDocument"]
-    name, data = bot.api.uploads[-1]
+    _method, name, data = uploaded(bot)[-1]
     assert name.endswith(".docx")
     report = Document(io.BytesIO(data))
     text = "\n".join(p.text for p in report.paragraphs)
@@ -173,4 +187,78 @@ async def test_done_when_docx_published_commented_closed_answered_and_reported(
     ]
     # Reproducible: the same data gives the same bytes.
     await bot.send(ADMIN, "/consultation_report 1")
-    assert bot.api.uploads[-1][1] == data
+    assert uploaded(bot)[-1][2] == data
+
+    # The same report from the command line: .docx byte for byte, and the CSV.
+    database = str(bot.app.bot_data["deps"].config.database)
+    env = {"BOT_DATABASE": database, "BOT_TOKEN": "1:x", "BOT_ADMINS": str(ADMIN_ID)}
+    folder = Path(database).parent
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    with pytest.MonkeyPatch.context() as patch:
+        # The CLI sets up its own logging: put the test's back afterwards.
+        patch.setattr(root, "handlers", handlers[:])
+        patch.setattr(root, "level", level)
+        for key, value in env.items():
+            patch.setenv(key, value)
+        # The CLI runs its own event loop, so it runs beside this test's, in a thread.
+        docx_args = ["export", "consultation", "1", "--out", str(folder / "r.docx")]
+        assert await asyncio.to_thread(main, docx_args) == 0
+        csv_args = [
+            "export",
+            "consultation",
+            "1",
+            "--format",
+            "csv",
+            "--out",
+            str(folder / "r.csv"),
+        ]
+        assert await asyncio.to_thread(main, csv_args) == 0
+        missing = ["export", "consultation", "9", "--out", str(folder / "x.docx")]
+        assert await asyncio.to_thread(main, missing) == 2
+    logging.captureWarnings(False)
+    assert (folder / "r.docx").read_bytes() == data
+    table = (folder / "r.csv").read_text(encoding="utf-8-sig")
+    for value in (ANNA_COMMENT, JOHN_COMMENT, "osoba prywatna", ORGANISATION):
+        assert value in table
+
+
+@pytest.mark.parametrize(
+    ("data", "name", "expected"),
+    [
+        (b"\x89PNG\r\n\x1a\n not a document", "photo.png", "nie jest dokument,"),
+        (b"PK\x03\x04 broken zip", "broken.docx", "nie jest dokument,"),
+        ("Tylko tekst, bez nagłówków.\n".encode(), "projekt.md", "nie ma nagłówków"),
+        ("".join(f"# Część {n}\ntekst\n" for n in range(201)).encode(), "long.md", "201 części"),
+        (b"#" * (6 * 1024 * 1024), "huge.txt", "za duży"),
+    ],
+)
+async def test_bad_files_are_refused_and_change_nothing(
+    bot: BotDriver, data: bytes, name: str, expected: str
+) -> None:
+    await new_consultation(bot)
+    calls = await send_document(bot, ADMIN, data, name)
+    assert expected in texts_of(calls)
+    # Still waiting for a document: a good one is taken, and nothing was stored before it.
+    calls = await send_document(bot, ADMIN, b"# Jedna\ntekst\n", "projekt.md")
+    assert "Podgląd" in texts_of(calls)
+
+
+async def test_markdown_draft_and_short_window(bot: BotDriver) -> None:
+    await bot.send(ADMIN, "/start")
+    await bot.click(ADMIN, "consent:yes")
+    await bot.send(ADMIN, "/consultation")
+    await bot.press(ADMIN, "➕ Nowe konsultacje")
+    await bot.send(ADMIN, TITLE)
+    await bot.press(ADMIN, "▶️ Od teraz")
+    calls = await bot.send(ADMIN, (bot.clock.now + timedelta(days=3)).strftime("%d.%m.%Y"))
+    assert "co najmniej 7 dni" in texts_of(calls)
+    await bot.send(ADMIN, (bot.clock.now + timedelta(days=8)).strftime("%Y-%m-%d"))
+    await bot.press(ADMIN, "Dalej ➡️")
+    text = "Wstęp pominięty\n# Cele\nA\n## Formy\nB\n"
+    calls = await send_document(bot, ADMIN, text.encode(), "projekt.md")
+    assert "1. Cele" in texts_of(calls)
+    assert "2. Formy" in texts_of(calls)
+    await bot.send(ADMIN, "/cancel")
+    await bot.send(ADMIN, "/consultation")
+    assert TITLE not in "".join(label for m in bot.keyboards(ADMIN) for label, _ in m.buttons)

@@ -66,3 +66,4 @@ CREATE TABLE consultation_answers (
     answered_at   TEXT NOT NULL
 );
 CREATE INDEX consultation_answers_comment ON consultation_answers (comment_id, id);
+CREATE INDEX consultation_answers_by ON consultation_answers (answered_by);
