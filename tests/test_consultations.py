@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import io
 import itertools
+import json
 import logging
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -20,7 +21,8 @@ from bot.dispatcher import dispatch_once
 from tests.conftest import ADMIN_ID
 from tests.fakes import Call
 from tests.harness import BotDriver, Clock, TgUser, texts_of
-from tests.meeting_factory import files_driver, member, uploaded
+from tests.meeting_factory import db_of, files_driver, member, uploaded
+from tests.sql import raw_sql
 from tests.test_organisation import register
 
 ADMIN = TgUser(id=ADMIN_ID, language_code="pl", first_name="Koordynatorka")
@@ -186,6 +188,22 @@ async def test_done_when_docx_published_commented_closed_answered_and_reported(
         "Dodamy kwartalne konsultacje z zespołami branżowymi.",
     ]
     # Reproducible: the same data gives the same bytes.
+    await bot.send(ADMIN, "/consultation_report 1")
+    assert uploaded(bot)[-1][2] == data
+
+    # /mydata holds John's comment; after /forget the comment stays in the record, unnamed.
+    await bot.send(john, "/mydata")
+    exported = json.loads(uploaded(bot)[-1][2])
+    [mine] = exported["consultations"]["comments"]
+    assert mine["body"] == JOHN_COMMENT
+    assert mine["answer"] == "accepted"
+    await bot.send(john, "/forget")
+    await bot.click(john, "priv:forget:yes")
+    authors = await db_of(bot).run(
+        raw_sql(lambda conn: conn.execute("SELECT user_id FROM consultation_comments").fetchall())
+    )
+    assert sorted((row[0] or 0) for row in authors) == [0, anna.id]
+    await bot.send(john, "/my_comments")  # a new user now: no comments of the old one
     await bot.send(ADMIN, "/consultation_report 1")
     assert uploaded(bot)[-1][2] == data
 
