@@ -18,10 +18,11 @@ from telegram._utils.types import ODVInput
 from telegram.error import InvalidToken, TelegramError
 from telegram.request import BaseRequest, HTTPXRequest, RequestData
 
-from bot import export
+from bot import consultation_report, export
 from bot.config import Config, ConfigError, config_path, load_config
 from bot.errors import TeamSyncError
 from bot.redact import UnreadableUpdateFilter, redact, secrets_of, top_keys, update_id_of
+from bot.services import consultations
 from bot.services.sectors import sync_from_config
 from storage.backup import BackupError, BackupRefused, backup
 from storage.database import Database, DatabaseError
@@ -289,11 +290,27 @@ def _export(args: argparse.Namespace, config: Config) -> int:
     if not config.database.is_file():
         return _fail(f"no database at {config.database}", config)
     try:
+        if args.what == "consultation":
+            return _export_consultation(args, config)
         return export.run(args, config)
     except DatabaseError as exc:
         return _fail(str(exc), config)
     except OSError as exc:
         return _fail(f"cannot write {args.out}: {exc.strerror}", config)
+
+
+def _export_consultation(args: argparse.Namespace, config: Config) -> int:
+    if args.format not in (None, "docx", "csv"):
+        return _fail(f"--format {args.format} is not available for a consultation", config)
+    fmt: consultation_report.Format = "csv" if args.format == "csv" else "docx"
+    if args.id is None or not args.id.isascii() or not args.id.isdigit():
+        return _fail("export consultation needs the consultation's number, e.g. 3", config)
+    try:
+        count = consultation_report.export_to_file(config, int(args.id), fmt, Path(args.out))
+    except consultations.UnknownConsultation:
+        return _fail(f"no published consultation {args.id}", config)
+    print(f"exported the report of consultation {args.id} ({count} comments) to {args.out}")
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:

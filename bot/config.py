@@ -130,6 +130,14 @@ class PostulatesConfig(_Frozen):
         return value
 
 
+class ConsultationsConfig(_Frozen):
+    """Consulting the draft programme: the shortest window and the largest draft file."""
+
+    min_days: int = Field(default=7, ge=1, le=365)
+    # Telegram lets a bot download files up to 20 MB.
+    max_file_mb: int = Field(default=5, ge=1, le=20)
+
+
 class FloodConfig(_Frozen):
     # At most `updates` updates from one user in `seconds`; beyond that one polite message
     # and the rest are dropped until the window clears.
@@ -205,6 +213,7 @@ class Config(_Frozen):
     delivery: DeliveryConfig = DeliveryConfig()
     meetings: MeetingsConfig = MeetingsConfig()
     postulates: PostulatesConfig = PostulatesConfig()
+    consultations: ConsultationsConfig = ConsultationsConfig()
     notifications: NotificationsConfig = NotificationsConfig()
     flood: FloodConfig = FloodConfig()
     teams: tuple[TeamConfig, ...]

@@ -26,6 +26,7 @@ from bot.config import Language
 from bot.i18n import Texts
 from bot.services import (
     broadcasts,
+    consultations,
     delivery,
     groups,
     meetings,
@@ -231,9 +232,17 @@ def build_engine() -> DeliveryEngine:
         roles,
         organisations,
         publication,
+        consultations,
     ):
         feature.register(engine)
     # One renderer per notice kind queued as data (the services return data, not text).
-    for view in (views.roles, views.rsvp, views.settings, views.postulates, views.publication):
+    for view in (
+        views.roles,
+        views.rsvp,
+        views.settings,
+        views.postulates,
+        views.publication,
+        views.consultations,
+    ):
         view.register(engine)
     return engine

@@ -247,10 +247,12 @@ def export_to_file(config: Config, fmt: Format, out: Path, request: ExportReques
 
 
 def add_parser(commands: Any) -> None:
-    """Add `export postulates --format csv|json --out FILE [--sector SLUG] [--since DATE]`."""
+    """Add `export postulates --format csv|json --out FILE [--sector SLUG] [--since DATE]`
+    and `export consultation ID --format docx|csv --out FILE` (bot/consultation_report.py)."""
     parser = commands.add_parser("export", help="export data for the consultation record")
-    parser.add_argument("what", choices=["postulates"])
-    parser.add_argument("--format", choices=["csv", "json"], default="csv")
+    parser.add_argument("what", choices=["postulates", "consultation"])
+    parser.add_argument("id", nargs="?", help="the consultation's number (export consultation)")
+    parser.add_argument("--format", choices=["csv", "json", "docx"], default=None)
     parser.add_argument("--out", required=True, help="file to write")
     parser.add_argument("--sector", help="only this sector team (its slug)")
     parser.add_argument("--since", help="only postulates submitted on or after YYYY-MM-DD")
@@ -258,6 +260,10 @@ def add_parser(commands: Any) -> None:
 
 def run(args: argparse.Namespace, config: Config) -> int:
     """Run the export subcommand; return the exit status."""
+    fmt: Format = "json" if args.format == "json" else "csv"
+    if args.format == "docx":
+        print("ngo-bot: --format docx is for export consultation", file=sys.stderr)
+        return 2
     since = None
     if args.since:
         try:
@@ -267,7 +273,7 @@ def run(args: argparse.Namespace, config: Config) -> int:
             return 2
     request = ExportRequest(sector=args.sector, since=since)
     try:
-        count = export_to_file(config, args.format, Path(args.out), request)
+        count = export_to_file(config, fmt, Path(args.out), request)
     except BadFilter:
         print(f"ngo-bot: unknown sector {args.sector!r}", file=sys.stderr)
         return 2

@@ -7,6 +7,7 @@ from handlers import (
     audit,
     broadcasts,
     calendar,
+    consultations,
     errors,
     fallback,
     flow,
@@ -42,6 +43,7 @@ def register_all(app: App) -> None:
     sectors.register(app)  # /sectors, sectors: buttons
     schedule.register(app)  # /start meeting-<id>
     roles.register_invite_link(app)  # /start mod-<token>
+    consultations.register(app, flows)  # /start consultation-<id>, /consultation, cons: buttons
     start.register(app)
     profile.register(app)
     privacy.register(app)  # /privacy, /mydata, /forget, priv: buttons

@@ -20,6 +20,7 @@ from itertools import count
 
 from storage.audit import Audit
 from storage.broadcasts import Broadcasts
+from storage.consultations import Consultations
 from storage.conversations import Conversations
 from storage.delivery import Deliveries
 from storage.groups import Groups
@@ -85,6 +86,11 @@ class Unit:
     def broadcasts(self) -> Broadcasts:
         """Moderators' broadcasts and their recipients."""
         return Broadcasts(self._conn)
+
+    @cached_property
+    def consultations(self) -> Consultations:
+        """Consultations of the draft programme: sections, comments, answers."""
+        return Consultations(self._conn)
 
     @cached_property
     def conversations(self) -> Conversations:

@@ -14,6 +14,8 @@ from bot import limits
 BOT_ID = 5000
 BOT_USERNAME = "ngo_test_bot"
 Response = tuple[int, dict[str, Any]]
+# Files are fetched from `<api_file_url><token>/<file_path>` (bot/config.py api_file_url).
+_FILE_URL = "/file/bot"
 
 
 @dataclass
@@ -103,6 +105,8 @@ class FakeBotApi(BaseRequest):
     # (chat, message_id) -> what the message shows now; see "message is not modified" below.
     shown: dict[tuple[int, int], Content] = field(default_factory=dict)
     answered: set[str] = field(default_factory=set)
+    # file_id -> the bytes a user sent, for the bot to download (see "files users send").
+    user_files: dict[str, bytes] = field(default_factory=dict)
 
     @property
     def read_timeout(self) -> float | None:
@@ -138,6 +142,8 @@ class FakeBotApi(BaseRequest):
         connect_timeout: Any = None,
         pool_timeout: Any = None,
     ) -> tuple[int, bytes]:
+        if _FILE_URL in url:
+            return self._download(url)
         api_method = url.rsplit("/", 1)[-1]
         params = {}
         if request_data is not None:
@@ -194,6 +200,35 @@ class FakeBotApi(BaseRequest):
 
     # ---- end of "message is not modified" ---------------------------------------------------
 
+    # ---- files users send: getFile, then a GET of the file URL ------------------------------
+    # PTB's File.download_as_bytearray asks getFile for a `file_path`, then fetches
+    # `<api_file_url><token>/<file_path>` through the same BaseRequest (`retrieve`, a GET).
+    # A test puts the bytes in with `add_file`; an unknown file answers 404 like Telegram.
+
+    def add_file(self, file_id: str, data: bytes) -> None:
+        """Let the bot download `data` as the file `file_id` (a user's upload)."""
+        self.user_files[file_id] = data
+
+    def _file_info(self, params: dict[str, Any]) -> Any:
+        file_id = str(params.get("file_id", ""))
+        if file_id not in self.user_files:
+            return None
+        return {
+            "file_id": file_id,
+            "file_unique_id": f"u-{file_id}",
+            "file_size": len(self.user_files[file_id]),
+            "file_path": f"documents/{file_id}",
+        }
+
+    def _download(self, url: str) -> tuple[int, bytes]:
+        self.calls.append(Call("downloadFile", {"url_path": url.rsplit("/", 2)[-1]}))
+        data = self.user_files.get(url.rsplit("/", 1)[-1])
+        if data is None:
+            return 404, b"Not Found"
+        return 200, data
+
+    # ---- end of files users send ------------------------------------------------------------
+
     def _message(self, params: dict[str, Any], **extra: Any) -> dict[str, Any]:
         self.next_message_id += 1
         chat_id = int(params.get("chat_id", 0))
@@ -237,6 +272,8 @@ class FakeBotApi(BaseRequest):
             )
         if method == "getUpdates":
             return []
+        if method == "getFile":
+            return self._file_info(params)
         return True
 
 

@@ -29,6 +29,7 @@ SMALL_TABLES: dict[str, str] = {
     "postulate_calls": "a few calls per sector and year",
     "broadcasts": "moderators' broadcasts: a few a week, whatever the members",
     "audit_log": "moderators' and admins' actions: /audit pages it newest first by rowid",
+    "consultations": "drafts of the programme put to consultation: a few a year",
     "sqlite_master": "the schema",
     "sqlite_schema": "the schema",
     "pragma_table_info": "the schema",

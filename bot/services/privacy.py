@@ -139,6 +139,17 @@ def _moderation_since_wave_2(unit: Unit, user_id: int) -> dict[str, Any]:
     }
 
 
+def _consultations(unit: Unit, user_id: int) -> dict[str, Any]:
+    return {
+        "comments": [
+            comment.model_dump(mode="json", exclude={"user_id"})
+            for comment in unit.consultations.list_user_comments(user_id)
+        ],
+        "drafts_created": unit.privacy.list_rows("consultations", "created_by", user_id),
+        "answers_given": unit.privacy.list_rows("consultation_answers", "answered_by", user_id),
+    }
+
+
 SECTIONS: list[Section] = [
     Section("profile", _profile, ("users.id", "user_inactivity.user_id")),
     Section(
@@ -169,6 +180,16 @@ SECTIONS: list[Section] = [
             "postulate_supports.supporter_key",
             "postulate_drafts.user_id",
             "postulate_prompts.user_id",
+        ),
+    ),
+    Section(
+        "consultations",
+        _consultations,
+        (
+            "consultation_comments.user_id",
+            "consultation_comments.answered_by",
+            "consultation_answers.answered_by",
+            "consultations.created_by",
         ),
     ),
     Section(
@@ -223,6 +244,9 @@ ERASED: dict[str, str] = {
     "postulate_supports.supporter_key": "rewritten to a random key",
     "postulate_drafts.user_id": "storage.postulates.update_anonymise_author: deleted",
     "postulate_prompts.user_id": "storage.postulates.update_anonymise_author: deleted",
+    "consultation_comments.user_id": (
+        "storage.consultations.update_anonymise_comments: NULL (kept as a private person's)"
+    ),
     "moderators.user_id": "the roles are deleted",
     "broadcasts.progress_chat_id": "set to NULL: the progress message is no longer edited",
     "organisation_representatives.decided_by": "ON DELETE SET NULL: who decided is forgotten",
@@ -242,6 +266,9 @@ KEPT: dict[str, str] = {
     "audit_log.target": "'user:<id>' of a role granted or revoked: the record of an admin's act",
     "broadcasts.created_by": "who sent a broadcast in the programme's name",
     "group_links.linked_by": "who linked a group to a sector team",
+    "consultations.created_by": "who put a draft to consultation: the coordinating team's act",
+    "consultation_comments.answered_by": "who answered a comment: the coordinating team's act",
+    "consultation_answers.answered_by": "who answered a comment: the coordinating team's act",
 }
 
 # Columns named like user ids that do not hold a person's id.
@@ -324,6 +351,7 @@ def _erase(unit: Unit, user_id: int, now: datetime) -> Erasure:
     unit.privacy.update_anonymise_deliveries(user_id)
     cancelled = unit.privacy.update_anonymise_announcements(user_id)
     anonymised = unit.postulates.update_anonymise_author(user_id)
+    unit.consultations.update_anonymise_comments(user_id)
     unit.privacy.update_anonymise_support_keys(user_id)
     unit.privacy.delete_moderator_roles(user_id)
     unit.privacy.update_forget_progress_chat(user_id)

@@ -5,9 +5,20 @@ registers the renderers of its notice kinds on the engine (`register(engine)`, c
 bot.engine.build_engine). A web page renders the same data its own way (bot/web).
 """
 
-from handlers.views import postulates, privacy, publication, roles, rsvp, schedule, settings, stats
+from handlers.views import (
+    consultations,
+    postulates,
+    privacy,
+    publication,
+    roles,
+    rsvp,
+    schedule,
+    settings,
+    stats,
+)
 
 __all__ = [
+    "consultations",
     "postulates",
     "privacy",
     "publication",

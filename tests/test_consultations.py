@@ -1,0 +1,282 @@
+"""Consulting the draft programme (issue 15) through the real Application at the network seam."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import itertools
+import json
+import logging
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from docx import Document
+
+from bot.cli import main
+from bot.config import Config
+from bot.dispatcher import dispatch_once
+from tests.conftest import ADMIN_ID
+from tests.fakes import Call
+from tests.harness import BotDriver, Clock, TgUser, texts_of
+from tests.meeting_factory import db_of, files_driver, uploaded
+from tests.sql import raw_sql
+from tests.test_organisation import register
+
+ADMIN = TgUser(id=ADMIN_ID, language_code="pl", first_name="Koordynatorka")
+TITLE = "Projekt Programu Współpracy 2027"
+SECTIONS = ("Postanowienia ogólne", "Cele programu", "Formy współpracy")
+ORGANISATION = "Fundacja Zielony Kraków"
+ANNA_COMMENT = "Cele programu powinny obejmować także wsparcie wolontariatu seniorów."
+JOHN_COMMENT = "Please add regular open consultations with the sector teams to the forms."
+_ids = itertools.count(50_000)
+
+
+@pytest.fixture
+async def bot(config: Config, clock: Clock) -> AsyncIterator[BotDriver]:
+    """The application on a fake network that also keeps the documents the bot sends."""
+    async for driver in files_driver(config, clock):
+        yield driver
+
+
+def draft_docx(sections: tuple[str, ...] = SECTIONS) -> bytes:
+    """A draft as an editor writes it: a title, then headed sections with their text."""
+    document = Document()
+    document.add_heading(TITLE, level=0)
+    document.add_paragraph("Wersja do konsultacji.")
+    for number, title in enumerate(sections, start=1):
+        document.add_heading(title, level=1)
+        document.add_paragraph(f"Treść części {number}: {title.lower()}.")
+    buffer = io.BytesIO()
+    document.save(buffer)
+    return buffer.getvalue()
+
+
+async def dispatch(bot: BotDriver) -> list[Call]:
+    before = len(bot.api.calls)
+    await dispatch_once(bot.app.bot_data["deps"], bot.app.bot)
+    return bot.api.calls[before:]
+
+
+async def send_document(
+    bot: BotDriver,
+    user: TgUser,
+    data: bytes,
+    file_name: str,
+    mime: str = "application/octet-stream",
+) -> list[Call]:
+    """The user uploads a file as a Telegram document."""
+    file_id = f"file-{next(_ids)}"
+    bot.api.add_file(file_id, data)
+    message: dict[str, Any] = {
+        "message_id": next(_ids),
+        "date": int(bot.clock.now.timestamp()),
+        "chat": {"id": user.id, "type": "private", "first_name": user.first_name},
+        "from": user.as_dict(),
+        "document": {
+            "file_id": file_id,
+            "file_unique_id": f"u-{file_id}",
+            "file_name": file_name,
+            "mime_type": mime,
+            "file_size": len(data),
+        },
+    }
+    return await bot.feed({"message": message})
+
+
+async def new_consultation(bot: BotDriver, days: int = 10) -> None:
+    """The admin walks through New up to the document step."""
+    await bot.send(ADMIN, "/start")
+    await bot.click(ADMIN, "consent:yes")
+    await bot.send(ADMIN, "/consultation")
+    await bot.press(ADMIN, "➕ Nowe konsultacje")
+    await bot.send(ADMIN, TITLE)
+    await bot.press(ADMIN, "▶️ Od teraz")
+    closes = (bot.clock.now + timedelta(days=days)).strftime("%d.%m.%Y")
+    await bot.send(ADMIN, closes)
+    await bot.press(ADMIN, "Dalej ➡️")
+
+
+async def publish(bot: BotDriver) -> None:
+    await new_consultation(bot)
+    calls = await send_document(bot, ADMIN, draft_docx(), "projekt.docx")
+    preview = texts_of(calls)
+    for title in SECTIONS:
+        assert title in preview
+    await bot.press(ADMIN, "📢 Opublikuj")
+
+
+async def test_done_when_docx_published_commented_closed_answered_and_reported(
+    bot: BotDriver, anna: TgUser, john: TgUser
+) -> None:
+    await bot.onboard(anna, sectors=["culture"])
+    await bot.onboard(john, sectors=["education"])
+    await register(bot, anna, name=ORGANISATION)
+    await publish(bot)
+
+    notices = [c for c in await dispatch(bot) if c.method == "sendMessage"]
+    assert {c.chat_id for c in notices} == {anna.id, john.id}
+    assert TITLE in notices[0].text
+
+    # Anna, for her organisation, on section 2.
+    await bot.press(anna, "📖 Czytaj i zgłoś uwagi")
+    await bot.press(anna, "2. Cele programu")
+    await bot.press(anna, "💬 Zgłoś uwagę")
+    await bot.send(anna, ANNA_COMMENT)
+    await bot.press(anna, "⏭ Pomiń")
+    await bot.press(anna, ORGANISATION)
+    calls = await bot.press(anna, "📨 Wyślij")
+    assert "Dziękujemy" in texts_of(calls)
+
+    # John, for himself, on section 3, with a proposed wording.
+    await bot.press(john, "📖 Read and comment")
+    await bot.press(john, "3. Formy współpracy")
+    await bot.press(john, "💬 Comment")
+    await bot.send(john, JOHN_COMMENT)
+    await bot.send(john, "Open consultations every quarter.")
+    await bot.press(john, "📨 Send")
+
+    # The window closes by the clock: Comment is gone, an old button is refused politely.
+    bot.clock.advance(days=11)
+    await bot.press(john, "📑 Contents")
+    [shown] = [c for c in await bot.press(john, "1. Postanowienia ogólne") if c.buttons()]
+    assert "closed" in shown.text
+    assert "💬 Comment" not in [label for label, _ in shown.buttons()]
+    calls = await bot.press(john, "💬 Comment")  # still on the older section-3 message
+    [refusal] = [c for c in calls if c.method == "answerCallbackQuery"]
+    assert "closed" in refusal.params["text"]
+
+    # The admin answers both.
+    await bot.send(ADMIN, "/consultation")
+    await bot.press(ADMIN, TITLE, exact=False)
+    await bot.press(ADMIN, "📥 Uwagi bez odpowiedzi (2)")
+    await bot.press(ADMIN, "✅ Uwzględniona")  # the newest card: John's
+    await bot.send(ADMIN, "Dodamy kwartalne konsultacje z zespołami branżowymi.")
+    cards = [m for m in bot.keyboards(ADMIN) if ANNA_COMMENT[:40] in m.text]
+    await bot.click(ADMIN, cards[-1].buttons[1][1], cards[-1].message_id)
+    await bot.send(ADMIN, "Wolontariat seniorów wpisujemy do celów szczegółowych.")
+
+    answers = [c for c in await dispatch(bot) if c.method == "sendMessage"]
+    assert {c.chat_id for c in answers} == {anna.id, john.id}
+
+    calls = await bot.send(ADMIN, "/consultation_report 1")
+    assert [c.method for c in calls if c.method == "sendDocument"] == ["sendDocument"]
+    _method, name, data = uploaded(bot)[-1]
+    assert name.endswith(".docx")
+    report = Document(io.BytesIO(data))
+    text = "\n".join(p.text for p in report.paragraphs)
+    assert TITLE in text
+    headings = [
+        p.text for p in report.paragraphs if p.style is not None and p.style.name == "Heading 1"
+    ]
+    assert headings == [f"{n}. {t}" for n, t in enumerate(SECTIONS, start=1)]
+    # One table per commented section, in order: section 2 (Anna's), section 3 (John's).
+    tables = [[[cell.text for cell in row.cells] for row in table.rows] for table in report.tables]
+    assert len(tables) == 2
+    assert tables[0][1][0] == ANNA_COMMENT
+    assert tables[0][1][1:] == [
+        ORGANISATION,
+        "uwzględniona częściowo",
+        "Wolontariat seniorów wpisujemy do celów szczegółowych.",
+    ]
+    assert tables[1][1][0].startswith(JOHN_COMMENT)
+    assert tables[1][1][1:] == [
+        "osoba prywatna",
+        "uwzględniona",
+        "Dodamy kwartalne konsultacje z zespołami branżowymi.",
+    ]
+    # Reproducible: the same data gives the same bytes.
+    await bot.send(ADMIN, "/consultation_report 1")
+    assert uploaded(bot)[-1][2] == data
+
+    # /mydata holds John's comment; after /forget the comment stays in the record, unnamed.
+    await bot.send(john, "/mydata")
+    exported = json.loads(uploaded(bot)[-1][2])
+    [mine] = exported["consultations"]["comments"]
+    assert mine["body"] == JOHN_COMMENT
+    assert mine["answer"] == "accepted"
+    await bot.send(john, "/forget")
+    await bot.click(john, "priv:forget:yes")
+    authors = await db_of(bot).run(
+        raw_sql(lambda conn: conn.execute("SELECT user_id FROM consultation_comments").fetchall())
+    )
+    assert sorted((row[0] or 0) for row in authors) == [0, anna.id]
+    await bot.send(john, "/my_comments")  # a new user now: no comments of the old one
+    await bot.send(ADMIN, "/consultation_report 1")
+    assert uploaded(bot)[-1][2] == data
+
+    # The same report from the command line: .docx byte for byte, and the CSV.
+    database = str(bot.app.bot_data["deps"].config.database)
+    env = {"BOT_DATABASE": database, "BOT_TOKEN": "1:x", "BOT_ADMINS": str(ADMIN_ID)}
+    folder = Path(database).parent
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    with pytest.MonkeyPatch.context() as patch:
+        # The CLI sets up its own logging: put the test's back afterwards.
+        patch.setattr(root, "handlers", handlers[:])
+        patch.setattr(root, "level", level)
+        for key, value in env.items():
+            patch.setenv(key, value)
+        # The CLI runs its own event loop, so it runs beside this test's, in a thread.
+        docx_args = ["export", "consultation", "1", "--out", str(folder / "r.docx")]
+        assert await asyncio.to_thread(main, docx_args) == 0
+        csv_args = [
+            "export",
+            "consultation",
+            "1",
+            "--format",
+            "csv",
+            "--out",
+            str(folder / "r.csv"),
+        ]
+        assert await asyncio.to_thread(main, csv_args) == 0
+        missing = ["export", "consultation", "9", "--out", str(folder / "x.docx")]
+        assert await asyncio.to_thread(main, missing) == 2
+    logging.captureWarnings(False)
+    assert (folder / "r.docx").read_bytes() == data
+    table = (folder / "r.csv").read_text(encoding="utf-8-sig")
+    for value in (ANNA_COMMENT, JOHN_COMMENT, "osoba prywatna", ORGANISATION):
+        assert value in table
+
+
+@pytest.mark.parametrize(
+    ("data", "name", "expected"),
+    [
+        (b"\x89PNG\r\n\x1a\n not a document", "photo.png", "nie jest dokument,"),
+        (b"PK\x03\x04 broken zip", "broken.docx", "nie jest dokument,"),
+        ("Tylko tekst, bez nagłówków.\n".encode(), "projekt.md", "nie ma nagłówków"),
+        ("".join(f"# Część {n}\ntekst\n" for n in range(201)).encode(), "long.md", "201 części"),
+        (b"#" * (6 * 1024 * 1024), "huge.txt", "za duży"),
+    ],
+)
+async def test_bad_files_are_refused_and_change_nothing(
+    bot: BotDriver, data: bytes, name: str, expected: str
+) -> None:
+    await new_consultation(bot)
+    calls = await send_document(bot, ADMIN, data, name)
+    assert expected in texts_of(calls)
+    # Still waiting for a document: a good one is taken, and nothing was stored before it.
+    calls = await send_document(bot, ADMIN, b"# Jedna\ntekst\n", "projekt.md")
+    assert "Podgląd" in texts_of(calls)
+
+
+async def test_markdown_draft_and_short_window(bot: BotDriver) -> None:
+    await bot.send(ADMIN, "/start")
+    await bot.click(ADMIN, "consent:yes")
+    await bot.send(ADMIN, "/consultation")
+    await bot.press(ADMIN, "➕ Nowe konsultacje")
+    await bot.send(ADMIN, TITLE)
+    await bot.press(ADMIN, "▶️ Od teraz")
+    calls = await bot.send(ADMIN, (bot.clock.now + timedelta(days=3)).strftime("%d.%m.%Y"))
+    assert "co najmniej 7 dni" in texts_of(calls)
+    await bot.send(ADMIN, (bot.clock.now + timedelta(days=8)).strftime("%Y-%m-%d"))
+    await bot.press(ADMIN, "Dalej ➡️")
+    text = "Wstęp pominięty\n# Cele\nA\n## Formy\nB\n"
+    calls = await send_document(bot, ADMIN, text.encode(), "projekt.md")
+    assert "1. Cele" in texts_of(calls)
+    assert "2. Formy" in texts_of(calls)
+    await bot.send(ADMIN, "/cancel")
+    await bot.send(ADMIN, "/consultation")
+    assert TITLE not in "".join(label for m in bot.keyboards(ADMIN) for label, _ in m.buttons)
