@@ -27,7 +27,6 @@ from bot.context import App, Ctx, engine_of
 from bot.deps import Deps
 from bot.errors import DomainError
 from bot.i18n import Html
-from bot.meeting_card import local_when
 from bot.services import broadcasts as service
 from bot.services.broadcasts import Draft, Prepared, Status
 from handlers import flow
@@ -43,6 +42,7 @@ from handlers.common import (
     text,
 )
 from handlers.flow import Flow, Flows
+from handlers.views.meetings import local_when
 
 TIMEOUT = timedelta(minutes=30)
 END = flow.END

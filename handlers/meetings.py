@@ -23,9 +23,7 @@ from telegram.ext import (
 from bot.context import App, Ctx
 from bot.errors import DomainError
 from bot.i18n import Html
-from bot.meeting_card import card_text
 from bot.services import meetings as service
-from bot.services.delivery import OutgoingMessage
 from bot.services.meetings import (
     Change,
     EditField,
@@ -34,7 +32,7 @@ from bot.services.meetings import (
     MeetingDraft,
     Scope,
 )
-from handlers import flow
+from handlers import flow, views
 from handlers.common import (
     answer_stale,
     callback_ints,
@@ -144,12 +142,6 @@ def _button(context: Ctx, key: str, data: str, **values: object) -> InlineKeyboa
     return InlineKeyboardButton(text(context, key, **values), callback_data=data)
 
 
-def _markup(message: OutgoingMessage) -> InlineKeyboardMarkup | None:
-    if message.reply_markup is None:
-        return None
-    return InlineKeyboardMarkup.de_json(message.reply_markup, None)
-
-
 async def _ack(update: Update) -> None:
     """Answer a button press once (Telegram refuses a second answer)."""
     if update.callback_query is not None:
@@ -172,7 +164,8 @@ async def _say(update: Update, body: str, markup: InlineKeyboardMarkup | None = 
 def _default_leads(context: Ctx) -> str:
     actor = require_actor(context)
     leads = context.deps.config.meetings.reminder_minutes
-    return ", ".join(service.format_lead(m, actor.language, context.deps.texts) for m in leads)
+    texts = context.deps.texts
+    return ", ".join(views.meetings.format_lead(m, actor.language, texts) for m in leads)
 
 
 async def _ask(update: Update, context: Ctx, step: Step) -> int:
@@ -380,13 +373,12 @@ async def _show_preview(update: Update, context: Ctx) -> int:
     deps = context.deps
     draft = _draft(context)
     try:
-        message = await service.preview(
+        notice = await service.preview(
             deps.db,
             require_actor(context),
             draft,
             now=deps.clock(),
             zone=deps.config.zone,
-            texts=deps.texts,
             config=deps.config.meetings,
         )
     except InvalidInput as error:
@@ -399,7 +391,9 @@ async def _show_preview(update: Update, context: Ctx) -> int:
         return END
     flow.state(context, NewMeetingState).editing = True
     await _say(update, text(context, "meetings.preview-intro"))
-    await _say(update, message.text, _markup(message))
+    language = require_actor(context).language
+    message = views.meetings.publication(notice, language, deps.texts, deps.config.zone)
+    await _say(update, message.text, message.markup)
     actions = InlineKeyboardMarkup(
         [
             [_button(context, "meetings.button-publish", "mtg:publish")],
@@ -443,7 +437,6 @@ async def on_publish(update: Update, context: Ctx) -> int:
             _draft(context),
             now=deps.clock(),
             zone=deps.config.zone,
-            texts=deps.texts,
             config=deps.config.meetings,
         )
     except InvalidInput as error:
@@ -595,7 +588,9 @@ async def _managed(
 def _card(context: Ctx, managed: Managed) -> Html:
     actor = require_actor(context)
     deps = context.deps
-    return card_text(managed.meeting, managed.team, actor.language, deps.texts, deps.config.zone)
+    return views.meetings.card_text(
+        managed.meeting, managed.team, actor.language, deps.texts, deps.config.zone
+    )
 
 
 async def edit_start(update: Update, context: Ctx) -> int:
@@ -718,7 +713,6 @@ async def _save_edit(update: Update, context: Ctx, raw: str | None) -> int:
             scope,
             now=deps.clock(),
             zone=deps.config.zone,
-            texts=deps.texts,
         )
     except InvalidInput as error:
         await _say(update, text(context, error.key, **error.values))
@@ -830,8 +824,6 @@ async def confirm_cancel(update: Update, context: Ctx) -> None:
             int(match[2]),
             scope,
             now=deps.clock(),
-            zone=deps.config.zone,
-            texts=deps.texts,
         )
     except DomainError as error:
         await query.answer(text(context, error.key, **error.values), show_alert=True)

@@ -15,7 +15,6 @@ from bot.config import Language
 from bot.context import App, Ctx
 from bot.errors import ConsentRequired, UnknownSector
 from bot.i18n import Html, Texts
-from bot.meeting_card import card_keyboard, card_text, local_when
 from bot.services import calendar as calendar_service
 from bot.services import schedule as schedule_service
 from bot.services.schedule import MeetingView, SchedulePage
@@ -30,6 +29,7 @@ from handlers.common import (
     require_query,
     text,
 )
+from handlers.views.meetings import card_keyboard, card_text, local_when
 
 PAGE = re.compile(r"sched:page:(mine|all):([0-9]{1,3})")
 TEAM_PAGE = re.compile(r"sched:team:([0-9]{1,9}):([0-9]{1,3})")

@@ -15,7 +15,6 @@ from bot.context import App, Ctx
 from bot.errors import ConsentRequired, StaleButton
 from bot.i18n import Html, Texts
 from bot.services import settings as settings_service
-from bot.services.meetings import format_lead
 from bot.services.settings import SettingsView
 from handlers.common import (
     answer_stale,
@@ -26,6 +25,7 @@ from handlers.common import (
     require_query,
     text,
 )
+from handlers.views.meetings import format_lead
 
 MUTE = re.compile(r"set:mute:([0-9]{1,9})")
 LEAD = re.compile(r"set:lead:([0-9]{1,6})")

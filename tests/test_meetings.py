@@ -14,8 +14,8 @@ from bot.config import Config
 from bot.dispatcher import dispatch_once
 from bot.housekeeping import run_housekeeping
 from bot.i18n import Texts
-from bot.meeting_card import card_keyboard, card_text
 from bot.services.rsvp import RsvpCounts
+from handlers.views.meetings import card_keyboard, card_text
 from storage.models import Meeting, Team
 from tests.conftest import ADMIN_ID, start_driver, stop_driver
 from tests.fakes import Call

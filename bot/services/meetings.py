@@ -14,21 +14,17 @@ Time rule (the deployment's zone, `config.zone`; everything stored in UTC):
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_date
 from pydantic import BaseModel, ConfigDict
 
-from bot.config import Language, MeetingsConfig
+from bot.config import MeetingsConfig
 from bot.errors import DomainError, NotAllowed, UnknownSector
-from bot.i18n import Html, Texts
-from bot.meeting_card import card_keyboard, card_text, local_when
 from bot.services import audit, delivery
 from bot.services import rsvp as rsvp_service
-from bot.services.delivery import OutgoingMessage
 from bot.services.users import Actor
 from storage.database import Database
 from storage.models import Meeting, Team
@@ -40,8 +36,15 @@ def register(registry: delivery.Registry) -> None:
     # The 'meeting' audience: the team's subscribers plus whoever RSVPed going/maybe, minus
     # whoever answered not going (used by reminders, change and cancellation notices).
     registry.add_audience("meeting", lambda unit, key: unit.meetings.list_notice_recipients(key))
-    registry.add_kinds("news", "meeting-notice", "meeting-change", "meeting-cancelled")
-    registry.add_kinds("reminder", "meeting-reminder")
+    registry.add_kinds("news", NEW_KIND, CHANGE_KIND, CANCELLED_KIND)
+    registry.add_kinds("reminder", REMINDER_KIND)
+
+
+# The notice kinds; each face registers a renderer per kind (handlers/views/meetings.py).
+NEW_KIND = "meeting-notice"
+CHANGE_KIND = "meeting-change"
+CANCELLED_KIND = "meeting-cancelled"
+REMINDER_KIND = "meeting-reminder"
 
 
 TITLE_MIN, TITLE_MAX = 3, 150
@@ -344,32 +347,42 @@ def occurrences(draft: MeetingDraft, limit: int) -> list[datetime]:
     return result
 
 
-# ---------------------------------------------------------------- rendering notices
+# ---------------------------------------------------------------- notices (as data)
 
 
-def format_lead(minutes: int, language: Language, texts: Texts) -> str:
-    """`1 dzień`, `3 godziny`, `1 h 30 min`-style lead time in words."""
-    days, rest = divmod(minutes, 1440)
-    hours, mins = divmod(rest, 60)
-    parts = []
-    if days:
-        parts.append(texts.plural(language, "meetings.lead-days", days))
-    if hours:
-        parts.append(texts.plural(language, "meetings.lead-hours", hours))
-    if mins:
-        parts.append(texts.plural(language, "meetings.lead-minutes", mins))
-    return " ".join(parts)
+class SeriesNotice(BaseModel):
+    """Notice data: a meeting (or a series from it) was published or cancelled."""
+
+    model_config = ConfigDict(frozen=True)
+
+    team: Team
+    meeting: Meeting  # the first one: its card (and, once published, its buttons)
+    starts: tuple[datetime, ...]  # every occurrence's start; a series lists its dates
 
 
-def _short_date(instant: datetime, language: Language, zone: ZoneInfo) -> str:
-    return str(format_date(instant.astimezone(zone).date(), "EEE d.MM.y", locale=language))
+class ReminderNotice(BaseModel):
+    """Notice data: a meeting starts in `lead_minutes`."""
+
+    model_config = ConfigDict(frozen=True)
+
+    team: Team
+    meeting: Meeting
+    lead_minutes: int
 
 
-def _message(
-    text: str, meeting: Meeting | None, language: Language, texts: Texts
-) -> OutgoingMessage:
-    markup = None if meeting is None else card_keyboard(meeting, language, texts).to_dict()
-    return OutgoingMessage(text=text, reply_markup=markup)
+class ChangeNotice(BaseModel):
+    """Notice data: what changed in a meeting, and in how many occurrences."""
+
+    model_config = ConfigDict(frozen=True)
+
+    team: Team
+    old: Meeting
+    new: Meeting
+    count: int
+
+
+def _series(meetings: Sequence[Meeting], team: Team) -> SeriesNotice:
+    return SeriesNotice(team=team, meeting=meetings[0], starts=tuple(m.starts_at for m in meetings))
 
 
 def _notify(
@@ -379,68 +392,20 @@ def _notify(
     audience: str,
     audience_id: int,
     about: Meeting,
-    render: Callable[[Language], str],
-    buttons: Meeting | None,
-    texts: Texts,
+    data: BaseModel,
     actor_id: int,
     now: datetime,
 ) -> None:
-    """Queue one immediate notice about a meeting, in every language (subject 'meeting:<id>')."""
+    """Queue one immediate notice about a meeting (subject 'meeting:<id>')."""
     delivery.announce(
         unit,
         kind=kind,
         audience=audience,
         audience_id=audience_id,
-        messages=delivery.messages_for(lambda lang: _message(render(lang), buttons, lang, texts)),
+        data=data,
         now=now,
         subject=f"meeting:{about.id}",
         created_by=actor_id,
-    )
-
-
-def _series_line(
-    meetings: Sequence[Meeting], language: Language, texts: Texts, zone: ZoneInfo
-) -> str:
-    shown = ", ".join(
-        _short_date(m.starts_at, language, zone) for m in meetings[:SERIES_DATES_SHOWN]
-    )
-    line = texts.plural(language, "meetings.series-dates", len(meetings), dates=shown)
-    hidden = len(meetings) - SERIES_DATES_SHOWN
-    if hidden > 0:
-        line = Html(line + " " + texts.plural(language, "meetings.series-more", hidden))
-    return line
-
-
-def publication_text(
-    meetings: Sequence[Meeting], team: Team, language: Language, texts: Texts, zone: ZoneInfo
-) -> Html:
-    """The notice subscribers get when a meeting (or a series) is published."""
-    parts: list[str] = [
-        texts.get(language, "meetings.notice-new"),
-        card_text(meetings[0], team, language, texts, zone),
-    ]
-    if len(meetings) > 1:
-        parts.append(_series_line(meetings, language, texts, zone))
-    return Html("\n\n".join(parts))
-
-
-def reminder_text(
-    meeting: Meeting, team: Team, lead: int, language: Language, texts: Texts, zone: ZoneInfo
-) -> Html:
-    """The reminder sent `lead` minutes before a meeting."""
-    header = texts.get(
-        language, "meetings.notice-reminder", lead=format_lead(lead, language, texts)
-    )
-    return Html(header + "\n\n" + card_text(meeting, team, language, texts, zone))
-
-
-def _reminder_messages(
-    meeting: Meeting, team: Team, lead: int, texts: Texts, zone: ZoneInfo
-) -> dict[Language, OutgoingMessage]:
-    return delivery.messages_for(
-        lambda lang: _message(
-            reminder_text(meeting, team, lead, lang, texts, zone), meeting, lang, texts
-        )
     )
 
 
@@ -449,8 +414,6 @@ def _schedule_reminders(
     meeting: Meeting,
     team: Team,
     now: datetime,
-    texts: Texts,
-    zone: ZoneInfo,
     created_by: int,
 ) -> int:
     """Queue one reminder per lead time still ahead; each expires when the meeting starts."""
@@ -461,10 +424,10 @@ def _schedule_reminders(
             continue  # a lead time already past is skipped, never sent late
         delivery.announce(
             unit,
-            kind="meeting-reminder",
+            kind=REMINDER_KIND,
             audience="meeting",
             audience_id=meeting.id,
-            messages=_reminder_messages(meeting, team, lead, texts, zone),
+            data=ReminderNotice(team=team, meeting=meeting, lead_minutes=lead),
             now=now,
             due_at=due,
             expires_at=meeting.starts_at,
@@ -515,10 +478,9 @@ async def preview(
     *,
     now: datetime,
     zone: ZoneInfo,
-    texts: Texts,
     config: MeetingsConfig,
-) -> OutgoingMessage:
-    """The publication notice exactly as subscribers will get it, in the actor's language."""
+) -> SeriesNotice:
+    """The publication notice's data exactly as subscribers will get it (nothing stored)."""
     if draft.team_id is None:
         raise InvalidInput("meetings.draft-incomplete")
     team = await db.run(_sector_for, actor, draft.team_id)
@@ -544,10 +506,7 @@ async def preview(
         )
         for start in _draft_starts(draft, now, zone, config.max_occurrences)
     ]
-    language = actor.language
-    return _message(
-        publication_text(meetings, team, language, texts, zone), meetings[0], language, texts
-    )
+    return _series(meetings, team)
 
 
 async def publish(
@@ -557,7 +516,6 @@ async def publish(
     *,
     now: datetime,
     zone: ZoneInfo,
-    texts: Texts,
     config: MeetingsConfig,
 ) -> Published:
     """Store the meeting(s), the notice to the sector's subscribers and every reminder.
@@ -606,18 +564,16 @@ async def publish(
         first = meetings[0]
         _notify(
             unit,
-            kind="meeting-notice",
+            kind=NEW_KIND,
             audience="team",
             audience_id=team.id,
             about=first,
-            render=lambda lang: publication_text(meetings, team, lang, texts, zone),
-            buttons=first,
-            texts=texts,
+            data=_series(meetings, team),
             actor_id=actor.user_id,
             now=now,
         )
         for meeting in meetings:
-            _schedule_reminders(unit, meeting, team, now, texts, zone, actor.user_id)
+            _schedule_reminders(unit, meeting, team, now, actor.user_id)
         audit.record(
             unit,
             actor_id=actor.user_id,
@@ -711,63 +667,6 @@ def _changed(
     return values
 
 
-def _cut(value: object) -> object:
-    if isinstance(value, str) and len(value) > CHANGE_VALUE_MAX:
-        return value[: CHANGE_VALUE_MAX - 1] + "…"
-    return value
-
-
-def _change_lines(
-    old: Meeting, new: Meeting, language: Language, texts: Texts, zone: ZoneInfo
-) -> list[str]:
-    none = texts.get(language, "meetings.none")
-    lines: list[str] = []
-
-    def line(key: str, before: object, after: object) -> None:
-        lines.append(texts.get(language, key, old=_cut(before), new=_cut(after)))
-
-    if old.title != new.title:
-        line("meetings.changed-title", old.title, new.title)
-    if old.starts_at != new.starts_at:
-        line(
-            "meetings.changed-start",
-            local_when(old.starts_at, language, zone),
-            local_when(new.starts_at, language, zone),
-        )
-    if old.duration_minutes != new.duration_minutes:
-        line("meetings.changed-duration", old.duration_minutes, new.duration_minutes)
-    if old.place != new.place:
-        line("meetings.changed-place", old.place or none, new.place or none)
-    if old.online_url != new.online_url:
-        line("meetings.changed-online", old.online_url or none, new.online_url or none)
-    if old.agenda != new.agenda:
-        lines.append(texts.get(language, "meetings.changed-agenda"))
-    if old.capacity != new.capacity:
-        unlimited = texts.get(language, "meetings.unlimited")
-        line("meetings.changed-capacity", old.capacity or unlimited, new.capacity or unlimited)
-    return lines
-
-
-def change_text(
-    old: Meeting,
-    new: Meeting,
-    team: Team,
-    count: int,
-    language: Language,
-    texts: Texts,
-    zone: ZoneInfo,
-) -> Html:
-    """The notice telling what changed (old -> new), with the updated card."""
-    parts: list[str] = [
-        texts.get(language, "meetings.notice-changed"),
-        "\n".join(_change_lines(old, new, language, texts, zone)),
-    ]
-    if count > 1:
-        parts.append(texts.plural(language, "meetings.changed-series", count))
-    parts.append(card_text(new, team, language, texts, zone))
-    return Html("\n\n".join(parts))
-
-
 async def edit(
     db: Database,
     actor: Actor,
@@ -777,7 +676,6 @@ async def edit(
     *,
     now: datetime,
     zone: ZoneInfo,
-    texts: Texts,
 ) -> list[Meeting]:
     """Change one field of a meeting (or of it and the later ones of its series).
 
@@ -802,8 +700,8 @@ async def edit(
             if new == old.model_copy(update={"updated_at": new.updated_at}):
                 continue
             subject = f"meeting:{old.id}"
-            delivery.cancel_pending(unit, subject=subject, now=now, kinds=["meeting-reminder"])
-            _schedule_reminders(unit, new, team, now, texts, zone, actor.user_id)
+            delivery.cancel_pending(unit, subject=subject, now=now, kinds=[REMINDER_KIND])
+            _schedule_reminders(unit, new, team, now, actor.user_id)
             if change.field == "capacity":
                 # A larger capacity frees places: those waiting get them, in order, at once.
                 rsvp_service.fill_free_places(unit, new, team, now)
@@ -813,13 +711,11 @@ async def edit(
         old, new = pairs[0]
         _notify(
             unit,
-            kind="meeting-change",
+            kind=CHANGE_KIND,
             audience="meeting",
             audience_id=new.id,
             about=new,
-            render=lambda lang: change_text(old, new, team, len(pairs), lang, texts, zone),
-            buttons=new,
-            texts=texts,
+            data=ChangeNotice(team=team, old=old, new=new, count=len(pairs)),
             actor_id=actor.user_id,
             now=now,
         )
@@ -842,19 +738,6 @@ async def edit(
     return await db.run(inner)
 
 
-def cancellation_text(
-    meetings: Sequence[Meeting], team: Team, language: Language, texts: Texts, zone: ZoneInfo
-) -> Html:
-    """The notice that a meeting (or the rest of a series) is cancelled."""
-    parts: list[str] = [
-        texts.get(language, "meetings.notice-cancelled"),
-        card_text(meetings[0], team, language, texts, zone),
-    ]
-    if len(meetings) > 1:
-        parts.append(_series_line(meetings, language, texts, zone))
-    return Html("\n\n".join(parts))
-
-
 async def cancel(
     db: Database,
     actor: Actor,
@@ -862,8 +745,6 @@ async def cancel(
     scope: Scope,
     *,
     now: datetime,
-    zone: ZoneInfo,
-    texts: Texts,
 ) -> list[Meeting]:
     """Cancel a meeting (or it and the later ones of its series): everything still pending
     about it is cancelled or expired, and one 'meeting-cancelled' notice goes out."""
@@ -878,13 +759,11 @@ async def cancel(
         first = cancelled[0]
         _notify(
             unit,
-            kind="meeting-cancelled",
+            kind=CANCELLED_KIND,
             audience="meeting",
             audience_id=first.id,
             about=first,
-            render=lambda lang: cancellation_text(cancelled, team, lang, texts, zone),
-            buttons=None,
-            texts=texts,
+            data=_series(cancelled, team),
             actor_id=actor.user_id,
             now=now,
         )
