@@ -23,15 +23,10 @@ from telegram.ext import (
 from bot.context import App, Ctx
 from bot.errors import DomainError
 from bot.i18n import Html
+from bot.services import meeting_input as typed
 from bot.services import meetings as service
-from bot.services.meetings import (
-    Change,
-    EditField,
-    InvalidInput,
-    Managed,
-    MeetingDraft,
-    Scope,
-)
+from bot.services.meeting_input import InvalidInput, MeetingDraft
+from bot.services.meetings import Change, EditField, Managed, Scope
 from handlers import flow, views
 from handlers.common import (
     answer_stale,
@@ -184,19 +179,19 @@ async def _ask(update: Update, context: Ctx, step: Step) -> int:
     elif step == Step.START:
         values["zone"] = context.deps.config.timezone
     elif step == Step.DURATION:
-        values["default"] = service.DURATION_DEFAULT
+        values["default"] = typed.DURATION_DEFAULT
         rows = [
             [
                 _button(
                     context,
                     "meetings.button-default-duration",
                     "mtg:default",
-                    default=service.DURATION_DEFAULT,
+                    default=typed.DURATION_DEFAULT,
                 )
             ]
         ]
     elif step == Step.AGENDA:
-        values["max"] = service.AGENDA_MAX
+        values["max"] = typed.AGENDA_MAX
         rows = [[_button(context, "meetings.button-skip", "mtg:skip")]]
     elif step == Step.CAPACITY:
         rows = [[_button(context, "meetings.button-no-limit", "mtg:skip")]]
@@ -212,7 +207,7 @@ async def _ask(update: Update, context: Ctx, step: Step) -> int:
             for rule in ("none", "weekly", "weeks", "monthly")
         ]
     elif step == Step.INTERVAL:
-        values.update(min=service.INTERVAL_MIN, max=service.INTERVAL_MAX)
+        values.update(min=typed.INTERVAL_MIN, max=typed.INTERVAL_MAX)
     elif step == Step.UNTIL:
         values["max"] = context.deps.config.meetings.max_occurrences
     markup = InlineKeyboardMarkup(rows) if rows else None
@@ -237,26 +232,26 @@ def _fill(step: Step, raw: str, draft: MeetingDraft, context: Ctx) -> None:
     """Check a typed answer and put it in the draft (raises InvalidInput)."""
     deps = context.deps
     if step == Step.TITLE:
-        draft.title = service.parse_title(raw)
+        draft.title = typed.parse_title(raw)
     elif step == Step.START:
-        draft.local_start = service.parse_start(raw, deps.config.zone, deps.clock())
+        draft.local_start = typed.parse_start(raw, deps.config.zone, deps.clock())
     elif step == Step.DURATION:
-        draft.duration_minutes = service.parse_duration(raw)
+        draft.duration_minutes = typed.parse_duration(raw)
     elif step == Step.PLACE:
-        draft.place, draft.online_url = service.parse_place(raw)
+        draft.place, draft.online_url = typed.parse_place(raw)
     elif step == Step.AGENDA:
-        draft.agenda = service.parse_agenda(raw)
+        draft.agenda = typed.parse_agenda(raw)
     elif step == Step.CAPACITY:
-        draft.capacity = service.parse_capacity(raw)
+        draft.capacity = typed.parse_capacity(raw)
     elif step == Step.REMINDERS:
-        draft.reminder_minutes = service.parse_leads(raw)
+        draft.reminder_minutes = typed.parse_leads(raw)
     elif step == Step.INTERVAL:
-        draft.interval_n = service.parse_interval(raw)
+        draft.interval_n = typed.parse_interval(raw)
     elif step == Step.UNTIL:
         if draft.local_start is None:
             raise InvalidInput("meetings.draft-incomplete")
-        until = service.parse_until(raw, draft.local_start)
-        service.occurrences(draft.model_copy(update={"until": until}), _limit(context))
+        until = typed.parse_until(raw, draft.local_start)
+        typed.occurrences(draft.model_copy(update={"until": until}), _limit(context))
         draft.until = until
 
 
@@ -327,7 +322,7 @@ def _on_default(step: Step) -> Callback:
         await _ack(update)
         draft = _draft(context)
         if step == Step.DURATION:
-            draft.duration_minutes = service.DURATION_DEFAULT
+            draft.duration_minutes = typed.DURATION_DEFAULT
         elif step == Step.REMINDERS:
             draft.reminder_minutes = None
         return await _ask(update, context, _next(step, draft, context))
@@ -358,7 +353,7 @@ async def on_recurrence(update: Update, context: Ctx) -> int:
         draft.recurrence, draft.interval_n, draft.until = "none", 1, None
     elif rule in ("weekly", "weeks"):
         draft.recurrence, draft.until = "weekly", None
-        draft.interval_n = 1 if rule == "weekly" else service.INTERVAL_MIN
+        draft.interval_n = 1 if rule == "weekly" else typed.INTERVAL_MIN
     elif rule == "monthly":
         draft.recurrence, draft.interval_n, draft.until = "monthly", 1, None
     else:
@@ -663,9 +658,9 @@ async def _ask_value(update: Update, context: Ctx, field: EditField) -> int:
     if step == Step.START:
         values["zone"] = context.deps.config.timezone
     elif step == Step.DURATION:
-        values["default"] = service.DURATION_DEFAULT
+        values["default"] = typed.DURATION_DEFAULT
     elif step == Step.AGENDA:
-        values["max"] = service.AGENDA_MAX
+        values["max"] = typed.AGENDA_MAX
         rows = [[_button(context, "meetings.button-remove", "mtg:eclear")]]
     elif step == Step.CAPACITY:
         rows = [[_button(context, "meetings.button-no-limit", "mtg:eclear")]]
@@ -680,19 +675,19 @@ def _read_change(field: EditField, raw: str | None, context: Ctx) -> Change:
     if raw is None:
         return Change(field=field)
     if field == "title":
-        return Change(field=field, title=service.parse_title(raw))
+        return Change(field=field, title=typed.parse_title(raw))
     if field == "start":
         return Change(
-            field=field, local_start=service.parse_start(raw, deps.config.zone, deps.clock())
+            field=field, local_start=typed.parse_start(raw, deps.config.zone, deps.clock())
         )
     if field == "duration":
-        return Change(field=field, duration_minutes=service.parse_duration(raw))
+        return Change(field=field, duration_minutes=typed.parse_duration(raw))
     if field == "place":
-        place, url = service.parse_place(raw)
+        place, url = typed.parse_place(raw)
         return Change(field=field, place=place, online_url=url)
     if field == "agenda":
-        return Change(field=field, agenda=service.parse_agenda(raw))
-    return Change(field=field, capacity=service.parse_capacity(raw))
+        return Change(field=field, agenda=typed.parse_agenda(raw))
+    return Change(field=field, capacity=typed.parse_capacity(raw))
 
 
 async def _save_edit(update: Update, context: Ctx, raw: str | None) -> int:

@@ -17,6 +17,7 @@ from telegram import InlineKeyboardMarkup, MessageEntity
 from bot import limits
 from bot.config import LANGUAGES, Language
 from bot.i18n import Texts
+from bot.services import meeting_input
 from bot.services import meetings as meetings_service
 from bot.services.rsvp import RsvpCounts
 from handlers.broadcasts import formatted_html
@@ -81,10 +82,10 @@ def meeting(title: str, place: str, url: str, agenda: str) -> Meeting:
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
-    title=nasty_text(meetings_service.TITLE_MAX),
-    place=nasty_text(meetings_service.PLACE_MAX),
-    url=nasty_text(meetings_service.URL_MAX - len("https://")),
-    agenda=nasty_text(meetings_service.AGENDA_MAX),
+    title=nasty_text(meeting_input.TITLE_MAX),
+    place=nasty_text(meeting_input.PLACE_MAX),
+    url=nasty_text(meeting_input.URL_MAX - len("https://")),
+    agenda=nasty_text(meeting_input.AGENDA_MAX),
     language=st.sampled_from(LANGUAGES),
 )
 def test_meeting_card_and_its_notices_fit(

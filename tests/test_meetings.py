@@ -697,7 +697,7 @@ async def test_started_meeting_cannot_be_edited(bot: BotDriver) -> None:
 
 
 def test_year_less_date_means_the_next_such_date() -> None:
-    from bot.services.meetings import parse_start
+    from bot.services.meeting_input import parse_start
 
     now = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
     assert parse_start("03.12 17:00", WARSAW, now) == datetime(2026, 12, 3, 17, 0)

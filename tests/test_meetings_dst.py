@@ -11,7 +11,7 @@ import pytest
 
 from bot.config import Config
 from bot.dispatcher import dispatch_once
-from bot.services.meetings import MeetingDraft, occurrences, resolve_local
+from bot.services.meeting_input import MeetingDraft, occurrences, resolve_local
 from tests.conftest import start_driver, stop_driver
 from tests.harness import BotDriver, Clock, TgUser, texts_of
 from tests.meeting_factory import db_of, make_moderator, member
