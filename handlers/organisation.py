@@ -34,11 +34,12 @@ from bot.services.organisations import (
     RegisterType,
     Request,
 )
-from handlers import flow
+from handlers import flow, views
 from handlers.common import (
     answer_stale,
     callback_ints,
     is_consented,
+    refuse,
     reply,
     require_actor,
     require_message,
@@ -47,6 +48,7 @@ from handlers.common import (
     text,
 )
 from handlers.flow import Flow, Flows
+from handlers.views.organisations import DecideButton
 from storage.models import Organisation
 
 # Long enough to look a number up in the register, short enough not to surprise the user later.
@@ -54,7 +56,6 @@ TIMEOUT = timedelta(minutes=30)
 TYPE = re.compile(r"org:type:(krs|other|none)")
 LEAVE = re.compile(r"org:leave:([0-9]{1,18})")
 LEAVE_YES = re.compile(r"org:leave-yes:([0-9]{1,18})")
-DECIDE = re.compile(r"org:(accept|decline):([0-9]{1,18})")
 TYPE_BUTTONS: tuple[tuple[RegisterType, str], ...] = (
     ("krs", "organisation.button-krs"),
     ("other", "organisation.button-other"),
@@ -420,7 +421,6 @@ async def on_save(update: Update, context: Ctx) -> int:
                 actor.user_id,
                 draft.complete(),
                 deps.config.privacy.notice_version,
-                deps.texts,
                 deps.clock(),
             )
             card = registered.card
@@ -514,7 +514,7 @@ async def keep_representing(update: Update, context: Ctx) -> None:
 def _request_text(context: Ctx, request: Request) -> Html:
     """The request as the decider saw it, with its state now."""
     actor = require_actor(context)
-    notice = service.request_message(context.deps.texts, actor.language, request)
+    notice = views.organisations.request_message(context.deps.texts, actor.language, request)
     state = text(
         context,
         f"organisation.request-state-{request.representative.state}",
@@ -543,24 +543,17 @@ async def list_requests(update: Update, context: Ctx) -> None:
         return
     try:
         pending = await service.pending_requests(context.deps.db, require_actor(context))
-    except DomainError as exc:
-        await query.answer(text(context, exc.key), show_alert=True)
+    except DomainError as error:
+        await refuse(update, context, error)
         return
     await query.answer()
     if not pending.requests:
-        await query.edit_message_text(
-            text(context, "organisation.requests-none"), parse_mode=ParseMode.HTML
-        )
+        await query.edit_message_text(text(context, "organisation.requests-none"))
         return
     language = require_actor(context).language
     for request in pending.requests:
-        message = service.request_message(context.deps.texts, language, request)
-        markup = message.reply_markup
-        await reply(
-            update,
-            message.text,
-            None if markup is None else InlineKeyboardMarkup.de_json(markup, context.bot),
-        )
+        message = views.organisations.request_message(context.deps.texts, language, request)
+        await reply(update, message.text, message.markup)
 
 
 async def decide(update: Update, context: Ctx) -> None:
@@ -568,8 +561,8 @@ async def decide(update: Update, context: Ctx) -> None:
     query = require_query(update)
     if not await require_private(update, context):
         return
-    match = DECIDE.fullmatch(query.data or "")
-    if match is None:
+    press = DecideButton.parse(query.data)
+    if press is None:
         await answer_stale(update, context)
         return
     deps = context.deps
@@ -577,19 +570,16 @@ async def decide(update: Update, context: Ctx) -> None:
         decision = await service.decide(
             deps.db,
             require_actor(context),
-            int(match.group(2)),
-            match.group(1) == "accept",
-            deps.texts,
+            press.representative_id,
+            press.decision == "accept",
             deps.clock(),
         )
-    except DomainError as exc:
-        await query.answer(text(context, exc.key), show_alert=True)
+    except DomainError as error:
+        await refuse(update, context, error)
         return
     # A late or repeated press is quiet: the message just shows how things stand.
     await query.answer(None if decision.changed else text(context, "organisation.already-decided"))
-    await query.edit_message_text(
-        _request_text(context, decision.request), parse_mode=ParseMode.HTML
-    )
+    await query.edit_message_text(_request_text(context, decision.request))
 
 
 def _text_step(step: Step) -> list[BaseHandler[Update, Ctx, object]]:
@@ -638,6 +628,6 @@ def register(app: App, flows: Flows) -> None:
     app.add_handler(CallbackQueryHandler(ask_leave, pattern=r"^org:leave:"))
     app.add_handler(CallbackQueryHandler(leave, pattern=r"^org:leave-yes:"))
     app.add_handler(CallbackQueryHandler(keep_representing, pattern=r"^org:leave-no$"))
-    app.add_handler(CallbackQueryHandler(decide, pattern=r"^org:(accept|decline):"))
+    app.add_handler(CallbackQueryHandler(decide, pattern=DecideButton.pattern()))
     app.add_handler(CallbackQueryHandler(list_requests, pattern=r"^org:requests$"))
     flows.add(app, organisation_flow())
