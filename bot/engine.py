@@ -221,6 +221,6 @@ def build_engine() -> DeliveryEngine:
     for feature in (meetings, groups, rsvp, postulates, broadcasts, settings, roles, organisations):
         feature.register(engine)
     # One renderer per notice kind queued as data (the services return data, not text).
-    for view in (views.meetings, views.organisations, views.roles, views.rsvp):
+    for view in (views.broadcasts, views.meetings, views.organisations, views.roles, views.rsvp):
         view.register(engine)
     return engine

@@ -29,7 +29,7 @@ from bot.errors import DomainError
 from bot.i18n import Html
 from bot.services import broadcasts as service
 from bot.services.broadcasts import Draft, Prepared, Status
-from handlers import flow
+from handlers import flow, views
 from handlers.common import (
     answer_stale,
     callback_ints,
@@ -258,13 +258,17 @@ async def on_message(update: Update, context: Ctx) -> int:
             update={"body": body, "photo_file_id": photo_id, "document_file_id": document_id}
         )
         prepared = await service.prepare(
-            context.deps.db, require_actor(context), candidate, context.deps.texts
+            context.deps.db, require_actor(context), candidate, _header_room(context)
         )
     except DomainError as error:
         await reply(update, text(context, error.key, **error.values))
         return Step.MESSAGE
     draft.body, draft.photo_file_id, draft.document_file_id = body, photo_id, document_id
     return await _preview(update, context, prepared)
+
+
+def _header_room(context: Ctx) -> service.HeaderRoom:
+    return views.broadcasts.header_room(context.deps.texts)
 
 
 async def _preview(update: Update, context: Ctx, prepared: Prepared) -> int:
@@ -274,8 +278,8 @@ async def _preview(update: Update, context: Ctx, prepared: Prepared) -> int:
     assert chat is not None
     await _say(update, text(context, "broadcasts.preview-intro"))
     for part in prepared.parts:
-        message = part[actor.language]
-        await engine.send_rendered(context.bot, chat.id, engine.render(message.model_dump()))
+        message = views.broadcasts.part(part, actor.language, context.deps.texts)
+        await engine.send_rendered(context.bot, chat.id, message)
     actions = InlineKeyboardMarkup(
         [
             [_button(context, "broadcasts.button-now", "bc:now")],
@@ -329,7 +333,9 @@ async def _confirm(update: Update, context: Ctx) -> int:
     deps = context.deps
     draft = _draft(context)
     try:
-        prepared = await service.prepare(deps.db, require_actor(context), draft, deps.texts)
+        prepared = await service.prepare(
+            deps.db, require_actor(context), draft, _header_room(context)
+        )
     except DomainError as error:
         await _say(update, text(context, error.key, **error.values))
         return END
@@ -364,7 +370,7 @@ async def on_confirm(update: Update, context: Ctx) -> int:
             deps.db,
             require_actor(context),
             _draft(context),
-            texts=deps.texts,
+            header_room=_header_room(context),
             now=deps.clock(),
             progress_chat_id=None if pressed is None else pressed.chat.id,
             progress_message_id=None if pressed is None else pressed.message_id,
@@ -430,7 +436,7 @@ async def _repreview(update: Update, context: Ctx) -> int:
     deps = context.deps
     try:
         prepared = await service.prepare(
-            deps.db, require_actor(context), _draft(context), deps.texts
+            deps.db, require_actor(context), _draft(context), _header_room(context)
         )
     except DomainError as error:
         await reply(update, text(context, error.key, **error.values))

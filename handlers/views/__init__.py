@@ -5,6 +5,6 @@ registers the renderers of its notice kinds on the engine (`register(engine)`, c
 bot.engine.build_engine). A web page renders the same data its own way (bot/web).
 """
 
-from handlers.views import meetings, organisations, roles, rsvp, schedule, stats
+from handlers.views import broadcasts, meetings, organisations, roles, rsvp, schedule, stats
 
-__all__ = ["meetings", "organisations", "roles", "rsvp", "schedule", "stats"]
+__all__ = ["broadcasts", "meetings", "organisations", "roles", "rsvp", "schedule", "stats"]
