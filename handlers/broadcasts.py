@@ -34,6 +34,7 @@ from handlers.common import (
     answer_stale,
     callback_ints,
     is_consented,
+    refuse,
     reply,
     require_actor,
     require_message,
@@ -72,7 +73,7 @@ async def _say(update: Update, body: str, markup: InlineKeyboardMarkup | None = 
     if update.callback_query is not None:
         chat = update.effective_chat
         if chat is not None:
-            await chat.send_message(body, parse_mode=ParseMode.HTML, reply_markup=markup)
+            await chat.send_message(body, reply_markup=markup)
         return
     await reply(update, body, markup)
 
@@ -376,7 +377,7 @@ async def on_confirm(update: Update, context: Ctx) -> int:
             progress_message_id=None if pressed is None else pressed.message_id,
         )
     except DomainError as error:
-        await query.answer(text(context, error.key, **error.values), show_alert=True)
+        await refuse(update, context, error)
         return END
     deps.engine.wake()  # its notices leave now, not at the next interval
     await query.answer()
@@ -386,7 +387,7 @@ async def on_confirm(update: Update, context: Ctx) -> int:
         )
     else:
         body = text(context, "broadcasts.queued", id=broadcast.id)
-    await query.edit_message_text(body, parse_mode=ParseMode.HTML)
+    await query.edit_message_text(body)
     return END
 
 
@@ -563,7 +564,7 @@ async def on_cancel(update: Update, context: Ctx) -> None:
         return
     await query.answer(text(context, "broadcasts.cancelled", id=ids[0]))
     body, markup = await _history(context)
-    await query.edit_message_text(body, parse_mode=ParseMode.HTML, reply_markup=markup)
+    await query.edit_message_text(body, reply_markup=markup)
 
 
 # ---------------------------------------------------------------- progress

@@ -11,7 +11,6 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.constants import ParseMode
 from telegram.ext import (
     BaseHandler,
     CallbackQueryHandler,
@@ -32,6 +31,7 @@ from handlers.common import (
     answer_stale,
     callback_ints,
     is_consented,
+    refuse,
     reply,
     require_actor,
     require_message,
@@ -148,7 +148,7 @@ async def _say(update: Update, body: str, markup: InlineKeyboardMarkup | None = 
     if update.callback_query is not None:
         chat = update.effective_chat
         if chat is not None:
-            await chat.send_message(body, parse_mode=ParseMode.HTML, reply_markup=markup)
+            await chat.send_message(body, reply_markup=markup)
         return
     await reply(update, body, markup)
 
@@ -305,7 +305,7 @@ async def on_sector(update: Update, context: Ctx) -> int:
     try:
         team = await service.choose_sector(context.deps.db, require_actor(context), ids[0])
     except DomainError as error:
-        await require_query(update).answer(text(context, error.key), show_alert=True)
+        await refuse(update, context, error)
         return Step.SECTOR
     await _ack(update)
     draft = _draft(context)
@@ -570,11 +570,7 @@ async def _managed(
             deps.db, require_actor(context), meeting_id, deps.clock()
         )
     except DomainError as error:
-        message = text(context, error.key, **error.values)
-        if update.callback_query is not None:
-            await update.callback_query.answer(message, show_alert=True)
-        else:
-            await reply(update, message)
+        await refuse(update, context, error)
         return None
     await _ack(update)
     return managed
@@ -821,14 +817,13 @@ async def confirm_cancel(update: Update, context: Ctx) -> None:
             now=deps.clock(),
         )
     except DomainError as error:
-        await query.answer(text(context, error.key, **error.values), show_alert=True)
+        await refuse(update, context, error)
         return
     deps.engine.wake()  # its notices leave now, not at the next interval
     await query.answer()
     language = require_actor(context).language
     await query.edit_message_text(
         deps.texts.plural(language, "meetings.cancelled", len(cancelled), id=cancelled[0].id),
-        parse_mode=ParseMode.HTML,
     )
 
 
@@ -836,7 +831,7 @@ async def keep(update: Update, context: Ctx) -> None:
     """The confirmation's No: nothing changes."""
     query = require_query(update)
     await query.answer()
-    await query.edit_message_text(text(context, "meetings.kept"), parse_mode=ParseMode.HTML)
+    await query.edit_message_text(text(context, "meetings.kept"))
 
 
 def register(app: App, flows: Flows) -> None:

@@ -10,7 +10,6 @@ from typing import Any
 
 from pydantic import BaseModel
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.constants import ParseMode
 from telegram.ext import (
     BaseHandler,
     CallbackQueryHandler,
@@ -492,9 +491,7 @@ async def leave(update: Update, context: Ctx) -> None:
         await query.answer(text(context, exc.key), show_alert=True)
         return
     await query.answer()
-    await query.edit_message_text(
-        text(context, "organisation.left", name=organisation.name), parse_mode=ParseMode.HTML
-    )
+    await query.edit_message_text(text(context, "organisation.left", name=organisation.name))
 
 
 async def keep_representing(update: Update, context: Ctx) -> None:
@@ -503,9 +500,7 @@ async def keep_representing(update: Update, context: Ctx) -> None:
     if not await require_private(update, context):
         return
     await query.answer()
-    await query.edit_message_text(
-        text(context, "organisation.leave-kept"), parse_mode=ParseMode.HTML
-    )
+    await query.edit_message_text(text(context, "organisation.leave-kept"))
 
 
 # Requests to represent an organisation (outside the conversation)
