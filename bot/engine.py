@@ -237,6 +237,9 @@ def build_engine() -> DeliveryEngine:
         feature.register(engine)
     # One renderer per notice kind queued as data (the services return data, not text).
     for view in (
+        views.broadcasts,
+        views.meetings,
+        views.organisations,
         views.roles,
         views.rsvp,
         views.settings,

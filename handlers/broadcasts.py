@@ -27,15 +27,15 @@ from bot.context import App, Ctx, engine_of
 from bot.deps import Deps
 from bot.errors import DomainError
 from bot.i18n import Html
-from bot.meeting_card import local_when
 from bot.services import broadcasts as service
 from bot.services.broadcasts import Draft, Prepared, Status
-from handlers import flow
+from handlers import flow, views
 from handlers.common import (
     PRIVATE,
     answer_stale,
     callback_ints,
     is_consented,
+    refuse,
     reply,
     require_actor,
     require_message,
@@ -43,6 +43,7 @@ from handlers.common import (
     text,
 )
 from handlers.flow import Flow, Flows
+from handlers.views.meetings import local_when
 
 TIMEOUT = timedelta(minutes=30)
 END = flow.END
@@ -72,7 +73,7 @@ async def _say(update: Update, body: str, markup: InlineKeyboardMarkup | None = 
     if update.callback_query is not None:
         chat = update.effective_chat
         if chat is not None:
-            await chat.send_message(body, parse_mode=ParseMode.HTML, reply_markup=markup)
+            await chat.send_message(body, reply_markup=markup)
         return
     await reply(update, body, markup)
 
@@ -256,13 +257,17 @@ async def on_message(update: Update, context: Ctx) -> int:
             update={"body": body, "photo_file_id": photo_id, "document_file_id": document_id}
         )
         prepared = await service.prepare(
-            context.deps.db, require_actor(context), candidate, context.deps.texts
+            context.deps.db, require_actor(context), candidate, _header_room(context)
         )
     except DomainError as error:
         await reply(update, text(context, error.key, **error.values))
         return Step.MESSAGE
     draft.body, draft.photo_file_id, draft.document_file_id = body, photo_id, document_id
     return await _preview(update, context, prepared)
+
+
+def _header_room(context: Ctx) -> service.HeaderRoom:
+    return views.broadcasts.header_room(context.deps.texts)
 
 
 async def _preview(update: Update, context: Ctx, prepared: Prepared) -> int:
@@ -272,8 +277,8 @@ async def _preview(update: Update, context: Ctx, prepared: Prepared) -> int:
     assert chat is not None
     await _say(update, text(context, "broadcasts.preview-intro"))
     for part in prepared.parts:
-        message = part[actor.language]
-        await engine.send_rendered(context.bot, chat.id, engine.render(message.model_dump()))
+        message = views.broadcasts.part(part, actor.language, context.deps.texts)
+        await engine.send_rendered(context.bot, chat.id, message)
     actions = InlineKeyboardMarkup(
         [
             [_button(context, "broadcasts.button-now", "bc:now")],
@@ -327,7 +332,9 @@ async def _confirm(update: Update, context: Ctx) -> int:
     deps = context.deps
     draft = _draft(context)
     try:
-        prepared = await service.prepare(deps.db, require_actor(context), draft, deps.texts)
+        prepared = await service.prepare(
+            deps.db, require_actor(context), draft, _header_room(context)
+        )
     except DomainError as error:
         await _say(update, text(context, error.key, **error.values))
         return END
@@ -362,13 +369,13 @@ async def on_confirm(update: Update, context: Ctx) -> int:
             deps.db,
             require_actor(context),
             _draft(context),
-            texts=deps.texts,
+            header_room=_header_room(context),
             now=deps.clock(),
             progress_chat_id=None if pressed is None else pressed.chat.id,
             progress_message_id=None if pressed is None else pressed.message_id,
         )
     except DomainError as error:
-        await query.answer(text(context, error.key, **error.values), show_alert=True)
+        await refuse(update, context, error)
         return END
     deps.engine.wake()  # its notices leave now, not at the next interval
     await query.answer()
@@ -378,7 +385,7 @@ async def on_confirm(update: Update, context: Ctx) -> int:
         )
     else:
         body = text(context, "broadcasts.queued", id=broadcast.id)
-    await query.edit_message_text(body, parse_mode=ParseMode.HTML)
+    await query.edit_message_text(body)
     return END
 
 
@@ -428,7 +435,7 @@ async def _repreview(update: Update, context: Ctx) -> int:
     deps = context.deps
     try:
         prepared = await service.prepare(
-            deps.db, require_actor(context), _draft(context), deps.texts
+            deps.db, require_actor(context), _draft(context), _header_room(context)
         )
     except DomainError as error:
         await reply(update, text(context, error.key, **error.values))
@@ -553,7 +560,7 @@ async def on_cancel(update: Update, context: Ctx) -> None:
         return
     await query.answer(text(context, "broadcasts.cancelled", id=ids[0]))
     body, markup = await _history(context)
-    await query.edit_message_text(body, parse_mode=ParseMode.HTML, reply_markup=markup)
+    await query.edit_message_text(body, reply_markup=markup)
 
 
 # ---------------------------------------------------------------- progress

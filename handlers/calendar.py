@@ -7,6 +7,7 @@ import re
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import CommandHandler
 
+from bot import ics
 from bot.context import App, Ctx
 from bot.errors import ConsentRequired
 from bot.services import calendar as calendar_service
@@ -39,10 +40,10 @@ async def meeting_ics(update: Update, context: Ctx) -> None:
     actor = require_actor(context)
     username = context.bot.username
     zone = deps.config.zone
-    data = calendar_service.ics_bytes([entry], actor.language, username, zone)
+    data = ics.ics_bytes([entry], actor.language, username, zone)
     markup = None
     if entry.meeting.state == "scheduled":
-        url = calendar_service.google_calendar_url(
+        url = ics.google_calendar_url(
             entry.meeting, actor.language, team=entry.team, bot_username=username, zone=zone
         )
         markup = InlineKeyboardMarkup(
@@ -72,9 +73,7 @@ async def all_meetings_ics(update: Update, context: Ctx) -> None:
     if not entries:
         await reply(update, text(context, "calendar.empty"))
         return
-    data = calendar_service.ics_bytes(
-        entries, actor.language, context.bot.username, deps.config.zone
-    )
+    data = ics.ics_bytes(entries, actor.language, context.bot.username, deps.config.zone)
     await context.bot.send_document(
         actor.user_id,
         document=data,

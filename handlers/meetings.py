@@ -11,7 +11,6 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.constants import ParseMode
 from telegram.ext import (
     BaseHandler,
     CallbackQueryHandler,
@@ -23,24 +22,18 @@ from telegram.ext import (
 from bot.context import App, Ctx
 from bot.errors import DomainError
 from bot.i18n import Html
-from bot.meeting_card import card_text
+from bot.services import meeting_input as typed
 from bot.services import meetings as service
-from bot.services.delivery import OutgoingMessage
-from bot.services.meetings import (
-    Change,
-    EditField,
-    InvalidInput,
-    Managed,
-    MeetingDraft,
-    Scope,
-)
-from handlers import flow
+from bot.services.meeting_input import InvalidInput, MeetingDraft
+from bot.services.meetings import Change, EditField, Managed, Scope
+from handlers import flow, views
 from handlers.common import (
     PRIVATE,
     PersonalButton,
     answer_stale,
     callback_ints,
     is_consented,
+    refuse,
     reply,
     require_actor,
     require_message,
@@ -145,12 +138,6 @@ def _button(context: Ctx, key: str, data: str, **values: object) -> InlineKeyboa
     return InlineKeyboardButton(text(context, key, **values), callback_data=data)
 
 
-def _markup(message: OutgoingMessage) -> InlineKeyboardMarkup | None:
-    if message.reply_markup is None:
-        return None
-    return InlineKeyboardMarkup.de_json(message.reply_markup, None)
-
-
 async def _ack(update: Update) -> None:
     """Answer a button press once (Telegram refuses a second answer)."""
     if update.callback_query is not None:
@@ -162,7 +149,7 @@ async def _say(update: Update, body: str, markup: InlineKeyboardMarkup | None = 
     if update.callback_query is not None:
         chat = update.effective_chat
         if chat is not None:
-            await chat.send_message(body, parse_mode=ParseMode.HTML, reply_markup=markup)
+            await chat.send_message(body, reply_markup=markup)
         return
     await reply(update, body, markup)
 
@@ -173,7 +160,8 @@ async def _say(update: Update, body: str, markup: InlineKeyboardMarkup | None = 
 def _default_leads(context: Ctx) -> str:
     actor = require_actor(context)
     leads = context.deps.config.meetings.reminder_minutes
-    return ", ".join(service.format_lead(m, actor.language, context.deps.texts) for m in leads)
+    texts = context.deps.texts
+    return ", ".join(views.meetings.format_lead(m, actor.language, texts) for m in leads)
 
 
 async def _ask(update: Update, context: Ctx, step: Step) -> int:
@@ -192,19 +180,19 @@ async def _ask(update: Update, context: Ctx, step: Step) -> int:
     elif step == Step.START:
         values["zone"] = context.deps.config.timezone
     elif step == Step.DURATION:
-        values["default"] = service.DURATION_DEFAULT
+        values["default"] = typed.DURATION_DEFAULT
         rows = [
             [
                 _button(
                     context,
                     "meetings.button-default-duration",
                     "mtg:default",
-                    default=service.DURATION_DEFAULT,
+                    default=typed.DURATION_DEFAULT,
                 )
             ]
         ]
     elif step == Step.AGENDA:
-        values["max"] = service.AGENDA_MAX
+        values["max"] = typed.AGENDA_MAX
         rows = [[_button(context, "meetings.button-skip", "mtg:skip")]]
     elif step == Step.CAPACITY:
         rows = [[_button(context, "meetings.button-no-limit", "mtg:skip")]]
@@ -220,7 +208,7 @@ async def _ask(update: Update, context: Ctx, step: Step) -> int:
             for rule in ("none", "weekly", "weeks", "monthly")
         ]
     elif step == Step.INTERVAL:
-        values.update(min=service.INTERVAL_MIN, max=service.INTERVAL_MAX)
+        values.update(min=typed.INTERVAL_MIN, max=typed.INTERVAL_MAX)
     elif step == Step.UNTIL:
         values["max"] = context.deps.config.meetings.max_occurrences
     markup = InlineKeyboardMarkup(rows) if rows else None
@@ -245,26 +233,26 @@ def _fill(step: Step, raw: str, draft: MeetingDraft, context: Ctx) -> None:
     """Check a typed answer and put it in the draft (raises InvalidInput)."""
     deps = context.deps
     if step == Step.TITLE:
-        draft.title = service.parse_title(raw)
+        draft.title = typed.parse_title(raw)
     elif step == Step.START:
-        draft.local_start = service.parse_start(raw, deps.config.zone, deps.clock())
+        draft.local_start = typed.parse_start(raw, deps.config.zone, deps.clock())
     elif step == Step.DURATION:
-        draft.duration_minutes = service.parse_duration(raw)
+        draft.duration_minutes = typed.parse_duration(raw)
     elif step == Step.PLACE:
-        draft.place, draft.online_url = service.parse_place(raw)
+        draft.place, draft.online_url = typed.parse_place(raw)
     elif step == Step.AGENDA:
-        draft.agenda = service.parse_agenda(raw)
+        draft.agenda = typed.parse_agenda(raw)
     elif step == Step.CAPACITY:
-        draft.capacity = service.parse_capacity(raw)
+        draft.capacity = typed.parse_capacity(raw)
     elif step == Step.REMINDERS:
-        draft.reminder_minutes = service.parse_leads(raw)
+        draft.reminder_minutes = typed.parse_leads(raw)
     elif step == Step.INTERVAL:
-        draft.interval_n = service.parse_interval(raw)
+        draft.interval_n = typed.parse_interval(raw)
     elif step == Step.UNTIL:
         if draft.local_start is None:
             raise InvalidInput("meetings.draft-incomplete")
-        until = service.parse_until(raw, draft.local_start)
-        service.occurrences(draft.model_copy(update={"until": until}), _limit(context))
+        until = typed.parse_until(raw, draft.local_start)
+        typed.occurrences(draft.model_copy(update={"until": until}), _limit(context))
         draft.until = until
 
 
@@ -316,7 +304,7 @@ async def on_sector(update: Update, context: Ctx) -> int:
     try:
         team = await service.choose_sector(context.deps.db, require_actor(context), ids[0])
     except DomainError as error:
-        await require_query(update).answer(text(context, error.key), show_alert=True)
+        await refuse(update, context, error)
         return Step.SECTOR
     await _ack(update)
     draft = _draft(context)
@@ -333,7 +321,7 @@ def _on_default(step: Step) -> Callback:
         await _ack(update)
         draft = _draft(context)
         if step == Step.DURATION:
-            draft.duration_minutes = service.DURATION_DEFAULT
+            draft.duration_minutes = typed.DURATION_DEFAULT
         elif step == Step.REMINDERS:
             draft.reminder_minutes = None
         return await _ask(update, context, _next(step, draft, context))
@@ -364,7 +352,7 @@ async def on_recurrence(update: Update, context: Ctx) -> int:
         draft.recurrence, draft.interval_n, draft.until = "none", 1, None
     elif rule in ("weekly", "weeks"):
         draft.recurrence, draft.until = "weekly", None
-        draft.interval_n = 1 if rule == "weekly" else service.INTERVAL_MIN
+        draft.interval_n = 1 if rule == "weekly" else typed.INTERVAL_MIN
     elif rule == "monthly":
         draft.recurrence, draft.interval_n, draft.until = "monthly", 1, None
     else:
@@ -379,13 +367,12 @@ async def _show_preview(update: Update, context: Ctx) -> int:
     deps = context.deps
     draft = _draft(context)
     try:
-        message = await service.preview(
+        notice = await service.preview(
             deps.db,
             require_actor(context),
             draft,
             now=deps.clock(),
             zone=deps.config.zone,
-            texts=deps.texts,
             config=deps.config.meetings,
         )
     except InvalidInput as error:
@@ -398,7 +385,9 @@ async def _show_preview(update: Update, context: Ctx) -> int:
         return END
     flow.state(context, NewMeetingState).editing = True
     await _say(update, text(context, "meetings.preview-intro"))
-    await _say(update, message.text, _markup(message))
+    language = require_actor(context).language
+    message = views.meetings.publication(notice, language, deps.texts, deps.config.zone)
+    await _say(update, message.text, message.markup)
     actions = InlineKeyboardMarkup(
         [
             [_button(context, "meetings.button-publish", "mtg:publish")],
@@ -442,7 +431,6 @@ async def on_publish(update: Update, context: Ctx) -> int:
             _draft(context),
             now=deps.clock(),
             zone=deps.config.zone,
-            texts=deps.texts,
             config=deps.config.meetings,
         )
     except InvalidInput as error:
@@ -579,11 +567,7 @@ async def _managed(
             deps.db, require_actor(context), meeting_id, deps.clock()
         )
     except DomainError as error:
-        message = text(context, error.key, **error.values)
-        if update.callback_query is not None:
-            await update.callback_query.answer(message, show_alert=True)
-        else:
-            await reply(update, message)
+        await refuse(update, context, error)
         return None
     await _ack(update)
     return managed
@@ -592,7 +576,9 @@ async def _managed(
 def _card(context: Ctx, managed: Managed) -> Html:
     actor = require_actor(context)
     deps = context.deps
-    return card_text(managed.meeting, managed.team, actor.language, deps.texts, deps.config.zone)
+    return views.meetings.card_text(
+        managed.meeting, managed.team, actor.language, deps.texts, deps.config.zone
+    )
 
 
 async def edit_start(update: Update, context: Ctx) -> int:
@@ -665,9 +651,9 @@ async def _ask_value(update: Update, context: Ctx, field: EditField) -> int:
     if step == Step.START:
         values["zone"] = context.deps.config.timezone
     elif step == Step.DURATION:
-        values["default"] = service.DURATION_DEFAULT
+        values["default"] = typed.DURATION_DEFAULT
     elif step == Step.AGENDA:
-        values["max"] = service.AGENDA_MAX
+        values["max"] = typed.AGENDA_MAX
         rows = [[_button(context, "meetings.button-remove", "mtg:eclear")]]
     elif step == Step.CAPACITY:
         rows = [[_button(context, "meetings.button-no-limit", "mtg:eclear")]]
@@ -682,19 +668,19 @@ def _read_change(field: EditField, raw: str | None, context: Ctx) -> Change:
     if raw is None:
         return Change(field=field)
     if field == "title":
-        return Change(field=field, title=service.parse_title(raw))
+        return Change(field=field, title=typed.parse_title(raw))
     if field == "start":
         return Change(
-            field=field, local_start=service.parse_start(raw, deps.config.zone, deps.clock())
+            field=field, local_start=typed.parse_start(raw, deps.config.zone, deps.clock())
         )
     if field == "duration":
-        return Change(field=field, duration_minutes=service.parse_duration(raw))
+        return Change(field=field, duration_minutes=typed.parse_duration(raw))
     if field == "place":
-        place, url = service.parse_place(raw)
+        place, url = typed.parse_place(raw)
         return Change(field=field, place=place, online_url=url)
     if field == "agenda":
-        return Change(field=field, agenda=service.parse_agenda(raw))
-    return Change(field=field, capacity=service.parse_capacity(raw))
+        return Change(field=field, agenda=typed.parse_agenda(raw))
+    return Change(field=field, capacity=typed.parse_capacity(raw))
 
 
 async def _save_edit(update: Update, context: Ctx, raw: str | None) -> int:
@@ -715,7 +701,6 @@ async def _save_edit(update: Update, context: Ctx, raw: str | None) -> int:
             scope,
             now=deps.clock(),
             zone=deps.config.zone,
-            texts=deps.texts,
         )
     except InvalidInput as error:
         await _say(update, text(context, error.key, **error.values))
@@ -825,18 +810,15 @@ async def confirm_cancel(update: Update, context: Ctx) -> None:
             int(match[2]),
             scope,
             now=deps.clock(),
-            zone=deps.config.zone,
-            texts=deps.texts,
         )
     except DomainError as error:
-        await query.answer(text(context, error.key, **error.values), show_alert=True)
+        await refuse(update, context, error)
         return
     deps.engine.wake()  # its notices leave now, not at the next interval
     await query.answer()
     language = require_actor(context).language
     await query.edit_message_text(
         deps.texts.plural(language, "meetings.cancelled", len(cancelled), id=cancelled[0].id),
-        parse_mode=ParseMode.HTML,
     )
 
 
@@ -844,7 +826,7 @@ async def keep(update: Update, context: Ctx) -> None:
     """The confirmation's No: nothing changes."""
     query = require_query(update)
     await query.answer()
-    await query.edit_message_text(text(context, "meetings.kept"), parse_mode=ParseMode.HTML)
+    await query.edit_message_text(text(context, "meetings.kept"))
 
 
 def register(app: App, flows: Flows) -> None:

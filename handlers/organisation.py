@@ -10,7 +10,6 @@ from typing import Any
 
 from pydantic import BaseModel
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.constants import ParseMode
 from telegram.ext import (
     BaseHandler,
     CallbackQueryHandler,
@@ -34,13 +33,14 @@ from bot.services.organisations import (
     RegisterType,
     Request,
 )
-from handlers import flow
+from handlers import flow, views
 from handlers.common import (
     PRIVATE,
     PersonalButton,
     answer_stale,
     callback_ints,
     is_consented,
+    refuse,
     reply,
     require_actor,
     require_message,
@@ -48,6 +48,7 @@ from handlers.common import (
     text,
 )
 from handlers.flow import Flow, Flows
+from handlers.views.organisations import DecideButton
 from storage.models import Organisation
 
 # Long enough to look a number up in the register, short enough not to surprise the user later.
@@ -55,7 +56,6 @@ TIMEOUT = timedelta(minutes=30)
 TYPE = re.compile(r"org:type:(krs|other|none)")
 LEAVE = re.compile(r"org:leave:([0-9]{1,18})")
 LEAVE_YES = re.compile(r"org:leave-yes:([0-9]{1,18})")
-DECIDE = re.compile(r"org:(accept|decline):([0-9]{1,18})")
 TYPE_BUTTONS: tuple[tuple[RegisterType, str], ...] = (
     ("krs", "organisation.button-krs"),
     ("other", "organisation.button-other"),
@@ -417,7 +417,6 @@ async def on_save(update: Update, context: Ctx) -> int:
                 actor.user_id,
                 draft.complete(),
                 deps.config.privacy.notice_version,
-                deps.texts,
                 deps.clock(),
             )
             card = registered.card
@@ -485,18 +484,14 @@ async def leave(update: Update, context: Ctx) -> None:
         await query.answer(text(context, exc.key), show_alert=True)
         return
     await query.answer()
-    await query.edit_message_text(
-        text(context, "organisation.left", name=organisation.name), parse_mode=ParseMode.HTML
-    )
+    await query.edit_message_text(text(context, "organisation.left", name=organisation.name))
 
 
 async def keep_representing(update: Update, context: Ctx) -> None:
     """The confirmation's No: nothing changes."""
     query = require_query(update)
     await query.answer()
-    await query.edit_message_text(
-        text(context, "organisation.leave-kept"), parse_mode=ParseMode.HTML
-    )
+    await query.edit_message_text(text(context, "organisation.leave-kept"))
 
 
 # Requests to represent an organisation (outside the conversation)
@@ -505,7 +500,7 @@ async def keep_representing(update: Update, context: Ctx) -> None:
 def _request_text(context: Ctx, request: Request) -> Html:
     """The request as the decider saw it, with its state now."""
     actor = require_actor(context)
-    notice = service.request_message(context.deps.texts, actor.language, request)
+    notice = views.organisations.request_message(context.deps.texts, actor.language, request)
     state = text(
         context,
         f"organisation.request-state-{request.representative.state}",
@@ -532,31 +527,24 @@ async def list_requests(update: Update, context: Ctx) -> None:
     query = require_query(update)
     try:
         pending = await service.pending_requests(context.deps.db, require_actor(context))
-    except DomainError as exc:
-        await query.answer(text(context, exc.key), show_alert=True)
+    except DomainError as error:
+        await refuse(update, context, error)
         return
     await query.answer()
     if not pending.requests:
-        await query.edit_message_text(
-            text(context, "organisation.requests-none"), parse_mode=ParseMode.HTML
-        )
+        await query.edit_message_text(text(context, "organisation.requests-none"))
         return
     language = require_actor(context).language
     for request in pending.requests:
-        message = service.request_message(context.deps.texts, language, request)
-        markup = message.reply_markup
-        await reply(
-            update,
-            message.text,
-            None if markup is None else InlineKeyboardMarkup.de_json(markup, context.bot),
-        )
+        message = views.organisations.request_message(context.deps.texts, language, request)
+        await reply(update, message.text, message.markup)
 
 
 async def decide(update: Update, context: Ctx) -> None:
     """Accept or Decline on a request: decide it, or show how it was already decided."""
     query = require_query(update)
-    match = DECIDE.fullmatch(query.data or "")
-    if match is None:
+    press = DecideButton.parse(query.data)
+    if press is None:
         await answer_stale(update, context)
         return
     deps = context.deps
@@ -564,19 +552,16 @@ async def decide(update: Update, context: Ctx) -> None:
         decision = await service.decide(
             deps.db,
             require_actor(context),
-            int(match.group(2)),
-            match.group(1) == "accept",
-            deps.texts,
+            press.representative_id,
+            press.decision == "accept",
             deps.clock(),
         )
-    except DomainError as exc:
-        await query.answer(text(context, exc.key), show_alert=True)
+    except DomainError as error:
+        await refuse(update, context, error)
         return
     # A late or repeated press is quiet: the message just shows how things stand.
     await query.answer(None if decision.changed else text(context, "organisation.already-decided"))
-    await query.edit_message_text(
-        _request_text(context, decision.request), parse_mode=ParseMode.HTML
-    )
+    await query.edit_message_text(_request_text(context, decision.request))
 
 
 def _text_step(step: Step) -> list[BaseHandler[Update, Ctx, object]]:
@@ -625,6 +610,6 @@ def register(app: App, flows: Flows) -> None:
     app.add_handler(PersonalButton(ask_leave, pattern=r"^org:leave:"))
     app.add_handler(PersonalButton(leave, pattern=r"^org:leave-yes:"))
     app.add_handler(PersonalButton(keep_representing, pattern=r"^org:leave-no$"))
-    app.add_handler(PersonalButton(decide, pattern=r"^org:(accept|decline):"))
+    app.add_handler(PersonalButton(decide, pattern=DecideButton.pattern()))
     app.add_handler(PersonalButton(list_requests, pattern=r"^org:requests$"))
     flows.add(app, organisation_flow())

@@ -26,7 +26,6 @@ from telegram.ext import (
 from bot.context import App, Ctx
 from bot.errors import DomainError, NotAllowed
 from bot.i18n import Html, escape
-from bot.meeting_card import local_when
 from bot.services import roles as service
 from handlers import flow
 from handlers import start as start_handlers
@@ -43,6 +42,7 @@ from handlers.common import (
     text,
 )
 from handlers.flow import Flow, Flows
+from handlers.views.meetings import local_when
 
 TIMEOUT = timedelta(minutes=15)
 END = flow.END

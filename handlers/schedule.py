@@ -10,12 +10,11 @@ from telegram import Chat, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
 from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 
+from bot import ics
 from bot.config import Language
 from bot.context import App, Ctx
 from bot.errors import ConsentRequired, UnknownSector
 from bot.i18n import Html, Texts
-from bot.meeting_card import card_keyboard, card_text, local_when
-from bot.services import calendar as calendar_service
 from bot.services import schedule as schedule_service
 from bot.services.schedule import MeetingView, SchedulePage
 from handlers import start as start_handlers
@@ -30,6 +29,7 @@ from handlers.common import (
     require_query,
     text,
 )
+from handlers.views.meetings import card_keyboard, card_text, local_when
 
 PAGE = re.compile(r"sched:page:(mine|all):([0-9]{1,3})")
 TEAM_PAGE = re.compile(r"sched:team:([0-9]{1,9}):([0-9]{1,3})")
@@ -72,7 +72,7 @@ def meeting_card(
         ]
         rows = [row for row in rows if row]
     else:
-        url = calendar_service.google_calendar_url(
+        url = ics.google_calendar_url(
             meeting, language, team=view.team, bot_username=bot_username, zone=zone
         )
         rows.append([InlineKeyboardButton(texts.get(language, "calendar.google"), url=url)])

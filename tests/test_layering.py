@@ -14,15 +14,7 @@ SERVICES = ROOT / "bot" / "services"
 
 # Rendering for a face (Telegram or the web) lives on that face's side: handlers/views/ and
 # bot/web/. Importing any of these from a service puts texts or Telegram into the domain.
-PRESENTATION = ("telegram", "bot.i18n", "bot.meeting_card", "bot.keyboards", "handlers")
-
-# Services whose rendering has not moved to handlers/views/ yet (issue 11). Empty when done;
-# the test below fails when a module here no longer needs its place, so the list only shrinks.
-STILL_RENDERING = {
-    "broadcasts",
-    "meetings",
-    "organisations",
-}
+PRESENTATION = ("telegram", "bot.i18n", "handlers")
 
 
 def _imports(path: Path) -> set[str]:
@@ -45,11 +37,7 @@ def _offenders(banned: tuple[str, ...]) -> set[str]:
 
 
 def test_services_import_no_telegram_and_no_texts() -> None:
-    assert _offenders(PRESENTATION) - STILL_RENDERING == set()
-
-
-def test_the_list_of_services_still_rendering_only_shrinks() -> None:
-    assert STILL_RENDERING - _offenders(PRESENTATION) == set()
+    assert _offenders(PRESENTATION) == set()
 
 
 def test_the_check_sees_a_banned_import(tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ import pytest
 from bot import limits
 from bot.services import broadcasts as service
 from bot.services.users import Actor
+from handlers.views.broadcasts import header_room
 from tests.harness import BotDriver, TgUser
 from tests.meeting_factory import db_of
 from tests.test_broadcasts import MOD, draft, moderator, sends, write
@@ -61,4 +62,4 @@ async def test_a_broadcast_telegram_would_refuse_is_refused_at_preview(
     )
     draft_ = service.Draft(everyone=True, body=body)
     with pytest.raises(service.Unsendable):
-        await service.prepare(db_of(bot), actor, draft_, bot.app.bot_data["texts"])
+        await service.prepare(db_of(bot), actor, draft_, header_room(bot.app.bot_data["texts"]))

@@ -17,10 +17,12 @@ from telegram import InlineKeyboardMarkup, MessageEntity
 from bot import limits
 from bot.config import LANGUAGES, Language
 from bot.i18n import Texts
-from bot.meeting_card import card_keyboard, card_text
+from bot.services import meeting_input
 from bot.services import meetings as meetings_service
 from bot.services.rsvp import RsvpCounts
 from handlers.broadcasts import formatted_html
+from handlers.views import meetings as meetings_view
+from handlers.views.meetings import card_keyboard, card_text
 from storage.models import Meeting, Team
 
 TEXTS = Texts()
@@ -80,10 +82,10 @@ def meeting(title: str, place: str, url: str, agenda: str) -> Meeting:
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
-    title=nasty_text(meetings_service.TITLE_MAX),
-    place=nasty_text(meetings_service.PLACE_MAX),
-    url=nasty_text(meetings_service.URL_MAX - len("https://")),
-    agenda=nasty_text(meetings_service.AGENDA_MAX),
+    title=nasty_text(meeting_input.TITLE_MAX),
+    place=nasty_text(meeting_input.PLACE_MAX),
+    url=nasty_text(meeting_input.URL_MAX - len("https://")),
+    agenda=nasty_text(meeting_input.AGENDA_MAX),
     language=st.sampled_from(LANGUAGES),
 )
 def test_meeting_card_and_its_notices_fit(
@@ -93,10 +95,11 @@ def test_meeting_card_and_its_notices_fit(
     counts = RsvpCounts(going=100_000, maybe=100_000, not_going=100_000, waiting=100_000)
     lang = language
     assert_fits(card_text(m, TEAM, lang, TEXTS, ZONE, counts), card_keyboard(m, lang, TEXTS))
-    series = [m] * 60
-    assert_fits(meetings_service.publication_text(series, TEAM, lang, TEXTS, ZONE))
-    assert_fits(meetings_service.reminder_text(m, TEAM, 10_080, lang, TEXTS, ZONE))
-    assert_fits(meetings_service.cancellation_text(series, TEAM, lang, TEXTS, ZONE))
+    series = meetings_service.SeriesNotice(team=TEAM, meeting=m, starts=(m.starts_at,) * 60)
+    reminder = meetings_service.ReminderNotice(team=TEAM, meeting=m, lead_minutes=10_080)
+    assert_fits(meetings_view.publication_text(series, lang, TEXTS, ZONE))
+    assert_fits(meetings_view.reminder_text(reminder, lang, TEXTS, ZONE))
+    assert_fits(meetings_view.cancellation_text(series, lang, TEXTS, ZONE))
 
 
 @st.composite

@@ -13,8 +13,8 @@ import pytest
 from bot.config import Config
 from bot.housekeeping import run_housekeeping
 from bot.i18n import Texts
-from bot.meeting_card import card_keyboard, card_text
 from bot.services.rsvp import RsvpCounts
+from handlers.views.meetings import card_keyboard, card_text
 from storage.models import Meeting, Team
 from tests.conftest import ADMIN_ID, start_driver, stop_driver
 from tests.fakes import Call
@@ -689,7 +689,7 @@ async def test_started_meeting_cannot_be_edited(bot: BotDriver) -> None:
 
 
 def test_year_less_date_means_the_next_such_date() -> None:
-    from bot.services.meetings import parse_start
+    from bot.services.meeting_input import parse_start
 
     now = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
     assert parse_start("03.12 17:00", WARSAW, now) == datetime(2026, 12, 3, 17, 0)

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.config import Config
-from bot.services.meetings import MeetingDraft, occurrences, resolve_local
+from bot.services.meeting_input import MeetingDraft, occurrences, resolve_local
 from tests.conftest import start_driver, stop_driver
 from tests.harness import BotDriver, Clock, TgUser, texts_of
 from tests.meeting_factory import db_of, make_moderator

@@ -13,7 +13,7 @@ import pytest
 
 from bot.config import Config
 from bot.errors import ConsentRequired
-from bot.i18n import PLACEHOLDER, Texts, load_catalog
+from bot.i18n import PLACEHOLDER, load_catalog
 from bot.services import organisations as service
 from bot.services.organisations import OrganisationDraft
 from storage.database import Database
@@ -573,7 +573,6 @@ async def db(tmp_path: Path) -> AsyncIterator[Database]:
 
 
 NOW = Clock().now
-TEXTS = Texts()
 
 
 async def add_consented_user(db: Database, user_id: int) -> None:
@@ -651,7 +650,7 @@ async def test_service_raises_domain_errors_not_integrity_errors(
 ) -> None:
     await add_consented_user(db, 1)
     with pytest.raises(error):
-        await service.register_organisation(db, 1, draft, 1, TEXTS, NOW)
+        await service.register_organisation(db, 1, draft, 1, NOW)
     assert await service.my_organisation(db, 1) is None
 
 
@@ -659,9 +658,9 @@ async def test_service_requires_consent(db: Database) -> None:
     await db.run(lambda unit: unit.users.add_user(5, "pl", NOW))
     draft = OrganisationDraft(name="Org", register_type="none")
     with pytest.raises(ConsentRequired):
-        await service.register_organisation(db, 5, draft, 1, TEXTS, NOW)
+        await service.register_organisation(db, 5, draft, 1, NOW)
     with pytest.raises(ConsentRequired):
-        await service.register_organisation(db, 6, draft, 1, TEXTS, NOW)  # unknown user
+        await service.register_organisation(db, 6, draft, 1, NOW)  # unknown user
 
 
 async def test_service_concurrent_saves_of_one_new_krs(db: Database) -> None:
@@ -674,7 +673,6 @@ async def test_service_concurrent_saves_of_one_new_krs(db: Database) -> None:
                 user_id,
                 OrganisationDraft(name=f"Org {user_id}", register_type="krs", krs=KRS),
                 1,
-                TEXTS,
                 NOW,
             )
             for user_id in range(1, 6)
@@ -696,7 +694,7 @@ async def test_service_stores_the_compact_forms(db: Database) -> None:
         nip="PL 123-456-32-18",
         regon="12345678512347",
     )
-    registered = await service.register_organisation(db, 1, draft, 1, TEXTS, NOW)
+    registered = await service.register_organisation(db, 1, draft, 1, NOW)
     organisation = registered.card.organisation
     assert (organisation.name, organisation.krs, organisation.nip, organisation.regon) == (
         "Fundacja Dobra",

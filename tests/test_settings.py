@@ -346,7 +346,6 @@ async def test_a_reminder_lead_turned_off_skips_the_user(
 async def test_meeting_reminders_carry_their_lead_time(bot: BotDriver, anna: TgUser) -> None:
     await bot.onboard(anna, sectors=["culture"])
     meeting_id = await add_meeting(bot, starts_in=timedelta(days=3))
-    deps = deps_of(bot)
     now = bot.clock()
 
     def schedule(conn: sqlite3.Connection) -> list[int | None]:
@@ -355,9 +354,7 @@ async def test_meeting_reminders_carry_their_lead_time(bot: BotDriver, anna: TgU
         team = Unit(conn).teams.get_team(meeting.team_id)
         assert team is not None
         meeting = meeting.model_copy(update={"reminder_minutes": [1440, 60]})
-        meetings_service._schedule_reminders(
-            Unit(conn), meeting, team, now, deps.texts, deps.config.zone, 900
-        )
+        meetings_service._schedule_reminders(Unit(conn), meeting, team, now, 900)
         rows = conn.execute(
             "SELECT * FROM announcements WHERE kind = 'meeting-reminder' ORDER BY due_at"
         ).fetchall()

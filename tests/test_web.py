@@ -15,7 +15,7 @@ from icalendar import Calendar, Component
 from bot.config import Config
 from bot.dispatcher import dispatch_once
 from bot.i18n import Texts
-from bot.services.calendar import event_uid
+from bot.ics import event_uid
 from bot.web.server import SiteRunner
 from bot.web.site import build_site
 from storage.database import Database, ReadOnlyDatabase

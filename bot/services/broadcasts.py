@@ -14,17 +14,17 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict
 
 from bot import limits
-from bot.config import LANGUAGES, Language
+from bot.config import Language
 from bot.errors import DomainError, NotAllowed, StaleButton, UnknownSector
-from bot.i18n import Html, Texts
 from bot.services import audit, delivery
-from bot.services.delivery import DeliveryCounts, OutgoingMessage
+from bot.services.delivery import DeliveryCounts
 from bot.services.users import Actor
 from storage import broadcasts as storage
 from storage.broadcasts import Broadcast
@@ -60,7 +60,13 @@ def register(registry: delivery.Registry) -> None:
     """Broadcasts' audiences (chosen sectors, everyone) and notice kind for the engine."""
     registry.add_audience("broadcast", _recipients)
     registry.add_audience("all", lambda unit, key: unit.broadcasts.list_all_recipients(key))
-    registry.add_kinds("news", "broadcast")
+    registry.add_kinds("news", BROADCAST_KIND)
+
+
+# The notice kind of every part; each face registers its renderer (handlers/views/broadcasts.py).
+BROADCAST_KIND = "broadcast"
+# The room (UTF-16 units) a face's header takes above the first part, for these sectors.
+HeaderRoom = Callable[[Sequence[Team]], int]
 
 
 # Telegram's limits (UTF-16 code units after the entities are parsed).
@@ -132,12 +138,24 @@ class Audience(BaseModel):
     groups: int
 
 
-class Prepared(BaseModel):
-    """The parts as every recipient gets them, in each language, and who they reach."""
+class BroadcastPart(BaseModel):
+    """Notice data: one part of a broadcast; the first carries the sectors' header."""
 
     model_config = ConfigDict(frozen=True)
 
-    parts: list[dict[Language, OutgoingMessage]]
+    teams: tuple[Team, ...]
+    first: bool
+    text: str  # Telegram HTML, as the author formatted it
+    photo_file_id: str | None = None
+    document_file_id: str | None = None
+
+
+class Prepared(BaseModel):
+    """The parts as every recipient gets them, and who they reach."""
+
+    model_config = ConfigDict(frozen=True)
+
+    parts: list[BroadcastPart]
     audience: Audience
 
 
@@ -161,13 +179,16 @@ def visible_length(body: str) -> int:
         raise Unsendable(reason=str(exc)) from exc
 
 
-def _check(message: OutgoingMessage) -> OutgoingMessage:
+def _check(part: BroadcastPart, header_room: int) -> BroadcastPart:
     """Refuse a part Telegram would refuse: HTML it cannot parse, over the length limit."""
-    media = message.photo_file_id is not None or message.document_file_id is not None
+    media = part.photo_file_id is not None or part.document_file_id is not None
     limit = CAPTION_LIMIT if media else TEXT_LIMIT
-    if visible_length(message.text) > limit:
+    length = visible_length(part.text)
+    if part.first:
+        length = header_room - 2 + (length + 2 if part.text else 0)
+    if length > limit:
         raise TooLong(parts=MAX_PARTS, limit=TEXT_LIMIT)
-    return message
+    return part
 
 
 def paragraphs(body: str) -> list[str]:
@@ -215,56 +236,39 @@ def check_attachment(kind: str, size: int | None) -> None:
         raise TooLarge(limit_mb=limit // (1024 * 1024))
 
 
-def _header(teams: list[Team], language: Language, texts: Texts) -> Html:
-    # Everyone's broadcast comes from the coordinating team (its name from the config).
-    names = ", ".join(team.name(language) for team in teams)
-    return texts.get(language, "broadcasts.header", sectors=names)
-
-
-def _parts(draft: Draft, teams: list[Team], texts: Texts) -> list[dict[Language, OutgoingMessage]]:
-    headers = {language: _header(teams, language, texts) for language in LANGUAGES}
-    header_room = max(visible_length(header) for header in headers.values()) + 2
+def _parts(draft: Draft, teams: list[Team], header_room: HeaderRoom) -> list[BroadcastPart]:
+    room = header_room(teams)
     body = draft.body.strip()
     visible_length(body)  # HTML Telegram cannot parse is refused before any splitting
     media = draft.photo_file_id is not None or draft.document_file_id is not None
     if not body and not media:
         raise EmptyMessage()
-    texts_parts: list[str]
+    pieces: list[str]
     with_caption = False
-    if media and visible_length(body) + header_room <= CAPTION_LIMIT:
-        texts_parts, with_caption = [body], True
+    if media and visible_length(body) + room <= CAPTION_LIMIT:
+        pieces, with_caption = [body], True
     elif media:
-        texts_parts = split(body, TEXT_LIMIT, TEXT_LIMIT)
+        pieces = split(body, TEXT_LIMIT, TEXT_LIMIT)
     else:
-        texts_parts = split(body, TEXT_LIMIT - header_room, TEXT_LIMIT)
-    total = len(texts_parts) + (0 if with_caption or not media else 1)
+        pieces = split(body, TEXT_LIMIT - room, TEXT_LIMIT)
+    total = len(pieces) + (0 if with_caption or not media else 1)
     if total > MAX_PARTS:
         raise TooLong(parts=MAX_PARTS, limit=TEXT_LIMIT)
 
-    def first(language: Language, text: str) -> str:
-        return f"{headers[language]}\n\n{text}" if text else str(headers[language])
-
-    result: list[dict[Language, OutgoingMessage]] = []
+    result: list[BroadcastPart] = []
     if media:
-        caption = texts_parts.pop(0) if with_caption else ""
         result.append(
-            {
-                language: OutgoingMessage(
-                    text=first(language, caption),
-                    photo_file_id=draft.photo_file_id,
-                    document_file_id=draft.document_file_id,
-                )
-                for language in LANGUAGES
-            }
-        )
-    for text in texts_parts:
-        if result:
-            result.append({language: OutgoingMessage(text=text) for language in LANGUAGES})
-        else:
-            result.append(
-                {language: OutgoingMessage(text=first(language, text)) for language in LANGUAGES}
+            BroadcastPart(
+                teams=tuple(teams),
+                first=True,
+                text=pieces.pop(0) if with_caption else "",
+                photo_file_id=draft.photo_file_id,
+                document_file_id=draft.document_file_id,
             )
-    return [{language: _check(message) for language, message in part.items()} for part in result]
+        )
+    for text in pieces:
+        result.append(BroadcastPart(teams=tuple(teams), first=not result, text=text))
+    return [_check(part, room) for part in result]
 
 
 def parse_when(raw: str, zone: ZoneInfo, now: datetime) -> datetime:
@@ -330,12 +334,12 @@ def _audience(unit: Unit, draft: Draft) -> Audience:
     return Audience(people=len(recipients) - groups, groups=groups)
 
 
-async def prepare(db: Database, actor: Actor, draft: Draft, texts: Texts) -> Prepared:
-    """Check the draft and render it exactly as it will be sent; count who it reaches."""
+async def prepare(db: Database, actor: Actor, draft: Draft, header_room: HeaderRoom) -> Prepared:
+    """Check the draft and split it exactly as it will be sent; count who it reaches."""
 
     def inner(unit: Unit) -> Prepared:
         teams = _chosen(unit, actor, draft)
-        return Prepared(parts=_parts(draft, teams, texts), audience=_audience(unit, draft))
+        return Prepared(parts=_parts(draft, teams, header_room), audience=_audience(unit, draft))
 
     return await db.run(inner)
 
@@ -348,7 +352,7 @@ async def create(
     actor: Actor,
     draft: Draft,
     *,
-    texts: Texts,
+    header_room: HeaderRoom,
     now: datetime,
     progress_chat_id: int | None,
     progress_message_id: int | None,
@@ -357,7 +361,7 @@ async def create(
 
     def inner(unit: Unit) -> Broadcast:
         teams = _chosen(unit, actor, draft)
-        parts = _parts(draft, teams, texts)
+        parts = _parts(draft, teams, header_room)
         if draft.due_at is not None and draft.due_at <= now:
             raise BadTime(zone="UTC")
         due = draft.due_at or now
@@ -372,13 +376,13 @@ async def create(
             progress_message_id=progress_message_id,
             now=now,
         )
-        for messages in parts:
+        for part in parts:
             delivery.announce(
                 unit,
-                kind="broadcast",
+                kind=BROADCAST_KIND,
                 audience="broadcast",
                 audience_id=broadcast_id,
-                messages=messages,
+                data=part,
                 now=now,
                 due_at=due,
                 subject=storage.subject(broadcast_id),

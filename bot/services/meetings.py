@@ -1,34 +1,29 @@
-"""Sector meetings, moderator side: read what moderators type, publish, edit and cancel
-meetings and series; their notices and reminders are queued in the same transaction.
-
-Time rule (the deployment's zone, `config.zone`; everything stored in UTC):
-- a typed local time that does not exist (the spring-forward gap, e.g. 02:30 on the last
-  Sunday of March in Europe/Warsaw) is moved forward by the length of the gap (-> 03:30 CEST);
-- an ambiguous one (02:30 on the last Sunday of October happens twice) means the first of
-  the two (fold=0: 02:30 CEST, i.e. 00:30 UTC);
-- reminders are computed in UTC from the resolved start (start - lead time), so each lead
-  time gives exactly one reminder whatever DST does in between;
-- a series keeps the typed local wall time (weekly at 17:00 stays 17:00 local across DST).
-"""
+"""Sector meetings, moderator side: publish, edit and cancel meetings and series; their
+notices (as data) and reminders are queued in the same transaction. Reading what moderators
+type, and the time rule for local times, is bot/services/meeting_input.py."""
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Sequence
-from datetime import UTC, date, datetime, timedelta
+from collections.abc import Sequence
+from datetime import datetime, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_date
 from pydantic import BaseModel, ConfigDict
 
-from bot.config import Language, MeetingsConfig
+from bot.config import MeetingsConfig
 from bot.errors import DomainError, NotAllowed, UnknownSector
-from bot.i18n import Html, Texts
-from bot.meeting_card import card_keyboard, card_text, local_when
 from bot.services import audit, delivery
 from bot.services import rsvp as rsvp_service
-from bot.services.delivery import OutgoingMessage
+from bot.services.meeting_input import (
+    PLACE_MAX,
+    PLACE_MIN,
+    InvalidInput,
+    MeetingDraft,
+    check_start,
+    occurrences,
+    resolve_local,
+)
 from bot.services.users import Actor
 from storage.database import Database
 from storage.models import Meeting, Team
@@ -40,39 +35,26 @@ def register(registry: delivery.Registry) -> None:
     # The 'meeting' audience: the team's subscribers plus whoever RSVPed going/maybe, minus
     # whoever answered not going (used by reminders, change and cancellation notices).
     registry.add_audience("meeting", lambda unit, key: unit.meetings.list_notice_recipients(key))
-    registry.add_kinds("news", "meeting-notice", "meeting-change", "meeting-cancelled")
-    registry.add_kinds("reminder", "meeting-reminder")
+    registry.add_kinds("news", NEW_KIND, CHANGE_KIND, CANCELLED_KIND)
+    registry.add_kinds("reminder", REMINDER_KIND)
 
 
-TITLE_MIN, TITLE_MAX = 3, 150
-PLACE_MIN, PLACE_MAX = 3, 300
-URL_MIN, URL_MAX = 8, 500
-AGENDA_MAX = 2000
-DURATION_DEFAULT = 90
-DURATION_MIN, DURATION_MAX = 5, 1440
-CAPACITY_MAX = 100_000
-INTERVAL_MIN, INTERVAL_MAX = 2, 12
-LEADS_MAX = 5
-LEAD_MIN, LEAD_MAX = 5, 30 * 1440
-MAX_AHEAD = timedelta(days=2 * 365)
+# The notice kinds; each face registers a renderer per kind (handlers/views/meetings.py).
+NEW_KIND = "meeting-notice"
+CHANGE_KIND = "meeting-change"
+CANCELLED_KIND = "meeting-cancelled"
+REMINDER_KIND = "meeting-reminder"
+
+
 # Dates of a series listed in its notice; the rest is counted ("and 8 more").
 SERIES_DATES_SHOWN = 12
 # Old and new values in a change notice are cut to this length, so that the notice with the
 # full card stays under Telegram's 4,096 characters (the card itself shows the new value).
 CHANGE_VALUE_MAX = 120
 
-Recurrence = Literal["none", "weekly", "monthly"]
 Scope = Literal["one", "series"]
 EditField = Literal["title", "start", "duration", "place", "agenda", "capacity"]
 EDIT_FIELDS: tuple[EditField, ...] = ("title", "start", "duration", "place", "agenda", "capacity")
-
-
-class InvalidInput(DomainError):
-    """What the moderator typed cannot be used; `key` says why (the step is asked again)."""
-
-    def __init__(self, key: str, **values: object) -> None:
-        super().__init__(**values)
-        self.key = key
 
 
 class MeetingNotFound(DomainError):
@@ -89,23 +71,6 @@ class MeetingStarted(DomainError):
 
 class Unchanged(DomainError):
     key = "meetings.edit-unchanged"
-
-
-class MeetingDraft(BaseModel):
-    """The answers of /new_meeting so far; nothing is stored until Publish."""
-
-    team_id: int | None = None
-    title: str | None = None
-    local_start: datetime | None = None  # naive wall time in the deployment's zone
-    duration_minutes: int = DURATION_DEFAULT
-    place: str | None = None
-    online_url: str | None = None
-    agenda: str | None = None
-    capacity: int | None = None
-    reminder_minutes: tuple[int, ...] | None = None  # None: the configured default
-    recurrence: Recurrence = "none"
-    interval_n: int = 1
-    until: date | None = None
 
 
 class Published(BaseModel):
@@ -127,249 +92,42 @@ class Managed(BaseModel):
     later_in_series: int
 
 
-# ---------------------------------------------------------------- reading typed input
+# ---------------------------------------------------------------- notices (as data)
 
 
-def resolve_local(local: datetime, zone: ZoneInfo) -> datetime:
-    """Turn a naive local wall time into UTC by the module's DST rule."""
-    # fold=0 gives exactly the stated rule in zoneinfo: in a gap the offset before the
-    # transition applies (02:30 CET = 03:30 CEST), an ambiguous time takes its first instance.
-    return local.replace(tzinfo=zone, fold=0).astimezone(UTC)
+class SeriesNotice(BaseModel):
+    """Notice data: a meeting (or a series from it) was published or cancelled."""
+
+    model_config = ConfigDict(frozen=True)
+
+    team: Team
+    meeting: Meeting  # the first one: its card (and, once published, its buttons)
+    starts: tuple[datetime, ...]  # every occurrence's start; a series lists its dates
 
 
-_ISO = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")
-_DMY = re.compile(r"(\d{1,2})\.(\d{1,2})\.(\d{4})")
-_DM = re.compile(r"(\d{1,2})\.(\d{1,2})\.?")
-_TIME = re.compile(r"(\d{1,2}):(\d{2})")
+class ReminderNotice(BaseModel):
+    """Notice data: a meeting starts in `lead_minutes`."""
+
+    model_config = ConfigDict(frozen=True)
+
+    team: Team
+    meeting: Meeting
+    lead_minutes: int
 
 
-def _date_parts(text: str) -> tuple[int | None, int, int] | None:
-    """(year or None, month, day) of a typed date, or None if the format is not known."""
-    if match := _ISO.fullmatch(text):
-        return int(match[1]), int(match[2]), int(match[3])
-    if match := _DMY.fullmatch(text):
-        return int(match[3]), int(match[2]), int(match[1])
-    if match := _DM.fullmatch(text):
-        return None, int(match[2]), int(match[1])
-    return None
+class ChangeNotice(BaseModel):
+    """Notice data: what changed in a meeting, and in how many occurrences."""
+
+    model_config = ConfigDict(frozen=True)
+
+    team: Team
+    old: Meeting
+    new: Meeting
+    count: int
 
 
-def parse_start(text: str, zone: ZoneInfo, now: datetime) -> datetime:
-    """Read `2026-12-03 17:00`, `3.12.2026 17:00` or `03.12 17:00`; return the local time."""
-    parts = text.strip().split()
-    if len(parts) != 2:
-        raise InvalidInput("meetings.bad-start-format")
-    day, clock = _date_parts(parts[0]), _TIME.fullmatch(parts[1])
-    if day is None or clock is None:
-        raise InvalidInput("meetings.bad-start-format")
-    year, month, dom = day
-    hour, minute = int(clock[1]), int(clock[2])
-    local_now = now.astimezone(zone)
-    try:
-        if year is not None:
-            local = datetime(year, month, dom, hour, minute)
-        else:
-            # No year: the next such date (this year, or next year if it has passed).
-            local = datetime(local_now.year, month, dom, hour, minute)
-            if resolve_local(local, zone) <= now:
-                local = local.replace(year=local_now.year + 1)
-    except ValueError:
-        raise InvalidInput("meetings.bad-start-invalid") from None
-    check_start(local, zone, now)
-    return local
-
-
-def check_start(local: datetime, zone: ZoneInfo, now: datetime) -> datetime:
-    """Refuse a start in the past or more than two years ahead; return it in UTC."""
-    start = resolve_local(local, zone)
-    if start <= now:
-        raise InvalidInput(
-            "meetings.bad-start-past", now=now.astimezone(zone).strftime("%Y-%m-%d %H:%M")
-        )
-    if start > now + MAX_AHEAD:
-        raise InvalidInput("meetings.bad-start-far")
-    return start
-
-
-_SPAN = re.compile(r"(?:\d{1,5}(?:d|h|min|m)?)+")
-_SPAN_PART = re.compile(r"(\d{1,5})(d|h|min|m)?")
-_UNIT_MINUTES = {"d": 1440, "h": 60, "min": 1, "m": 1, None: 1}
-
-
-def _span_minutes(text: str) -> int | None:
-    """Minutes of `90`, `90m`, `1h30`, `2h`, `2d` (a bare number is minutes)."""
-    compact = re.sub(r"\s+", "", text.lower())
-    if not compact or not _SPAN.fullmatch(compact):
-        return None
-    return sum(int(part[1]) * _UNIT_MINUTES[part[2]] for part in _SPAN_PART.finditer(compact))
-
-
-def parse_title(text: str) -> str:
-    """A title of 3 to 150 characters on one line."""
-    title = " ".join(text.split())
-    if not TITLE_MIN <= len(title) <= TITLE_MAX:
-        raise InvalidInput("meetings.bad-title", min=TITLE_MIN, max=TITLE_MAX)
-    return title
-
-
-def parse_duration(text: str) -> int:
-    """A duration in minutes (`90`, `1h30`, `2h`), 5 minutes to 24 hours."""
-    minutes = _span_minutes(text)
-    if minutes is None or not DURATION_MIN <= minutes <= DURATION_MAX:
-        raise InvalidInput("meetings.bad-duration", min=DURATION_MIN, max=DURATION_MAX)
-    return minutes
-
-
-_URL = re.compile(r"https?://\S+", re.IGNORECASE)
-
-
-def parse_place(text: str) -> tuple[str | None, str | None]:
-    """An address, an online link (http/https) or both: (place, online_url)."""
-    urls = _URL.findall(text)
-    if len(urls) > 1:
-        raise InvalidInput("meetings.bad-place", min=PLACE_MIN, max=PLACE_MAX)
-    url = urls[0] if urls else None
-    if url is not None and not URL_MIN <= len(url) <= URL_MAX:
-        raise InvalidInput("meetings.bad-url", max=URL_MAX)
-    rest = " ".join(_URL.sub(" ", text).split()).strip(" ,;|-–")
-    place = rest or None
-    if place is not None and not PLACE_MIN <= len(place) <= PLACE_MAX:
-        raise InvalidInput("meetings.bad-place", min=PLACE_MIN, max=PLACE_MAX)
-    if place is None and url is None:
-        raise InvalidInput("meetings.bad-place", min=PLACE_MIN, max=PLACE_MAX)
-    return place, url
-
-
-def parse_agenda(text: str) -> str:
-    """An agenda of up to 2,000 characters (line breaks kept)."""
-    agenda = text.strip()
-    if not agenda or len(agenda) > AGENDA_MAX:
-        raise InvalidInput("meetings.bad-agenda", max=AGENDA_MAX, length=len(agenda))
-    return agenda
-
-
-def parse_capacity(text: str) -> int:
-    """A number of places, 1 to 100,000."""
-    value = text.strip()
-    if not value.isdigit() or not 1 <= int(value) <= CAPACITY_MAX:
-        raise InvalidInput("meetings.bad-capacity", max=CAPACITY_MAX)
-    return int(value)
-
-
-def parse_leads(text: str) -> tuple[int, ...]:
-    """Reminder lead times such as `2d, 3h, 30m` (or `-` for none), longest first."""
-    if text.strip() in {"-", "0"}:
-        return ()
-    leads = set()
-    for item in re.split(r"[,;]", text):
-        minutes = _span_minutes(item)
-        if minutes is None or not LEAD_MIN <= minutes <= LEAD_MAX:
-            raise InvalidInput("meetings.bad-reminders", max=LEADS_MAX)
-        leads.add(minutes)
-    if len(leads) > LEADS_MAX:
-        raise InvalidInput("meetings.bad-reminders", max=LEADS_MAX)
-    return tuple(sorted(leads, reverse=True))
-
-
-def parse_interval(text: str) -> int:
-    """`every N weeks`: N from 2 to 12."""
-    value = text.strip()
-    if not value.isdigit() or not INTERVAL_MIN <= int(value) <= INTERVAL_MAX:
-        raise InvalidInput("meetings.bad-interval", min=INTERVAL_MIN, max=INTERVAL_MAX)
-    return int(value)
-
-
-def parse_until(text: str, first: datetime) -> date:
-    """The last date of a series (inclusive), not before the first meeting."""
-    parts = _date_parts(text.strip())
-    if parts is None:
-        raise InvalidInput("meetings.bad-until-format")
-    year, month, dom = parts
-    try:
-        until = date(first.year if year is None else year, month, dom)
-        if year is None and until < first.date():
-            until = until.replace(year=first.year + 1)
-    except ValueError:
-        raise InvalidInput("meetings.bad-until-invalid") from None
-    if until < first.date():
-        raise InvalidInput("meetings.bad-until-before")
-    if until > first.date() + MAX_AHEAD:
-        raise InvalidInput("meetings.bad-start-far")
-    return until
-
-
-def _nth_weekday(year: int, month: int, weekday: int, n: int) -> date | None:
-    first = date(year, month, 1)
-    day = 1 + (weekday - first.weekday()) % 7 + 7 * (n - 1)
-    try:
-        return date(year, month, day)
-    except ValueError:
-        return None
-
-
-def occurrences(draft: MeetingDraft, limit: int) -> list[datetime]:
-    """Local wall times of every meeting of the draft (one unless it recurs).
-
-    Monthly series fall on the Nth weekday of the first meeting (e.g. the 2nd Tuesday);
-    months without a 5th such weekday are skipped.
-    """
-    first = draft.local_start
-    if first is None:
-        raise InvalidInput("meetings.draft-incomplete")
-    if draft.recurrence == "none":
-        return [first]
-    if draft.until is None:
-        raise InvalidInput("meetings.draft-incomplete")
-    result: list[datetime] = []
-    if draft.recurrence == "weekly":
-        step = timedelta(weeks=draft.interval_n)
-        current = first
-        while current.date() <= draft.until:
-            result.append(current)
-            current += step
-            if len(result) > limit:
-                break
-    else:
-        n, weekday = (first.day - 1) // 7 + 1, first.weekday()
-        year, month = first.year, first.month
-        while date(year, month, 1) <= draft.until and len(result) <= limit:
-            day = _nth_weekday(year, month, weekday, n)
-            if day is not None and day <= draft.until:
-                result.append(datetime.combine(day, first.time()))
-            year, month = (year + 1, 1) if month == 12 else (year, month + 1)
-    if not result:
-        raise InvalidInput("meetings.bad-until-before")
-    if len(result) > limit:
-        raise InvalidInput("meetings.bad-until-too-many", max=limit)
-    return result
-
-
-# ---------------------------------------------------------------- rendering notices
-
-
-def format_lead(minutes: int, language: Language, texts: Texts) -> str:
-    """`1 dzień`, `3 godziny`, `1 h 30 min`-style lead time in words."""
-    days, rest = divmod(minutes, 1440)
-    hours, mins = divmod(rest, 60)
-    parts = []
-    if days:
-        parts.append(texts.plural(language, "meetings.lead-days", days))
-    if hours:
-        parts.append(texts.plural(language, "meetings.lead-hours", hours))
-    if mins:
-        parts.append(texts.plural(language, "meetings.lead-minutes", mins))
-    return " ".join(parts)
-
-
-def _short_date(instant: datetime, language: Language, zone: ZoneInfo) -> str:
-    return str(format_date(instant.astimezone(zone).date(), "EEE d.MM.y", locale=language))
-
-
-def _message(
-    text: str, meeting: Meeting | None, language: Language, texts: Texts
-) -> OutgoingMessage:
-    markup = None if meeting is None else card_keyboard(meeting, language, texts).to_dict()
-    return OutgoingMessage(text=text, reply_markup=markup)
+def _series(meetings: Sequence[Meeting], team: Team) -> SeriesNotice:
+    return SeriesNotice(team=team, meeting=meetings[0], starts=tuple(m.starts_at for m in meetings))
 
 
 def _notify(
@@ -379,68 +137,20 @@ def _notify(
     audience: str,
     audience_id: int,
     about: Meeting,
-    render: Callable[[Language], str],
-    buttons: Meeting | None,
-    texts: Texts,
+    data: BaseModel,
     actor_id: int,
     now: datetime,
 ) -> None:
-    """Queue one immediate notice about a meeting, in every language (subject 'meeting:<id>')."""
+    """Queue one immediate notice about a meeting (subject 'meeting:<id>')."""
     delivery.announce(
         unit,
         kind=kind,
         audience=audience,
         audience_id=audience_id,
-        messages=delivery.messages_for(lambda lang: _message(render(lang), buttons, lang, texts)),
+        data=data,
         now=now,
         subject=f"meeting:{about.id}",
         created_by=actor_id,
-    )
-
-
-def _series_line(
-    meetings: Sequence[Meeting], language: Language, texts: Texts, zone: ZoneInfo
-) -> str:
-    shown = ", ".join(
-        _short_date(m.starts_at, language, zone) for m in meetings[:SERIES_DATES_SHOWN]
-    )
-    line = texts.plural(language, "meetings.series-dates", len(meetings), dates=shown)
-    hidden = len(meetings) - SERIES_DATES_SHOWN
-    if hidden > 0:
-        line = Html(line + " " + texts.plural(language, "meetings.series-more", hidden))
-    return line
-
-
-def publication_text(
-    meetings: Sequence[Meeting], team: Team, language: Language, texts: Texts, zone: ZoneInfo
-) -> Html:
-    """The notice subscribers get when a meeting (or a series) is published."""
-    parts: list[str] = [
-        texts.get(language, "meetings.notice-new"),
-        card_text(meetings[0], team, language, texts, zone),
-    ]
-    if len(meetings) > 1:
-        parts.append(_series_line(meetings, language, texts, zone))
-    return Html("\n\n".join(parts))
-
-
-def reminder_text(
-    meeting: Meeting, team: Team, lead: int, language: Language, texts: Texts, zone: ZoneInfo
-) -> Html:
-    """The reminder sent `lead` minutes before a meeting."""
-    header = texts.get(
-        language, "meetings.notice-reminder", lead=format_lead(lead, language, texts)
-    )
-    return Html(header + "\n\n" + card_text(meeting, team, language, texts, zone))
-
-
-def _reminder_messages(
-    meeting: Meeting, team: Team, lead: int, texts: Texts, zone: ZoneInfo
-) -> dict[Language, OutgoingMessage]:
-    return delivery.messages_for(
-        lambda lang: _message(
-            reminder_text(meeting, team, lead, lang, texts, zone), meeting, lang, texts
-        )
     )
 
 
@@ -449,8 +159,6 @@ def _schedule_reminders(
     meeting: Meeting,
     team: Team,
     now: datetime,
-    texts: Texts,
-    zone: ZoneInfo,
     created_by: int,
 ) -> int:
     """Queue one reminder per lead time still ahead; each expires when the meeting starts."""
@@ -461,10 +169,10 @@ def _schedule_reminders(
             continue  # a lead time already past is skipped, never sent late
         delivery.announce(
             unit,
-            kind="meeting-reminder",
+            kind=REMINDER_KIND,
             audience="meeting",
             audience_id=meeting.id,
-            messages=_reminder_messages(meeting, team, lead, texts, zone),
+            data=ReminderNotice(team=team, meeting=meeting, lead_minutes=lead),
             now=now,
             due_at=due,
             expires_at=meeting.starts_at,
@@ -515,10 +223,9 @@ async def preview(
     *,
     now: datetime,
     zone: ZoneInfo,
-    texts: Texts,
     config: MeetingsConfig,
-) -> OutgoingMessage:
-    """The publication notice exactly as subscribers will get it, in the actor's language."""
+) -> SeriesNotice:
+    """The publication notice's data exactly as subscribers will get it (nothing stored)."""
     if draft.team_id is None:
         raise InvalidInput("meetings.draft-incomplete")
     team = await db.run(_sector_for, actor, draft.team_id)
@@ -544,10 +251,7 @@ async def preview(
         )
         for start in _draft_starts(draft, now, zone, config.max_occurrences)
     ]
-    language = actor.language
-    return _message(
-        publication_text(meetings, team, language, texts, zone), meetings[0], language, texts
-    )
+    return _series(meetings, team)
 
 
 async def publish(
@@ -557,7 +261,6 @@ async def publish(
     *,
     now: datetime,
     zone: ZoneInfo,
-    texts: Texts,
     config: MeetingsConfig,
 ) -> Published:
     """Store the meeting(s), the notice to the sector's subscribers and every reminder.
@@ -606,18 +309,16 @@ async def publish(
         first = meetings[0]
         _notify(
             unit,
-            kind="meeting-notice",
+            kind=NEW_KIND,
             audience="team",
             audience_id=team.id,
             about=first,
-            render=lambda lang: publication_text(meetings, team, lang, texts, zone),
-            buttons=first,
-            texts=texts,
+            data=_series(meetings, team),
             actor_id=actor.user_id,
             now=now,
         )
         for meeting in meetings:
-            _schedule_reminders(unit, meeting, team, now, texts, zone, actor.user_id)
+            _schedule_reminders(unit, meeting, team, now, actor.user_id)
         audit.record(
             unit,
             actor_id=actor.user_id,
@@ -711,63 +412,6 @@ def _changed(
     return values
 
 
-def _cut(value: object) -> object:
-    if isinstance(value, str) and len(value) > CHANGE_VALUE_MAX:
-        return value[: CHANGE_VALUE_MAX - 1] + "…"
-    return value
-
-
-def _change_lines(
-    old: Meeting, new: Meeting, language: Language, texts: Texts, zone: ZoneInfo
-) -> list[str]:
-    none = texts.get(language, "meetings.none")
-    lines: list[str] = []
-
-    def line(key: str, before: object, after: object) -> None:
-        lines.append(texts.get(language, key, old=_cut(before), new=_cut(after)))
-
-    if old.title != new.title:
-        line("meetings.changed-title", old.title, new.title)
-    if old.starts_at != new.starts_at:
-        line(
-            "meetings.changed-start",
-            local_when(old.starts_at, language, zone),
-            local_when(new.starts_at, language, zone),
-        )
-    if old.duration_minutes != new.duration_minutes:
-        line("meetings.changed-duration", old.duration_minutes, new.duration_minutes)
-    if old.place != new.place:
-        line("meetings.changed-place", old.place or none, new.place or none)
-    if old.online_url != new.online_url:
-        line("meetings.changed-online", old.online_url or none, new.online_url or none)
-    if old.agenda != new.agenda:
-        lines.append(texts.get(language, "meetings.changed-agenda"))
-    if old.capacity != new.capacity:
-        unlimited = texts.get(language, "meetings.unlimited")
-        line("meetings.changed-capacity", old.capacity or unlimited, new.capacity or unlimited)
-    return lines
-
-
-def change_text(
-    old: Meeting,
-    new: Meeting,
-    team: Team,
-    count: int,
-    language: Language,
-    texts: Texts,
-    zone: ZoneInfo,
-) -> Html:
-    """The notice telling what changed (old -> new), with the updated card."""
-    parts: list[str] = [
-        texts.get(language, "meetings.notice-changed"),
-        "\n".join(_change_lines(old, new, language, texts, zone)),
-    ]
-    if count > 1:
-        parts.append(texts.plural(language, "meetings.changed-series", count))
-    parts.append(card_text(new, team, language, texts, zone))
-    return Html("\n\n".join(parts))
-
-
 async def edit(
     db: Database,
     actor: Actor,
@@ -777,7 +421,6 @@ async def edit(
     *,
     now: datetime,
     zone: ZoneInfo,
-    texts: Texts,
 ) -> list[Meeting]:
     """Change one field of a meeting (or of it and the later ones of its series).
 
@@ -802,8 +445,8 @@ async def edit(
             if new == old.model_copy(update={"updated_at": new.updated_at}):
                 continue
             subject = f"meeting:{old.id}"
-            delivery.cancel_pending(unit, subject=subject, now=now, kinds=["meeting-reminder"])
-            _schedule_reminders(unit, new, team, now, texts, zone, actor.user_id)
+            delivery.cancel_pending(unit, subject=subject, now=now, kinds=[REMINDER_KIND])
+            _schedule_reminders(unit, new, team, now, actor.user_id)
             if change.field == "capacity":
                 # A larger capacity frees places: those waiting get them, in order, at once.
                 rsvp_service.fill_free_places(unit, new, team, now)
@@ -813,13 +456,11 @@ async def edit(
         old, new = pairs[0]
         _notify(
             unit,
-            kind="meeting-change",
+            kind=CHANGE_KIND,
             audience="meeting",
             audience_id=new.id,
             about=new,
-            render=lambda lang: change_text(old, new, team, len(pairs), lang, texts, zone),
-            buttons=new,
-            texts=texts,
+            data=ChangeNotice(team=team, old=old, new=new, count=len(pairs)),
             actor_id=actor.user_id,
             now=now,
         )
@@ -842,19 +483,6 @@ async def edit(
     return await db.run(inner)
 
 
-def cancellation_text(
-    meetings: Sequence[Meeting], team: Team, language: Language, texts: Texts, zone: ZoneInfo
-) -> Html:
-    """The notice that a meeting (or the rest of a series) is cancelled."""
-    parts: list[str] = [
-        texts.get(language, "meetings.notice-cancelled"),
-        card_text(meetings[0], team, language, texts, zone),
-    ]
-    if len(meetings) > 1:
-        parts.append(_series_line(meetings, language, texts, zone))
-    return Html("\n\n".join(parts))
-
-
 async def cancel(
     db: Database,
     actor: Actor,
@@ -862,8 +490,6 @@ async def cancel(
     scope: Scope,
     *,
     now: datetime,
-    zone: ZoneInfo,
-    texts: Texts,
 ) -> list[Meeting]:
     """Cancel a meeting (or it and the later ones of its series): everything still pending
     about it is cancelled or expired, and one 'meeting-cancelled' notice goes out."""
@@ -878,13 +504,11 @@ async def cancel(
         first = cancelled[0]
         _notify(
             unit,
-            kind="meeting-cancelled",
+            kind=CANCELLED_KIND,
             audience="meeting",
             audience_id=first.id,
             about=first,
-            render=lambda lang: cancellation_text(cancelled, team, lang, texts, zone),
-            buttons=None,
-            texts=texts,
+            data=_series(cancelled, team),
             actor_id=actor.user_id,
             now=now,
         )

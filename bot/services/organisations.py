@@ -13,7 +13,6 @@ from stdnum.pl import regon as stdnum_regon
 
 from bot.config import Language
 from bot.errors import ConsentRequired, DomainError, NotAllowed, StaleButton
-from bot.i18n import Texts
 from bot.services import audit, delivery
 from bot.services.users import Actor
 from storage.database import Database
@@ -39,7 +38,12 @@ def _decider_recipients(unit: Unit, organisation_id: int) -> list[tuple[int, Lan
 def register(registry: delivery.Registry) -> None:
     """Organisations' audience (who decides a request) and notice kinds for the engine."""
     registry.add_audience("organisation-deciders", _decider_recipients)
-    registry.add_kinds("transactional", "organisation-request", "organisation-decision")
+    registry.add_kinds("transactional", REQUEST_KIND, DECISION_KIND)
+
+
+# The notice kinds; each face registers a renderer per kind (handlers/views/organisations.py).
+REQUEST_KIND = "organisation-request"
+DECISION_KIND = "organisation-decision"
 
 
 REGISTER_TYPES: tuple[RegisterType, ...] = ("krs", "other", "none")
@@ -206,6 +210,15 @@ class Decision(BaseModel):
     changed: bool
 
 
+class DecisionNotice(BaseModel):
+    """Notice data: the author's request to represent `organisation` was decided."""
+
+    model_config = ConfigDict(frozen=True)
+
+    organisation: Organisation
+    accepted: bool
+
+
 class PendingRequests(BaseModel):
     """The requests waiting for a decision (oldest first, at most PENDING_SHOWN) and the total."""
 
@@ -255,49 +268,11 @@ async def joins_registered(db: Database, user_id: int, draft: OrganisationDraft)
     return await db.run(_joins_other, user_id, draft)
 
 
-def _person(texts: Texts, language: Language, user_id: int) -> str:
-    return texts.get(language, "organisation.person", user_id=user_id)
-
-
-def _request_message(
-    texts: Texts, language: Language, request: Request
-) -> delivery.OutgoingMessage:
-    representative_id = request.representative.id
-    body = texts.get(
-        language,
-        "organisation.request-notice",
-        name=request.organisation.name,
-        person=_person(texts, language, request.representative.user_id),
-    )
-    # A plain dict, not telegram's classes: services stay free of the Telegram library.
-    keyboard = {
-        "inline_keyboard": [
-            [
-                {
-                    "text": texts.get(language, "organisation.button-accept"),
-                    "callback_data": f"org:accept:{representative_id}",
-                },
-                {
-                    "text": texts.get(language, "organisation.button-decline"),
-                    "callback_data": f"org:decline:{representative_id}",
-                },
-            ]
-        ]
-    }
-    return delivery.OutgoingMessage(text=body, reply_markup=keyboard)
-
-
-def request_message(texts: Texts, language: Language, request: Request) -> delivery.OutgoingMessage:
-    """The request as deciders get it: who asks, for which organisation, Accept / Decline."""
-    return _request_message(texts, language, request)
-
-
 def _register(
     unit: Unit,
     user_id: int,
     draft: OrganisationDraft,
     notice_version: int,
-    texts: Texts,
     now: datetime,
 ) -> Registered:
     user = unit.users.get_user(user_id)
@@ -316,10 +291,10 @@ def _register(
     request = Request(representative=representative, organisation=existing)
     delivery.announce(
         unit,
-        kind="organisation-request",
+        kind=REQUEST_KIND,
         audience="organisation-deciders",
         audience_id=existing.id,
-        messages=delivery.messages_for(lambda lang: _request_message(texts, lang, request)),
+        data=request,
         now=now,
         subject=f"representative:{representative.id}",
     )
@@ -331,7 +306,6 @@ async def register_organisation(
     user_id: int,
     draft: OrganisationDraft,
     notice_version: int,
-    texts: Texts,
     now: datetime,
 ) -> Registered:
     """Register a new organisation, or ask to join the one its KRS, NIP or REGON names.
@@ -343,7 +317,7 @@ async def register_organisation(
     def save(unit: Unit) -> Registered:
         try:
             with unit.checked():
-                return _register(unit, user_id, clean, notice_version, texts, now)
+                return _register(unit, user_id, clean, notice_version, now)
         except ConstraintViolation as exc:
             # The rules above mirror the table's constraints; this is the last line of defence.
             raise InvalidOrganisation() from exc
@@ -419,7 +393,6 @@ def _decide(
     actor: Actor,
     representative_id: int,
     accept: bool,
-    texts: Texts,
     now: datetime,
 ) -> Decision:
     representative = unit.organisations.get_representative(representative_id)
@@ -446,17 +419,12 @@ def _decide(
         details={"request": decided.id},
         now=now,
     )
-    key = "organisation.request-accepted" if accept else "organisation.request-declined"
     delivery.announce(
         unit,
-        kind="organisation-decision",
+        kind=DECISION_KIND,
         audience="user",
         audience_id=decided.user_id,
-        messages=delivery.messages_for(
-            lambda lang: delivery.OutgoingMessage(
-                text=texts.get(lang, key, name=request.organisation.name)
-            )
-        ),
+        data=DecisionNotice(organisation=request.organisation, accepted=accept),
         now=now,
         subject=f"representative:{decided.id}",
         created_by=actor.user_id,
@@ -465,14 +433,14 @@ def _decide(
 
 
 async def decide(
-    db: Database, actor: Actor, representative_id: int, accept: bool, texts: Texts, now: datetime
+    db: Database, actor: Actor, representative_id: int, accept: bool, now: datetime
 ) -> Decision:
     """Accept or decline a request to represent an organisation (its representatives, admins).
 
     A request already decided (a second press, another decider first) stays as it is.
     Raises NotAllowed (not a decider), StaleButton (no such request).
     """
-    return await db.run(_decide, actor, representative_id, accept, texts, now)
+    return await db.run(_decide, actor, representative_id, accept, now)
 
 
 def _pending(unit: Unit) -> PendingRequests:

@@ -23,9 +23,9 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from bot import ics
 from bot.config import Config
 from bot.i18n import Texts
-from bot.services import calendar as calendar_service
 from bot.services import public as public_service
 from bot.services.public import CalendarFeed, PostulateFilters, Reader
 
@@ -187,7 +187,7 @@ class Site:
         detail = await public_service.meeting_detail(self.reader, request.path_params["id"])
         if detail is None:
             raise HTTPException(404)
-        body = calendar_service.ics_bytes(
+        body = ics.ics_bytes(
             [detail.entry], _language(request), self.bot_username, self.config.zone
         )
         name = f"meeting-{detail.entry.meeting.id}.ics"
@@ -252,9 +252,7 @@ class Site:
         if body is None:
             # Building hundreds of events costs far more than the query: a feed is rebuilt
             # only when its ETag (its meetings and their versions) changes.
-            body = calendar_service.ics_bytes(
-                feed.entries, language, self.bot_username, self.config.zone
-            )
+            body = ics.ics_bytes(feed.entries, language, self.bot_username, self.config.zone)
             if len(self._feeds) >= FEED_CACHE:
                 self._feeds.pop(next(iter(self._feeds)))
             self._feeds[key] = body

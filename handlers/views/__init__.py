@@ -6,7 +6,10 @@ bot.engine.build_engine). A web page renders the same data its own way (bot/web)
 """
 
 from handlers.views import (
+    broadcasts,
     consultations,
+    meetings,
+    organisations,
     postulates,
     privacy,
     publication,
@@ -18,7 +21,10 @@ from handlers.views import (
 )
 
 __all__ = [
+    "broadcasts",
     "consultations",
+    "meetings",
+    "organisations",
     "postulates",
     "privacy",
     "publication",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
@@ -12,18 +12,13 @@ from bot import csvfile
 from bot.config import Language
 from bot.engine import DeliveryEngine, Rendered
 from bot.i18n import Texts
-from bot.meeting_card import local_when
 from bot.services import rsvp as rsvp_service
 from handlers.callbacks import Callback
+from handlers.views.meetings import AnswerButton, local_when
 from handlers.views.schedule import OpenMeeting
 
-
-@dataclass(frozen=True)
-class AnswerButton(Callback, prefix="rsvp"):
-    """Going / maybe / not going under a meeting card: `rsvp:<answer>:<meeting>`."""
-
-    answer: Literal["going", "maybe", "no"]
-    meeting_id: int
+# The answer buttons are part of the meeting card (handlers/views/meetings.py).
+__all__ = ["AnswerButton", "CsvButton", "attendees_csv", "promoted", "register"]
 
 
 @dataclass(frozen=True)

@@ -15,9 +15,9 @@ from bot.engine import DeliveryEngine, NoticeRenderer, Rendered
 from bot.i18n import Html, Texts
 from bot.services import delivery
 from bot.services import settings as settings_service
-from bot.services.meetings import format_lead
 from bot.services.settings import SettingsView
 from handlers.callbacks import Callback
+from handlers.views.meetings import format_lead
 
 HOURS_PER_ROW = 6
 # One news item in the digest is cut to this many characters of plain text.
