@@ -403,7 +403,9 @@ async def broadcast_to_all(driver: BotDriver, confirmed: list[float]) -> None:
     calls = await step(driver, admin, driver.press(admin, "Potwierdź", exact=False))
     confirmed.append(time.perf_counter())
     deps = driver.app.bot_data["deps"]
-    newest = await deps.db.run(lambda c: c.execute("SELECT max(id) FROM broadcasts").fetchone())
+    newest = await deps.db.run(
+        raw_sql(lambda c: c.execute("SELECT max(id) FROM broadcasts").fetchone())
+    )
     queued = deps.texts.get("pl", "broadcasts.queued", id=newest[0])
     if not any(call.text == queued for call in calls):
         raise FlowBroke(f"the confirm did not queue broadcast {newest[0]}: {calls}")

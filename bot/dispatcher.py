@@ -26,6 +26,7 @@ from bot.config import DeliveryConfig
 from bot.deps import Deps
 from bot.engine import DeliveryEngine, send_rendered
 from bot.redact import redact, secrets_of
+from bot.services import delivery
 from bot.verdicts import classify
 from storage import delivery as storage
 
@@ -38,6 +39,10 @@ CLAIM_SECONDS = 0.25
 MAX_IN_FLIGHT = 100
 # Announcements fanned out by one poll (a resolver may return thousands of chats).
 FAN_OUT_PER_POLL = 20
+# Chats fanned out by one cycle, over all its announcements: a broadcast to 50,000 members is
+# many short cycles, each claiming (and sending) what is ready, so the first copies leave
+# after the first page and members' updates reach the writer between pages (issue 12).
+FAN_OUT_ROWS = delivery.FAN_OUT_PAGE
 
 
 @dataclass
@@ -183,10 +188,18 @@ def _cycle(
     announcements = unit.delivery.list_due_announcements(now, FAN_OUT_PER_POLL + 1)
     created = 0
     fanned = 0
+    budget = FAN_OUT_ROWS
     for announcement in announcements[:FAN_OUT_PER_POLL]:
+        if budget <= 0:
+            break
         try:
             with unit.savepoint():
-                created += registry.fan_out(unit, announcement, now, zone)
+                made = registry.fan_out(unit, announcement, now, zone, limit=budget)
+                created += made
+                # A page that made no copies (all muted, all there already) still cost a read.
+                budget -= max(made, FAN_OUT_ROWS // 10)
+                if _unfinished(unit, announcement.id):
+                    budget = 0
         except Exception:
             # A broken resolver (or an audience nobody registered) must not hold up every
             # later notice: this one is cancelled, loudly.
@@ -198,8 +211,15 @@ def _cycle(
             unit.delivery.update_announcement_cancelled(announcement.id)
         else:
             fanned += 1
-    more = len(announcements) > FAN_OUT_PER_POLL
+    # Also more when the budget ran out: an announcement is still scheduled, half fanned out.
+    more = len(announcements) > FAN_OUT_PER_POLL or budget <= 0
     return _Cycle(fanned, created, more, unit.delivery.claim_deliveries(now, batch_size))
+
+
+def _unfinished(unit: Any, announcement_id: int) -> bool:
+    """Whether an announcement still has pages to fan out (it stays scheduled till then)."""
+    found = unit.delivery.get_announcement(announcement_id)
+    return found is not None and found.state == "scheduled"
 
 
 class _Run:

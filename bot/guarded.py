@@ -20,8 +20,9 @@ class GuardedBot(ExtBot[None]):
 
     Cards and lists are designed to fit; this catches what slips through. A text or caption
     over its limit is shortened with a marker (never inside a tag or entity) and logged;
-    HTML Telegram cannot parse, callback data over 64 bytes and keyboards over 100 buttons
-    are refused here with the BadRequest Telegram would answer, so nothing goes out broken.
+    callback data over 64 bytes, keyboards over 100 buttons and an over-long text whose HTML
+    Telegram cannot parse are refused here with the BadRequest Telegram would answer (HTML
+    within the limit is left to Telegram, which refuses it with the same error).
     """
 
     async def _do_post(
@@ -69,6 +70,12 @@ def _guard(endpoint: str, data: JSONDict) -> None:
 
 
 def _fit(endpoint: str, key: str, value: str, limit: int, html_mode: bool) -> str:
+    if limits.utf16_len(value) <= limit:
+        # Parsing entities only removes tags and shortens `&amp;`: a raw text within the
+        # limit is within it parsed too. Not parsing it is the common path's saving (~0.26 ms
+        # an update); HTML Telegram cannot parse is then refused by Telegram itself, with
+        # the same BadRequest, and the tests' strict fake refuses it the same way.
+        return value
     if html_mode:
         try:
             length = limits.html_length(value)
@@ -79,7 +86,5 @@ def _fit(endpoint: str, key: str, value: str, limit: int, html_mode: bool) -> st
             return value
         log.warning("Shortened the %s of %s: %d > %d UTF-16 units", key, endpoint, length, limit)
         return limits.shorten(value, limit)
-    if limits.utf16_len(value) <= limit:
-        return value
     log.warning("Shortened the %s of %s to %d UTF-16 units", key, endpoint, limit)
     return limits.plain_prefix(value, limit)

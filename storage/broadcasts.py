@@ -166,6 +166,44 @@ class Broadcasts(Repository):
         ).fetchall()
         return [(row[0], row[1]) for row in [*people, *groups]]
 
+    def list_recipients_page(
+        self, team_ids: Collection[int] | None, after: int, limit: int
+    ) -> list[Recipient]:
+        """One page of `list_recipients` in chat id order: up to `limit` chats after `after`.
+
+        Groups have negative ids, so they come first; each page is an index range, never a
+        read of the whole audience (fan-out in bounded units, issue 12).
+        """
+        clause, params = _team_filter(team_ids)
+        groups = self._conn.execute(
+            f"""SELECT DISTINCT chat_id, language FROM group_links
+                WHERE chat_id > ?{clause} ORDER BY chat_id LIMIT ?""",
+            [after, *params, limit],
+        ).fetchall()
+        people = self._conn.execute(
+            f"""SELECT u.id, u.language FROM users u
+                WHERE u.id > ? AND u.active = 1 AND u.consent_at IS NOT NULL
+                  AND EXISTS (SELECT 1 FROM subscriptions WHERE user_id = u.id{clause})
+                ORDER BY u.id LIMIT ?""",
+            [after, *params, limit - len(groups)],
+        ).fetchall()
+        return [(row[0], row[1]) for row in [*groups, *people]]
+
+    def count_recipients(self, team_ids: Collection[int] | None) -> tuple[int, int]:
+        """How many people and groups `list_recipients` would return, counted, not listed."""
+        clause, params = _team_filter(team_ids)
+        marker = " /* reads all */" if team_ids is None else ""
+        people = self._conn.execute(
+            f"""SELECT count(*) FROM users u{marker}
+                WHERE u.active = 1 AND u.consent_at IS NOT NULL
+                  AND u.id IN (SELECT user_id FROM subscriptions WHERE 1 = 1{clause})""",
+            params,
+        ).fetchone()[0]
+        groups = self._conn.execute(
+            f"SELECT count(DISTINCT chat_id) FROM group_links WHERE 1 = 1{clause}", params
+        ).fetchone()[0]
+        return int(people), int(groups)
+
     def list_broadcast_recipients(self, broadcast_id: int) -> list[Recipient]:
         """The 'broadcast' audience (audience_id = the broadcast's id)."""
         found = self.get_broadcast(broadcast_id)

@@ -40,6 +40,8 @@ class Announcement(Row):
     created_at: datetime
     # A reminder's lead time in minutes (notification settings skip unwanted ones).
     lead_minutes: int | None = None
+    # The last chat id fanned out so far (pages go in chat id order); None = not begun.
+    fanned_through: int | None = None
 
 
 class Delivery(Row):
@@ -199,6 +201,13 @@ class Deliveries(Repository):
             (announcement_id,),
         )
 
+    def update_fan_out_cursor(self, announcement_id: int, chat_id: int) -> None:
+        """Record that an announcement's recipients up to `chat_id` have their deliveries."""
+        self._conn.execute(
+            "UPDATE announcements SET fanned_through = ? WHERE id = ? AND state = 'scheduled'",
+            (chat_id, announcement_id),
+        )
+
     def update_announcement_cancelled(self, announcement_id: int) -> None:
         """Cancel one scheduled announcement."""
         self._conn.execute(
@@ -221,7 +230,7 @@ class Deliveries(Repository):
             kind_clause = f" AND kind IN ({','.join('?' * len(kinds))})"
             params.extend(kinds)
         rows = self._conn.execute(
-            f"""SELECT id, state FROM announcements
+            f"""SELECT id, state, fanned_through FROM announcements
                 WHERE subject = ? AND state != 'cancelled'{kind_clause}""",
             params,
         ).fetchall()
@@ -233,7 +242,8 @@ class Deliveries(Repository):
                 scheduled,
             )
             touched.update(item[0] for item in scheduled)
-        fanned = [row[0] for row in rows if row[1] == "fanned_out"]
+        # One cancelled half-way through its fan-out has copies waiting too.
+        fanned = [row[0] for row in rows if row[1] == "fanned_out" or row[2] is not None]
         when = db_time(now)
         for announcement_id in fanned:
             cursor = self._conn.execute(
@@ -379,6 +389,23 @@ class Deliveries(Repository):
             (user_id,),
         ).fetchall()
         return [(row[0], row[1]) for row in rows]
+
+    def list_team_recipients_page(self, team_id: int, after: int, limit: int) -> list[Recipient]:
+        """One page of `list_team_recipients` in chat id order (groups first): up to `limit`
+        chats after `after`."""
+        groups = self._conn.execute(
+            """SELECT chat_id, language FROM group_links
+               WHERE team_id = ? AND chat_id > ? ORDER BY chat_id LIMIT ?""",
+            (team_id, after, limit),
+        ).fetchall()
+        people = self._conn.execute(
+            """SELECT u.id, u.language FROM subscriptions s JOIN users u ON u.id = s.user_id
+               WHERE s.team_id = ? AND s.user_id > ? AND u.active = 1
+                 AND u.consent_at IS NOT NULL
+               ORDER BY s.user_id LIMIT ?""",
+            (team_id, after, limit - len(groups)),
+        ).fetchall()
+        return [(row[0], row[1]) for row in [*groups, *people]]
 
     def list_team_recipients(self, team_id: int) -> list[Recipient]:
         """The 'team' audience: active, consented subscribers of a sector team, then the

@@ -56,10 +56,29 @@ def _recipients(unit: Unit, broadcast_id: int) -> list[storage.Recipient]:
     return unit.broadcasts.list_broadcast_recipients(broadcast_id)
 
 
+def _recipients_page(
+    unit: Unit, broadcast_id: int, after: int, limit: int
+) -> list[storage.Recipient]:
+    """One page of the 'broadcast' audience, with the same checks as `_recipients`."""
+    found = unit.broadcasts.get_broadcast(broadcast_id)
+    if found is None or found.state == "cancelled":
+        return []
+    if not _author_may_send(unit, found):
+        unit.broadcasts.update_cancelled(broadcast_id)
+        return []
+    return unit.broadcasts.list_recipients_page(found.team_ids, after, limit)
+
+
 def register(registry: delivery.Registry) -> None:
     """Broadcasts' audiences (chosen sectors, everyone) and notice kind for the engine."""
-    registry.add_audience("broadcast", _recipients)
-    registry.add_audience("all", lambda unit, key: unit.broadcasts.list_all_recipients(key))
+    registry.add_audience("broadcast", _recipients, paged=_recipients_page)
+    registry.add_audience(
+        "all",
+        lambda unit, key: unit.broadcasts.list_all_recipients(key),
+        paged=lambda unit, key, after, limit: unit.broadcasts.list_recipients_page(
+            None, after, limit
+        ),
+    )
     registry.add_kinds("news", BROADCAST_KIND)
 
 
@@ -329,19 +348,19 @@ async def check_sector(db: Database, actor: Actor, team_id: int) -> Team:
 
 
 def _audience(unit: Unit, draft: Draft) -> Audience:
-    recipients = unit.broadcasts.list_recipients(None if draft.everyone else draft.team_ids)
-    groups = sum(1 for chat_id, _ in recipients if chat_id < 0)
-    return Audience(people=len(recipients) - groups, groups=groups)
+    people, groups = unit.broadcasts.count_recipients(None if draft.everyone else draft.team_ids)
+    return Audience(people=people, groups=groups)
 
 
 async def prepare(db: Database, actor: Actor, draft: Draft, header_room: HeaderRoom) -> Prepared:
     """Check the draft and split it exactly as it will be sent; count who it reaches."""
 
-    def inner(unit: Unit) -> Prepared:
-        teams = _chosen(unit, actor, draft)
-        return Prepared(parts=_parts(draft, teams, header_room), audience=_audience(unit, draft))
+    def inner(unit: Unit) -> list[BroadcastPart]:
+        return _parts(draft, _chosen(unit, actor, draft), header_room)
 
-    return await db.run(inner)
+    parts = await db.run(inner)
+    # Counting 50,000 recipients is a long read: the read-only connection, not the writer.
+    return Prepared(parts=parts, audience=await db.read(_audience, draft))
 
 
 # ---------------------------------------------------------------- send, cancel, history
