@@ -40,6 +40,7 @@ from handlers.common import (
     require_actor,
     require_message,
     require_query,
+    say,
     text,
 )
 from handlers.flow import Flow, Flows
@@ -66,16 +67,6 @@ def _draft(context: Ctx) -> Draft:
 
 def _button(context: Ctx, key: str, data: str, **values: object) -> InlineKeyboardButton:
     return InlineKeyboardButton(text(context, key, **values), callback_data=data)
-
-
-async def _say(update: Update, body: str, markup: InlineKeyboardMarkup | None = None) -> None:
-    """Reply to a message or, after a button press, write below the pressed message."""
-    if update.callback_query is not None:
-        chat = update.effective_chat
-        if chat is not None:
-            await chat.send_message(body, reply_markup=markup)
-        return
-    await reply(update, body, markup)
 
 
 # ---------------------------------------------------------------- /broadcast
@@ -148,7 +139,7 @@ async def on_audience_done(update: Update, context: Ctx) -> int:
         await query.answer(text(context, "broadcasts.no-audience"), show_alert=True)
         return Step.AUDIENCE
     await query.answer()
-    await _say(
+    await say(
         update,
         text(
             context,
@@ -275,7 +266,7 @@ async def _preview(update: Update, context: Ctx, prepared: Prepared) -> int:
     actor = require_actor(context)
     chat = update.effective_chat
     assert chat is not None
-    await _say(update, text(context, "broadcasts.preview-intro"))
+    await say(update, text(context, "broadcasts.preview-intro"))
     for part in prepared.parts:
         message = views.broadcasts.part(part, actor.language, context.deps.texts)
         await engine.send_rendered(context.bot, chat.id, message)
@@ -286,7 +277,7 @@ async def _preview(update: Update, context: Ctx, prepared: Prepared) -> int:
             [_button(context, "broadcasts.button-abort", "bc:abort")],
         ]
     )
-    await _say(update, _reach(context, prepared), actions)
+    await say(update, _reach(context, prepared), actions)
     return Step.PREVIEW
 
 
@@ -310,7 +301,7 @@ async def on_now(update: Update, context: Ctx) -> int:
 async def on_later(update: Update, context: Ctx) -> int:
     """Send later: ask the local date and time."""
     await require_query(update).answer()
-    await _say(update, text(context, "broadcasts.ask-when", zone=context.deps.config.timezone))
+    await say(update, text(context, "broadcasts.ask-when", zone=context.deps.config.timezone))
     return Step.WHEN
 
 
@@ -336,7 +327,7 @@ async def _confirm(update: Update, context: Ctx) -> int:
             deps.db, require_actor(context), draft, _header_room(context)
         )
     except DomainError as error:
-        await _say(update, text(context, error.key, **error.values))
+        await say(update, text(context, error.key, **error.values))
         return END
     reach = _reach(context, prepared)
     if draft.due_at is None:
@@ -350,7 +341,7 @@ async def _confirm(update: Update, context: Ctx) -> int:
             [_button(context, "broadcasts.button-abort", "bc:abort")],
         ]
     )
-    await _say(update, body, markup)
+    await say(update, body, markup)
     return Step.CONFIRM
 
 
@@ -393,7 +384,7 @@ async def abort(update: Update, context: Ctx) -> int:
     """/cancel or the Cancel button: nothing is stored."""
     if update.callback_query is not None:
         await update.callback_query.answer()
-    await _say(update, text(context, "broadcasts.aborted"))
+    await say(update, text(context, "broadcasts.aborted"))
     return END
 
 

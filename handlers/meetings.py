@@ -38,6 +38,7 @@ from handlers.common import (
     require_actor,
     require_message,
     require_query,
+    say,
     text,
 )
 from handlers.flow import Flow, Flows
@@ -144,16 +145,6 @@ async def _ack(update: Update) -> None:
         await update.callback_query.answer()
 
 
-async def _say(update: Update, body: str, markup: InlineKeyboardMarkup | None = None) -> None:
-    """Reply to a message or, after a button press, write below the pressed message."""
-    if update.callback_query is not None:
-        chat = update.effective_chat
-        if chat is not None:
-            await chat.send_message(body, reply_markup=markup)
-        return
-    await reply(update, body, markup)
-
-
 # ---------------------------------------------------------------- /new_meeting
 
 
@@ -212,7 +203,7 @@ async def _ask(update: Update, context: Ctx, step: Step) -> int:
     elif step == Step.UNTIL:
         values["max"] = context.deps.config.meetings.max_occurrences
     markup = InlineKeyboardMarkup(rows) if rows else None
-    await _say(update, text(context, PROMPTS[step], **values), markup)
+    await say(update, text(context, PROMPTS[step], **values), markup)
     return step
 
 
@@ -309,7 +300,7 @@ async def on_sector(update: Update, context: Ctx) -> int:
     await _ack(update)
     draft = _draft(context)
     draft.team_id = team.id
-    await _say(
+    await say(
         update,
         text(context, "meetings.sector-chosen", team=team.name(require_actor(context).language)),
     )
@@ -377,17 +368,17 @@ async def _show_preview(update: Update, context: Ctx) -> int:
         )
     except InvalidInput as error:
         # Time passed while the draft waited, or a changed start no longer fits the series.
-        await _say(update, text(context, error.key, **error.values))
+        await say(update, text(context, error.key, **error.values))
         step = Step.UNTIL if error.key.startswith("meetings.bad-until") else Step.START
         return await _ask(update, context, step)
     except DomainError as error:
-        await _say(update, text(context, error.key, **error.values))
+        await say(update, text(context, error.key, **error.values))
         return END
     flow.state(context, NewMeetingState).editing = True
-    await _say(update, text(context, "meetings.preview-intro"))
+    await say(update, text(context, "meetings.preview-intro"))
     language = require_actor(context).language
     message = views.meetings.publication(notice, language, deps.texts, deps.config.zone)
-    await _say(update, message.text, message.markup)
+    await say(update, message.text, message.markup)
     actions = InlineKeyboardMarkup(
         [
             [_button(context, "meetings.button-publish", "mtg:publish")],
@@ -395,7 +386,7 @@ async def _show_preview(update: Update, context: Ctx) -> int:
             [_button(context, "meetings.button-abort", "mtg:abort")],
         ]
     )
-    await _say(update, text(context, "meetings.preview-actions"), actions)
+    await say(update, text(context, "meetings.preview-actions"), actions)
     return Step.PREVIEW
 
 
@@ -406,7 +397,7 @@ async def on_change(update: Update, context: Ctx) -> int:
         [_button(context, f"meetings.field-{step.name.lower()}", f"mtg:field:{int(step)}")]
         for step in PREVIEW_FIELDS
     ]
-    await _say(update, text(context, "meetings.ask-field"), InlineKeyboardMarkup(rows))
+    await say(update, text(context, "meetings.ask-field"), InlineKeyboardMarkup(rows))
     return Step.PREVIEW
 
 
@@ -434,16 +425,16 @@ async def on_publish(update: Update, context: Ctx) -> int:
             config=deps.config.meetings,
         )
     except InvalidInput as error:
-        await _say(update, text(context, error.key, **error.values))
+        await say(update, text(context, error.key, **error.values))
         step = Step.UNTIL if error.key.startswith("meetings.bad-until") else Step.START
         return await _ask(update, context, step)
     except DomainError as error:
-        await _say(update, text(context, error.key, **error.values))
+        await say(update, text(context, error.key, **error.values))
         return END
     deps.engine.wake()  # its notices leave now, not at the next interval
     first = published.meetings[0]
     language = require_actor(context).language
-    await _say(
+    await say(
         update,
         context.deps.texts.plural(
             language,
@@ -459,7 +450,7 @@ async def on_publish(update: Update, context: Ctx) -> int:
 async def abort(update: Update, context: Ctx) -> int:
     """/cancel or the Cancel button: nothing is stored."""
     await _ack(update)
-    await _say(update, text(context, "meetings.aborted"))
+    await say(update, text(context, "meetings.aborted"))
     return END
 
 
@@ -587,7 +578,7 @@ async def edit_start(update: Update, context: Ctx) -> int:
     if managed is None:
         return END
     flow.state(context, EditMeetingState).id = managed.meeting.id
-    await _say(update, _card(context, managed))
+    await say(update, _card(context, managed))
     if managed.later_in_series:
         rows = [
             [_button(context, "meetings.button-scope-one", "mtg:scope:one")],
@@ -600,7 +591,7 @@ async def edit_start(update: Update, context: Ctx) -> int:
                 )
             ],
         ]
-        await _say(update, text(context, "meetings.ask-scope"), InlineKeyboardMarkup(rows))
+        await say(update, text(context, "meetings.ask-scope"), InlineKeyboardMarkup(rows))
         return Step.SCOPE
     return await _ask_edit_field(update, context)
 
@@ -614,7 +605,7 @@ async def _ask_edit_field(update: Update, context: Ctx) -> int:
         ]
         for field in service.EDIT_FIELDS
     ]
-    await _say(update, text(context, "meetings.ask-edit-field"), InlineKeyboardMarkup(rows))
+    await say(update, text(context, "meetings.ask-edit-field"), InlineKeyboardMarkup(rows))
     return Step.FIELD
 
 
@@ -658,7 +649,7 @@ async def _ask_value(update: Update, context: Ctx, field: EditField) -> int:
     elif step == Step.CAPACITY:
         rows = [[_button(context, "meetings.button-no-limit", "mtg:eclear")]]
     markup = InlineKeyboardMarkup(rows) if rows else None
-    await _say(update, text(context, PROMPTS[step], **values), markup)
+    await say(update, text(context, PROMPTS[step], **values), markup)
     return Step.VALUE
 
 
@@ -703,14 +694,14 @@ async def _save_edit(update: Update, context: Ctx, raw: str | None) -> int:
             zone=deps.config.zone,
         )
     except InvalidInput as error:
-        await _say(update, text(context, error.key, **error.values))
+        await say(update, text(context, error.key, **error.values))
         return await _ask_value(update, context, field)
     except DomainError as error:
-        await _say(update, text(context, error.key, **error.values))
+        await say(update, text(context, error.key, **error.values))
         return END
     deps.engine.wake()  # its notices leave now, not at the next interval
     language = require_actor(context).language
-    await _say(
+    await say(
         update, deps.texts.plural(language, "meetings.edited", len(changed), id=changed[0].id)
     )
     return END
@@ -791,7 +782,7 @@ async def ask_cancel(update: Update, context: Ctx) -> None:
         )
     rows.append([_button(context, "meetings.button-keep", "mtg:keep")])
     body = Html(_card(context, managed) + "\n\n" + text(context, "meetings.ask-cancel"))
-    await _say(update, body, InlineKeyboardMarkup(rows))
+    await say(update, body, InlineKeyboardMarkup(rows))
 
 
 async def confirm_cancel(update: Update, context: Ctx) -> None:
