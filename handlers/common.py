@@ -87,6 +87,16 @@ async def reply(update: Update, body: str, markup: InlineKeyboardMarkup | None =
     return await require_message(update).reply_text(body, reply_markup=markup, do_quote=False)
 
 
+async def say(update: Update, body: str, markup: InlineKeyboardMarkup | None = None) -> None:
+    """Reply to a message or, after a button press, write below the pressed message."""
+    if update.callback_query is not None:
+        chat = update.effective_chat
+        if chat is not None:
+            await chat.send_message(body, reply_markup=markup)
+        return
+    await reply(update, body, markup)
+
+
 def as_alert(body: str) -> str:
     """A rendered HTML message as the plain text a button's alert shows (<= 200 units)."""
     return limits.plain_prefix(html.unescape(_TAG.sub("", body)), limits.ALERT_LIMIT)

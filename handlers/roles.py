@@ -15,7 +15,6 @@ from telegram import (
     MessageOriginUser,
     Update,
 )
-from telegram.constants import ParseMode
 from telegram.ext import (
     CallbackQueryHandler,
     CommandHandler,
@@ -39,6 +38,7 @@ from handlers.common import (
     require_actor,
     require_message,
     require_query,
+    say,
     text,
 )
 from handlers.flow import Flow, Flows
@@ -67,16 +67,6 @@ def person(context: Ctx, user_id: int, name: str | None) -> Html:
     """A person as a mention link (the name Telegram showed at grant time, else the id)."""
     label = name or text(context, "roles.person-id", id=user_id)
     return Html(f'<a href="tg://user?id={user_id}">{escape(label)}</a>')
-
-
-async def _say(update: Update, body: str, markup: InlineKeyboardMarkup | None = None) -> None:
-    """Reply to a message or, after a button press, write below the pressed message."""
-    if update.callback_query is not None:
-        chat = update.effective_chat
-        if chat is not None:
-            await chat.send_message(body, parse_mode=ParseMode.HTML, reply_markup=markup)
-        return
-    await reply(update, body, markup)
 
 
 async def _refuse(update: Update, context: Ctx, error: DomainError) -> None:
@@ -145,7 +135,7 @@ async def on_sector(update: Update, context: Ctx) -> int:
     body = text(
         context, "roles.grant-ask-person", sector=team.name(require_actor(context).language)
     )
-    await _say(update, body, markup)
+    await say(update, body, markup)
     return Step.PERSON
 
 
@@ -238,7 +228,7 @@ async def on_invite(update: Update, context: Ctx) -> int:
         expires=local_when(invite.expires_at, actor.language, deps.config.zone),
         link=link,
     )
-    await _say(update, body)
+    await say(update, body)
     return END
 
 
@@ -337,7 +327,7 @@ async def on_accept(update: Update, context: Ctx) -> None:
         return
     await query.answer()
     await query.edit_message_reply_markup(reply_markup=None)
-    await _say(
+    await say(
         update,
         text(context, "roles.invite-accepted", sector=granted.team.name(actor.language)),
     )
@@ -401,7 +391,7 @@ async def on_revoke(update: Update, context: Ctx) -> None:
         name=person(context, role.user_id, role.display_name),
         sector=role.team.name(actor.language),
     )
-    await _say(update, body, markup)
+    await say(update, body, markup)
 
 
 async def on_revoke_yes(update: Update, context: Ctx) -> None:
@@ -431,7 +421,7 @@ async def on_revoke_yes(update: Update, context: Ctx) -> None:
             actor.language, "roles.revoked-broadcasts", revoked.cancelled_broadcasts
         )
         body = Html(f"{body}\n\n{cancelled}")
-    await _say(update, body)
+    await say(update, body)
 
 
 async def on_keep(update: Update, context: Ctx) -> None:

@@ -1,18 +1,12 @@
-"""Broadcasts: /broadcast (audience, message, preview, now or later, confirm), /broadcasts
-(history with counts, cancel) and the progress message edited while a broadcast goes out."""
+"""Broadcasts: /broadcast (audience, message, preview, now or later, confirm)."""
 
 from __future__ import annotations
 
-import html
 import re
-from collections.abc import Sequence
 from datetime import datetime, timedelta
 from enum import IntEnum
 
-import telegram
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, MessageEntity, Update
-from telegram.constants import ParseMode
-from telegram.error import TelegramError
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import (
     BaseHandler,
     CallbackQueryHandler,
@@ -22,14 +16,13 @@ from telegram.ext import (
 )
 
 from bot import engine
-from bot.config import Language
-from bot.context import App, Ctx, engine_of
-from bot.deps import Deps
+from bot.context import Ctx
 from bot.errors import DomainError
 from bot.i18n import Html
 from bot.services import broadcasts as service
-from bot.services.broadcasts import Draft, Prepared, Status
+from bot.services.broadcasts import Draft, Prepared
 from handlers import flow, views
+from handlers.broadcasts.formatting import formatted_html
 from handlers.common import (
     PRIVATE,
     answer_stale,
@@ -40,9 +33,10 @@ from handlers.common import (
     require_actor,
     require_message,
     require_query,
+    say,
     text,
 )
-from handlers.flow import Flow, Flows
+from handlers.flow import Flow
 from handlers.views.meetings import local_when
 
 TIMEOUT = timedelta(minutes=30)
@@ -64,18 +58,9 @@ def _draft(context: Ctx) -> Draft:
     return flow.state(context, Draft)
 
 
-def _button(context: Ctx, key: str, data: str, **values: object) -> InlineKeyboardButton:
+def button(context: Ctx, key: str, data: str, **values: object) -> InlineKeyboardButton:
+    """A button labelled with a text in the actor's language."""
     return InlineKeyboardButton(text(context, key, **values), callback_data=data)
-
-
-async def _say(update: Update, body: str, markup: InlineKeyboardMarkup | None = None) -> None:
-    """Reply to a message or, after a button press, write below the pressed message."""
-    if update.callback_query is not None:
-        chat = update.effective_chat
-        if chat is not None:
-            await chat.send_message(body, reply_markup=markup)
-        return
-    await reply(update, body, markup)
 
 
 # ---------------------------------------------------------------- /broadcast
@@ -93,8 +78,8 @@ async def _audience_markup(context: Ctx) -> InlineKeyboardMarkup:
         mark = "✅ " if draft.everyone else ""
         label = mark + text(context, "broadcasts.button-everyone")
         rows.append([InlineKeyboardButton(label, callback_data="bc:aud:all")])
-    rows.append([_button(context, "broadcasts.button-next", "bc:aud:done")])
-    rows.append([_button(context, "broadcasts.button-abort", "bc:abort")])
+    rows.append([button(context, "broadcasts.button-next", "bc:aud:done")])
+    rows.append([button(context, "broadcasts.button-abort", "bc:abort")])
     return InlineKeyboardMarkup(rows)
 
 
@@ -148,7 +133,7 @@ async def on_audience_done(update: Update, context: Ctx) -> int:
         await query.answer(text(context, "broadcasts.no-audience"), show_alert=True)
         return Step.AUDIENCE
     await query.answer()
-    await _say(
+    await say(
         update,
         text(
             context,
@@ -159,79 +144,6 @@ async def on_audience_done(update: Update, context: Ctx) -> int:
         ),
     )
     return Step.MESSAGE
-
-
-# Entity type -> the HTML tag Telegram reads back as that entity. Types missing here (urls,
-# mentions, hashtags, commands) Telegram detects again by itself: they stay plain text.
-_SIMPLE_TAGS = {
-    MessageEntity.BOLD: "b",
-    MessageEntity.ITALIC: "i",
-    MessageEntity.UNDERLINE: "u",
-    MessageEntity.STRIKETHROUGH: "s",
-    MessageEntity.SPOILER: "tg-spoiler",
-    MessageEntity.CODE: "code",
-    MessageEntity.BLOCKQUOTE: "blockquote",
-}
-
-
-def formatted_html(text: str, entities: Sequence[MessageEntity]) -> str:
-    """The moderator's text with its formatting as Telegram HTML, every value escaped.
-
-    Not PTB's `text_html`: it leaves a quote in a link's URL or a code block's language
-    unescaped, and Telegram then refuses every copy of the broadcast.
-    """
-    units = text.encode("utf-16-le")
-
-    def plain(start: int, end: int) -> str:
-        return html.escape(units[2 * start : 2 * end].decode("utf-16-le"), quote=False)
-
-    def render(start: int, end: int, inside: list[MessageEntity]) -> str:
-        out: list[str] = []
-        position = start
-        index = 0
-        while index < len(inside):
-            entity = inside[index]
-            stop = min(entity.offset + entity.length, end)
-            nested: list[MessageEntity] = []
-            index += 1
-            # Entities starting inside this one nest in it (a partial overlap is clipped).
-            while index < len(inside) and inside[index].offset < stop:
-                nested.append(inside[index])
-                index += 1
-            out.append(plain(position, entity.offset))
-            if entity.type in (MessageEntity.CODE, MessageEntity.PRE):
-                body = plain(entity.offset, stop)  # Telegram allows nothing inside code
-            else:
-                body = render(entity.offset, stop, nested)
-            out.append(_wrap(entity, body))
-            position = stop
-        out.append(plain(position, end))
-        return "".join(out)
-
-    ordered = sorted((e for e in entities if e.length > 0), key=lambda e: (e.offset, -e.length))
-    return render(0, len(units) // 2, ordered)
-
-
-def _wrap(entity: MessageEntity, body: str) -> str:
-    def attr(value: object) -> str:
-        return html.escape(str(value), quote=True)
-
-    tag = _SIMPLE_TAGS.get(entity.type)
-    if tag is not None:
-        return f"<{tag}>{body}</{tag}>"
-    if entity.type == MessageEntity.EXPANDABLE_BLOCKQUOTE:
-        return f"<blockquote expandable>{body}</blockquote>"
-    if entity.type == MessageEntity.PRE:
-        if entity.language:
-            return f'<pre><code class="language-{attr(entity.language)}">{body}</code></pre>'
-        return f"<pre>{body}</pre>"
-    if entity.type == MessageEntity.TEXT_LINK and entity.url:
-        return f'<a href="{attr(entity.url)}">{body}</a>'
-    if entity.type == MessageEntity.TEXT_MENTION and entity.user is not None:
-        return f'<a href="tg://user?id={entity.user.id}">{body}</a>'
-    if entity.type == MessageEntity.CUSTOM_EMOJI and entity.custom_emoji_id:
-        return f'<tg-emoji emoji-id="{attr(entity.custom_emoji_id)}">{body}</tg-emoji>'
-    return body
 
 
 async def on_message(update: Update, context: Ctx) -> int:
@@ -275,18 +187,18 @@ async def _preview(update: Update, context: Ctx, prepared: Prepared) -> int:
     actor = require_actor(context)
     chat = update.effective_chat
     assert chat is not None
-    await _say(update, text(context, "broadcasts.preview-intro"))
+    await say(update, text(context, "broadcasts.preview-intro"))
     for part in prepared.parts:
         message = views.broadcasts.part(part, actor.language, context.deps.texts)
         await engine.send_rendered(context.bot, chat.id, message)
     actions = InlineKeyboardMarkup(
         [
-            [_button(context, "broadcasts.button-now", "bc:now")],
-            [_button(context, "broadcasts.button-later", "bc:later")],
-            [_button(context, "broadcasts.button-abort", "bc:abort")],
+            [button(context, "broadcasts.button-now", "bc:now")],
+            [button(context, "broadcasts.button-later", "bc:later")],
+            [button(context, "broadcasts.button-abort", "bc:abort")],
         ]
     )
-    await _say(update, _reach(context, prepared), actions)
+    await say(update, _reach(context, prepared), actions)
     return Step.PREVIEW
 
 
@@ -310,7 +222,7 @@ async def on_now(update: Update, context: Ctx) -> int:
 async def on_later(update: Update, context: Ctx) -> int:
     """Send later: ask the local date and time."""
     await require_query(update).answer()
-    await _say(update, text(context, "broadcasts.ask-when", zone=context.deps.config.timezone))
+    await say(update, text(context, "broadcasts.ask-when", zone=context.deps.config.timezone))
     return Step.WHEN
 
 
@@ -336,7 +248,7 @@ async def _confirm(update: Update, context: Ctx) -> int:
             deps.db, require_actor(context), draft, _header_room(context)
         )
     except DomainError as error:
-        await _say(update, text(context, error.key, **error.values))
+        await say(update, text(context, error.key, **error.values))
         return END
     reach = _reach(context, prepared)
     if draft.due_at is None:
@@ -346,11 +258,11 @@ async def _confirm(update: Update, context: Ctx) -> int:
         body = text(context, "broadcasts.confirm-later", reach=reach, when=when)
     markup = InlineKeyboardMarkup(
         [
-            [_button(context, "broadcasts.button-confirm", "bc:confirm")],
-            [_button(context, "broadcasts.button-abort", "bc:abort")],
+            [button(context, "broadcasts.button-confirm", "bc:confirm")],
+            [button(context, "broadcasts.button-abort", "bc:abort")],
         ]
     )
-    await _say(update, body, markup)
+    await say(update, body, markup)
     return Step.CONFIRM
 
 
@@ -393,7 +305,7 @@ async def abort(update: Update, context: Ctx) -> int:
     """/cancel or the Cancel button: nothing is stored."""
     if update.callback_query is not None:
         await update.callback_query.answer()
-    await _say(update, text(context, "broadcasts.aborted"))
+    await say(update, text(context, "broadcasts.aborted"))
     return END
 
 
@@ -478,145 +390,3 @@ def broadcast_flow() -> Flow:
         expired_key="broadcasts.timeout",
         resume=resume,
     )
-
-
-# ---------------------------------------------------------------- /broadcasts
-
-
-def _counts_line(context: Ctx, status: Status, language: Language) -> Html:
-    counts = status.counts
-    return context.deps.texts.get(
-        language,
-        "broadcasts.counts",
-        sent=counts.sent,
-        failed=counts.failed,
-        blocked=counts.blocked,
-        unknown=counts.unknown,
-        pending=counts.pending + counts.sending,
-        expired=counts.expired,
-    )
-
-
-def _status_text(deps: Deps, status: Status, language: Language, counts: Html) -> Html:
-    broadcast = status.broadcast
-    return deps.texts.get(
-        language,
-        f"broadcasts.phase-{status.phase}",
-        id=broadcast.id,
-        when=local_when(broadcast.due_at, language, deps.config.zone),
-        summary=broadcast.summary,
-        counts=counts,
-    )
-
-
-async def _history(context: Ctx) -> tuple[Html, InlineKeyboardMarkup | None]:
-    actor = require_actor(context)
-    deps = context.deps
-    found = await service.history(deps.db, actor)
-    if not found:
-        return text(context, "broadcasts.history-empty"), None
-    lines = [text(context, "broadcasts.history-title")]
-    rows = []
-    for status, cancellable in found:
-        line = _status_text(
-            deps, status, actor.language, _counts_line(context, status, actor.language)
-        )
-        lines.append(line)
-        if cancellable:
-            rows.append(
-                [
-                    _button(
-                        context,
-                        "broadcasts.button-cancel",
-                        f"bc:cancel:{status.broadcast.id}",
-                        id=status.broadcast.id,
-                    )
-                ]
-            )
-    return Html("\n\n".join(lines)), InlineKeyboardMarkup(rows) if rows else None
-
-
-async def show_history(update: Update, context: Ctx) -> None:
-    """/broadcasts: the latest broadcasts with their counts; cancel buttons where allowed."""
-    if not require_actor(context).is_moderator:
-        await reply(update, text(context, "broadcasts.not-moderator"))
-        return
-    body, markup = await _history(context)
-    await reply(update, body, markup)
-
-
-async def on_cancel(update: Update, context: Ctx) -> None:
-    """A Cancel button of /broadcasts: re-checked (it may be forged or the role gone)."""
-    query = require_query(update)
-    ids = callback_ints(query.data, CANCEL)
-    if ids is None:
-        await answer_stale(update, context)
-        return
-    deps = context.deps
-    try:
-        await service.cancel(deps.db, require_actor(context), ids[0], deps.clock())
-    except DomainError as error:
-        await query.answer(text(context, error.key, **error.values), show_alert=True)
-        return
-    await query.answer(text(context, "broadcasts.cancelled", id=ids[0]))
-    body, markup = await _history(context)
-    await query.edit_message_text(body, reply_markup=markup)
-
-
-# ---------------------------------------------------------------- progress
-
-
-def progress_hook() -> engine.AfterSettle:
-    """The engine's after-settle hook that edits progress messages in place, each at most
-    every few seconds, outside any transaction."""
-    looked: list[datetime] = []  # when the progress was last looked at during a run
-
-    async def progress(deps: Deps, bot: telegram.Bot, final: bool) -> None:
-        now = deps.clock()
-        if not final and looked and now - looked[0] < timedelta(seconds=1):
-            return
-        looked[:] = [now]
-        await _edit_progress(deps, bot, now)
-
-    return progress
-
-
-async def _edit_progress(deps: Deps, bot: telegram.Bot, now: datetime) -> None:
-    edited: list[tuple[int, bool]] = []
-    for item in await service.due_progress(deps.db, now):
-        broadcast = item.status.broadcast
-        counts = deps.texts.get(
-            item.language,
-            "broadcasts.counts",
-            sent=item.status.counts.sent,
-            failed=item.status.counts.failed,
-            blocked=item.status.counts.blocked,
-            unknown=item.status.counts.unknown,
-            pending=item.status.counts.pending + item.status.counts.sending,
-            expired=item.status.counts.expired,
-        )
-        body = _status_text(deps, item.status, item.language, counts)
-        if broadcast.progress_chat_id is None or broadcast.progress_message_id is None:
-            continue
-        try:
-            await bot.edit_message_text(
-                body,
-                chat_id=broadcast.progress_chat_id,
-                message_id=broadcast.progress_message_id,
-                parse_mode=ParseMode.HTML,
-            )
-        except TelegramError as exc:
-            # "message is not modified" or the message is gone: nothing to show there.
-            if "not modified" not in str(exc):
-                edited.append((broadcast.id, True))
-                continue
-        edited.append((broadcast.id, item.final))
-    await service.progress_edited(deps.db, edited, now)
-
-
-def register(app: App, flows: Flows) -> None:
-    """Install /broadcast, /broadcasts, the cancel buttons and the progress hook."""
-    app.add_handler(CallbackQueryHandler(on_cancel, pattern=r"^bc:cancel:"))
-    app.add_handler(CommandHandler("broadcasts", show_history, PRIVATE))
-    flows.add(app, broadcast_flow())
-    engine_of(app).add_after_settle(progress_hook())

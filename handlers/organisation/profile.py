@@ -1,4 +1,4 @@
-"""Organisation: /organisation registers, shows, edits or leaves the NGO the user represents."""
+"""Organisation: /organisation registers, shows or edits the NGO the user represents."""
 
 from __future__ import annotations
 
@@ -18,8 +18,8 @@ from telegram.ext import (
     filters,
 )
 
-from bot.context import App, Ctx
-from bot.errors import ConsentRequired, DomainError
+from bot.context import Ctx
+from bot.errors import ConsentRequired
 from bot.i18n import Html
 from bot.services import organisations as service
 from bot.services.organisations import (
@@ -31,31 +31,27 @@ from bot.services.organisations import (
     OrganisationCard,
     OrganisationDraft,
     RegisterType,
-    Request,
 )
-from handlers import flow, views
+from handlers import flow
 from handlers.common import (
     PRIVATE,
     PersonalButton,
     answer_stale,
-    callback_ints,
     is_consented,
-    refuse,
     reply,
     require_actor,
     require_message,
     require_query,
     text,
 )
-from handlers.flow import Flow, Flows
-from handlers.views.organisations import DecideButton
-from storage.models import Organisation
+from handlers.flow import Flow
 
 # Long enough to look a number up in the register, short enough not to surprise the user later.
+from handlers.organisation.membership import button, offer_requests
+from storage.models import Organisation
+
 TIMEOUT = timedelta(minutes=30)
 TYPE = re.compile(r"org:type:(krs|other|none)")
-LEAVE = re.compile(r"org:leave:([0-9]{1,18})")
-LEAVE_YES = re.compile(r"org:leave-yes:([0-9]{1,18})")
 TYPE_BUTTONS: tuple[tuple[RegisterType, str], ...] = (
     ("krs", "organisation.button-krs"),
     ("other", "organisation.button-other"),
@@ -182,7 +178,7 @@ def _card_keyboard(context: Ctx, card: OrganisationCard) -> InlineKeyboardMarkup
     organisation_id = card.organisation.id
     if card.state == "pending":
         return InlineKeyboardMarkup(
-            [_button(context, "organisation.button-withdraw", f"org:leave:{organisation_id}")]
+            [button(context, "organisation.button-withdraw", f"org:leave:{organisation_id}")]
         )
     return InlineKeyboardMarkup(
         [
@@ -199,10 +195,6 @@ def _card_keyboard(context: Ctx, card: OrganisationCard) -> InlineKeyboardMarkup
             ],
         ]
     )
-
-
-def _button(context: Ctx, key: str, data: str) -> list[InlineKeyboardButton]:
-    return [InlineKeyboardButton(text(context, key), callback_data=data)]
 
 
 def _current(draft: Draft, step: Step) -> str | None:
@@ -223,26 +215,26 @@ async def _ask(update: Update, context: Ctx, draft: Draft, step: Step, error: st
             context.deps.db, require_actor(context).user_id, complete
         ):
             parts.append(text(context, "organisation.joining"))
-        rows.append(_button(context, "organisation.button-save", "org:save"))
-        rows.append(_button(context, "organisation.button-cancel", "org:cancel"))
+        rows.append(button(context, "organisation.button-save", "org:save"))
+        rows.append(button(context, "organisation.button-cancel", "org:cancel"))
     else:
         parts.append(text(context, PROMPTS[step], min=NAME_MIN, max=NAME_MAX))
         current = _current(draft, step)
         if draft.editing and current is not None:
             parts.append(text(context, "organisation.current", value=current))
-            rows.append(_button(context, "organisation.button-keep", "org:keep"))
+            rows.append(button(context, "organisation.button-keep", "org:keep"))
         if step == Step.TYPE:
             labels = dict(TYPE_BUTTONS)
             if draft.editing and draft.register_type is not None:
                 now = text(context, labels[draft.register_type])
                 parts.append(text(context, "organisation.current", value=now))
-            rows.extend(_button(context, key, f"org:type:{kind}") for kind, key in TYPE_BUTTONS)
+            rows.extend(button(context, key, f"org:type:{kind}") for kind, key in TYPE_BUTTONS)
         if step in OPTIONAL:
             # While editing, skipping a number that is there removes it: say so.
             skip = (
                 "organisation.button-remove" if current is not None else "organisation.button-skip"
             )
-            rows.append(_button(context, skip, "org:skip"))
+            rows.append(button(context, skip, "org:skip"))
     message = await reply(update, "\n\n".join(parts), InlineKeyboardMarkup(rows) if rows else None)
     draft.prompt_id = message.message_id
     return step
@@ -300,7 +292,7 @@ async def show(update: Update, context: Ctx) -> int:
         return END
     actor = require_actor(context)
     if actor.is_admin:
-        await _offer_requests(update, context)
+        await offer_requests(update, context)
     card = await service.my_organisation(context.deps.db, actor.user_id)
     if card is None:
         return await _start(
@@ -443,127 +435,6 @@ async def cancel(update: Update, context: Ctx) -> int:
     return END
 
 
-# Stop representing (outside the conversation)
-
-
-async def ask_leave(update: Update, context: Ctx) -> None:
-    """Ask to confirm stopping to represent the organisation."""
-    query = require_query(update)
-    ids = callback_ints(query.data, LEAVE)
-    card = await service.my_organisation(context.deps.db, require_actor(context).user_id)
-    if ids is None or card is None or card.organisation.id != ids[0]:
-        await answer_stale(update, context)
-        return
-    await query.answer()
-    markup = InlineKeyboardMarkup(
-        [
-            _button(context, "organisation.button-leave-yes", f"org:leave-yes:{ids[0]}"),
-            _button(context, "organisation.button-leave-no", "org:leave-no"),
-        ]
-    )
-    key = (
-        "organisation.leave-confirm"
-        if card.state == "accepted"
-        else "organisation.withdraw-confirm"
-    )
-    await reply(update, text(context, key, name=card.organisation.name), markup)
-
-
-async def leave(update: Update, context: Ctx) -> None:
-    """Stop representing the organisation the confirmation named."""
-    query = require_query(update)
-    ids = callback_ints(query.data, LEAVE_YES)
-    if ids is None:
-        await answer_stale(update, context)
-        return
-    try:
-        organisation = await service.stop_representing(
-            context.deps.db, require_actor(context).user_id, ids[0], context.deps.clock()
-        )
-    except NotRepresenting as exc:
-        await query.answer(text(context, exc.key), show_alert=True)
-        return
-    await query.answer()
-    await query.edit_message_text(text(context, "organisation.left", name=organisation.name))
-
-
-async def keep_representing(update: Update, context: Ctx) -> None:
-    """The confirmation's No: nothing changes."""
-    query = require_query(update)
-    await query.answer()
-    await query.edit_message_text(text(context, "organisation.leave-kept"))
-
-
-# Requests to represent an organisation (outside the conversation)
-
-
-def _request_text(context: Ctx, request: Request) -> Html:
-    """The request as the decider saw it, with its state now."""
-    actor = require_actor(context)
-    notice = views.organisations.request_message(context.deps.texts, actor.language, request)
-    state = text(
-        context,
-        f"organisation.request-state-{request.representative.state}",
-        name=request.organisation.name,
-    )
-    return Html(notice.text + "\n\n" + state)
-
-
-async def _offer_requests(update: Update, context: Ctx) -> None:
-    """For an admin: say how many requests wait, with a button to list them."""
-    pending = await service.pending_requests(context.deps.db, require_actor(context))
-    if pending.total:
-        count = context.deps.texts.plural(
-            require_actor(context).language, "organisation.requests-waiting", pending.total
-        )
-        markup = InlineKeyboardMarkup(
-            [_button(context, "organisation.button-requests", "org:requests")]
-        )
-        await reply(update, count, markup)
-
-
-async def list_requests(update: Update, context: Ctx) -> None:
-    """For an admin: each waiting request as its own message with Accept / Decline."""
-    query = require_query(update)
-    try:
-        pending = await service.pending_requests(context.deps.db, require_actor(context))
-    except DomainError as error:
-        await refuse(update, context, error)
-        return
-    await query.answer()
-    if not pending.requests:
-        await query.edit_message_text(text(context, "organisation.requests-none"))
-        return
-    language = require_actor(context).language
-    for request in pending.requests:
-        message = views.organisations.request_message(context.deps.texts, language, request)
-        await reply(update, message.text, message.markup)
-
-
-async def decide(update: Update, context: Ctx) -> None:
-    """Accept or Decline on a request: decide it, or show how it was already decided."""
-    query = require_query(update)
-    press = DecideButton.parse(query.data)
-    if press is None:
-        await answer_stale(update, context)
-        return
-    deps = context.deps
-    try:
-        decision = await service.decide(
-            deps.db,
-            require_actor(context),
-            press.representative_id,
-            press.decision == "accept",
-            deps.clock(),
-        )
-    except DomainError as error:
-        await refuse(update, context, error)
-        return
-    # A late or repeated press is quiet: the message just shows how things stand.
-    await query.answer(None if decision.changed else text(context, "organisation.already-decided"))
-    await query.edit_message_text(_request_text(context, decision.request))
-
-
 def _text_step(step: Step) -> list[BaseHandler[Update, Ctx, object]]:
     handlers: list[BaseHandler[Update, Ctx, object]] = [
         MessageHandler(filters.UpdateType.MESSAGE & ~filters.COMMAND, _on_text(step)),
@@ -603,13 +474,3 @@ def organisation_flow() -> Flow:
         timeout=TIMEOUT,
         expired_key="organisation.timed-out",
     )
-
-
-def register(app: App, flows: Flows) -> None:
-    """Install /organisation, its conversation and the stop-representing buttons."""
-    app.add_handler(PersonalButton(ask_leave, pattern=r"^org:leave:"))
-    app.add_handler(PersonalButton(leave, pattern=r"^org:leave-yes:"))
-    app.add_handler(PersonalButton(keep_representing, pattern=r"^org:leave-no$"))
-    app.add_handler(PersonalButton(decide, pattern=DecideButton.pattern()))
-    app.add_handler(PersonalButton(list_requests, pattern=r"^org:requests$"))
-    flows.add(app, organisation_flow())
