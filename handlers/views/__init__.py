@@ -5,6 +5,28 @@ registers the renderers of its notice kinds on the engine (`register(engine)`, c
 bot.engine.build_engine). A web page renders the same data its own way (bot/web).
 """
 
-from handlers.views import postulates, privacy, roles, rsvp, schedule, settings, stats
+from handlers.views import (
+    audit,
+    calendar,
+    card,
+    postulates,
+    privacy,
+    roles,
+    rsvp,
+    schedule,
+    settings,
+    stats,
+)
 
-__all__ = ["postulates", "privacy", "roles", "rsvp", "schedule", "settings", "stats"]
+__all__ = [
+    "audit",
+    "calendar",
+    "card",
+    "postulates",
+    "privacy",
+    "roles",
+    "rsvp",
+    "schedule",
+    "settings",
+    "stats",
+]
