@@ -49,7 +49,6 @@ NOT_CONVERTED_YET = {
     "test_revoke_broadcasts.py",
     "test_roles.py",
     "test_settings.py",
-    "test_stats.py",
 }
 
 
