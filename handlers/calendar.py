@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import re
-
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import Update
 from telegram.ext import CommandHandler
 
 from bot import ics
@@ -15,25 +13,25 @@ from handlers.common import (
     PRIVATE,
     PersonalButton,
     answer_stale,
-    callback_ints,
+    refuse,
     reply,
     require_actor,
     require_query,
     text,
 )
-
-ICS = re.compile(r"cal:ics:([0-9]{1,9})")
+from handlers.views.calendar import google_keyboard
+from handlers.views.meetings import IcsButton
 
 
 async def meeting_ics(update: Update, context: Ctx) -> None:
     """Send one meeting as an .ics file, with a Google Calendar link under it."""
     query = require_query(update)
-    ids = callback_ints(query.data, ICS)
-    if ids is None:
+    press = IcsButton.parse(query.data)
+    if press is None:
         await answer_stale(update, context)
         return
     deps = context.deps
-    entry = await calendar_service.meeting_entry(deps.db, ids[0])
+    entry = await calendar_service.meeting_entry(deps.db, press.meeting_id)
     if entry is None:
         await answer_stale(update, context)
         return
@@ -43,11 +41,8 @@ async def meeting_ics(update: Update, context: Ctx) -> None:
     data = ics.ics_bytes([entry], actor.language, username, zone)
     markup = None
     if entry.meeting.state == "scheduled":
-        url = ics.google_calendar_url(
-            entry.meeting, actor.language, team=entry.team, bot_username=username, zone=zone
-        )
-        markup = InlineKeyboardMarkup(
-            [[InlineKeyboardButton(text(context, "calendar.google"), url=url)]]
+        markup = google_keyboard(
+            entry.meeting, entry.team, actor.language, deps.texts, bot_username=username, zone=zone
         )
     await query.answer()
     await context.bot.send_document(
@@ -67,8 +62,8 @@ async def all_meetings_ics(update: Update, context: Ctx) -> None:
         entries = await calendar_service.my_upcoming_entries(
             deps.db, actor.user_id, deps.config.privacy.notice_version, deps.clock()
         )
-    except ConsentRequired:
-        await reply(update, text(context, "error.consent-required"))
+    except ConsentRequired as error:
+        await refuse(update, context, error)
         return
     if not entries:
         await reply(update, text(context, "calendar.empty"))
@@ -85,4 +80,4 @@ async def all_meetings_ics(update: Update, context: Ctx) -> None:
 def register(app: App) -> None:
     """Install the calendar button and /calendar."""
     app.add_handler(CommandHandler("calendar", all_meetings_ics, PRIVATE))
-    app.add_handler(PersonalButton(meeting_ics, pattern=r"^cal:"))
+    app.add_handler(PersonalButton(meeting_ics, pattern=IcsButton.pattern()))

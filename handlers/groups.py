@@ -9,7 +9,7 @@ from telegram.ext import ChatMemberHandler, CommandHandler, MessageHandler, filt
 from bot.context import App, Ctx
 from bot.errors import DomainError
 from bot.services import groups as service
-from handlers.common import reply, require_actor, require_message, text
+from handlers.common import refuse, reply, require_actor, require_message, text
 
 # Own handler group: group 0's my_chat_member handler (private chats) takes every such
 # update there, and a migration service message must be seen whatever else matches.
@@ -43,7 +43,7 @@ async def link_group(update: Update, context: Ctx) -> None:
             now=deps.clock(),
         )
     except DomainError as error:
-        await reply(update, text(context, error.key, **error.values))
+        await refuse(update, context, error)
         return
     language = deps.config.default_language
     await reply(update, deps.texts.get(language, "groups.linked", team=team.name(language)))
@@ -61,7 +61,7 @@ async def unlink_group(update: Update, context: Ctx) -> None:
             deps.db, require_actor(context), chat_id=chat.id, now=deps.clock()
         )
     except DomainError as error:
-        await reply(update, text(context, error.key, **error.values))
+        await refuse(update, context, error)
         return
     language = deps.config.default_language
     await reply(update, deps.texts.get(language, "groups.unlinked", team=team.name(language)))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from telegram import Chat, Update
+from telegram import Update
 from telegram.error import BadRequest
 from telegram.ext import CallbackQueryHandler
 
@@ -13,12 +13,13 @@ from bot.services.schedule import MeetingView
 from handlers.common import (
     PersonalButton,
     answer_stale,
+    in_private_chat,
     refuse,
     require_actor,
     require_query,
     text,
 )
-from handlers.schedule import meeting_card
+from handlers.views.card import meeting_card
 from handlers.views.rsvp import AnswerButton, CsvButton, attendees_csv
 from storage.rsvps import Answer
 
@@ -56,9 +57,7 @@ async def answer(update: Update, context: Ctx) -> None:
     else:
         confirmation = text(context, _CONFIRM_KEYS[outcome.rsvp.answer])
     await query.answer(confirmation)
-    chat = update.effective_chat
-    private = chat is not None and chat.type == Chat.PRIVATE
-    if outcome.changed and private and actor.moderates(outcome.meeting.team_id):
+    if outcome.changed and in_private_chat(update) and actor.moderates(outcome.meeting.team_id):
         # The moderator's own card shows the counts: redraw them after their answer.
         view = MeetingView(
             meeting=outcome.meeting, team=outcome.team, mine=outcome.rsvp, counts=outcome.counts

@@ -3,18 +3,13 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
-from zoneinfo import ZoneInfo
 
-from telegram import Chat, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import Update
 from telegram.error import BadRequest
 from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 
-from bot import ics
-from bot.config import Language
 from bot.context import App, Ctx
 from bot.errors import ConsentRequired, UnknownSector
-from bot.i18n import Html, Texts
 from bot.services import schedule as schedule_service
 from bot.services.schedule import MeetingView, SchedulePage
 from handlers import start as start_handlers
@@ -22,88 +17,26 @@ from handlers.common import (
     PRIVATE,
     PersonalButton,
     answer_stale,
-    callback_ints,
+    in_private_chat,
     is_consented,
+    refuse,
     reply,
     require_actor,
     require_query,
     text,
 )
-from handlers.views.meetings import card_keyboard, card_text, local_when
+from handlers.views.card import meeting_card
+from handlers.views.schedule import (
+    OpenMeeting,
+    PageButton,
+    TeamPage,
+    page_keyboard,
+    page_text,
+    sectors_keyboard,
+)
 
-PAGE = re.compile(r"sched:page:(mine|all):([0-9]{1,3})")
-TEAM_PAGE = re.compile(r"sched:team:([0-9]{1,9}):([0-9]{1,3})")
-OPEN = re.compile(r"sched:open:([0-9]{1,9})")
 MEETING_ID = re.compile(r"[0-9]{1,9}")
 MEETING_LINK = re.compile(r"meeting-([0-9]{1,9})")
-# Buttons carry a short title; Telegram cuts long labels anyway, but readably is better.
-LABEL_TITLE = 40
-_MARKS = {"going": "✅", "maybe": "🤔", "not_going": "❌"}
-
-
-def _short(title: str) -> str:
-    return title if len(title) <= LABEL_TITLE else title[: LABEL_TITLE - 1] + "…"
-
-
-def _open_for_answers(view: MeetingView, now: datetime) -> bool:
-    return view.meeting.state == "scheduled" and view.meeting.starts_at > now
-
-
-def meeting_card(
-    view: MeetingView,
-    language: Language,
-    texts: Texts,
-    *,
-    zone: ZoneInfo,
-    bot_username: str,
-    now: datetime,
-    moderator_tools: bool,
-) -> tuple[Html, InlineKeyboardMarkup]:
-    """The card of one meeting for this member: counts and export only for its moderators."""
-    meeting = view.meeting
-    counts = view.counts if moderator_tools else None
-    body = card_text(meeting, view.team, language, texts, zone, counts)
-    rows = [list(row) for row in card_keyboard(meeting, language, texts).inline_keyboard]
-    is_open = _open_for_answers(view, now)
-    if not is_open:
-        # Cancelled or started: the .ics stays (it carries the cancellation), answers go.
-        rows = [
-            [b for b in row if not str(b.callback_data or "").startswith("rsvp:")] for row in rows
-        ]
-        rows = [row for row in rows if row]
-    else:
-        url = ics.google_calendar_url(
-            meeting, language, team=view.team, bot_username=bot_username, zone=zone
-        )
-        rows.append([InlineKeyboardButton(texts.get(language, "calendar.google"), url=url)])
-    if moderator_tools and counts is not None:
-        rows.append(
-            [
-                InlineKeyboardButton(
-                    texts.get(language, "rsvp.export-csv"), callback_data=f"rsvp:csv:{meeting.id}"
-                )
-            ]
-        )
-        if is_open:
-            # Handled by handlers.meetings (the moderator side), which re-checks the role.
-            rows.append(
-                [
-                    InlineKeyboardButton(
-                        texts.get(language, "schedule.button-edit"),
-                        callback_data=f"mtg:edit:{meeting.id}",
-                    ),
-                    InlineKeyboardButton(
-                        texts.get(language, "schedule.button-cancel"),
-                        callback_data=f"mtg:cancel:{meeting.id}",
-                    ),
-                ]
-            )
-    return body, InlineKeyboardMarkup(rows)
-
-
-def _is_private(update: Update) -> bool:
-    chat = update.effective_chat
-    return chat is not None and chat.type == Chat.PRIVATE
 
 
 async def send_card(update: Update, context: Ctx, view: MeetingView) -> None:
@@ -118,84 +51,12 @@ async def send_card(update: Update, context: Ctx, view: MeetingView) -> None:
         bot_username=context.bot.username,
         now=deps.clock(),
         # Counts and the export stay out of groups: they are for the moderator alone.
-        moderator_tools=_is_private(update),
+        moderator_tools=in_private_chat(update),
     )
     chat = update.effective_chat
     if chat is None:
         return
     await context.bot.send_message(chat.id, body, reply_markup=markup)
-
-
-def _page_text(page: SchedulePage, language: Language, texts: Texts, zone: ZoneInfo) -> Html:
-    if page.scope == "mine":
-        header = texts.get(language, "schedule.header-mine")
-    elif page.scope == "all":
-        header = texts.get(language, "schedule.header-all")
-    else:
-        name = page.team.name(language) if page.team is not None else ""
-        header = texts.get(language, "schedule.header-team", team=name)
-    lines: list[str] = [header]
-    if not page.items:
-        if page.page > 0:
-            lines.append(texts.get(language, "schedule.page-empty"))
-        elif page.scope == "mine" and page.subscribed == 0:
-            lines.append(texts.get(language, "schedule.no-sectors"))
-        elif page.scope == "mine":
-            lines.append(texts.get(language, "schedule.empty-mine"))
-        else:
-            lines.append(texts.get(language, "schedule.empty"))
-        return Html("\n\n".join(lines))
-    for number, item in enumerate(page.items, start=page.page * schedule_service.PAGE_SIZE + 1):
-        mark = ""
-        if item.mine is not None:
-            mark = " ⏳" if item.mine.waiting else " " + _MARKS[item.mine.answer]
-        lines.append(
-            texts.get(
-                language,
-                "schedule.line",
-                number=number,
-                title=item.meeting.title,
-                when=local_when(item.meeting.starts_at, language, zone),
-                team=item.team.name(language),
-            )
-            + mark
-        )
-    lines.append(texts.get(language, "schedule.open-hint"))
-    return Html("\n\n".join(lines))
-
-
-def _page_keyboard(
-    page: SchedulePage, language: Language, texts: Texts, bot_username: str
-) -> InlineKeyboardMarkup:
-    rows = []
-    first = page.page * schedule_service.PAGE_SIZE + 1
-    for number, item in enumerate(page.items, start=first):
-        label = f"{number}. {_short(item.meeting.title)}"
-        rows.append([InlineKeyboardButton(label, callback_data=f"sched:open:{item.meeting.id}")])
-    if page.scope in ("mine", "all"):
-        prefix = f"sched:page:{page.scope}"
-    else:
-        prefix = f"sched:team:{page.scope}"
-    nav = []
-    if page.page > 0:
-        nav.append(InlineKeyboardButton("‹", callback_data=f"{prefix}:{page.page - 1}"))
-    if page.has_next:
-        nav.append(InlineKeyboardButton("›", callback_data=f"{prefix}:{page.page + 1}"))
-    if nav:
-        rows.append(nav)
-    if page.scope == "mine":
-        toggle = ("schedule.show-all", "sched:page:all:0")
-    else:
-        toggle = ("schedule.show-mine", "sched:page:mine:0")
-    rows.append([InlineKeyboardButton(texts.get(language, toggle[0]), callback_data=toggle[1])])
-    if page.team is not None:
-        # A sector's own schedule is its card: submit a postulate to it from here (the deep
-        # link opens /postulate with the sector chosen).
-        link = f"https://t.me/{bot_username}?start=postulate-{page.team.slug}"
-        rows.append(
-            [InlineKeyboardButton(texts.get(language, "schedule.button-postulate"), url=link)]
-        )
-    return InlineKeyboardMarkup(rows)
 
 
 async def _load_page(
@@ -213,47 +74,38 @@ async def _load_page(
             notice_version=deps.config.privacy.notice_version,
             now=deps.clock(),
         )
-    except ConsentRequired:
-        if update.callback_query is not None:
-            await update.callback_query.answer(
-                text(context, "error.consent-required"), show_alert=True
-            )
-        else:
-            await reply(update, text(context, "error.consent-required"))
+    except ConsentRequired as error:
+        await refuse(update, context, error)
         return None
+
+
+async def _reply_page(update: Update, context: Ctx, page: SchedulePage) -> None:
+    language = require_actor(context).language
+    deps = context.deps
+    await reply(
+        update,
+        page_text(page, language, deps.texts, deps.config.zone),
+        page_keyboard(page, language, deps.texts, context.bot.username),
+    )
 
 
 async def show_meetings(update: Update, context: Ctx) -> None:
     """/meetings: the upcoming meetings of my sector teams, 5 a page."""
     page = await _load_page(update, context, "mine", 0)
-    if page is None:
-        return
-    language = require_actor(context).language
-    texts = context.deps.texts
-    await reply(
-        update,
-        _page_text(page, language, texts, context.deps.config.zone),
-        _page_keyboard(page, language, texts, context.bot.username),
-    )
+    if page is not None:
+        await _reply_page(update, context, page)
 
 
 async def turn_page(update: Update, context: Ctx) -> None:
     """‹ › and the mine/all toggle: redraw the list in place."""
     query = require_query(update)
-    data = query.data or ""
-    scope: schedule_service.Scope
-    page_match = PAGE.fullmatch(data)
-    team_ids = callback_ints(data, TEAM_PAGE)
-    if page_match is not None:
-        scope = "mine" if page_match.group(1) == "mine" else "all"
-        number = int(page_match.group(2))
-    elif team_ids is not None:
-        scope, number = team_ids
-    else:
+    press = PageButton.parse(query.data) or TeamPage.parse(query.data)
+    if press is None:
         await answer_stale(update, context)
         return
+    scope: schedule_service.Scope = press.scope if isinstance(press, PageButton) else press.team_id
     try:
-        page = await _load_page(update, context, scope, number)
+        page = await _load_page(update, context, scope, press.page)
     except UnknownSector:
         await answer_stale(update, context)
         return
@@ -261,11 +113,11 @@ async def turn_page(update: Update, context: Ctx) -> None:
         return
     await query.answer()
     language = require_actor(context).language
-    texts = context.deps.texts
+    deps = context.deps
     try:
         await query.edit_message_text(
-            _page_text(page, language, texts, context.deps.config.zone),
-            reply_markup=_page_keyboard(page, language, texts, context.bot.username),
+            page_text(page, language, deps.texts, deps.config.zone),
+            reply_markup=page_keyboard(page, language, deps.texts, context.bot.username),
         )
     except BadRequest as exc:
         if "not modified" not in exc.message:
@@ -275,28 +127,17 @@ async def turn_page(update: Update, context: Ctx) -> None:
 async def _team_schedule(update: Update, context: Ctx, team_id: int) -> None:
     try:
         page = await _load_page(update, context, team_id, 0)
-    except UnknownSector:
-        await reply(update, text(context, "error.unknown-sector"))
+    except UnknownSector as error:
+        await refuse(update, context, error)
         return
-    if page is None:
-        return
-    language = require_actor(context).language
-    texts = context.deps.texts
-    await reply(
-        update,
-        _page_text(page, language, texts, context.deps.config.zone),
-        _page_keyboard(page, language, texts, context.bot.username),
-    )
+    if page is not None:
+        await _reply_page(update, context, page)
 
 
 async def _sector_buttons(update: Update, context: Ctx, intro_key: str) -> None:
-    actor = require_actor(context)
     teams = await schedule_service.sector_teams(context.deps.db)
-    rows = [
-        [InlineKeyboardButton(team.name(actor.language), callback_data=f"sched:team:{team.id}:0")]
-        for team in teams
-    ]
-    await reply(update, text(context, intro_key), InlineKeyboardMarkup(rows))
+    markup = sectors_keyboard(teams, require_actor(context).language)
+    await reply(update, text(context, intro_key), markup)
 
 
 async def show_schedule(update: Update, context: Ctx) -> None:
@@ -346,13 +187,16 @@ async def start_meeting_link(update: Update, context: Ctx) -> None:
 async def open_meeting(update: Update, context: Ctx) -> None:
     """A meeting's button in a list: send its card."""
     query = require_query(update)
-    ids = callback_ints(query.data, OPEN)
-    if ids is None:
+    press = OpenMeeting.parse(query.data)
+    if press is None:
         await answer_stale(update, context)
         return
     actor = require_actor(context)
     view = await schedule_service.meeting_view(
-        context.deps.db, user_id=actor.user_id, meeting_id=ids[0], moderates=actor.moderates
+        context.deps.db,
+        user_id=actor.user_id,
+        meeting_id=press.meeting_id,
+        moderates=actor.moderates,
     )
     if view is None:
         await answer_stale(update, context)
@@ -371,5 +215,6 @@ def register(app: App) -> None:
     app.add_handler(CommandHandler("meetings", show_meetings, PRIVATE))
     app.add_handler(CommandHandler("schedule", show_schedule, PRIVATE))
     app.add_handler(CommandHandler("meeting", show_meeting, PRIVATE))
-    app.add_handler(CallbackQueryHandler(open_meeting, pattern=r"^sched:open:"))
-    app.add_handler(PersonalButton(turn_page, pattern=r"^sched:(page|team):"))
+    app.add_handler(CallbackQueryHandler(open_meeting, pattern=OpenMeeting.pattern()))
+    app.add_handler(PersonalButton(turn_page, pattern=PageButton.pattern()))
+    app.add_handler(PersonalButton(turn_page, pattern=TeamPage.pattern()))

@@ -46,7 +46,8 @@ async def test_add_to_calendar_sends_an_ics_that_imports_right(
         place="Pałac Krzysztofory, Rynek Główny 35",
         agenda="1. Programy grantowe\n2. Wolne wnioski",
     )
-    calls = await bot.click(anna, f"cal:ics:{meeting}")
+    await bot.send(anna, f"/meeting {meeting}")
+    calls = await bot.press(anna, "🗓 Dodaj do kalendarza")
     [document] = [c for c in calls if c.method == "sendDocument"]
     assert document.chat_id == anna.id
     [(method, filename, data)] = uploaded(bot)
@@ -89,11 +90,12 @@ async def test_uid_stays_and_sequence_grows_after_an_edit(
 ) -> None:
     await bot.onboard(anna)
     meeting = await add_meeting(bot, place=None, online_url="https://meet.example.org/abc")
-    await bot.click(anna, f"cal:ics:{meeting}")
+    await bot.send(anna, f"/meeting {meeting}")
+    await bot.press(anna, "🗓 Dodaj do kalendarza")
     clock.advance(hours=2)
     later = clock.now + timedelta(days=8)
     await update_meeting(bot, meeting, clock.now, starts_at=later)
-    await bot.click(anna, f"cal:ics:{meeting}")
+    await bot.press(anna, "🗓 Dodaj do kalendarza")  # the card she opened before the change
     [(_, _, first), (_, _, second)] = uploaded(bot)
     [before], [after] = events(first), events(second)
     assert before["UID"] == after["UID"]
@@ -106,7 +108,8 @@ async def test_uid_stays_and_sequence_grows_after_an_edit(
 async def test_cancelled_meeting_exports_as_cancelled(bot: BotDriver, anna: TgUser) -> None:
     await bot.onboard(anna)
     meeting = await add_meeting(bot, state="cancelled")
-    calls = await bot.click(anna, f"cal:ics:{meeting}")
+    await bot.send(anna, f"/meeting {meeting}")
+    calls = await bot.press(anna, "🗓 Dodaj do kalendarza")
     [document] = [c for c in calls if c.method == "sendDocument"]
     assert document.buttons() == []
     [(_, _, data)] = uploaded(bot)
@@ -118,7 +121,7 @@ async def test_cancelled_meeting_exports_as_cancelled(bot: BotDriver, anna: TgUs
 async def test_forged_calendar_buttons(bot: BotDriver, anna: TgUser, data: str) -> None:
     await bot.onboard(anna)
     await add_meeting(bot)
-    calls = await bot.click(anna, data)
+    calls = await bot.click(anna, data)  # forged
     assert texts_of(calls) == "Ten przycisk jest już nieaktualny."
     assert uploaded(bot) == []
 

@@ -54,23 +54,42 @@ def answer_text(calls: list[Call]) -> str:
     return str(answer.params.get("text", ""))
 
 
+_LABELS = {
+    "going": "meetings.card-going",
+    "maybe": "meetings.card-maybe",
+    "no": "meetings.card-not-going",
+}
+
+
+async def answer(bot: BotDriver, member: TgUser, meeting: int, choice: str) -> list[Call]:
+    """The member opens the meeting's card and presses an answer on it."""
+    await bot.send(member, f"/meeting {meeting}")
+    return await bot.press(member, bot.label(member, _LABELS[choice]))
+
+
+async def export(bot: BotDriver, moderator: TgUser, meeting: int) -> list[Call]:
+    """The moderator opens the meeting's card and presses its attendee export."""
+    await bot.send(moderator, f"/meeting {meeting}")
+    return await bot.press(moderator, bot.label(moderator, "rsvp.export-csv"))
+
+
 async def test_each_answer_is_recorded_and_confirmed(bot: BotDriver, anna: TgUser) -> None:
     await bot.onboard(anna, sectors=["culture"])
     meeting = await add_meeting(bot)
 
-    calls = await bot.click(anna, f"rsvp:going:{meeting}")
+    calls = await answer(bot, anna, meeting, "going")
     assert answer_text(calls) == "✅ Zapisano: biorę udział."
     stored = await rsvp_of(bot, meeting, anna.id)
     assert stored is not None
     assert (stored.answer, stored.waitlist_position) == ("going", None)
 
-    calls = await bot.click(anna, f"rsvp:maybe:{meeting}")
+    calls = await answer(bot, anna, meeting, "maybe")
     assert answer_text(calls) == "🤔 Zapisano: może."
     stored = await rsvp_of(bot, meeting, anna.id)
     assert stored is not None
     assert stored.answer == "maybe"
 
-    calls = await bot.click(anna, f"rsvp:no:{meeting}")
+    calls = await answer(bot, anna, meeting, "no")
     assert answer_text(calls) == "❌ Zapisano: nie biorę udziału."
     stored = await rsvp_of(bot, meeting, anna.id)
     assert stored is not None
@@ -82,17 +101,17 @@ async def test_each_answer_is_recorded_and_confirmed(bot: BotDriver, anna: TgUse
 async def test_english_confirmation(bot: BotDriver, john: TgUser) -> None:
     await bot.onboard(john)
     meeting = await add_meeting(bot)
-    calls = await bot.click(john, f"rsvp:going:{meeting}")
+    calls = await answer(bot, john, meeting, "going")
     assert answer_text(calls) == "✅ Saved: you're going."
 
 
 async def test_double_press_is_idempotent(bot: BotDriver, anna: TgUser, clock: Clock) -> None:
     await bot.onboard(anna)
     meeting = await add_meeting(bot, capacity=1)
-    await bot.click(anna, f"rsvp:going:{meeting}")
+    await answer(bot, anna, meeting, "going")
     first = await rsvp_of(bot, meeting, anna.id)
     clock.advance(minutes=5)
-    calls = await bot.click(anna, f"rsvp:going:{meeting}")
+    calls = await answer(bot, anna, meeting, "going")
     assert answer_text(calls) == "✅ Zapisano: biorę udział."
     assert await rsvp_of(bot, meeting, anna.id) == first
     assert await all_rsvps(bot) == [(meeting, anna.id, "going", None)]
@@ -106,24 +125,24 @@ async def test_waiting_list_promotes_in_order_and_tells_the_promoted(bot: BotDri
     u1, u2, u3, u4, u5 = members
 
     for person in (u1, u2):
-        assert answer_text(await bot.click(person, f"rsvp:going:{meeting}")).startswith("✅")
-    assert "pozycja 1." in answer_text(await bot.click(u3, f"rsvp:going:{meeting}"))
-    assert "pozycja 2." in answer_text(await bot.click(u4, f"rsvp:going:{meeting}"))
-    assert "pozycja 3." in answer_text(await bot.click(u5, f"rsvp:going:{meeting}"))
+        assert answer_text(await answer(bot, person, meeting, "going")).startswith("✅")
+    assert "pozycja 1." in answer_text(await answer(bot, u3, meeting, "going"))
+    assert "pozycja 2." in answer_text(await answer(bot, u4, meeting, "going"))
+    assert "pozycja 3." in answer_text(await answer(bot, u5, meeting, "going"))
 
     bot.api.clear()
     # A confirmed member withdraws: the first on the waiting list gets the place.
-    await bot.click(u1, f"rsvp:no:{meeting}")
+    await answer(bot, u1, meeting, "no")
     promoted = await rsvp_of(bot, meeting, u3.id)
     assert promoted is not None
     assert (promoted.answer, promoted.waitlist_position) == ("going", None)
-    assert "pozycja 1." in answer_text(await bot.click(u4, f"rsvp:going:{meeting}"))
+    assert "pozycja 1." in answer_text(await answer(bot, u4, meeting, "going"))
 
     # Someone waiting who gives up frees no place, but moves the others up.
-    await bot.click(u4, f"rsvp:maybe:{meeting}")
-    assert "pozycja 1." in answer_text(await bot.click(u5, f"rsvp:going:{meeting}"))
+    await answer(bot, u4, meeting, "maybe")
+    assert "pozycja 1." in answer_text(await answer(bot, u5, meeting, "going"))
 
-    await bot.click(u2, f"rsvp:maybe:{meeting}")
+    await answer(bot, u2, meeting, "maybe")
     last = await rsvp_of(bot, meeting, u5.id)
     assert last is not None
     assert last.waitlist_position is None
@@ -142,11 +161,11 @@ async def test_going_again_after_withdrawing_joins_the_end_of_the_list(bot: BotD
     for person in (u1, u2, u3):
         await bot.onboard(person)
     meeting = await add_meeting(bot, capacity=1)
-    await bot.click(u1, f"rsvp:going:{meeting}")
-    await bot.click(u2, f"rsvp:going:{meeting}")
-    await bot.click(u1, f"rsvp:maybe:{meeting}")  # u2 promoted
-    await bot.click(u3, f"rsvp:going:{meeting}")
-    assert "pozycja 2." in answer_text(await bot.click(u1, f"rsvp:going:{meeting}"))
+    await answer(bot, u1, meeting, "going")
+    await answer(bot, u2, meeting, "going")
+    await answer(bot, u1, meeting, "maybe")  # u2 promoted
+    await answer(bot, u3, meeting, "going")
+    assert "pozycja 2." in answer_text(await answer(bot, u1, meeting, "going"))
     assert await all_rsvps(bot) == [
         (meeting, u1.id, "going", 2),
         (meeting, u2.id, "going", None),
@@ -162,6 +181,7 @@ async def test_refused_after_start_and_when_cancelled(
     cancelled = await add_meeting(bot, state="cancelled")
     clock.advance(hours=1)
 
+    # Stale: cards she was shown before the start and before the cancellation.
     calls = await bot.click(anna, f"rsvp:going:{soon}")
     assert "już się rozpoczęło" in answer_text(calls)
     calls = await bot.click(anna, f"rsvp:maybe:{cancelled}")
@@ -183,7 +203,7 @@ async def test_forged_callbacks_change_nothing(bot: BotDriver, anna: TgUser, dat
 async def test_consent_is_needed(bot: BotDriver) -> None:
     stranger = user(9)
     meeting = await add_meeting(bot)
-    calls = await bot.click(stranger, f"rsvp:going:{meeting}")
+    calls = await bot.click(stranger, f"rsvp:going:{meeting}")  # a card seen in a group
     assert "/start" in answer_text(calls)
     assert await all_rsvps(bot) == []
 
@@ -192,6 +212,7 @@ async def test_card_in_a_group_answers_only_the_presser(bot: BotDriver, anna: Tg
     await bot.onboard(anna)
     await make_moderator(bot, anna.id)
     meeting = await add_meeting(bot)
+    # The group's copy of an announcement, which the driver does not post.
     calls = await bot.click(anna, f"rsvp:going:{meeting}", chat_id=-100123)
     assert answer_text(calls) == "✅ Zapisano: biorę udział."
     assert [c.method for c in calls] == ["answerCallbackQuery"]
@@ -201,9 +222,10 @@ async def test_moderator_card_counts_are_redrawn(bot: BotDriver, anna: TgUser) -
     await bot.onboard(anna)
     await make_moderator(bot, anna.id)
     meeting = await add_meeting(bot)
-    calls = await bot.click(anna, f"rsvp:going:{meeting}", message_id=77)
+    [card] = [c for c in await bot.send(anna, f"/meeting {meeting}") if c.buttons()]
+    calls = await bot.press(anna, "✅ Biorę udział")
     [edit] = [c for c in calls if c.method == "editMessageText"]
-    assert edit.params["message_id"] == 77
+    assert edit.params["message_id"] == card.message_id
     assert "✅ Biorę udział: 1 · 🤔 Może: 0" in edit.text
     assert ("📋 Lista uczestników (CSV)", f"rsvp:csv:{meeting}") in edit.buttons()
 
@@ -216,12 +238,12 @@ async def test_moderator_exports_attendees_as_csv(bot: BotDriver, anna: TgUser) 
         await bot.onboard(person)
     await set_organisation(bot, members[0].id, "Fundacja Źródło Łąk")
     meeting = await add_meeting(bot, capacity=1)
-    await bot.click(members[0], f"rsvp:going:{meeting}")
-    await bot.click(members[1], f"rsvp:going:{meeting}")
-    await bot.click(members[2], f"rsvp:maybe:{meeting}")
-    await bot.click(members[3], f"rsvp:no:{meeting}")
+    await answer(bot, members[0], meeting, "going")
+    await answer(bot, members[1], meeting, "going")
+    await answer(bot, members[2], meeting, "maybe")
+    await answer(bot, members[3], meeting, "no")
 
-    calls = await bot.click(anna, f"rsvp:csv:{meeting}")
+    calls = await export(bot, anna, meeting)
     [document] = [c for c in calls if c.method == "sendDocument"]
     assert document.chat_id == anna.id
     [(_, filename, data)] = uploaded(bot)
@@ -248,8 +270,8 @@ async def test_english_csv_uses_commas(bot: BotDriver, john: TgUser) -> None:
     await bot.onboard(john)
     await make_moderator(bot, john.id)
     meeting = await add_meeting(bot)
-    await bot.click(john, f"rsvp:maybe:{meeting}")
-    await bot.click(john, f"rsvp:csv:{meeting}")
+    await answer(bot, john, meeting, "maybe")
+    await export(bot, john, meeting)
     [(_, _, data)] = uploaded(bot)
     rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
     assert rows[0][0] == "Telegram id"
@@ -260,8 +282,8 @@ async def test_non_moderators_cannot_export(bot: BotDriver, anna: TgUser) -> Non
     await bot.onboard(anna)
     await make_moderator(bot, anna.id, team="education")
     meeting = await add_meeting(bot, team="culture")
-    await bot.click(anna, f"rsvp:going:{meeting}")
-    calls = await bot.click(anna, f"rsvp:csv:{meeting}")
+    await answer(bot, anna, meeting, "going")
+    calls = await bot.click(anna, f"rsvp:csv:{meeting}")  # forged: her card has no export
     assert answer_text(calls) == "Nie masz uprawnień do tej czynności."
     assert not [c for c in calls if c.method == "sendDocument"]
     calls = await bot.click(anna, "rsvp:csv:999")
@@ -273,9 +295,10 @@ async def test_admin_exports_in_private_only(bot: BotDriver) -> None:
     admin = TgUser(id=900, language_code="pl", first_name="Admin")
     await bot.onboard(admin)
     meeting = await add_meeting(bot)
+    # Forged: a card in a group carries no export button.
     calls = await bot.click(admin, f"rsvp:csv:{meeting}", chat_id=-100123)
     assert not [c for c in calls if c.method == "sendDocument"]
-    calls = await bot.click(admin, f"rsvp:csv:{meeting}")
+    calls = await export(bot, admin, meeting)
     assert [c.method for c in calls if c.method == "sendDocument"] == ["sendDocument"]
 
 
@@ -286,11 +309,11 @@ async def test_raised_capacity_lets_a_newcomer_in_only_after_those_waiting(
     for person in (u1, u2, u3):
         await bot.onboard(person)
     meeting = await add_meeting(bot, capacity=1)
-    await bot.click(u1, f"rsvp:going:{meeting}")
-    await bot.click(u2, f"rsvp:going:{meeting}")
+    await answer(bot, u1, meeting, "going")
+    await answer(bot, u2, meeting, "going")
     await update_meeting(bot, meeting, clock.now, capacity=2)
     # The free place goes to the one waiting, not to the newcomer pressing now.
-    assert "pozycja 1." in answer_text(await bot.click(u3, f"rsvp:going:{meeting}"))
+    assert "pozycja 1." in answer_text(await answer(bot, u3, meeting, "going"))
     waiting = await rsvp_of(bot, meeting, u2.id)
     assert waiting is not None
     assert waiting.waitlist_position is None
@@ -302,10 +325,10 @@ async def test_storage_readers_for_reminders_and_the_data_export(bot: BotDriver)
         await bot.onboard(person)
     later = await add_meeting(bot, starts_in=timedelta(days=9))
     sooner = await add_meeting(bot, starts_in=timedelta(days=2))
-    await bot.click(u1, f"rsvp:going:{later}")
-    await bot.click(u2, f"rsvp:maybe:{later}")
-    await bot.click(u3, f"rsvp:no:{later}")
-    await bot.click(u1, f"rsvp:no:{sooner}")
+    await answer(bot, u1, later, "going")
+    await answer(bot, u2, later, "maybe")
+    await answer(bot, u3, later, "no")
+    await answer(bot, u1, sooner, "no")
     db = db_of(bot)
     reminded = await db.run(lambda unit: unit.rsvps.list_rsvp_user_ids(later, ("going", "maybe")))
     assert reminded == [u1.id, u2.id]

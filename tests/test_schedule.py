@@ -38,15 +38,15 @@ async def test_meetings_lists_my_sectors_five_a_page(bot: BotDriver, anna: TgUse
     assert ("‹", "sched:page:mine:-1") not in page.buttons()
     assert ("🌐 Wszystkie zespoły", "sched:page:all:0") in page.buttons()
 
-    calls = await bot.click(anna, "sched:page:mine:1", message_id=31)
+    calls = await bot.press(anna, "›")
     [edit] = [c for c in calls if c.method == "editMessageText"]
-    assert edit.params["message_id"] == 31
+    assert edit.params["message_id"] == page.message_id
     assert open_buttons(edit) == [f"sched:open:{m}" for m in mine[5:]]
     assert "6. <b>Kultura 6</b>" in edit.text
     assert ("‹", "sched:page:mine:0") in edit.buttons()
     assert not [data for _, data in edit.buttons() if data == "sched:page:mine:2"]
 
-    calls = await bot.click(anna, "sched:page:all:0", message_id=31)
+    calls = await bot.press(anna, "🌐 Wszystkie zespoły")
     [edit] = [c for c in calls if c.method == "editMessageText"]
     assert "wszystkich zespołów" in edit.text
     assert open_buttons(edit)[0] == f"sched:open:{other}"
@@ -57,7 +57,8 @@ async def test_meetings_marks_my_answers(bot: BotDriver, anna: TgUser) -> None:
     await bot.onboard(anna, sectors=["culture"])
     going = await add_meeting(bot, title="Pierwsze", starts_in=timedelta(days=1))
     await add_meeting(bot, title="Drugie", starts_in=timedelta(days=2))
-    await bot.click(anna, f"rsvp:going:{going}")
+    await bot.send(anna, f"/meeting {going}")
+    await bot.press(anna, "✅ Biorę udział")
     [page] = messages(await bot.send(anna, "/meetings"))
     first, second = page.text.split("\n\n")[1:3]
     assert first.endswith("✅")
@@ -81,14 +82,14 @@ async def test_meetings_needs_consent(bot: BotDriver, anna: TgUser) -> None:
 async def test_forged_list_buttons(bot: BotDriver, anna: TgUser) -> None:
     await bot.onboard(anna, sectors=["culture"])
     for data in ("sched:page:yours:0", "sched:page:mine:x", "sched:team:999:0", "sched:open:9"):
-        calls = await bot.click(anna, data)
+        calls = await bot.click(anna, data)  # forged: never on her screen
         assert texts_of(calls) == "Ten przycisk jest już nieaktualny.", data
 
 
 async def test_page_past_the_end_says_so(bot: BotDriver, anna: TgUser) -> None:
     await bot.onboard(anna, sectors=["culture"])
     await add_meeting(bot)
-    calls = await bot.click(anna, "sched:page:mine:7")
+    calls = await bot.click(anna, "sched:page:mine:7")  # stale: the list shrank since
     [edit] = [c for c in calls if c.method == "editMessageText"]
     assert "Na tej stronie nie ma już spotkań." in edit.text
     assert ("‹", "sched:page:mine:6") in edit.buttons()
@@ -97,7 +98,8 @@ async def test_page_past_the_end_says_so(bot: BotDriver, anna: TgUser) -> None:
 async def test_open_sends_the_card_with_rsvp_and_calendar(bot: BotDriver, anna: TgUser) -> None:
     await bot.onboard(anna, sectors=["culture"])
     meeting = await add_meeting(bot, title="Budżet <2027>", capacity=10)
-    calls = await bot.click(anna, f"sched:open:{meeting}")
+    await bot.send(anna, "/meetings")
+    calls = await bot.press(anna, "1. Budżet <2027>")
     [card] = messages(calls)
     assert "Budżet &lt;2027&gt;" in card.text
     assert "Biorę udział:" not in card.text  # counts are for moderators
@@ -119,7 +121,8 @@ async def test_moderator_card_shows_counts_and_export(bot: BotDriver, anna: TgUs
     meeting = await add_meeting(bot, capacity=1)
     for person in others:
         await bot.onboard(person)
-        await bot.click(person, f"rsvp:going:{meeting}")
+        await bot.send(person, f"/meeting {meeting}")
+        await bot.press(person, "✅ Biorę udział")
     [card] = messages(await bot.send(anna, f"/meeting {meeting}"))
     assert "✅ Biorę udział: 1 · 🤔 Może: 0 · ❌ Nie biorę udziału: 0" in card.text
     assert "liście rezerwowej: 1" in card.text
@@ -187,7 +190,7 @@ async def test_schedule_of_one_sector(bot: BotDriver, anna: TgUser) -> None:
     [choose] = messages(await bot.send(anna, "/schedule"))
     buttons = dict(choose.buttons())
     assert len(buttons) == 8
-    calls = await bot.click(anna, buttons["Zdrowie i niepełnosprawni"], message_id=40)
+    calls = await bot.press(anna, "Zdrowie i niepełnosprawni")
     [edit] = [c for c in calls if c.method == "editMessageText"]
     assert "Harmonogram spotkań: Zdrowie i niepełnosprawni" in edit.text
     assert open_buttons(edit) == [f"sched:open:{health}"]
@@ -232,12 +235,14 @@ async def test_moderator_cancels_from_the_card_and_answers_close(
     [card] = messages(await bot.send(anna, f"/meeting {meeting}"))
     assert f"mtg:cancel:{meeting}" in [d for _, d in card.buttons()]
 
-    calls = await bot.click(anna, f"mtg:cancel:{meeting}")
+    await bot.send(other, f"/meeting {meeting}")
+    calls = await bot.press(anna, "🚫 Odwołaj")
     confirm = [d for c in calls for _, d in c.buttons() if d == f"mtg:cancel-one:{meeting}"]
     assert confirm == [f"mtg:cancel-one:{meeting}"]
-    await bot.click(anna, confirm[0])
+    await bot.press(anna, "❌ Odwołaj to spotkanie")
 
-    calls = await bot.click(other, f"rsvp:going:{meeting}")
+    # The card she opened before the cancel still shows its buttons.
+    calls = await bot.press(other, "✅ Biorę udział")
     assert "odwołane" in texts_of(calls)
     [card] = messages(await bot.send(other, f"/meeting {meeting}"))
     assert [d for _, d in card.buttons()] == [f"cal:ics:{meeting}"]
@@ -248,9 +253,10 @@ async def test_members_cannot_use_the_moderator_buttons(bot: BotDriver, anna: Tg
     meeting = await add_meeting(bot)
     [card] = messages(await bot.send(anna, f"/meeting {meeting}"))
     assert not [d for _, d in card.buttons() if d.startswith("mtg:")]
+    # Forged: a member's card shows no moderator buttons.
     await bot.click(anna, f"mtg:cancel:{meeting}")
     await bot.click(anna, f"mtg:cancel-one:{meeting}")
-    calls = await bot.click(anna, f"rsvp:going:{meeting}")
+    calls = await bot.press(anna, "✅ Biorę udział")
     assert texts_of(calls) == "✅ Zapisano: biorę udział."
 
 

@@ -250,7 +250,8 @@ async def test_an_unsubscription_is_remembered_for_the_month_change(
             connection(unit).execute("SELECT id FROM teams WHERE slug = 'culture'").fetchone()[0]
         )
     )
-    await bot.click(anna, f"sectors:toggle:{culture}")
+    await bot.send(anna, "/sectors")
+    await bot.press(anna, "Kultura", exact=False)
     assert await db_of(bot).run(raw_sql(ends)) == [(culture, db_time(bot.clock.now))]
 
 

@@ -6,7 +6,10 @@ bot.engine.build_engine). A web page renders the same data its own way (bot/web)
 """
 
 from handlers.views import (
+    audit,
     broadcasts,
+    calendar,
+    card,
     consultations,
     meetings,
     organisations,
@@ -21,7 +24,10 @@ from handlers.views import (
 )
 
 __all__ = [
+    "audit",
     "broadcasts",
+    "calendar",
+    "card",
     "consultations",
     "meetings",
     "organisations",
