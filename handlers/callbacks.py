@@ -20,11 +20,16 @@ from __future__ import annotations
 import dataclasses
 import re
 import typing
-from typing import Any, ClassVar, Literal, Self
+from typing import Any, ClassVar, Literal, NewType, Self
 
 LIMIT = 64  # bytes, Telegram's limit for callback_data
 _INT = "(0|[1-9][0-9]{0,17})"  # ASCII digits only: int() would also read other scripts' digits
 _WORD = "([A-Za-z0-9_-]{1,40})"
+_SLUG = "([a-z][a-z0-9-]{0,39})"
+
+# A sector team's slug as the configuration allows it (a letter first): a field typed `Slug`
+# refuses what no team can be called, so a forged `consent:yes:1000000` is not a button.
+Slug = NewType("Slug", str)
 
 
 class Callback:
@@ -53,6 +58,9 @@ class Callback:
             if kind is int:
                 parts.append(_INT)
                 casts.append(int)
+            elif kind is Slug:
+                parts.append(_SLUG)
+                casts.append(str)
             elif kind is str:
                 parts.append(_WORD)
                 casts.append(str)
@@ -61,7 +69,7 @@ class Callback:
                 parts.append("(" + "|".join(re.escape(str(v)) for v in values) + ")")
                 casts.append(str)
             else:
-                raise TypeError(f"{cls.__name__}.{field.name}: only int, str or Literal[str]")
+                raise TypeError(f"{cls.__name__}.{field.name}: only int, str, Slug or Literal[str]")
         cls._regex = re.compile(":".join(parts))
         cls._casts = tuple(casts)
 

@@ -11,6 +11,7 @@ from bot.context import App, Ctx
 from bot.errors import UnknownSector
 from bot.services import sectors as sectors_service
 from bot.services import users as users_service
+from handlers.callbacks import Slug
 from handlers.common import (
     PRIVATE,
     PersonalButton,
@@ -39,7 +40,7 @@ async def start(update: Update, context: Ctx) -> None:
     slug = _sector_slug(context.args)
     if not is_consented(context):
         await users_service.register_contact(deps.db, actor.user_id, actor.language, deps.clock())
-        callback = ConsentToSector(slug).pack() if slug else Consent().pack()
+        callback = ConsentToSector(Slug(slug)).pack() if slug else Consent().pack()
         markup = InlineKeyboardMarkup(
             [[InlineKeyboardButton(text(context, "button.consent"), callback_data=callback)]]
         )

@@ -7,7 +7,7 @@ from typing import Literal
 
 import pytest
 
-from handlers.callbacks import Callback
+from handlers.callbacks import Callback, Slug
 
 
 @dataclass(frozen=True)
@@ -68,3 +68,15 @@ def test_a_prefix_must_name_feature_and_action() -> None:
         @dataclass(frozen=True)
         class Bad(Callback, prefix="Bad Prefix"):
             n: int
+
+
+@dataclass(frozen=True)
+class Join(Callback, prefix="test:join"):
+    slug: Slug
+
+
+def test_a_slug_field_reads_only_what_a_team_can_be_called() -> None:
+    assert Join.parse(Join(Slug("health-and-disabled")).pack()) == Join(Slug("health-and-disabled"))
+    # Found by the state machine: a forged consent:yes:1000000 recorded a consent.
+    for forged in ("test:join:1000000", "test:join:Culture", "test:join:-x", "test:join:a_b"):
+        assert Join.parse(forged) is None

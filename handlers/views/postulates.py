@@ -12,7 +12,7 @@ from bot.config import Language
 from bot.engine import DeliveryEngine, Rendered
 from bot.i18n import Html, Texts
 from bot.services import postulates as service
-from handlers.callbacks import Callback
+from handlers.callbacks import Callback, Slug
 
 # The deadline of a call as everyone reads it, in the deployment's zone.
 DEADLINE_FORMAT = "%Y-%m-%d %H:%M"
@@ -36,7 +36,7 @@ class AnswerQuestion(Callback, prefix="pst:answer"):
 class SubmitToCall(Callback, prefix="pst:new"):
     """Start a postulate in the sector of an open call (`pst:new:<slug>`)."""
 
-    slug: str
+    slug: Slug
 
 
 def state_name(texts: Texts, language: Language, state: str) -> str:
@@ -112,7 +112,8 @@ def _call(
         deadline=deadline_text(notice, zone),
     )
     button = _button(
-        texts.get(language, "postulates.button-submit-to-call"), SubmitToCall(notice.team.slug)
+        texts.get(language, "postulates.button-submit-to-call"),
+        SubmitToCall(Slug(notice.team.slug)),
     )
     return Rendered(text=body, markup=button)
 

@@ -11,7 +11,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.i18n import Html, Texts
 from bot.services.sectors import SectorsView
-from handlers.callbacks import Callback
+from handlers.callbacks import Callback, Slug
 from storage.models import Team
 
 
@@ -31,7 +31,7 @@ class Consent(Callback, prefix="consent:yes"):
 class ConsentToSector(Callback, prefix="consent:yes"):
     """Accept the privacy notice from a sector's deep link: `consent:yes:<slug>`."""
 
-    slug: str
+    slug: Slug
 
 
 @dataclass(frozen=True)
