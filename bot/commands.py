@@ -14,6 +14,8 @@ MENU = (
     "calendar",
     "postulate",
     "my_postulates",
+    "consultation",
+    "my_comments",
     "organisation",
     "settings",
     "language",

@@ -280,3 +280,24 @@ async def test_markdown_draft_and_short_window(bot: BotDriver) -> None:
     await bot.send(ADMIN, "/cancel")
     await bot.send(ADMIN, "/consultation")
     assert TITLE not in "".join(label for m in bot.keyboards(ADMIN) for label, _ in m.buttons)
+
+
+async def test_menu_and_help_name_the_consultation_commands_by_role(
+    bot: BotDriver, anna: TgUser, john: TgUser
+) -> None:
+    menus = {
+        c.params.get("language_code"): c.params["commands"] for c in bot.api.sent("setMyCommands")
+    }
+    for language in ("pl", "en"):
+        names = [command["command"] for command in menus[language]]
+        assert {"consultation", "my_comments"} <= set(names)
+        assert "consultation_report" not in names
+    await bot.onboard(john)
+    member = texts_of(await bot.send(john, "/help"))
+    assert "/consultation –" in member or "/consultation -" in member
+    assert "/my_comments" in member
+    assert "/consultation_report" not in member
+    await bot.send(ADMIN, "/start")
+    await bot.click(ADMIN, "consent:yes")
+    admin = texts_of(await bot.send(ADMIN, "/help"))
+    assert "/consultation_report" in admin

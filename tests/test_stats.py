@@ -281,3 +281,20 @@ def test_the_idle_bot_does_not_load_matplotlib() -> None:
         [sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "False"
+
+
+async def test_admin_sees_comments_per_consultation_and_section(
+    bot: BotDriver, anna: TgUser, john: TgUser
+) -> None:
+    from tests.test_web_consultations import TITLE, seed_consultation
+
+    await bot.onboard(anna)
+    await bot.onboard(john)
+    await seed_consultation(bot, individual=john, representative=anna)
+    await bot.send(ADMIN, "/start")
+    body = texts_of(await bot.send(ADMIN, "/stats"))
+    block = body[body.index(TITLE) :]
+    assert "2 comments" in block
+    assert "2. Cele programu: 1" in block
+    assert "3. Formy współpracy: 1" in block
+    assert "1. Postanowienia ogólne" not in block

@@ -16,6 +16,7 @@ from bot.web.server import SiteRunner
 from tests.harness import BotDriver
 from tests.meeting_factory import add_meeting, user
 from tests.test_postulates_helpers import represent, submit
+from tests.test_web_consultations import seed_consultation
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 ARGS = [
@@ -56,6 +57,8 @@ async def served(bot: BotDriver) -> AsyncIterator[str]:
     await add_meeting(bot, team="education", title="Spotkanie zespołu edukacji")
     await represent(bot, user(1), "Fundacja Kultury Otwartej")
     await submit(bot, user(1), title="Dłuższe godziny otwarcia domów kultury")
+    await bot.onboard(user(2))
+    await seed_consultation(bot, individual=user(2), representative=user(1))
     runner = SiteRunner(config)
     await runner.start(bot.app)
     try:
@@ -70,6 +73,8 @@ PAGES = [
     "/meetings/1",
     "/postulates",
     "/postulates/P-2026-0001",
+    "/consultations",
+    "/consultations/1",
     "/dostepnosc",
     "/nowhere",
 ]

@@ -15,6 +15,7 @@ from storage.database import ReadOnlyDatabase
 from tests.harness import BotDriver, TgUser
 from tests.meeting_factory import add_meeting, db_of, make_moderator, set_organisation
 from tests.sql import raw_sql
+from tests.test_web_consultations import PERSONAL_COMMENT, seed_consultation
 
 MEMBER = TgUser(id=7346251, language_code="pl", first_name="Zofia")
 REPRESENTATIVE = TgUser(id=7346252, language_code="en", first_name="Marek")
@@ -97,6 +98,8 @@ async def _seed(bot: BotDriver) -> int:
             )
 
     await db_of(bot).run(raw_sql(private_rows))
+    # An individual's comment on the draft Programme: public, its author never named.
+    await seed_consultation(bot, individual=MEMBER)
     return meeting_id
 
 
@@ -122,6 +125,7 @@ async def test_no_private_value_appears_in_any_page_or_feed(
     paths += [f"/meetings/{meeting_id}", f"/meetings/{meeting_id}.ics"]
     paths += ["/postulates", "/postulates?sector=culture", "/postulates?state=submitted"]
     paths += [f"/postulates/P-2026-{number:04d}" for number in range(1, 5)]
+    paths += ["/consultations", "/consultations/1", "/consultations/2"]
 
     seen = 0
     for path in [*paths, *("/en" + p for p in paths), "/healthz"]:
@@ -130,6 +134,7 @@ async def test_no_private_value_appears_in_any_page_or_feed(
         body = answer.content.decode()
         seen += "Nabór na rok 2027" in body
         seen += PUBLIC_POSTULATE in body
+        seen += PERSONAL_COMMENT in body
         leaked = [value for value in PRIVATE if value in body]
         assert not leaked, f"{path} shows {leaked}"
     # The seed did reach the pages (public parts of the same rows are shown).

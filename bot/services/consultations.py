@@ -747,6 +747,11 @@ def _report(unit: Unit, consultation_id: int) -> Report:
     )
 
 
+def report_of(unit: Unit, consultation_id: int) -> Report:
+    """The report's data inside a unit of work (the public site reads it on its own)."""
+    return _report(unit, consultation_id)
+
+
 async def report_data(db: Database, consultation_id: int) -> Report:
     """The report's data (the CLI's export; no publishing)."""
     return await db.read(_report, consultation_id)

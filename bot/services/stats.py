@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict
 
 from bot.errors import NotAllowed
 from bot.services.users import Actor
+from storage.consultations import SectionSummary
 from storage.database import Database
 from storage.models import Team
 from storage.unit import Unit
@@ -32,6 +33,9 @@ POSTULATE_STATES = (
 RSVP_ANSWERS = ("going", "waiting", "maybe", "not_going")
 # The outcomes that count for the success rate (pending and sending are not over yet).
 DELIVERY_OUTCOMES = ("sent", "failed", "blocked", "unknown", "expired")
+# The latest consultations /stats counts (a city runs a few a year; older ones are in the
+# report).
+STATS_CONSULTATIONS = 5
 
 
 class SectorStats(BaseModel):
@@ -52,6 +56,17 @@ class SectorStats(BaseModel):
         return self.joined - self.left
 
 
+class ConsultationStats(BaseModel):
+    """A consultation's comments, in all and per section (only sections with comments)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: int
+    title: str
+    comments: int
+    sections: tuple[SectionSummary, ...]
+
+
 class Stats(BaseModel):
     """Everything /stats shows, for the sectors in the actor's scope."""
 
@@ -61,6 +76,8 @@ class Stats(BaseModel):
     sectors: tuple[SectorStats, ...]
     deliveries: dict[str, int]
     all_sectors: bool
+    # Admins only: consultations belong to the coordinating team.
+    consultations: tuple[ConsultationStats, ...] = ()
 
     @property
     def finished_deliveries(self) -> int:
@@ -98,6 +115,7 @@ async def stats(db: Database, actor: Actor, now: datetime, zone: ZoneInfo) -> St
         rsvps = unit.stats.list_rsvp_counts(ids, since, now)
         postulates = unit.stats.list_postulate_counts(ids)
         deliveries = unit.stats.list_delivery_state_counts(None if actor.is_admin else ids, since)
+        consultations = _consultations(unit) if actor.is_admin else ()
         return Stats(
             since=since,
             sectors=tuple(
@@ -114,8 +132,26 @@ async def stats(db: Database, actor: Actor, now: datetime, zone: ZoneInfo) -> St
             ),
             deliveries=deliveries,
             all_sectors=actor.is_admin,
+            consultations=consultations,
         )
 
     # Counting a month of copies at 50,000 members takes a while: the read-only connection
     # keeps it from holding up the writer (issue 12).
     return await db.read(inner)
+
+
+def _consultations(unit: Unit) -> tuple[ConsultationStats, ...]:
+    found = []
+    for consultation in unit.consultations.list_consultations(
+        published_only=True, limit=STATS_CONSULTATIONS
+    ):
+        sections = unit.consultations.list_sections(consultation.id)
+        found.append(
+            ConsultationStats(
+                id=consultation.id,
+                title=consultation.title,
+                comments=sum(section.comments for section in sections),
+                sections=tuple(section for section in sections if section.comments),
+            )
+        )
+    return tuple(found)

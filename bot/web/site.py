@@ -25,6 +25,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bot import ics
 from bot.config import Config
+from bot.consultation_report import to_docx
 from bot.i18n import Texts
 from bot.services import public as public_service
 from bot.services.public import CalendarFeed, PostulateFilters, Reader
@@ -231,6 +232,35 @@ class Site:
             raise HTTPException(404)
         return self.page(request, "postulate.html", record=record)
 
+    async def consultations(self, request: Request) -> Response:
+        """/consultations: the published consultations of the draft Programme."""
+        found = await public_service.consultation_list(self.reader, self.clock())
+        return self.page(request, "consultations.html", consultations=found)
+
+    async def consultation(self, request: Request) -> Response:
+        """/consultations/<id>: its window, sections, public comments and answers, report."""
+        record = await public_service.consultation_record(
+            self.reader, request.path_params["id"], self.clock()
+        )
+        if record is None:
+            raise HTTPException(404)
+        return self.page(request, "consultation.html", record=record)
+
+    async def consultation_report(self, request: Request) -> Response:
+        """/consultations/<id>/report.docx: the published report, the file /consultation_report
+        sends (in the deployment's language, whatever the page's)."""
+        consultation_id = request.path_params["id"]
+        report = await public_service.consultation_report(self.reader, consultation_id)
+        if report is None:
+            raise HTTPException(404)
+        body = to_docx(report, self.texts, self.config.default_language, self.config.zone)
+        name = f"konsultacje-{consultation_id}.docx"
+        return Response(
+            body,
+            media_type="application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+            headers={"content-disposition": f'attachment; filename="{name}"'},
+        )
+
     async def accessibility(self, request: Request) -> Response:
         """/dostepnosc: the accessibility statement."""
         return self.page(request, "accessibility.html", web=self.config.web)
@@ -411,6 +441,9 @@ def build_site(
         ("/meetings/{id:int}.ics", site.meeting_ics),
         ("/postulates", site.postulates),
         ("/postulates/{ref:str}", site.postulate),
+        ("/consultations", site.consultations),
+        ("/consultations/{id:int}", site.consultation),
+        ("/consultations/{id:int}/report.docx", site.consultation_report),
         ("/dostepnosc", site.accessibility),
         ("/calendar.ics", site.calendar),
         ("/calendar/{slug:str}.ics", site.calendar),

@@ -57,6 +57,27 @@ def summary_text(data: Stats, language: Language, texts: Texts, month: str) -> H
                 else texts.get(language, "stats.postulates-none"),
             )
         )
+    for consultation in data.consultations:
+        sections = [
+            texts.get(
+                language,
+                "stats.consultation-section",
+                number=section.number,
+                title=section.title,
+                count=section.comments,
+            )
+            for section in consultation.sections
+        ]
+        parts.append(
+            texts.plural(
+                language,
+                "stats.consultation",
+                consultation.comments,
+                id=consultation.id,
+                title=consultation.title,
+                sections=Html("\n".join(sections)),
+            )
+        )
     rate = data.success_rate
     if rate is None:
         parts.append(texts.get(language, "stats.deliveries-none"))
