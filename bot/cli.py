@@ -218,7 +218,7 @@ async def _prepare(config: Config) -> None:
 def _run(config: Config) -> int:
     from bot.app import build_application  # imported late: PTB's import cost only for `run`
     from bot.web.server import attach
-    from bot.webhook import serve
+    from bot.webhook import serve, webhook_routes
 
     if config.token is None:
         return _fail("BOT_TOKEN is not set; export the bot's token as BOT_TOKEN")
@@ -232,7 +232,8 @@ def _run(config: Config) -> int:
         # getMe first, here: inside run_polling/run_webhook a failure would be logged with
         # PTB's whole traceback before the one line below. PTB skips it once done.
         loop.run_until_complete(app.bot.initialize())
-        attach(app, config)  # the public site, in the same process and loop
+        # The public site and, in webhook mode, the webhook: one server in the same loop.
+        attach(app, config, webhook_routes(app, config))
         serve(app, config)
     except (TeamSyncError, DatabaseError) as exc:
         return _fail(str(exc), config)

@@ -1,4 +1,7 @@
-"""How updates arrive: long polling (the default) or Telegram's webhook (`mode = "webhook"`)."""
+"""How updates arrive: long polling (the default) or Telegram's webhook (`mode = "webhook"`).
+
+The webhook is served by the public site's server (bot/web/server.py), not a second one.
+"""
 
 from __future__ import annotations
 
@@ -9,9 +12,10 @@ import logging
 import signal
 from typing import Any
 
-import tornado.web
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
 from telegram import Update
-from tornado.httpserver import HTTPServer
 
 from bot.config import Config
 from bot.context import App
@@ -38,12 +42,10 @@ def serve(app: App, config: Config) -> None:
 
 
 async def _run_webhook(app: App, config: Config) -> None:
-    """PTB's lifecycle (initialise, post_init, start, stop, shutdown) around our own server.
+    """PTB's lifecycle (initialise, post_init, start, stop, shutdown) around the web server.
 
-    PTB's built-in webhook server reads a body whole (up to tornado's 100 MB) before looking
-    at it and logs an update it cannot parse with all its content; this one refuses a wrong
-    secret (403) and an oversized body (413) before reading it, and logs ids and keys only.
-    The pattern is PTB's "custom webhook bot" example.
+    The webhook is one route of the site's server (started in post_init, see
+    bot/web/server.py): PTB's "custom webhook bot" pattern, no `updater.start_webhook`.
     """
     webhook = config.webhook
     if webhook.secret_token is None:  # the configuration refuses this; checked again here
@@ -52,7 +54,6 @@ async def _run_webhook(app: App, config: Config) -> None:
     loop = asyncio.get_running_loop()
     for signum in STOP_SIGNALS:
         loop.add_signal_handler(signum, stop.set)
-    server: HTTPServer | None = None
     try:
         await app.initialize()
         if app.post_init is not None:
@@ -65,25 +66,11 @@ async def _run_webhook(app: App, config: Config) -> None:
             allowed_updates=Update.ALL_TYPES,
         )
         await app.start()
-        routes = [
-            (
-                rf"/{webhook.url_path}/?",
-                UpdateHandler,
-                {"app": app, "secret": webhook.secret_token.get_secret_value()},
-            )
-        ]
-        # Tornado's own limit is only the backstop (it answers 400): the handler answers 413
-        # at MAX_BODY_BYTES, for chunked bodies too.
-        server = HTTPServer(_Quiet(routes), max_body_size=2 * MAX_BODY_BYTES)
-        server.listen(webhook.port, address=webhook.listen)
-        log.info("Webhook server listening on %s:%d", webhook.listen, webhook.port)
+        log.info("Webhook at /%s on the web server", webhook.url_path)
         await stop.wait()
     finally:
         for signum in STOP_SIGNALS:
             loop.remove_signal_handler(signum)
-        if server is not None:
-            server.stop()
-            await server.close_all_connections()
         if app.running:
             await app.stop()
             if app.post_stop is not None:
@@ -93,63 +80,49 @@ async def _run_webhook(app: App, config: Config) -> None:
             await app.post_shutdown(app)
 
 
-class _Quiet(tornado.web.Application):
-    """No access log: request lines would add nothing the bot's own log does not say."""
+def webhook_routes(app: App, config: Config) -> list[Route]:
+    """The webhook's route for the web server; none while polling."""
+    if config.mode != "webhook" or config.webhook.secret_token is None:
+        return []
+    secret = config.webhook.secret_token.get_secret_value().encode()
 
-    def log_request(self, handler: tornado.web.RequestHandler) -> None:
-        """Log nothing per request."""
+    async def receive(request: Request) -> Response:
+        return await _receive(app, secret, request)
+
+    path = "/" + config.webhook.url_path.rstrip("/")
+    return [Route(path, receive, methods=["POST"]), Route(path + "/", receive, methods=["POST"])]
 
 
-@tornado.web.stream_request_body
-class UpdateHandler(tornado.web.RequestHandler):
-    """One POST from Telegram: secret and size checked first, then the update is queued."""
+async def _receive(app: App, secret: bytes, request: Request) -> Response:
+    """One POST from Telegram: secret and size checked before the body, then the update queued.
 
-    SUPPORTED_METHODS = ("POST",)
-
-    def initialize(self, app: App, secret: str) -> None:
-        """Tornado's per-request set-up."""
-        self.app = app
-        self.secret = secret
-        self.body = bytearray()
-        self.too_large = False
-
-    def prepare(self) -> None:
-        """Refuse before the body is read: a wrong secret (403), a body too large (413)."""
-        given = self.request.headers.get(SECRET_HEADER, "")
-        if not hmac.compare_digest(given.encode(), self.secret.encode()):
-            raise tornado.web.HTTPError(403)
-        length = self.request.headers.get("Content-Length")
-        if length is not None and (not length.isdigit() or int(length) > MAX_BODY_BYTES):
-            raise tornado.web.HTTPError(413)
-
-    def data_received(self, chunk: bytes) -> None:
-        """Collect the body, keeping nothing past the limit (a chunked body has no length)."""
-        # Raising here would drop the connection without an answer; post() answers 413.
-        if self.too_large or len(self.body) + len(chunk) > MAX_BODY_BYTES:
-            self.too_large = True
-            self.body.clear()
-            return
-        self.body.extend(chunk)
-
-    async def post(self) -> None:
-        """Queue the update; one that cannot be read is answered 200 and skipped, never retried."""
-        if self.too_large:
-            raise tornado.web.HTTPError(413)
-        data: Any = None
-        try:
-            data = json.loads(self.body)
-            update = Update.de_json(data, self.app.bot)
-        except Exception as exc:
-            # Telegram would resend an update answered with an error, forever: skip it like
-            # the polling guard does, and log its id and keys, never its content.
-            log.error(
-                "Skipped update %s that could not be read (top-level keys: %s): %s",
-                update_id_of(data),
-                top_keys(data),
-                type(exc).__name__,
-            )
-            return
-        await self.app.update_queue.put(update)
-
-    def log_exception(self, *args: object) -> None:
-        """The 403 and 413 answers say all there is; no traceback for them."""
+    A wrong secret is refused (403) and a body over MAX_BODY_BYTES (413) before it is read
+    whole, chunked bodies included; an update that cannot be read is answered 200 and
+    skipped, logged by its id and keys only (Telegram would resend an error forever).
+    """
+    given = request.headers.get(SECRET_HEADER, "")
+    if not hmac.compare_digest(given.encode(), secret):
+        return Response(status_code=403)
+    length = request.headers.get("content-length")
+    if length is not None and (not length.isdigit() or int(length) > MAX_BODY_BYTES):
+        return Response(status_code=413)
+    body = bytearray()
+    async for chunk in request.stream():
+        body.extend(chunk)
+        if len(body) > MAX_BODY_BYTES:
+            # The rest is never read: the server closes the connection after answering.
+            return Response(status_code=413)
+    data: Any = None
+    try:
+        data = json.loads(body)
+        update = Update.de_json(data, app.bot)
+    except Exception as exc:
+        log.error(
+            "Skipped update %s that could not be read (top-level keys: %s): %s",
+            update_id_of(data),
+            top_keys(data),
+            type(exc).__name__,
+        )
+        return Response()
+    await app.update_queue.put(update)
+    return Response()

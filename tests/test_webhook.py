@@ -1,4 +1,4 @@
-"""Webhook mode: Telegram posts updates; only requests with the secret token are taken."""
+"""Webhook mode: Telegram posts updates to the site's server; only the secret token is taken."""
 
 from __future__ import annotations
 
@@ -44,13 +44,36 @@ def wait_listening(port: int, timeout: float = 20.0) -> None:
             return
 
 
-def webhook_config(tmp_path: Path, port: int) -> Path:
+def webhook_config(tmp_path: Path, enabled: bool = True) -> Path:
     text = EXAMPLE.replace('mode = "polling"', 'mode = "webhook"', 1)
     text = text.replace('url = ""', f'url = "{PUBLIC_URL}"', 1)
-    text = text.replace("port = 8443", f"port = {port}", 1)
+    if not enabled:
+        text = text.replace("enabled = true", "enabled = false", 1)
     path = tmp_path / "webhook.toml"
     path.write_text(text, encoding="utf-8")
     return path
+
+
+def webhook_bot(
+    server: FakeApiServer, tmp_path: Path, port: int, enabled: bool = True
+) -> BotProcess:
+    """The bot in webhook mode, its one web server (site and webhook) on `port`."""
+    return BotProcess(
+        server,
+        tmp_path,
+        token=TOKEN,
+        args=["--config", str(webhook_config(tmp_path, enabled))],
+        env={"BOT_WEBHOOK_SECRET": SECRET, "BOT_WEB_PORT": str(port)},
+    )
+
+
+def get(port: int, path: str) -> tuple[int, str]:
+    """GET a page of the site: status and body."""
+    try:
+        with urllib.request.urlopen(f"http://{HOST}:{port}{path}", timeout=10) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as exc:
+        return exc.code, ""
 
 
 def post(port: int, update: dict[str, Any], secret: str | None) -> int:
@@ -84,13 +107,7 @@ def test_webhook_takes_updates_with_the_secret_and_refuses_others(
     server: FakeApiServer, tmp_path: Path
 ) -> None:
     port = free_port()
-    process = BotProcess(
-        server,
-        tmp_path,
-        token=TOKEN,
-        args=["--config", str(webhook_config(tmp_path, port))],
-        env={"BOT_WEBHOOK_SECRET": SECRET},
-    )
+    process = webhook_bot(server, tmp_path, port)
     try:
         process.start()
         hook = server.wait_for_call("setWebhook", timeout=20)
@@ -111,6 +128,11 @@ def test_webhook_takes_updates_with_the_secret_and_refuses_others(
         time.sleep(1.0)
         assert server.sent_by_chat() == {1001: 1}
         assert server.calls("getUpdates") == []  # no polling in webhook mode
+        # One server: the public site answers on the same port, the hook refuses a GET.
+        status, page = get(port, "/sectors/culture")
+        assert status == 200
+        assert "<html" in page
+        assert get(port, "/telegram-hook")[0] == 405
 
         assert process.stop(timeout=10) == 0
         output = process.all_output()
@@ -179,13 +201,7 @@ def test_webhook_refuses_an_oversized_body_before_reading_it_and_logs_no_content
     server: FakeApiServer, tmp_path: Path
 ) -> None:
     port = free_port()
-    process = BotProcess(
-        server,
-        tmp_path,
-        token=TOKEN,
-        args=["--config", str(webhook_config(tmp_path, port))],
-        env={"BOT_WEBHOOK_SECRET": SECRET},
-    )
+    process = webhook_bot(server, tmp_path, port)
     try:
         process.start()
         wait_listening(port)
@@ -227,5 +243,24 @@ def test_webhook_refuses_an_oversized_body_before_reading_it_and_logs_no_content
         assert SENTINEL_TEXT not in output
         assert "Traceback" not in output
         assert server.sent_by_chat() == {1004: 1}
+    finally:
+        process.close()
+
+
+@pytest.mark.process
+def test_webhook_is_served_with_the_site_turned_off(server: FakeApiServer, tmp_path: Path) -> None:
+    port = free_port()
+    process = webhook_bot(server, tmp_path, port, enabled=False)
+    try:
+        process.start()
+        server.wait_for_call("setWebhook", timeout=20)
+        wait_listening(port)
+        assert get(port, "/")[0] == 404  # no site, only the hook
+        good = {"update_id": 1, **text_update(1005, "/start", language_code="pl")}
+        assert post(port, good, "wrong") == 403
+        assert post(port, good, SECRET) == 200
+        server.wait_for_call("sendMessage", lambda c: c.chat_id == 1005)
+        assert process.stop(timeout=10) == 0
+        assert "Traceback" not in process.all_output()
     finally:
         process.close()

@@ -1,14 +1,17 @@
-"""Runs the public site inside the bot's process and event loop (uvicorn beside PTB)."""
+"""Runs the public site (and the webhook) inside the bot's process and loop (uvicorn beside PTB)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Callable, Coroutine, Iterator, Sequence
 from typing import Any
 
 import uvicorn
+from starlette.applications import Starlette
+from starlette.routing import Route
+from starlette.types import ASGIApp
 
 from bot.config import Config
 from bot.context import App, engine_of
@@ -33,8 +36,9 @@ class _EmbeddedServer(uvicorn.Server):
 class SiteRunner:
     """Starts the site after the bot has initialised (its username is known) and stops it."""
 
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, routes: Sequence[Route] = ()) -> None:
         self.config = config
+        self.routes = routes
         self.reader = ReadOnlyDatabase(config.database)
         self.server: _EmbeddedServer | None = None
         self.task: asyncio.Task[None] | None = None
@@ -42,14 +46,17 @@ class SiteRunner:
     async def start(self, app: App) -> None:
         """Build the site over a read-only connection and start listening."""
         texts = app.bot_data.get("texts")
-        site = build_site(
-            self.config,
-            self.reader,
-            texts if isinstance(texts, Texts) else Texts(),
-            app.bot.username,
-            app.bot_data.get("clock", utcnow),
-            lambda: engine_of(app).last_run_at,
-        )
+        site: ASGIApp = Starlette(routes=list(self.routes))
+        if self.config.web.enabled:
+            site = build_site(
+                self.config,
+                self.reader,
+                texts if isinstance(texts, Texts) else Texts(),
+                app.bot.username,
+                app.bot_data.get("clock", utcnow),
+                lambda: engine_of(app).last_run_at,
+                routes=self.routes,
+            )
         web = self.config.web
         self.server = _EmbeddedServer(
             uvicorn.Config(
@@ -68,7 +75,8 @@ class SiteRunner:
                 self.task.result()
                 raise RuntimeError(f"the public site could not listen on {web.host}:{web.port}")
             await asyncio.sleep(0.01)
-        log.info("Public site at http://%s:%s/", web.host, web.port)
+        if self.config.web.enabled:
+            log.info("Public site at http://%s:%s/", web.host, web.port)
 
     async def stop(self) -> None:
         """Stop listening and close the read-only connection."""
@@ -78,11 +86,14 @@ class SiteRunner:
         await self.reader.close()
 
 
-def attach(app: App, config: Config) -> None:
-    """Run the site with the bot: started after PTB's post_init, stopped before its shutdown."""
-    if not config.web.enabled:
+def attach(app: App, config: Config, routes: Sequence[Route] = ()) -> None:
+    """Run the site with the bot: started after PTB's post_init, stopped before its shutdown.
+
+    `routes` (the webhook's) are served by the same server, even with the site turned off.
+    """
+    if not config.web.enabled and not routes:
         return
-    runner = SiteRunner(config)
+    runner = SiteRunner(config, routes)
     post_init: Hook | None = app.post_init
     post_shutdown: Hook | None = app.post_shutdown
 

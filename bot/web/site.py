@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, date, datetime
 from email.utils import format_datetime, parsedate_to_datetime
 from typing import Any
@@ -428,10 +428,12 @@ def build_site(
     bot_username: str,
     clock: Clock,
     engine_last_run: LastRun = lambda: None,
+    routes: Sequence[Route] = (),
 ) -> ASGIApp:
     """Build the site's ASGI application over a read-only reader.
 
-    `engine_last_run`: when the bot's delivery engine last finished a run (None: not yet).
+    `engine_last_run`: when the bot's delivery engine last finished a run (None: not yet);
+    `routes`: served first, before the pages (the webhook's).
     """
     site = Site(config, reader, texts, bot_username, clock, engine_last_run)
     pages: list[tuple[str, Endpoint]] = [
@@ -449,14 +451,14 @@ def build_site(
         ("/calendar/{slug:str}.ics", site.calendar),
         ("/feed.atom", site.atom),
     ]
-    routes: list[Route | Mount] = [Route("/healthz", site.healthz)]
+    served: list[Route | Mount] = [*routes, Route("/healthz", site.healthz)]
     for path, endpoint in pages:
-        routes.append(Route(path, endpoint))
-        routes.append(Route("/en" + path if path != "/" else "/en/", endpoint))
-    routes.append(Route("/en", site.home))
-    routes.append(Mount("/static", StaticFiles(packages=[("bot.web", "static")]), name="static"))
+        served.append(Route(path, endpoint))
+        served.append(Route("/en" + path if path != "/" else "/en/", endpoint))
+    served.append(Route("/en", site.home))
+    served.append(Mount("/static", StaticFiles(packages=[("bot.web", "static")]), name="static"))
     app = Starlette(
-        routes=routes,
+        routes=served,
         exception_handlers={HTTPException: site.not_found, Exception: site.server_error},
     )
     return SecurityHeaders(app)

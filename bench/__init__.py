@@ -1,0 +1,1 @@
+"""Benchmarks: scripts that print figures (see bench/README.md); not timed tests."""
