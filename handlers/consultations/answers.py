@@ -1,0 +1,109 @@
+"""Consultations, answers (admins): accepted, partly accepted or not, with a justification."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel
+from telegram import Update
+from telegram.ext import MessageHandler, filters
+
+from bot.context import Ctx
+from bot.errors import DomainError
+from bot.services import consultations as service
+from handlers import flow
+from handlers.common import (
+    PersonalButton,
+    answer_stale,
+    refuse,
+    reply,
+    require_actor,
+    require_message,
+    require_query,
+    text,
+)
+from handlers.consultations.steps import END, TIMEOUT, AnswerStep, _edit, _say
+from handlers.flow import Flow
+from handlers.views import consultations as views
+from storage.consultations import Answer
+
+# ---------------------------------------------------------------- answers (admins)
+
+
+class AnswerState(BaseModel):
+    """The answer conversation's state: which comment, which answer."""
+
+    comment_id: int = 0
+    answer: Answer = "accepted"
+
+
+async def answer_start(update: Update, context: Ctx) -> int:
+    """An answer button on a comment: the card shows the choice, then ask the justification."""
+    query = require_query(update)
+    press = views.Verdict.parse(query.data)
+    actor = require_actor(context)
+    if press is None or not actor.is_admin:
+        await answer_stale(update, context)
+        return END
+    try:
+        found = await service.comment(context.deps.db, actor, press.comment_id)
+    except DomainError as error:
+        await refuse(update, context, error)
+        return END
+    state = flow.state(context, AnswerState)
+    state.comment_id, state.answer = found.id, press.answer
+    body, _ = views.comment_card(context.deps.texts, actor.language, found, for_admin=False)
+    chosen = text(
+        context,
+        "consultations.answer-chosen",
+        answer=views.answer_label(context.deps.texts, actor.language, press.answer),
+    )
+    await _edit(update, f"{body}\n\n{chosen}")
+    low, high = service.JUSTIFICATION_LIMITS
+    await _say(update, text(context, "consultations.ask-justification", min=low, max=high))
+    return AnswerStep.JUSTIFICATION
+
+
+async def on_justification(update: Update, context: Ctx) -> int:
+    """The justification: the answer is saved, audited and its author told."""
+    deps = context.deps
+    actor = require_actor(context)
+    state = flow.state(context, AnswerState)
+    try:
+        answered = await service.answer(
+            deps.db,
+            actor,
+            state.comment_id,
+            state.answer,
+            require_message(update).text or "",
+            deps.clock(),
+        )
+    except service.InvalidJustification as error:
+        await refuse(update, context, error)
+        return AnswerStep.JUSTIFICATION
+    except DomainError as error:
+        await refuse(update, context, error)
+        return END
+    deps.engine.wake()  # the author hears now, not at the next interval
+    body, markup = views.comment_card(deps.texts, actor.language, answered, for_admin=True)
+    await reply(update, f"{text(context, 'consultations.answered')}\n\n{body}", markup)
+    return END
+
+
+async def answer_cancel(update: Update, context: Ctx) -> int:
+    """/cancel: the answer is not changed."""
+    await reply(update, text(context, "consultations.answer-cancelled"))
+    return END
+
+
+def answer_flow() -> Flow:
+    """The answer conversation: a verdict button, then the typed justification."""
+    typed = filters.UpdateType.MESSAGE & ~filters.COMMAND
+    return Flow(
+        name="consultation-answer",
+        model=AnswerState,
+        commands=(),
+        entry_points=[PersonalButton(answer_start, pattern=views.Verdict.pattern())],
+        steps={AnswerStep.JUSTIFICATION: [MessageHandler(typed & filters.TEXT, on_justification)]},
+        cancel=answer_cancel,
+        timeout=TIMEOUT,
+        expired_key="consultations.timeout",
+    )

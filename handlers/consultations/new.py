@@ -1,0 +1,252 @@
+"""Consultations, New (admins): title, window, audience and the draft document, then a preview."""
+
+from __future__ import annotations
+
+from telegram import InlineKeyboardMarkup, Update
+from telegram.ext import MessageHandler, filters
+
+from bot.context import Ctx
+from bot.errors import DomainError
+from bot.services import consultation_documents as documents
+from bot.services import consultations as service
+from bot.services.consultations import NewConsultation
+from handlers import flow
+from handlers.common import (
+    PersonalButton,
+    answer_stale,
+    refuse,
+    reply,
+    require_actor,
+    require_message,
+    require_query,
+    text,
+)
+from handlers.consultations.reading import _publish
+from handlers.consultations.steps import (
+    END,
+    TIMEOUT,
+    Handler,
+    NewStep,
+    _edit,
+    _language,
+    _say,
+    use_buttons,
+)
+from handlers.flow import Flow
+from handlers.views import consultations as views
+from handlers.views.consultations import button
+
+# ---------------------------------------------------------------- New (admins)
+
+
+def _new(context: Ctx) -> NewConsultation:
+    return flow.state(context, NewConsultation)
+
+
+async def new_start(update: Update, context: Ctx) -> int:
+    """New: ask the title."""
+    query = require_query(update)
+    if not require_actor(context).is_admin or views.New.parse(query.data) is None:
+        await answer_stale(update, context)
+        return END
+    await query.answer()
+    await _say(update, text(context, "consultations.ask-title"))
+    return NewStep.TITLE
+
+
+async def on_title(update: Update, context: Ctx) -> int:
+    """The title; then when the window opens."""
+    try:
+        title = service.check_title(require_message(update).text or "")
+    except DomainError as error:
+        await refuse(update, context, error)
+        return NewStep.TITLE
+    _new(context).title = title
+    markup = InlineKeyboardMarkup(
+        [[button(text(context, "consultations.button-now"), views.OpensNow())]]
+    )
+    await reply(update, text(context, "consultations.ask-opens"), markup)
+    return NewStep.OPENS
+
+
+async def _ask_closes(update: Update, context: Ctx) -> int:
+    days = context.deps.config.consultations.min_days
+    await _say(update, text(context, "consultations.ask-closes", days=days))
+    return NewStep.CLOSES
+
+
+async def on_opens_now(update: Update, context: Ctx) -> int:
+    """Opens now."""
+    draft = _new(context)
+    draft.opens_at = context.deps.clock()
+    await _edit(update, text(context, "consultations.opens-now"))
+    return await _ask_closes(update, context)
+
+
+async def on_opens_date(update: Update, context: Ctx) -> int:
+    """Opens on a typed date (at the start of that local day)."""
+    deps = context.deps
+    try:
+        day = service.parse_date(require_message(update).text or "", deps.config.zone, deps.clock())
+    except DomainError as error:
+        await refuse(update, context, error)
+        return NewStep.OPENS
+    _new(context).opens_at = max(service.start_of(day, deps.config.zone), deps.clock())
+    return await _ask_closes(update, context)
+
+
+def _audience_markup(context: Ctx, teams: list[tuple[int, str, str]]) -> InlineKeyboardMarkup:
+    draft = _new(context)
+    language = _language(context)
+    mark = "✅ " if draft.all_sectors else ""
+    rows = [[button(mark + text(context, "consultations.audience-all"), views.Audience(0))]]
+    for team_id, name_pl, name_en in teams:
+        chosen = not draft.all_sectors and team_id in draft.team_ids
+        name = name_pl if language == "pl" else name_en
+        rows.append([button(("✅ " if chosen else "") + name, views.Audience(team_id))])
+    rows.append([button(text(context, "consultations.button-next"), views.AudienceDone())])
+    return InlineKeyboardMarkup(rows)
+
+
+async def on_closes(update: Update, context: Ctx) -> int:
+    """The closing date: at least min_days after opening; then the audience."""
+    deps = context.deps
+    draft = _new(context)
+    try:
+        day = service.parse_date(require_message(update).text or "", deps.config.zone, deps.clock())
+        assert draft.opens_at is not None
+        draft.closes_at = service.closing(
+            day, deps.config.zone, draft.opens_at, deps.config.consultations.min_days
+        )
+    except DomainError as error:
+        await refuse(update, context, error)
+        return NewStep.CLOSES
+    teams = await service.sectors(deps.db, require_actor(context))
+    await reply(
+        update, text(context, "consultations.ask-audience"), _audience_markup(context, teams)
+    )
+    return NewStep.AUDIENCE
+
+
+async def on_audience(update: Update, context: Ctx) -> int:
+    """Toggle every sector or one sector, shown in place."""
+    press = views.Audience.parse(require_query(update).data)
+    deps = context.deps
+    teams = await service.sectors(deps.db, require_actor(context))
+    draft = _new(context)
+    if press is None or (press.team_id != 0 and press.team_id not in {t[0] for t in teams}):
+        await answer_stale(update, context)
+        return NewStep.AUDIENCE
+    if press.team_id == 0:
+        draft.all_sectors, draft.team_ids = True, []
+    else:
+        if draft.all_sectors:
+            draft.all_sectors, draft.team_ids = False, []
+        if press.team_id in draft.team_ids:
+            draft.team_ids = [t for t in draft.team_ids if t != press.team_id]
+        else:
+            draft.team_ids = [*draft.team_ids, press.team_id]
+    await require_query(update).answer()
+    await require_query(update).edit_message_reply_markup(_audience_markup(context, teams))
+    return NewStep.AUDIENCE
+
+
+async def on_audience_done(update: Update, context: Ctx) -> int:
+    """Next: at least one sector; then the document."""
+    draft = _new(context)
+    if not draft.all_sectors and not draft.team_ids:
+        await refuse(update, context, service.NoAudience())
+        return NewStep.AUDIENCE
+    megabytes = context.deps.config.consultations.max_file_mb
+    await _edit(update, text(context, "consultations.audience-chosen"))
+    await _say(
+        update,
+        text(
+            context,
+            "consultations.ask-document",
+            megabytes=megabytes,
+            sections=documents.MAX_SECTIONS,
+        ),
+    )
+    return NewStep.DOCUMENT
+
+
+async def on_document(update: Update, context: Ctx) -> int:
+    """The draft as a document: downloaded, split into sections, stored unpublished, previewed."""
+    deps = context.deps
+    message = require_message(update)
+    max_bytes = deps.config.consultations.max_file_mb * 1024 * 1024
+    try:
+        if message.document is None:
+            raise documents.NotADocument()
+        documents.check_size(message.document.file_size, max_bytes)
+        file = await message.document.get_file()
+        data = bytes(await file.download_as_bytearray())
+        name = message.document.file_name or ""
+        sections = documents.parse(data, name, max_bytes)
+        view = await service.create_draft(
+            deps.db, require_actor(context), _new(context), name, sections, deps.clock()
+        )
+    except DomainError as error:
+        await refuse(update, context, error)
+        return NewStep.DOCUMENT
+    _new(context).consultation_id = view.consultation.id
+    body, markup = views.draft_preview(
+        deps.texts, require_actor(context).language, deps.config.zone, view
+    )
+    await reply(update, body, markup)
+    return NewStep.PREVIEW
+
+
+async def on_discard(update: Update, context: Ctx) -> int:
+    """Discard the unpublished draft."""
+    press = views.Discard.parse(require_query(update).data)
+    if press is None:
+        await answer_stale(update, context)
+        return NewStep.PREVIEW
+    await service.discard(context.deps.db, require_actor(context), press.consultation_id)
+    await _edit(update, text(context, "consultations.discarded"))
+    return END
+
+
+async def new_cancel(update: Update, context: Ctx) -> int:
+    """/cancel: an uploaded, unpublished draft goes too."""
+    draft = _new(context)
+    if draft.consultation_id is not None:
+        await service.discard(context.deps.db, require_actor(context), draft.consultation_id)
+    await _say(update, text(context, "consultations.new-cancelled"))
+    return END
+
+
+def new_flow() -> Flow:
+    """The New conversation: title, window, audience, document, preview, Publish."""
+    typed = filters.UpdateType.MESSAGE & ~filters.COMMAND
+    steps: dict[int, list[Handler]] = {
+        NewStep.TITLE: [MessageHandler(typed & filters.TEXT, on_title)],
+        NewStep.OPENS: [
+            PersonalButton(on_opens_now, pattern=views.OpensNow.pattern()),
+            MessageHandler(typed & filters.TEXT, on_opens_date),
+        ],
+        NewStep.CLOSES: [MessageHandler(typed & filters.TEXT, on_closes)],
+        NewStep.AUDIENCE: [
+            PersonalButton(on_audience_done, pattern=views.AudienceDone.pattern()),
+            PersonalButton(on_audience, pattern=views.Audience.pattern()),
+            MessageHandler(typed, use_buttons),
+        ],
+        NewStep.DOCUMENT: [MessageHandler(typed, on_document)],
+        NewStep.PREVIEW: [
+            PersonalButton(_publish, pattern=views.Publish.pattern()),
+            PersonalButton(on_discard, pattern=views.Discard.pattern()),
+            MessageHandler(typed, use_buttons),
+        ],
+    }
+    return Flow(
+        name="consultation-new",
+        model=NewConsultation,
+        commands=(),
+        entry_points=[PersonalButton(new_start, pattern=views.New.pattern())],
+        steps=steps,
+        cancel=new_cancel,
+        timeout=TIMEOUT,
+        expired_key="consultations.timeout",
+    )
