@@ -287,7 +287,7 @@ async def test_a_forgotten_draft_expires_without_its_author_writing_again(
 
 
 async def test_expire_drafts_for_the_dispatcher(bot: BotDriver, anna: TgUser) -> None:
-    from bot.services import postulates as service
+    from bot.services import postulates_drafts as service
 
     await bot.onboard(anna)
     await bot.send(anna, "/postulate")
