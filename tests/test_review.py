@@ -374,12 +374,11 @@ async def test_withdraw_from_my_postulates(bot: BotDriver, anna: TgUser) -> None
 async def test_reviewer_gets_the_attachment_by_file_id(bot: BotDriver, anna: TgUser) -> None:
     await cast(bot)
     await bot.onboard(anna)
-    culture = await team_id(bot, "culture")
     await bot.send(anna, "/postulate")
-    await bot.click(anna, f"pst:sector:{culture}")
+    await bot.press(anna, "Kultura")
     await bot.send(anna, "Postulat ze zdjęciem")
     await bot.send(anna, "Zdjęcie pokazuje zaniedbany skwer przy ulicy.")
-    await bot.click(anna, "pst:done")
+    await bot.press(anna, bot.label(anna, "postulates.button-done"))
     photo = {
         "message": {
             "message_id": 77,
