@@ -18,8 +18,7 @@ from datetime import datetime
 from bot.config import LANGUAGES
 from bot.deps import Deps
 from bot.i18n import Texts
-from bot.services import delivery
-from bot.services import postulates as postulates_service
+from bot.services import delivery, postulates_drafts
 from bot.services import privacy as privacy_service
 from bot.services import publication as publication_service
 from bot.services import settings as settings_service
@@ -67,7 +66,7 @@ async def expire_drafts(deps: Deps) -> int:
     now = deps.clock()
     # Every flow's timeout ends the same way: the state goes, the user is told (handlers/flow).
     ended = await deps.db.run(_expire_conversations, deps.texts, now)
-    expired = await postulates_service.expire_idle_drafts(
+    expired = await postulates_drafts.expire_idle_drafts(
         deps.db, deps.config.postulates.draft_idle_hours, now
     )
     if ended or expired:

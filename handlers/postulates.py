@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram import Message, Update
 from telegram.ext import (
     ApplicationHandlerStop,
     CommandHandler,
@@ -22,17 +22,20 @@ from telegram.ext import (
     filters,
 )
 
-from bot import limits
 from bot.context import App, Ctx
-from bot.errors import ConsentRequired, DomainError, StaleButton
-from bot.i18n import Html, escape
+from bot.errors import DomainError, StaleButton
 from bot.services import postulates as service
-from bot.services.postulates import DraftEvent, DraftOutcome, Settings
+from bot.services import postulates_calls as calls
+from bot.services import postulates_drafts as drafts
+from bot.services import postulates_review as reviews
+from bot.services.postulates import Settings
+from bot.services.postulates_drafts import DraftEvent, DraftOutcome
 from handlers import review
 from handlers.common import (
     PRIVATE,
     PersonalButton,
     answer_stale,
+    as_alert,
     is_consented,
     refuse,
     reply,
@@ -41,18 +44,12 @@ from handlers.common import (
     require_query,
     text,
 )
+from handlers.review import reader
 from handlers.views import postulates as views
 
 # After the gatekeeper (-100), before every feature (group 0).
 GROUP = -10
 DEEP_LINK = re.compile(r"postulate-([a-z][a-z0-9-]{0,39})")
-BUTTON = re.compile(
-    r"pst:(?:(sector|support|submit|answer|withdraw|card|sup):([0-9]{1,9})"
-    r"|(behalf):(self|organisation)|(edit):(sector|title|content|attachment)"
-    r"|(done|skip|continue|cancel)|(new):([a-z][a-z0-9-]{0,39}))"
-)
-# The preview shares its message with a problem line when a step was refused.
-PREVIEW_LIMIT = limits.TEXT_LIMIT - 500
 CALL_DATE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
 
 
@@ -66,180 +63,8 @@ def settings(context: Ctx) -> Settings:
     )
 
 
-def _button(context: Ctx, key: str, data: str, **values: object) -> list[InlineKeyboardButton]:
-    return [InlineKeyboardButton(text(context, key, **values), callback_data=data)]
-
-
-def _cancel_row(context: Ctx) -> list[InlineKeyboardButton]:
-    return _button(context, "postulates.button-cancel", "pst:cancel")
-
-
-def render(context: Ctx, outcome: DraftOutcome) -> tuple[Html, InlineKeyboardMarkup | None]:
-    """The message for where the draft stands (after a problem, the problem first)."""
-    actor = require_actor(context)
-    lang = actor.language
-    parts: list[str] = []
-    if outcome.problem:
-        parts.append(text(context, outcome.problem, **outcome.problem_values))
-    if outcome.cancelled:
-        return text(context, "postulates.cancelled"), None
-    if outcome.supported is not None:
-        return (
-            text(
-                context,
-                "postulates.supported",
-                reference=outcome.supported.reference,
-                title=outcome.supported.title,
-                count=outcome.supported.supports,
-            ),
-            None,
-        )
-    if outcome.submitted is not None:
-        return (
-            text(
-                context,
-                "postulates.submitted",
-                reference=outcome.submitted.reference,
-                title=outcome.submitted.title,
-            ),
-            None,
-        )
-    draft = outcome.draft
-    if draft is None:
-        return text(context, "error.stale-button"), None
-    if outcome.resumed:
-        parts.append(text(context, "postulates.resumed"))
-    rows: list[list[InlineKeyboardButton]] = []
-    step = draft.step
-    if step == "sector":
-        parts.append(text(context, "postulates.ask-sector"))
-        names = {team.id: team.name(lang) for team in outcome.sectors}
-        zone = context.deps.config.zone
-        for call in outcome.calls:
-            parts.append(
-                text(
-                    context,
-                    "postulates.open-call",
-                    sector=names.get(call.team_id, ""),
-                    title=call.title,
-                    deadline=call.deadline.astimezone(zone).strftime("%Y-%m-%d %H:%M"),
-                )
-            )
-        rows += [
-            [InlineKeyboardButton(team.name(lang), callback_data=f"pst:sector:{team.id}")]
-            for team in outcome.sectors
-        ]
-    elif step == "behalf":
-        parts.append(text(context, "postulates.ask-behalf"))
-        rows.append(
-            _button(
-                context,
-                "postulates.button-organisation",
-                "pst:behalf:organisation",
-                # A button label is plain text, not HTML: the name goes in unescaped.
-                name=Html(outcome.organisation_name or ""),
-            )
-        )
-        rows.append(_button(context, "postulates.button-self", "pst:behalf:self"))
-    elif step == "title":
-        low, high = service.TITLE_LIMITS
-        if outcome.pending_organisation_name:
-            parts.append(
-                text(
-                    context,
-                    "organisation.pending-submits-as-self",
-                    name=outcome.pending_organisation_name,
-                )
-            )
-        parts.append(text(context, "postulates.ask-title", minimum=low, maximum=high))
-    elif step == "content":
-        low, high = service.CONTENT_LIMITS
-        if draft.content:
-            parts.append(
-                text(context, "postulates.content-so-far", length=len(draft.content), maximum=high)
-            )
-        else:
-            parts.append(text(context, "postulates.ask-content", minimum=low, maximum=high))
-        rows.append(_button(context, "postulates.button-done", "pst:done"))
-    elif step == "attachment":
-        parts.append(text(context, "postulates.ask-attachment"))
-        rows.append(_button(context, "postulates.button-skip", "pst:skip"))
-    elif step == "similar":
-        parts.append(text(context, "postulates.similar-intro"))
-        for item in outcome.similar:
-            parts.append(
-                text(
-                    context,
-                    "postulates.similar-item",
-                    reference=item.reference,
-                    title=item.title,
-                    count=item.supports,
-                )
-            )
-            if draft.organisation_id is not None:
-                rows.append(
-                    _button(
-                        context,
-                        "postulates.button-support",
-                        f"pst:support:{item.id}",
-                        reference=item.reference,
-                    )
-                )
-        rows.append(_button(context, "postulates.button-continue", "pst:continue"))
-    else:
-        parts.append(_preview(context, outcome))
-        rows.append(_button(context, "postulates.button-submit", f"pst:submit:{draft.id}"))
-        rows.append(
-            _button(context, "postulates.button-edit-sector", "pst:edit:sector")
-            + _button(context, "postulates.button-edit-title", "pst:edit:title")
-        )
-        rows.append(
-            _button(context, "postulates.button-edit-content", "pst:edit:content")
-            + _button(context, "postulates.button-edit-attachment", "pst:edit:attachment")
-        )
-    rows.append(_cancel_row(context))
-    return Html("\n\n".join(parts)), InlineKeyboardMarkup(rows)
-
-
-def _preview(context: Ctx, outcome: DraftOutcome) -> str:
-    draft = outcome.draft
-    assert draft is not None
-    lang = require_actor(context).language
-    behalf = (
-        outcome.organisation_name
-        if draft.on_behalf == "organisation" and outcome.organisation_name
-        else text(context, "postulates.behalf-self")
-    )
-    attachment = (
-        text(context, f"postulates.attachment-{draft.attachment_type}")
-        if draft.attachment_type
-        else text(context, "postulates.attachment-none")
-    )
-
-    def preview(content: str) -> str:
-        return text(
-            context,
-            "postulates.preview",
-            sector=outcome.team.name(lang) if outcome.team else "",
-            behalf=behalf,
-            title=draft.title or "",
-            content=content,
-            attachment=attachment,
-        )
-
-    content = draft.content or ""
-    # 3,500 characters may be 7,000 UTF-16 units (astral characters count twice): the
-    # preview then shows the start; the whole text is still what gets submitted.
-    room = PREVIEW_LIMIT - limits.html_length(preview(""))
-    if limits.utf16_len(content) <= room:
-        return preview(content)
-    note = text(context, "postulates.preview-shortened")
-    cut = limits.plain_prefix(content, room - limits.html_length(note) - 2)
-    return preview(Html(escape(cut) + "\n" + note))
-
-
 async def _show(update: Update, context: Ctx, outcome: DraftOutcome) -> None:
-    body, markup = render(context, outcome)
+    body, markup = views.draft(reader(context), outcome)
     await reply(update, body, markup)
 
 
@@ -247,25 +72,16 @@ async def _run(update: Update, context: Ctx, event: DraftEvent) -> DraftOutcome 
     actor = require_actor(context)
     deps = context.deps
     try:
-        return await service.draft_step(
+        return await drafts.draft_step(
             deps.db, actor.user_id, event, settings(context), deps.clock()
         )
-    except (
-        ConsentRequired,
-        service.SubmissionsClosed,
-        service.CannotSupport,
-        service.NotRepresentative,
-    ) as exc:
-        body = text(context, exc.key)
     except StaleButton:
         if update.callback_query is not None:
             await answer_stale(update, context)
-            return None
-        body = text(context, "error.stale-button")
-    if update.callback_query is not None:
-        await update.callback_query.answer(review.plain(body), show_alert=True)
-    else:
-        await reply(update, body)
+        else:
+            await reply(update, text(context, "error.stale-button"))
+    except DomainError as error:
+        await refuse(update, context, error)
     return None
 
 
@@ -303,7 +119,7 @@ async def intercept(update: Update, context: Ctx) -> None:
             if outcome is not None:
                 await _show(update, context, outcome)
             raise ApplicationHandlerStop
-    caught = await service.capture(
+    caught = await drafts.capture(
         deps.db,
         actor.user_id,
         command[0] if command is not None else None,
@@ -335,35 +151,38 @@ async def new_postulate(update: Update, context: Ctx) -> None:
         await _show(update, context, outcome)
 
 
-async def on_button(update: Update, context: Ctx) -> None:
-    """Every pst: button: draft steps, support, withdraw, answer, a postulate's card."""
+def _event(data: object) -> DraftEvent | None:
+    """The draft event a draft button stands for."""
+    if (call := views.SubmitToCall.parse(data)) is not None:
+        return DraftEvent(name="start", slug=call.slug)
+    if (sector := views.PickSector.parse(data)) is not None:
+        return DraftEvent(name="sector", number=sector.team_id)
+    if (similar := views.SupportSimilar.parse(data)) is not None:
+        return DraftEvent(name="support", number=similar.postulate_id)
+    if (submit := views.Submit.parse(data)) is not None:
+        return DraftEvent(name="submit", number=submit.draft_id)
+    if (behalf := views.OnBehalf.parse(data)) is not None:
+        return DraftEvent(name="behalf", kind=behalf.who)
+    if (edit := views.EditField.parse(data)) is not None:
+        return DraftEvent(name="edit", kind=edit.field)
+    if (step := views.DraftStep.parse(data)) is not None:
+        return DraftEvent(name=step.step)
+    return None
+
+
+async def on_draft_button(update: Update, context: Ctx) -> None:
+    """A draft button: the step's answer; the prompt moves on to a new message."""
     query = require_query(update)
-    match = BUTTON.fullmatch(query.data or "")
-    if match is None:
+    event = _event(query.data)
+    if event is None:
         await answer_stale(update, context)
         return
-    groups = [g for g in match.groups() if g is not None]
-    name, value = groups[0], groups[1] if len(groups) > 1 else ""
-    if name in ("withdraw", "answer", "card"):
-        await review.author_button(update, context, name, int(value))
-        return
-    if name == "sup":
-        await _support_button(update, context, int(value))
-        return
-    if name == "new":
-        event = DraftEvent(name="start", slug=value)
-    elif name in ("sector", "support", "submit"):
-        event = DraftEvent(name=name, number=int(value))
-    elif name in ("behalf", "edit"):
-        event = DraftEvent(name=name, kind=value)
-    else:
-        event = DraftEvent(name=name)
     outcome = await _run(update, context, event)
     if outcome is None:
         return
     await query.answer()
     await query.edit_message_reply_markup(reply_markup=None)
-    body, markup = render(context, outcome)
+    body, markup = views.draft(reader(context), outcome)
     await context.bot.send_message(require_actor(context).user_id, body, reply_markup=markup)
 
 
@@ -372,33 +191,11 @@ async def my_postulates(update: Update, context: Ctx) -> None:
     if not is_consented(context):
         await reply(update, text(context, "error.consent-required"))
         return
-    actor = require_actor(context)
-    cards = await service.my_postulates(context.deps.db, actor.user_id)
+    cards = await reviews.my_postulates(context.deps.db, require_actor(context).user_id)
     if not cards:
         await reply(update, text(context, "postulates.mine-empty"))
         return
-    lines = [text(context, "postulates.mine-intro")]
-    rows = []
-    for card in cards[:30]:
-        p = card.postulate
-        lines.append(
-            text(
-                context,
-                "postulates.mine-item",
-                reference=p.reference,
-                title=p.title,
-                state=views.state_name(context.deps.texts, actor.language, p.state),
-                count=p.supports,
-            )
-        )
-        if p.answer:
-            lines.append(text(context, "postulates.mine-answer", note=_short(p.answer)))
-        rows.append([InlineKeyboardButton(p.reference, callback_data=f"pst:card:{p.id}")])
-    await reply(update, review.fit(lines), InlineKeyboardMarkup(rows))
-
-
-def _short(value: str, limit: int = 200) -> str:
-    return value if len(value) <= limit else value[: limit - 1] + "…"
+    await reply(update, *views.mine(reader(context), cards))
 
 
 async def support_command(update: Update, context: Ctx) -> None:
@@ -416,43 +213,31 @@ async def support_command(update: Update, context: Ctx) -> None:
         postulate = await service.support_by_reference(
             deps.db, actor.user_id, args[0], settings(context), deps.clock()
         )
-    except DomainError as exc:
-        await reply(update, text(context, exc.key, **exc.values))
+    except DomainError as error:
+        await refuse(update, context, error)
         return
-    await reply(
-        update,
-        text(
-            context,
-            "postulates.supported",
-            reference=postulate.reference,
-            title=postulate.title,
-            count=postulate.supports,
-        ),
-    )
+    await reply(update, views.supported(reader(context), postulate))
 
 
-async def _support_button(update: Update, context: Ctx, postulate_id: int) -> None:
+async def on_support_button(update: Update, context: Ctx) -> None:
+    """The support button on a postulate's card: co-sign it, the button goes."""
     query = require_query(update)
+    press = views.SupportCard.parse(query.data)
     actor = require_actor(context)
     deps = context.deps
     try:
+        if press is None:
+            raise StaleButton()
         postulate = await service.support(
-            deps.db, actor.user_id, postulate_id, settings(context), deps.clock()
+            deps.db, actor.user_id, press.postulate_id, settings(context), deps.clock()
         )
     except StaleButton:
         await answer_stale(update, context)
         return
-    except DomainError as exc:
-        await query.answer(review.plain(text(context, exc.key, **exc.values)), show_alert=True)
+    except DomainError as error:
+        await refuse(update, context, error)
         return
-    body = text(
-        context,
-        "postulates.supported",
-        reference=postulate.reference,
-        title=postulate.title,
-        count=postulate.supports,
-    )
-    await query.answer(review.plain(body), show_alert=True)
+    await query.answer(as_alert(views.supported(reader(context), postulate)), show_alert=True)
     await query.edit_message_reply_markup(reply_markup=None)
 
 
@@ -461,26 +246,11 @@ async def browse(update: Update, context: Ctx) -> None:
     if not is_consented(context):
         await reply(update, text(context, "error.consent-required"))
         return
-    actor = require_actor(context)
-    found = await service.browse(context.deps.db, actor.user_id)
+    found = await reviews.browse(context.deps.db, require_actor(context).user_id)
     if not found:
         await reply(update, text(context, "postulates.browse-empty"))
         return
-    lines = [text(context, "postulates.browse-intro")]
-    rows = []
-    for p in found:
-        lines.append(
-            text(
-                context,
-                "postulates.mine-item",
-                reference=p.reference,
-                title=p.title,
-                state=views.state_name(context.deps.texts, actor.language, p.state),
-                count=p.supports,
-            )
-        )
-        rows.append([InlineKeyboardButton(p.reference, callback_data=f"pst:card:{p.id}")])
-    await reply(update, review.fit(lines), InlineKeyboardMarkup(rows))
+    await reply(update, *views.browsed(reader(context), found))
 
 
 def parse_deadline(value: str, context: Ctx) -> tuple[datetime, str] | None:
@@ -511,7 +281,7 @@ async def call_command(update: Update, context: Ctx) -> None:
     deadline, shown = parsed
     deps = context.deps
     try:
-        call = await service.open_call(
+        call = await calls.open_call(
             deps.db,
             actor.user_id,
             args[0],
@@ -538,5 +308,7 @@ def register(app: App) -> None:
     app.add_handler(CommandHandler("postulates", browse, PRIVATE))
     app.add_handler(CommandHandler("support", support_command, PRIVATE))
     app.add_handler(CommandHandler("call", call_command, PRIVATE))
-    app.add_handler(PersonalButton(on_button, pattern=r"^pst:"))
+    for button in views.DRAFT_BUTTONS:
+        app.add_handler(PersonalButton(on_draft_button, pattern=button.pattern()))
+    app.add_handler(PersonalButton(on_support_button, pattern=views.SupportCard.pattern()))
     review.register(app)

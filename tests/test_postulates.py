@@ -40,20 +40,20 @@ async def test_full_conversation_on_behalf_of_organisation(bot: BotDriver, anna:
     assert "Do którego zespołu branżowego" in sent_text(calls)
     assert last_buttons(calls)["Kultura"] == f"pst:sector:{culture}"
 
-    calls = await bot.click(anna, f"pst:sector:{culture}")
+    calls = await bot.press(anna, "Kultura")
     buttons = last_buttons(calls)
     # Button labels are plain text: the name is shown as typed, not HTML-escaped.
     assert buttons["🏢 Fundacja <Zielony> Kraków"] == "pst:behalf:organisation"
     assert "pst:behalf:self" in buttons.values()
 
-    calls = await bot.click(anna, "pst:behalf:organisation")
+    calls = await bot.press(anna, "🏢", exact=False)
     assert "tytuł" in sent_text(calls)
     calls = await bot.send(anna, f"   {TITLE}  ")
     assert "Opisz postulat" in sent_text(calls)
     calls = await bot.send(anna, CONTENT[:40])
     assert "40 z 3500" in sent_text(calls)
     await bot.send(anna, CONTENT[40:])
-    calls = await bot.click(anna, "pst:done")
+    calls = await bot.press(anna, bot.label(anna, "postulates.button-done"))
     assert "załącznik" in sent_text(calls)
 
     calls = await bot.feed(
@@ -92,9 +92,8 @@ async def test_restart_mid_draft_continues_where_it_was(
     first = await start_driver(config, clock)
     try:
         await first.onboard(anna)
-        culture = await team_id(first, "culture")
         await first.send(anna, "/postulate")
-        await first.click(anna, f"pst:sector:{culture}")
+        await first.press(anna, "Kultura")
         await first.send(anna, TITLE)
     finally:
         await stop_driver(first)
@@ -104,8 +103,8 @@ async def test_restart_mid_draft_continues_where_it_was(
         # Plain text right after the restart is taken as the content: the step came from SQLite.
         calls = await second.send(anna, CONTENT)
         assert "z 3500" in sent_text(calls)
-        calls = await second.click(anna, "pst:done")
-        calls = await second.click(anna, "pst:skip")
+        calls = await second.press(anna, second.label(anna, "postulates.button-done"))
+        calls = await second.press(anna, second.label(anna, "postulates.button-skip"))
         assert "Podgląd postulatu" in sent_text(calls)
         assert TITLE in sent_text(calls)
         calls = await button(second, anna, "pst:submit:", calls)
@@ -116,9 +115,8 @@ async def test_restart_mid_draft_continues_where_it_was(
 
 async def test_postulate_command_resumes_a_draft(bot: BotDriver, anna: TgUser) -> None:
     await bot.onboard(anna)
-    culture = await team_id(bot, "culture")
     await bot.send(anna, "/postulate")
-    await bot.click(anna, f"pst:sector:{culture}")
+    await bot.press(anna, "Kultura")
     calls = await bot.send(anna, "/sectors")  # another command pauses the draft
     calls = await bot.send(anna, "Some stray text")
     assert "Opisz postulat" not in sent_text(calls)
@@ -131,13 +129,12 @@ async def test_postulate_command_resumes_a_draft(bot: BotDriver, anna: TgUser) -
 
 async def test_double_submit_creates_one_postulate(bot: BotDriver, anna: TgUser) -> None:
     await bot.onboard(anna)
-    culture = await team_id(bot, "culture")
     await bot.send(anna, "/postulate")
-    await bot.click(anna, f"pst:sector:{culture}")
+    await bot.press(anna, "Kultura")
     await bot.send(anna, TITLE)
     await bot.send(anna, CONTENT)
-    await bot.click(anna, "pst:done")
-    calls = await bot.click(anna, "pst:skip")
+    await bot.press(anna, bot.label(anna, "postulates.button-done"))
+    calls = await bot.press(anna, bot.label(anna, "postulates.button-skip"))
     data = last_buttons(calls)["📨 Złóż postulat"]
     first = await bot.click(anna, data)
     again = await bot.click(anna, data)
@@ -152,14 +149,13 @@ async def test_double_submit_creates_one_postulate(bot: BotDriver, anna: TgUser)
 
 async def test_bad_input_at_every_step_reasks(bot: BotDriver, anna: TgUser) -> None:
     await bot.onboard(anna)
-    culture = await team_id(bot, "culture")
     await bot.send(anna, "/postulate")
     calls = await bot.send(anna, "kultura")  # text at the sector step
     assert "Wybierz zespół branżowy przyciskiem" in sent_text(calls)
     assert "Kultura" in last_buttons(calls)
     calls = await bot.click(anna, "pst:sector:999999")
     assert "Ten przycisk" in texts_of(calls) or calls[-1].method == "answerCallbackQuery"
-    await bot.click(anna, f"pst:sector:{culture}")
+    await bot.press(anna, "Kultura")
 
     calls = await bot.send(anna, "abc")
     assert "za krótki: 3 znaków, potrzeba co najmniej 5" in sent_text(calls)
@@ -169,16 +165,16 @@ async def test_bad_input_at_every_step_reasks(bot: BotDriver, anna: TgUser) -> N
     assert "pusta" in sent_text(calls)
     await bot.send(anna, TITLE)
 
-    calls = await bot.click(anna, "pst:done")  # nothing written yet
+    calls = await bot.press(anna, bot.label(anna, "postulates.button-done"))  # nothing written yet
     assert "pusta" in sent_text(calls)
     assert "20–3500" in sent_text(calls)
     await bot.send(anna, "za krótko")
-    calls = await bot.click(anna, "pst:done")
+    calls = await bot.press(anna, bot.label(anna, "postulates.button-done"))
     assert "Treść jest za krótka: 9 znaków" in sent_text(calls)
     calls = await bot.send(anna, "y" * 3500)
     assert "najwyżej 3500" in sent_text(calls)
     await bot.send(anna, "i jeszcze trochę treści")
-    await bot.click(anna, "pst:done")
+    await bot.press(anna, bot.label(anna, "postulates.button-done"))
 
     sticker = {
         "message": {
@@ -201,12 +197,12 @@ async def test_bad_input_at_every_step_reasks(bot: BotDriver, anna: TgUser) -> N
     assert "Tego rodzaju załącznika nie przyjmuję" in sent_text(calls)
     calls = await bot.send(anna, "to nie jest załącznik")
     assert "czekam na załącznik" in sent_text(calls)
-    calls = await bot.click(anna, "pst:skip")
+    calls = await bot.press(anna, bot.label(anna, "postulates.button-skip"))
     assert "Podgląd" in sent_text(calls)
     calls = await bot.send(anna, "wyślij")
     assert "Wybierz przyciskiem: złóż, popraw albo anuluj" in sent_text(calls)
     # A button of another step is stale and changes nothing.
-    calls = await bot.click(anna, "pst:done")
+    calls = await bot.press(anna, bot.label(anna, "postulates.button-done"))
     assert [c.method for c in calls] == ["answerCallbackQuery"]
     calls = await bot.click(anna, "pst:bogus")
     assert [c.method for c in calls] == ["answerCallbackQuery"]
@@ -215,34 +211,31 @@ async def test_bad_input_at_every_step_reasks(bot: BotDriver, anna: TgUser) -> N
 
 async def test_edit_a_field_from_the_preview(bot: BotDriver, anna: TgUser) -> None:
     await bot.onboard(anna)
-    culture = await team_id(bot, "culture")
-    education = await team_id(bot, "education")
     await bot.send(anna, "/postulate")
-    await bot.click(anna, f"pst:sector:{culture}")
+    await bot.press(anna, "Kultura")
     await bot.send(anna, TITLE)
     await bot.send(anna, CONTENT)
-    await bot.click(anna, "pst:done")
-    await bot.click(anna, "pst:skip")
-    calls = await bot.click(anna, "pst:edit:title")
+    await bot.press(anna, bot.label(anna, "postulates.button-done"))
+    await bot.press(anna, bot.label(anna, "postulates.button-skip"))
+    calls = await bot.press(anna, bot.label(anna, "postulates.button-edit-title"))
     assert "tytuł" in sent_text(calls)
     calls = await bot.send(anna, "Nowy tytuł postulatu")
     assert "Podgląd" in sent_text(calls)
     assert "Nowy tytuł postulatu" in sent_text(calls)
-    await bot.click(anna, "pst:edit:sector")
-    calls = await bot.click(anna, f"pst:sector:{education}")
+    await bot.press(anna, bot.label(anna, "postulates.button-edit-sector"))
+    calls = await bot.press(anna, "Edukacja")
     assert "Edukacja" in sent_text(calls)
-    await bot.click(anna, "pst:edit:content")
+    await bot.press(anna, bot.label(anna, "postulates.button-edit-content"))
     await bot.send(anna, "Zupełnie nowa treść tego postulatu.")
-    calls = await bot.click(anna, "pst:done")
+    calls = await bot.press(anna, bot.label(anna, "postulates.button-done"))
     assert "Zupełnie nowa treść" in sent_text(calls)
     assert CONTENT not in sent_text(calls)
 
 
 async def test_cancel_at_a_step_stores_nothing(bot: BotDriver, anna: TgUser) -> None:
     await bot.onboard(anna)
-    culture = await team_id(bot, "culture")
     await bot.send(anna, "/postulate")
-    await bot.click(anna, f"pst:sector:{culture}")
+    await bot.press(anna, "Kultura")
     await bot.send(anna, TITLE)
     calls = await bot.send(anna, "/cancel")
     assert "Anulowano" in sent_text(calls)
@@ -250,16 +243,15 @@ async def test_cancel_at_a_step_stores_nothing(bot: BotDriver, anna: TgUser) -> 
     assert "z 3500" not in sent_text(calls)
     calls = await bot.send(anna, "/postulate")
     assert "Do którego zespołu" in sent_text(calls)
-    calls = await bot.click(anna, "pst:cancel")
+    calls = await bot.press(anna, bot.label(anna, "postulates.button-cancel"))
     assert "Anulowano" in sent_text(calls)
     assert await count_postulates(bot) == 0
 
 
 async def test_idle_draft_expires_and_author_is_told_once(bot: BotDriver, anna: TgUser) -> None:
     await bot.onboard(anna)
-    culture = await team_id(bot, "culture")
     await bot.send(anna, "/postulate")
-    await bot.click(anna, f"pst:sector:{culture}")
+    await bot.press(anna, "Kultura")
     bot.clock.advance(hours=25)
     calls = await bot.send(anna, TITLE)
     assert "Opisz postulat" not in sent_text(calls)
@@ -287,7 +279,7 @@ async def test_a_forgotten_draft_expires_without_its_author_writing_again(
 
 
 async def test_expire_drafts_for_the_dispatcher(bot: BotDriver, anna: TgUser) -> None:
-    from bot.services import postulates as service
+    from bot.services import postulates_drafts as service
 
     await bot.onboard(anna)
     await bot.send(anna, "/postulate")
@@ -304,8 +296,8 @@ async def test_deep_link_preselects_the_sector(bot: BotDriver, anna: TgUser) -> 
     assert "tytuł" in sent_text(calls)
     await bot.send(anna, TITLE)
     await bot.send(anna, CONTENT)
-    await bot.click(anna, "pst:done")
-    calls = await bot.click(anna, "pst:skip")
+    await bot.press(anna, bot.label(anna, "postulates.button-done"))
+    calls = await bot.press(anna, bot.label(anna, "postulates.button-skip"))
     assert "Zdrowie i niepełnosprawni" in sent_text(calls)
 
 
@@ -320,11 +312,11 @@ async def test_similar_postulates_offered_and_supported_instead(
     culture = await team_id(bot, "culture")
     await bot.send(john, "/postulate")
     await bot.click(john, f"pst:sector:{culture}")
-    await bot.click(john, "pst:behalf:organisation")
+    await bot.press(john, "🏢", exact=False)
     await bot.send(john, "More trees in the centre (zieleni)")
     await bot.send(john, "Nasadzenia drzew przy szkołach, please, more green.")
-    await bot.click(john, "pst:done")
-    calls = await bot.click(john, "pst:skip")
+    await bot.press(john, bot.label(john, "postulates.button-done"))
+    calls = await bot.press(john, bot.label(john, "postulates.button-skip"))
     assert "similar postulates" in sent_text(calls)
     assert reference in sent_text(calls)
     support = last_buttons(calls)[f"👍 Support {reference}"]
@@ -365,15 +357,14 @@ async def test_submission_outside_a_call_when_config_says_no(
         clock=bot.clock,
     )
     await bot.onboard(anna)
-    culture = await team_id(bot, "culture")
     await bot.send(anna, "/postulate")
-    calls = await bot.click(anna, f"pst:sector:{culture}")
+    calls = await bot.press(anna, "Kultura")
     assert "nie prowadzi teraz naboru" in sent_text(calls)
     admin = TgUser(id=900, language_code="pl", first_name="Admin")
     await bot.onboard(admin)
     calls = await bot.send(admin, "/call culture 2026-12-10 Program na 2027")
     assert "Otwarto nabór" in sent_text(calls)
-    calls = await bot.click(anna, f"pst:sector:{culture}")
+    calls = await bot.press(anna, "Kultura")
     assert "tytuł" in sent_text(calls)
     await bot.send(anna, "/cancel")
     calls = await bot.send(anna, "/postulate")
@@ -383,7 +374,7 @@ async def test_submission_outside_a_call_when_config_says_no(
     await bot.send(anna, "/cancel")
     bot.clock.advance(days=15)  # the call is over: outside it, submissions are refused again
     await bot.send(anna, "/postulate")
-    calls = await bot.click(anna, f"pst:sector:{culture}")
+    calls = await bot.press(anna, "Kultura")
     assert "nie prowadzi teraz naboru" in sent_text(calls)
 
 
@@ -418,13 +409,12 @@ async def test_call_notifies_subscribers_and_reminds_48h_before(
 async def test_unrelated_postulate_is_not_offered_as_similar(bot: BotDriver, anna: TgUser) -> None:
     await bot.onboard(anna)
     await submit(bot, anna)
-    culture = await team_id(bot, "culture")
     await bot.send(anna, "/postulate")
-    await bot.click(anna, f"pst:sector:{culture}")
+    await bot.press(anna, "Kultura")
     await bot.send(anna, "Festiwal muzyki ulicznej")
     await bot.send(anna, "Coroczny festiwal muzyki ulicznej na Rynku, dla szkół też.")
-    await bot.click(anna, "pst:done")
-    calls = await bot.click(anna, "pst:skip")
+    await bot.press(anna, bot.label(anna, "postulates.button-done"))
+    calls = await bot.press(anna, bot.label(anna, "postulates.button-skip"))
     assert "Podgląd postulatu" in sent_text(calls)
     assert "podobne" not in sent_text(calls)
 

@@ -22,14 +22,24 @@ def db_of(bot: BotDriver) -> Database:
 
 async def member(bot: BotDriver, user: TgUser) -> None:
     """The user starts the bot and consents."""
-    await bot.send(user, "/start")
-    await bot.click(user, "consent:yes")
+    await bot.onboard(user)
 
 
 async def team_id(bot: BotDriver, slug: str) -> int:
     def read(conn: sqlite3.Connection) -> int:
         value: int = conn.execute("SELECT id FROM teams WHERE slug = ?", (slug,)).fetchone()[0]
         return value
+
+    return await db_of(bot).run(raw_sql(read))
+
+
+async def team_name(bot: BotDriver, user: TgUser, tid: int) -> str:
+    """A sector's name as the user sees it on its button."""
+    language = "en" if user.language_code == "en" else "pl"
+
+    def read(conn: sqlite3.Connection) -> str:
+        row = conn.execute("SELECT name_pl, name_en FROM teams WHERE id = ?", (tid,)).fetchone()
+        return str(row[0] if language == "pl" else row[1])
 
     return await db_of(bot).run(raw_sql(read))
 
@@ -99,16 +109,16 @@ async def submit(
     """Go through the whole conversation; return the reference."""
     tid = await team_id(bot, slug)
     calls = await bot.send(user, "/postulate")
-    calls = await bot.click(user, f"pst:sector:{tid}")
+    calls = await bot.press(user, await team_name(bot, user, tid))
     if "pst:behalf:organisation" in last_buttons(calls).values():
-        await bot.click(user, "pst:behalf:organisation")
+        await bot.press(user, "🏢", exact=False)
     await bot.send(user, title)
     await bot.send(user, content)
-    await bot.click(user, "pst:done")
-    calls = await bot.click(user, "pst:skip")
+    await bot.press(user, bot.label(user, "postulates.button-done"))
+    calls = await bot.press(user, bot.label(user, "postulates.button-skip"))
     if "pst:continue" in last_buttons(calls).values():
-        calls = await bot.click(user, "pst:continue")
-    calls = await button(bot, user, "pst:submit:", calls)
+        calls = await bot.press(user, bot.label(user, "postulates.button-continue"))
+    calls = await bot.press(user, bot.label(user, "postulates.button-submit"))
     text = sent_text(calls)
     assert "P-" in text, text
     start = text.index("P-")

@@ -51,6 +51,7 @@ NOT_CONVERTED_YET = {
     "test_settings.py",
     "test_consultations.py",
     "test_web_publication.py",
+    "test_web_consultations.py",
 }
 
 

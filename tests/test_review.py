@@ -7,6 +7,7 @@ import sqlite3
 import pytest
 
 from bot.services import postulates as service
+from bot.services import postulates_review as reviews
 from tests.fakes import Call
 from tests.harness import BotDriver, TgUser
 from tests.sql import raw_sql
@@ -136,7 +137,7 @@ async def test_forged_buttons_change_nothing(bot: BotDriver, anna: TgUser, data:
 
 
 async def test_state_machine_rules() -> None:
-    transitions = service.TRANSITIONS
+    transitions = reviews.TRANSITIONS
     terminal = {"adopted", "not_adopted", "rejected", "duplicate", "withdrawn"}
     for action, (states, _, role, _) in transitions.items():
         assert not states & terminal, action
@@ -373,12 +374,11 @@ async def test_withdraw_from_my_postulates(bot: BotDriver, anna: TgUser) -> None
 async def test_reviewer_gets_the_attachment_by_file_id(bot: BotDriver, anna: TgUser) -> None:
     await cast(bot)
     await bot.onboard(anna)
-    culture = await team_id(bot, "culture")
     await bot.send(anna, "/postulate")
-    await bot.click(anna, f"pst:sector:{culture}")
+    await bot.press(anna, "Kultura")
     await bot.send(anna, "Postulat ze zdjęciem")
     await bot.send(anna, "Zdjęcie pokazuje zaniedbany skwer przy ulicy.")
-    await bot.click(anna, "pst:done")
+    await bot.press(anna, bot.label(anna, "postulates.button-done"))
     photo = {
         "message": {
             "message_id": 77,
@@ -428,11 +428,11 @@ def test_every_computed_text_key_exists_in_both_languages() -> None:
     keys = [f"postulates.state-{s}" for s in get_args(State)]
     keys += [f"postulates.error-expected-{s}" for s in (*get_args(Step), "text")]
     keys += [f"postulates.attachment-{a}" for a in service.ATTACHMENT_TYPES]
-    keys += [f"postulates.action-{a}" for a in service.TRANSITIONS if a != "open"]
-    keys += [f"postulates.done-{a}" for a in service.TRANSITIONS if a != "open"]
-    keys += [f"postulates.prompt-{a}" for a in service.PROMPTED]
+    keys += [f"postulates.action-{a}" for a in reviews.TRANSITIONS if a != "open"]
+    keys += [f"postulates.done-{a}" for a in reviews.TRANSITIONS if a != "open"]
+    keys += [f"postulates.prompt-{a}" for a in reviews.PROMPTED]
     keys += [
-        f"postulates.notice-{a}" for a in service.TRANSITIONS if a not in ("answer", "withdraw")
+        f"postulates.notice-{a}" for a in reviews.TRANSITIONS if a not in ("answer", "withdraw")
     ]
     alerts = get_args(service.ModeratorAlert.model_fields["event"].annotation)
     keys += [f"postulates.alert-{event}" for event in alerts]

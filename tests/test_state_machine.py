@@ -46,7 +46,7 @@ from hypothesis.stateful import (
 )
 
 from bot.dispatcher import dispatch_once
-from bot.services import postulates as postulates_service
+from bot.services import postulates_review
 from tests.conftest import ADMIN_ID, make_config, start_driver, stop_driver
 from tests.fakes import Call
 from tests.harness import BotDriver, Clock, TgUser
@@ -328,7 +328,7 @@ class UpdateStreams(RuleBasedStateMachine):
     def review(self, reviewer: TgUser, index: int, code: str) -> None:
         postulate = self.postulates[index % len(self.postulates)]
         before, author = self.state_of(postulate)
-        states, target, role, _ = postulates_service.TRANSITIONS[CODES[code]]
+        states, target, role, _ = postulates_review.TRANSITIONS[CODES[code]]
         allowed = (
             before in states
             and author != reviewer.id
