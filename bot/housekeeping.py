@@ -109,6 +109,11 @@ async def checkpoint(deps: Deps) -> int:
     return moved.checkpointed
 
 
+async def common_words(deps: Deps) -> int:
+    """Refresh the words the similar-postulate search leaves out; return how many."""
+    return await postulates_service.refresh_common_words(deps.db)
+
+
 @dataclass(frozen=True)
 class Chore:
     """One housekeeping job: its name, how often it runs, its time budget, what it does."""
@@ -125,6 +130,8 @@ CHORES = (
     Chore("draft-expiry", every_seconds=60, budget_seconds=10, run=expire_drafts),
     Chore("digests", every_seconds=60, budget_seconds=10, run=queue_digests),
     Chore("publication", every_seconds=60, budget_seconds=10, run=ask_publication),
+    # Which words are common changes slowly; at start (first=0), then hourly.
+    Chore("common-words", every_seconds=3600, budget_seconds=60, run=common_words),
     # The writer never checkpoints (storage.database); often enough that the log stays small.
     Chore("wal-checkpoint", every_seconds=10, budget_seconds=10, run=checkpoint),
 )

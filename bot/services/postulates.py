@@ -224,6 +224,18 @@ def _after_field(unit: Unit, draft: Draft, now: datetime) -> Draft:
     return _to_similar_or_preview(unit, draft, now)
 
 
+async def refresh_common_words(db: Database) -> int:
+    """Note again which words most postulates use (the similar search leaves them out)."""
+    # The whole vocabulary is read beside the writer; only the short list is written.
+    words = await db.read(lambda unit: unit.postulates.list_common_words())
+    await db.run(_replace_common_words, words)
+    return len(words)
+
+
+def _replace_common_words(unit: Unit, words: dict[str, int]) -> None:
+    unit.postulates.replace_common_words(words)
+
+
 def _to_similar_or_preview(unit: Unit, draft: Draft, now: datetime) -> Draft:
     assert draft.team_id is not None
     similar = unit.postulates.list_similar(
