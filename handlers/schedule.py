@@ -198,6 +198,50 @@ def _page_keyboard(
     return InlineKeyboardMarkup(rows)
 
 
+# Rendered pages by everything they show: many members see the same page (the same sectors,
+# no answers yet), and drawing it (texts, dates, buttons) cost more than the database read.
+_RENDERED: dict[tuple[object, ...], tuple[Html, InlineKeyboardMarkup]] = {}
+RENDERED_PAGES = 512
+
+
+def _render_page(
+    page: SchedulePage, language: Language, texts: Texts, zone: ZoneInfo, bot_username: str
+) -> tuple[Html, InlineKeyboardMarkup]:
+    """The page's text and keyboard, drawn once per language and data version."""
+    team = page.team
+    key = (
+        language,
+        texts,
+        zone,
+        bot_username,
+        page.scope,
+        None if team is None else (team.slug, team.name(language)),
+        page.page,
+        page.has_next,
+        page.subscribed,
+        tuple(
+            (
+                item.meeting.id,
+                item.meeting.title,
+                item.meeting.starts_at,
+                item.team.name(language),
+                None if item.mine is None else (item.mine.waiting, item.mine.answer),
+            )
+            for item in page.items
+        ),
+    )
+    drawn = _RENDERED.get(key)
+    if drawn is None:
+        drawn = (
+            _page_text(page, language, texts, zone),
+            _page_keyboard(page, language, texts, bot_username),
+        )
+        if len(_RENDERED) >= RENDERED_PAGES:
+            del _RENDERED[next(iter(_RENDERED))]  # the oldest
+        _RENDERED[key] = drawn
+    return drawn
+
+
 async def _load_page(
     update: Update, context: Ctx, scope: schedule_service.Scope, number: int
 ) -> SchedulePage | None:
@@ -228,13 +272,11 @@ async def show_meetings(update: Update, context: Ctx) -> None:
     page = await _load_page(update, context, "mine", 0)
     if page is None:
         return
-    language = require_actor(context).language
-    texts = context.deps.texts
-    await reply(
-        update,
-        _page_text(page, language, texts, context.deps.config.zone),
-        _page_keyboard(page, language, texts, context.bot.username),
+    deps = context.deps
+    body, keyboard = _render_page(
+        page, require_actor(context).language, deps.texts, deps.config.zone, context.bot.username
     )
+    await reply(update, body, keyboard)
 
 
 async def turn_page(update: Update, context: Ctx) -> None:
