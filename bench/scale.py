@@ -33,6 +33,7 @@ from bot.app import build_application
 from bot.config import EXAMPLE_CONFIG, Config, load_config
 from bot.context import App
 from bot.export import ExportRequest, export_for_user
+from bot.services import postulates as postulates_service
 from bot.services import privacy as privacy_service
 from bot.services import sectors as sectors_service
 from bot.services import stats as stats_service
@@ -321,6 +322,8 @@ async def operations(path: Path, holds: Holds) -> dict[str, Figure]:
             raw_sql(lambda c: c.execute("SELECT min(team_id) FROM postulates").fetchone())
         )
         text = _sentence(random.Random(3), 40)
+        # What the bot's common-words job does at start.
+        await postulates_service.refresh_common_words(db)
 
         async def similar() -> None:
             await db.run(

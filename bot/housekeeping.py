@@ -19,6 +19,7 @@ from bot.config import LANGUAGES
 from bot.deps import Deps
 from bot.i18n import Texts
 from bot.services import delivery, postulates_drafts
+from bot.services import postulates as postulates_service
 from bot.services import privacy as privacy_service
 from bot.services import publication as publication_service
 from bot.services import settings as settings_service
@@ -101,6 +102,18 @@ async def ask_publication(deps: Deps) -> int:
     return asked
 
 
+async def checkpoint(deps: Deps) -> int:
+    """Copy the write-ahead log into the database file beside the writer; return the frames."""
+    moved = await deps.db.checkpoint()
+    # Busy (a reader's snapshot still needs old frames) is normal: the next run goes on.
+    return moved.checkpointed
+
+
+async def common_words(deps: Deps) -> int:
+    """Refresh the words the similar-postulate search leaves out; return how many."""
+    return await postulates_service.refresh_common_words(deps.db)
+
+
 @dataclass(frozen=True)
 class Chore:
     """One housekeeping job: its name, how often it runs, its time budget, what it does."""
@@ -117,6 +130,10 @@ CHORES = (
     Chore("draft-expiry", every_seconds=60, budget_seconds=10, run=expire_drafts),
     Chore("digests", every_seconds=60, budget_seconds=10, run=queue_digests),
     Chore("publication", every_seconds=60, budget_seconds=10, run=ask_publication),
+    # Which words are common changes slowly; at start (first=0), then hourly.
+    Chore("common-words", every_seconds=3600, budget_seconds=60, run=common_words),
+    # The writer never checkpoints (storage.database); often enough that the log stays small.
+    Chore("wal-checkpoint", every_seconds=10, budget_seconds=10, run=checkpoint),
 )
 
 

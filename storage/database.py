@@ -9,7 +9,7 @@ import sqlite3
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Concatenate, ParamSpec, TypeVar
+from typing import Any, Concatenate, NamedTuple, ParamSpec, TypeVar
 
 from storage.unit import Unit
 
@@ -32,6 +32,14 @@ CONNECT_HOOKS: list[Callable[[sqlite3.Connection], None]] = []
 
 # Every SQLite file starts with these 16 bytes (sqlite.org/fileformat.html, 1.3.1).
 SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+class Checkpoint(NamedTuple):
+    """What one PASSIVE WAL checkpoint did (the three columns of `PRAGMA wal_checkpoint`)."""
+
+    busy: bool
+    log_frames: int
+    checkpointed: int
 
 
 class DatabaseError(Exception):
@@ -157,6 +165,8 @@ class Database:
         self._executor: ThreadPoolExecutor | None = None
         self._conn: sqlite3.Connection | None = None
         self._reader = None if self.path == ":memory:" else ReadOnlyDatabase(self.path)
+        self._checkpointer: ThreadPoolExecutor | None = None
+        self._checkpoint_conn: sqlite3.Connection | None = None
         self._pending: list[tuple[Work, asyncio.Future[Any]]] = []
         self._flusher: asyncio.Task[None] | None = None
 
@@ -190,6 +200,12 @@ class Database:
             await self._reader.close()
             # A later read (the connection closed and the database opened again) starts anew.
             self._reader = ReadOnlyDatabase(self.path)
+        checkpointer, self._checkpointer = self._checkpointer, None
+        if checkpointer is not None:
+            conn, self._checkpoint_conn = self._checkpoint_conn, None
+            if conn is not None:
+                await asyncio.get_running_loop().run_in_executor(checkpointer, conn.close)
+            checkpointer.shutdown(wait=True)
         executor, self._executor = self._executor, None
         if executor is None:
             return
@@ -209,6 +225,35 @@ class Database:
     async def optimize(self) -> None:
         """Refresh the planner's statistics where they are stale (daily), between batches."""
         await self._in_thread(optimize)
+
+    async def checkpoint(self) -> Checkpoint:
+        """Copy the WAL into the database file (PASSIVE), on a connection of its own.
+
+        The writer never checkpoints (`wal_autocheckpoint = 0`): one run at commit made that
+        unit hold every queued update for tens of milliseconds (issue 12). PASSIVE takes no
+        write lock, so the writer goes on meanwhile; a housekeeping job calls this often.
+        """
+        if self.path == ":memory:":
+            return Checkpoint(False, 0, 0)
+        if self._checkpointer is None:
+            self._checkpointer = ThreadPoolExecutor(
+                max_workers=1, thread_name_prefix="db-checkpoint"
+            )
+        return await asyncio.get_running_loop().run_in_executor(
+            self._checkpointer, self._checkpoint_in_thread
+        )
+
+    def _checkpoint_in_thread(self) -> Checkpoint:
+        if self._checkpoint_conn is None:
+            conn = _connect(self.path)
+            conn.execute("PRAGMA busy_timeout = 5000")
+            for hook in CONNECT_HOOKS:
+                hook(conn)
+            self._checkpoint_conn = conn
+        busy, log_frames, checkpointed = self._checkpoint_conn.execute(
+            "PRAGMA wal_checkpoint(PASSIVE)"
+        ).fetchone()
+        return Checkpoint(bool(busy), log_frames, checkpointed)
 
     async def read(
         self, fn: Callable[Concatenate[Unit, P], T], *args: P.args, **kwargs: P.kwargs
@@ -325,6 +370,8 @@ def _configure(conn: sqlite3.Connection) -> None:
     conn.row_factory = sqlite3.Row
     conn.execute("PRAGMA journal_mode = WAL")
     conn.execute("PRAGMA synchronous = FULL")
+    # No checkpoint at commit: Database.checkpoint runs them on another connection.
+    conn.execute("PRAGMA wal_autocheckpoint = 0")
     conn.execute("PRAGMA foreign_keys = ON")
     # GDPR erasure: deleted rows are overwritten in the file, not only unlinked.
     conn.execute("PRAGMA secure_delete = ON")

@@ -560,3 +560,23 @@ async def test_every_read_only_connection_is_seen_by_the_connect_hooks(tmp_path:
         await reader.close()  # closing twice is harmless
         await db.close()
     assert len(seen) == 2
+
+
+async def test_the_writer_leaves_wal_checkpoints_to_a_connection_of_their_own(
+    db: Database,
+) -> None:
+    def autocheckpoint(conn: sqlite3.Connection) -> int:
+        pages: int = conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0]
+        return pages
+
+    # A checkpoint run at commit by the writer held every queued unit behind it (issue 12).
+    assert await db.run(raw_sql(autocheckpoint)) == 0
+    await db.run(raw_sql(make_scratch))
+    for owner in range(20):
+        await db.run(raw_sql(execute), f"INSERT INTO scratch (owner) VALUES ({owner})")
+    moved = await db.checkpoint()
+    assert moved.busy is False
+    assert moved.log_frames > 0
+    assert moved.checkpointed == moved.log_frames
+    # The checkpoint was the file's, not a copy's: the writer goes on seeing everything.
+    assert await db.run(raw_sql(count_scratch)) == 20

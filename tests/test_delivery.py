@@ -551,10 +551,12 @@ async def test_dispatcher_is_the_one_scheduler_job_however_many_reminders(
         # The dispatcher and one job per housekeeping chore, never one per reminder.
         assert sorted(job.name or "" for job in jobs) == [
             "dispatcher",
+            "housekeeping:common-words",
             "housekeeping:digests",
             "housekeeping:draft-expiry",
             "housekeeping:publication",
             "housekeeping:retention",
+            "housekeeping:wal-checkpoint",
         ]
         [dispatcher] = app.job_queue.get_jobs_by_name("dispatcher")
         trigger = dispatcher.job.trigger

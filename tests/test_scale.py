@@ -7,7 +7,9 @@ import sqlite3
 from datetime import timedelta
 from pathlib import Path
 
+from bot.services import postulates as postulates_service
 from bot.services import privacy as privacy_service
+from storage import postulates as postulates_storage
 from storage.database import Database
 from storage.timefmt import db_time
 from storage.unit import Unit
@@ -104,3 +106,76 @@ def test_the_plan_check_names_a_full_scan_and_passes_an_indexed_read(tmp_path: P
         assert query_plans.full_scans(conn, "SELECT * FROM teams") == []
     finally:
         conn.close()
+
+
+async def test_words_most_postulates_use_make_no_postulate_similar(tmp_path: Path) -> None:
+    db = await Database.open(tmp_path / "common.sqlite3")
+    try:
+
+        def seed(conn: sqlite3.Connection) -> None:
+            conn.execute(
+                """INSERT INTO teams (slug, kind, name_pl, name_en, description_pl,
+                       description_en, position)
+                   VALUES ('a', 'sector', 'A', 'A', '', '', 1)"""
+            )
+            # Every postulate of the city speaks of its inhabitants and the city; one is
+            # about a fountain in the park.
+            rows = [
+                (f"Wniosek {n}", f"Dla mieszkańców miasta: sprawa numer {n}ab{n}.")
+                for n in range(300)
+            ]
+            rows.append(("Fontanna w parku", "Dla mieszkańców miasta: fontanna w parku Jordana."))
+            conn.executemany(
+                """INSERT INTO postulates (reference, draft_id, team_id, title, content,
+                       created_at, updated_at)
+                   VALUES ('P-' || ?, ?, 1, ?, ?, '2026-01-01', '2026-01-01')""",
+                [(n, n, title, content) for n, (title, content) in enumerate(rows)],
+            )
+
+        await db.run(raw_sql(seed))
+        # What the housekeeping job does at start and hourly.
+        assert await postulates_service.refresh_common_words(db) >= 2
+
+        def similar(unit: Unit, title: str, text: str) -> list[str]:
+            return [p.title for p in unit.postulates.list_similar(1, text, title=title)]
+
+        # Sharing only "mieszkańców" and "miasta" with hundreds of postulates is no likeness.
+        assert await db.run(similar, "Chodniki", "Dla mieszkańców miasta: nowe chodniki.") == []
+        found = await db.run(similar, "Fontanna", "Dla mieszkańców miasta: fontanna w parku.")
+        assert found == ["Fontanna w parku"]
+    finally:
+        await db.close()
+
+
+async def test_a_long_text_asks_the_index_for_a_bounded_number_of_rare_words(
+    tmp_path: Path,
+) -> None:
+    db = await Database.open(tmp_path / "terms.sqlite3")
+    try:
+        words = " ".join(f"słowo{n:03d}x" for n in range(300))
+
+        def seed(conn: sqlite3.Connection) -> None:
+            conn.execute(
+                """INSERT INTO teams (slug, kind, name_pl, name_en, description_pl,
+                       description_en, position)
+                   VALUES ('a', 'sector', 'A', 'A', '', '', 1)"""
+            )
+            conn.execute(
+                """INSERT INTO postulates (reference, draft_id, team_id, title, content,
+                       created_at, updated_at)
+                   VALUES ('P-1', 1, 1, 'Ławki w parku', ?, '2026-01-01', '2026-01-01')""",
+                (words,),
+            )
+
+        await db.run(raw_sql(seed))
+
+        def terms(unit: Unit) -> list[str]:
+            return unit.postulates.similar_terms("Ławki w parku", words)
+
+        chosen = await db.run(terms)
+        assert 0 < len(chosen) <= 2 * postulates_storage.MAX_TERMS
+        # The title's words come first: they say most about what the postulate is about.
+        assert "ławki" in chosen
+        assert "lawki" in chosen
+    finally:
+        await db.close()

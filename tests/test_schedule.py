@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import timedelta
 
 from tests.fakes import Call
 from tests.harness import BotDriver, Clock, TgUser, texts_of
-from tests.meeting_factory import add_meeting, make_moderator, user
+from tests.meeting_factory import add_meeting, db_of, make_moderator, user
+from tests.sql import raw_sql
 
 
 def messages(calls: list[Call]) -> list[Call]:
@@ -271,3 +273,28 @@ async def test_a_sectors_schedule_offers_submitting_a_postulate(
     assert "tytuł" in texts_of(calls)
     mine = await bot.send(anna, "/meetings")
     assert "📝 Zgłoś postulat do tego zespołu" not in dict(mine[-1].buttons())
+
+
+async def test_meetings_shows_a_changed_meeting_and_my_new_answer_at_once(
+    bot: BotDriver, anna: TgUser, john: TgUser
+) -> None:
+    # Drawn pages are kept for members who see the same list: what changed must not be.
+    await bot.onboard(anna, sectors=["culture"])
+    await bot.onboard(john, sectors=["culture"])
+    meeting = await add_meeting(bot, title="Próba", starts_in=timedelta(days=1))
+    [before] = messages(await bot.send(anna, "/meetings"))
+    assert "<b>Próba</b>" in before.text
+
+    def rename(conn: sqlite3.Connection) -> None:
+        conn.execute("UPDATE meetings SET title = 'Premiera' WHERE id = ?", (meeting,))
+
+    await db_of(bot).run(raw_sql(rename))
+    [after] = messages(await bot.send(john, "/meetings"))
+    assert "<b>Premiera</b>" in after.text
+    assert "Próba" not in after.text
+
+    await bot.click(anna, f"rsvp:going:{meeting}")
+    [mine] = messages(await bot.send(anna, "/meetings"))
+    [theirs] = messages(await bot.send(john, "/meetings"))
+    assert mine.text != theirs.text
+    assert "✅" in mine.text

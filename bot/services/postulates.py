@@ -312,3 +312,15 @@ async def support_by_reference(
         return _support(unit, user_id, postulate.id, settings, now, False)
 
     return await db.run(change)
+
+
+async def refresh_common_words(db: Database) -> int:
+    """Note again which words most postulates use (the similar search leaves them out)."""
+    # The whole vocabulary is read beside the writer; only the short list is written.
+    words = await db.read(lambda unit: unit.postulates.list_common_words())
+    await db.run(_replace_common_words, words)
+    return len(words)
+
+
+def _replace_common_words(unit: Unit, words: dict[str, int]) -> None:
+    unit.postulates.replace_common_words(words)
