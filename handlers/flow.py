@@ -177,6 +177,10 @@ class Flows:
         """Route a private update to the active conversation's step; else let it through."""
         if context.actor is None or not _private(update):
             return
+        # The admission query already said whether a conversation is active: most updates
+        # (a toggle, a /meetings) are not in one and cost no second read.
+        if not context.actor.in_conversation:
+            return
         if update.message is None and update.callback_query is None:
             return
         deps = context.deps

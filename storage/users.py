@@ -13,7 +13,8 @@ _USER_AND_ROLES = """
     SELECT u.id, u.language, u.language_chosen, u.consent_at, u.consent_version, u.active,
            u.organisation_id, u.created_at,
            EXISTS (SELECT 1 FROM admins WHERE user_id = ?1),
-           (SELECT group_concat(team_id) FROM moderators WHERE user_id = ?1)
+           (SELECT group_concat(team_id) FROM moderators WHERE user_id = ?1),
+           EXISTS (SELECT 1 FROM conversations WHERE user_id = ?1 AND paused = 0)
     FROM (SELECT ?1 AS id) AS wanted LEFT JOIN users u ON u.id = wanted.id"""
 _USER_FIELDS = tuple(User.model_fields)
 
@@ -28,15 +29,18 @@ class Users(Repository):
         row = self._conn.execute("SELECT * FROM users WHERE id = ?", (user_id,)).fetchone()
         return None if row is None else User.from_row(row)
 
-    def get_user_and_roles(self, user_id: int) -> tuple[User | None, bool, frozenset[int]]:
-        """Return the user (None if unknown), whether they are an admin and the sector teams they
-        moderate, in one query: this runs for every update."""
-        *columns, is_admin, moderated = self._conn.execute(_USER_AND_ROLES, (user_id,)).fetchone()
+    def get_user_and_roles(self, user_id: int) -> tuple[User | None, bool, frozenset[int], bool]:
+        """Return the user (None if unknown), whether they are an admin, the sector teams they
+        moderate and whether a conversation of theirs is active, in one query: this runs for
+        every update, so the conversation interceptor needs no query of its own."""
+        *columns, is_admin, moderated, talking = self._conn.execute(
+            _USER_AND_ROLES, (user_id,)
+        ).fetchone()
         user = None
         if columns[0] is not None:
             user = User.model_validate(dict(zip(_USER_FIELDS, columns, strict=True)))
         teams = frozenset(int(team) for team in moderated.split(",")) if moderated else frozenset()
-        return user, bool(is_admin), teams
+        return user, bool(is_admin), teams, bool(talking)
 
     def get_consent_version(self, user_id: int) -> int | None:
         """Return the privacy notice version the user consented to (None: no consent, no user)."""
