@@ -50,7 +50,7 @@ class StartComment(Callback, prefix="cons:comment"):
 
 @dataclass(frozen=True)
 class SkipWording(Callback, prefix="cons:skip"):
-    pass
+    """No proposed wording: go on to the preview."""
 
 
 @dataclass(frozen=True)
@@ -60,22 +60,22 @@ class Behalf(Callback, prefix="cons:as"):
 
 @dataclass(frozen=True)
 class Send(Callback, prefix="cons:send"):
-    pass
+    """Send the previewed comment."""
 
 
 @dataclass(frozen=True)
 class Abort(Callback, prefix="cons:abort"):
-    pass
+    """Drop the comment being written."""
 
 
 @dataclass(frozen=True)
 class New(Callback, prefix="cons:new"):
-    pass
+    """Start a new consultation (admins)."""
 
 
 @dataclass(frozen=True)
 class OpensNow(Callback, prefix="cons:now"):
-    pass
+    """The window opens as soon as the draft is published."""
 
 
 @dataclass(frozen=True)
@@ -85,7 +85,7 @@ class Audience(Callback, prefix="cons:aud"):
 
 @dataclass(frozen=True)
 class AudienceDone(Callback, prefix="cons:aud-done"):
-    pass
+    """The chosen sectors are the audience."""
 
 
 @dataclass(frozen=True)
