@@ -17,8 +17,6 @@ from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from docx import Document
-
 from bot import csvfile
 from bot.config import Config, Language
 from bot.i18n import Texts
@@ -78,6 +76,9 @@ def to_docx(report: Report, texts: Texts, language: Language, zone: ZoneInfo) ->
 
     def t(key: str, /, **values: object) -> str:
         return _plain(texts, language, key, **values)
+
+    # python-docx (with lxml) costs ~15 MiB resident: loaded when a report is made, not at start.
+    from docx import Document
 
     document = Document()
     stamp = consultation.published_at or consultation.created_at

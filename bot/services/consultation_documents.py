@@ -6,8 +6,6 @@ import io
 import re
 import zipfile
 
-from docx import Document
-from docx.opc.exceptions import PackageNotFoundError
 from pydantic import BaseModel, ConfigDict
 
 from bot.errors import DomainError
@@ -57,6 +55,10 @@ def _section(title: str, lines: list[str]) -> ParsedSection:
 
 
 def _docx(data: bytes) -> list[ParsedSection]:
+    # python-docx (with lxml) costs ~15 MiB resident: loaded when a draft is read, not at start.
+    from docx import Document
+    from docx.opc.exceptions import PackageNotFoundError
+
     try:
         document = Document(io.BytesIO(data))
     except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError) as exc:
