@@ -369,6 +369,13 @@ def _visible(unit: Unit, actor: Actor, consultation_id: int) -> Consultation:
     return consultation
 
 
+def _visible_section(unit: Unit, actor: Actor, section_id: int) -> tuple[Section, Consultation]:
+    section = unit.consultations.get_section(section_id)
+    if section is None:
+        raise UnknownConsultation()
+    return section, _visible(unit, actor, section.consultation_id)
+
+
 # --- the coordinating team ------------------------------------------------------------------
 
 
@@ -610,10 +617,7 @@ async def contents(db: Database, actor: Actor, consultation_id: int, now: dateti
 
 
 def _section_view(unit: Unit, actor: Actor, section_id: int, now: datetime) -> SectionView:
-    section = unit.consultations.get_section(section_id)
-    if section is None:
-        raise UnknownConsultation()
-    consultation = _visible(unit, actor, section.consultation_id)
+    section, consultation = _visible_section(unit, actor, section_id)
     summaries = unit.consultations.list_sections(consultation.id)
     total = next((s.comments for s in summaries if s.id == section_id), 0)
     comments = unit.consultations.list_section_comments(section_id, SECTION_COMMENTS)
@@ -633,10 +637,7 @@ async def section(db: Database, actor: Actor, section_id: int, now: datetime) ->
 
 
 def _open_section(unit: Unit, actor: Actor, section_id: int, now: datetime) -> Section:
-    section = unit.consultations.get_section(section_id)
-    if section is None:
-        raise UnknownConsultation()
-    consultation = _visible(unit, actor, section.consultation_id)
+    section, consultation = _visible_section(unit, actor, section_id)
     if phase(consultation, now) != "open":
         raise NotOpen()
     return section

@@ -18,9 +18,10 @@ from handlers.common import (
     require_actor,
     require_message,
     require_query,
+    say,
     text,
 )
-from handlers.consultations.steps import END, TIMEOUT, AnswerStep, _edit, _say
+from handlers.consultations.steps import END, TIMEOUT, AnswerStep, _edit
 from handlers.flow import Flow
 from handlers.views import consultations as views
 from storage.consultations import Answer
@@ -58,7 +59,7 @@ async def answer_start(update: Update, context: Ctx) -> int:
     )
     await _edit(update, f"{body}\n\n{chosen}")
     low, high = service.JUSTIFICATION_LIMITS
-    await _say(update, text(context, "consultations.ask-justification", min=low, max=high))
+    await say(update, text(context, "consultations.ask-justification", min=low, max=high))
     return AnswerStep.JUSTIFICATION
 
 

@@ -19,6 +19,7 @@ from handlers.common import (
     require_actor,
     require_message,
     require_query,
+    say,
     text,
 )
 from handlers.consultations.steps import (
@@ -27,7 +28,6 @@ from handlers.consultations.steps import (
     CommentStep,
     Handler,
     _edit,
-    _say,
     use_buttons,
 )
 from handlers.flow import Flow
@@ -63,7 +63,7 @@ async def comment_start(update: Update, context: Ctx) -> int:
     _comment(context).section_id = section.id
     await query.answer()
     low, high = service.COMMENT_LIMITS
-    await _say(
+    await say(
         update,
         text(
             context,
@@ -121,7 +121,7 @@ async def _after_wording(update: Update, context: Ctx) -> int:
             [button(text(context, "consultations.behalf-me"), views.Behalf("me"))],
         ]
     )
-    await _say(update, text(context, "consultations.ask-behalf"), markup)
+    await say(update, text(context, "consultations.ask-behalf"), markup)
     return CommentStep.BEHALF
 
 
@@ -175,7 +175,7 @@ async def _preview(update: Update, context: Ctx) -> int:
         await refuse(update, context, error)
         return END
     body, markup = views.comment_preview(deps.texts, actor.language, checked)
-    await _say(update, body, markup)
+    await say(update, body, markup)
     return CommentStep.PREVIEW
 
 

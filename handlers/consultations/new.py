@@ -19,6 +19,7 @@ from handlers.common import (
     require_actor,
     require_message,
     require_query,
+    say,
     text,
 )
 from handlers.consultations.reading import _publish
@@ -29,7 +30,6 @@ from handlers.consultations.steps import (
     NewStep,
     _edit,
     _language,
-    _say,
     use_buttons,
 )
 from handlers.flow import Flow
@@ -50,7 +50,7 @@ async def new_start(update: Update, context: Ctx) -> int:
         await answer_stale(update, context)
         return END
     await query.answer()
-    await _say(update, text(context, "consultations.ask-title"))
+    await say(update, text(context, "consultations.ask-title"))
     return NewStep.TITLE
 
 
@@ -71,7 +71,7 @@ async def on_title(update: Update, context: Ctx) -> int:
 
 async def _ask_closes(update: Update, context: Ctx) -> int:
     days = context.deps.config.consultations.min_days
-    await _say(update, text(context, "consultations.ask-closes", days=days))
+    await say(update, text(context, "consultations.ask-closes", days=days))
     return NewStep.CLOSES
 
 
@@ -159,7 +159,7 @@ async def on_audience_done(update: Update, context: Ctx) -> int:
         return NewStep.AUDIENCE
     megabytes = context.deps.config.consultations.max_file_mb
     await _edit(update, text(context, "consultations.audience-chosen"))
-    await _say(
+    await say(
         update,
         text(
             context,
@@ -214,7 +214,7 @@ async def new_cancel(update: Update, context: Ctx) -> int:
     draft = _new(context)
     if draft.consultation_id is not None:
         await service.discard(context.deps.db, require_actor(context), draft.consultation_id)
-    await _say(update, text(context, "consultations.new-cancelled"))
+    await say(update, text(context, "consultations.new-cancelled"))
     return END
 
 

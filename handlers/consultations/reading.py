@@ -20,9 +20,10 @@ from handlers.common import (
     require_actor,
     require_message,
     require_query,
+    say,
     text,
 )
-from handlers.consultations.steps import END, LINK, _edit, _say
+from handlers.consultations.steps import END, LINK, _edit
 from handlers.views import consultations as views
 from handlers.views.consultations import button
 
@@ -143,12 +144,12 @@ async def on_queue(update: Update, context: Ctx) -> None:
         return
     await require_query(update).answer()
     if not waiting.comments:
-        await _say(update, text(context, "consultations.queue-empty"))
+        await say(update, text(context, "consultations.queue-empty"))
         return
-    await _say(update, text(context, "consultations.queue", count=len(waiting.comments)))
+    await say(update, text(context, "consultations.queue", count=len(waiting.comments)))
     for comment in waiting.comments:
         body, markup = views.comment_card(deps.texts, actor.language, comment, for_admin=True)
-        await _say(update, body, markup)
+        await say(update, body, markup)
 
 
 async def on_publish(update: Update, context: Ctx) -> None:

@@ -48,16 +48,6 @@ def _language(context: Ctx) -> str:
     return require_actor(context).language
 
 
-async def _say(update: Update, body: str, markup: InlineKeyboardMarkup | None = None) -> None:
-    """Reply to a message or, after a button press, write below the pressed message."""
-    if update.callback_query is not None:
-        chat = update.effective_chat
-        if chat is not None:
-            await chat.send_message(body, reply_markup=markup)
-        return
-    await reply(update, body, markup)
-
-
 async def _edit(update: Update, body: str, markup: InlineKeyboardMarkup | None = None) -> None:
     """Show the new state in the message the press came from."""
     query = require_query(update)
