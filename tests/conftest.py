@@ -7,12 +7,16 @@ import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import httpx
 import pytest
 from hypothesis import settings
 
 from bot.app import build_application
 from bot.config import EXAMPLE_CONFIG, Config, load_config
+from bot.i18n import Texts
+from bot.web.site import build_site
 from storage import database
+from storage.database import ReadOnlyDatabase
 from tests import query_plans
 from tests.fakes import FakeBotApi
 from tests.harness import BotDriver, Clock, TgUser
@@ -80,6 +84,19 @@ async def bot(config: Config, clock: Clock) -> AsyncIterator[BotDriver]:
         yield driver
     finally:
         await stop_driver(driver)
+
+
+@pytest.fixture
+async def site(bot: BotDriver, config: Config) -> AsyncIterator[httpx.AsyncClient]:
+    """The public site over its own read-only connection to the bot's database."""
+    reader = ReadOnlyDatabase(config.database)
+    texts = bot.app.bot_data["texts"]
+    assert isinstance(texts, Texts)
+    app = build_site(config, reader, texts, bot.app.bot.username, bot.clock)
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://site.test") as client:
+        yield client
+    await reader.close()
 
 
 @pytest.fixture

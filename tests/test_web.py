@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import socket
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from email.utils import format_datetime
 from pathlib import Path
@@ -22,19 +21,6 @@ from storage.database import Database, ReadOnlyDatabase
 from tests.conftest import make_config
 from tests.harness import BotDriver, TgUser
 from tests.meeting_factory import add_meeting, update_meeting
-
-
-@pytest.fixture
-async def site(bot: BotDriver, config: Config) -> AsyncIterator[httpx.AsyncClient]:
-    """The site over its own read-only connection to the bot's database."""
-    reader = ReadOnlyDatabase(config.database)
-    texts = bot.app.bot_data["texts"]
-    assert isinstance(texts, Texts)
-    app = build_site(config, reader, texts, bot.app.bot.username, bot.clock)
-    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-    async with httpx.AsyncClient(transport=transport, base_url="http://site.test") as client:
-        yield client
-    await reader.close()
 
 
 async def test_programme_lists_teams_with_subscribers_and_next_meeting(

@@ -12,9 +12,6 @@ import pytest
 from docx import Document
 
 from bot.config import Config
-from bot.i18n import Texts
-from bot.web.site import build_site
-from storage.database import ReadOnlyDatabase
 from storage.timefmt import db_time
 from tests.conftest import ADMIN_ID
 from tests.harness import BotDriver, Clock, TgUser
@@ -110,18 +107,6 @@ async def bot(config: Config, clock: Clock) -> AsyncIterator[BotDriver]:
     """The application on a fake network that also keeps the documents the bot sends."""
     async for driver in files_driver(config, clock):
         yield driver
-
-
-@pytest.fixture
-async def site(bot: BotDriver, config: Config) -> AsyncIterator[httpx.AsyncClient]:
-    reader = ReadOnlyDatabase(config.database)
-    texts = bot.app.bot_data["texts"]
-    assert isinstance(texts, Texts)
-    app = build_site(config, reader, texts, bot.app.bot.username, bot.clock)
-    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-    async with httpx.AsyncClient(transport=transport, base_url="http://site.test") as client:
-        yield client
-    await reader.close()
 
 
 async def test_a_visitor_reads_a_consultation_its_comments_answers_and_report(

@@ -3,15 +3,9 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import AsyncIterator
 
 import httpx
-import pytest
 
-from bot.config import Config
-from bot.i18n import Texts
-from bot.web.site import build_site
-from storage.database import ReadOnlyDatabase
 from tests.harness import BotDriver, TgUser
 from tests.sql import raw_sql
 from tests.test_postulates_helpers import db_of, make_moderator, member, represent, submit
@@ -20,18 +14,6 @@ MODERATOR = TgUser(id=2101, language_code="pl", first_name="Moderatorka")
 REPRESENTATIVE = TgUser(id=2102, language_code="pl", first_name="Reprezentant")
 PERSON = TgUser(id=2103, language_code="pl", first_name="Prywatna Helena")
 SUPPORTER = TgUser(id=2104, language_code="pl", first_name="Popierający")
-
-
-@pytest.fixture
-async def site(bot: BotDriver, config: Config) -> AsyncIterator[httpx.AsyncClient]:
-    reader = ReadOnlyDatabase(config.database)
-    texts = bot.app.bot_data["texts"]
-    assert isinstance(texts, Texts)
-    app = build_site(config, reader, texts, bot.app.bot.username, bot.clock)
-    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-    async with httpx.AsyncClient(transport=transport, base_url="http://site.test") as client:
-        yield client
-    await reader.close()
 
 
 async def _cast(bot: BotDriver) -> tuple[str, str]:

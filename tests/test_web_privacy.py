@@ -3,15 +3,10 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import AsyncIterator
 
 import httpx
-import pytest
 
 from bot.config import Config
-from bot.i18n import Texts
-from bot.web.site import build_site
-from storage.database import ReadOnlyDatabase
 from tests.harness import BotDriver, TgUser
 from tests.meeting_factory import add_meeting, db_of, make_moderator, set_organisation
 from tests.sql import raw_sql
@@ -101,18 +96,6 @@ async def _seed(bot: BotDriver) -> int:
     # An individual's comment on the draft Programme: public, its author never named.
     await seed_consultation(bot, individual=MEMBER)
     return meeting_id
-
-
-@pytest.fixture
-async def site(bot: BotDriver, config: Config) -> AsyncIterator[httpx.AsyncClient]:
-    reader = ReadOnlyDatabase(config.database)
-    texts = bot.app.bot_data["texts"]
-    assert isinstance(texts, Texts)
-    app = build_site(config, reader, texts, bot.app.bot.username, bot.clock)
-    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-    async with httpx.AsyncClient(transport=transport, base_url="http://site.test") as client:
-        yield client
-    await reader.close()
 
 
 async def test_no_private_value_appears_in_any_page_or_feed(
