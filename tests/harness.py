@@ -83,11 +83,18 @@ class BotDriver:
         await dispatch_once(self.deps, self.app.bot)
         return self.api.calls[before:]
 
-    def label(self, user: TgUser, key: str) -> str:
+    def label(self, user: TgUser, key: str, **values: object) -> str:
         """A button's label as `user` sees it (their Telegram language until they choose)."""
         config = self.deps.config
         language = language_from_telegram(user.language_code, config.default_language)
-        return str(self.deps.texts.get(language, key))
+        return str(self.deps.texts.get(language, key, **values))
+
+    def showing(self, user: TgUser, label: str, chat_id: int | None = None) -> Shown:
+        """The newest message on the user's screen with a button labelled `label`."""
+        for message in reversed(self.keyboards(user, chat_id)):
+            if any(shown == label for shown, _ in message.buttons):
+                return message
+        raise AssertionError(f"no button {label!r} is shown")
 
     async def onboard(self, user: TgUser, sectors: Iterable[str] = ()) -> None:
         """A member: /start, the consent button (if asked), then each sector team's deep link."""
