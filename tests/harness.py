@@ -83,11 +83,18 @@ class BotDriver:
         await dispatch_once(self.deps, self.app.bot)
         return self.api.calls[before:]
 
-    def label(self, user: TgUser, key: str) -> str:
+    def label(self, user: TgUser, key: str, **values: object) -> str:
         """A button's label as `user` sees it (their Telegram language until they choose)."""
         config = self.deps.config
         language = language_from_telegram(user.language_code, config.default_language)
-        return str(self.deps.texts.get(language, key))
+        return str(self.deps.texts.get(language, key, **values))
+
+    def showing(self, user: TgUser, label: str, chat_id: int | None = None) -> Shown:
+        """The newest message on the user's screen with a button labelled `label`."""
+        for message in reversed(self.keyboards(user, chat_id)):
+            if any(shown == label for shown, _ in message.buttons):
+                return message
+        raise AssertionError(f"no button {label!r} is shown")
 
     async def onboard(self, user: TgUser, sectors: Iterable[str] = ()) -> None:
         """A member: /start, the consent button (if asked), then each sector team's deep link."""
@@ -167,13 +174,23 @@ class BotDriver:
         return list(shown.values())
 
     async def press(
-        self, user: TgUser, label: str, chat_id: int | None = None, *, exact: bool = True
+        self,
+        user: TgUser,
+        label: str,
+        chat_id: int | None = None,
+        *,
+        exact: bool = True,
+        on: str | None = None,
     ) -> list[Call]:
         """The user presses the button they see labelled `label` (the newest message showing it).
 
-        `exact=False` matches a label that contains `label` (for labels with counts or marks).
+        `exact=False` matches a label that contains `label` (for labels with counts or marks);
+        `on` picks, among several messages showing the label, the newest whose text has `on`
+        (as a user looks for the card about something before pressing its button).
         """
         for message in reversed(self.keyboards(user, chat_id)):
+            if on is not None and on not in message.text:
+                continue
             for shown_label, data in message.buttons:
                 if shown_label == label or (not exact and label in shown_label):
                     if data.startswith(("http://", "https://", "tg://")):
@@ -182,7 +199,8 @@ class BotDriver:
         visible = [
             shown for message in self.keyboards(user, chat_id) for shown, _ in message.buttons
         ]
-        raise AssertionError(f"no button {label!r} is shown; visible: {visible}")
+        where = "" if on is None else f" on a message with {on!r}"
+        raise AssertionError(f"no button {label!r} is shown{where}; visible: {visible}")
 
     async def my_chat_member(self, user: TgUser, old: str, new: str) -> list[Call]:
         """The user blocks (new="kicked") or restarts (new="member") the bot."""

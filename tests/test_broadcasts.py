@@ -15,6 +15,7 @@ from tests.fakes import Call
 from tests.harness import BotDriver, TgUser, texts_of
 from tests.meeting_factory import db_of, make_moderator
 from tests.sql import connection, raw_sql
+from tests.test_postulates_helpers import team_name
 
 MOD = TgUser(id=3201, language_code="pl", first_name="Moderatorka")
 OTHER_MOD = TgUser(id=3202, language_code="en", first_name="Other")
@@ -64,15 +65,20 @@ async def draft(bot: BotDriver, user: TgUser = MOD, *teams: str) -> list[Call]:
     """/broadcast, tick the sectors, Next: returns the calls of Next."""
     await bot.send(user, "/broadcast")
     for slug in teams or ("culture",):
-        await bot.click(user, f"bc:aud:{await team_id(bot, slug)}")
-    return await bot.click(user, "bc:aud:done")
+        await bot.press(user, await team_name(bot, user, await team_id(bot, slug)))
+    return await bot.press(user, bot.label(user, "broadcasts.button-next"))
+
+
+async def press(bot: BotDriver, user: TgUser, action: str, **values: object) -> list[Call]:
+    """Press the flow's button `action` (now, later, confirm, everyone, cancel) by its label."""
+    return await bot.press(user, bot.label(user, f"broadcasts.button-{action}", **values))
 
 
 async def test_non_moderators_are_refused(bot: BotDriver, anna: TgUser) -> None:
     await bot.onboard(anna, sectors=["culture"])
     assert "Komunikaty mogą wysyłać tylko" in texts_of(await bot.send(anna, "/broadcast"))
     assert "Komunikaty mogą wysyłać tylko" in texts_of(await bot.send(anna, "/broadcasts"))
-    # A button of the flow without the flow changes nothing.
+    # A button of the flow without the flow (forged) changes nothing.
     await bot.click(anna, "bc:confirm")
     assert await rows(bot, "SELECT * FROM broadcasts") == []
 
@@ -96,9 +102,9 @@ async def test_broadcast_keeps_formatting_escapes_html_and_reaches_each_person_o
         "📤 Wyślij teraz",
         "🕒 Wyślij później",
     ]
-    calls = await bot.click(MOD, "bc:now")
+    calls = await press(bot, MOD, "now")
     assert "Wysłać komunikat teraz?" in texts_of(calls)
-    await bot.click(MOD, "bc:confirm", message_id=555)
+    await press(bot, MOD, "confirm")
     sent = sends(await bot.dispatch())
     by_chat = {c.chat_id: c.text for c in sent}
     assert sorted(chat or 0 for chat in by_chat) == [anna.id, john.id]
@@ -112,11 +118,11 @@ async def test_forged_audience_buttons_change_nothing(bot: BotDriver) -> None:
     await moderator(bot)
     await bot.send(MOD, "/broadcast")
     education = await team_id(bot, "education")
-    calls = await bot.click(MOD, f"bc:aud:{education}")
+    calls = await bot.click(MOD, f"bc:aud:{education}")  # not hers, not on her screen
     assert "Nie masz uprawnień" in texts_of(calls)
-    calls = await bot.click(MOD, "bc:aud:all")  # only admins
+    calls = await bot.click(MOD, "bc:aud:all")  # only admins see it
     assert next(c for c in calls if c.method == "answerCallbackQuery").params.get("show_alert")
-    calls = await bot.click(MOD, "bc:aud:done")
+    calls = await press(bot, MOD, "next")
     assert "Wybierz co najmniej jeden" in texts_of(calls)
     assert await rows(bot, "SELECT * FROM broadcasts") == []
 
@@ -130,12 +136,12 @@ async def test_admin_reaches_every_subscriber_and_linked_groups(
     await bot.onboard(TgUser(id=4445))  # no sector: not a subscriber
     await bot.send(ADMIN, "/link_group economy", chat_id=-100900)
     await bot.send(ADMIN, "/broadcast")
-    await bot.click(ADMIN, "bc:aud:all")
-    await bot.click(ADMIN, "bc:aud:done")
+    await press(bot, ADMIN, "everyone")
+    await press(bot, ADMIN, "next")
     calls = await write(bot, ADMIN, text="Hello all")
     assert "It will reach <b>2</b> people. Also 1 sector group." in texts_of(calls)
-    await bot.click(ADMIN, "bc:now")
-    await bot.click(ADMIN, "bc:confirm")
+    await press(bot, ADMIN, "now")
+    await press(bot, ADMIN, "confirm")
     sent = sends(await bot.dispatch())
     assert sorted(c.chat_id or 0 for c in sent) == [-100900, anna.id, john.id]
     by_chat = {c.chat_id: c.text for c in sent}
@@ -169,8 +175,8 @@ async def test_long_text_is_split_at_paragraphs_or_refused_with_the_limit(
     assert parts[0].count("<b>") == parts[0].count("</b>") == 2  # header and the bold
     assert parts[1] == "c" * 3000
     assert all(service.visible_length(p) <= 4096 for p in parts)
-    await bot.click(MOD, "bc:now")
-    await bot.click(MOD, "bc:confirm")
+    await press(bot, MOD, "now")
+    await press(bot, MOD, "confirm")
     sent = [c.text for c in sends(await bot.dispatch())]
     assert sent == parts  # recipients get exactly the preview, in order
 
@@ -200,8 +206,8 @@ async def test_photo_with_caption_and_too_large_attachments(bot: BotDriver, anna
     assert len(preview) == 1
     assert preview[0].params["photo"] == "large"
     assert "<i>Plakat</i> &lt;wydarzenia&gt;" in preview[0].params["caption"]
-    await bot.click(MOD, "bc:now")
-    await bot.click(MOD, "bc:confirm")
+    await press(bot, MOD, "now")
+    await press(bot, MOD, "confirm")
     sent = sends(await bot.dispatch())
     assert [(c.method, c.chat_id) for c in sent] == [("sendPhoto", anna.id)]
     assert sent[0].params["caption"] == preview[0].params["caption"]
@@ -214,28 +220,28 @@ async def test_scheduled_broadcast_goes_at_its_time_or_is_cancelled(
     await bot.onboard(anna, sectors=["culture"])
     await draft(bot)
     await write(bot, MOD, text="Później")
-    calls = await bot.click(MOD, "bc:later")
+    calls = await press(bot, MOD, "later")
     assert "Europe/Warsaw" in texts_of(calls)
     calls = await bot.send(MOD, "2026-11-25 12:00")  # in the past
     assert "To nie jest przyszła data" in texts_of(calls)
     calls = await bot.send(MOD, "2026-11-26 13:30")  # 12:30 UTC
     assert "czwartek, 26 listopada 2026, 13:30" in texts_of(calls)
-    await bot.click(MOD, "bc:confirm")
+    await press(bot, MOD, "confirm")
     assert sends(await bot.dispatch()) == []
     bot.clock.advance(hours=2, minutes=30)
     assert [c.chat_id for c in sends(await bot.dispatch())] == [anna.id]
     # A second one, cancelled before its time: nothing goes out.
     await draft(bot)
     await write(bot, MOD, text="Nigdy")
-    await bot.click(MOD, "bc:later")
+    await press(bot, MOD, "later")
     await bot.send(MOD, "2026-11-27 10:00")
-    await bot.click(MOD, "bc:confirm")
+    await press(bot, MOD, "confirm")
     calls = await bot.send(MOD, "/broadcasts")
     assert "zaplanowany" in texts_of(calls)
     assert "wysłany" in texts_of(calls)
     assert "wysłane 1" in texts_of(calls)
     assert [data for _, data in calls[-1].buttons()] == ["bc:cancel:2"]
-    calls = await bot.click(MOD, "bc:cancel:2")
+    calls = await press(bot, MOD, "cancel", id=2)
     assert "anulowany" in texts_of(calls)
     bot.clock.advance(days=2)
     assert sends(await bot.dispatch()) == []
@@ -253,8 +259,8 @@ async def test_cancel_a_running_broadcast_expires_its_pending_copies(
     await bot.onboard(john, sectors=["culture"])
     await draft(bot)
     await write(bot, MOD, text="Teraz")
-    await bot.click(MOD, "bc:now")
-    await bot.click(MOD, "bc:confirm")
+    await press(bot, MOD, "now")
+    await press(bot, MOD, "confirm")
     now = bot.clock.now
 
     engine = bot.app.bot_data["engine"]
@@ -266,7 +272,7 @@ async def test_cancel_a_running_broadcast_expires_its_pending_copies(
     await db_of(bot).run(fan_out_only)
     calls = await bot.send(MOD, "/broadcasts")
     assert "oczekujące 2" in texts_of(calls)
-    await bot.click(MOD, "bc:cancel:1")
+    await press(bot, MOD, "cancel", id=1)
     assert sends(await bot.dispatch()) == []
     calls = await bot.send(MOD, "/broadcasts")
     assert "anulowany" in texts_of(calls)
@@ -282,12 +288,12 @@ async def test_forged_cancel_for_another_sectors_broadcast_has_no_effect(
     await bot.onboard(anna, sectors=["culture"])
     await draft(bot)
     await write(bot, MOD, text="Jutro")
-    await bot.click(MOD, "bc:later")
+    await press(bot, MOD, "later")
     await bot.send(MOD, "2026-11-27 10:00")
-    await bot.click(MOD, "bc:confirm")
+    await press(bot, MOD, "confirm")
     calls = await bot.send(OTHER_MOD, "/broadcasts")
     assert "No broadcasts yet" in texts_of(calls)
-    calls = await bot.click(OTHER_MOD, "bc:cancel:1")
+    calls = await bot.click(OTHER_MOD, "bc:cancel:1")  # forged: not on their screen
     assert "not allowed" in texts_of(calls)
     calls = await bot.click(OTHER_MOD, "bc:cancel:99")
     assert texts_of(calls)
@@ -307,8 +313,9 @@ async def test_progress_message_is_edited_in_place_at_most_every_few_seconds(
     await bot.onboard(john, sectors=["culture"])
     await draft(bot)
     await write(bot, MOD, text="Postęp")
-    await bot.click(MOD, "bc:now")
-    calls = await bot.click(MOD, "bc:confirm", message_id=555)
+    await press(bot, MOD, "now")
+    confirming = bot.showing(MOD, bot.label(MOD, "broadcasts.button-confirm")).message_id
+    calls = await press(bot, MOD, "confirm")
     edit = [c for c in calls if c.method == "editMessageText"]
     assert "jest wysyłany" in edit[0].text
     # Sent at once after confirming: the last edit was less than 3 s ago, no edit yet.
@@ -319,7 +326,7 @@ async def test_progress_message_is_edited_in_place_at_most_every_few_seconds(
     calls = await bot.dispatch()
     edits = [c for c in calls if c.method == "editMessageText"]
     assert len(edits) == 1
-    assert edits[0].params["message_id"] == 555
+    assert edits[0].params["message_id"] == confirming
     assert edits[0].chat_id == MOD.id
     assert "wysłane 1 · nieudane 0 · zablokowane 1" in edits[0].text
     assert "oczekujące 0" in edits[0].text
@@ -427,7 +434,7 @@ async def test_a_caption_too_long_for_telegram_follows_the_document_as_a_message
     preview = [(c.method, c.params.get("caption", c.text)) for c in sends(calls)]
     assert preview[1] == ("sendDocument", "📣 <b>Kultura</b>")
     assert preview[2] == ("sendMessage", "Regulamin &amp; zasady " + "r" * 1100)
-    await bot.click(MOD, "bc:now")
-    await bot.click(MOD, "bc:confirm")
+    await press(bot, MOD, "now")
+    await press(bot, MOD, "confirm")
     sent = [(c.method, c.params.get("document")) for c in sends(await bot.dispatch())]
     assert sent == [("sendDocument", "doc-1"), ("sendMessage", None)]

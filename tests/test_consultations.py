@@ -89,7 +89,7 @@ async def send_document(
 async def new_consultation(bot: BotDriver, days: int = 10) -> None:
     """The admin walks through New up to the document step."""
     await bot.send(ADMIN, "/start")
-    await bot.click(ADMIN, "consent:yes")
+    await bot.press(ADMIN, bot.label(ADMIN, "button.consent"))
     await bot.send(ADMIN, "/consultation")
     await bot.press(ADMIN, "➕ Nowe konsultacje")
     await bot.send(ADMIN, TITLE)
@@ -154,8 +154,7 @@ async def test_done_when_docx_published_commented_closed_answered_and_reported(
     await bot.press(ADMIN, "📥 Uwagi bez odpowiedzi (2)")
     await bot.press(ADMIN, "✅ Uwzględniona")  # the newest card: John's
     await bot.send(ADMIN, "Dodamy kwartalne konsultacje z zespołami branżowymi.")
-    cards = [m for m in bot.keyboards(ADMIN) if ANNA_COMMENT[:40] in m.text]
-    await bot.click(ADMIN, cards[-1].buttons[1][1], cards[-1].message_id)
+    await bot.press(ADMIN, bot.label(ADMIN, "consultations.button-partly"), on=ANNA_COMMENT[:40])
     await bot.send(ADMIN, "Wolontariat seniorów wpisujemy do celów szczegółowych.")
 
     answers = [c for c in await dispatch(bot) if c.method == "sendMessage"]
@@ -198,7 +197,7 @@ async def test_done_when_docx_published_commented_closed_answered_and_reported(
     assert mine["body"] == JOHN_COMMENT
     assert mine["answer"] == "accepted"
     await bot.send(john, "/forget")
-    await bot.click(john, "priv:forget:yes")
+    await bot.press(john, bot.label(john, "privacy.forget-yes"))
     authors = await db_of(bot).run(
         raw_sql(lambda conn: conn.execute("SELECT user_id FROM consultation_comments").fetchall())
     )
@@ -264,7 +263,7 @@ async def test_bad_files_are_refused_and_change_nothing(
 
 async def test_markdown_draft_and_short_window(bot: BotDriver) -> None:
     await bot.send(ADMIN, "/start")
-    await bot.click(ADMIN, "consent:yes")
+    await bot.press(ADMIN, bot.label(ADMIN, "button.consent"))
     await bot.send(ADMIN, "/consultation")
     await bot.press(ADMIN, "➕ Nowe konsultacje")
     await bot.send(ADMIN, TITLE)
@@ -298,6 +297,6 @@ async def test_menu_and_help_name_the_consultation_commands_by_role(
     assert "/my_comments" in member
     assert "/consultation_report" not in member
     await bot.send(ADMIN, "/start")
-    await bot.click(ADMIN, "consent:yes")
+    await bot.press(ADMIN, bot.label(ADMIN, "button.consent"))
     admin = texts_of(await bot.send(ADMIN, "/help"))
     assert "/consultation_report" in admin

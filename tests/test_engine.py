@@ -20,7 +20,7 @@ from tests.conftest import ADMIN_ID
 from tests.fakes import Call, FakeBotApi
 from tests.harness import BotDriver, Clock, TgUser
 from tests.meeting_factory import make_moderator
-from tests.test_postulates_helpers import postulate_row, submit
+from tests.test_postulates_helpers import submit
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("bot", "handlers", "storage")
@@ -212,10 +212,11 @@ async def test_a_sent_broadcast_reaches_a_member_within_a_second(running: BotDri
     bot = running
     await bot.send(MOD, "/broadcast")
     await bot.press(MOD, "Kultura", exact=False)
-    await bot.click(MOD, "bc:aud:done")
+    await bot.press(MOD, bot.label(MOD, "broadcasts.button-next"))
     await bot.send(MOD, "Spotkanie w piątek")
-    await bot.click(MOD, "bc:now")
-    elapsed = await _first_copy(bot, ANNA.id, bot.click(MOD, "bc:confirm"))
+    await bot.press(MOD, bot.label(MOD, "broadcasts.button-now"))
+    confirm = bot.press(MOD, bot.label(MOD, "broadcasts.button-confirm"))
+    elapsed = await _first_copy(bot, ANNA.id, confirm)
     assert elapsed < 1.0
 
 
@@ -225,20 +226,22 @@ async def test_a_published_meeting_reaches_a_member_within_a_second(running: Bot
     await bot.press(MOD, "Kultura", exact=False)
     await bot.send(MOD, "Budżet obywatelski 2027")
     await bot.send(MOD, "2026-12-03 17:00")
-    await bot.click(MOD, "mtg:default")
+    await bot.press(MOD, "(domyślnie)", exact=False)
     await bot.send(MOD, "ul. Józefińska 14, Kraków")
-    await bot.click(MOD, "mtg:skip")
-    await bot.click(MOD, "mtg:skip")
-    await bot.click(MOD, "mtg:default")
-    await bot.click(MOD, "mtg:rec:none")
-    elapsed = await _first_copy(bot, ANNA.id, bot.click(MOD, "mtg:publish"))
+    await bot.press(MOD, bot.label(MOD, "meetings.button-skip"))
+    await bot.press(MOD, bot.label(MOD, "meetings.button-no-limit"))
+    await bot.press(MOD, bot.label(MOD, "meetings.button-default-reminders"))
+    await bot.press(MOD, bot.label(MOD, "meetings.button-rec-none"))
+    publish = bot.press(MOD, bot.label(MOD, "meetings.button-publish"))
+    elapsed = await _first_copy(bot, ANNA.id, publish)
     assert elapsed < 1.0
 
 
 async def test_a_review_action_reaches_the_author_within_a_second(running: BotDriver) -> None:
     bot = running
     reference = await submit(bot, ANNA)
-    row = await postulate_row(bot, reference)
-    await bot.click(MOD, f"rev:open:{row['id']}")
-    elapsed = await _first_copy(bot, ANNA.id, bot.click(MOD, f"rev:fwd:{row['id']}"))
+    await bot.send(MOD, "/review")
+    await bot.press(MOD, reference)
+    forward = bot.press(MOD, bot.label(MOD, "postulates.action-forward"))
+    elapsed = await _first_copy(bot, ANNA.id, forward)
     assert elapsed < 1.0

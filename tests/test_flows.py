@@ -46,7 +46,7 @@ async def test_cancel_then_an_old_button_changes_nothing(bot: BotDriver) -> None
     assert texts_of(calls) == "Komunikat odrzucony; nic nie zostało wysłane."
     calls = await bot.send(MOD, "/cancel")  # nothing left to cancel
     assert "Komunikat odrzucony" not in texts_of(calls)
-    calls = await bot.click(MOD, "bc:now")
+    calls = await bot.press(MOD, bot.label(MOD, "broadcasts.button-now"))  # still on screen
     assert calls[-1].params.get("show_alert") is True
     deps = bot.app.bot_data["deps"]
     count = await deps.db.run(

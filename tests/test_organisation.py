@@ -23,7 +23,7 @@ from tests.fakes import Call
 from tests.harness import BotDriver, Clock, TgUser, texts_of
 from tests.meeting_factory import files_driver, uploaded
 from tests.sql import raw_sql
-from tests.test_postulates_helpers import submit, team_id
+from tests.test_postulates_helpers import submit, team_id, team_name
 
 NAME_PL = "Fundacja Dobrych Sąsiadów"
 KRS = "0000123456"
@@ -31,8 +31,13 @@ NIP = "1234563218"
 REGON = "123456785"
 
 
-async def press(bot: BotDriver, user: TgUser, data: str) -> list[Call]:
-    """Press a button on the latest message the bot sent (the current question)."""
+async def press(bot: BotDriver, user: TgUser, key: str) -> list[Call]:
+    """Press the button labelled `organisation.button-<key>` (on the newest message showing it)."""
+    return await bot.press(user, bot.label(user, f"organisation.button-{key}"))
+
+
+async def forge(bot: BotDriver, user: TgUser, data: str) -> list[Call]:
+    """A forged press: `data` on the latest message the bot sent, whatever it shows."""
     return await bot.click(user, data, message_id=bot.api.next_message_id)
 
 
@@ -81,23 +86,21 @@ async def register(
 ) -> list[Call]:
     """Go through the whole conversation and press Save; return what Save caused."""
     calls = await bot.send(user, "/organisation")
-    if ("✏️ Edit", "org:edit") in calls[-1].buttons() or ("✏️ Edytuj", "org:edit") in calls[
-        -1
-    ].buttons():
-        await bot.click(user, "org:edit")  # already represents one: edit it
+    if bot.label(user, "organisation.button-edit") in [label for label, _ in calls[-1].buttons()]:
+        await press(bot, user, "edit")  # already represents one: edit it
     await bot.send(user, name)
-    await press(bot, user, f"org:type:{kind}")
+    await press(bot, user, kind)
     if kind != "none":
         await bot.send(user, number)
     if nip is None:
-        await press(bot, user, "org:skip")
+        await press(bot, user, "skip")
     else:
         await bot.send(user, nip)
     if regon is None:
-        await press(bot, user, "org:skip")
+        await press(bot, user, "skip")
     else:
         await bot.send(user, regon)
-    return await press(bot, user, "org:save")
+    return await press(bot, user, "save")
 
 
 # The happy paths
@@ -119,7 +122,7 @@ async def test_register_in_polish(bot: BotDriver, anna: TgUser) -> None:
         ("Brak rejestru", "org:type:none"),
     ]
 
-    calls = await press(bot, anna, "org:type:krs")
+    calls = await press(bot, anna, "krs")
     assert any(c.method == "editMessageReplyMarkup" for c in calls)
     assert "dokładnie 10 cyfr" in texts_of(sent(calls))
 
@@ -138,7 +141,7 @@ async def test_register_in_polish(bot: BotDriver, anna: TgUser) -> None:
     assert summary.buttons() == [("✅ Zapisz", "org:save"), ("✖️ Anuluj", "org:cancel")]
     assert await organisations(bot) == []  # nothing is stored before Save
 
-    calls = await press(bot, anna, "org:save")
+    calls = await press(bot, anna, "save")
     [card] = sent(calls)
     assert "Zapisano" in card.text
     assert "W bocie reprezentuje ją 1 osoba." in card.text
@@ -156,16 +159,16 @@ async def test_register_in_english_with_another_register(bot: BotDriver, john: T
     calls = await bot.send(john, "/organisation")
     assert "Name of the organisation</b> (2 to 200 characters)" in texts_of(calls)
     await bot.send(john, "Friends of the Park")
-    calls = await press(bot, john, "org:type:other")
+    calls = await press(bot, john, "other")
     assert "Name of the register" in texts_of(calls)
     await bot.send(john, "Register of ordinary associations, no. 12")
-    calls = await press(bot, john, "org:skip")
+    calls = await press(bot, john, "skip")
     assert "REGON" in texts_of(calls)
-    calls = await press(bot, john, "org:skip")
+    calls = await press(bot, john, "skip")
     assert "Register: Register of ordinary associations, no. 12\nNIP: —\nREGON: —" in texts_of(
         calls
     )
-    calls = await press(bot, john, "org:save")
+    calls = await press(bot, john, "save")
     assert "Saved." in texts_of(calls)
     assert "1 person represents it in the bot." in texts_of(calls)
     [(_, *row)] = await organisations(bot)
@@ -183,7 +186,7 @@ async def test_no_register_skips_the_number(bot: BotDriver, john: TgUser) -> Non
     await bot.onboard(john)
     await bot.send(john, "/organisation")
     await bot.send(john, "Neighbours")
-    calls = await press(bot, john, "org:type:none")
+    calls = await press(bot, john, "none")
     assert "<b>NIP</b>" in texts_of(calls)
     await register(bot, john, name="Neighbours", kind="none", regon="12345678512347")
     [(_, *row)] = await organisations(bot)
@@ -208,8 +211,8 @@ async def test_same_krs_asks_to_join_and_changes_nothing(
     await register(bot, anna, name="Fundacja A", nip=NIP, regon=REGON)
     before = await organisations(bot)
     await walk(bot, john, "nip")
-    await press(bot, john, "org:skip")
-    calls = await press(bot, john, "org:skip")
+    await press(bot, john, "skip")
+    calls = await press(bot, john, "skip")
     assert "already registered in the bot" in texts_of(calls)
     assert "will not change" in texts_of(calls)
     calls = await register(bot, john, name="Foundation A")
@@ -225,20 +228,15 @@ async def test_concurrent_registrations_of_a_new_krs_end_in_one_organisation(
 ) -> None:
     await bot.onboard(anna)
     await bot.onboard(john)
-    summaries: dict[int, int] = {}
     for user in (anna, john):
         await bot.send(user, "/organisation")
         await bot.send(user, f"Org of {user.first_name}")
-        await press(bot, user, "org:type:krs")
+        await press(bot, user, "krs")
         await bot.send(user, KRS)
-        await press(bot, user, "org:skip")
-        await press(bot, user, "org:skip")
-        summaries[user.id] = bot.api.next_message_id
+        await press(bot, user, "skip")
+        await press(bot, user, "skip")
     # Both press Save at the same moment.
-    await asyncio.gather(
-        bot.click(anna, "org:save", message_id=summaries[anna.id]),
-        bot.click(john, "org:save", message_id=summaries[john.id]),
-    )
+    await asyncio.gather(press(bot, anna, "save"), press(bot, john, "save"))
     orgs = await organisations(bot)
     assert len(orgs) == 1
     # The first Save registers it; the second only asks to join.
@@ -259,7 +257,7 @@ async def test_card_then_edit_in_place(bot: BotDriver, anna: TgUser) -> None:
     assert "Reprezentujesz tę organizację" in card.text
     assert f"<b>{NAME_PL}</b>\nKRS: {KRS}\nNIP: {NIP}\nREGON: {REGON}" in card.text
 
-    calls = await bot.click(anna, "org:edit")
+    calls = await press(bot, anna, "edit")
     body = texts_of(sent(calls))
     assert "Edytujesz dane organizacji" in body
     assert f"Obecnie: {NAME_PL}" in body
@@ -267,16 +265,16 @@ async def test_card_then_edit_in_place(bot: BotDriver, anna: TgUser) -> None:
 
     calls = await bot.send(anna, "Fundacja Nowa")
     assert "Obecnie: KRS (Krajowy Rejestr Sądowy)" in texts_of(calls)
-    await press(bot, anna, "org:type:krs")
-    calls = await press(bot, anna, "org:keep")  # KRS unchanged
+    await press(bot, anna, "krs")
+    calls = await press(bot, anna, "keep")  # KRS unchanged
     assert f"Obecnie: {NIP}" in texts_of(calls)
-    calls = await press(bot, anna, "org:keep")  # NIP unchanged
+    calls = await press(bot, anna, "keep")  # NIP unchanged
     assert sent(calls)[0].buttons() == [("Bez zmian", "org:keep"), ("Usuń", "org:skip")]
-    calls = await press(bot, anna, "org:skip")  # REGON removed
+    calls = await press(bot, anna, "remove")  # REGON removed
     assert f"<b>Fundacja Nowa</b>\nKRS: {KRS}\nNIP: {NIP}\nREGON: —" in texts_of(calls)
     assert "już zarejestrowany" not in texts_of(calls)  # it is her own organisation
     assert (await organisations(bot))[0][1] == NAME_PL  # still nothing stored
-    await press(bot, anna, "org:save")
+    await press(bot, anna, "save")
     assert await organisations(bot) == [(org_id, "Fundacja Nowa", "krs", KRS, None, NIP, None)]
 
 
@@ -286,13 +284,13 @@ async def test_correcting_the_krs_of_my_own_organisation_keeps_it(
     await bot.onboard(anna)
     await register(bot, anna)
     [(org_id, *_)] = await organisations(bot)
-    await bot.click(anna, "org:edit")
-    await press(bot, anna, "org:keep")
-    await press(bot, anna, "org:type:krs")
+    await press(bot, anna, "edit")
+    await press(bot, anna, "keep")
+    await press(bot, anna, "krs")
     await bot.send(anna, "0000654321")
-    await press(bot, anna, "org:skip")
-    await press(bot, anna, "org:skip")
-    await press(bot, anna, "org:save")
+    await press(bot, anna, "skip")
+    await press(bot, anna, "skip")
+    await press(bot, anna, "save")
     assert await organisations(bot) == [(org_id, NAME_PL, "krs", "0000654321", None, None, None)]
 
 
@@ -300,18 +298,19 @@ async def test_stop_representing_after_confirmation(bot: BotDriver, anna: TgUser
     await bot.onboard(anna)
     await register(bot, anna)
     [(org_id, *_)] = await organisations(bot)
-    calls = await bot.click(anna, f"org:leave:{org_id}")
+    calls = await press(bot, anna, "leave")
     [question] = sent(calls)
     assert f"przestać reprezentować organizację <b>{NAME_PL}</b>" in question.text
     assert question.buttons() == [
         ("Tak, przestań reprezentować", f"org:leave-yes:{org_id}"),
         ("Nie", "org:leave-no"),
     ]
-    calls = await bot.click(anna, "org:leave-no")
+    calls = await press(bot, anna, "leave-no")
     assert "Nic się nie zmieniło." in texts_of(calls)
     assert await represented(bot, anna) == org_id
 
-    calls = await bot.click(anna, f"org:leave-yes:{org_id}")
+    await press(bot, anna, "leave")  # the card's button again
+    calls = await press(bot, anna, "leave-yes")
     assert f"Nie reprezentujesz już organizacji <b>{NAME_PL}</b>." in texts_of(calls)
     assert await represented(bot, anna) is None
     # Kept on record (postulates may refer to it), but represented by nobody.
@@ -319,10 +318,11 @@ async def test_stop_representing_after_confirmation(bot: BotDriver, anna: TgUser
     assert await query(bot, "SELECT count(*) FROM users WHERE organisation_id = ?", org_id) == [
         (0,)
     ]
-    # Pressing it again (or the card's old buttons) changes nothing.
+    # Pressing it again (its buttons are gone: a stale press) or the card's old button
+    # changes nothing.
     calls = await bot.click(anna, f"org:leave-yes:{org_id}")
     assert alert(calls) == "Nie reprezentujesz już tej organizacji."
-    calls = await bot.click(anna, f"org:leave:{org_id}")
+    calls = await press(bot, anna, "leave")
     assert alert(calls) == "Ten przycisk jest już nieaktualny."
     calls = await bot.send(anna, "/organisation")
     assert "Nie reprezentujesz jeszcze" in texts_of(calls)
@@ -347,7 +347,9 @@ async def test_leaving_a_shared_organisation_keeps_it_for_the_others(
     # John cannot remove Anna's link with a forged id, nor leave an organisation twice.
     calls = await bot.click(john, f"org:leave-yes:{org_id + 1}")
     assert alert(calls) == "You no longer represent this organisation."
-    await bot.click(john, f"org:leave-yes:{org_id}")
+    await bot.send(john, "/organisation")
+    await press(bot, john, "leave")
+    await press(bot, john, "leave-yes")
     assert await represented(bot, john) is None
     assert await represented(bot, anna) == org_id
     calls = await bot.send(anna, "/organisation")
@@ -377,7 +379,7 @@ async def test_every_bad_input_re_asks_the_same_step_and_stores_nothing(
     [again] = sent(calls)
     assert "Wybierz jeden z przycisków poniżej." in again.text
     assert len(again.buttons()) == 3
-    await press(bot, anna, "org:type:krs")
+    await press(bot, anna, "krs")
 
     for typed in ("12345", "00001234567", "000012345a", "０００００００００１"):
         calls = await bot.send(anna, typed)
@@ -403,7 +405,7 @@ async def test_every_bad_input_re_asks_the_same_step_and_stores_nothing(
     assert "Wybierz jeden z przycisków" in texts_of(calls)
     assert ("✅ Zapisz", "org:save") in sent(calls)[0].buttons()
     assert await organisations(bot) == []
-    await press(bot, anna, "org:save")
+    await press(bot, anna, "save")
     [(_, name, _, krs, _, nip, regon)] = await organisations(bot)
     assert (name, krs, nip, regon) == ("x" * 200, KRS, NIP, REGON)
 
@@ -414,7 +416,7 @@ async def test_english_errors_name_the_limit(bot: BotDriver, john: TgUser) -> No
     calls = await bot.send(john, "y" * 250)
     assert "Too long: at most 200 characters (you sent 250)." in texts_of(calls)
     await bot.send(john, "Friends")
-    await press(bot, john, "org:type:other")
+    await press(bot, john, "other")
     calls = await bot.send(john, "R")
     assert "Too short: at least 2 characters are needed (you sent 1)." in texts_of(calls)
     assert "Name of the register" in texts_of(calls)
@@ -424,11 +426,11 @@ async def test_english_errors_name_the_limit(bot: BotDriver, john: TgUser) -> No
 STEPS: dict[str, list[tuple[str, str]]] = {
     "name": [],
     "type": [("send", NAME_PL)],
-    "krs": [("send", NAME_PL), ("press", "org:type:krs")],
-    "register": [("send", NAME_PL), ("press", "org:type:other")],
-    "nip": [("send", NAME_PL), ("press", "org:type:krs"), ("send", KRS)],
-    "regon": [("send", NAME_PL), ("press", "org:type:none"), ("send", NIP)],
-    "confirm": [("send", NAME_PL), ("press", "org:type:none"), ("send", NIP), ("send", REGON)],
+    "krs": [("send", NAME_PL), ("press", "krs")],
+    "register": [("send", NAME_PL), ("press", "other")],
+    "nip": [("send", NAME_PL), ("press", "krs"), ("send", KRS)],
+    "regon": [("send", NAME_PL), ("press", "none"), ("send", NIP)],
+    "confirm": [("send", NAME_PL), ("press", "none"), ("send", NIP), ("send", REGON)],
 }
 
 
@@ -457,10 +459,10 @@ async def test_cancel_at_each_step_stores_nothing(bot: BotDriver, anna: TgUser, 
 async def test_cancel_button_on_the_summary(bot: BotDriver, john: TgUser) -> None:
     await bot.onboard(john)
     await walk(bot, john, "confirm")
-    calls = await press(bot, john, "org:cancel")
+    calls = await press(bot, john, "cancel")
     assert "Cancelled – nothing was saved." in texts_of(calls)
     assert await organisations(bot) == []
-    calls = await press(bot, john, "org:save")  # the old summary's Save
+    calls = await forge(bot, john, "org:save")  # the old summary's Save, gone from the screen
     assert alert(calls) == "This button is no longer valid."
     assert await organisations(bot) == []
 
@@ -469,7 +471,7 @@ async def test_cancel_while_editing_keeps_the_organisation(bot: BotDriver, anna:
     await bot.onboard(anna)
     await register(bot, anna)
     before = await organisations(bot)
-    await bot.click(anna, "org:edit")
+    await press(bot, anna, "edit")
     await bot.send(anna, "Inna nazwa")
     await bot.send(anna, "/cancel")
     assert await organisations(bot) == before
@@ -501,7 +503,7 @@ async def test_html_in_the_name_is_escaped(bot: BotDriver, anna: TgUser) -> None
     assert "Rejestr: &lt;i&gt;Rejestr&lt;/i&gt; 1" in texts_of(calls)
     [(_, stored, *_)] = await organisations(bot)
     assert stored == name  # stored as typed, escaped only when shown
-    calls = await bot.click(anna, "org:edit")
+    calls = await press(bot, anna, "edit")
     assert f"Obecnie: {escaped}" in texts_of(calls)
     assert f"<b>{escaped}</b>" in texts_of(calls)  # the edit intro names it too
 
@@ -525,7 +527,7 @@ async def test_before_consent_refused(bot: BotDriver, anna: TgUser) -> None:
     assert texts_of(calls) == "Najpierw wyraź zgodę na przetwarzanie danych: /start"
     calls = await bot.send(anna, NAME_PL)  # no conversation was started
     assert texts_of(calls) == "Nie rozumiem. Lista poleceń: /help"
-    calls = await bot.click(anna, "org:edit")
+    calls = await bot.click(anna, "org:edit")  # forged: no card was shown
     assert alert(calls) == "Najpierw wyraź zgodę na przetwarzanie danych: /start"
     assert await query(bot, "SELECT count(*) FROM organisations") == [(0,)]
 
@@ -535,20 +537,20 @@ async def test_forged_buttons_change_nothing_and_are_answered(bot: BotDriver, an
     await bot.send(anna, "/organisation")
     stale = "Ten przycisk jest już nieaktualny."
     for data in ("org:save", "org:keep", "org:skip", "org:type:krs"):  # wrong step
-        calls = await press(bot, anna, data)
+        calls = await forge(bot, anna, data)
         assert alert(calls) == stale
         assert sent(calls) == []
     await bot.send(anna, NAME_PL)
     for data in ("org:type:bogus", "org:type:", "org:type:krs:1", "org:bogus"):
-        calls = await press(bot, anna, data)
+        calls = await forge(bot, anna, data)
         assert alert(calls) == stale
         assert sent(calls) == []
     # A real choice pressed on an older message is not an answer either.
     calls = await bot.click(anna, "org:type:krs", message_id=bot.api.next_message_id - 1)
     assert alert(calls) == stale
-    calls = await press(bot, anna, "org:type:krs")  # the conversation is still at this step
+    calls = await press(bot, anna, "krs")  # the conversation is still at this step
     assert "<b>Numer KRS</b>" in texts_of(calls)
-    calls = await press(bot, anna, "org:skip")  # KRS is required
+    calls = await forge(bot, anna, "org:skip")  # KRS is required: no Skip is shown
     assert alert(calls) == stale
     assert await organisations(bot) == []
     # Outside any conversation, too.
@@ -813,7 +815,7 @@ async def test_a_pending_representative_submits_as_themselves_and_cannot_support
     await register(bot, john)  # pending
     tid = await team_id(bot, "culture")
     await bot.send(john, "/postulate")
-    calls = await bot.click(john, f"pst:sector:{tid}")
+    calls = await bot.press(john, await team_name(bot, john, tid))
     assert all(data != "pst:behalf:organisation" for c in sent(calls) for _, data in c.buttons())
     assert f"Your request to represent <b>{NAME_PL}</b> waits for a decision" in texts_of(calls)
     await bot.send(john, "/cancel")
@@ -851,7 +853,7 @@ async def test_an_organisation_left_by_everyone_is_claimed_only_with_an_admins_a
         await bot.onboard(user)
     await register(bot, anna)
     [(org_id, *_)] = await organisations(bot)
-    await bot.click(anna, f"org:leave:{org_id}")
+    await press(bot, anna, "leave")
     await bot.press(anna, "Tak, przestań reprezentować")
     calls = await register(bot, john, name="Mine now")
     assert "Request sent." in texts_of(calls)

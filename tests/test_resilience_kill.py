@@ -348,7 +348,7 @@ async def test_token_echoed_by_a_failing_upstream_is_not_stored(tmp_path: Path) 
     try:
         anna = TgUser(id=1001)
         await driver.send(anna, "/start")
-        await driver.click(anna, "consent:yes")
+        await driver.press(anna, driver.label(anna, "button.consent"))
         deps = driver.app.bot_data["deps"]
         await deps.db.run(
             lambda unit: delivery.announce(

@@ -144,7 +144,7 @@ async def test_settings_need_consent_and_a_private_chat(bot: BotDriver, anna: Tg
     assert [c.method for c in calls] == ["answerCallbackQuery"]
     assert await stored(bot, anna) is None
 
-    await bot.click(anna, "consent:yes")
+    await bot.press(anna, bot.label(anna, "button.consent"))
     calls = await bot.send(anna, "/settings", chat_id=-100123)
     assert "prywatn" in texts_of(calls).lower()
     assert all(c.chat_id == -100123 for c in calls if c.method == "sendMessage")
@@ -368,8 +368,9 @@ async def test_quiet_hours_hold_news_until_morning_and_reminders_go_on_time(
 ) -> None:
     await bot.onboard(anna, sectors=["culture"])
     await bot.onboard(john, sectors=["culture"])
-    for data in ("set:quiet", "set:qs:22", "set:qe:22:7"):
-        await bot.click(anna, data)
+    await bot.send(anna, "/settings")
+    for label in (bot.label(anna, "settings.button-quiet"), "22:00", "07:00"):
+        await bot.press(anna, label)
     # 22:30 in Kraków (UTC+1 in November).
     bot.clock.now = datetime(2026, 11, 26, 21, 30, tzinfo=UTC)
     news = await announce(bot, "meeting-notice", "Nowe spotkanie")

@@ -146,7 +146,7 @@ async def test_a_visitor_reads_a_consultation_its_comments_answers_and_report(
 
     # The report the admin publishes is the file the site offers, byte for byte.
     await bot.send(ADMIN, "/start")
-    await bot.click(ADMIN, "consent:yes")
+    await bot.press(ADMIN, bot.label(ADMIN, "button.consent"))
     await bot.send(ADMIN, f"/consultation_report {consultation}")
     _method, _name, sent = uploaded(bot)[-1]
     page = await site.get(f"/en/consultations/{consultation}")

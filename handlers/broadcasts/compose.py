@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import datetime, timedelta
 from enum import IntEnum
 
@@ -22,11 +21,12 @@ from bot.i18n import Html
 from bot.services import broadcasts as service
 from bot.services.broadcasts import Draft, Prepared
 from handlers import flow, views
+from handlers.broadcasts import buttons
 from handlers.broadcasts.formatting import formatted_html
+from handlers.callbacks import Callback
 from handlers.common import (
     PRIVATE,
     answer_stale,
-    callback_ints,
     is_consented,
     refuse,
     reply,
@@ -41,8 +41,6 @@ from handlers.views.meetings import local_when
 
 TIMEOUT = timedelta(minutes=30)
 END = flow.END
-AUDIENCE_TEAM = re.compile(r"bc:aud:([0-9]{1,18})")
-CANCEL = re.compile(r"bc:cancel:([0-9]{1,18})")
 
 
 class Step(IntEnum):
@@ -58,9 +56,9 @@ def _draft(context: Ctx) -> Draft:
     return flow.state(context, Draft)
 
 
-def button(context: Ctx, key: str, data: str, **values: object) -> InlineKeyboardButton:
+def button(context: Ctx, key: str, press: Callback, **values: object) -> InlineKeyboardButton:
     """A button labelled with a text in the actor's language."""
-    return InlineKeyboardButton(text(context, key, **values), callback_data=data)
+    return InlineKeyboardButton(text(context, key, **values), callback_data=press.pack())
 
 
 # ---------------------------------------------------------------- /broadcast
@@ -73,13 +71,13 @@ async def _audience_markup(context: Ctx) -> InlineKeyboardMarkup:
     for team in await service.sectors(context.deps.db, actor):
         mark = "✅ " if team.id in draft.team_ids and not draft.everyone else ""
         label = mark + team.name(actor.language)
-        rows.append([InlineKeyboardButton(label, callback_data=f"bc:aud:{team.id}")])
+        rows.append([InlineKeyboardButton(label, callback_data=buttons.Sector(team.id).pack())])
     if actor.is_admin:
         mark = "✅ " if draft.everyone else ""
         label = mark + text(context, "broadcasts.button-everyone")
-        rows.append([InlineKeyboardButton(label, callback_data="bc:aud:all")])
-    rows.append([button(context, "broadcasts.button-next", "bc:aud:done")])
-    rows.append([button(context, "broadcasts.button-abort", "bc:abort")])
+        rows.append([InlineKeyboardButton(label, callback_data=buttons.Everyone().pack())])
+    rows.append([button(context, "broadcasts.button-next", buttons.Next())])
+    rows.append([button(context, "broadcasts.button-abort", buttons.Abort())])
     return InlineKeyboardMarkup(rows)
 
 
@@ -100,18 +98,18 @@ async def on_audience(update: Update, context: Ctx) -> int:
     query = require_query(update)
     actor = require_actor(context)
     draft = _draft(context)
-    if query.data == "bc:aud:all":
+    if buttons.Everyone.parse(query.data) is not None:
         if not actor.is_admin:
             await answer_stale(update, context)
             return Step.AUDIENCE
         draft.everyone = not draft.everyone
     else:
-        ids = callback_ints(query.data, AUDIENCE_TEAM)
-        if ids is None:
+        press = buttons.Sector.parse(query.data)
+        if press is None:
             await answer_stale(update, context)
             return Step.AUDIENCE
         try:
-            team = await service.check_sector(context.deps.db, actor, ids[0])
+            team = await service.check_sector(context.deps.db, actor, press.team_id)
         except DomainError as error:
             await query.answer(text(context, error.key, **error.values), show_alert=True)
             return Step.AUDIENCE
@@ -193,9 +191,9 @@ async def _preview(update: Update, context: Ctx, prepared: Prepared) -> int:
         await engine.send_rendered(context.bot, chat.id, message)
     actions = InlineKeyboardMarkup(
         [
-            [button(context, "broadcasts.button-now", "bc:now")],
-            [button(context, "broadcasts.button-later", "bc:later")],
-            [button(context, "broadcasts.button-abort", "bc:abort")],
+            [button(context, "broadcasts.button-now", buttons.Now())],
+            [button(context, "broadcasts.button-later", buttons.Later())],
+            [button(context, "broadcasts.button-abort", buttons.Abort())],
         ]
     )
     await say(update, _reach(context, prepared), actions)
@@ -258,8 +256,8 @@ async def _confirm(update: Update, context: Ctx) -> int:
         body = text(context, "broadcasts.confirm-later", reach=reach, when=when)
     markup = InlineKeyboardMarkup(
         [
-            [button(context, "broadcasts.button-confirm", "bc:confirm")],
-            [button(context, "broadcasts.button-abort", "bc:abort")],
+            [button(context, "broadcasts.button-confirm", buttons.Confirm())],
+            [button(context, "broadcasts.button-abort", buttons.Abort())],
         ]
     )
     await say(update, body, markup)
@@ -360,25 +358,26 @@ def broadcast_flow() -> Flow:
     typed = filters.UpdateType.MESSAGE & ~filters.COMMAND
     steps: dict[int, list[BaseHandler[Update, Ctx, object]]] = {
         Step.AUDIENCE: [
-            CallbackQueryHandler(on_audience_done, pattern=r"^bc:aud:done$"),
-            CallbackQueryHandler(on_audience, pattern=r"^bc:aud:"),
+            CallbackQueryHandler(on_audience_done, pattern=buttons.Next.pattern()),
+            CallbackQueryHandler(on_audience, pattern=buttons.Sector.pattern()),
+            CallbackQueryHandler(on_audience, pattern=buttons.Everyone.pattern()),
             MessageHandler(typed, use_buttons),
         ],
         Step.MESSAGE: [MessageHandler(typed, on_message)],
         Step.PREVIEW: [
-            CallbackQueryHandler(on_now, pattern=r"^bc:now$"),
-            CallbackQueryHandler(on_later, pattern=r"^bc:later$"),
+            CallbackQueryHandler(on_now, pattern=buttons.Now.pattern()),
+            CallbackQueryHandler(on_later, pattern=buttons.Later.pattern()),
             MessageHandler(typed, use_buttons),
         ],
         Step.WHEN: [MessageHandler(typed & filters.TEXT, on_when)],
         Step.CONFIRM: [
-            CallbackQueryHandler(on_confirm, pattern=r"^bc:confirm$"),
+            CallbackQueryHandler(on_confirm, pattern=buttons.Confirm.pattern()),
             MessageHandler(typed, use_buttons),
         ],
     }
     # The Cancel button works in every step, like /cancel.
     for handlers in steps.values():
-        handlers.insert(0, CallbackQueryHandler(abort, pattern=r"^bc:abort$"))
+        handlers.insert(0, CallbackQueryHandler(abort, pattern=buttons.Abort.pattern()))
     return Flow(
         name="broadcast",
         model=Draft,

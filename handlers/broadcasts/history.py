@@ -18,10 +18,10 @@ from bot.errors import DomainError
 from bot.i18n import Html
 from bot.services import broadcasts as service
 from bot.services.broadcasts import Status
-from handlers.broadcasts.compose import CANCEL, button
+from handlers.broadcasts.buttons import CancelBroadcast
+from handlers.broadcasts.compose import button
 from handlers.common import (
     answer_stale,
-    callback_ints,
     reply,
     require_actor,
     require_query,
@@ -77,7 +77,7 @@ async def _history(context: Ctx) -> tuple[Html, InlineKeyboardMarkup | None]:
                     button(
                         context,
                         "broadcasts.button-cancel",
-                        f"bc:cancel:{status.broadcast.id}",
+                        CancelBroadcast(status.broadcast.id),
                         id=status.broadcast.id,
                     )
                 ]
@@ -97,17 +97,18 @@ async def show_history(update: Update, context: Ctx) -> None:
 async def on_cancel(update: Update, context: Ctx) -> None:
     """A Cancel button of /broadcasts: re-checked (it may be forged or the role gone)."""
     query = require_query(update)
-    ids = callback_ints(query.data, CANCEL)
-    if ids is None:
+    press = CancelBroadcast.parse(query.data)
+    if press is None:
         await answer_stale(update, context)
         return
     deps = context.deps
+    broadcast_id = press.broadcast_id
     try:
-        await service.cancel(deps.db, require_actor(context), ids[0], deps.clock())
+        await service.cancel(deps.db, require_actor(context), broadcast_id, deps.clock())
     except DomainError as error:
         await query.answer(text(context, error.key, **error.values), show_alert=True)
         return
-    await query.answer(text(context, "broadcasts.cancelled", id=ids[0]))
+    await query.answer(text(context, "broadcasts.cancelled", id=broadcast_id))
     body, markup = await _history(context)
     await query.edit_message_text(body, reply_markup=markup)
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from bot.context import Ctx
@@ -15,41 +13,40 @@ from bot.services.organisations import (
     Request,
 )
 from handlers import views
+from handlers.callbacks import Callback
 from handlers.common import (
     answer_stale,
-    callback_ints,
     refuse,
     reply,
     require_actor,
     require_query,
     text,
 )
+from handlers.organisation import buttons
 from handlers.views.organisations import DecideButton
 
 # Long enough to look a number up in the register, short enough not to surprise the user later.
 
-LEAVE = re.compile(r"org:leave:([0-9]{1,18})")
-LEAVE_YES = re.compile(r"org:leave-yes:([0-9]{1,18})")
 
-
-def button(context: Ctx, key: str, data: str) -> list[InlineKeyboardButton]:
+def button(context: Ctx, key: str, press: Callback) -> list[InlineKeyboardButton]:
     """A one-button row labelled with a text in the actor's language."""
-    return [InlineKeyboardButton(text(context, key), callback_data=data)]
+    return [InlineKeyboardButton(text(context, key), callback_data=press.pack())]
 
 
 async def ask_leave(update: Update, context: Ctx) -> None:
     """Ask to confirm stopping to represent the organisation."""
     query = require_query(update)
-    ids = callback_ints(query.data, LEAVE)
+    press = buttons.Leave.parse(query.data)
     card = await service.my_organisation(context.deps.db, require_actor(context).user_id)
-    if ids is None or card is None or card.organisation.id != ids[0]:
+    if press is None or card is None or card.organisation.id != press.organisation_id:
         await answer_stale(update, context)
         return
+    organisation_id = press.organisation_id
     await query.answer()
     markup = InlineKeyboardMarkup(
         [
-            button(context, "organisation.button-leave-yes", f"org:leave-yes:{ids[0]}"),
-            button(context, "organisation.button-leave-no", "org:leave-no"),
+            button(context, "organisation.button-leave-yes", buttons.LeaveYes(organisation_id)),
+            button(context, "organisation.button-leave-no", buttons.LeaveNo()),
         ]
     )
     key = (
@@ -63,13 +60,16 @@ async def ask_leave(update: Update, context: Ctx) -> None:
 async def leave(update: Update, context: Ctx) -> None:
     """Stop representing the organisation the confirmation named."""
     query = require_query(update)
-    ids = callback_ints(query.data, LEAVE_YES)
-    if ids is None:
+    press = buttons.LeaveYes.parse(query.data)
+    if press is None:
         await answer_stale(update, context)
         return
     try:
         organisation = await service.stop_representing(
-            context.deps.db, require_actor(context).user_id, ids[0], context.deps.clock()
+            context.deps.db,
+            require_actor(context).user_id,
+            press.organisation_id,
+            context.deps.clock(),
         )
     except NotRepresenting as exc:
         await query.answer(text(context, exc.key), show_alert=True)
@@ -108,7 +108,7 @@ async def offer_requests(update: Update, context: Ctx) -> None:
             require_actor(context).language, "organisation.requests-waiting", pending.total
         )
         markup = InlineKeyboardMarkup(
-            [button(context, "organisation.button-requests", "org:requests")]
+            [button(context, "organisation.button-requests", buttons.Requests())]
         )
         await reply(update, count, markup)
 

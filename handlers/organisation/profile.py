@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Coroutine
 from datetime import timedelta
 from enum import IntEnum
@@ -47,11 +46,11 @@ from handlers.common import (
 from handlers.flow import Flow
 
 # Long enough to look a number up in the register, short enough not to surprise the user later.
+from handlers.organisation import buttons
 from handlers.organisation.membership import button, offer_requests
 from storage.models import Organisation
 
 TIMEOUT = timedelta(minutes=30)
-TYPE = re.compile(r"org:type:(krs|other|none)")
 TYPE_BUTTONS: tuple[tuple[RegisterType, str], ...] = (
     ("krs", "organisation.button-krs"),
     ("other", "organisation.button-other"),
@@ -178,19 +177,19 @@ def _card_keyboard(context: Ctx, card: OrganisationCard) -> InlineKeyboardMarkup
     organisation_id = card.organisation.id
     if card.state == "pending":
         return InlineKeyboardMarkup(
-            [button(context, "organisation.button-withdraw", f"org:leave:{organisation_id}")]
+            [button(context, "organisation.button-withdraw", buttons.Leave(organisation_id))]
         )
     return InlineKeyboardMarkup(
         [
             [
                 InlineKeyboardButton(
-                    text(context, "organisation.button-edit"), callback_data="org:edit"
+                    text(context, "organisation.button-edit"), callback_data=buttons.Edit().pack()
                 )
             ],
             [
                 InlineKeyboardButton(
                     text(context, "organisation.button-leave"),
-                    callback_data=f"org:leave:{organisation_id}",
+                    callback_data=buttons.Leave(organisation_id).pack(),
                 )
             ],
         ]
@@ -215,26 +214,28 @@ async def _ask(update: Update, context: Ctx, draft: Draft, step: Step, error: st
             context.deps.db, require_actor(context).user_id, complete
         ):
             parts.append(text(context, "organisation.joining"))
-        rows.append(button(context, "organisation.button-save", "org:save"))
-        rows.append(button(context, "organisation.button-cancel", "org:cancel"))
+        rows.append(button(context, "organisation.button-save", buttons.Save()))
+        rows.append(button(context, "organisation.button-cancel", buttons.Cancel()))
     else:
         parts.append(text(context, PROMPTS[step], min=NAME_MIN, max=NAME_MAX))
         current = _current(draft, step)
         if draft.editing and current is not None:
             parts.append(text(context, "organisation.current", value=current))
-            rows.append(button(context, "organisation.button-keep", "org:keep"))
+            rows.append(button(context, "organisation.button-keep", buttons.Keep()))
         if step == Step.TYPE:
             labels = dict(TYPE_BUTTONS)
             if draft.editing and draft.register_type is not None:
                 now = text(context, labels[draft.register_type])
                 parts.append(text(context, "organisation.current", value=now))
-            rows.extend(button(context, key, f"org:type:{kind}") for kind, key in TYPE_BUTTONS)
+            rows.extend(
+                button(context, key, buttons.RegisterKind(kind)) for kind, key in TYPE_BUTTONS
+            )
         if step in OPTIONAL:
             # While editing, skipping a number that is there removes it: say so.
             skip = (
                 "organisation.button-remove" if current is not None else "organisation.button-skip"
             )
-            rows.append(button(context, skip, "org:skip"))
+            rows.append(button(context, skip, buttons.Skip()))
     message = await reply(update, "\n\n".join(parts), InlineKeyboardMarkup(rows) if rows else None)
     draft.prompt_id = message.message_id
     return step
@@ -346,7 +347,7 @@ def _on_keep_or_skip(step: Step) -> Callback:
     field = CLEANERS[step][1]
 
     async def on_keep_or_skip(update: Update, context: Ctx) -> int:
-        skip = require_query(update).data == "org:skip"
+        skip = buttons.Skip.parse(require_query(update).data) is not None
         draft = _draft(context)
         # A Keep without a current value or a Skip on a required step is a forged button.
         if (
@@ -367,15 +368,14 @@ def _on_keep_or_skip(step: Step) -> Callback:
 
 async def on_type(update: Update, context: Ctx) -> int:
     """Take the register type from its button."""
-    match = TYPE.fullmatch(require_query(update).data or "")
-    if match is None:
+    press = buttons.RegisterKind.parse(require_query(update).data)
+    if press is None:
         await answer_stale(update, context)
         return Step.TYPE
     draft = await _pressed(update, context)
     if draft is None:
         return Step.TYPE
-    kinds: dict[str, RegisterType] = {kind: kind for kind, _ in TYPE_BUTTONS}
-    draft.register_type = kinds[match.group(1)]
+    draft.register_type = press.kind
     return await _ask(update, context, draft, _next(draft, Step.TYPE))
 
 
@@ -438,7 +438,8 @@ async def cancel(update: Update, context: Ctx) -> int:
 def _text_step(step: Step) -> list[BaseHandler[Update, Ctx, object]]:
     handlers: list[BaseHandler[Update, Ctx, object]] = [
         MessageHandler(filters.UpdateType.MESSAGE & ~filters.COMMAND, _on_text(step)),
-        CallbackQueryHandler(_on_keep_or_skip(step), pattern=r"^org:(keep|skip)$"),
+        CallbackQueryHandler(_on_keep_or_skip(step), pattern=buttons.Keep.pattern()),
+        CallbackQueryHandler(_on_keep_or_skip(step), pattern=buttons.Skip.pattern()),
     ]
     return handlers
 
@@ -452,12 +453,12 @@ def organisation_flow() -> Flow:
         commands=("organisation",),
         entry_points=[
             CommandHandler("organisation", show, PRIVATE),
-            PersonalButton(edit, pattern=r"^org:edit$"),
+            PersonalButton(edit, pattern=buttons.Edit.pattern()),
         ],
         steps={
             Step.NAME: _text_step(Step.NAME),
             Step.TYPE: [
-                CallbackQueryHandler(on_type, pattern=r"^org:type:"),
+                CallbackQueryHandler(on_type, pattern=buttons.RegisterKind.pattern()),
                 MessageHandler(typed, _use_buttons(Step.TYPE)),
             ],
             Step.KRS: _text_step(Step.KRS),
@@ -465,8 +466,8 @@ def organisation_flow() -> Flow:
             Step.NIP: _text_step(Step.NIP),
             Step.REGON: _text_step(Step.REGON),
             Step.CONFIRM: [
-                CallbackQueryHandler(on_save, pattern=r"^org:save$"),
-                CallbackQueryHandler(on_cancel_button, pattern=r"^org:cancel$"),
+                CallbackQueryHandler(on_save, pattern=buttons.Save.pattern()),
+                CallbackQueryHandler(on_cancel_button, pattern=buttons.Cancel.pattern()),
                 MessageHandler(typed, _use_buttons(Step.CONFIRM)),
             ],
         },
