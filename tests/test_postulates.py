@@ -158,7 +158,7 @@ async def test_bad_input_at_every_step_reasks(bot: BotDriver, anna: TgUser) -> N
     await bot.press(anna, "Kultura")
 
     calls = await bot.send(anna, "abc")
-    assert "za krótki: 3 znaków, potrzeba co najmniej 5" in sent_text(calls)
+    assert "za krótki: 3 znaki, potrzeba co najmniej 5" in sent_text(calls)
     calls = await bot.send(anna, "x" * 151)
     assert "za długi: 151 znaków, najwyżej 150" in sent_text(calls)
     calls = await bot.send(anna, "     ")
