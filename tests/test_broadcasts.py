@@ -219,7 +219,7 @@ async def test_scheduled_broadcast_goes_at_its_time_or_is_cancelled(
     calls = await bot.send(MOD, "2026-11-25 12:00")  # in the past
     assert "To nie jest przyszła data" in texts_of(calls)
     calls = await bot.send(MOD, "2026-11-26 13:30")  # 12:30 UTC
-    assert "czwartek, 26 listopada 2026, 13:30" in texts_of(calls)
+    assert "Wysłać komunikat w czwartek, 26 listopada 2026, o 13:30?" in texts_of(calls)
     await bot.click(MOD, "bc:confirm")
     assert sends(await bot.dispatch()) == []
     bot.clock.advance(hours=2, minutes=30)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import ast
 import gettext
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -42,12 +42,12 @@ NUMERIC = {
     "organisations", "page", "pages", "parts", "pending", "position", "sections", "sent",
     "subscribers", "total", "unknown", "user_id", "version", "waiting",
 }  # fmt: skip
-# Placeholders that receive an instant formatted as a day and a time, without a preposition:
-# a sentence may put them after a colon or in brackets, never after a preposition of its own.
-DATES = {
-    "at", "closes", "deadline", "due", "expires", "now", "opens", "published", "submitted",
-    "updated", "when",
-}  # fmt: skip
+# Placeholders that receive a day with its weekday ("sobota, 5 grudnia 2026, 04:20", from
+# handlers.views.meetings.local_when): a sentence may put them after a colon or in brackets,
+# never after a preposition of its own; with one it uses bot.datefmt's {on_day}, {until_day},
+# {for_day}. Numeric dates ({deadline}, {opens}, {closes}, {at}: "05.12.2026 10:00") read
+# right after any preposition, so they are not here.
+DATES = {"due", "expires", "starts", "when"}
 
 # A placeholder followed by one of these words counts it (stems, so every case matches).
 COUNTABLE = {
@@ -131,11 +131,12 @@ def entries(language: str) -> Iterator[Entry]:
 ALL = [entry for language in LANGUAGES for entry in entries(language)]
 
 
-def plural_index(path: Path) -> gettext.GNUTranslations:
+def plural_index(path: Path) -> Callable[[int], int]:
     header = path.read_text("utf-8").split("\n\n")[0]
     expression = re.search(r"plural=(.+?);?\\n", header)
     assert expression, f"{path.relative_to(ROOT)}: no Plural-Forms header"
-    return gettext.c2py(expression.group(1))  # type: ignore[attr-defined, no-any-return]
+    pick: Callable[[int], int] = gettext.c2py(expression.group(1))
+    return pick
 
 
 def cldr_index(language: str, n: int) -> int:
@@ -230,7 +231,9 @@ def test_no_preposition_stands_before_a_weekday_in_the_wrong_case(texts: Texts) 
             for pattern in FORBIDDEN[entry.language]:
                 match = pattern.search(rendered)
                 if match:
-                    problems.append(f"{entry.where()} [{entry.language}]: {match[0]!r} in {rendered!r}")
+                    problems.append(
+                        f"{entry.where()} [{entry.language}]: {match[0]!r} in {rendered!r}"
+                    )
                     break
     assert not problems, "\n" + "\n".join(sorted(set(problems)))
 
@@ -276,11 +279,12 @@ def test_code_passes_the_number_a_plural_entry_counts_by() -> None:
                 key = node.args[1]
                 if not (through_get and isinstance(key, ast.Constant)):
                     continue
-                needed = plurals.get(str(key.value))
+                name = str(key.value)
+                needed = plurals.get(name)
                 passed = {keyword.arg for keyword in node.keywords}
                 if needed is not None and needed not in passed and None not in passed:
                     problems.append(
-                        f"{path.relative_to(ROOT)}:{node.lineno}: {key.value} is plural by "
+                        f"{path.relative_to(ROOT)}:{node.lineno}: {name} is plural by "
                         f"{{{needed}}}: pass it (or call texts.plural)"
                     )
     assert not problems, "\n" + "\n".join(problems)
