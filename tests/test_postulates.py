@@ -106,6 +106,7 @@ async def test_restart_mid_draft_continues_where_it_was(
         calls = await second.press(anna, second.label(anna, "postulates.button-done"))
         calls = await second.press(anna, second.label(anna, "postulates.button-skip"))
         assert "Podgląd postulatu" in sent_text(calls)
+        assert "Składający: osoba prywatna" in sent_text(calls)
         assert TITLE in sent_text(calls)
         calls = await button(second, anna, "pst:submit:", calls)
         assert "P-2026-0001" in sent_text(calls)
