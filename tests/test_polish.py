@@ -249,6 +249,9 @@ def test_the_example_sentences_read_as_native(texts: Texts) -> None:
     assert "najwyżej 55 spotkań" in texts.get("pl", "meetings.ask-until", max=55)
     long = texts.get("pl", "postulates.error-title-long", length=152, maximum=150)
     assert "152 znaki" in long
+    # An identifier is not a count: one changed meeting is "spotkania nr 1", not "1 spotkania".
+    assert "Zapisano zmianę spotkania nr 1." in texts.plural("pl", "meetings.edited", 1, id=1)
+    assert "Zapisano zmianę 2 spotkań (od nr 1)" in texts.plural("pl", "meetings.edited", 2, id=1)
 
 
 # --- code: a plural entry is rendered with its number ----------------------------------------
