@@ -364,14 +364,15 @@ async def test_submission_outside_a_call_when_config_says_no(
     admin = TgUser(id=900, language_code="pl", first_name="Admin")
     await bot.onboard(admin)
     calls = await bot.send(admin, "/call culture 2026-12-10 Program na 2027")
-    assert "Otwarto nabór" in sent_text(calls)
+    assert "Otwarto nabór „Program na 2027” do czwartku, 10 grudnia 2026, do godz. 23:59." in (
+        sent_text(calls)
+    )
     calls = await bot.press(anna, "Kultura")
     assert "tytuł" in sent_text(calls)
     await bot.send(anna, "/cancel")
     calls = await bot.send(anna, "/postulate")
-    assert "📣 Nabór w zespole Kultura: <b>Program na 2027</b> (do 2026-12-10 23:59)" in (
-        sent_text(calls)
-    )
+    call_line = "📣 Nabór w zespole Kultura: <b>Program na 2027</b>"
+    assert f"{call_line} (do czwartku, 10 grudnia 2026, do godz. 23:59)" in sent_text(calls)
     await bot.send(anna, "/cancel")
     bot.clock.advance(days=15)  # the call is over: outside it, submissions are refused again
     await bot.send(anna, "/postulate")
