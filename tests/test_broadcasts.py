@@ -155,7 +155,7 @@ async def test_long_text_is_split_at_paragraphs_or_refused_with_the_limit(
     assert "więcej niż" in texts_of(calls)
     assert "4084 znaki" in texts_of(calls)
     calls = await write(bot, MOD, text="\n\n".join(["y" * 3000] * 5))
-    assert "najwyżej 4 wiadomości po 4096 znaków" in texts_of(calls)
+    assert "Limity: wiadomości – 4, znaków w jednej wiadomości – 4096." in texts_of(calls)
     # A bold spanning a blank line is never cut: the entity covers both paragraphs.
     calls = await write(
         bot,

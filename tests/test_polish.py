@@ -71,12 +71,9 @@ NUMERIC_NAME = re.compile(r"(^|_)(count|days|hours|minutes|max|min|limit|length|
 
 # Entries a single plural choice cannot serve: keep this short, with the reason.
 NOT_COUNTS = {
-    # Two or three counts in one sentence (messages and characters; two retention periods):
-    # gettext picks one form per entry. Their numbers are fixed limits (4096 and 1024
-    # characters, 10 messages) or retention days that end in 0 (30, 90), whose Polish form is
-    # the genitive plural the texts use; a changed limit must be checked by hand.
-    "broadcasts.ask-message",
-    "broadcasts.too-long",
+    # Two retention periods in one sentence ("po {purge_days} dniach", "po {keep_days}
+    # dniach"): gettext picks one form per entry. After "po" the locative plural "dniach" is
+    # right for every number but 1, and the configured periods are 180 and 90 days.
     "privacy.rights",
 }
 
