@@ -18,6 +18,8 @@ from bot.config import LANGUAGES
 LOCALES = Path(__file__).resolve().parent / "locales"
 PLACEHOLDER = re.compile(r"\{(\w+)\}")
 _MSGID = re.compile(r'^msgid "(.+)"$', re.MULTILINE)
+# A plural entry whose number is not {count} names it in a comment: "#. plural: {max}".
+COUNTED_BY = re.compile(r"^plural: \{(\w+)\}$")
 
 
 class Html(str):
@@ -73,9 +75,27 @@ class Texts:
             lang: frozenset(_key(message.id) for message in catalog if message.id)
             for lang, catalog in catalogs.items()
         }
+        self._counted_by: dict[str, dict[str, str]] = {
+            lang: {
+                _key(message.id): counted_by(message.auto_comments)
+                for message in catalog
+                if message.id and message.pluralizable
+            }
+            for lang, catalog in catalogs.items()
+        }
 
     def get(self, language: str, key: str, /, **values: object) -> Html:
-        """Render a message; placeholder values are HTML-escaped unless marked Html."""
+        """Render a message; placeholder values are HTML-escaped unless marked Html.
+
+        A plural entry takes its form from the value it counts by ({count} or the one its
+        "#. plural: {name}" comment names), so a domain error's `max=52` reads "52 spotkania".
+        """
+        placeholder = self._counted_by[language].get(key)
+        if placeholder is not None:
+            count = values.get(placeholder)
+            if not isinstance(count, int):
+                raise TypeError(f"{key} is plural: pass {placeholder}= as an int")
+            return self.plural(language, key, count, **values)
         template = self._translations[language].gettext(key)
         return Html(template.format_map({k: escape(v) for k, v in values.items()}))
 
@@ -89,6 +109,15 @@ class Texts:
     def has(self, language: str, key: str) -> bool:
         """Tell whether a key is in the language's catalogue."""
         return key in self._keys[language]
+
+
+def counted_by(comments: Sequence[str]) -> str:
+    """The placeholder a plural entry counts by: named in a "plural: {name}" comment, or count."""
+    for comment in comments:
+        match = COUNTED_BY.match(comment.strip())
+        if match:
+            return match.group(1)
+    return "count"
 
 
 def _key(message_id: str | Sequence[str]) -> str:

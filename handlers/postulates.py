@@ -22,6 +22,7 @@ from telegram.ext import (
     filters,
 )
 
+from bot import datefmt
 from bot.context import App, Ctx
 from bot.errors import DomainError, StaleButton
 from bot.services import postulates as service
@@ -278,7 +279,7 @@ async def call_command(update: Update, context: Ctx) -> None:
     if parsed is None:
         await reply(update, text(context, "postulates.call-usage"))
         return
-    deadline, shown = parsed
+    deadline, _ = parsed
     deps = context.deps
     try:
         call = await calls.open_call(
@@ -293,7 +294,13 @@ async def call_command(update: Update, context: Ctx) -> None:
         await refuse(update, context, error)
         return
     await reply(
-        update, text(context, "postulates.call-opened-ok", title=call.title, deadline=shown)
+        update,
+        text(
+            context,
+            "postulates.call-opened-ok",
+            title=call.title,
+            **datefmt.phrases(deadline, actor.language, context.deps.config.zone),
+        ),
     )
 
 

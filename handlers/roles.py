@@ -22,6 +22,7 @@ from telegram.ext import (
     filters,
 )
 
+from bot import datefmt
 from bot.context import App, Ctx
 from bot.errors import DomainError, NotAllowed
 from bot.i18n import Html, escape
@@ -42,7 +43,6 @@ from handlers.common import (
     text,
 )
 from handlers.flow import Flow, Flows
-from handlers.views.meetings import local_when
 
 TIMEOUT = timedelta(minutes=15)
 END = flow.END
@@ -225,7 +225,7 @@ async def on_invite(update: Update, context: Ctx) -> int:
         context,
         "roles.invite-created",
         sector=invite.team.name(actor.language),
-        expires=local_when(invite.expires_at, actor.language, deps.config.zone),
+        **datefmt.phrases(invite.expires_at, actor.language, deps.config.zone),
         link=link,
     )
     await say(update, body)
@@ -295,7 +295,7 @@ async def start_invite_link(update: Update, context: Ctx) -> None:
         context,
         "roles.invite-preview",
         sector=preview.team.name(actor.language),
-        expires=local_when(preview.expires_at, actor.language, deps.config.zone),
+        **datefmt.phrases(preview.expires_at, actor.language, deps.config.zone),
     )
     await reply(update, body, markup)
 

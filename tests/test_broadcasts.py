@@ -159,9 +159,9 @@ async def test_long_text_is_split_at_paragraphs_or_refused_with_the_limit(
     too_long = "x" * 4100
     calls = await write(bot, MOD, text=too_long)
     assert "więcej niż" in texts_of(calls)
-    assert "znaków" in texts_of(calls)
+    assert "4084 znaki" in texts_of(calls)
     calls = await write(bot, MOD, text="\n\n".join(["y" * 3000] * 5))
-    assert "najwyżej 4 wiadomości po 4096 znaków" in texts_of(calls)
+    assert "Limity: wiadomości – 4, znaków w jednej wiadomości – 4096." in texts_of(calls)
     # A bold spanning a blank line is never cut: the entity covers both paragraphs.
     calls = await write(
         bot,
@@ -225,7 +225,7 @@ async def test_scheduled_broadcast_goes_at_its_time_or_is_cancelled(
     calls = await bot.send(MOD, "2026-11-25 12:00")  # in the past
     assert "To nie jest przyszła data" in texts_of(calls)
     calls = await bot.send(MOD, "2026-11-26 13:30")  # 12:30 UTC
-    assert "czwartek, 26 listopada 2026, 13:30" in texts_of(calls)
+    assert "Wysłać komunikat w czwartek, 26 listopada 2026, o 13:30?" in texts_of(calls)
     await press(bot, MOD, "confirm")
     assert sends(await bot.dispatch()) == []
     bot.clock.advance(hours=2, minutes=30)

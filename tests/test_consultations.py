@@ -119,6 +119,11 @@ async def test_done_when_docx_published_commented_closed_answered_and_reported(
     notices = [c for c in await dispatch(bot) if c.method == "sendMessage"]
     assert {c.chat_id for c in notices} == {anna.id, john.id}
     assert TITLE in notices[0].text
+    by_chat = {c.chat_id: c.text for c in notices}
+    assert (
+        "Uwagi można zgłaszać do poniedziałku, 7 grudnia 2026, do godz. 00:00." in by_chat[anna.id]
+    )
+    assert "can be made until Monday, 7 December 2026, 00:00." in by_chat[john.id]
 
     # Anna, for her organisation, on section 2.
     await bot.press(anna, "📖 Czytaj i zgłoś uwagi")

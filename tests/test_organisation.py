@@ -365,7 +365,7 @@ async def test_every_bad_input_re_asks_the_same_step_and_stores_nothing(
     await bot.onboard(anna)
     await bot.send(anna, "/organisation")
     cases = [
-        ("A", "Za krótko: potrzeba co najmniej 2 znaków (jest 1).", "Nazwa organizacji"),
+        ("A", "Za krótko: potrzeba co najmniej 2 znaki (jest 1).", "Nazwa organizacji"),
         ("   ", "Za krótko", "Nazwa organizacji"),
         ("x" * 201, "Za długo: najwyżej 200 znaków (jest 201).", "Nazwa organizacji"),
     ]

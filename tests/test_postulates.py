@@ -106,6 +106,7 @@ async def test_restart_mid_draft_continues_where_it_was(
         calls = await second.press(anna, second.label(anna, "postulates.button-done"))
         calls = await second.press(anna, second.label(anna, "postulates.button-skip"))
         assert "Podgląd postulatu" in sent_text(calls)
+        assert "Składający: osoba prywatna" in sent_text(calls)
         assert TITLE in sent_text(calls)
         calls = await button(second, anna, "pst:submit:", calls)
         assert "P-2026-0001" in sent_text(calls)
@@ -158,7 +159,7 @@ async def test_bad_input_at_every_step_reasks(bot: BotDriver, anna: TgUser) -> N
     await bot.press(anna, "Kultura")
 
     calls = await bot.send(anna, "abc")
-    assert "za krótki: 3 znaków, potrzeba co najmniej 5" in sent_text(calls)
+    assert "za krótki: 3 znaki, potrzeba co najmniej 5" in sent_text(calls)
     calls = await bot.send(anna, "x" * 151)
     assert "za długi: 151 znaków, najwyżej 150" in sent_text(calls)
     calls = await bot.send(anna, "     ")
@@ -363,14 +364,15 @@ async def test_submission_outside_a_call_when_config_says_no(
     admin = TgUser(id=900, language_code="pl", first_name="Admin")
     await bot.onboard(admin)
     calls = await bot.send(admin, "/call culture 2026-12-10 Program na 2027")
-    assert "Otwarto nabór" in sent_text(calls)
+    assert "Otwarto nabór „Program na 2027” do czwartku, 10 grudnia 2026, do godz. 23:59." in (
+        sent_text(calls)
+    )
     calls = await bot.press(anna, "Kultura")
     assert "tytuł" in sent_text(calls)
     await bot.send(anna, "/cancel")
     calls = await bot.send(anna, "/postulate")
-    assert "📣 Nabór w zespole Kultura: <b>Program na 2027</b> (do 2026-12-10 23:59)" in (
-        sent_text(calls)
-    )
+    call_line = "📣 Nabór w zespole Kultura: <b>Program na 2027</b>"
+    assert f"{call_line} (do czwartku, 10 grudnia 2026, do godz. 23:59)" in sent_text(calls)
     await bot.send(anna, "/cancel")
     bot.clock.advance(days=15)  # the call is over: outside it, submissions are refused again
     await bot.send(anna, "/postulate")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from enum import IntEnum
 
@@ -14,7 +15,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot import engine
+from bot import datefmt, engine
 from bot.context import Ctx
 from bot.errors import DomainError
 from bot.i18n import Html
@@ -37,7 +38,6 @@ from handlers.common import (
     text,
 )
 from handlers.flow import Flow
-from handlers.views.meetings import local_when
 
 TIMEOUT = timedelta(minutes=30)
 END = flow.END
@@ -252,8 +252,9 @@ async def _confirm(update: Update, context: Ctx) -> int:
     if draft.due_at is None:
         body = text(context, "broadcasts.confirm-now", reach=reach)
     else:
-        when = _local(context, draft.due_at)
-        body = text(context, "broadcasts.confirm-later", reach=reach, when=when)
+        body = text(
+            context, "broadcasts.confirm-later", reach=reach, **_local(context, draft.due_at)
+        )
     markup = InlineKeyboardMarkup(
         [
             [button(context, "broadcasts.button-confirm", buttons.Confirm())],
@@ -264,9 +265,9 @@ async def _confirm(update: Update, context: Ctx) -> int:
     return Step.CONFIRM
 
 
-def _local(context: Ctx, instant: datetime) -> str:
+def _local(context: Ctx, instant: datetime) -> Mapping[str, str]:
     language = require_actor(context).language
-    return local_when(instant, language, context.deps.config.zone)
+    return datefmt.phrases(instant, language, context.deps.config.zone)
 
 
 async def on_confirm(update: Update, context: Ctx) -> int:
@@ -291,7 +292,7 @@ async def on_confirm(update: Update, context: Ctx) -> int:
     await query.answer()
     if broadcast.due_at > deps.clock():
         body = text(
-            context, "broadcasts.scheduled", id=broadcast.id, when=_local(context, broadcast.due_at)
+            context, "broadcasts.scheduled", id=broadcast.id, **_local(context, broadcast.due_at)
         )
     else:
         body = text(context, "broadcasts.queued", id=broadcast.id)

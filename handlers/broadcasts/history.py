@@ -10,7 +10,7 @@ from telegram import InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
 
-from bot import engine
+from bot import datefmt, engine
 from bot.config import Language
 from bot.context import Ctx
 from bot.deps import Deps
@@ -52,7 +52,9 @@ def _status_text(deps: Deps, status: Status, language: Language, counts: Html) -
         language,
         f"broadcasts.phase-{status.phase}",
         id=broadcast.id,
+        # The scheduled phase says "na sobotę, …"; the others put the day in brackets.
         when=local_when(broadcast.due_at, language, deps.config.zone),
+        **datefmt.phrases(broadcast.due_at, language, deps.config.zone),
         summary=broadcast.summary,
         counts=counts,
     )

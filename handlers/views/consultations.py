@@ -7,12 +7,13 @@ pages, comments under it are shortened, and the table of contents is paged.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot import limits
+from bot import datefmt, limits
 from bot.config import Language
 from bot.engine import DeliveryEngine, Rendered
 from bot.i18n import Html, Texts
@@ -127,8 +128,10 @@ def when(instant: Any, zone: ZoneInfo) -> str:
     return str(instant.astimezone(zone).strftime("%d.%m.%Y %H:%M"))
 
 
-def _phase(texts: Texts, language: Language, phase: str, closes: str) -> Html:
-    return texts.get(language, f"consultations.phase-{phase}", closes=closes)
+def _phase(texts: Texts, language: Language, phase: str, closes: datetime, zone: ZoneInfo) -> Html:
+    # "do soboty, …" / "zakończyło się w sobotę, …": the sentence takes the day by its role.
+    key = f"consultations.phase-{phase}"
+    return texts.get(language, key, **datefmt.phrases(closes, language, zone))
 
 
 def _short(value: str, limit: int) -> str:
@@ -162,7 +165,7 @@ def contents(
     shown = view.sections[page * TOC_PAGE : (page + 1) * TOC_PAGE]
     lines = [
         texts.get(language, "consultations.toc-title", title=consultation.title),
-        _phase(texts, language, view.phase, when(consultation.closes_at, zone)),
+        _phase(texts, language, view.phase, consultation.closes_at, zone),
         "",
     ]
     for section in shown:
@@ -239,7 +242,7 @@ def section(
             )
         )
     if view.phase != "open":
-        lines.append(_phase(texts, language, view.phase, when(view.consultation.closes_at, zone)))
+        lines.append(_phase(texts, language, view.phase, view.consultation.closes_at, zone))
     rows = []
     nav = []
     if page > 0:
@@ -395,7 +398,7 @@ def _opened(key: str) -> Any:
             key,
             title=notice.title,
             sections=notice.sections,
-            closes=when(notice.closes_at, zone),
+            **datefmt.phrases(notice.closes_at, language, zone),
         )
         markup = InlineKeyboardMarkup(
             [

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot import limits
+from bot import datefmt, limits
 from bot.config import Language
 from bot.engine import DeliveryEngine, Rendered
 from bot.i18n import Html, Texts, escape
@@ -364,7 +364,7 @@ def draft(r: Reader, outcome: drafts.DraftOutcome) -> tuple[Html, InlineKeyboard
                     "postulates.open-call",
                     sector=names.get(call.team_id, ""),
                     title=call.title,
-                    deadline=r.when(call.deadline),
+                    **datefmt.phrases(call.deadline, r.language, r.zone),
                 )
             )
         rows += [
