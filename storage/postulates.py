@@ -93,6 +93,8 @@ class Prompt(Row):
     postulate_id: int | None
     team_id: int | None
     created_at: datetime
+    note: str | None = None
+    message_id: int | None = None
 
 
 class Call(Row):
@@ -545,7 +547,7 @@ class Postulates(Repository):
                VALUES (?, ?, ?, ?, ?)
                ON CONFLICT (user_id) DO UPDATE SET action = excluded.action,
                    postulate_id = excluded.postulate_id, team_id = excluded.team_id,
-                   created_at = excluded.created_at""",
+                   created_at = excluded.created_at, note = NULL, message_id = NULL""",
             (user_id, action, postulate_id, team_id, db_time(now)),
         )
 
@@ -553,6 +555,16 @@ class Postulates(Repository):
         """Stop waiting for the user's text; return whether a prompt existed."""
         cursor = self._conn.execute("DELETE FROM postulate_prompts WHERE user_id = ?", (user_id,))
         return cursor.rowcount > 0
+
+    def update_prompt(
+        self, user_id: int, *, note: str | None = None, message_id: int | None = None
+    ) -> None:
+        """Keep the typed text waiting for confirmation and the prompt's message."""
+        self._conn.execute(
+            """UPDATE postulate_prompts SET note = coalesce(?, note),
+                   message_id = coalesce(?, message_id) WHERE user_id = ?""",
+            (note, message_id, user_id),
+        )
 
     def add_call(
         self,

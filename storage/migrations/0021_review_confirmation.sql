@@ -1,0 +1,5 @@
+-- A review action is confirmed before it reaches the author: the typed reason waits in the
+-- prompt until "Confirm", and the prompt's message is remembered so its keyboard can be
+-- removed once the next step is shown (no old button stays live).
+ALTER TABLE postulate_prompts ADD COLUMN note TEXT CHECK (note IS NULL OR length(note) <= 4000);
+ALTER TABLE postulate_prompts ADD COLUMN message_id INTEGER;
