@@ -45,6 +45,8 @@ from handlers.common import (
     text,
 )
 from handlers.review import reader
+from handlers.views import postulate_buttons as buttons
+from handlers.views import postulate_cards as cards
 from handlers.views import postulates as views
 
 # After the gatekeeper (-100), before every feature (group 0).
@@ -153,19 +155,19 @@ async def new_postulate(update: Update, context: Ctx) -> None:
 
 def _event(data: object) -> DraftEvent | None:
     """The draft event a draft button stands for."""
-    if (call := views.SubmitToCall.parse(data)) is not None:
+    if (call := buttons.SubmitToCall.parse(data)) is not None:
         return DraftEvent(name="start", slug=call.slug)
-    if (sector := views.PickSector.parse(data)) is not None:
+    if (sector := buttons.PickSector.parse(data)) is not None:
         return DraftEvent(name="sector", number=sector.team_id)
-    if (similar := views.SupportSimilar.parse(data)) is not None:
+    if (similar := buttons.SupportSimilar.parse(data)) is not None:
         return DraftEvent(name="support", number=similar.postulate_id)
-    if (submit := views.Submit.parse(data)) is not None:
+    if (submit := buttons.Submit.parse(data)) is not None:
         return DraftEvent(name="submit", number=submit.draft_id)
-    if (behalf := views.OnBehalf.parse(data)) is not None:
+    if (behalf := buttons.OnBehalf.parse(data)) is not None:
         return DraftEvent(name="behalf", kind=behalf.who)
-    if (edit := views.EditField.parse(data)) is not None:
+    if (edit := buttons.EditField.parse(data)) is not None:
         return DraftEvent(name="edit", kind=edit.field)
-    if (step := views.DraftStep.parse(data)) is not None:
+    if (step := buttons.DraftStep.parse(data)) is not None:
         return DraftEvent(name=step.step)
     return None
 
@@ -191,11 +193,11 @@ async def my_postulates(update: Update, context: Ctx) -> None:
     if not is_consented(context):
         await reply(update, text(context, "error.consent-required"))
         return
-    cards = await reviews.my_postulates(context.deps.db, require_actor(context).user_id)
-    if not cards:
+    mine = await reviews.my_postulates(context.deps.db, require_actor(context).user_id)
+    if not mine:
         await reply(update, text(context, "postulates.mine-empty"))
         return
-    await reply(update, *views.mine(reader(context), cards))
+    await reply(update, *cards.mine(reader(context), mine))
 
 
 async def support_command(update: Update, context: Ctx) -> None:
@@ -216,13 +218,13 @@ async def support_command(update: Update, context: Ctx) -> None:
     except DomainError as error:
         await refuse(update, context, error)
         return
-    await reply(update, views.supported(reader(context), postulate))
+    await reply(update, cards.supported(reader(context), postulate))
 
 
 async def on_support_button(update: Update, context: Ctx) -> None:
     """The support button on a postulate's card: co-sign it, the button goes."""
     query = require_query(update)
-    press = views.SupportCard.parse(query.data)
+    press = buttons.SupportCard.parse(query.data)
     actor = require_actor(context)
     deps = context.deps
     try:
@@ -237,7 +239,7 @@ async def on_support_button(update: Update, context: Ctx) -> None:
     except DomainError as error:
         await refuse(update, context, error)
         return
-    await query.answer(as_alert(views.supported(reader(context), postulate)), show_alert=True)
+    await query.answer(as_alert(cards.supported(reader(context), postulate)), show_alert=True)
     await query.edit_message_reply_markup(reply_markup=None)
 
 
@@ -250,7 +252,7 @@ async def browse(update: Update, context: Ctx) -> None:
     if not found:
         await reply(update, text(context, "postulates.browse-empty"))
         return
-    await reply(update, *views.browsed(reader(context), found))
+    await reply(update, *cards.browsed(reader(context), found))
 
 
 def parse_deadline(value: str, context: Ctx) -> tuple[datetime, str] | None:
@@ -308,7 +310,7 @@ def register(app: App) -> None:
     app.add_handler(CommandHandler("postulates", browse, PRIVATE))
     app.add_handler(CommandHandler("support", support_command, PRIVATE))
     app.add_handler(CommandHandler("call", call_command, PRIVATE))
-    for button in views.DRAFT_BUTTONS:
+    for button in buttons.DRAFT_BUTTONS:
         app.add_handler(PersonalButton(on_draft_button, pattern=button.pattern()))
-    app.add_handler(PersonalButton(on_support_button, pattern=views.SupportCard.pattern()))
+    app.add_handler(PersonalButton(on_support_button, pattern=buttons.SupportCard.pattern()))
     review.register(app)

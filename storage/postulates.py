@@ -337,6 +337,7 @@ class Postulates(Repository):
         team_ids: list[int] | None = None,
         states: list[str] | None = None,
         author_id: int | None = None,
+        not_author_id: int | None = None,
         since: datetime | None = None,
         until: datetime | None = None,
         limit: int | None = None,
@@ -353,6 +354,10 @@ class Postulates(Repository):
         if author_id is not None:
             where.append("p.author_id = ?")
             params.append(author_id)
+        if not_author_id is not None:
+            # An anonymised author (NULL) is nobody's own postulate.
+            where.append("p.author_id IS NOT ?")
+            params.append(not_author_id)
         if since is not None:
             where.append("p.created_at >= ?")
             params.append(db_time(since))

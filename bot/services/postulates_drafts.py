@@ -26,7 +26,6 @@ from bot.services.postulates import (
     alert_moderators,
     check_length,
     clean,
-    notify_author,
     require_consent,
     sector_team,
     support,
@@ -248,7 +247,8 @@ def _submit(
         now=now,
     )
     unit.postulates.delete_draft(draft.id)
-    notify_author(unit, postulate, now, "submitted")
+    # The author's confirmation is the answer to their press (with the reference): a notice
+    # on top of it would say "submitted" a second time a few seconds later.
     alert_moderators(unit, postulate, postulate.team_id, now, "new")
     return DraftOutcome(draft=None, submitted=postulate)
 

@@ -17,13 +17,19 @@ from bot.services.postulates import (
     DECISION_QUEUE,
     LIVE,
     NOTE_LIMITS,
+    QUESTION_LIMITS,
+    REASON_LIMITS,
     REVIEW_QUEUE,
     InvalidInput,
+    ModeratorAlert,
+    StatusNotice,
     WrongState,
     alert_moderators,
     check_length,
     notify_author,
     sector_team,
+    status_notice,
+    team_of,
 )
 from storage.database import Database
 from storage.models import Team
@@ -33,7 +39,7 @@ from storage.unit import Unit
 # --- review state machine -----------------------------------------------------------------
 
 Action = Literal[
-    "open",
+    "take",
     "forward",
     "reject",
     "ask",
@@ -48,7 +54,8 @@ Role = Literal["moderator", "admin", "author"]
 
 # action -> (states it applies to, state it leads to (None: unchanged), who may do it, note)
 TRANSITIONS: dict[str, tuple[frozenset[str], str | None, Role, bool]] = {
-    "open": (frozenset({"submitted"}), "in_review", "moderator", False),
+    # Opening a card changes nothing; taking it into review is the moderator's explicit act.
+    "take": (frozenset({"submitted"}), "in_review", "moderator", False),
     "forward": (frozenset({"submitted", "in_review"}), "forwarded", "moderator", False),
     "reject": (
         frozenset({"submitted", "in_review", "clarification"}),
@@ -75,6 +82,18 @@ TRANSITIONS: dict[str, tuple[frozenset[str], str | None, Role, bool]] = {
     ),
 }
 PROMPTED: frozenset[str] = frozenset({"reject", "ask", "duplicate", "adopt", "not_adopt", "answer"})
+# Actions the author hears of (or that cannot be undone) are shown and confirmed first.
+CONFIRMED: frozenset[str] = frozenset(
+    {"forward", "reject", "ask", "duplicate", "adopt", "not_adopt", "withdraw"}
+)
+# The typed text's limits and the name its error messages use.
+NOTE_RULES: dict[str, tuple[tuple[int, int], str]] = {
+    "reject": (REASON_LIMITS, "reason"),
+    "adopt": (REASON_LIMITS, "reason"),
+    "not_adopt": (REASON_LIMITS, "reason"),
+    "ask": (QUESTION_LIMITS, "question"),
+    "answer": (NOTE_LIMITS, "note"),
+}
 
 
 def may(unit: Unit, user_id: int, action: str, postulate: Postulate) -> bool:
@@ -113,15 +132,10 @@ def _transition(
 ) -> Postulate:
     postulate = _allowed(unit, user_id, action, postulate_id)
     _, to_state, _, needs_note = TRANSITIONS[action]
-    if needs_note:
-        note = check_length(note or "", NOTE_LIMITS, "note")
     duplicate_of: Postulate | None = None
     team_id: int | None = None
-    if action == "duplicate":
-        assert note is not None
-        duplicate_of = unit.postulates.get_postulate_by_reference(note.strip())
-        if duplicate_of is None or duplicate_of.id == postulate.id:
-            raise InvalidInput("postulates.error-reference", reference=note)
+    if needs_note:
+        note, duplicate_of = _checked_note(unit, action, note or "", postulate)
     if action == "move":
         team = sector_team(unit, target)
         if team.id == postulate.team_id:
@@ -176,6 +190,19 @@ def _transition(
     if action == "move" and team_id is not None:
         alert_moderators(unit, changed, team_id, now, "moved", user_id)
     return changed
+
+
+def _checked_note(
+    unit: Unit, action: str, note: str, postulate: Postulate
+) -> tuple[str, Postulate | None]:
+    """The typed text cleaned and within its action's limits (a duplicate: a known reference)."""
+    if action == "duplicate":
+        original = unit.postulates.get_postulate_by_reference(note.strip())
+        if original is None or original.id == postulate.id:
+            raise InvalidInput("postulates.error-reference", reference=note)
+        return original.reference, original
+    limits, name = NOTE_RULES[action]
+    return check_length(note, limits, name), None
 
 
 async def act(
@@ -248,51 +275,17 @@ def _card(unit: Unit, user_id: int, postulate: Postulate) -> Card:
         team=team,
         history=tuple(unit.postulates.list_history(postulate.id)),
         supports=tuple(unit.postulates.list_supports(postulate.id)),
-        actions=tuple(a for a in TRANSITIONS if a != "open" and may(unit, user_id, a, postulate)),
+        actions=tuple(a for a in TRANSITIONS if may(unit, user_id, a, postulate)),
         duplicate_reference=duplicate.reference if duplicate is not None else None,
         sectors=tuple(t for t in unit.teams.list_teams("sector") if t.id != postulate.team_id),
         can_support=_may_support(unit, user_id, postulate),
     )
 
 
-def _open(unit: Unit, user_id: int, postulate_id: int, now: datetime) -> Card:
-    postulate = unit.postulates.get_postulate(postulate_id)
-    if postulate is None:
-        raise StaleButton()
-    if may(unit, user_id, "open", postulate):
-        postulate = _transition(unit, user_id, "open", postulate_id, now)
-    elif not _can_see(unit, user_id, postulate):
-        raise NotAllowed()
-    return _card(unit, user_id, postulate)
-
-
 def _can_see(unit: Unit, user_id: int, postulate: Postulate) -> bool:
     if postulate.author_id == user_id or unit.roles.is_admin(user_id):
         return True
     return postulate.team_id in unit.roles.list_moderated_team_ids(user_id)
-
-
-async def open_card(db: Database, user_id: int, postulate_id: int, now: datetime) -> Card:
-    """Show a postulate; a reviewer's first look moves it from submitted to in review."""
-    return await db.run(_open, user_id, postulate_id, now)
-
-
-def _peek(unit: Unit, user_id: int, postulate_id: int) -> Card:
-    postulate = unit.postulates.get_postulate(postulate_id)
-    if postulate is None:
-        raise StaleButton()
-    if may(unit, user_id, "open", postulate):
-        # Opening allows the same actions in both states; only the state shown changes.
-        opened = postulate.model_copy(update={"state": TRANSITIONS["open"][1]})
-        return _card(unit, user_id, postulate).model_copy(update={"postulate": opened})
-    if not _can_see(unit, user_id, postulate):
-        raise NotAllowed()
-    return _card(unit, user_id, postulate)
-
-
-async def peek_card(db: Database, user_id: int, postulate_id: int) -> Card:
-    """The card `open_card` would show, changing nothing: send it first, then open_card."""
-    return await db.run(_peek, user_id, postulate_id)
 
 
 class Queue(BaseModel):
@@ -311,9 +304,16 @@ def _queue(unit: Unit, user_id: int, limit: int) -> Queue:
     admin = unit.roles.is_admin(user_id)
     sectors = [t.id for t in unit.teams.list_teams("sector")]
     mine = sectors if admin else sorted(unit.roles.list_moderated_team_ids(user_id))
-    review = unit.postulates.list_postulates(team_ids=mine, states=list(REVIEW_QUEUE), limit=limit)
+    # Nobody reviews their own postulate, so it is not in their list either.
+    review = unit.postulates.list_postulates(
+        team_ids=mine, states=list(REVIEW_QUEUE), limit=limit, not_author_id=user_id
+    )
     decisions = (
-        unit.postulates.list_postulates(states=list(DECISION_QUEUE), limit=limit) if admin else []
+        unit.postulates.list_postulates(
+            states=list(DECISION_QUEUE), limit=limit, not_author_id=user_id
+        )
+        if admin
+        else []
     )
     return Queue(
         review=tuple(review),
@@ -342,16 +342,17 @@ async def my_postulates(db: Database, user_id: int) -> list[Card]:
 async def card(db: Database, user_id: int, postulate_id: int) -> Card:
     """Show one postulate to someone allowed to see it."""
 
-    def view(unit: Unit) -> Card:
-        postulate = unit.postulates.get_postulate(postulate_id)
-        if postulate is None:
-            raise StaleButton()
-        # Live postulates are public to members (so organisations can co-sign them).
-        if postulate.state not in LIVE and not _can_see(unit, user_id, postulate):
-            raise NotAllowed()
-        return _card(unit, user_id, postulate)
+    return await db.run(_view, user_id, postulate_id)
 
-    return await db.run(view)
+
+def _view(unit: Unit, user_id: int, postulate_id: int) -> Card:
+    postulate = unit.postulates.get_postulate(postulate_id)
+    if postulate is None:
+        raise StaleButton()
+    # Live postulates are public to members (so organisations can co-sign them).
+    if postulate.state not in LIVE and not _can_see(unit, user_id, postulate):
+        raise NotAllowed()
+    return _card(unit, user_id, postulate)
 
 
 def _browse(unit: Unit, user_id: int, limit: int) -> list[Postulate]:
@@ -370,3 +371,142 @@ async def browse(db: Database, user_id: int, limit: int = 20) -> list[Postulate]
 async def drop_prompt(db: Database, user_id: int) -> None:
     """Stop waiting for the user's text (the action it was for is no longer possible)."""
     await db.run(lambda unit: unit.postulates.delete_prompt(user_id))
+
+
+# --- confirmation: what the author will get, shown before it is sent ---------------------
+
+
+class Pending(BaseModel):
+    """An action about to be taken: the notice the author (or, for a withdrawal, the
+    reviewers) will get, shown to the actor with Confirm and Back."""
+
+    model_config = ConfigDict(frozen=True)
+
+    action: str
+    postulate: Postulate
+    notice: StatusNotice | None = None
+    alert: ModeratorAlert | None = None
+
+
+def _pending(
+    unit: Unit, action: str, postulate: Postulate, note: str | None, now: datetime
+) -> Pending:
+    to_state = TRANSITIONS[action][1] or postulate.state
+    after = postulate.model_copy(update={"state": to_state, "updated_at": now})
+    if action == "withdraw":
+        alert = ModeratorAlert(
+            event="withdrawn",
+            postulate_id=after.id,
+            reference=after.reference,
+            title=after.title,
+            team=team_of(unit, after.team_id),
+        )
+        return Pending(action=action, postulate=postulate, alert=alert)
+    shown = note if action != "duplicate" else None
+    notice = status_notice(unit, after, action, shown)
+    return Pending(action=action, postulate=postulate, notice=notice)
+
+
+def _ask_confirmation(
+    unit: Unit, user_id: int, action: str, postulate_id: int, now: datetime
+) -> Pending:
+    if action not in CONFIRMED or action in PROMPTED:
+        raise StaleButton()
+    postulate = _allowed(unit, user_id, action, postulate_id)
+    return _pending(unit, action, postulate, None, now)
+
+
+async def ask_confirmation(
+    db: Database, user_id: int, action: Action, postulate_id: int, now: datetime
+) -> Pending:
+    """What an action without a text (forward, withdraw) will send; nothing changes yet."""
+    return await db.run(_ask_confirmation, user_id, action, postulate_id, now)
+
+
+def _stage(unit: Unit, user_id: int, text: str, now: datetime) -> Pending | Postulate:
+    prompt = unit.postulates.get_prompt(user_id)
+    if prompt is None or prompt.postulate_id is None:
+        raise StaleButton()
+    postulate = _allowed(unit, user_id, prompt.action, prompt.postulate_id)
+    note, _ = _checked_note(unit, prompt.action, text, postulate)
+    if prompt.action not in CONFIRMED:
+        return _transition(unit, user_id, prompt.action, postulate.id, now, note)
+    unit.postulates.update_prompt(user_id, note=note)
+    return _pending(unit, prompt.action, postulate, note, now)
+
+
+async def stage(db: Database, user_id: int, text: str, now: datetime) -> Pending | Postulate:
+    """The text a prompt waited for: checked, then kept for confirmation (or, for the
+    author's answer, taken at once: the changed postulate)."""
+    return await db.run(_stage, user_id, text, now)
+
+
+def _confirm(unit: Unit, user_id: int, action: str, postulate_id: int, now: datetime) -> Card:
+    if action not in CONFIRMED:
+        raise StaleButton()
+    note: str | None = None
+    if action in PROMPTED:
+        prompt = unit.postulates.get_prompt(user_id)
+        # Only the confirmation of the text typed last is live; older ones are stale.
+        if (
+            prompt is None
+            or prompt.action != action
+            or prompt.postulate_id != postulate_id
+            or prompt.note is None
+        ):
+            raise StaleButton()
+        note = prompt.note
+    changed = _transition(unit, user_id, action, postulate_id, now, note)
+    return _card(unit, user_id, changed)
+
+
+async def confirm(
+    db: Database, user_id: int, action: Action, postulate_id: int, now: datetime
+) -> Card:
+    """Take the confirmed action; return the card as it stands afterwards."""
+    return await db.run(_confirm, user_id, action, postulate_id, now)
+
+
+def _back(unit: Unit, user_id: int, postulate_id: int) -> Card:
+    prompt = unit.postulates.get_prompt(user_id)
+    if prompt is not None and prompt.postulate_id == postulate_id:
+        unit.postulates.delete_prompt(user_id)
+    return _view(unit, user_id, postulate_id)
+
+
+async def back(db: Database, user_id: int, postulate_id: int) -> Card:
+    """Give up the action under way (nothing is sent); return the card unchanged."""
+    return await db.run(_back, user_id, postulate_id)
+
+
+def _take(unit: Unit, user_id: int, postulate_id: int, now: datetime) -> Card:
+    changed = _transition(unit, user_id, "take", postulate_id, now)
+    return _card(unit, user_id, changed)
+
+
+async def take(db: Database, user_id: int, postulate_id: int, now: datetime) -> Card:
+    """Take a submitted postulate into review (the author is told); return its card."""
+    return await db.run(_take, user_id, postulate_id, now)
+
+
+def _moved(unit: Unit, user_id: int, postulate_id: int, target: int, now: datetime) -> Card:
+    changed = _transition(unit, user_id, "move", postulate_id, now, target=target)
+    return _card(unit, user_id, changed)
+
+
+async def move(db: Database, user_id: int, postulate_id: int, target: int, now: datetime) -> Card:
+    """Move a postulate to another sector; return its card there."""
+    return await db.run(_moved, user_id, postulate_id, target, now)
+
+
+async def remember_prompt_message(db: Database, user_id: int, message_id: int) -> int | None:
+    """Note the message now asking for the text; return the one asking before (if any)."""
+
+    def change(unit: Unit) -> int | None:
+        prompt = unit.postulates.get_prompt(user_id)
+        if prompt is None:
+            return None
+        unit.postulates.update_prompt(user_id, message_id=message_id)
+        return prompt.message_id
+
+    return await db.run(change)
