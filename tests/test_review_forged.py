@@ -1,4 +1,4 @@
-"""Reviewing postulates by exact data: the permission matrix, forged and out-of-state presses.
+"""Postulate and review buttons by exact data: the permission matrix, forged and stale presses.
 
 Raw presses are the point here: a member or another sector's moderator sees no such button,
 so the only way to try is to forge it; the service must refuse it all the same.
@@ -12,9 +12,17 @@ import pytest
 
 from bot.services import postulates_review as reviews
 from tests.fakes import Call
-from tests.harness import BotDriver, TgUser
+from tests.harness import BotDriver, TgUser, texts_of
 from tests.sql import raw_sql
-from tests.test_postulates_helpers import db_of, make_moderator, postulate_row, submit, team_id
+from tests.test_postulates_helpers import (
+    TITLE,
+    count_postulates,
+    db_of,
+    make_moderator,
+    postulate_row,
+    submit,
+    team_id,
+)
 
 ADMIN = TgUser(id=900, language_code="pl", first_name="Admin")
 MODERATOR = TgUser(id=2001, language_code="pl", first_name="Mod")
@@ -188,3 +196,24 @@ async def test_wrong_state_is_refused_and_decided_cannot_be_withdrawn(
     assert (await postulate_row(bot, reference))["state"] == "adopted"
     calls = await bot.click(MODERATOR, f"rev:rej:{row['id']}")
     assert alerted(calls)
+
+
+async def test_forged_draft_buttons_change_nothing(bot: BotDriver, anna: TgUser) -> None:
+    await bot.onboard(anna)
+    await bot.send(anna, "/postulate")
+    for data in ("pst:sector:999999", "pst:bogus", "pst:submit:999999"):
+        calls = await bot.click(anna, data)
+        assert [c.method for c in calls] == ["answerCallbackQuery"], data
+    assert await count_postulates(bot) == 0
+
+
+async def test_submit_button_of_another_users_draft_reveals_nothing(
+    bot: BotDriver, anna: TgUser, john: TgUser
+) -> None:
+    await bot.onboard(anna)
+    await bot.onboard(john)
+    await submit(bot, anna)
+    row = await postulate_row(bot, "P-2026-0001")
+    calls = await bot.click(john, f"pst:submit:{row['draft_id']}")
+    assert [c.method for c in calls] == ["answerCallbackQuery"]
+    assert TITLE not in texts_of(calls)
