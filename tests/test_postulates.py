@@ -126,7 +126,7 @@ async def test_double_submit_creates_one_postulate(bot: BotDriver, anna: TgUser)
     await bot.press(anna, bot.label(anna, "postulates.button-done"))
     calls = await bot.press(anna, bot.label(anna, "postulates.button-skip"))
     assert "📨 Złóż postulat" in last_buttons(calls)
-    first, again = await bot.double_press(anna, "📨 Złóż postulat")
+    first, _ = await bot.double_press(anna, "📨 Złóż postulat")
     assert "P-2026-0001" in texts_of(first)
     assert await count_postulates(bot) == 1
     # The answer to the press is the author's confirmation: no notice says it again.

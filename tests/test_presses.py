@@ -39,7 +39,6 @@ NOT_CONVERTED_YET = {
     "test_engine.py",
     "test_export.py",
     "test_flows.py",
-    "test_limits_cards.py",
     "test_meetings_dst.py",
     "test_onboarding.py",
     "test_privacy.py",
