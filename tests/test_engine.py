@@ -239,6 +239,6 @@ async def test_a_review_action_reaches_the_author_within_a_second(running: BotDr
     bot = running
     reference = await submit(bot, ANNA)
     row = await postulate_row(bot, reference)
-    await bot.click(MOD, f"rev:open:{row['id']}")
-    elapsed = await _first_copy(bot, ANNA.id, bot.click(MOD, f"rev:fwd:{row['id']}"))
+    await bot.click(MOD, f"rev:fwd:{row['id']}")
+    elapsed = await _first_copy(bot, ANNA.id, bot.click(MOD, f"rev:ok:fwd:{row['id']}"))
     assert elapsed < 1.0
