@@ -90,12 +90,16 @@ async def _run(update: Update, context: Ctx, event: DraftEvent) -> DraftOutcome 
 def _event_of(message: Message) -> DraftEvent:
     if message.text is not None:
         return DraftEvent(name="text", text=message.text)
+    caption = message.caption
     if message.document is not None:
-        return DraftEvent(name="attachment", kind="document", text=message.document.file_id)
+        file_id = message.document.file_id
+        return DraftEvent(name="attachment", kind="document", text=file_id, caption=caption)
     if message.photo:
-        return DraftEvent(name="attachment", kind="photo", text=message.photo[-1].file_id)
+        file_id = message.photo[-1].file_id
+        return DraftEvent(name="attachment", kind="photo", text=file_id, caption=caption)
     if message.voice is not None:
-        return DraftEvent(name="attachment", kind="voice", text=message.voice.file_id)
+        file_id = message.voice.file_id
+        return DraftEvent(name="attachment", kind="voice", text=file_id, caption=caption)
     return DraftEvent(name="unsupported")
 
 

@@ -372,3 +372,31 @@ def test_every_computed_text_key_exists_in_both_languages() -> None:
     for language in ("pl", "en"):
         missing = [key for key in keys if not texts.has(language, key)]
         assert missing == [], language
+
+
+async def test_a_photo_caption_is_refused_not_dropped(bot: BotDriver, anna: TgUser) -> None:
+    await bot.onboard(anna)
+    await bot.send(anna, "/postulate")
+    await bot.press(anna, "Kultura")
+    await bot.send(anna, "Postulat ze zdjęciem")
+    await bot.send(anna, "Zdjęcie pokazuje zaniedbany skwer przy ulicy.")
+    await bot.press(anna, bot.label(anna, "postulates.button-done"))
+    photo = {
+        "message": {
+            "message_id": 78,
+            "date": 0,
+            "chat": {"id": anna.id, "type": "private"},
+            "from": anna.as_dict(),
+            "caption": "Skwer przy Długiej, stan z listopada",
+            "photo": [{"file_id": "BIG", "file_unique_id": "b", "width": 900, "height": 900}],
+        }
+    }
+    calls = await bot.feed(photo)
+    [answer] = [c for c in calls if c.method == "sendMessage"]
+    assert "ma podpis" in answer.text
+    assert bot.label(anna, "postulates.button-skip") in dict(answer.buttons())
+
+    def draft(conn: sqlite3.Connection) -> object:
+        return conn.execute("SELECT attachment_file_id FROM postulate_drafts").fetchone()[0]
+
+    assert await db_of(bot).run(raw_sql(draft)) is None

@@ -64,6 +64,8 @@ class DraftEvent(BaseModel):
     number: int = 0
     kind: str = ""
     slug: str | None = None
+    # An attachment's caption: never dropped silently (the attachment is refused with it).
+    caption: str | None = None
 
 
 class DraftOutcome(BaseModel):
@@ -308,6 +310,8 @@ def _apply(unit: Unit, draft: Draft, event: DraftEvent, settings: Settings, now:
     if name == "done" and step == "content":
         check_length(draft.content or "", CONTENT_LIMITS, "content")
         return _after_field(unit, draft, now)
+    if name == "attachment" and step == "attachment" and event.caption:
+        raise InvalidInput("postulates.error-attachment-caption")
     if name == "attachment" and step == "attachment" and event.kind in ATTACHMENT_TYPES:
         draft = unit.postulates.update_draft(
             draft.id, now, attachment_type=event.kind, attachment_file_id=event.text
