@@ -15,6 +15,7 @@ import re
 from datetime import UTC, datetime
 
 from telegram import Message, Update
+from telegram.error import BadRequest
 from telegram.ext import (
     ApplicationHandlerStop,
     CommandHandler,
@@ -65,9 +66,38 @@ def settings(context: Ctx) -> Settings:
     )
 
 
-async def _show(update: Update, context: Ctx, outcome: DraftOutcome) -> None:
+def _running_content(outcome: DraftOutcome) -> bool:
+    """A part of the content was added: the one running prompt is updated, not repeated."""
+    draft = outcome.draft
+    return (
+        draft is not None
+        and draft.step == "content"
+        and bool(draft.content)
+        and outcome.problem is None
+        and not outcome.resumed
+    )
+
+
+async def _show(
+    update: Update, context: Ctx, outcome: DraftOutcome, previous: int | None = None
+) -> None:
+    """Answer a typed step: update the running prompt in place where Telegram allows it,
+    else one new message (a problem comes with the prompt again), the old buttons removed."""
     body, markup = views.draft(reader(context), outcome)
-    await reply(update, body, markup)
+    deps = context.deps
+    chat = require_actor(context).user_id
+    if outcome.draft is not None and outcome.draft.prompt_message_id is not None:
+        previous = outcome.draft.prompt_message_id
+    if previous is not None and _running_content(outcome):
+        try:
+            await context.bot.edit_message_text(body, chat, previous, reply_markup=markup)
+            return
+        except BadRequest:
+            pass  # deleted or too old to edit: a new prompt below instead
+    sent = await reply(update, body, markup)
+    await review.clear_keyboard(context, previous)
+    if outcome.draft is not None:
+        await drafts.remember_prompt(deps.db, chat, sent.message_id, deps.clock())
 
 
 async def _run(update: Update, context: Ctx, event: DraftEvent) -> DraftOutcome | None:
@@ -135,6 +165,10 @@ async def intercept(update: Update, context: Ctx) -> None:
     if command is not None:
         if command[0] == "cancel" and (caught.draft or caught.prompt):
             await reply(update, text(context, "postulates.cancelled"))
+            if caught.draft is not None:
+                await review.clear_keyboard(context, caught.draft.prompt_message_id)
+            if caught.prompt is not None:
+                await review.clear_keyboard(context, caught.prompt.message_id)
             raise ApplicationHandlerStop
         return
     if caught.prompt is not None:
@@ -143,7 +177,7 @@ async def intercept(update: Update, context: Ctx) -> None:
     if caught.draft is not None:
         outcome = await _run(update, context, _event_of(message))
         if outcome is not None:
-            await _show(update, context, outcome)
+            await _show(update, context, outcome, caught.draft.prompt_message_id)
         raise ApplicationHandlerStop
 
 
@@ -187,9 +221,22 @@ async def on_draft_button(update: Update, context: Ctx) -> None:
     if outcome is None:
         return
     await query.answer()
-    await query.edit_message_reply_markup(reply_markup=None)
     body, markup = views.draft(reader(context), outcome)
-    await context.bot.send_message(require_actor(context).user_id, body, reply_markup=markup)
+    deps = context.deps
+    chat = require_actor(context).user_id
+    edited: Message | bool
+    if buttons.SubmitToCall.parse(query.data) is not None:
+        # The call's announcement stays as it is: the draft starts below it.
+        edited = await context.bot.send_message(chat, body, reply_markup=markup)
+    else:
+        # The pressed message becomes the next step, so no old button stays live.
+        try:
+            edited = await query.edit_message_text(body, reply_markup=markup)
+        except BadRequest:
+            await query.edit_message_reply_markup(reply_markup=None)
+            edited = await context.bot.send_message(chat, body, reply_markup=markup)
+    if outcome.draft is not None and not isinstance(edited, bool):
+        await drafts.remember_prompt(deps.db, chat, edited.message_id, deps.clock())
 
 
 async def my_postulates(update: Update, context: Ctx) -> None:

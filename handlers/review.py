@@ -76,8 +76,8 @@ async def _show_card(update: Update, context: Ctx, card: Card, done: str | None 
     await query.edit_message_text(body, reply_markup=markup)
 
 
-async def _clear_keyboard(context: Ctx, message_id: int | None) -> None:
-    """Remove an earlier step's buttons, so that no old button stays live."""
+async def clear_keyboard(context: Ctx, message_id: int | None) -> None:
+    """Remove an earlier step's buttons (a prompt, a draft's step), so none stays live."""
     if message_id is None:
         return
     # Already without buttons, or deleted by the user: nothing stays live either way.
@@ -249,15 +249,15 @@ async def on_prompt_text(update: Update, context: Ctx, prompt: Prompt) -> None:
         postulate = await reviews.card(deps.db, actor.user_id, prompt.postulate_id)
         body, markup = views.prompt(r, prompt.action, postulate.postulate, problem)
         sent = await reply(update, body, markup)
-        await _clear_keyboard(context, prompt.message_id)
+        await clear_keyboard(context, prompt.message_id)
         await reviews.remember_prompt_message(deps.db, actor.user_id, sent.message_id)
         return
     except DomainError as error:
         await reviews.drop_prompt(deps.db, actor.user_id)
-        await _clear_keyboard(context, prompt.message_id)
+        await clear_keyboard(context, prompt.message_id)
         await refuse(update, context, error)
         return
-    await _clear_keyboard(context, prompt.message_id)
+    await clear_keyboard(context, prompt.message_id)
     if isinstance(staged, reviews.Pending):
         sent = await reply(update, *views.confirmation(r, staged))
         await reviews.remember_prompt_message(deps.db, actor.user_id, sent.message_id)

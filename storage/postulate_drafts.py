@@ -21,6 +21,7 @@ _DRAFT_FIELDS = frozenset(
         "content",
         "attachment_type",
         "attachment_file_id",
+        "prompt_message_id",
     }
 )
 

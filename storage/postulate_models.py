@@ -80,6 +80,7 @@ class Draft(Row):
     attachment_file_id: str | None
     created_at: datetime
     updated_at: datetime
+    prompt_message_id: int | None = None
 
 
 class Prompt(Row):

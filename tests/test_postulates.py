@@ -186,9 +186,10 @@ async def test_bad_input_at_every_step_reasks(bot: BotDriver, anna: TgUser) -> N
     assert "Podgląd" in sent_text(calls)
     calls = await bot.send(anna, "wyślij")
     assert "Wybierz przyciskiem: złóż, popraw albo anuluj" in sent_text(calls)
-    # A button of another step is stale and changes nothing.
-    calls = await bot.press(anna, bot.label(anna, "postulates.button-done"))
-    assert [c.method for c in calls] == ["answerCallbackQuery"]
+    # No button of an earlier step stays live: each step replaced the one before.
+    shown = [label for message in bot.keyboards(anna) for label, _ in message.buttons]
+    assert bot.label(anna, "postulates.button-done") not in shown
+    assert bot.label(anna, "postulates.button-skip") not in shown
     assert await count_postulates(bot) == 0
 
 
@@ -458,3 +459,34 @@ async def test_browse_and_support_from_the_card(bot: BotDriver, anna: TgUser, jo
     assert "👍 Support " + reference not in [label for c in calls for label, _ in c.buttons()]
     calls = await bot.send(anna, "/postulates")
     assert reference not in sent_text(calls)
+
+
+async def test_content_parts_update_one_running_prompt(bot: BotDriver, anna: TgUser) -> None:
+    await bot.onboard(anna)
+    await bot.send(anna, "/postulate")
+    calls = await bot.press(anna, "Kultura")
+    # The sector's message became the title's prompt: no second message, no old buttons.
+    assert [c.method for c in calls if c.method in ("sendMessage", "editMessageText")] == [
+        "editMessageText"
+    ]
+    await bot.send(anna, TITLE)
+    prompts = [
+        k
+        for k in bot.keyboards(anna)
+        if bot.label(anna, "postulates.button-done") in dict(k.buttons)
+    ]
+    [prompt] = prompts
+    for part in ("Pierwsza część treści postulatu.", "Druga część.", "Trzecia część."):
+        calls = await bot.send(anna, part)
+        assert [c.method for c in calls if c.method != "answerCallbackQuery"] == ["editMessageText"]
+        assert calls[-1].message_id == prompt.message_id
+    assert "z 3500" in calls[-1].text
+    # A refused part gets one new message (the error and the prompt), the old one loses its
+    # buttons, so exactly one Done stays on screen.
+    calls = await bot.send(anna, "x" * 3500)
+    [answer] = [c for c in calls if c.method == "sendMessage"]
+    assert "za długa" in answer.text
+    done = bot.label(anna, "postulates.button-done")
+    assert [done in dict(k.buttons) for k in bot.keyboards(anna)].count(True) == 1
+    calls = await bot.press(anna, done)
+    assert "załącznik" in sent_text(calls)

@@ -79,15 +79,20 @@ async def represent(bot: BotDriver, user: TgUser, name: str) -> int:
     return await db_of(bot).run(raw_sql(add))
 
 
+# A step shows in a new message or edits the pressed one in place.
+SHOWN = ("sendMessage", "editMessageText")
+
+
 def last_buttons(calls: list[Call]) -> dict[str, str]:
-    """label -> data of the buttons of the last message sent."""
-    sent = [c for c in calls if c.method == "sendMessage"]
+    """label -> data of the buttons of the last message sent or edited."""
+    sent = [c for c in calls if c.method in SHOWN]
     assert sent, calls
     return dict(sent[-1].buttons())
 
 
 def sent_text(calls: list[Call]) -> str:
-    return "\n".join(c.text for c in calls if c.method == "sendMessage")
+    """What the calls showed: messages sent and messages edited in place."""
+    return "\n".join(c.text for c in calls if c.method in SHOWN)
 
 
 async def count_postulates(bot: BotDriver) -> int:

@@ -422,3 +422,14 @@ def expire_drafts(unit: Unit, now: datetime, idle_hours: int = 24) -> int:
 async def expire_idle_drafts(db: Database, idle_hours: int, now: datetime) -> int:
     """Drop drafts idle too long and tell each author once; return how many."""
     return await db.run(_expire_drafts, idle_hours, now)
+
+
+async def remember_prompt(db: Database, user_id: int, message_id: int, now: datetime) -> None:
+    """Note the message that now asks the draft's step (edited in place, cleared later)."""
+
+    def change(unit: Unit) -> None:
+        draft = unit.postulates.get_draft(user_id)
+        if draft is not None:
+            unit.postulates.update_draft(draft.id, now, prompt_message_id=message_id)
+
+    await db.run(change)
