@@ -20,6 +20,7 @@ from bot import export
 from bot.context import App, Ctx
 from bot.errors import DomainError, NotAllowed, StaleButton
 from bot.i18n import Html
+from bot.services import postulates_confirm as confirmations
 from bot.services import postulates_review as reviews
 from bot.services.postulates import InvalidInput
 from bot.services.postulates_review import Card
@@ -108,24 +109,24 @@ async def on_button(update: Update, context: Ctx) -> None:
             await _send_card(context, card)
             return
         if (take := buttons.Take.parse(data)) is not None:
-            card = await reviews.take(deps.db, me, take.postulate_id, now)
+            card = await confirmations.take(deps.db, me, take.postulate_id, now)
             await _show_card(
                 update, context, card, _done(context, "take", card.postulate.reference)
             )
             return
         if (move := buttons.MoveTo.parse(data)) is not None:
-            card = await reviews.move(deps.db, me, move.postulate_id, move.team_id, now)
+            card = await confirmations.move(deps.db, me, move.postulate_id, move.team_id, now)
             await _show_card(
                 update, context, card, _done(context, "move", card.postulate.reference)
             )
             return
         if (ok := buttons.Confirm.parse(data)) is not None:
-            card = await reviews.confirm(deps.db, me, ok.action, ok.postulate_id, now)
+            card = await confirmations.confirm(deps.db, me, ok.action, ok.postulate_id, now)
             done = _done(context, ok.action, card.postulate.reference)
             await _show_card(update, context, card, done)
             return
         if (back := buttons.Back.parse(data)) is not None:
-            card = await reviews.back(deps.db, me, back.postulate_id)
+            card = await confirmations.back(deps.db, me, back.postulate_id)
             await _show_card(update, context, card)
             return
         if (full := buttons.FullText.parse(data)) is not None:
@@ -163,12 +164,12 @@ async def _start_action(update: Update, context: Ctx, action: reviews.Action, pi
         postulate = await reviews.prepare(deps.db, me, action, pid, deps.clock())
         body, markup = views.prompt(r, action, postulate)
     else:
-        pending = await reviews.ask_confirmation(deps.db, me, action, pid, deps.clock())
+        pending = await confirmations.ask_confirmation(deps.db, me, action, pid, deps.clock())
         body, markup = views.confirmation(r, pending)
     await query.answer()
     message = await query.edit_message_text(body, reply_markup=markup)
     if action in reviews.PROMPTED and not isinstance(message, bool):
-        await reviews.remember_prompt_message(deps.db, me, message.message_id)
+        await confirmations.remember_prompt_message(deps.db, me, message.message_id)
 
 
 async def _send_full_text(context: Ctx, card: Card) -> None:
@@ -226,7 +227,7 @@ async def author_button(update: Update, context: Ctx) -> None:
     await query.edit_message_reply_markup(reply_markup=None)
     body, markup = views.prompt(reader(context), "answer", postulate)
     sent = await context.bot.send_message(actor.user_id, body, reply_markup=markup)
-    await reviews.remember_prompt_message(deps.db, actor.user_id, sent.message_id)
+    await confirmations.remember_prompt_message(deps.db, actor.user_id, sent.message_id)
 
 
 async def on_prompt_text(update: Update, context: Ctx, prompt: Prompt) -> None:
@@ -243,14 +244,14 @@ async def on_prompt_text(update: Update, context: Ctx, prompt: Prompt) -> None:
         await reply(update, text(context, "postulates.error-expected-text"))
         return
     try:
-        staged = await reviews.stage(deps.db, actor.user_id, message.text, deps.clock())
+        staged = await confirmations.stage(deps.db, actor.user_id, message.text, deps.clock())
     except InvalidInput as exc:
         problem = views.input_error(r, exc.key, exc.values)
         postulate = await reviews.card(deps.db, actor.user_id, prompt.postulate_id)
         body, markup = views.prompt(r, prompt.action, postulate.postulate, problem)
         sent = await reply(update, body, markup)
         await clear_keyboard(context, prompt.message_id)
-        await reviews.remember_prompt_message(deps.db, actor.user_id, sent.message_id)
+        await confirmations.remember_prompt_message(deps.db, actor.user_id, sent.message_id)
         return
     except DomainError as error:
         await reviews.drop_prompt(deps.db, actor.user_id)
@@ -258,9 +259,9 @@ async def on_prompt_text(update: Update, context: Ctx, prompt: Prompt) -> None:
         await refuse(update, context, error)
         return
     await clear_keyboard(context, prompt.message_id)
-    if isinstance(staged, reviews.Pending):
+    if isinstance(staged, confirmations.Pending):
         sent = await reply(update, *views.confirmation(r, staged))
-        await reviews.remember_prompt_message(deps.db, actor.user_id, sent.message_id)
+        await confirmations.remember_prompt_message(deps.db, actor.user_id, sent.message_id)
         return
     await reply(update, _done(context, prompt.action, staged.reference))
 

@@ -21,15 +21,11 @@ from bot.services.postulates import (
     REASON_LIMITS,
     REVIEW_QUEUE,
     InvalidInput,
-    ModeratorAlert,
-    StatusNotice,
     WrongState,
     alert_moderators,
     check_length,
     notify_author,
     sector_team,
-    status_notice,
-    team_of,
 )
 from storage.database import Database
 from storage.models import Team
@@ -111,7 +107,7 @@ def may(unit: Unit, user_id: int, action: str, postulate: Postulate) -> bool:
     return admin or postulate.team_id in unit.roles.list_moderated_team_ids(user_id)
 
 
-def _allowed(unit: Unit, user_id: int, action: str, postulate_id: int) -> Postulate:
+def checked_postulate(unit: Unit, user_id: int, action: str, postulate_id: int) -> Postulate:
     postulate = unit.postulates.get_postulate(postulate_id)
     if postulate is None:
         raise StaleButton()
@@ -121,7 +117,7 @@ def _allowed(unit: Unit, user_id: int, action: str, postulate_id: int) -> Postul
     return postulate
 
 
-def _transition(
+def transition(
     unit: Unit,
     user_id: int,
     action: str,
@@ -130,12 +126,12 @@ def _transition(
     note: str | None = None,
     target: int | None = None,
 ) -> Postulate:
-    postulate = _allowed(unit, user_id, action, postulate_id)
+    postulate = checked_postulate(unit, user_id, action, postulate_id)
     _, to_state, _, needs_note = TRANSITIONS[action]
     duplicate_of: Postulate | None = None
     team_id: int | None = None
     if needs_note:
-        note, duplicate_of = _checked_note(unit, action, note or "", postulate)
+        note, duplicate_of = checked_note(unit, action, note or "", postulate)
     if action == "move":
         team = sector_team(unit, target)
         if team.id == postulate.team_id:
@@ -192,7 +188,7 @@ def _transition(
     return changed
 
 
-def _checked_note(
+def checked_note(
     unit: Unit, action: str, note: str, postulate: Postulate
 ) -> tuple[str, Postulate | None]:
     """The typed text cleaned and within its action's limits (a duplicate: a known reference)."""
@@ -216,11 +212,11 @@ async def act(
     target: int | None = None,
 ) -> Postulate:
     """Take a review, decision or author action; the role and state are checked here."""
-    return await db.run(_transition, user_id, action, postulate_id, now, note, target)
+    return await db.run(transition, user_id, action, postulate_id, now, note, target)
 
 
 def _prepare(unit: Unit, user_id: int, action: str, postulate_id: int, now: datetime) -> Postulate:
-    postulate = _allowed(unit, user_id, action, postulate_id)
+    postulate = checked_postulate(unit, user_id, action, postulate_id)
     unit.postulates.set_prompt(user_id, action, now, postulate_id=postulate.id)
     return postulate
 
@@ -264,7 +260,7 @@ def _may_support(unit: Unit, user_id: int, postulate: Postulate) -> bool:
     )
 
 
-def _card(unit: Unit, user_id: int, postulate: Postulate) -> Card:
+def card_of(unit: Unit, user_id: int, postulate: Postulate) -> Card:
     team = unit.teams.get_team(postulate.team_id)
     assert team is not None
     duplicate = (
@@ -331,7 +327,7 @@ async def review_queue(db: Database, user_id: int, limit: int = 20) -> Queue:
 
 def _mine(unit: Unit, user_id: int) -> list[Card]:
     postulates = unit.postulates.list_postulates(author_id=user_id)
-    return [_card(unit, user_id, p) for p in reversed(postulates)]
+    return [card_of(unit, user_id, p) for p in reversed(postulates)]
 
 
 async def my_postulates(db: Database, user_id: int) -> list[Card]:
@@ -342,17 +338,17 @@ async def my_postulates(db: Database, user_id: int) -> list[Card]:
 async def card(db: Database, user_id: int, postulate_id: int) -> Card:
     """Show one postulate to someone allowed to see it."""
 
-    return await db.run(_view, user_id, postulate_id)
+    return await db.run(visible_card, user_id, postulate_id)
 
 
-def _view(unit: Unit, user_id: int, postulate_id: int) -> Card:
+def visible_card(unit: Unit, user_id: int, postulate_id: int) -> Card:
     postulate = unit.postulates.get_postulate(postulate_id)
     if postulate is None:
         raise StaleButton()
     # Live postulates are public to members (so organisations can co-sign them).
     if postulate.state not in LIVE and not _can_see(unit, user_id, postulate):
         raise NotAllowed()
-    return _card(unit, user_id, postulate)
+    return card_of(unit, user_id, postulate)
 
 
 def _browse(unit: Unit, user_id: int, limit: int) -> list[Postulate]:
@@ -371,142 +367,3 @@ async def browse(db: Database, user_id: int, limit: int = 20) -> list[Postulate]
 async def drop_prompt(db: Database, user_id: int) -> None:
     """Stop waiting for the user's text (the action it was for is no longer possible)."""
     await db.run(lambda unit: unit.postulates.delete_prompt(user_id))
-
-
-# --- confirmation: what the author will get, shown before it is sent ---------------------
-
-
-class Pending(BaseModel):
-    """An action about to be taken: the notice the author (or, for a withdrawal, the
-    reviewers) will get, shown to the actor with Confirm and Back."""
-
-    model_config = ConfigDict(frozen=True)
-
-    action: str
-    postulate: Postulate
-    notice: StatusNotice | None = None
-    alert: ModeratorAlert | None = None
-
-
-def _pending(
-    unit: Unit, action: str, postulate: Postulate, note: str | None, now: datetime
-) -> Pending:
-    to_state = TRANSITIONS[action][1] or postulate.state
-    after = postulate.model_copy(update={"state": to_state, "updated_at": now})
-    if action == "withdraw":
-        alert = ModeratorAlert(
-            event="withdrawn",
-            postulate_id=after.id,
-            reference=after.reference,
-            title=after.title,
-            team=team_of(unit, after.team_id),
-        )
-        return Pending(action=action, postulate=postulate, alert=alert)
-    shown = note if action != "duplicate" else None
-    notice = status_notice(unit, after, action, shown)
-    return Pending(action=action, postulate=postulate, notice=notice)
-
-
-def _ask_confirmation(
-    unit: Unit, user_id: int, action: str, postulate_id: int, now: datetime
-) -> Pending:
-    if action not in CONFIRMED or action in PROMPTED:
-        raise StaleButton()
-    postulate = _allowed(unit, user_id, action, postulate_id)
-    return _pending(unit, action, postulate, None, now)
-
-
-async def ask_confirmation(
-    db: Database, user_id: int, action: Action, postulate_id: int, now: datetime
-) -> Pending:
-    """What an action without a text (forward, withdraw) will send; nothing changes yet."""
-    return await db.run(_ask_confirmation, user_id, action, postulate_id, now)
-
-
-def _stage(unit: Unit, user_id: int, text: str, now: datetime) -> Pending | Postulate:
-    prompt = unit.postulates.get_prompt(user_id)
-    if prompt is None or prompt.postulate_id is None:
-        raise StaleButton()
-    postulate = _allowed(unit, user_id, prompt.action, prompt.postulate_id)
-    note, _ = _checked_note(unit, prompt.action, text, postulate)
-    if prompt.action not in CONFIRMED:
-        return _transition(unit, user_id, prompt.action, postulate.id, now, note)
-    unit.postulates.update_prompt(user_id, note=note)
-    return _pending(unit, prompt.action, postulate, note, now)
-
-
-async def stage(db: Database, user_id: int, text: str, now: datetime) -> Pending | Postulate:
-    """The text a prompt waited for: checked, then kept for confirmation (or, for the
-    author's answer, taken at once: the changed postulate)."""
-    return await db.run(_stage, user_id, text, now)
-
-
-def _confirm(unit: Unit, user_id: int, action: str, postulate_id: int, now: datetime) -> Card:
-    if action not in CONFIRMED:
-        raise StaleButton()
-    note: str | None = None
-    if action in PROMPTED:
-        prompt = unit.postulates.get_prompt(user_id)
-        # Only the confirmation of the text typed last is live; older ones are stale.
-        if (
-            prompt is None
-            or prompt.action != action
-            or prompt.postulate_id != postulate_id
-            or prompt.note is None
-        ):
-            raise StaleButton()
-        note = prompt.note
-    changed = _transition(unit, user_id, action, postulate_id, now, note)
-    return _card(unit, user_id, changed)
-
-
-async def confirm(
-    db: Database, user_id: int, action: Action, postulate_id: int, now: datetime
-) -> Card:
-    """Take the confirmed action; return the card as it stands afterwards."""
-    return await db.run(_confirm, user_id, action, postulate_id, now)
-
-
-def _back(unit: Unit, user_id: int, postulate_id: int) -> Card:
-    prompt = unit.postulates.get_prompt(user_id)
-    if prompt is not None and prompt.postulate_id == postulate_id:
-        unit.postulates.delete_prompt(user_id)
-    return _view(unit, user_id, postulate_id)
-
-
-async def back(db: Database, user_id: int, postulate_id: int) -> Card:
-    """Give up the action under way (nothing is sent); return the card unchanged."""
-    return await db.run(_back, user_id, postulate_id)
-
-
-def _take(unit: Unit, user_id: int, postulate_id: int, now: datetime) -> Card:
-    changed = _transition(unit, user_id, "take", postulate_id, now)
-    return _card(unit, user_id, changed)
-
-
-async def take(db: Database, user_id: int, postulate_id: int, now: datetime) -> Card:
-    """Take a submitted postulate into review (the author is told); return its card."""
-    return await db.run(_take, user_id, postulate_id, now)
-
-
-def _moved(unit: Unit, user_id: int, postulate_id: int, target: int, now: datetime) -> Card:
-    changed = _transition(unit, user_id, "move", postulate_id, now, target=target)
-    return _card(unit, user_id, changed)
-
-
-async def move(db: Database, user_id: int, postulate_id: int, target: int, now: datetime) -> Card:
-    """Move a postulate to another sector; return its card there."""
-    return await db.run(_moved, user_id, postulate_id, target, now)
-
-
-async def remember_prompt_message(db: Database, user_id: int, message_id: int) -> int | None:
-    """Note the message now asking for the text; return the one asking before (if any)."""
-
-    def change(unit: Unit) -> int | None:
-        prompt = unit.postulates.get_prompt(user_id)
-        if prompt is None:
-            return None
-        unit.postulates.update_prompt(user_id, message_id=message_id)
-        return prompt.message_id
-
-    return await db.run(change)

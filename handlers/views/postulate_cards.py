@@ -14,6 +14,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from bot import limits
 from bot.config import Language
 from bot.i18n import Html, Texts
+from bot.services import postulates_confirm as confirmations
 from bot.services import postulates_review as reviews
 from handlers.callbacks import Callback
 from handlers.views.postulate_buttons import (
@@ -268,7 +269,7 @@ def move_targets(r: Reader, card: reviews.Card) -> tuple[Html, InlineKeyboardMar
     return body, InlineKeyboardMarkup(rows)
 
 
-def confirmation(r: Reader, pending: reviews.Pending) -> tuple[Html, InlineKeyboardMarkup]:
+def confirmation(r: Reader, pending: confirmations.Pending) -> tuple[Html, InlineKeyboardMarkup]:
     """What the action will send, word for word, with Confirm and Back."""
     p = pending.postulate
     parts = [r.t(f"postulates.confirm-{pending.action}", reference=p.reference, title=p.title)]
