@@ -56,8 +56,8 @@ def _pending(
             team=team_of(unit, after.team_id),
         )
         return Pending(action=action, postulate=postulate, alert=alert)
-    shown = note if action != "duplicate" else None
-    notice = status_notice(unit, after, action, shown)
+    # The same note the transition sends (a duplicate's: the original's reference).
+    notice = status_notice(unit, after, action, note)
     return Pending(action=action, postulate=postulate, notice=notice)
 
 
