@@ -15,6 +15,7 @@ import re
 from datetime import UTC, datetime
 
 from telegram import Message, Update
+from telegram.error import BadRequest
 from telegram.ext import (
     ApplicationHandlerStop,
     CommandHandler,
@@ -46,6 +47,8 @@ from handlers.common import (
     text,
 )
 from handlers.review import reader
+from handlers.views import postulate_buttons as buttons
+from handlers.views import postulate_cards as cards
 from handlers.views import postulates as views
 
 # After the gatekeeper (-100), before every feature (group 0).
@@ -64,9 +67,38 @@ def settings(context: Ctx) -> Settings:
     )
 
 
-async def _show(update: Update, context: Ctx, outcome: DraftOutcome) -> None:
+def _running_content(outcome: DraftOutcome) -> bool:
+    """A part of the content was added: the one running prompt is updated, not repeated."""
+    draft = outcome.draft
+    return (
+        draft is not None
+        and draft.step == "content"
+        and bool(draft.content)
+        and outcome.problem is None
+        and not outcome.resumed
+    )
+
+
+async def _show(
+    update: Update, context: Ctx, outcome: DraftOutcome, previous: int | None = None
+) -> None:
+    """Answer a typed step: update the running prompt in place where Telegram allows it,
+    else one new message (a problem comes with the prompt again), the old buttons removed."""
     body, markup = views.draft(reader(context), outcome)
-    await reply(update, body, markup)
+    deps = context.deps
+    chat = require_actor(context).user_id
+    if outcome.draft is not None and outcome.draft.prompt_message_id is not None:
+        previous = outcome.draft.prompt_message_id
+    if previous is not None and _running_content(outcome):
+        try:
+            await context.bot.edit_message_text(body, chat, previous, reply_markup=markup)
+            return
+        except BadRequest:
+            pass  # deleted or too old to edit: a new prompt below instead
+    sent = await reply(update, body, markup)
+    await review.clear_keyboard(context, previous)
+    if outcome.draft is not None:
+        await drafts.remember_prompt(deps.db, chat, sent.message_id, deps.clock())
 
 
 async def _run(update: Update, context: Ctx, event: DraftEvent) -> DraftOutcome | None:
@@ -89,12 +121,16 @@ async def _run(update: Update, context: Ctx, event: DraftEvent) -> DraftOutcome 
 def _event_of(message: Message) -> DraftEvent:
     if message.text is not None:
         return DraftEvent(name="text", text=message.text)
+    caption = message.caption
     if message.document is not None:
-        return DraftEvent(name="attachment", kind="document", text=message.document.file_id)
+        file_id = message.document.file_id
+        return DraftEvent(name="attachment", kind="document", text=file_id, caption=caption)
     if message.photo:
-        return DraftEvent(name="attachment", kind="photo", text=message.photo[-1].file_id)
+        file_id = message.photo[-1].file_id
+        return DraftEvent(name="attachment", kind="photo", text=file_id, caption=caption)
     if message.voice is not None:
-        return DraftEvent(name="attachment", kind="voice", text=message.voice.file_id)
+        file_id = message.voice.file_id
+        return DraftEvent(name="attachment", kind="voice", text=file_id, caption=caption)
     return DraftEvent(name="unsupported")
 
 
@@ -130,6 +166,10 @@ async def intercept(update: Update, context: Ctx) -> None:
     if command is not None:
         if command[0] == "cancel" and (caught.draft or caught.prompt):
             await reply(update, text(context, "postulates.cancelled"))
+            if caught.draft is not None:
+                await review.clear_keyboard(context, caught.draft.prompt_message_id)
+            if caught.prompt is not None:
+                await review.clear_keyboard(context, caught.prompt.message_id)
             raise ApplicationHandlerStop
         return
     if caught.prompt is not None:
@@ -138,7 +178,7 @@ async def intercept(update: Update, context: Ctx) -> None:
     if caught.draft is not None:
         outcome = await _run(update, context, _event_of(message))
         if outcome is not None:
-            await _show(update, context, outcome)
+            await _show(update, context, outcome, caught.draft.prompt_message_id)
         raise ApplicationHandlerStop
 
 
@@ -154,19 +194,19 @@ async def new_postulate(update: Update, context: Ctx) -> None:
 
 def _event(data: object) -> DraftEvent | None:
     """The draft event a draft button stands for."""
-    if (call := views.SubmitToCall.parse(data)) is not None:
+    if (call := buttons.SubmitToCall.parse(data)) is not None:
         return DraftEvent(name="start", slug=call.slug)
-    if (sector := views.PickSector.parse(data)) is not None:
+    if (sector := buttons.PickSector.parse(data)) is not None:
         return DraftEvent(name="sector", number=sector.team_id)
-    if (similar := views.SupportSimilar.parse(data)) is not None:
+    if (similar := buttons.SupportSimilar.parse(data)) is not None:
         return DraftEvent(name="support", number=similar.postulate_id)
-    if (submit := views.Submit.parse(data)) is not None:
+    if (submit := buttons.Submit.parse(data)) is not None:
         return DraftEvent(name="submit", number=submit.draft_id)
-    if (behalf := views.OnBehalf.parse(data)) is not None:
+    if (behalf := buttons.OnBehalf.parse(data)) is not None:
         return DraftEvent(name="behalf", kind=behalf.who)
-    if (edit := views.EditField.parse(data)) is not None:
+    if (edit := buttons.EditField.parse(data)) is not None:
         return DraftEvent(name="edit", kind=edit.field)
-    if (step := views.DraftStep.parse(data)) is not None:
+    if (step := buttons.DraftStep.parse(data)) is not None:
         return DraftEvent(name=step.step)
     return None
 
@@ -182,9 +222,22 @@ async def on_draft_button(update: Update, context: Ctx) -> None:
     if outcome is None:
         return
     await query.answer()
-    await query.edit_message_reply_markup(reply_markup=None)
     body, markup = views.draft(reader(context), outcome)
-    await context.bot.send_message(require_actor(context).user_id, body, reply_markup=markup)
+    deps = context.deps
+    chat = require_actor(context).user_id
+    edited: Message | bool
+    if buttons.SubmitToCall.parse(query.data) is not None:
+        # The call's announcement stays as it is: the draft starts below it.
+        edited = await context.bot.send_message(chat, body, reply_markup=markup)
+    else:
+        # The pressed message becomes the next step, so no old button stays live.
+        try:
+            edited = await query.edit_message_text(body, reply_markup=markup)
+        except BadRequest:
+            await query.edit_message_reply_markup(reply_markup=None)
+            edited = await context.bot.send_message(chat, body, reply_markup=markup)
+    if outcome.draft is not None and not isinstance(edited, bool):
+        await drafts.remember_prompt(deps.db, chat, edited.message_id, deps.clock())
 
 
 async def my_postulates(update: Update, context: Ctx) -> None:
@@ -192,11 +245,11 @@ async def my_postulates(update: Update, context: Ctx) -> None:
     if not is_consented(context):
         await reply(update, text(context, "error.consent-required"))
         return
-    cards = await reviews.my_postulates(context.deps.db, require_actor(context).user_id)
-    if not cards:
+    mine = await reviews.my_postulates(context.deps.db, require_actor(context).user_id)
+    if not mine:
         await reply(update, text(context, "postulates.mine-empty"))
         return
-    await reply(update, *views.mine(reader(context), cards))
+    await reply(update, *cards.mine(reader(context), mine))
 
 
 async def support_command(update: Update, context: Ctx) -> None:
@@ -217,13 +270,13 @@ async def support_command(update: Update, context: Ctx) -> None:
     except DomainError as error:
         await refuse(update, context, error)
         return
-    await reply(update, views.supported(reader(context), postulate))
+    await reply(update, cards.supported(reader(context), postulate))
 
 
 async def on_support_button(update: Update, context: Ctx) -> None:
     """The support button on a postulate's card: co-sign it, the button goes."""
     query = require_query(update)
-    press = views.SupportCard.parse(query.data)
+    press = buttons.SupportCard.parse(query.data)
     actor = require_actor(context)
     deps = context.deps
     try:
@@ -238,7 +291,7 @@ async def on_support_button(update: Update, context: Ctx) -> None:
     except DomainError as error:
         await refuse(update, context, error)
         return
-    await query.answer(as_alert(views.supported(reader(context), postulate)), show_alert=True)
+    await query.answer(as_alert(cards.supported(reader(context), postulate)), show_alert=True)
     await query.edit_message_reply_markup(reply_markup=None)
 
 
@@ -251,7 +304,7 @@ async def browse(update: Update, context: Ctx) -> None:
     if not found:
         await reply(update, text(context, "postulates.browse-empty"))
         return
-    await reply(update, *views.browsed(reader(context), found))
+    await reply(update, *cards.browsed(reader(context), found))
 
 
 def parse_deadline(value: str, context: Ctx) -> tuple[datetime, str] | None:
@@ -315,7 +368,7 @@ def register(app: App) -> None:
     app.add_handler(CommandHandler("postulates", browse, PRIVATE))
     app.add_handler(CommandHandler("support", support_command, PRIVATE))
     app.add_handler(CommandHandler("call", call_command, PRIVATE))
-    for button in views.DRAFT_BUTTONS:
+    for button in buttons.DRAFT_BUTTONS:
         app.add_handler(PersonalButton(on_draft_button, pattern=button.pattern()))
-    app.add_handler(PersonalButton(on_support_button, pattern=views.SupportCard.pattern()))
+    app.add_handler(PersonalButton(on_support_button, pattern=buttons.SupportCard.pattern()))
     review.register(app)

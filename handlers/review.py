@@ -1,20 +1,26 @@
 """Review of postulates: /review (queue and actions), the decisions, /export, postulate cards.
 
-Every button is typed (handlers/views/postulates.py); the service re-reads the presser's
-roles and the postulate's state in the database, so a forged or stale button changes nothing.
+Opening a card changes nothing; "Take into review" is the moderator's act. Every action the
+author hears of shows the notice first and waits for Confirm (or Back); the pressed message is
+edited to the card as it stands afterwards. Every button is typed
+(handlers/views/postulate_buttons.py); the service re-reads the presser's roles and the
+postulate's state, so a forged or stale button changes nothing.
 """
 
 from __future__ import annotations
 
+import contextlib
 from datetime import UTC, datetime
 
-from telegram import InputFile, Update
+from telegram import InlineKeyboardMarkup, InputFile, Update
+from telegram.error import BadRequest
 from telegram.ext import CommandHandler
 
 from bot import export
 from bot.context import App, Ctx
 from bot.errors import DomainError, NotAllowed, StaleButton
 from bot.i18n import Html
+from bot.services import postulates_confirm as confirmations
 from bot.services import postulates_review as reviews
 from bot.services.postulates import InvalidInput
 from bot.services.postulates_review import Card
@@ -22,7 +28,6 @@ from handlers.common import (
     PRIVATE,
     PersonalButton,
     answer_stale,
-    as_alert,
     is_consented,
     refuse,
     reply,
@@ -30,8 +35,9 @@ from handlers.common import (
     require_query,
     text,
 )
-from handlers.views import postulates as views
-from storage.postulates import Postulate, Prompt
+from handlers.views import postulate_buttons as buttons
+from handlers.views import postulate_cards as views
+from storage.postulates import Prompt
 
 
 def reader(context: Ctx) -> views.Reader:
@@ -50,91 +56,120 @@ async def show_queue(update: Update, context: Ctx) -> None:
     await reply(update, *views.queue(reader(context), queue))
 
 
-async def _send_card(context: Ctx, card: Card) -> None:
+def _card(context: Ctx, card: Card) -> tuple[Html, InlineKeyboardMarkup | None]:
     r = reader(context)
     actor = require_actor(context)
     # The service re-checks the role when hide or show is pressed; this only offers it.
     moderates = actor.is_admin or card.postulate.team_id in actor.moderated_team_ids
-    await context.bot.send_message(
-        actor.user_id,
-        views.card_text(r, card),
-        reply_markup=views.card_markup(r, card, moderates=moderates),
-    )
+    return views.card_text(r, card), views.card_markup(r, card, moderates=moderates)
 
 
-async def _done(update: Update, context: Ctx, action: str, changed: Postulate) -> None:
-    """Wake the engine (the notices leave now) and say what was done in the alert."""
-    context.deps.engine.wake()
-    done = text(context, f"postulates.done-{action}", reference=changed.reference)
-    await require_query(update).answer(as_alert(done))
+async def _send_card(context: Ctx, card: Card) -> None:
+    body, markup = _card(context, card)
+    await context.bot.send_message(require_actor(context).user_id, body, reply_markup=markup)
 
 
-async def _prompt(context: Ctx, action: str, postulate: Postulate) -> None:
-    """Ask for the text the action needs (reason, question, reference, answer, decision)."""
-    await context.bot.send_message(
-        require_actor(context).user_id,
-        text(context, f"postulates.prompt-{action}", reference=postulate.reference),
-    )
+async def _show_card(update: Update, context: Ctx, card: Card, done: str | None = None) -> None:
+    """Edit the pressed message to the card as it stands now; the toast says what was done."""
+    query = require_query(update)
+    await query.answer(done)
+    body, markup = _card(context, card)
+    await query.edit_message_text(body, reply_markup=markup)
+
+
+async def clear_keyboard(context: Ctx, message_id: int | None) -> None:
+    """Remove an earlier step's buttons (a prompt, a draft's step), so none stays live."""
+    if message_id is None:
+        return
+    # Already without buttons, or deleted by the user: nothing stays live either way.
+    with contextlib.suppress(BadRequest):
+        await context.bot.edit_message_reply_markup(
+            require_actor(context).user_id, message_id, reply_markup=None
+        )
+
+
+def _done(context: Ctx, action: str, reference: str) -> str:
+    context.deps.engine.wake()  # its notices leave now, not at the next interval
+    return text(context, f"postulates.done-{action}", reference=reference)
 
 
 async def on_button(update: Update, context: Ctx) -> None:
-    """rev: buttons: open, act at once, or wait for the reason/answer text."""
+    """rev: buttons: open, take, ask to confirm, confirm or go back, or wait for a text."""
     query = require_query(update)
     actor = require_actor(context)
     deps = context.deps
     now = deps.clock()
     data = query.data
+    me = actor.user_id
     try:
-        if (move := views.MoveTo.parse(data)) is not None:
-            changed = await reviews.act(
-                deps.db, actor.user_id, "move", move.postulate_id, now, target=move.team_id
-            )
-            await _done(update, context, "move", changed)
-            return
-        if (opened := views.OpenForReview.parse(data)) is not None:
-            pid = opened.postulate_id
-            # Render, send, then commit: a card that cannot be sent opens nothing.
-            card = await reviews.peek_card(deps.db, actor.user_id, pid)
+        if (opened := buttons.OpenForReview.parse(data)) is not None:
+            # Opening only shows: the state and the author are untouched.
+            card = await reviews.card(deps.db, me, opened.postulate_id)
             await query.answer()
             await _send_card(context, card)
-            await reviews.open_card(deps.db, actor.user_id, pid, now)
             return
-        if (full := views.FullText.parse(data)) is not None:
-            card = await reviews.card(deps.db, actor.user_id, full.postulate_id)
+        if (take := buttons.Take.parse(data)) is not None:
+            card = await confirmations.take(deps.db, me, take.postulate_id, now)
+            await _show_card(
+                update, context, card, _done(context, "take", card.postulate.reference)
+            )
+            return
+        if (move := buttons.MoveTo.parse(data)) is not None:
+            card = await confirmations.move(deps.db, me, move.postulate_id, move.team_id, now)
+            await _show_card(
+                update, context, card, _done(context, "move", card.postulate.reference)
+            )
+            return
+        if (ok := buttons.Confirm.parse(data)) is not None:
+            card = await confirmations.confirm(deps.db, me, ok.action, ok.postulate_id, now)
+            done = _done(context, ok.action, card.postulate.reference)
+            await _show_card(update, context, card, done)
+            return
+        if (back := buttons.Back.parse(data)) is not None:
+            card = await confirmations.back(deps.db, me, back.postulate_id)
+            await _show_card(update, context, card)
+            return
+        if (full := buttons.FullText.parse(data)) is not None:
+            card = await reviews.card(deps.db, me, full.postulate_id)
             await query.answer()
             await _send_full_text(context, card)
             return
-        if (file := views.Attachment.parse(data)) is not None:
-            card = await reviews.card(deps.db, actor.user_id, file.postulate_id)
+        if (file := buttons.Attachment.parse(data)) is not None:
+            card = await reviews.card(deps.db, me, file.postulate_id)
             await query.answer()
             await _send_attachment(context, card)
             return
-        press = views.Review.parse(data)
+        press = buttons.Review.parse(data)
         if press is None:
             raise StaleButton()
-        pid = press.postulate_id
-        if press.action == "forward":
-            changed = await reviews.act(deps.db, actor.user_id, "forward", pid, now)
-            await _done(update, context, "forward", changed)
-            await query.edit_message_reply_markup(reply_markup=None)
-            return
-        if press.action == "move":
-            card = await reviews.card(deps.db, actor.user_id, pid)
-            if "move" not in card.actions:
-                raise NotAllowed()
-            body, markup = views.move_targets(reader(context), card)
-            await query.answer()
-            await context.bot.send_message(actor.user_id, body, reply_markup=markup)
-            return
-        postulate = await reviews.prepare(deps.db, actor.user_id, press.action, pid, now)
+        await _start_action(update, context, press.action, press.postulate_id)
     except StaleButton:
         await answer_stale(update, context)
-        return
     except DomainError as error:
         await refuse(update, context, error)
-        return
+
+
+async def _start_action(update: Update, context: Ctx, action: reviews.Action, pid: int) -> None:
+    """The card becomes the next step: the sectors to move to, the confirmation, or the prompt."""
+    query = require_query(update)
+    deps = context.deps
+    me = require_actor(context).user_id
+    r = reader(context)
+    if action == "move":
+        card = await reviews.card(deps.db, me, pid)
+        if "move" not in card.actions:
+            raise NotAllowed()
+        body, markup = views.move_targets(r, card)
+    elif action in reviews.PROMPTED:
+        postulate = await reviews.prepare(deps.db, me, action, pid, deps.clock())
+        body, markup = views.prompt(r, action, postulate)
+    else:
+        pending = await confirmations.ask_confirmation(deps.db, me, action, pid, deps.clock())
+        body, markup = views.confirmation(r, pending)
     await query.answer()
-    await _prompt(context, press.action, postulate)
+    message = await query.edit_message_text(body, reply_markup=markup)
+    if action in reviews.PROMPTED and not isinstance(message, bool):
+        await confirmations.remember_prompt_message(deps.db, me, message.message_id)
 
 
 async def _send_full_text(context: Ctx, card: Card) -> None:
@@ -162,29 +197,25 @@ async def _send_attachment(context: Ctx, card: Card) -> None:
 
 
 async def author_button(update: Update, context: Ctx) -> None:
-    """The author's buttons: withdraw, answer a question, open the card."""
+    """The author's buttons: withdraw (confirmed first), answer a question, open the card."""
     query = require_query(update)
     actor = require_actor(context)
     deps = context.deps
-    now = deps.clock()
     data = query.data
     try:
-        if (opened := views.OpenCard.parse(data)) is not None:
+        if (opened := buttons.OpenCard.parse(data)) is not None:
             card = await reviews.card(deps.db, actor.user_id, opened.postulate_id)
             await query.answer()
             await _send_card(context, card)
             return
-        if (withdraw := views.Withdraw.parse(data)) is not None:
-            pid = withdraw.postulate_id
-            changed = await reviews.act(deps.db, actor.user_id, "withdraw", pid, now)
-            await _done(update, context, "withdraw", changed)
-            await query.edit_message_reply_markup(reply_markup=None)
+        if (withdraw := buttons.Withdraw.parse(data)) is not None:
+            await _start_action(update, context, "withdraw", withdraw.postulate_id)
             return
-        answer = views.AnswerQuestion.parse(data)
+        answer = buttons.AnswerQuestion.parse(data)
         if answer is None:
             raise StaleButton()
         pid = answer.postulate_id
-        postulate = await reviews.prepare(deps.db, actor.user_id, "answer", pid, now)
+        postulate = await reviews.prepare(deps.db, actor.user_id, "answer", pid, deps.clock())
     except StaleButton:
         await answer_stale(update, context)
         return
@@ -192,37 +223,47 @@ async def author_button(update: Update, context: Ctx) -> None:
         await refuse(update, context, error)
         return
     await query.answer()
-    await _prompt(context, "answer", postulate)
+    # The question's notice stays as it is (it is the author's record); the prompt is new.
+    await query.edit_message_reply_markup(reply_markup=None)
+    body, markup = views.prompt(reader(context), "answer", postulate)
+    sent = await context.bot.send_message(actor.user_id, body, reply_markup=markup)
+    await confirmations.remember_prompt_message(deps.db, actor.user_id, sent.message_id)
 
 
 async def on_prompt_text(update: Update, context: Ctx, prompt: Prompt) -> None:
-    """The text a review action waited for: reason, question, reference, answer, decision."""
+    """The text a review action waited for: checked, then shown for confirmation.
+
+    One message answers each text (the refusal with the prompt again, or the confirmation),
+    and the previous one loses its buttons.
+    """
     message = update.effective_message
     actor = require_actor(context)
     deps = context.deps
+    r = reader(context)
     if message is None or not message.text or prompt.postulate_id is None:
         await reply(update, text(context, "postulates.error-expected-text"))
         return
-    action: reviews.Action = prompt.action  # type: ignore[assignment]
     try:
-        changed = await reviews.act(
-            deps.db,
-            actor.user_id,
-            action,
-            prompt.postulate_id,
-            deps.clock(),
-            note=message.text,
-        )
-        deps.engine.wake()  # its notices leave now, not at the next interval
+        staged = await confirmations.stage(deps.db, actor.user_id, message.text, deps.clock())
     except InvalidInput as exc:
-        body = text(context, exc.key, **exc.values)
-        await reply(update, Html(body + "\n\n" + text(context, "postulates.prompt-again")))
+        problem = views.input_error(r, exc.key, exc.values)
+        postulate = await reviews.card(deps.db, actor.user_id, prompt.postulate_id)
+        body, markup = views.prompt(r, prompt.action, postulate.postulate, problem)
+        sent = await reply(update, body, markup)
+        await clear_keyboard(context, prompt.message_id)
+        await confirmations.remember_prompt_message(deps.db, actor.user_id, sent.message_id)
         return
     except DomainError as error:
         await reviews.drop_prompt(deps.db, actor.user_id)
+        await clear_keyboard(context, prompt.message_id)
         await refuse(update, context, error)
         return
-    await reply(update, text(context, f"postulates.done-{action}", reference=changed.reference))
+    await clear_keyboard(context, prompt.message_id)
+    if isinstance(staged, confirmations.Pending):
+        sent = await reply(update, *views.confirmation(r, staged))
+        await confirmations.remember_prompt_message(deps.db, actor.user_id, sent.message_id)
+        return
+    await reply(update, _done(context, prompt.action, staged.reference))
 
 
 def parse_export_args(args: list[str]) -> export.ExportRequest | None:
@@ -286,7 +327,7 @@ def register(app: App) -> None:
     """Install /review, its buttons and /export."""
     app.add_handler(CommandHandler("review", show_queue, PRIVATE))
     app.add_handler(CommandHandler("export", export_command, PRIVATE))
-    for button in views.REVIEW_BUTTONS:
+    for button in buttons.REVIEW_BUTTONS:
         app.add_handler(PersonalButton(on_button, pattern=button.pattern()))
-    for mine in views.AUTHOR_BUTTONS:
+    for mine in buttons.AUTHOR_BUTTONS:
         app.add_handler(PersonalButton(author_button, pattern=mine.pattern()))

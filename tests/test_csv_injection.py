@@ -69,7 +69,8 @@ async def hostile_programme(bot: BotDriver) -> int:
         await bot.send(AUTHORS[(n + 1) % len(AUTHORS)], f"/support {reference}")
         row = await postulate_row(bot, reference)
         await bot.click(MODERATOR, f"rev:rej:{row['id']}")
-        await bot.send(MODERATOR, f"{HOSTILE[n]} powód odrzucenia")
+        await bot.send(MODERATOR, f"{HOSTILE[n]} powód odrzucenia postulatu")
+        await bot.click(MODERATOR, f"rev:ok:rej:{row['id']}")
     meeting = await add_meeting(bot, title=f"{HOSTILE[0]} spotkanie")
     for author in AUTHORS:
         await bot.click(author, f"rsvp:going:{meeting}")

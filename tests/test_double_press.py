@@ -20,7 +20,6 @@ from tests.test_postulates_helpers import (
     db_of,
     last_buttons,
     make_moderator,
-    postulate_row,
     submit,
     team_id,
 )
@@ -83,9 +82,10 @@ async def test_review_decision(bot: BotDriver, anna: TgUser) -> None:
         await bot.onboard(person)
     await make_moderator(bot, MOD, "culture")
     reference = await submit(bot, anna)
-    row = await postulate_row(bot, reference)
-    await bot.click(MOD, f"rev:open:{row['id']}")
-    _, second = await bot.double_press(MOD, label(bot, "postulates.action-forward"))
+    await bot.send(MOD, "/review")
+    await bot.press(MOD, reference)
+    await bot.press(MOD, label(bot, "postulates.action-forward"))
+    _, second = await bot.double_press(MOD, label(bot, "postulates.button-confirm"))
     assert_quiet_repeat(bot, second)
     assert await count(bot, "SELECT count(*) FROM postulate_history WHERE action = 'forward'") == 1
 

@@ -45,6 +45,7 @@ async def scenario(bot: BotDriver, anna: TgUser, john: TgUser) -> tuple[str, str
     await bot.send(john, f"/support {first}")
     row = await postulate_row(bot, first)
     await bot.click(MODERATOR, f"rev:fwd:{row['id']}")
+    await bot.click(MODERATOR, f"rev:ok:fwd:{row['id']}")
     return first, second
 
 

@@ -39,6 +39,19 @@ def note(word: str) -> str:
     return (f"{word} & <b> 🌳 " * 200)[:1999] + "?"
 
 
+async def clarification_round(
+    bot: BotDriver, reviewer: TgUser, author: TgUser, reference: str, question: str
+) -> None:
+    """The reviewer asks from the card in /review and confirms; the author presses Answer."""
+    await bot.send(reviewer, "/review")
+    await bot.press(reviewer, reference)
+    await bot.press(reviewer, bot.label(reviewer, "postulates.action-ask"))
+    await bot.send(reviewer, question)
+    await bot.press(reviewer, bot.label(reviewer, "postulates.button-confirm"))
+    await bot.tick()
+    await bot.press(author, bot.label(author, "postulates.button-answer"))
+
+
 async def long_postulate(bot: BotDriver, anna: TgUser) -> tuple[str, int]:
     """A 3,500-character postulate after two clarification rounds of 2,000 characters each."""
     await cast(bot)
@@ -46,9 +59,7 @@ async def long_postulate(bot: BotDriver, anna: TgUser) -> tuple[str, int]:
     reference = await submit(bot, anna, content=CONTENT)
     pid = int((await postulate_row(bot, reference))["id"])
     for round_ in ("pierwsze", "drugie"):
-        await bot.click(MODERATOR, f"rev:ask:{pid}")
-        await bot.send(MODERATOR, note(f"pytanie {round_}"))
-        await bot.click(anna, f"pst:answer:{pid}")
+        await clarification_round(bot, MODERATOR, anna, reference, note(f"pytanie {round_}"))
         await bot.send(anna, note(f"odpowiedź {round_}"))
         assert (await postulate_row(bot, reference))["state"] == "in_review"
     await bot.tick()
@@ -74,6 +85,11 @@ async def test_long_card_opens_from_review_with_full_text_and_actions(
     assert note("pytanie pierwsze") in body
 
     await bot.press(MODERATOR, "Przekaż zespołowi koordynacyjnemu", exact=False)
+    calls = await bot.press(MODERATOR, "✅ Potwierdź")
+    # The long card comes back in place, shortened to fit, with its new state.
+    [edited] = [c for c in calls if c.method == "editMessageText"]
+    assert limits.html_length(edited.text) <= limits.TEXT_LIMIT
+    assert "przekazany do zespołu koordynacyjnego" in edited.text
     assert (await postulate_row(bot, reference))["state"] == "forwarded"
 
 
@@ -86,6 +102,7 @@ async def test_long_card_opens_from_my_postulates(bot: BotDriver, anna: TgUser) 
     await bot.press(anna, "Pełny tekst", exact=False)
     assert CONTENT in last_upload(bot)
     await bot.press(anna, "Wycofaj postulat", exact=False)
+    await bot.press(anna, "✅ Potwierdź")
     assert (await postulate_row(bot, reference))["state"] == "withdrawn"
 
 
@@ -142,33 +159,38 @@ async def test_every_postulate_view_fits_with_maximal_inputs(
     await bot.onboard(author)
     await bot.onboard(admin)
     await bot.send(admin, "/language")
-    await bot.click(admin, f"lang:set:{language}")
+    await bot.press(admin, bot.label(admin, f"language.{language}"))
     references = [
         await submit(bot, author, title=nasty(150, str(i)), content=nasty(3500)) for i in range(3)
     ]
     pid = int((await postulate_row(bot, references[0]))["id"])
     await add_supports(bot, pid, 40)
     for _ in range(2):
-        await bot.click(admin, f"rev:ask:{pid}")
-        await bot.send(admin, nasty(2000, "?"))
-        await bot.click(author, f"pst:answer:{pid}")
+        await clarification_round(bot, admin, author, references[0], nasty(2000, "?"))
         await bot.send(author, nasty(2000, "!"))
-    await bot.click(admin, f"rev:fwd:{pid}")
+    await bot.send(admin, "/review")
+    await bot.press(admin, references[0])
+    await bot.press(admin, bot.label(admin, "postulates.action-forward"))
+    await bot.press(admin, bot.label(admin, "postulates.button-confirm"))
     await bot.tick()
     bot.api.clear()
 
     await bot.send(admin, "/review")
-    await bot.click(admin, f"rev:open:{pid}")
+    await bot.press(admin, references[0])
     await bot.send(author, "/my_postulates")
-    await bot.click(author, f"pst:card:{pid}")
+    await bot.press(author, references[0])
     await bot.send(admin, "/postulates")
     for view in (admin, author):
         assert any(len(shown.buttons) > 1 for shown in bot.keyboards(view))
-    await bot.click(admin, f"rev:yes:{pid}")
+    await bot.send(admin, "/review")
+    await bot.press(admin, references[0])
+    await bot.press(admin, bot.label(admin, "postulates.action-adopt"))
     await bot.send(admin, nasty(2000, "✓"))
+    await bot.press(admin, bot.label(admin, "postulates.button-confirm"))
     await bot.tick()
-    await bot.click(author, f"pst:card:{pid}")
-    await bot.click(author, f"rev:full:{pid}")
+    await bot.send(author, "/my_postulates")
+    await bot.press(author, references[0])
+    await bot.press(author, bot.label(author, "postulates.action-full"))
     refused = [c for c in bot.api.calls if fakes.telegram_refusal(c.method, c.params)]
     assert not refused, [(c.method, c.text[:80]) for c in refused]
     # Designed to fit: the send-path guard never had to shorten or refuse anything, and no

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import timedelta
 
 from bot.config import Config
 from tests.conftest import start_driver, stop_driver
 from tests.harness import BotDriver, Clock, TgUser, texts_of
-from tests.sql import raw_sql
 from tests.test_postulates_helpers import (
     CONTENT,
     TITLE,
-    button,
+    count_postulates,
     db_of,
     last_buttons,
     postulate_row,
@@ -21,14 +19,6 @@ from tests.test_postulates_helpers import (
     submit,
     team_id,
 )
-
-
-async def count_postulates(bot: BotDriver) -> int:
-    def read(conn: sqlite3.Connection) -> int:
-        value: int = conn.execute("SELECT count(*) FROM postulates").fetchone()[0]
-        return value
-
-    return await db_of(bot).run(raw_sql(read))
 
 
 async def test_full_conversation_on_behalf_of_organisation(bot: BotDriver, anna: TgUser) -> None:
@@ -76,8 +66,8 @@ async def test_full_conversation_on_behalf_of_organisation(bot: BotDriver, anna:
     assert "&amp;" in preview
     assert "dokument" in preview
 
-    calls = await button(bot, anna, "pst:submit:", calls)
-    assert "P-2026-0001" in sent_text(calls)
+    calls = await bot.press(anna, "📨 Złóż postulat")
+    assert "P-2026-0001" in texts_of(calls)
     row = await postulate_row(bot, "P-2026-0001")
     assert row["title"] == TITLE
     assert row["content"] == CONTENT[:40].strip() + "\n" + CONTENT[40:].strip()
@@ -108,8 +98,8 @@ async def test_restart_mid_draft_continues_where_it_was(
         assert "Podgląd postulatu" in sent_text(calls)
         assert "Składający: osoba prywatna" in sent_text(calls)
         assert TITLE in sent_text(calls)
-        calls = await button(second, anna, "pst:submit:", calls)
-        assert "P-2026-0001" in sent_text(calls)
+        calls = await second.press(anna, "📨 Złóż postulat")
+        assert "P-2026-0001" in texts_of(calls)
     finally:
         await stop_driver(second)
 
@@ -136,16 +126,13 @@ async def test_double_submit_creates_one_postulate(bot: BotDriver, anna: TgUser)
     await bot.send(anna, CONTENT)
     await bot.press(anna, bot.label(anna, "postulates.button-done"))
     calls = await bot.press(anna, bot.label(anna, "postulates.button-skip"))
-    data = last_buttons(calls)["📨 Złóż postulat"]
-    first = await bot.click(anna, data)
-    again = await bot.click(anna, data)
-    assert "P-2026-0001" in sent_text(first)
-    assert "P-2026-0001" in sent_text(again)
+    assert "📨 Złóż postulat" in last_buttons(calls)
+    first, _ = await bot.double_press(anna, "📨 Złóż postulat")
+    assert "P-2026-0001" in texts_of(first)
     assert await count_postulates(bot) == 1
-    # The sector's moderators (none here) and the author got one notice each at most.
+    # The answer to the press is the author's confirmation: no notice says it again.
     await bot.tick()
-    notices = [c for c in bot.api.sent("sendMessage") if "został złożony" in c.text]
-    assert len(notices) == 1
+    assert [c for c in bot.api.sent("sendMessage") if "został złożony" in c.text] == []
 
 
 async def test_bad_input_at_every_step_reasks(bot: BotDriver, anna: TgUser) -> None:
@@ -154,8 +141,6 @@ async def test_bad_input_at_every_step_reasks(bot: BotDriver, anna: TgUser) -> N
     calls = await bot.send(anna, "kultura")  # text at the sector step
     assert "Wybierz zespół branżowy przyciskiem" in sent_text(calls)
     assert "Kultura" in last_buttons(calls)
-    calls = await bot.click(anna, "pst:sector:999999")
-    assert "Ten przycisk" in texts_of(calls) or calls[-1].method == "answerCallbackQuery"
     await bot.press(anna, "Kultura")
 
     calls = await bot.send(anna, "abc")
@@ -202,11 +187,10 @@ async def test_bad_input_at_every_step_reasks(bot: BotDriver, anna: TgUser) -> N
     assert "Podgląd" in sent_text(calls)
     calls = await bot.send(anna, "wyślij")
     assert "Wybierz przyciskiem: złóż, popraw albo anuluj" in sent_text(calls)
-    # A button of another step is stale and changes nothing.
-    calls = await bot.press(anna, bot.label(anna, "postulates.button-done"))
-    assert [c.method for c in calls] == ["answerCallbackQuery"]
-    calls = await bot.click(anna, "pst:bogus")
-    assert [c.method for c in calls] == ["answerCallbackQuery"]
+    # No button of an earlier step stays live: each step replaced the one before.
+    shown = [label for message in bot.keyboards(anna) for label, _ in message.buttons]
+    assert bot.label(anna, "postulates.button-done") not in shown
+    assert bot.label(anna, "postulates.button-skip") not in shown
     assert await count_postulates(bot) == 0
 
 
@@ -310,9 +294,8 @@ async def test_similar_postulates_offered_and_supported_instead(
     await represent(bot, anna, "Fundacja A")
     await represent(bot, john, "Stowarzyszenie B")
     reference = await submit(bot, anna)
-    culture = await team_id(bot, "culture")
     await bot.send(john, "/postulate")
-    await bot.click(john, f"pst:sector:{culture}")
+    await bot.press(john, "Culture")
     await bot.press(john, "🏢", exact=False)
     await bot.send(john, "More trees in the centre (zieleni)")
     await bot.send(john, "Nasadzenia drzew przy szkołach, please, more green.")
@@ -320,8 +303,7 @@ async def test_similar_postulates_offered_and_supported_instead(
     calls = await bot.press(john, bot.label(john, "postulates.button-skip"))
     assert "similar postulates" in sent_text(calls)
     assert reference in sent_text(calls)
-    support = last_buttons(calls)[f"👍 Support {reference}"]
-    calls = await bot.click(john, support)
+    calls = await bot.press(john, f"👍 Support {reference}")
     assert "supports: 1" in sent_text(calls)
     assert await count_postulates(bot) == 1
     # John's organisation cannot support twice; Anna cannot support her own.
@@ -384,8 +366,8 @@ async def test_call_notifies_subscribers_and_reminds_48h_before(
     bot: BotDriver, anna: TgUser
 ) -> None:
     await bot.onboard(anna)
-    culture = await team_id(bot, "culture")
-    await bot.click(anna, f"sectors:toggle:{culture}")
+    await bot.send(anna, "/sectors")
+    await bot.press(anna, "▫️ Kultura")
     admin = TgUser(id=900, language_code="pl", first_name="Admin")
     await bot.onboard(admin)
     calls = await bot.send(anna, "/call culture 2026-12-10 Program")
@@ -404,8 +386,8 @@ async def test_call_notifies_subscribers_and_reminds_48h_before(
     bot.clock.advance(hours=13)
     await bot.tick()
     assert [c for c in bot.api.sent("sendMessage") if "Za dwa dni" in c.text]
-    calls = await bot.click(anna, "pst:new:culture")
-    assert "tytuł" in sent_text(calls)
+    calls = await bot.press(anna, "📝 Zgłoś postulat")
+    assert "tytuł" in texts_of(calls)
 
 
 async def test_unrelated_postulate_is_not_offered_as_similar(bot: BotDriver, anna: TgUser) -> None:
@@ -461,35 +443,52 @@ async def test_browse_and_support_from_the_card(bot: BotDriver, anna: TgUser, jo
     await bot.onboard(anna)
     await bot.onboard(john)
     reference = await submit(bot, anna)
-    row = await postulate_row(bot, reference)
     calls = await bot.send(john, "/postulates")
     assert reference in sent_text(calls)
-    calls = await bot.click(john, f"pst:card:{row['id']}")
+    calls = await bot.press(john, reference)
     assert "&lt;b&gt;teraz&lt;/b&gt;" in sent_text(calls)
     assert not [d for c in calls for _, d in c.buttons() if d.startswith("pst:sup:")]
     await represent(bot, john, "Stowarzyszenie B")
-    calls = await bot.click(john, f"pst:card:{row['id']}")
-    assert ("👍 Support " + reference, f"pst:sup:{row['id']}") in [
-        b for c in calls for b in c.buttons()
-    ]
-    calls = await bot.click(john, f"pst:sup:{row['id']}")
+    calls = await bot.press(john, reference)
+    assert "👍 Support " + reference in [label for c in calls for label, _ in c.buttons()]
+    calls = await bot.press(john, "👍 Support " + reference)
     [alert] = [c for c in calls if c.method == "answerCallbackQuery"]
     # An alert is plain text: no tags, the title as typed.
     assert alert.text.startswith(f"👍 You supported {reference}: ")
     assert "supports: 1" in alert.text
-    calls = await bot.click(john, f"pst:sup:{row['id']}")
-    assert "already supports" in texts_of(calls)
+    # The button went with the press; a second card offers it no more.
+    calls = await bot.press(john, reference)
+    assert "👍 Support " + reference not in [label for c in calls for label, _ in c.buttons()]
     calls = await bot.send(anna, "/postulates")
     assert reference not in sent_text(calls)
 
 
-async def test_submit_button_of_another_users_draft_reveals_nothing(
-    bot: BotDriver, anna: TgUser, john: TgUser
-) -> None:
+async def test_content_parts_update_one_running_prompt(bot: BotDriver, anna: TgUser) -> None:
     await bot.onboard(anna)
-    await bot.onboard(john)
-    await submit(bot, anna)
-    row = await postulate_row(bot, "P-2026-0001")
-    calls = await bot.click(john, f"pst:submit:{row['draft_id']}")
-    assert [c.method for c in calls] == ["answerCallbackQuery"]
-    assert TITLE not in texts_of(calls)
+    await bot.send(anna, "/postulate")
+    calls = await bot.press(anna, "Kultura")
+    # The sector's message became the title's prompt: no second message, no old buttons.
+    assert [c.method for c in calls if c.method in ("sendMessage", "editMessageText")] == [
+        "editMessageText"
+    ]
+    await bot.send(anna, TITLE)
+    prompts = [
+        k
+        for k in bot.keyboards(anna)
+        if bot.label(anna, "postulates.button-done") in dict(k.buttons)
+    ]
+    [prompt] = prompts
+    for part in ("Pierwsza część treści postulatu.", "Druga część.", "Trzecia część."):
+        calls = await bot.send(anna, part)
+        assert [c.method for c in calls if c.method != "answerCallbackQuery"] == ["editMessageText"]
+        assert calls[-1].message_id == prompt.message_id
+    assert "z 3500" in calls[-1].text
+    # A refused part gets one new message (the error and the prompt), the old one loses its
+    # buttons, so exactly one Done stays on screen.
+    calls = await bot.send(anna, "x" * 3500)
+    [answer] = [c for c in calls if c.method == "sendMessage"]
+    assert "za długa" in answer.text
+    done = bot.label(anna, "postulates.button-done")
+    assert [done in dict(k.buttons) for k in bot.keyboards(anna)].count(True) == 1
+    calls = await bot.press(anna, done)
+    assert "załącznik" in sent_text(calls)

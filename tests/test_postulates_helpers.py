@@ -79,24 +79,28 @@ async def represent(bot: BotDriver, user: TgUser, name: str) -> int:
     return await db_of(bot).run(raw_sql(add))
 
 
+# A step shows in a new message or edits the pressed one in place.
+SHOWN = ("sendMessage", "editMessageText")
+
+
 def last_buttons(calls: list[Call]) -> dict[str, str]:
-    """label -> data of the buttons of the last message sent."""
-    sent = [c for c in calls if c.method == "sendMessage"]
+    """label -> data of the buttons of the last message sent or edited."""
+    sent = [c for c in calls if c.method in SHOWN]
     assert sent, calls
     return dict(sent[-1].buttons())
 
 
 def sent_text(calls: list[Call]) -> str:
-    return "\n".join(c.text for c in calls if c.method == "sendMessage")
+    """What the calls showed: messages sent and messages edited in place."""
+    return "\n".join(c.text for c in calls if c.method in SHOWN)
 
 
-async def button(bot: BotDriver, user: TgUser, prefix: str, calls: list[Call]) -> list[Call]:
-    """Press the button of the last message whose data starts with `prefix`."""
-    sent = [c for c in calls if c.method == "sendMessage"]
-    for _, data in sent[-1].buttons():
-        if data.startswith(prefix):
-            return await bot.click(user, data)
-    raise AssertionError(f"no button {prefix!r} in {sent[-1].buttons()}")
+async def count_postulates(bot: BotDriver) -> int:
+    def read(conn: sqlite3.Connection) -> int:
+        value: int = conn.execute("SELECT count(*) FROM postulates").fetchone()[0]
+        return value
+
+    return await db_of(bot).run(raw_sql(read))
 
 
 async def submit(

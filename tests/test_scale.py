@@ -9,7 +9,7 @@ from pathlib import Path
 
 from bot.services import postulates as postulates_service
 from bot.services import privacy as privacy_service
-from storage import postulates as postulates_storage
+from storage import postulate_search as postulates_storage
 from storage.database import Database
 from storage.timefmt import db_time
 from storage.unit import Unit

@@ -71,9 +71,11 @@ CAPACITY = 2
 NOTE = "Uzasadnienie decyzji zespołu."
 # Review button codes -> the service's action (dup needs another postulate's reference and
 # mov a second press; both are covered by tests/test_review.py).
-CODES = {"open": "open", "fwd": "forward", "rej": "reject", "ask": "ask", "yes": "adopt",
+CODES = {"take": "take", "fwd": "forward", "rej": "reject", "ask": "ask", "yes": "adopt",
          "no": "not_adopt"}  # fmt: skip
 NEEDS_NOTE = {"rej", "ask", "yes", "no"}
+# Shown with the author's notice first, taken on "Confirm" (`rev:ok:<code>:<id>`).
+CONFIRMED = {"fwd", "rej", "ask", "yes", "no"}
 # Tables that may change on any update: bookkeeping, not data a press could alter.
 NOT_DATA = {"processed_updates", "audit_log", "postulate_drafts", "sqlite_sequence"}
 # Valid-looking callback data; the ids appended are never those of an existing object.
@@ -85,6 +87,9 @@ PREFIXES = (
     "rsvp:csv:",
     "cal:",
     "rev:open:",
+    "rev:take:",
+    "rev:ok:fwd:",
+    "rev:back:",
     "rev:fwd:",
     "rev:rej:",
     "rev:yes:",
@@ -337,6 +342,8 @@ class UpdateStreams(RuleBasedStateMachine):
         self.run(self.bot.click(reviewer, f"rev:{code}:{postulate}"))
         if code in NEEDS_NOTE:
             self.run(self.bot.send(reviewer, NOTE))
+        if code in CONFIRMED:
+            self.run(self.bot.click(reviewer, f"rev:ok:{code}:{postulate}"))
         after, _ = self.state_of(postulate)
         assert after == (target if allowed else before), (code, before, after, allowed)
         SEEN["review changed" if after != before else "review refused"] += 1
@@ -347,7 +354,7 @@ class UpdateStreams(RuleBasedStateMachine):
         """The usual path of a postulate, by whoever may take it (random codes rarely fit)."""
         postulate = self.postulates[index % len(self.postulates)]
         state, author = self.state_of(postulate)
-        code = {"submitted": "open", "in_review": "fwd", "forwarded": "yes",
+        code = {"submitted": "take", "in_review": "fwd", "forwarded": "yes",
                 "clarification": "rej"}.get(state)  # fmt: skip
         if code is None:
             return  # decided

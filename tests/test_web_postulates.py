@@ -107,6 +107,7 @@ async def test_one_postulate_with_its_decisions_and_supporters(
     await bot.press(MODERATOR, ours)
     await bot.press(MODERATOR, "Odrzuć", exact=False)
     await bot.send(MODERATOR, "Poza zakresem programu na ten rok.")
+    await bot.press(MODERATOR, "✅ Potwierdź")
 
     page = await site.get(f"/postulates/{ours}")
     english = await site.get(f"/en/postulates/{ours}")

@@ -24,6 +24,9 @@ from storage.unit import Unit
 TITLE_LIMITS = (5, 150)
 CONTENT_LIMITS = (20, 3500)
 NOTE_LIMITS = (3, 2000)
+# A reason the author reads (rejection, decision) says why: "Nie." is not one.
+REASON_LIMITS = (20, 2000)
+QUESTION_LIMITS = (10, 2000)
 ATTACHMENT_TYPES = ("document", "photo", "voice")
 # Postulates that may still be co-signed or offered as "similar".
 LIVE = ("submitted", "in_review", "clarification", "forwarded", "adopted")
@@ -192,6 +195,21 @@ def team_of(unit: Unit, team_id: int) -> Team:
     return team
 
 
+def status_notice(
+    unit: Unit, postulate: Postulate, event: str, note: str | None = None
+) -> StatusNotice:
+    """The author's notice of what happened to their postulate (as it stands now)."""
+    return StatusNotice(
+        event=event,
+        postulate_id=postulate.id,
+        reference=postulate.reference,
+        title=postulate.title,
+        state=postulate.state,
+        team=team_of(unit, postulate.team_id),
+        note=note or None,
+    )
+
+
 def notify_author(
     unit: Unit, postulate: Postulate, now: datetime, event: str, note: str | None = None
 ) -> None:
@@ -203,15 +221,7 @@ def notify_author(
         kind=STATUS_KIND,
         audience="user",
         audience_id=postulate.author_id,
-        data=StatusNotice(
-            event=event,
-            postulate_id=postulate.id,
-            reference=postulate.reference,
-            title=postulate.title,
-            state=postulate.state,
-            team=team_of(unit, postulate.team_id),
-            note=note or None,
-        ),
+        data=status_notice(unit, postulate, event, note),
         now=now,
         subject=f"postulate:{postulate.id}",
     )

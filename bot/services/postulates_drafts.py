@@ -26,7 +26,6 @@ from bot.services.postulates import (
     alert_moderators,
     check_length,
     clean,
-    notify_author,
     require_consent,
     sector_team,
     support,
@@ -65,6 +64,8 @@ class DraftEvent(BaseModel):
     number: int = 0
     kind: str = ""
     slug: str | None = None
+    # An attachment's caption: never dropped silently (the attachment is refused with it).
+    caption: str | None = None
 
 
 class DraftOutcome(BaseModel):
@@ -248,7 +249,8 @@ def _submit(
         now=now,
     )
     unit.postulates.delete_draft(draft.id)
-    notify_author(unit, postulate, now, "submitted")
+    # The author's confirmation is the answer to their press (with the reference): a notice
+    # on top of it would say "submitted" a second time a few seconds later.
     alert_moderators(unit, postulate, postulate.team_id, now, "new")
     return DraftOutcome(draft=None, submitted=postulate)
 
@@ -308,6 +310,8 @@ def _apply(unit: Unit, draft: Draft, event: DraftEvent, settings: Settings, now:
     if name == "done" and step == "content":
         check_length(draft.content or "", CONTENT_LIMITS, "content")
         return _after_field(unit, draft, now)
+    if name == "attachment" and step == "attachment" and event.caption:
+        raise InvalidInput("postulates.error-attachment-caption")
     if name == "attachment" and step == "attachment" and event.kind in ATTACHMENT_TYPES:
         draft = unit.postulates.update_draft(
             draft.id, now, attachment_type=event.kind, attachment_file_id=event.text
@@ -418,3 +422,14 @@ def expire_drafts(unit: Unit, now: datetime, idle_hours: int = 24) -> int:
 async def expire_idle_drafts(db: Database, idle_hours: int, now: datetime) -> int:
     """Drop drafts idle too long and tell each author once; return how many."""
     return await db.run(_expire_drafts, idle_hours, now)
+
+
+async def remember_prompt(db: Database, user_id: int, message_id: int, now: datetime) -> None:
+    """Note the message that now asks the draft's step (edited in place, cleared later)."""
+
+    def change(unit: Unit) -> None:
+        draft = unit.postulates.get_draft(user_id)
+        if draft is not None:
+            unit.postulates.update_draft(draft.id, now, prompt_message_id=message_id)
+
+    await db.run(change)

@@ -17,6 +17,8 @@ from bot.services.postulates import (
     DECISION_QUEUE,
     LIVE,
     NOTE_LIMITS,
+    QUESTION_LIMITS,
+    REASON_LIMITS,
     REVIEW_QUEUE,
     InvalidInput,
     WrongState,
@@ -33,7 +35,7 @@ from storage.unit import Unit
 # --- review state machine -----------------------------------------------------------------
 
 Action = Literal[
-    "open",
+    "take",
     "forward",
     "reject",
     "ask",
@@ -48,7 +50,8 @@ Role = Literal["moderator", "admin", "author"]
 
 # action -> (states it applies to, state it leads to (None: unchanged), who may do it, note)
 TRANSITIONS: dict[str, tuple[frozenset[str], str | None, Role, bool]] = {
-    "open": (frozenset({"submitted"}), "in_review", "moderator", False),
+    # Opening a card changes nothing; taking it into review is the moderator's explicit act.
+    "take": (frozenset({"submitted"}), "in_review", "moderator", False),
     "forward": (frozenset({"submitted", "in_review"}), "forwarded", "moderator", False),
     "reject": (
         frozenset({"submitted", "in_review", "clarification"}),
@@ -75,6 +78,18 @@ TRANSITIONS: dict[str, tuple[frozenset[str], str | None, Role, bool]] = {
     ),
 }
 PROMPTED: frozenset[str] = frozenset({"reject", "ask", "duplicate", "adopt", "not_adopt", "answer"})
+# Actions the author hears of (or that cannot be undone) are shown and confirmed first.
+CONFIRMED: frozenset[str] = frozenset(
+    {"forward", "reject", "ask", "duplicate", "adopt", "not_adopt", "withdraw"}
+)
+# The typed text's limits and the name its error messages use.
+NOTE_RULES: dict[str, tuple[tuple[int, int], str]] = {
+    "reject": (REASON_LIMITS, "reason"),
+    "adopt": (REASON_LIMITS, "reason"),
+    "not_adopt": (REASON_LIMITS, "reason"),
+    "ask": (QUESTION_LIMITS, "question"),
+    "answer": (NOTE_LIMITS, "note"),
+}
 
 
 def may(unit: Unit, user_id: int, action: str, postulate: Postulate) -> bool:
@@ -92,7 +107,7 @@ def may(unit: Unit, user_id: int, action: str, postulate: Postulate) -> bool:
     return admin or postulate.team_id in unit.roles.list_moderated_team_ids(user_id)
 
 
-def _allowed(unit: Unit, user_id: int, action: str, postulate_id: int) -> Postulate:
+def checked_postulate(unit: Unit, user_id: int, action: str, postulate_id: int) -> Postulate:
     postulate = unit.postulates.get_postulate(postulate_id)
     if postulate is None:
         raise StaleButton()
@@ -102,7 +117,7 @@ def _allowed(unit: Unit, user_id: int, action: str, postulate_id: int) -> Postul
     return postulate
 
 
-def _transition(
+def transition(
     unit: Unit,
     user_id: int,
     action: str,
@@ -111,17 +126,12 @@ def _transition(
     note: str | None = None,
     target: int | None = None,
 ) -> Postulate:
-    postulate = _allowed(unit, user_id, action, postulate_id)
+    postulate = checked_postulate(unit, user_id, action, postulate_id)
     _, to_state, _, needs_note = TRANSITIONS[action]
-    if needs_note:
-        note = check_length(note or "", NOTE_LIMITS, "note")
     duplicate_of: Postulate | None = None
     team_id: int | None = None
-    if action == "duplicate":
-        assert note is not None
-        duplicate_of = unit.postulates.get_postulate_by_reference(note.strip())
-        if duplicate_of is None or duplicate_of.id == postulate.id:
-            raise InvalidInput("postulates.error-reference", reference=note)
+    if needs_note:
+        note, duplicate_of = checked_note(unit, action, note or "", postulate)
     if action == "move":
         team = sector_team(unit, target)
         if team.id == postulate.team_id:
@@ -178,6 +188,19 @@ def _transition(
     return changed
 
 
+def checked_note(
+    unit: Unit, action: str, note: str, postulate: Postulate
+) -> tuple[str, Postulate | None]:
+    """The typed text cleaned and within its action's limits (a duplicate: a known reference)."""
+    if action == "duplicate":
+        original = unit.postulates.get_postulate_by_reference(note.strip())
+        if original is None or original.id == postulate.id:
+            raise InvalidInput("postulates.error-reference", reference=note)
+        return original.reference, original
+    limits, name = NOTE_RULES[action]
+    return check_length(note, limits, name), None
+
+
 async def act(
     db: Database,
     user_id: int,
@@ -189,11 +212,11 @@ async def act(
     target: int | None = None,
 ) -> Postulate:
     """Take a review, decision or author action; the role and state are checked here."""
-    return await db.run(_transition, user_id, action, postulate_id, now, note, target)
+    return await db.run(transition, user_id, action, postulate_id, now, note, target)
 
 
 def _prepare(unit: Unit, user_id: int, action: str, postulate_id: int, now: datetime) -> Postulate:
-    postulate = _allowed(unit, user_id, action, postulate_id)
+    postulate = checked_postulate(unit, user_id, action, postulate_id)
     unit.postulates.set_prompt(user_id, action, now, postulate_id=postulate.id)
     return postulate
 
@@ -237,7 +260,7 @@ def _may_support(unit: Unit, user_id: int, postulate: Postulate) -> bool:
     )
 
 
-def _card(unit: Unit, user_id: int, postulate: Postulate) -> Card:
+def card_of(unit: Unit, user_id: int, postulate: Postulate) -> Card:
     team = unit.teams.get_team(postulate.team_id)
     assert team is not None
     duplicate = (
@@ -248,51 +271,17 @@ def _card(unit: Unit, user_id: int, postulate: Postulate) -> Card:
         team=team,
         history=tuple(unit.postulates.list_history(postulate.id)),
         supports=tuple(unit.postulates.list_supports(postulate.id)),
-        actions=tuple(a for a in TRANSITIONS if a != "open" and may(unit, user_id, a, postulate)),
+        actions=tuple(a for a in TRANSITIONS if may(unit, user_id, a, postulate)),
         duplicate_reference=duplicate.reference if duplicate is not None else None,
         sectors=tuple(t for t in unit.teams.list_teams("sector") if t.id != postulate.team_id),
         can_support=_may_support(unit, user_id, postulate),
     )
 
 
-def _open(unit: Unit, user_id: int, postulate_id: int, now: datetime) -> Card:
-    postulate = unit.postulates.get_postulate(postulate_id)
-    if postulate is None:
-        raise StaleButton()
-    if may(unit, user_id, "open", postulate):
-        postulate = _transition(unit, user_id, "open", postulate_id, now)
-    elif not _can_see(unit, user_id, postulate):
-        raise NotAllowed()
-    return _card(unit, user_id, postulate)
-
-
 def _can_see(unit: Unit, user_id: int, postulate: Postulate) -> bool:
     if postulate.author_id == user_id or unit.roles.is_admin(user_id):
         return True
     return postulate.team_id in unit.roles.list_moderated_team_ids(user_id)
-
-
-async def open_card(db: Database, user_id: int, postulate_id: int, now: datetime) -> Card:
-    """Show a postulate; a reviewer's first look moves it from submitted to in review."""
-    return await db.run(_open, user_id, postulate_id, now)
-
-
-def _peek(unit: Unit, user_id: int, postulate_id: int) -> Card:
-    postulate = unit.postulates.get_postulate(postulate_id)
-    if postulate is None:
-        raise StaleButton()
-    if may(unit, user_id, "open", postulate):
-        # Opening allows the same actions in both states; only the state shown changes.
-        opened = postulate.model_copy(update={"state": TRANSITIONS["open"][1]})
-        return _card(unit, user_id, postulate).model_copy(update={"postulate": opened})
-    if not _can_see(unit, user_id, postulate):
-        raise NotAllowed()
-    return _card(unit, user_id, postulate)
-
-
-async def peek_card(db: Database, user_id: int, postulate_id: int) -> Card:
-    """The card `open_card` would show, changing nothing: send it first, then open_card."""
-    return await db.run(_peek, user_id, postulate_id)
 
 
 class Queue(BaseModel):
@@ -311,9 +300,16 @@ def _queue(unit: Unit, user_id: int, limit: int) -> Queue:
     admin = unit.roles.is_admin(user_id)
     sectors = [t.id for t in unit.teams.list_teams("sector")]
     mine = sectors if admin else sorted(unit.roles.list_moderated_team_ids(user_id))
-    review = unit.postulates.list_postulates(team_ids=mine, states=list(REVIEW_QUEUE), limit=limit)
+    # Nobody reviews their own postulate, so it is not in their list either.
+    review = unit.postulates.list_postulates(
+        team_ids=mine, states=list(REVIEW_QUEUE), limit=limit, not_author_id=user_id
+    )
     decisions = (
-        unit.postulates.list_postulates(states=list(DECISION_QUEUE), limit=limit) if admin else []
+        unit.postulates.list_postulates(
+            states=list(DECISION_QUEUE), limit=limit, not_author_id=user_id
+        )
+        if admin
+        else []
     )
     return Queue(
         review=tuple(review),
@@ -331,7 +327,7 @@ async def review_queue(db: Database, user_id: int, limit: int = 20) -> Queue:
 
 def _mine(unit: Unit, user_id: int) -> list[Card]:
     postulates = unit.postulates.list_postulates(author_id=user_id)
-    return [_card(unit, user_id, p) for p in reversed(postulates)]
+    return [card_of(unit, user_id, p) for p in reversed(postulates)]
 
 
 async def my_postulates(db: Database, user_id: int) -> list[Card]:
@@ -342,16 +338,17 @@ async def my_postulates(db: Database, user_id: int) -> list[Card]:
 async def card(db: Database, user_id: int, postulate_id: int) -> Card:
     """Show one postulate to someone allowed to see it."""
 
-    def view(unit: Unit) -> Card:
-        postulate = unit.postulates.get_postulate(postulate_id)
-        if postulate is None:
-            raise StaleButton()
-        # Live postulates are public to members (so organisations can co-sign them).
-        if postulate.state not in LIVE and not _can_see(unit, user_id, postulate):
-            raise NotAllowed()
-        return _card(unit, user_id, postulate)
+    return await db.run(visible_card, user_id, postulate_id)
 
-    return await db.run(view)
+
+def visible_card(unit: Unit, user_id: int, postulate_id: int) -> Card:
+    postulate = unit.postulates.get_postulate(postulate_id)
+    if postulate is None:
+        raise StaleButton()
+    # Live postulates are public to members (so organisations can co-sign them).
+    if postulate.state not in LIVE and not _can_see(unit, user_id, postulate):
+        raise NotAllowed()
+    return card_of(unit, user_id, postulate)
 
 
 def _browse(unit: Unit, user_id: int, limit: int) -> list[Postulate]:
