@@ -25,13 +25,13 @@ RAW_ALLOWED = {
     "test_audit.py": "forged pages, presses by non-admins",
     "test_schedule.py": "forged list buttons, stale pages, forged moderator buttons",
     "test_rsvp.py": "forged answers, stale cards, a group's copy of an announcement",
+    "test_meetings.py": "forged sector, preview, edit and cancel buttons; replayed ones",
 }
 
 # Not converted yet: these files' normal flows still send raw data (issue 11). The first five
 # are being converted by other branches now; the rest are left for a next step. The list only
 # shrinks (see the second test).
 NOT_CONVERTED_YET = {
-    "test_meetings.py",
     "test_broadcasts.py",
     "test_organisation.py",
     "test_postulates.py",

@@ -195,8 +195,13 @@ def parse_leads(text: str) -> tuple[int, ...]:
     leads = set()
     for item in re.split(r"[,;]", text):
         minutes = _span_minutes(item)
-        if minutes is None or not LEAD_MIN <= minutes <= LEAD_MAX:
+        if minutes is None:
             raise InvalidInput("meetings.bad-reminders", max=LEADS_MAX)
+        # Say which limit was missed, with the item as typed.
+        if minutes < LEAD_MIN:
+            raise InvalidInput("meetings.bad-reminder-short", lead=item.strip())
+        if minutes > LEAD_MAX:
+            raise InvalidInput("meetings.bad-reminder-long", lead=item.strip())
         leads.add(minutes)
     if len(leads) > LEADS_MAX:
         raise InvalidInput("meetings.bad-reminders", max=LEADS_MAX)
