@@ -911,7 +911,7 @@ async def test_edit_form_changes_two_fields_and_sends_one_notice(
     calls = await bot.press(MOD, "💾 Zapisz i powiadom")
     assert "Zapisano zmianę 1 spotkania" in texts_of(calls)
     sent = sent_messages(await bot.dispatch())
-    assert sorted(c.chat_id for c in sent) == sorted([anna.id, john.id])  # ONE notice each
+    assert sorted(c.chat_id or 0 for c in sent) == sorted([anna.id, john.id])  # ONE notice each
     by_chat = {c.chat_id: c.text for c in sent}
     assert "Budżet obywatelski 2027 → Budżet obywatelski 2028" in by_chat[anna.id]
     assert "ul. Józefińska 14, Kraków → Sala 5, ul. Floriańska 3" in by_chat[anna.id]

@@ -19,8 +19,10 @@ from bot.engine import DeliveryEngine, Rendered
 from bot.i18n import Html, Texts, escape
 from bot.services import meetings as service
 from bot.services.rsvp import RsvpCounts
+from bot.services.schedule import MeetingView
 from handlers.callbacks import Callback
 from storage.models import Meeting, Team
+from storage.rsvps import Answer
 
 
 @dataclass(frozen=True)
@@ -147,6 +149,26 @@ def pick_label(meeting: Meeting, language: Language, zone: ZoneInfo) -> str:
     title = meeting.title if len(meeting.title) <= 40 else meeting.title[:39] + "…"
     when = _short_date(meeting.starts_at, language, zone)
     return f"{meeting.id}. {when} {local_time(meeting.starts_at, language, zone)} · {title}"
+
+
+_MINE_KEYS: dict[Answer, str] = {
+    "going": "meetings.card-mine-going",
+    "maybe": "meetings.card-mine-maybe",
+    "not_going": "meetings.card-mine-not-going",
+}
+
+
+def mine_line(view: MeetingView, language: Language, texts: Texts) -> str | None:
+    """The member's own answer as the card says it ("Twoja odpowiedź: …"), the waiting-list
+    position included; None before they answer."""
+    mine = view.mine
+    if mine is None:
+        return None
+    if mine.waiting:
+        if view.waiting_rank is None:
+            return texts.get(language, "meetings.card-mine-waiting-list")
+        return texts.get(language, "meetings.card-mine-waiting", position=view.waiting_rank)
+    return texts.get(language, _MINE_KEYS[mine.answer])
 
 
 def card_keyboard(meeting: Meeting, language: Language, texts: Texts) -> InlineKeyboardMarkup:
