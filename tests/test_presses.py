@@ -41,7 +41,6 @@ NOT_CONVERTED_YET = {
     "test_export.py",
     "test_flows.py",
     "test_limits_cards.py",
-    "test_meetings_dst.py",
     "test_onboarding.py",
     "test_postulates_helpers.py",
     "test_privacy.py",
