@@ -43,11 +43,6 @@ def _description(meeting: Meeting, team: Team | None, language: str, link: str |
     return "\n\n".join(parts)
 
 
-def _sequence(meeting: Meeting) -> int:
-    # RFC 5545 wants SEQUENCE to grow with every revision; seconds since creation do.
-    return max(0, int((meeting.updated_at - meeting.created_at).total_seconds()))
-
-
 def _event(entry: MeetingEntry, language: str, bot_username: str, zone: ZoneInfo) -> Event:
     meeting, team = entry.meeting, entry.team
     link = deep_link(bot_username, meeting.id)
@@ -57,7 +52,7 @@ def _event(entry: MeetingEntry, language: str, bot_username: str, zone: ZoneInfo
     event.add("uid", event_uid(bot_username, meeting.id))
     event.add("dtstamp", meeting.updated_at.astimezone(UTC))
     event.add("last-modified", meeting.updated_at.astimezone(UTC))
-    event.add("sequence", _sequence(meeting))
+    event.add("sequence", meeting.revision)  # RFC 5545: one more per revision
     event.add("summary", meeting.title)
     event.add("dtstart", meeting.starts_at.astimezone(zone))
     event.add("dtend", meeting.ends_at.astimezone(zone))

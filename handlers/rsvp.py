@@ -57,25 +57,33 @@ async def answer(update: Update, context: Ctx) -> None:
     else:
         confirmation = text(context, _CONFIRM_KEYS[outcome.rsvp.answer])
     await query.answer(confirmation)
-    if outcome.changed and in_private_chat(update) and actor.moderates(outcome.meeting.team_id):
-        # The moderator's own card shows the counts: redraw them after their answer.
-        view = MeetingView(
-            meeting=outcome.meeting, team=outcome.team, mine=outcome.rsvp, counts=outcome.counts
-        )
-        body, markup = meeting_card(
-            view,
-            actor.language,
-            deps.texts,
-            zone=deps.config.zone,
-            bot_username=context.bot.username,
-            now=deps.clock(),
-            moderator_tools=True,
-        )
-        try:
-            await query.edit_message_text(body, reply_markup=markup)
-        except BadRequest as exc:
-            if "not modified" not in exc.message:
-                raise
+    if not in_private_chat(update):
+        # A group's card is everyone's: it cannot show one member's answer (the toast does).
+        return
+    # The card itself shows the answer now (the chosen button marked, the waiting-list
+    # position), for every member; its moderators also see the counts redrawn.
+    moderates = actor.moderates(outcome.meeting.team_id)
+    view = MeetingView(
+        meeting=outcome.meeting,
+        team=outcome.team,
+        mine=outcome.rsvp,
+        counts=outcome.counts if moderates else None,
+        waiting_rank=outcome.waiting_rank,
+    )
+    body, markup = meeting_card(
+        view,
+        actor.language,
+        deps.texts,
+        zone=deps.config.zone,
+        bot_username=context.bot.username,
+        now=deps.clock(),
+        moderator_tools=moderates,
+    )
+    try:
+        await query.edit_message_text(body, reply_markup=markup)
+    except BadRequest as exc:
+        if "not modified" not in exc.message:
+            raise
 
 
 async def export_csv(update: Update, context: Ctx) -> None:

@@ -165,8 +165,11 @@ async def _show_meeting(update: Update, context: Ctx, meeting_id: int) -> None:
 
 
 async def show_meeting(update: Update, context: Ctx) -> None:
-    """/meeting <id>: one meeting's card."""
+    """/meeting <id>: one meeting's card; without a number, the upcoming meetings as buttons."""
     args = context.args or []
+    if not args:
+        await show_meetings(update, context)
+        return
     if len(args) != 1 or MEETING_ID.fullmatch(args[0]) is None:
         await reply(update, text(context, "schedule.meeting-usage"))
         return

@@ -130,7 +130,8 @@ class Meetings(Repository):
         """Replace the editable fields of a meeting and return it."""
         row = self._conn.execute(
             """UPDATE meetings SET title = ?, starts_at = ?, duration_minutes = ?, place = ?,
-                   online_url = ?, agenda = ?, capacity = ?, updated_at = ?
+                   online_url = ?, agenda = ?, capacity = ?, updated_at = ?,
+                   revision = revision + 1
                WHERE id = ? RETURNING *""",
             (
                 title,
@@ -151,7 +152,8 @@ class Meetings(Repository):
     def update_meeting_cancelled(self, meeting_id: int, now: datetime) -> None:
         """Mark a meeting cancelled (it stays, for history and for whoever RSVPed)."""
         self._conn.execute(
-            "UPDATE meetings SET state = 'cancelled', updated_at = ? WHERE id = ?",
+            "UPDATE meetings SET state = 'cancelled', updated_at = ?, revision = revision + 1"
+            " WHERE id = ?",
             (db_time(now), meeting_id),
         )
 

@@ -80,6 +80,7 @@ class Meeting(Row):
     created_by: int
     created_at: datetime
     updated_at: datetime
+    revision: int = 0  # one more per saved change or cancellation (the .ics SEQUENCE)
 
     @property
     def ends_at(self) -> datetime:

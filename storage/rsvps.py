@@ -39,6 +39,9 @@ class Attendee(Row):
     """One line of the attendee export."""
 
     user_id: int
+    first_name: str | None
+    last_name: str | None
+    username: str | None
     organisation: str | None
     answer: Answer
     waitlist_position: int | None
@@ -156,9 +159,11 @@ class Rsvps(Repository):
         return [row[0] for row in rows]
 
     def list_attendees(self, meeting_id: int) -> list[Attendee]:
-        """Everyone who answered, with their organisation: going, waiting, maybe, not going."""
+        """Everyone who answered, with their names and organisation: going, waiting, maybe,
+        not going."""
         rows = self._conn.execute(
-            """SELECT r.user_id, o.name AS organisation, r.answer, r.waitlist_position,
+            """SELECT r.user_id, u.first_name, u.last_name, u.username, o.name AS organisation,
+                      r.answer, r.waitlist_position,
                       r.answered_at
                FROM rsvps r
                LEFT JOIN users u ON u.id = r.user_id

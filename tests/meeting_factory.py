@@ -78,7 +78,10 @@ async def update_meeting(bot: BotDriver, meeting_id: int, at: datetime, **values
         for column, value in values.items():
             stored = db_time(value) if isinstance(value, datetime) else value
             conn.execute(f"UPDATE meetings SET {column} = ? WHERE id = ?", (stored, meeting_id))
-        conn.execute("UPDATE meetings SET updated_at = ? WHERE id = ?", (db_time(at), meeting_id))
+        conn.execute(
+            "UPDATE meetings SET updated_at = ?, revision = revision + 1 WHERE id = ?",
+            (db_time(at), meeting_id),
+        )
 
     await db_of(bot).run(raw_sql(change))
 

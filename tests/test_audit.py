@@ -200,6 +200,7 @@ async def test_meeting_create_edit_cancel_are_audited(bot: BotDriver) -> None:
     await bot.send(MOD, f"/edit_meeting {meeting_id}")
     await bot.press(MOD, "Tytuł")
     await bot.send(MOD, "Nowy tytuł spotkania")
+    await bot.press(MOD, "💾 Zapisz i powiadom")  # /edit_meeting is a form: saved on Save
     await bot.send(MOD, f"/cancel_meeting {meeting_id}")
     await bot.press(MOD, "❌ Odwołaj to spotkanie")
     entries = await db_of(bot).run(lambda unit: unit.audit.list_entries(limit=10))

@@ -15,7 +15,7 @@ from tests.harness import BotDriver, Clock, TgUser, texts_of
 from tests.meeting_factory import (
     add_meeting,
     files_driver,
-    update_meeting,
+    make_moderator,
     uploaded,
 )
 
@@ -85,22 +85,31 @@ async def test_add_to_calendar_sends_an_ics_that_imports_right(
     assert LINK.format(id=meeting) in query["details"][0]
 
 
-async def test_uid_stays_and_sequence_grows_after_an_edit(
+async def test_uid_stays_and_sequence_grows_by_one_per_saved_edit(
     bot: BotDriver, anna: TgUser, clock: Clock
 ) -> None:
     await bot.onboard(anna)
+    moderator = TgUser(id=3001, language_code="pl", first_name="Moderatorka")
+    await bot.onboard(moderator)
+    await make_moderator(bot, moderator.id, "culture")
     meeting = await add_meeting(bot, place=None, online_url="https://meet.example.org/abc")
     await bot.send(anna, f"/meeting {meeting}")
     await bot.press(anna, "🗓 Dodaj do kalendarza")
-    clock.advance(hours=2)
-    later = clock.now + timedelta(days=8)
-    await update_meeting(bot, meeting, clock.now, starts_at=later)
+    clock.advance(seconds=12)  # SEQUENCE once counted seconds: 12 after this edit
+    # One saved form with two changed fields is one revision.
+    await bot.send(moderator, f"/edit_meeting {meeting}")
+    await bot.press(moderator, "Termin")
+    await bot.send(moderator, "4.12.2026 13:00")
+    await bot.press(moderator, "Tytuł")
+    await bot.send(moderator, "Spotkanie branżowe (nowy termin)")
+    await bot.press(moderator, "💾 Zapisz i powiadom")
     await bot.press(anna, "🗓 Dodaj do kalendarza")  # the card she opened before the change
     [(_, _, first), (_, _, second)] = uploaded(bot)
     [before], [after] = events(first), events(second)
     assert before["UID"] == after["UID"]
-    assert after.decoded("SEQUENCE") > before.decoded("SEQUENCE")
-    assert after.decoded("DTSTART") == later
+    assert before.decoded("SEQUENCE") == 0
+    assert after.decoded("SEQUENCE") == 1
+    assert after.decoded("DTSTART") == datetime(2026, 12, 4, 12, 0, tzinfo=UTC)
     assert str(after["LOCATION"]) == "https://meet.example.org/abc"
     assert str(after["URL"]) == "https://meet.example.org/abc"
 

@@ -133,8 +133,8 @@ async def test_attendee_list_neutralises_organisation_names(files_bot: BotDriver
     [(_, _, data)] = uploaded(bot)
     rows = rows_of(data)
     assert_no_formulas(rows)
-    assert sorted(row[1] for row in rows[1:]) == sorted("'" + h for h in HOSTILE)
-    assert {row[0] for row in rows[1:]} == {str(a.id) for a in AUTHORS}
+    assert sorted(row[3] for row in rows[1:]) == sorted("'" + h for h in HOSTILE)
+    assert {row[0] for row in rows[1:]} == {f"użytkownik {a.id}" for a in AUTHORS}
 
 
 async def test_audit_log_neutralises_every_cell(files_bot: BotDriver) -> None:

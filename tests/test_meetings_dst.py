@@ -70,22 +70,17 @@ async def _schedule(bot: BotDriver, start: str) -> str:
     """/new_meeting for the culture team at `start`, default reminders; return the preview."""
     await bot.onboard(MOD)
     await make_moderator(bot, MOD.id, "culture")
-    culture = await db_of(bot).run(
-        lambda unit: (
-            connection(unit).execute("SELECT id FROM teams WHERE slug = 'culture'").fetchone()[0]
-        )
-    )
     await bot.send(MOD, "/new_meeting")
-    await bot.click(MOD, f"mtg:sector:{culture}")
+    await bot.press(MOD, "Kultura")
     await bot.send(MOD, "Spotkanie nocne")
     await bot.send(MOD, start)
-    await bot.click(MOD, "mtg:default")
+    await bot.press(MOD, "90 min (domyślnie)")
     await bot.send(MOD, "ul. Józefińska 14, Kraków")
-    await bot.click(MOD, "mtg:skip")
-    await bot.click(MOD, "mtg:skip")
-    await bot.click(MOD, "mtg:default")  # 24 h and 1 h
-    preview = texts_of(await bot.click(MOD, "mtg:rec:none"))
-    await bot.click(MOD, "mtg:publish")
+    await bot.press(MOD, "Pomiń")  # no agenda
+    await bot.press(MOD, "Bez limitu")
+    await bot.press(MOD, "Domyślne przypomnienia")  # 24 h and 1 h
+    preview = texts_of(await bot.press(MOD, "Jednorazowe"))
+    await bot.press(MOD, "✅ Opublikuj")
     return preview
 
 

@@ -62,9 +62,14 @@ _LABELS = {
 
 
 async def answer(bot: BotDriver, member: TgUser, meeting: int, choice: str) -> list[Call]:
-    """The member opens the meeting's card and presses an answer on it."""
+    """The member opens the meeting's card and presses an answer on it (marked ✓ if it is
+    already theirs)."""
     await bot.send(member, f"/meeting {meeting}")
-    return await bot.press(member, bot.label(member, _LABELS[choice]))
+    shown = [label for label, _ in bot.keyboards(member)[-1].buttons]
+    label = bot.label(member, _LABELS[choice])
+    if label not in shown:
+        label = bot.label(member, _LABELS[choice] + "-chosen")
+    return await bot.press(member, label)
 
 
 async def export(bot: BotDriver, moderator: TgUser, meeting: int) -> list[Call]:
@@ -94,8 +99,10 @@ async def test_each_answer_is_recorded_and_confirmed(bot: BotDriver, anna: TgUse
     stored = await rsvp_of(bot, meeting, anna.id)
     assert stored is not None
     assert stored.answer == "not_going"
-    # A member's answer is not echoed anywhere but the button's own answer.
-    assert not [c for c in calls if c.method in ("sendMessage", "editMessageText")]
+    # The card itself shows the answer; nothing else is sent.
+    assert not [c for c in calls if c.method == "sendMessage"]
+    [card] = [c for c in calls if c.method == "editMessageText"]
+    assert "Twoja odpowiedź: <b>nie biorę udziału</b>" in card.text
 
 
 async def test_english_confirmation(bot: BotDriver, john: TgUser) -> None:
@@ -243,6 +250,10 @@ async def test_moderator_exports_attendees_as_csv(bot: BotDriver, anna: TgUser) 
     await answer(bot, members[2], meeting, "maybe")
     await answer(bot, members[3], meeting, "no")
 
+    await name(bot, members[0], "Zofia", "Wiśniewska", "zofia_w")
+    await name(bot, members[1], "Jan", None, None)
+    await name(bot, members[2], None, None, "anon_m")
+
     calls = await export(bot, anna, meeting)
     [document] = [c for c in calls if c.method == "sendDocument"]
     assert document.chat_id == anna.id
@@ -251,19 +262,36 @@ async def test_moderator_exports_attendees_as_csv(bot: BotDriver, anna: TgUser) 
     assert data.startswith(b"\xef\xbb\xbf")
     rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig")), delimiter=";"))
     assert rows[0] == [
-        "Id w Telegramie",
+        "Imię",
+        "Nazwisko",
+        "Nazwa użytkownika (@)",
         "Organizacja",
         "Odpowiedź",
         "Pozycja na liście rezerwowej",
         "Data odpowiedzi",
     ]
     # The test clock is 10:00 UTC on 26 November: 11:00 in Warsaw.
+    at = "2026-11-26 11:00"
     assert rows[1:] == [
-        [str(members[0].id), "Fundacja Źródło Łąk", "biorę udział", "", "2026-11-26 11:00"],
-        [str(members[1].id), "", "lista rezerwowa", "1", "2026-11-26 11:00"],
-        [str(members[2].id), "", "może", "", "2026-11-26 11:00"],
-        [str(members[3].id), "", "nie biorę udziału", "", "2026-11-26 11:00"],
+        ["Zofia", "Wiśniewska", "zofia_w", "Fundacja Źródło Łąk", "biorę udział", "", at],
+        ["Jan", "", "", "", "lista rezerwowa", "1", at],
+        ["", "", "anon_m", "", "może", "", at],
+        [f"użytkownik {members[3].id}", "", "", "", "nie biorę udziału", "", at],
     ]
+
+
+async def name(
+    bot: BotDriver, member: TgUser, first: str | None, last: str | None, username: str | None
+) -> None:
+    """Store the names Telegram gave (the gatekeeper does it after consent)."""
+    await db_of(bot).run(
+        raw_sql(
+            lambda conn: conn.execute(
+                "UPDATE users SET first_name = ?, last_name = ?, username = ? WHERE id = ?",
+                (first, last, username, member.id),
+            )
+        )
+    )
 
 
 async def test_english_csv_uses_commas(bot: BotDriver, john: TgUser) -> None:
@@ -274,8 +302,8 @@ async def test_english_csv_uses_commas(bot: BotDriver, john: TgUser) -> None:
     await export(bot, john, meeting)
     [(_, _, data)] = uploaded(bot)
     rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
-    assert rows[0][0] == "Telegram id"
-    assert rows[1][:3] == [str(john.id), "", "maybe"]
+    assert rows[0][:3] == ["First name", "Last name", "Username (@)"]
+    assert rows[1][3:5] == ["", "maybe"]
 
 
 async def test_non_moderators_cannot_export(bot: BotDriver, anna: TgUser) -> None:
@@ -337,3 +365,46 @@ async def test_storage_readers_for_reminders_and_the_data_export(bot: BotDriver)
         (sooner, "not_going"),
         (later, "going"),
     ]
+
+
+async def test_the_card_shows_my_answer_after_a_press(bot: BotDriver, anna: TgUser) -> None:
+    await bot.onboard(anna, sectors=["culture"])
+    other = user(1)
+    await bot.onboard(other, sectors=["culture"])
+    meeting = await add_meeting(bot, capacity=1)
+    await answer(bot, other, meeting, "going")
+    calls = await answer(bot, anna, meeting, "going")
+    [edit] = [c for c in calls if c.method == "editMessageText"]  # the card itself, for a member
+    assert "Twoja odpowiedź: <b>biorę udział</b>" in edit.text
+    assert "lista rezerwowa" in edit.text or "liście rezerwowej, pozycja 1" in edit.text
+    labels = [label for label, _ in edit.buttons()]
+    assert "✓ Biorę udział" in labels
+    assert "✅ Biorę udział" not in labels
+    calls = await bot.press(anna, "🤔 Może")  # on the same card
+    [edit] = [c for c in calls if c.method == "editMessageText"]
+    assert "Twoja odpowiedź: <b>może</b>" in edit.text
+    assert [label for label, _ in edit.buttons()][:3] == [
+        "✅ Biorę udział",
+        "✓ Może",
+        "❌ Nie biorę udziału",
+    ]
+    # /meeting and /meetings say it too.
+    calls = await bot.send(anna, f"/meeting {meeting}")
+    assert "Twoja odpowiedź: <b>może</b>" in calls[-1].text
+    calls = await bot.send(anna, "/meetings")
+    assert "Twoja odpowiedź: <b>może</b>" in calls[-1].text
+
+
+async def test_the_card_shows_the_waiting_position(bot: BotDriver, anna: TgUser) -> None:
+    await bot.onboard(anna)
+    first, second = user(1), user(2)
+    for person in (first, second):
+        await bot.onboard(person)
+    meeting = await add_meeting(bot, capacity=1)
+    await answer(bot, first, meeting, "going")
+    await answer(bot, second, meeting, "going")
+    calls = await answer(bot, anna, meeting, "going")
+    [edit] = [c for c in calls if c.method == "editMessageText"]
+    assert "jesteś na liście rezerwowej, pozycja 2." in edit.text
+    calls = await bot.send(anna, f"/meeting {meeting}")
+    assert "pozycja 2." in calls[-1].text

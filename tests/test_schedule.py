@@ -63,8 +63,9 @@ async def test_meetings_marks_my_answers(bot: BotDriver, anna: TgUser) -> None:
     await bot.press(anna, "✅ Biorę udział")
     [page] = messages(await bot.send(anna, "/meetings"))
     first, second = page.text.split("\n\n")[1:3]
-    assert first.endswith("✅")
+    assert first.endswith("✅\nTwoja odpowiedź: <b>biorę udział</b>")
     assert not second.endswith(("✅", "🤔", "❌", "⏳"))
+    assert "Twoja odpowiedź" not in second
 
 
 async def test_meetings_without_subscriptions_offers_all(bot: BotDriver, anna: TgUser) -> None:
@@ -148,7 +149,7 @@ async def test_meeting_command(bot: BotDriver, john: TgUser, clock: Clock) -> No
     assert [d for _, d in card.buttons() if d.startswith("rsvp:")] == []
 
     assert "no such meeting" in texts_of(await bot.send(john, "/meeting 999"))
-    assert "/meeting 12" in texts_of(await bot.send(john, "/meeting"))
+    assert "/meeting 12" not in texts_of(await bot.send(john, "/meeting"))  # the list instead
     assert "/meeting 12" in texts_of(await bot.send(john, "/meeting abc"))
 
 
@@ -259,7 +260,7 @@ async def test_members_cannot_use_the_moderator_buttons(bot: BotDriver, anna: Tg
     await bot.click(anna, f"mtg:cancel:{meeting}")
     await bot.click(anna, f"mtg:cancel-one:{meeting}")
     calls = await bot.press(anna, "✅ Biorę udział")
-    assert texts_of(calls) == "✅ Zapisano: biorę udział."
+    assert texts_of(calls).startswith("✅ Zapisano: biorę udział.")
 
 
 async def test_a_sectors_schedule_offers_submitting_a_postulate(
@@ -298,3 +299,15 @@ async def test_meetings_shows_a_changed_meeting_and_my_new_answer_at_once(
     [theirs] = messages(await bot.send(john, "/meetings"))
     assert mine.text != theirs.text
     assert "✅" in mine.text
+
+
+async def test_meeting_without_a_number_lists_the_upcoming_meetings(
+    bot: BotDriver, anna: TgUser
+) -> None:
+    await bot.onboard(anna, sectors=["culture"])
+    meeting = await add_meeting(bot, title="Pierwsze", starts_in=timedelta(days=1))
+    [page] = messages(await bot.send(anna, "/meeting"))
+    assert "Użycie" not in page.text
+    assert "Pierwsze" in page.text
+    [card] = messages(await bot.press(anna, "1. Pierwsze"))
+    assert f"rsvp:going:{meeting}" in [d for _, d in card.buttons()]

@@ -12,9 +12,6 @@ HANDLERS = Path(__file__).resolve().parent.parent / "handlers"
 
 # Not typed yet (issue 11): their flows still write `feature:action:id` by hand.
 NOT_TYPED_YET = {
-    "meetings/__init__.py",
-    "meetings/edit.py",
-    "meetings/new.py",
     "roles.py",
     "privacy.py",  # the consent button under the privacy notice (views.sectors.Consent's data)
 }
@@ -67,3 +64,12 @@ def test_the_check_sees_literals_and_f_strings_only() -> None:
         "callback_data at line 2",
         "pattern at line 3",
     ]
+
+
+def test_the_list_not_typed_yet_only_shrinks() -> None:
+    offenders = {
+        str(path.relative_to(HANDLERS))
+        for path in sorted(HANDLERS.rglob("*.py"))
+        if hand_written(path.read_text(encoding="utf-8"))
+    }
+    assert NOT_TYPED_YET - offenders == set()

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict
 
 from bot import limits
 from bot.errors import DomainError, NotAllowed, UnknownSector
+from bot.services import dates
 from bot.services.users import Actor
 from storage.database import Database
 from storage.models import Team
@@ -210,9 +211,10 @@ def _parts(draft: Draft, teams: list[Team], header_room: HeaderRoom) -> list[Bro
 
 
 def parse_when(raw: str, zone: ZoneInfo, now: datetime) -> datetime:
-    """A local 'YYYY-MM-DD HH:MM' in the future (at most MAX_AHEAD), as UTC."""
+    """A local date and time in the future (at most MAX_AHEAD), as UTC."""
     try:
-        naive = datetime.strptime(raw.strip(), "%Y-%m-%d %H:%M")
+        # The same formats as /new_meeting (bot/services/dates.py).
+        naive = dates.local_datetime(raw, zone, now)
     except ValueError:
         raise BadTime(zone=zone.key) from None
     local = naive.replace(tzinfo=zone)

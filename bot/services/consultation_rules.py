@@ -6,7 +6,6 @@ and justifications (bot/services/consultations.py holds the use cases).
 
 from __future__ import annotations
 
-import re
 from datetime import date, datetime, time, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
@@ -14,6 +13,7 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, ConfigDict
 
 from bot.errors import ConsentRequired, DomainError, NotAllowed
+from bot.services import dates
 from bot.services.users import Actor
 from storage.consultations import Answer, Comment, Consultation, Section, SectionSummary
 from storage.unit import Unit
@@ -31,7 +31,6 @@ PUBLISHED_KIND = "consultation-published"
 REMINDER_KIND = "consultation-reminder"
 ANSWER_KIND = "consultation-answer"
 AUDIENCE = "consultation"
-_DATE = re.compile(r"^\s*(\d{1,2})\.(\d{1,2})\.(\d{4})\s*$|^\s*(\d{4})-(\d{2})-(\d{2})\s*$")
 
 
 # --- domain errors --------------------------------------------------------------------------
@@ -268,18 +267,13 @@ def check_title(value: str) -> str:
 
 def parse_date(value: str, zone: ZoneInfo, now: datetime) -> date:
     """A typed local date (31.12.2026 or 2026-12-31), today or later."""
-    match = _DATE.match(value)
-    if match is None:
-        raise InvalidDate()
-    day, month, year, iso_year, iso_month, iso_day = match.groups()
+    today = now.astimezone(zone).date()
     try:
-        if iso_year is not None:
-            typed = date(int(iso_year), int(iso_month), int(iso_day))
-        else:
-            typed = date(int(year), int(month), int(day))
+        # The same formats as /new_meeting (bot/services/dates.py).
+        typed = dates.local_date(value, today)
     except ValueError as exc:
         raise InvalidDate() from exc
-    if typed < now.astimezone(zone).date():
+    if typed < today:
         raise InvalidDate()
     return typed
 

@@ -1,5 +1,6 @@
 """Sector meetings, reading what moderators type: titles, starts, places, lead times, and the
 dates of a series; each answer is checked into typed values or refused with InvalidInput.
+Dates and times are read by bot/services/dates.py, the same for every prompt of the bot.
 
 Time rule (the deployment's zone, `config.zone`; everything stored in UTC):
 - a typed local time that does not exist (the spring-forward gap, e.g. 02:30 on the last
@@ -14,13 +15,15 @@ Time rule (the deployment's zone, `config.zone`; everything stored in UTC):
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel
 
 from bot.errors import DomainError
+from bot.services import dates
+from bot.services.dates import resolve_local as resolve_local  # the DST rule, re-exported
 
 TITLE_MIN, TITLE_MAX = 3, 150
 PLACE_MIN, PLACE_MAX = 3, 300
@@ -62,50 +65,13 @@ class MeetingDraft(BaseModel):
     until: date | None = None
 
 
-def resolve_local(local: datetime, zone: ZoneInfo) -> datetime:
-    """Turn a naive local wall time into UTC by the module's DST rule."""
-    # fold=0 gives exactly the stated rule in zoneinfo: in a gap the offset before the
-    # transition applies (02:30 CET = 03:30 CEST), an ambiguous time takes its first instance.
-    return local.replace(tzinfo=zone, fold=0).astimezone(UTC)
-
-
-_ISO = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")
-_DMY = re.compile(r"(\d{1,2})\.(\d{1,2})\.(\d{4})")
-_DM = re.compile(r"(\d{1,2})\.(\d{1,2})\.?")
-_TIME = re.compile(r"(\d{1,2}):(\d{2})")
-
-
-def _date_parts(text: str) -> tuple[int | None, int, int] | None:
-    """(year or None, month, day) of a typed date, or None if the format is not known."""
-    if match := _ISO.fullmatch(text):
-        return int(match[1]), int(match[2]), int(match[3])
-    if match := _DMY.fullmatch(text):
-        return int(match[3]), int(match[2]), int(match[1])
-    if match := _DM.fullmatch(text):
-        return None, int(match[2]), int(match[1])
-    return None
-
-
 def parse_start(text: str, zone: ZoneInfo, now: datetime) -> datetime:
     """Read `2026-12-03 17:00`, `3.12.2026 17:00` or `03.12 17:00`; return the local time."""
-    parts = text.strip().split()
-    if len(parts) != 2:
-        raise InvalidInput("meetings.bad-start-format")
-    day, clock = _date_parts(parts[0]), _TIME.fullmatch(parts[1])
-    if day is None or clock is None:
-        raise InvalidInput("meetings.bad-start-format")
-    year, month, dom = day
-    hour, minute = int(clock[1]), int(clock[2])
-    local_now = now.astimezone(zone)
     try:
-        if year is not None:
-            local = datetime(year, month, dom, hour, minute)
-        else:
-            # No year: the next such date (this year, or next year if it has passed).
-            local = datetime(local_now.year, month, dom, hour, minute)
-            if resolve_local(local, zone) <= now:
-                local = local.replace(year=local_now.year + 1)
-    except ValueError:
+        local = dates.local_datetime(text, zone, now)
+    except dates.UnreadableDate:
+        raise InvalidInput("meetings.bad-start-format") from None
+    except dates.ImpossibleDate:
         raise InvalidInput("meetings.bad-start-invalid") from None
     check_start(local, zone, now)
     return local
@@ -195,8 +161,13 @@ def parse_leads(text: str) -> tuple[int, ...]:
     leads = set()
     for item in re.split(r"[,;]", text):
         minutes = _span_minutes(item)
-        if minutes is None or not LEAD_MIN <= minutes <= LEAD_MAX:
+        if minutes is None:
             raise InvalidInput("meetings.bad-reminders", max=LEADS_MAX)
+        # Say which limit was missed, with the item as typed.
+        if minutes < LEAD_MIN:
+            raise InvalidInput("meetings.bad-reminder-short", lead=item.strip())
+        if minutes > LEAD_MAX:
+            raise InvalidInput("meetings.bad-reminder-long", lead=item.strip())
         leads.add(minutes)
     if len(leads) > LEADS_MAX:
         raise InvalidInput("meetings.bad-reminders", max=LEADS_MAX)
@@ -213,15 +184,11 @@ def parse_interval(text: str) -> int:
 
 def parse_until(text: str, first: datetime) -> date:
     """The last date of a series (inclusive), not before the first meeting."""
-    parts = _date_parts(text.strip())
-    if parts is None:
-        raise InvalidInput("meetings.bad-until-format")
-    year, month, dom = parts
     try:
-        until = date(first.year if year is None else year, month, dom)
-        if year is None and until < first.date():
-            until = until.replace(year=first.year + 1)
-    except ValueError:
+        until = dates.local_date(text, first.date())
+    except dates.UnreadableDate:
+        raise InvalidInput("meetings.bad-until-format") from None
+    except dates.ImpossibleDate:
         raise InvalidInput("meetings.bad-until-invalid") from None
     if until < first.date():
         raise InvalidInput("meetings.bad-until-before")

@@ -30,6 +30,8 @@ class MeetingView(BaseModel):
     team: Team
     mine: Rsvp | None
     counts: RsvpCounts | None
+    # Where the member stands on the waiting list (1 = next); only on a single meeting's card.
+    waiting_rank: int | None = None
 
 
 class SchedulePage(BaseModel):
@@ -132,7 +134,13 @@ async def meeting_view(
         if team is None:
             return None
         views = _views(unit, [meeting], {team.id: team}, user_id, moderates)
-        return views[0] if views else None
+        if not views:
+            return None
+        mine = views[0].mine
+        if mine is None or mine.waitlist_position is None:
+            return views[0]
+        rank = unit.rsvps.get_waiting_rank(meeting.id, mine.waitlist_position)
+        return views[0].model_copy(update={"waiting_rank": rank})
 
     return await db.run(read)
 

@@ -38,6 +38,7 @@ from handlers.common import (
     text,
 )
 from handlers.flow import Flow
+from handlers.views.meetings import zone_name
 
 TIMEOUT = timedelta(minutes=30)
 END = flow.END
@@ -217,10 +218,16 @@ async def on_now(update: Update, context: Ctx) -> int:
     return await _confirm(update, context)
 
 
+def _zone(context: Ctx) -> str:
+    """The deployment's zone as people name it ("czas polski")."""
+    deps = context.deps
+    return zone_name(deps.config.timezone, require_actor(context).language, deps.texts)
+
+
 async def on_later(update: Update, context: Ctx) -> int:
     """Send later: ask the local date and time."""
     await require_query(update).answer()
-    await say(update, text(context, "broadcasts.ask-when", zone=context.deps.config.timezone))
+    await say(update, text(context, "broadcasts.ask-when", zone=_zone(context)))
     return Step.WHEN
 
 
@@ -231,7 +238,7 @@ async def on_when(update: Update, context: Ctx) -> int:
         due = service.parse_when(require_message(update).text or "", deps.config.zone, deps.clock())
     except DomainError as error:
         await reply(
-            update, text(context, error.key, zone=deps.config.timezone, days=service.MAX_AHEAD.days)
+            update, text(context, error.key, zone=_zone(context), days=service.MAX_AHEAD.days)
         )
         return Step.WHEN
     _draft(context).due_at = due
@@ -321,7 +328,7 @@ async def resume(update: Update, context: Ctx, step: int) -> int:
         await reply(update, text(context, "broadcasts.ask-audience"), markup)
         return Step.AUDIENCE
     if step == Step.WHEN:
-        await reply(update, text(context, "broadcasts.ask-when", zone=context.deps.config.timezone))
+        await reply(update, text(context, "broadcasts.ask-when", zone=_zone(context)))
         return Step.WHEN
     if step in (Step.PREVIEW, Step.CONFIRM):
         return (

@@ -1,12 +1,14 @@
-"""Meetings, moderator side: /edit_meeting <id>, /cancel_meeting <id> and the
-`mtg:edit:<id>` / `mtg:cancel:<id>` buttons on moderators' cards."""
+"""Meetings, moderator side: /edit_meeting (a form: several fields, a preview of old -> new,
+Save and notify sends one notice), /cancel_meeting, their pickers of upcoming meetings, and
+the Edit / Cancel buttons on moderators' cards."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 
-from pydantic import BaseModel
+from pydantic import Field
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import (
     BaseHandler,
@@ -24,71 +26,114 @@ from bot.services import meetings as service
 from bot.services.meeting_input import InvalidInput
 from bot.services.meetings import Change, EditField, Managed, Scope
 from handlers import flow, views
+from handlers.callbacks import Callback
 from handlers.common import (
     PRIVATE,
     PersonalButton,
     answer_stale,
-    callback_ints,
     refuse,
     reply,
     require_actor,
     require_message,
     require_query,
-    say,
     text,
 )
 from handlers.flow import Flow
 from handlers.meetings.steps import (
-    CANCEL,
-    CANCEL_YES,
-    EDIT,
     EDIT_STEPS,
     END,
-    FIELDS_BY_NAME,
-    ID_ARGUMENT,
     PROMPTS,
     TIMEOUT,
+    BackButton,
+    CancelOneButton,
+    CancelSeriesButton,
+    ClearButton,
+    DiscardButton,
+    EditFieldButton,
+    KeepButton,
+    Prompted,
+    SaveButton,
+    ScopeButton,
     Step,
     abort,
     ack,
     button,
+    joined,
     not_text,
+    show,
+    zone_values,
 )
+from handlers.views.card import CancelMeeting, EditMeeting
+
+ID_ARGUMENT = re.compile(r"[0-9]{1,18}")
 
 
-class EditMeetingState(BaseModel):
-    """Where /edit_meeting stands: which meeting, which occurrences, which field."""
+@dataclass(frozen=True)
+class PickEdit(Callback, prefix="mtg:pick-edit"):
+    """/edit_meeting's picker: the meeting to edit (its message becomes the form)."""
+
+    meeting_id: int
+
+
+@dataclass(frozen=True)
+class PickCancel(Callback, prefix="mtg:pick-cancel"):
+    """/cancel_meeting's picker: the meeting to cancel (its message becomes the question)."""
+
+    meeting_id: int
+
+
+class EditMeetingState(Prompted):
+    """Where /edit_meeting stands: the meeting, its occurrences, the field asked, the changes."""
 
     id: int = 0
     scope: Scope = "one"
     field: EditField | None = None
+    changes: dict[str, Change] = Field(default_factory=dict)
 
 
-# ---------------------------------------------------------------- /edit_meeting
+def _edit_state(context: Ctx) -> EditMeetingState:
+    return flow.state(context, EditMeetingState)
 
 
-def _meeting_id(update: Update, context: Ctx, pattern: re.Pattern[str]) -> int | None:
-    """The id of `/command <id>` or of a `mtg:<action>:<id>` button."""
-    if update.callback_query is not None:
-        ids = callback_ints(update.callback_query.data, pattern)
-        return None if ids is None else ids[0]
-    args = context.args or []
-    if len(args) == 1 and ID_ARGUMENT.fullmatch(args[0]):
-        return int(args[0])
+# ---------------------------------------------------------------- pickers
+
+
+async def _picker(
+    update: Update, context: Ctx, intro: str, press: type[PickEdit | PickCancel]
+) -> None:
+    """The upcoming meetings the actor may change, as buttons (the command without a number)."""
+    actor = require_actor(context)
+    deps = context.deps
+    managed = await service.managed_meetings(deps.db, actor, deps.clock())
+    if not managed:
+        await reply(update, text(context, "meetings.pick-none"))
+        return
+    rows = [
+        [
+            InlineKeyboardButton(
+                views.meetings.pick_label(item.meeting, actor.language, deps.config.zone),
+                callback_data=press(item.meeting.id).pack(),
+            )
+        ]
+        for item in managed
+    ]
+    await reply(update, text(context, intro), InlineKeyboardMarkup(rows))
+
+
+def _pressed_id(update: Update) -> int | None:
+    """The meeting of a picker or card button, or of `/command <id>`."""
+    query = update.callback_query
+    if query is None:
+        return None
+    for kind in (PickEdit, PickCancel, EditMeeting, CancelMeeting):
+        press = kind.parse(query.data)
+        if press is not None:
+            return press.meeting_id
     return None
 
 
-async def _managed(
-    update: Update, context: Ctx, pattern: re.Pattern[str], usage: str
-) -> Managed | None:
-    """Load the meeting named by the command or button, if the actor may change it."""
-    meeting_id = _meeting_id(update, context, pattern)
-    if meeting_id is None:
-        if update.callback_query is not None:
-            await answer_stale(update, context)
-        else:
-            await reply(update, text(context, usage))
-        return None
+async def _managed(update: Update, context: Ctx, meeting_id: int) -> Managed | None:
+    """Load the meeting, if the actor may change it (re-checked: buttons can be forged)."""
     deps = context.deps
     try:
         managed = await service.get_managed(
@@ -101,6 +146,58 @@ async def _managed(
     return managed
 
 
+def _typed_id(context: Ctx) -> int | None:
+    args = context.args or []
+    if len(args) == 1 and ID_ARGUMENT.fullmatch(args[0]):
+        return int(args[0])
+    return None
+
+
+# ---------------------------------------------------------------- /edit_meeting
+
+
+async def edit_start(update: Update, context: Ctx) -> int:
+    """/edit_meeting [number], a picker's or a card's Edit button: the form (after the scope,
+    for a series)."""
+    if update.callback_query is None:
+        meeting_id = _typed_id(context)
+        if meeting_id is None:
+            if context.args:
+                await reply(update, text(context, "meetings.edit-usage"))
+                return END
+            await _picker(update, context, "meetings.pick-edit", PickEdit)
+            return END
+    else:
+        meeting_id = _pressed_id(update)
+        if meeting_id is None:
+            await answer_stale(update, context)
+            return END
+    managed = await _managed(update, context, meeting_id)
+    if managed is None:
+        return END
+    state = _edit_state(context)
+    state.id = managed.meeting.id
+    query = update.callback_query
+    if query is not None and query.message is not None and PickEdit.parse(query.data):
+        state.prompt_id = query.message.message_id  # the picker becomes the form
+    if managed.later_in_series:
+        rows = [
+            [button(context, "meetings.button-scope-one", ScopeButton("one"))],
+            [
+                button(
+                    context,
+                    "meetings.button-scope-series",
+                    ScopeButton("series"),
+                    count=managed.later_in_series + 1,
+                )
+            ],
+        ]
+        body = joined(_card(context, managed), text(context, "meetings.ask-scope"))
+        await show(update, context, state, body, InlineKeyboardMarkup(rows))
+        return Step.SCOPE
+    return await _menu(update, context)
+
+
 def _card(context: Ctx, managed: Managed) -> Html:
     actor = require_actor(context)
     deps = context.deps
@@ -109,80 +206,90 @@ def _card(context: Ctx, managed: Managed) -> Html:
     )
 
 
-async def edit_start(update: Update, context: Ctx) -> int:
-    """/edit_meeting <id> or the Edit button: the card, then (for a series) the scope."""
-    managed = await _managed(update, context, EDIT, "meetings.edit-usage")
-    if managed is None:
-        return END
-    flow.state(context, EditMeetingState).id = managed.meeting.id
-    await say(update, _card(context, managed))
-    if managed.later_in_series:
-        rows = [
-            [button(context, "meetings.button-scope-one", "mtg:scope:one")],
-            [
-                button(
-                    context,
-                    "meetings.button-scope-series",
-                    "mtg:scope:series",
-                    count=managed.later_in_series + 1,
-                )
-            ],
-        ]
-        await say(update, text(context, "meetings.ask-scope"), InlineKeyboardMarkup(rows))
+async def on_scope(update: Update, context: Ctx) -> int:
+    """This occurrence only, or it and the later ones of the series."""
+    press = ScopeButton.parse(require_query(update).data)
+    if press is None:
+        await answer_stale(update, context)
         return Step.SCOPE
-    return await _ask_edit_field(update, context)
+    await ack(update)
+    _edit_state(context).scope = press.scope
+    return await _menu(update, context)
 
 
-async def _ask_edit_field(update: Update, context: Ctx) -> int:
+async def _menu(update: Update, context: Ctx, before: str = "") -> int:
+    """The form: what changes so far (old -> new), a button per field, Save / Discard."""
+    state = _edit_state(context)
+    deps = context.deps
+    actor = require_actor(context)
+    try:
+        preview = await service.preview_edit(
+            deps.db,
+            actor,
+            state.id,
+            list(state.changes.values()),
+            state.scope,
+            now=deps.clock(),
+            zone=deps.config.zone,
+        )
+    except DomainError as error:
+        await show(update, context, state, text(context, error.key, **error.values))
+        return END
+    lines = views.meetings.change_lines(
+        preview.old, preview.new, actor.language, deps.texts, deps.config.zone
+    )
+    header = text(context, "meetings.form-header", id=preview.old.id, title=preview.old.title)
+    if lines:
+        summary = joined(text(context, "meetings.form-changes"), "\n".join(lines))
+        if preview.count > 1:
+            summary = joined(
+                summary, deps.texts.plural(actor.language, "meetings.changed-series", preview.count)
+            )
+    else:
+        summary = text(context, "meetings.form-nothing")
     rows = [
-        [button(context, f"meetings.field-{EDIT_STEPS[field].name.lower()}", f"mtg:efield:{field}")]
+        [
+            button(
+                context, f"meetings.field-{EDIT_STEPS[field].name.lower()}", EditFieldButton(field)
+            )
+        ]
         for field in service.EDIT_FIELDS
     ]
-    await say(update, text(context, "meetings.ask-edit-field"), InlineKeyboardMarkup(rows))
+    if lines:
+        rows.append([button(context, "meetings.button-save", SaveButton())])
+    rows.append([button(context, "meetings.button-discard", DiscardButton())])
+    body = joined(before, header, summary, text(context, "meetings.form-hint"))
+    await show(update, context, state, body, InlineKeyboardMarkup(rows))
     return Step.FIELD
 
 
-def _edit_state(context: Ctx) -> EditMeetingState:
-    return flow.state(context, EditMeetingState)
-
-
-async def on_scope(update: Update, context: Ctx) -> int:
-    """This occurrence only, or it and the later ones of the series."""
-    scope = (require_query(update).data or "").removeprefix("mtg:scope:")
-    if scope not in ("one", "series"):
-        await answer_stale(update, context)
-        return Step.SCOPE
-    await ack(update)
-    _edit_state(context).scope = "series" if scope == "series" else "one"
-    return await _ask_edit_field(update, context)
-
-
 async def on_edit_field(update: Update, context: Ctx) -> int:
-    """Ask for the new value of the chosen field."""
-    field = FIELDS_BY_NAME.get((require_query(update).data or "").removeprefix("mtg:efield:"))
-    if field is None:
+    """Ask for the new value of the chosen field (the form's message becomes the question)."""
+    press = EditFieldButton.parse(require_query(update).data)
+    if press is None:
         await answer_stale(update, context)
         return Step.FIELD
     await ack(update)
-    _edit_state(context).field = field
-    return await _ask_value(update, context, field)
+    _edit_state(context).field = press.field
+    return await _ask_value(update, context, press.field)
 
 
-async def _ask_value(update: Update, context: Ctx, field: EditField) -> int:
+async def _ask_value(update: Update, context: Ctx, field: EditField, before: str = "") -> int:
     step = EDIT_STEPS[field]
     values: dict[str, object] = {}
     rows: list[list[InlineKeyboardButton]] = []
     if step == Step.START:
-        values["zone"] = context.deps.config.timezone
+        values.update(zone_values(context))
     elif step == Step.DURATION:
         values["default"] = typed.DURATION_DEFAULT
     elif step == Step.AGENDA:
         values["max"] = typed.AGENDA_MAX
-        rows = [[button(context, "meetings.button-remove", "mtg:eclear")]]
+        rows = [[button(context, "meetings.button-remove", ClearButton())]]
     elif step == Step.CAPACITY:
-        rows = [[button(context, "meetings.button-no-limit", "mtg:eclear")]]
-    markup = InlineKeyboardMarkup(rows) if rows else None
-    await say(update, text(context, PROMPTS[step], **values), markup)
+        rows = [[button(context, "meetings.button-no-limit", ClearButton())]]
+    rows.append([button(context, "meetings.button-back", BackButton())])
+    body = joined(before, text(context, PROMPTS[step], **values))
+    await show(update, context, _edit_state(context), body, InlineKeyboardMarkup(rows))
     return Step.VALUE
 
 
@@ -207,42 +314,40 @@ def _read_change(field: EditField, raw: str | None, context: Ctx) -> Change:
     return Change(field=field, capacity=typed.parse_capacity(raw))
 
 
-async def _save_edit(update: Update, context: Ctx, raw: str | None) -> int:
+async def _take(update: Update, context: Ctx, raw: str | None) -> int:
+    """Keep a checked value in the form (nothing saved yet) and show the form again."""
     state = _edit_state(context)
     field = state.field
     if field is None or not state.id:
         await reply(update, text(context, "meetings.timeout"))
         return END
     deps = context.deps
-    scope = state.scope
     try:
         change = _read_change(field, raw, context)
-        changed = await service.edit(
+        # Checked against the meeting (a series' later dates, a place left empty) now, so
+        # the error comes with the question, not at Save.
+        await service.preview_edit(
             deps.db,
             require_actor(context),
             state.id,
-            change,
-            scope,
+            [*(c for c in state.changes.values() if c.field != field), change],
+            state.scope,
             now=deps.clock(),
             zone=deps.config.zone,
         )
     except InvalidInput as error:
-        await say(update, text(context, error.key, **error.values))
-        return await _ask_value(update, context, field)
+        return await _ask_value(update, context, field, text(context, error.key, **error.values))
     except DomainError as error:
-        await say(update, text(context, error.key, **error.values))
+        await show(update, context, state, text(context, error.key, **error.values))
         return END
-    deps.engine.wake()  # its notices leave now, not at the next interval
-    language = require_actor(context).language
-    await say(
-        update, deps.texts.plural(language, "meetings.edited", len(changed), id=changed[0].id)
-    )
-    return END
+    state.changes[field] = change
+    state.field = None
+    return await _menu(update, context)
 
 
 async def on_edit_value(update: Update, context: Ctx) -> int:
-    """A typed new value: checked, saved, subscribers told what changed."""
-    return await _save_edit(update, context, require_message(update).text or "")
+    """A typed new value: checked and kept in the form."""
+    return await _take(update, context, require_message(update).text or "")
 
 
 async def on_edit_clear(update: Update, context: Ctx) -> int:
@@ -251,24 +356,79 @@ async def on_edit_clear(update: Update, context: Ctx) -> int:
         await answer_stale(update, context)
         return Step.VALUE
     await ack(update)
-    return await _save_edit(update, context, None)
+    return await _take(update, context, None)
+
+
+async def on_back(update: Update, context: Ctx) -> int:
+    """Back to the form without changing this field."""
+    await ack(update)
+    _edit_state(context).field = None
+    return await _menu(update, context)
+
+
+async def on_save(update: Update, context: Ctx) -> int:
+    """Save and notify: every change in one transaction, ONE notice to the subscribers."""
+    state = _edit_state(context)
+    deps = context.deps
+    actor = require_actor(context)
+    try:
+        changed = await service.edit(
+            deps.db,
+            actor,
+            state.id,
+            list(state.changes.values()),
+            state.scope,
+            now=deps.clock(),
+            zone=deps.config.zone,
+        )
+    except InvalidInput as error:
+        await ack(update)
+        return await _menu(update, context, text(context, error.key, **error.values))
+    except DomainError as error:
+        await ack(update)
+        await show(update, context, state, text(context, error.key, **error.values))
+        return END
+    await ack(update)
+    deps.engine.wake()  # its notice leaves now, not at the next interval
+    done = deps.texts.plural(actor.language, "meetings.edited", len(changed), id=changed[0].id)
+    await show(update, context, state, done)
+    return END
+
+
+async def on_discard(update: Update, context: Ctx) -> int:
+    """Drop the form's changes: nothing is saved, nobody is told."""
+    await ack(update)
+    await show(update, context, _edit_state(context), text(context, "meetings.edit-discarded"))
+    return END
+
+
+async def _edit_use_buttons(update: Update, context: Ctx) -> int | None:
+    return await _menu(update, context, text(context, "meetings.use-buttons"))
+
+
+async def _scope_use_buttons(update: Update, context: Ctx) -> int | None:
+    await reply(update, text(context, "meetings.use-buttons"))
+    return None
 
 
 def edit_flow() -> Flow:
     """The /edit_meeting conversation."""
-    typed = filters.UpdateType.MESSAGE & ~filters.COMMAND
+    typed_message = filters.UpdateType.MESSAGE & ~filters.COMMAND
     steps: dict[int, Sequence[BaseHandler[Update, Ctx, object]]] = {
         Step.SCOPE: [
-            CallbackQueryHandler(on_scope, pattern=r"^mtg:scope:"),
-            MessageHandler(typed, _edit_use_buttons),
+            CallbackQueryHandler(on_scope, pattern=ScopeButton.pattern()),
+            MessageHandler(typed_message, _scope_use_buttons),
         ],
         Step.FIELD: [
-            CallbackQueryHandler(on_edit_field, pattern=r"^mtg:efield:"),
-            MessageHandler(typed, _edit_use_buttons),
+            CallbackQueryHandler(on_edit_field, pattern=EditFieldButton.pattern()),
+            CallbackQueryHandler(on_save, pattern=SaveButton.pattern()),
+            CallbackQueryHandler(on_discard, pattern=DiscardButton.pattern()),
+            MessageHandler(typed_message, _edit_use_buttons),
         ],
         Step.VALUE: [
-            MessageHandler(typed & filters.TEXT, on_edit_value),
-            CallbackQueryHandler(on_edit_clear, pattern=r"^mtg:eclear$"),
+            MessageHandler(typed_message & filters.TEXT, on_edit_value),
+            CallbackQueryHandler(on_edit_clear, pattern=ClearButton.pattern()),
+            CallbackQueryHandler(on_back, pattern=BackButton.pattern()),
             not_text(),
         ],
     }
@@ -278,7 +438,8 @@ def edit_flow() -> Flow:
         commands=("edit_meeting",),
         entry_points=[
             CommandHandler("edit_meeting", edit_start, PRIVATE),
-            PersonalButton(edit_start, pattern=r"^mtg:edit:"),
+            PersonalButton(edit_start, pattern=EditMeeting.pattern()),
+            PersonalButton(edit_start, pattern=PickEdit.pattern()),
         ],
         steps=steps,
         cancel=abort,
@@ -287,51 +448,69 @@ def edit_flow() -> Flow:
     )
 
 
-async def _edit_use_buttons(update: Update, context: Ctx) -> int | None:
-    await reply(update, text(context, "meetings.use-buttons"))
-    return None
-
-
 # ---------------------------------------------------------------- /cancel_meeting
 
 
 async def ask_cancel(update: Update, context: Ctx) -> None:
-    """/cancel_meeting <id> or the Cancel button: the card and a confirmation."""
-    managed = await _managed(update, context, CANCEL, "meetings.cancel-usage")
+    """/cancel_meeting [number], a picker's or a card's Cancel button: the card and a
+    confirmation."""
+    if update.callback_query is None:
+        meeting_id = _typed_id(context)
+        if meeting_id is None:
+            if context.args:
+                await reply(update, text(context, "meetings.cancel-usage"))
+            else:
+                await _picker(update, context, "meetings.pick-cancel", PickCancel)
+            return
+    else:
+        meeting_id = _pressed_id(update)
+        if meeting_id is None:
+            await answer_stale(update, context)
+            return
+    managed = await _managed(update, context, meeting_id)
     if managed is None:
         return
-    meeting_id = managed.meeting.id
-    rows = [[button(context, "meetings.button-cancel-one", f"mtg:cancel-one:{meeting_id}")]]
+    rows = [[button(context, "meetings.button-cancel-one", CancelOneButton(meeting_id))]]
     if managed.later_in_series:
         rows.append(
             [
                 button(
                     context,
                     "meetings.button-cancel-series",
-                    f"mtg:cancel-series:{meeting_id}",
+                    CancelSeriesButton(meeting_id),
                     count=managed.later_in_series + 1,
                 )
             ]
         )
-    rows.append([button(context, "meetings.button-keep", "mtg:keep")])
-    body = Html(_card(context, managed) + "\n\n" + text(context, "meetings.ask-cancel"))
-    await say(update, body, InlineKeyboardMarkup(rows))
+    rows.append([button(context, "meetings.button-keep", KeepButton())])
+    body = joined(_card(context, managed), text(context, "meetings.ask-cancel"))
+    query = update.callback_query
+    if query is not None and PickCancel.parse(query.data) is not None:
+        # The picker becomes the question, so its other meetings' buttons go.
+        await query.edit_message_text(body, reply_markup=InlineKeyboardMarkup(rows))
+        return
+    chat = update.effective_chat
+    if query is not None and chat is not None:
+        await chat.send_message(body, reply_markup=InlineKeyboardMarkup(rows))
+    else:
+        await reply(update, body, InlineKeyboardMarkup(rows))
 
 
 async def confirm_cancel(update: Update, context: Ctx) -> None:
     """Cancel the meeting (or the rest of the series); rights re-checked by the service."""
     query = require_query(update)
-    match = CANCEL_YES.fullmatch(query.data or "")
-    if match is None:
+    one, rest = CancelOneButton.parse(query.data), CancelSeriesButton.parse(query.data)
+    press = one or rest
+    if press is None:
         await answer_stale(update, context)
         return
-    scope: Scope = "series" if match[1] == "series" else "one"
+    scope: Scope = "one" if one is not None else "series"
     deps = context.deps
     try:
         cancelled = await service.cancel(
             deps.db,
             require_actor(context),
-            int(match[2]),
+            press.meeting_id,
             scope,
             now=deps.clock(),
         )

@@ -1,10 +1,13 @@
-"""Meetings, moderator side: /new_meeting, a conversation that ends with a preview."""
+"""Meetings, moderator side: /new_meeting, a conversation that ends with a preview.
+
+Each step edits its prompt in place after a press; a typed answer gets one new message (the
+next question, or the error with the same question) and the old prompt loses its buttons."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import (
     BaseHandler,
@@ -23,14 +26,12 @@ from handlers import flow, views
 from handlers.common import (
     PRIVATE,
     answer_stale,
-    callback_ints,
     is_consented,
     refuse,
     reply,
     require_actor,
     require_message,
     require_query,
-    say,
     text,
 )
 from handlers.flow import Flow
@@ -38,18 +39,29 @@ from handlers.meetings.steps import (
     END,
     PREVIEW_FIELDS,
     PROMPTS,
-    SECTOR,
     TIMEOUT,
-    Callback,
+    AbortButton,
+    ChangeButton,
+    DefaultButton,
+    FieldButton,
+    Prompted,
+    PublishButton,
+    RecurrenceButton,
+    SectorButton,
+    SkipButton,
     Step,
+    StepCallback,
     abort,
     ack,
     button,
+    joined,
     not_text,
+    show,
+    zone_values,
 )
 
 
-class NewMeetingState(BaseModel):
+class NewMeetingState(Prompted):
     """Where /new_meeting stands: the answers so far, and whether the preview was shown."""
 
     draft: MeetingDraft = Field(default_factory=MeetingDraft)
@@ -57,12 +69,12 @@ class NewMeetingState(BaseModel):
     editing: bool = False
 
 
+def _state(context: Ctx) -> NewMeetingState:
+    return flow.state(context, NewMeetingState)
+
+
 def _draft(context: Ctx) -> MeetingDraft:
-    return flow.state(context, NewMeetingState).draft
-
-
-def _editing(context: Ctx) -> bool:
-    return flow.state(context, NewMeetingState).editing
+    return _state(context).draft
 
 
 # ---------------------------------------------------------------- /new_meeting
@@ -75,21 +87,22 @@ def _default_leads(context: Ctx) -> str:
     return ", ".join(views.meetings.format_lead(m, actor.language, texts) for m in leads)
 
 
-async def _ask(update: Update, context: Ctx, step: Step) -> int:
-    """Ask the question of a step (with its buttons) and wait in that step."""
+async def _ask(update: Update, context: Ctx, step: Step, before: str = "") -> int:
+    """Ask the question of a step (with its buttons) and wait in that step; `before` goes
+    first in the same message (an error, or what the last answer chose)."""
     if step == Step.PREVIEW:
-        return await _show_preview(update, context)
+        return await _show_preview(update, context, before)
     rows: list[list[InlineKeyboardButton]] = []
     values: dict[str, object] = {}
     if step == Step.SECTOR:
         teams = await service.moderated_sectors(context.deps.db, require_actor(context))
         language = require_actor(context).language
         rows = [
-            [InlineKeyboardButton(team.name(language), callback_data=f"mtg:sector:{team.id}")]
+            [InlineKeyboardButton(team.name(language), callback_data=SectorButton(team.id).pack())]
             for team in teams
         ]
     elif step == Step.START:
-        values["zone"] = context.deps.config.timezone
+        values.update(zone_values(context))
     elif step == Step.DURATION:
         values["default"] = typed.DURATION_DEFAULT
         rows = [
@@ -97,25 +110,25 @@ async def _ask(update: Update, context: Ctx, step: Step) -> int:
                 button(
                     context,
                     "meetings.button-default-duration",
-                    "mtg:default",
+                    DefaultButton(),
                     default=typed.DURATION_DEFAULT,
                 )
             ]
         ]
     elif step == Step.AGENDA:
         values["max"] = typed.AGENDA_MAX
-        rows = [[button(context, "meetings.button-skip", "mtg:skip")]]
+        rows = [[button(context, "meetings.button-skip", SkipButton())]]
     elif step == Step.CAPACITY:
-        rows = [[button(context, "meetings.button-no-limit", "mtg:skip")]]
+        rows = [[button(context, "meetings.button-no-limit", SkipButton())]]
     elif step == Step.REMINDERS:
         values["default"] = _default_leads(context)
         rows = [
-            [button(context, "meetings.button-default-reminders", "mtg:default")],
-            [button(context, "meetings.button-no-reminders", "mtg:skip")],
+            [button(context, "meetings.button-default-reminders", DefaultButton())],
+            [button(context, "meetings.button-no-reminders", SkipButton())],
         ]
     elif step == Step.RECURRENCE:
         rows = [
-            [button(context, f"meetings.button-rec-{rule}", f"mtg:rec:{rule}")]
+            [button(context, f"meetings.button-rec-{rule}", RecurrenceButton(rule))]
             for rule in ("none", "weekly", "weeks", "monthly")
         ]
     elif step == Step.INTERVAL:
@@ -123,7 +136,8 @@ async def _ask(update: Update, context: Ctx, step: Step) -> int:
     elif step == Step.UNTIL:
         values["max"] = context.deps.config.meetings.max_occurrences
     markup = InlineKeyboardMarkup(rows) if rows else None
-    await say(update, text(context, PROMPTS[step], **values), markup)
+    body = joined(before, text(context, PROMPTS[step], **values))
+    await show(update, context, _state(context), body, markup)
     return step
 
 
@@ -135,7 +149,7 @@ def _next(step: Step, draft: MeetingDraft, context: Ctx) -> Step:
         return Step.INTERVAL if draft.interval_n > 1 else Step.UNTIL
     if step == Step.INTERVAL:
         return Step.UNTIL
-    if _editing(context) or step == Step.UNTIL:
+    if _state(context).editing or step == Step.UNTIL:
         return Step.PREVIEW
     return Step(step + 1)
 
@@ -171,25 +185,23 @@ def _limit(context: Ctx) -> int:
     return context.deps.config.meetings.max_occurrences
 
 
-def _on_text(step: Step) -> Callback:
+def _on_text(step: Step) -> StepCallback:
     async def handle(update: Update, context: Ctx) -> int:
         draft = _draft(context)
         raw = require_message(update).text or ""
         try:
             _fill(step, raw, draft, context)
         except InvalidInput as error:
-            # Bad input: say why and ask the same question again.
-            await reply(update, text(context, error.key, **error.values))
-            return await _ask(update, context, step)
+            # Bad input: one message says why and asks the same question again.
+            return await _ask(update, context, step, text(context, error.key, **error.values))
         return await _ask(update, context, _next(step, draft, context))
 
     return handle
 
 
-def _use_buttons(step: Step) -> Callback:
+def _use_buttons(step: Step) -> StepCallback:
     async def handle(update: Update, context: Ctx) -> int:
-        await reply(update, text(context, "meetings.use-buttons"))
-        return await _ask(update, context, step)
+        return await _ask(update, context, step, text(context, "meetings.use-buttons"))
 
     return handle
 
@@ -208,26 +220,25 @@ async def start(update: Update, context: Ctx) -> int:
 
 async def on_sector(update: Update, context: Ctx) -> int:
     """A sector button: re-checked, since callback data can be forged."""
-    ids = callback_ints(require_query(update).data, SECTOR)
-    if ids is None:
+    press = SectorButton.parse(require_query(update).data)
+    if press is None:
         await answer_stale(update, context)
         return Step.SECTOR
     try:
-        team = await service.choose_sector(context.deps.db, require_actor(context), ids[0])
+        team = await service.choose_sector(context.deps.db, require_actor(context), press.team_id)
     except DomainError as error:
         await refuse(update, context, error)
         return Step.SECTOR
     await ack(update)
     draft = _draft(context)
     draft.team_id = team.id
-    await say(
-        update,
-        text(context, "meetings.sector-chosen", team=team.name(require_actor(context).language)),
+    chosen = text(
+        context, "meetings.sector-chosen", team=team.name(require_actor(context).language)
     )
-    return await _ask(update, context, _next(Step.SECTOR, draft, context))
+    return await _ask(update, context, _next(Step.SECTOR, draft, context), chosen)
 
 
-def _on_default(step: Step) -> Callback:
+def _on_default(step: Step) -> StepCallback:
     async def handle(update: Update, context: Ctx) -> int:
         await ack(update)
         draft = _draft(context)
@@ -240,7 +251,7 @@ def _on_default(step: Step) -> Callback:
     return handle
 
 
-def _on_skip(step: Step) -> Callback:
+def _on_skip(step: Step) -> StepCallback:
     async def handle(update: Update, context: Ctx) -> int:
         await ack(update)
         draft = _draft(context)
@@ -257,24 +268,27 @@ def _on_skip(step: Step) -> Callback:
 
 async def on_recurrence(update: Update, context: Ctx) -> int:
     """None, weekly, every N weeks or monthly (on the Nth weekday)."""
-    rule = (require_query(update).data or "").removeprefix("mtg:rec:")
-    draft = _draft(context)
-    if rule == "none":
-        draft.recurrence, draft.interval_n, draft.until = "none", 1, None
-    elif rule in ("weekly", "weeks"):
-        draft.recurrence, draft.until = "weekly", None
-        draft.interval_n = 1 if rule == "weekly" else typed.INTERVAL_MIN
-    elif rule == "monthly":
-        draft.recurrence, draft.interval_n, draft.until = "monthly", 1, None
-    else:
+    press = RecurrenceButton.parse(require_query(update).data)
+    if press is None:
         await answer_stale(update, context)
         return Step.RECURRENCE
+    draft = _draft(context)
+    if press.rule == "none":
+        draft.recurrence, draft.interval_n, draft.until = "none", 1, None
+    elif press.rule in ("weekly", "weeks"):
+        draft.recurrence, draft.until = "weekly", None
+        draft.interval_n = 1 if press.rule == "weekly" else typed.INTERVAL_MIN
+    else:
+        draft.recurrence, draft.interval_n, draft.until = "monthly", 1, None
     await ack(update)
     return await _ask(update, context, _next(Step.RECURRENCE, draft, context))
 
 
-async def _show_preview(update: Update, context: Ctx) -> int:
-    """The notice exactly as subscribers will get it, then Publish / Change / Cancel."""
+async def _show_preview(update: Update, context: Ctx, before: str = "") -> int:
+    """The notice as subscribers will get it, then Publish / Change / Cancel, in one message.
+
+    The preview carries no RSVP or calendar buttons: pressing them could not work yet, so
+    only the flow's own buttons are shown (the notice's text is exactly the subscribers')."""
     deps = context.deps
     draft = _draft(context)
     try:
@@ -288,25 +302,27 @@ async def _show_preview(update: Update, context: Ctx) -> int:
         )
     except InvalidInput as error:
         # Time passed while the draft waited, or a changed start no longer fits the series.
-        await say(update, text(context, error.key, **error.values))
         step = Step.UNTIL if error.key.startswith("meetings.bad-until") else Step.START
-        return await _ask(update, context, step)
+        return await _ask(update, context, step, text(context, error.key, **error.values))
     except DomainError as error:
-        await say(update, text(context, error.key, **error.values))
+        await show(update, context, _state(context), text(context, error.key, **error.values))
         return END
-    flow.state(context, NewMeetingState).editing = True
-    await say(update, text(context, "meetings.preview-intro"))
+    _state(context).editing = True
     language = require_actor(context).language
-    message = views.meetings.publication(notice, language, deps.texts, deps.config.zone)
-    await say(update, message.text, message.markup)
+    body = joined(
+        before,
+        text(context, "meetings.preview-intro"),
+        views.meetings.publication_text(notice, language, deps.texts, deps.config.zone),
+        text(context, "meetings.preview-actions"),
+    )
     actions = InlineKeyboardMarkup(
         [
-            [button(context, "meetings.button-publish", "mtg:publish")],
-            [button(context, "meetings.button-change", "mtg:change")],
-            [button(context, "meetings.button-abort", "mtg:abort")],
+            [button(context, "meetings.button-publish", PublishButton())],
+            [button(context, "meetings.button-change", ChangeButton())],
+            [button(context, "meetings.button-abort", AbortButton())],
         ]
     )
-    await say(update, text(context, "meetings.preview-actions"), actions)
+    await show(update, context, _state(context), body, actions)
     return Step.PREVIEW
 
 
@@ -314,21 +330,22 @@ async def on_change(update: Update, context: Ctx) -> int:
     """From the preview: which answer to change."""
     await ack(update)
     rows = [
-        [button(context, f"meetings.field-{step.name.lower()}", f"mtg:field:{int(step)}")]
+        [button(context, f"meetings.field-{step.name.lower()}", FieldButton(int(step)))]
         for step in PREVIEW_FIELDS
     ]
-    await say(update, text(context, "meetings.ask-field"), InlineKeyboardMarkup(rows))
+    markup = InlineKeyboardMarkup(rows)
+    await show(update, context, _state(context), text(context, "meetings.ask-field"), markup)
     return Step.PREVIEW
 
 
 async def on_field(update: Update, context: Ctx) -> int:
     """Go back to one question; a valid answer returns to the preview."""
-    data = (require_query(update).data or "").removeprefix("mtg:field:")
-    if not data.isdigit() or int(data) not in {int(step) for step in PREVIEW_FIELDS}:
+    press = FieldButton.parse(require_query(update).data)
+    if press is None or press.step not in {int(step) for step in PREVIEW_FIELDS}:
         await answer_stale(update, context)
         return Step.PREVIEW
     await ack(update)
-    return await _ask(update, context, Step(int(data)))
+    return await _ask(update, context, Step(press.step))
 
 
 async def on_publish(update: Update, context: Ctx) -> int:
@@ -345,25 +362,22 @@ async def on_publish(update: Update, context: Ctx) -> int:
             config=deps.config.meetings,
         )
     except InvalidInput as error:
-        await say(update, text(context, error.key, **error.values))
         step = Step.UNTIL if error.key.startswith("meetings.bad-until") else Step.START
-        return await _ask(update, context, step)
+        return await _ask(update, context, step, text(context, error.key, **error.values))
     except DomainError as error:
-        await say(update, text(context, error.key, **error.values))
+        await show(update, context, _state(context), text(context, error.key, **error.values))
         return END
     deps.engine.wake()  # its notices leave now, not at the next interval
     first = published.meetings[0]
     language = require_actor(context).language
-    await say(
-        update,
-        context.deps.texts.plural(
-            language,
-            "meetings.published",
-            len(published.meetings),
-            id=first.id,
-            team=published.team.name(language),
-        ),
+    done = deps.texts.plural(
+        language,
+        "meetings.published",
+        len(published.meetings),
+        id=first.id,
+        team=published.team.name(language),
     )
+    await show(update, context, _state(context), done)
     return END
 
 
@@ -371,9 +385,9 @@ def _text_step(step: Step) -> list[BaseHandler[Update, Ctx, object]]:
     typed = filters.UpdateType.MESSAGE & filters.TEXT & ~filters.COMMAND
     handlers: list[BaseHandler[Update, Ctx, object]] = [MessageHandler(typed, _on_text(step))]
     if step in (Step.DURATION, Step.REMINDERS):
-        handlers.append(CallbackQueryHandler(_on_default(step), pattern=r"^mtg:default$"))
+        handlers.append(CallbackQueryHandler(_on_default(step), pattern=DefaultButton.pattern()))
     if step in (Step.AGENDA, Step.CAPACITY, Step.REMINDERS):
-        handlers.append(CallbackQueryHandler(_on_skip(step), pattern=r"^mtg:skip$"))
+        handlers.append(CallbackQueryHandler(_on_skip(step), pattern=SkipButton.pattern()))
     return handlers
 
 
@@ -395,18 +409,18 @@ def new_meeting_flow() -> Flow:
         )
     }
     steps[Step.SECTOR] = [
-        CallbackQueryHandler(on_sector, pattern=r"^mtg:sector:"),
+        CallbackQueryHandler(on_sector, pattern=SectorButton.pattern()),
         MessageHandler(typed, _use_buttons(Step.SECTOR)),
     ]
     steps[Step.RECURRENCE] = [
-        CallbackQueryHandler(on_recurrence, pattern=r"^mtg:rec:"),
+        CallbackQueryHandler(on_recurrence, pattern=RecurrenceButton.pattern()),
         MessageHandler(typed, _use_buttons(Step.RECURRENCE)),
     ]
     steps[Step.PREVIEW] = [
-        CallbackQueryHandler(on_publish, pattern=r"^mtg:publish$"),
-        CallbackQueryHandler(on_change, pattern=r"^mtg:change$"),
-        CallbackQueryHandler(on_field, pattern=r"^mtg:field:"),
-        CallbackQueryHandler(abort, pattern=r"^mtg:abort$"),
+        CallbackQueryHandler(on_publish, pattern=PublishButton.pattern()),
+        CallbackQueryHandler(on_change, pattern=ChangeButton.pattern()),
+        CallbackQueryHandler(on_field, pattern=FieldButton.pattern()),
+        CallbackQueryHandler(abort, pattern=AbortButton.pattern()),
         MessageHandler(typed, _use_buttons(Step.PREVIEW)),
     ]
     return Flow(
@@ -424,5 +438,4 @@ def new_meeting_flow() -> Flow:
 
 async def resume(update: Update, context: Ctx, step: int) -> int:
     """/new_meeting while a paused one waits: ask its question again."""
-    await reply(update, text(context, "flow.resumed"))
-    return await _ask(update, context, Step(step))
+    return await _ask(update, context, Step(step), text(context, "flow.resumed"))

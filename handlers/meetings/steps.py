@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-import re
+import contextlib
 from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
 from datetime import timedelta
 from enum import IntEnum
-from typing import Any
+from typing import Any, Literal
 
-from telegram import InlineKeyboardButton, Update
+from pydantic import BaseModel
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.error import BadRequest
 from telegram.ext import (
     BaseHandler,
     MessageHandler,
@@ -16,23 +19,129 @@ from telegram.ext import (
 )
 
 from bot.context import Ctx
+from bot.i18n import Html
 from bot.services import meetings as service
 from bot.services.meetings import EditField
-from handlers import flow
+from handlers import flow, views
+from handlers.callbacks import Callback
 from handlers.common import (
     reply,
-    say,
+    require_actor,
     text,
 )
 
 TIMEOUT = timedelta(minutes=30)
 END = flow.END
-SECTOR = re.compile(r"mtg:sector:([0-9]{1,18})")
-ID_ARGUMENT = re.compile(r"[0-9]{1,18}")
-EDIT = re.compile(r"mtg:edit:([0-9]{1,18})")
-CANCEL = re.compile(r"mtg:cancel:([0-9]{1,18})")
-CANCEL_YES = re.compile(r"mtg:cancel-(one|series):([0-9]{1,18})")
-Callback = Callable[[Update, Ctx], Coroutine[Any, Any, int]]
+StepCallback = Callable[[Update, Ctx], Coroutine[Any, Any, int]]
+
+
+# ---------------------------------------------------------------- typed buttons
+
+
+@dataclass(frozen=True)
+class SectorButton(Callback, prefix="mtg:sector"):
+    """/new_meeting: the sector team the meeting is for (re-checked: it may be forged)."""
+
+    team_id: int
+
+
+@dataclass(frozen=True)
+class DefaultButton(Callback, prefix="mtg:default"):
+    """/new_meeting: take the default duration or the default reminders."""
+
+
+@dataclass(frozen=True)
+class SkipButton(Callback, prefix="mtg:skip"):
+    """/new_meeting: no agenda, no capacity limit or no reminders."""
+
+
+@dataclass(frozen=True)
+class RecurrenceButton(Callback, prefix="mtg:rec"):
+    """/new_meeting: how the meeting repeats."""
+
+    rule: Literal["none", "weekly", "weeks", "monthly"]
+
+
+@dataclass(frozen=True)
+class PublishButton(Callback, prefix="mtg:publish"):
+    """/new_meeting's preview: publish."""
+
+
+@dataclass(frozen=True)
+class ChangeButton(Callback, prefix="mtg:change"):
+    """/new_meeting's preview: go back to one answer."""
+
+
+@dataclass(frozen=True)
+class FieldButton(Callback, prefix="mtg:field"):
+    """/new_meeting's preview: the answer (its step) to change."""
+
+    step: int
+
+
+@dataclass(frozen=True)
+class AbortButton(Callback, prefix="mtg:abort"):
+    """/new_meeting's preview: drop the draft."""
+
+
+@dataclass(frozen=True)
+class ScopeButton(Callback, prefix="mtg:scope"):
+    """/edit_meeting of a series: this occurrence only, or it and the later ones."""
+
+    scope: Literal["one", "series"]
+
+
+@dataclass(frozen=True)
+class EditFieldButton(Callback, prefix="mtg:efield"):
+    """/edit_meeting's form: the field to change."""
+
+    field: Literal["title", "start", "duration", "place", "agenda", "capacity"]
+
+
+@dataclass(frozen=True)
+class ClearButton(Callback, prefix="mtg:eclear"):
+    """/edit_meeting: remove the agenda or the capacity limit."""
+
+
+@dataclass(frozen=True)
+class BackButton(Callback, prefix="mtg:eback"):
+    """/edit_meeting: back to the form without changing this field."""
+
+
+@dataclass(frozen=True)
+class SaveButton(Callback, prefix="mtg:esave"):
+    """/edit_meeting's form: save every change and send one notice."""
+
+
+@dataclass(frozen=True)
+class DiscardButton(Callback, prefix="mtg:ediscard"):
+    """/edit_meeting's form: drop every change."""
+
+
+@dataclass(frozen=True)
+class CancelOneButton(Callback, prefix="mtg:cancel-one"):
+    """/cancel_meeting's confirmation: cancel this meeting."""
+
+    meeting_id: int
+
+
+@dataclass(frozen=True)
+class CancelSeriesButton(Callback, prefix="mtg:cancel-series"):
+    """/cancel_meeting's confirmation: cancel it and the later ones of its series."""
+
+    meeting_id: int
+
+
+@dataclass(frozen=True)
+class KeepButton(Callback, prefix="mtg:keep"):
+    """/cancel_meeting's confirmation: keep the meeting."""
+
+
+class Prompted(BaseModel):
+    """A flow's state part that knows its prompt message, so the next step edits it."""
+
+    prompt_id: int | None = None
+    prompt_has_buttons: bool = False
 
 
 class Step(IntEnum):
@@ -90,9 +199,58 @@ EDIT_STEPS: dict[EditField, Step] = {
 FIELDS_BY_NAME: dict[str, EditField] = {field: field for field in service.EDIT_FIELDS}
 
 
-def button(context: Ctx, key: str, data: str, **values: object) -> InlineKeyboardButton:
+def button(context: Ctx, key: str, press: Callback, **values: object) -> InlineKeyboardButton:
     """A button labelled with a text in the actor's language."""
-    return InlineKeyboardButton(text(context, key, **values), callback_data=data)
+    return InlineKeyboardButton(text(context, key, **values), callback_data=press.pack())
+
+
+async def show(
+    update: Update,
+    context: Ctx,
+    holder: Prompted,
+    body: str,
+    markup: InlineKeyboardMarkup | None = None,
+) -> None:
+    """Show a step's prompt: a press on the prompt edits it in place; a typed answer gets one
+    new message, and the previous prompt loses its buttons, so no old button stays live."""
+    query = update.callback_query
+    chat = update.effective_chat
+    if (
+        query is not None
+        and query.message is not None
+        and (query.message.message_id == holder.prompt_id)
+    ):
+        try:
+            await query.edit_message_text(body, reply_markup=markup)
+        except BadRequest as exc:
+            if "not modified" not in exc.message:
+                raise
+        holder.prompt_has_buttons = markup is not None
+        return
+    if holder.prompt_id is not None and holder.prompt_has_buttons and chat is not None:
+        # Already without buttons, or too old for Telegram to edit: nothing left to remove.
+        with contextlib.suppress(BadRequest):
+            await context.bot.edit_message_reply_markup(
+                chat.id, holder.prompt_id, reply_markup=None
+            )
+    if query is not None and chat is not None:
+        message = await chat.send_message(body, reply_markup=markup)
+    else:
+        message = await reply(update, body, markup)
+    holder.prompt_id = message.message_id
+    holder.prompt_has_buttons = markup is not None
+
+
+def zone_values(context: Ctx) -> dict[str, object]:
+    """The `zone` placeholder of a prompt that names the deployment's time zone."""
+    deps = context.deps
+    language = require_actor(context).language
+    return {"zone": views.meetings.zone_name(deps.config.timezone, language, deps.texts)}
+
+
+def joined(*parts: str) -> Html:
+    """Several texts in one message (an error and the question asked again)."""
+    return Html("\n\n".join(part for part in parts if part))
 
 
 async def ack(update: Update) -> None:
@@ -102,9 +260,9 @@ async def ack(update: Update) -> None:
 
 
 async def abort(update: Update, context: Ctx) -> int:
-    """/cancel or the Cancel button: nothing is stored."""
+    """/cancel or the Cancel button: nothing is stored; the prompt loses its buttons."""
     await ack(update)
-    await say(update, text(context, "meetings.aborted"))
+    await show(update, context, flow.state(context, Prompted), text(context, "meetings.aborted"))
     return END
 
 

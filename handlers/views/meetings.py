@@ -19,8 +19,10 @@ from bot.engine import DeliveryEngine, Rendered
 from bot.i18n import Html, Texts, escape
 from bot.services import meetings as service
 from bot.services.rsvp import RsvpCounts
+from bot.services.schedule import MeetingView
 from handlers.callbacks import Callback
 from storage.models import Meeting, Team
+from storage.rsvps import Answer
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,17 @@ def local_when(starts_at: datetime, language: Language, zone: ZoneInfo) -> str:
     return str(
         format_datetime(starts_at.astimezone(zone), "EEEE, d MMMM y, HH:mm", locale=language)
     )
+
+
+# Zones people name in words instead of by their tz database key.
+_ZONE_KEYS = {"Europe/Warsaw": "meetings.zone-warsaw"}
+
+
+def zone_name(zone: str, language: Language, texts: Texts) -> str:
+    """The deployment's zone as people say it: "czas polski" / "Polish time" for
+    Europe/Warsaw, the zone's own name for any other."""
+    key = _ZONE_KEYS.get(zone)
+    return zone if key is None else texts.get(language, key)
 
 
 def local_time(instant: datetime, language: Language, zone: ZoneInfo) -> str:
@@ -130,6 +143,34 @@ def _card_text(
     return Html("\n".join(lines))
 
 
+def pick_label(meeting: Meeting, language: Language, zone: ZoneInfo) -> str:
+    """A picker button: number, short date and time, title (plain text, as buttons show it;
+    a long title is cut, Telegram would cut it anyway)."""
+    title = meeting.title if len(meeting.title) <= 40 else meeting.title[:39] + "…"
+    when = _short_date(meeting.starts_at, language, zone)
+    return f"{meeting.id}. {when} {local_time(meeting.starts_at, language, zone)} · {title}"
+
+
+_MINE_KEYS: dict[Answer, str] = {
+    "going": "meetings.card-mine-going",
+    "maybe": "meetings.card-mine-maybe",
+    "not_going": "meetings.card-mine-not-going",
+}
+
+
+def mine_line(view: MeetingView, language: Language, texts: Texts) -> str | None:
+    """The member's own answer as the card says it ("Twoja odpowiedź: …"), the waiting-list
+    position included; None before they answer."""
+    mine = view.mine
+    if mine is None:
+        return None
+    if mine.waiting:
+        if view.waiting_rank is None:
+            return texts.get(language, "meetings.card-mine-waiting-list")
+        return texts.get(language, "meetings.card-mine-waiting", position=view.waiting_rank)
+    return texts.get(language, _MINE_KEYS[mine.answer])
+
+
 def card_keyboard(meeting: Meeting, language: Language, texts: Texts) -> InlineKeyboardMarkup:
     """RSVP buttons and "Add to calendar" (callbacks `rsvp:<answer>:<id>`, `cal:ics:<id>`)."""
     mid = meeting.id
@@ -186,7 +227,9 @@ def _series_line(
 def _with_card(
     header: str, notice: service.SeriesNotice, language: Language, texts: Texts, zone: ZoneInfo
 ) -> Html:
-    parts: list[str] = [header, card_text(notice.meeting, notice.team, language, texts, zone)]
+    # The header already says what happened: a cancelled card does not say it again.
+    meeting = notice.meeting.model_copy(update={"state": "scheduled"})
+    parts: list[str] = [header, card_text(meeting, notice.team, language, texts, zone)]
     if len(notice.starts) > 1:
         parts.append(_series_line(notice.starts, language, texts, zone))
     return Html("\n\n".join(parts))
@@ -222,9 +265,10 @@ def _cut(value: object) -> object:
     return value
 
 
-def _change_lines(
+def change_lines(
     old: Meeting, new: Meeting, language: Language, texts: Texts, zone: ZoneInfo
 ) -> list[str]:
+    """A line per changed field: old -> new (the change notice and the edit form's preview)."""
     none = texts.get(language, "meetings.none")
     lines: list[str] = []
 
@@ -260,7 +304,7 @@ def change_text(
     old, new = notice.old, notice.new
     parts: list[str] = [
         texts.get(language, "meetings.notice-changed"),
-        "\n".join(_change_lines(old, new, language, texts, zone)),
+        "\n".join(change_lines(old, new, language, texts, zone)),
     ]
     if notice.count > 1:
         parts.append(texts.plural(language, "meetings.changed-series", notice.count))

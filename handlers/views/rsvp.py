@@ -64,9 +64,12 @@ _ANSWER_KEYS: dict[str, str] = {
 def attendees_csv(
     export: rsvp_service.AttendeeExport, language: Language, texts: Texts, zone: ZoneInfo
 ) -> bytes:
-    """The attendee list as a spreadsheet-safe CSV (see bot.csvfile)."""
+    """The attendee list as a spreadsheet-safe CSV (see bot.csvfile): first and last name,
+    @username, organisation, answer, waiting-list position, time of the answer (local)."""
     header = [
-        texts.get(language, "rsvp.csv-user"),
+        texts.get(language, "rsvp.csv-first-name"),
+        texts.get(language, "rsvp.csv-last-name"),
+        texts.get(language, "rsvp.csv-username"),
         texts.get(language, "rsvp.csv-organisation"),
         texts.get(language, "rsvp.csv-answer"),
         texts.get(language, "rsvp.csv-position"),
@@ -80,9 +83,16 @@ def attendees_csv(
         if person.waitlist_position is not None:
             rank += 1  # attendees come in waiting-list order
             position = rank
+        first_name = person.first_name
+        if first_name is None and person.last_name is None and person.username is None:
+            # Nothing known (no consent yet, or erased): say who it is by their number.
+            first_name = texts.get(language, "rsvp.csv-unknown-person", id=person.user_id)
         rows.append(
             [
-                person.user_id,
+                first_name,
+                person.last_name,
+                # Without the "@": a cell starting with it would be neutralised as a formula.
+                person.username,
                 person.organisation,
                 texts.get(language, _ANSWER_KEYS[status]),
                 position,

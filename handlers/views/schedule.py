@@ -14,7 +14,7 @@ from bot.i18n import Html, Texts
 from bot.services import schedule as schedule_service
 from bot.services.schedule import SchedulePage
 from handlers.callbacks import Callback
-from handlers.views.meetings import local_when
+from handlers.views.meetings import local_when, mine_line
 from storage.models import Team
 
 # Buttons carry a short title; Telegram cuts long labels anyway, but readably is better.
@@ -73,6 +73,7 @@ def page_text(page: SchedulePage, language: Language, texts: Texts, zone: ZoneIn
         mark = ""
         if item.mine is not None:
             mark = " ⏳" if item.mine.waiting else " " + _MARKS[item.mine.answer]
+            mark += "\n" + (mine_line(item, language, texts) or "")
         lines.append(
             texts.get(
                 language,
