@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 
 from storage.database import Database
 from tests import query_plans
@@ -18,7 +18,7 @@ from tests.sql import raw_sql
 
 
 @contextlib.asynccontextmanager
-async def writer_transactions(db: Database) -> Iterator[list[str]]:  # type: ignore[misc]
+async def writer_transactions(db: Database) -> AsyncIterator[list[str]]:
     """The writer's transactions (BEGIN IMMEDIATE) while the block runs."""
     begun: list[str] = []
     counting = [True]
