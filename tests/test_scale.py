@@ -214,8 +214,10 @@ async def test_the_preview_counts_exactly_whom_a_broadcast_reaches(tmp_path: Pat
 
         teams = await db.run(raw_sql(seed))
         for chosen in (None, teams[:1], teams[1:], teams):
-            listed = await db.run(lambda unit: unit.broadcasts.list_recipients(chosen))
-            people, groups = await db.read(lambda unit: unit.broadcasts.count_recipients(chosen))
+            listed = await db.run(lambda unit, c: unit.broadcasts.list_recipients(c), chosen)
+            people, groups = await db.read(
+                lambda unit, c: unit.broadcasts.count_recipients(c), chosen
+            )
             assert 0 < people == len(listed)
             assert groups == 0
     finally:
