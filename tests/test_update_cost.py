@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
+import sys
 from collections.abc import AsyncIterator
+from pathlib import Path
 
+from storage import database
 from storage.database import Database
 from tests import query_plans
 from tests.harness import BotDriver, TgUser
@@ -50,3 +53,13 @@ async def test_meetings_without_a_draft_is_one_admission_and_one_read(
     assert [c.method for c in calls] == ["sendMessage"]
     # The admission (at most once, the actor) and the page: no separate draft lookup.
     assert len(begun) == 2
+
+
+async def test_an_open_database_lets_the_writer_have_the_gil_back_soon(tmp_path: Path) -> None:
+    # A reader rendering an export in Python must not hold each writer statement for
+    # CPython's default 5 ms (bench/scale.py: a member's update waited 100-190 ms).
+    db = await Database.open(tmp_path / "gil.sqlite3")
+    try:
+        assert sys.getswitchinterval() <= database.GIL_SWITCH_SECONDS < 0.005
+    finally:
+        await db.close()
