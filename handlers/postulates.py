@@ -156,6 +156,10 @@ async def intercept(update: Update, context: Ctx) -> None:
             if outcome is not None:
                 await _show(update, context, outcome)
             raise ApplicationHandlerStop
+    if not actor.drafting:
+        # The admission query found no draft and no prompt: nothing to route or pause, and
+        # no second hop to the writer for every private message (issue 12).
+        return
     caught = await drafts.capture(
         deps.db,
         actor.user_id,

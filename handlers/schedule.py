@@ -30,10 +30,9 @@ from handlers.views.schedule import (
     OpenMeeting,
     PageButton,
     TeamPage,
-    page_keyboard,
-    page_text,
     sectors_keyboard,
 )
+from handlers.views.schedule_drawn import drawn_page
 
 MEETING_ID = re.compile(r"[0-9]{1,9}")
 MEETING_LINK = re.compile(r"meeting-([0-9]{1,9})")
@@ -82,11 +81,8 @@ async def _load_page(
 async def _reply_page(update: Update, context: Ctx, page: SchedulePage) -> None:
     language = require_actor(context).language
     deps = context.deps
-    await reply(
-        update,
-        page_text(page, language, deps.texts, deps.config.zone),
-        page_keyboard(page, language, deps.texts, context.bot.username),
-    )
+    body, markup = drawn_page(page, language, deps.texts, deps.config.zone, context.bot.username)
+    await reply(update, body, markup)
 
 
 async def show_meetings(update: Update, context: Ctx) -> None:
@@ -115,10 +111,10 @@ async def turn_page(update: Update, context: Ctx) -> None:
     language = require_actor(context).language
     deps = context.deps
     try:
-        await query.edit_message_text(
-            page_text(page, language, deps.texts, deps.config.zone),
-            reply_markup=page_keyboard(page, language, deps.texts, context.bot.username),
+        body, markup = drawn_page(
+            page, language, deps.texts, deps.config.zone, context.bot.username
         )
+        await query.edit_message_text(body, reply_markup=markup)
     except BadRequest as exc:
         if "not modified" not in exc.message:
             raise

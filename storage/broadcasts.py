@@ -192,13 +192,19 @@ class Broadcasts(Repository):
     def count_recipients(self, team_ids: Collection[int] | None) -> tuple[int, int]:
         """How many people and groups `list_recipients` would return, counted, not listed."""
         clause, params = _team_filter(team_ids)
-        marker = " /* reads all */" if team_ids is None else ""
-        people = self._conn.execute(
-            f"""SELECT count(*) FROM users u{marker}
+        if team_ids is None:
+            # Everyone: each member looked up in the subscriptions' primary key. The IN form
+            # built a list of all ~180,000 subscriptions first: 1.1-1.8 s at 50,000 members
+            # on a loaded machine, this ~13-50 ms (bench/scale.py).
+            query = """SELECT count(*) FROM users u /* reads all */
                 WHERE u.active = 1 AND u.consent_at IS NOT NULL
-                  AND u.id IN (SELECT user_id FROM subscriptions WHERE 1 = 1{clause})""",
-            params,
-        ).fetchone()[0]
+                  AND EXISTS (SELECT 1 FROM subscriptions s WHERE s.user_id = u.id)"""
+        else:
+            # Chosen sectors: only their subscriptions (an index range each), then the people.
+            query = f"""SELECT count(*) FROM users u
+                WHERE u.active = 1 AND u.consent_at IS NOT NULL
+                  AND u.id IN (SELECT user_id FROM subscriptions WHERE 1 = 1{clause})"""
+        people = self._conn.execute(query, params).fetchone()[0]
         groups = self._conn.execute(
             f"SELECT count(DISTINCT chat_id) FROM group_links WHERE 1 = 1{clause}", params
         ).fetchone()[0]

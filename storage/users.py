@@ -14,7 +14,9 @@ _USER_AND_ROLES = """
            u.organisation_id, u.created_at,
            EXISTS (SELECT 1 FROM admins WHERE user_id = ?1),
            (SELECT group_concat(team_id) FROM moderators WHERE user_id = ?1),
-           EXISTS (SELECT 1 FROM conversations WHERE user_id = ?1 AND paused = 0)
+           EXISTS (SELECT 1 FROM conversations WHERE user_id = ?1 AND paused = 0),
+           EXISTS (SELECT 1 FROM postulate_drafts WHERE user_id = ?1)
+               OR EXISTS (SELECT 1 FROM postulate_prompts WHERE user_id = ?1)
     FROM (SELECT ?1 AS id) AS wanted LEFT JOIN users u ON u.id = wanted.id"""
 _USER_FIELDS = tuple(User.model_fields)
 
@@ -29,18 +31,21 @@ class Users(Repository):
         row = self._conn.execute("SELECT * FROM users WHERE id = ?", (user_id,)).fetchone()
         return None if row is None else User.from_row(row)
 
-    def get_user_and_roles(self, user_id: int) -> tuple[User | None, bool, frozenset[int], bool]:
+    def get_user_and_roles(
+        self, user_id: int
+    ) -> tuple[User | None, bool, frozenset[int], bool, bool]:
         """Return the user (None if unknown), whether they are an admin, the sector teams they
-        moderate and whether a conversation of theirs is active, in one query: this runs for
-        every update, so the conversation interceptor needs no query of its own."""
-        *columns, is_admin, moderated, talking = self._conn.execute(
+        moderate, whether a conversation of theirs is active and whether they have a postulate
+        draft or review prompt, in one query: this runs for every update, so the interceptors
+        need no query of their own when there is nothing to intercept."""
+        *columns, is_admin, moderated, talking, drafting = self._conn.execute(
             _USER_AND_ROLES, (user_id,)
         ).fetchone()
         user = None
         if columns[0] is not None:
             user = User.model_validate(dict(zip(_USER_FIELDS, columns, strict=True)))
         teams = frozenset(int(team) for team in moderated.split(",")) if moderated else frozenset()
-        return user, bool(is_admin), teams, bool(talking)
+        return user, bool(is_admin), teams, bool(talking), bool(drafting)
 
     def get_consent_version(self, user_id: int) -> int | None:
         """Return the privacy notice version the user consented to (None: no consent, no user)."""

@@ -453,7 +453,7 @@ async def test_the_per_update_read_builds_the_same_user_as_validation(db: Databa
     await db.run(lambda unit: unit.users.update_active(2, False))
     await db.run(raw_sql(execute), "INSERT INTO admins (user_id, source) VALUES (2, 'config')")
     for user_id in (1, 2):
-        user, is_admin, moderated, talking = await db.run(
+        user, is_admin, moderated, talking, drafting = await db.run(
             lambda unit, user_id: unit.users.get_user_and_roles(user_id), user_id
         )
         validated = await db.run(lambda unit, user_id: unit.users.get_user(user_id), user_id)
@@ -461,11 +461,12 @@ async def test_the_per_update_read_builds_the_same_user_as_validation(db: Databa
         assert validated is not None
         assert user == validated
         assert user.model_dump() == validated.model_dump()
-        assert (is_admin, moderated, talking) == (user_id == 2, frozenset(), False)
+        assert (is_admin, moderated, talking, drafting) == (user_id == 2, frozenset(), False, False)
     assert await db.run(lambda unit: unit.users.get_user_and_roles(99)) == (
         None,
         False,
         frozenset(),
+        False,
         False,
     )
 

@@ -179,3 +179,46 @@ async def test_a_long_text_asks_the_index_for_a_bounded_number_of_rare_words(
         assert "lawki" in chosen
     finally:
         await db.close()
+
+
+async def test_the_preview_counts_exactly_whom_a_broadcast_reaches(tmp_path: Path) -> None:
+    # The preview's count is its own (indexed) query; it must agree with the list the
+    # fan-out sends to, for everyone and for chosen sectors.
+    db = await Database.open(tmp_path / "audience.sqlite3")
+    try:
+
+        def seed(conn: sqlite3.Connection) -> list[int]:
+            for slug in ("a", "b", "c"):
+                conn.execute(
+                    "INSERT INTO teams (kind, slug, name_pl, name_en, description_pl, "
+                    "description_en, position) VALUES ('sector', ?, ?, ?, '', '', 0)",
+                    (slug, slug, slug),
+                )
+            teams = [row[0] for row in conn.execute("SELECT id FROM teams ORDER BY id")]
+            when = "2026-01-01T00:00:00.000000+00:00"
+            for person in range(1, 41):
+                consented = None if person % 7 == 0 else when
+                conn.execute(
+                    """INSERT INTO users (id, language, created_at, consent_at, consent_version,
+                           active) VALUES (?, 'pl', ?, ?, ?, ?)""",
+                    (person, when, consented, consented and 1, 0 if person % 5 == 0 else 1),
+                )
+                for n, team in enumerate(teams):
+                    if (person + n) % (n + 2) == 0:
+                        conn.execute(
+                            "INSERT INTO subscriptions (user_id, team_id, created_at) "
+                            "VALUES (?, ?, ?)",
+                            (person, team, when),
+                        )
+            return teams
+
+        teams = await db.run(raw_sql(seed))
+        for chosen in (None, teams[:1], teams[1:], teams):
+            listed = await db.run(lambda unit, c: unit.broadcasts.list_recipients(c), chosen)
+            people, groups = await db.read(
+                lambda unit, c: unit.broadcasts.count_recipients(c), chosen
+            )
+            assert 0 < people == len(listed)
+            assert groups == 0
+    finally:
+        await db.close()

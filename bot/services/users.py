@@ -24,6 +24,9 @@ class Actor(BaseModel):
     moderated_team_ids: frozenset[int]
     # A multi-step conversation is active (it may have expired since; the flow checks).
     in_conversation: bool = False
+    # A postulate draft (paused or not) or a review prompt exists: the postulates
+    # interceptor reads them only then.
+    drafting: bool = False
 
     def consented(self, notice_version: int) -> bool:
         return (
@@ -49,7 +52,7 @@ def language_from_telegram(language_code: str | None, default: Language) -> Lang
 
 def read_actor(unit: Unit, user_id: int, telegram_language: Language) -> Actor:
     """Read the actor inside a caller's transaction (see `load_actor`)."""
-    user, is_admin, moderated, talking = unit.users.get_user_and_roles(user_id)
+    user, is_admin, moderated, talking, drafting = unit.users.get_user_and_roles(user_id)
     if user is not None and not user.language_chosen and user.language != telegram_language:
         # Until the user picks a language, it follows the client; keep the row in step so
         # that notices sent outside an update use it too.
@@ -64,6 +67,7 @@ def read_actor(unit: Unit, user_id: int, telegram_language: Language) -> Actor:
         is_admin=is_admin,
         moderated_team_ids=moderated,
         in_conversation=talking,
+        drafting=drafting,
     )
 
 

@@ -12,6 +12,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from bot.i18n import Html, Texts
 from bot.services.sectors import SectorsView
 from handlers.callbacks import Callback, Slug
+from handlers.views.drawn import DrawnKeyboard
 from storage.models import Team
 
 
@@ -58,7 +59,7 @@ def sectors_keyboard(view: SectorsView, language: str, texts: Texts) -> InlineKe
 
 
 # Keyboards are immutable and few (a language x a set of subscriptions): the /sectors toggle
-# is the hottest path of the bot, so each is built once.
+# is the hottest path of the bot, so each is built (and serialised) once.
 @functools.lru_cache(maxsize=1024)
 def _sectors_keyboard(
     teams: tuple[Team, ...], subscribed: frozenset[int], language: str, texts: Texts
@@ -68,7 +69,7 @@ def _sectors_keyboard(
         key = "sectors.on" if team.id in subscribed else "sectors.off"
         label = texts.get(language, key, name=team.name(language))
         rows.append([InlineKeyboardButton(label, callback_data=Toggle(team.id).pack())])
-    return InlineKeyboardMarkup(rows)
+    return DrawnKeyboard(InlineKeyboardMarkup(rows))
 
 
 def language_keyboard(texts: Texts, language: str) -> InlineKeyboardMarkup:

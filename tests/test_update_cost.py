@@ -1,0 +1,65 @@
+"""What an ordinary update costs the single writer: its transactions (issue 12, bench/updates.py).
+
+Every transaction is a hop to the writer's thread that all queued updates wait behind; the
+common updates (a /meetings, a sector toggle) must not pay for features they do not use.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from storage import database
+from storage.database import Database
+from tests import query_plans
+from tests.harness import BotDriver, TgUser
+from tests.meeting_factory import db_of
+from tests.sql import raw_sql
+
+
+@contextlib.asynccontextmanager
+async def writer_transactions(db: Database) -> AsyncIterator[list[str]]:
+    """The writer's transactions (BEGIN IMMEDIATE) while the block runs."""
+    begun: list[str] = []
+    counting = [True]
+
+    def trace(statement: str) -> None:
+        if counting[0] and statement.startswith("BEGIN IMMEDIATE"):
+            begun.append(statement)
+        query_plans._remember(statement)
+
+    def install(conn: sqlite3.Connection, callback: object) -> None:
+        conn.set_trace_callback(callback)  # type: ignore[arg-type]
+
+    await db.run(raw_sql(install), trace)
+    try:
+        yield begun
+    finally:
+        counting[0] = False
+        # Back to the suite's query-plan recorder alone.
+        await db.run(raw_sql(install), query_plans._remember)
+
+
+async def test_meetings_without_a_draft_is_one_admission_and_one_read(
+    bot: BotDriver, anna: TgUser
+) -> None:
+    await bot.onboard(anna, sectors=["culture"])
+    db = db_of(bot)
+    async with writer_transactions(db) as begun:
+        calls = await bot.send(anna, "/meetings")
+    assert [c.method for c in calls] == ["sendMessage"]
+    # The admission (at most once, the actor) and the page: no separate draft lookup.
+    assert len(begun) == 2
+
+
+async def test_an_open_database_lets_the_writer_have_the_gil_back_soon(tmp_path: Path) -> None:
+    # A reader rendering an export in Python must not hold each writer statement for
+    # CPython's default 5 ms (bench/scale.py: a member's update waited 100-190 ms).
+    db = await Database.open(tmp_path / "gil.sqlite3")
+    try:
+        assert sys.getswitchinterval() <= database.GIL_SWITCH_SECONDS < 0.005
+    finally:
+        await db.close()
