@@ -28,6 +28,7 @@ from bot.config import Config
 from bot.consultation_report import to_docx
 from bot.i18n import Texts
 from bot.services import public as public_service
+from bot.services import public_consultations
 from bot.services.public import CalendarFeed, PostulateFilters, Reader
 
 log = logging.getLogger(__name__)
@@ -234,12 +235,12 @@ class Site:
 
     async def consultations(self, request: Request) -> Response:
         """/consultations: the published consultations of the draft Programme."""
-        found = await public_service.consultation_list(self.reader, self.clock())
+        found = await public_consultations.consultation_list(self.reader, self.clock())
         return self.page(request, "consultations.html", consultations=found)
 
     async def consultation(self, request: Request) -> Response:
         """/consultations/<id>: its window, sections, public comments and answers, report."""
-        record = await public_service.consultation_record(
+        record = await public_consultations.consultation_record(
             self.reader, request.path_params["id"], self.clock()
         )
         if record is None:
@@ -250,7 +251,7 @@ class Site:
         """/consultations/<id>/report.docx: the published report, the file /consultation_report
         sends (in the deployment's language, whatever the page's)."""
         consultation_id = request.path_params["id"]
-        report = await public_service.consultation_report(self.reader, consultation_id)
+        report = await public_consultations.consultation_report(self.reader, consultation_id)
         if report is None:
             raise HTTPException(404)
         body = to_docx(report, self.texts, self.config.default_language, self.config.zone)
