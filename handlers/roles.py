@@ -43,6 +43,8 @@ from handlers.common import (
 )
 from handlers.flow import Flow, Flows
 from handlers.views.meetings import local_when
+from handlers.views.people import person_label, person_link
+from storage.users import PersonName
 
 TIMEOUT = timedelta(minutes=15)
 END = flow.END
@@ -63,10 +65,21 @@ def _button(context: Ctx, key: str, data: str, **values: object) -> InlineKeyboa
     return InlineKeyboardButton(text(context, key, **values), callback_data=data)
 
 
-def person(context: Ctx, user_id: int, name: str | None) -> Html:
-    """A person as a mention link (the name Telegram showed at grant time, else the id)."""
-    label = name or text(context, "roles.person-id", id=user_id)
-    return Html(f'<a href="tg://user?id={user_id}">{escape(label)}</a>')
+def person(
+    context: Ctx, user_id: int, name: PersonName | None, display_name: str | None = None
+) -> Html:
+    """A person as a mention link: their stored names, else the name Telegram showed at grant
+    time, else 'user <id>'."""
+    language = require_actor(context).language
+    if (name is None or not name.known) and display_name:
+        return Html(f'<a href="tg://user?id={user_id}">{escape(display_name)}</a>')
+    return person_link(context.deps.texts, language, user_id, name)
+
+
+def _label(context: Ctx, user_id: int, name: PersonName | None, display_name: str | None) -> str:
+    if (name is None or not name.known) and display_name:
+        return display_name
+    return person_label(context.deps.texts, require_actor(context).language, user_id, name)
 
 
 async def _refuse(update: Update, context: Ctx, error: DomainError) -> None:
@@ -177,7 +190,7 @@ async def on_forward(update: Update, context: Ctx) -> int:
         text(
             context,
             "roles.granted",
-            name=person(context, granted.user_id, granted.display_name),
+            name=person(context, granted.user_id, granted.name, granted.display_name),
             sector=granted.team.name(language),
         ),
     )
@@ -351,8 +364,12 @@ async def revoke_start(update: Update, context: Ctx) -> None:
                 "roles.revoke-button",
                 f"role:revoke:{sector.team.id}:{moderator.user_id}",
                 sector=sector.team.name(actor.language),
-                name=moderator.display_name
-                or text(context, "roles.person-id", id=moderator.user_id),
+                name=_label(
+                    context,
+                    moderator.user_id,
+                    view.names.get(moderator.user_id),
+                    moderator.display_name,
+                ),
             )
         ]
         for sector in view.sectors
@@ -388,7 +405,7 @@ async def on_revoke(update: Update, context: Ctx) -> None:
     body = text(
         context,
         "roles.revoke-confirm",
-        name=person(context, role.user_id, role.display_name),
+        name=person(context, role.user_id, role.name, role.display_name),
         sector=role.team.name(actor.language),
     )
     await say(update, body, markup)
@@ -413,7 +430,7 @@ async def on_revoke_yes(update: Update, context: Ctx) -> None:
     body = text(
         context,
         "roles.revoked",
-        name=person(context, revoked.user_id, revoked.display_name),
+        name=person(context, revoked.user_id, revoked.name, revoked.display_name),
         sector=revoked.team.name(actor.language),
     )
     if revoked.cancelled_broadcasts:
@@ -447,12 +464,17 @@ async def show_team(update: Update, context: Ctx) -> None:
         text(
             context,
             "roles.team-admins",
-            admins=Html(", ".join(person(context, i, None) for i in view.admin_ids) or nobody),
+            admins=Html(
+                ", ".join(person(context, i, view.names.get(i)) for i in view.admin_ids) or nobody
+            ),
         ),
         "",
     ]
     for sector in view.sectors:
-        names = ", ".join(person(context, m.user_id, m.display_name) for m in sector.moderators)
+        names = ", ".join(
+            person(context, m.user_id, view.names.get(m.user_id), m.display_name)
+            for m in sector.moderators
+        )
         lines.append(
             text(
                 context,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import re
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -94,7 +95,7 @@ async def invite_token(bot: BotDriver, slug: str = "culture") -> str:
 
 async def test_grant_by_forwarded_message(bot: BotDriver, anna: TgUser) -> None:
     await bot.onboard(ADMIN)
-    await bot.onboard(anna, sectors=["culture"])
+    await bot.onboard(replace(anna, username="anna_k"), sectors=["culture"])
     calls = await grant_sector(bot)
     assert "Culture" in texts_of(calls) or "culture" in texts_of(calls).lower()
     calls = await forward(bot, ADMIN, from_user(anna, "anna_k"))
@@ -349,7 +350,7 @@ async def test_revoke_keep_and_nobody(bot: BotDriver) -> None:
 
 async def test_team_lists_moderators_per_sector(bot: BotDriver, anna: TgUser) -> None:
     await bot.onboard(ADMIN)
-    await bot.onboard(anna)
+    await bot.onboard(replace(anna, first_name="<Anna & co>"))
     await bot.onboard(MOD)
     await grant_sector(bot, "culture")
     await forward(bot, ADMIN, from_user(TgUser(id=anna.id, first_name="<Anna & co>")))

@@ -24,6 +24,7 @@ from storage.database import Database
 from storage.models import Team
 from storage.roles import Moderator
 from storage.unit import Unit
+from storage.users import PersonName
 
 INVITE_TTL = timedelta(hours=72)
 # Deep-link payloads allow 64 characters of [A-Za-z0-9_-]: "mod-" + 32 stays well inside.
@@ -96,6 +97,8 @@ class RoleChange(BaseModel):
     team: Team
     user_id: int
     display_name: str | None
+    # Their Telegram names as stored now (None: nothing known).
+    name: PersonName | None = None
     # Revoke: the person's scheduled broadcasts cancelled with the role.
     cancelled_broadcasts: int = 0
 
@@ -114,6 +117,8 @@ class TeamView(BaseModel):
 
     admin_ids: tuple[int, ...]
     sectors: tuple[SectorModerators, ...]
+    # Everyone's stored names, by user id (people without a user row are missing).
+    names: dict[int, PersonName] = {}
 
 
 def hash_token(token: str) -> str:
@@ -127,6 +132,10 @@ def clean_display_name(name: str | None) -> str | None:
         return None
     name = " ".join(name.split())
     return name[:DISPLAY_NAME_MAX] or None
+
+
+def _name(unit: Unit, user_id: int) -> PersonName | None:
+    return unit.users.list_names((user_id,)).get(user_id)
 
 
 def _require_admin(actor: Actor) -> None:
@@ -285,7 +294,9 @@ async def accept_invite(
             now=now,
             actor_id=actor.user_id,
         )
-        return RoleChange(team=team, user_id=actor.user_id, display_name=name)
+        return RoleChange(
+            team=team, user_id=actor.user_id, display_name=name, name=_name(unit, actor.user_id)
+        )
 
     return await db.run(inner)
 
@@ -333,7 +344,7 @@ async def grant(
             now=now,
             actor_id=actor.user_id,
         )
-        return RoleChange(team=team, user_id=user_id, display_name=name)
+        return RoleChange(team=team, user_id=user_id, display_name=name, name=_name(unit, user_id))
 
     return await db.run(inner)
 
@@ -353,7 +364,12 @@ async def revocable(db: Database, actor: Actor, team_id: int, user_id: int) -> R
         moderator = unit.roles.get_moderator(user_id, team.id)
         if moderator is None:
             raise NotModerator()
-        return RoleChange(team=team, user_id=user_id, display_name=moderator.display_name)
+        return RoleChange(
+            team=team,
+            user_id=user_id,
+            display_name=moderator.display_name,
+            name=_name(unit, user_id),
+        )
 
     return await db.run(inner)
 
@@ -392,6 +408,7 @@ async def revoke(
             team=team,
             user_id=user_id,
             display_name=moderator.display_name,
+            name=_name(unit, user_id),
             cancelled_broadcasts=cancelled,
         )
 
@@ -411,4 +428,6 @@ def _team_view(unit: Unit) -> TeamView:
         SectorModerators(team=team, moderators=tuple(m for m in moderators if m.team_id == team.id))
         for team in unit.teams.list_teams("sector")
     )
-    return TeamView(admin_ids=tuple(unit.roles.list_admin_ids()), sectors=sectors)
+    admin_ids = tuple(unit.roles.list_admin_ids())
+    names = unit.users.list_names([*admin_ids, *(m.user_id for m in moderators)])
+    return TeamView(admin_ids=admin_ids, sectors=sectors, names=names)

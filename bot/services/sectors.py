@@ -12,6 +12,7 @@ from bot.errors import ConsentRequired, TeamSyncError, UnknownSector
 from storage.database import Database
 from storage.models import Team
 from storage.unit import ConstraintViolation, Unit
+from storage.users import PersonName
 
 
 class SectorsView(BaseModel):
@@ -141,12 +142,16 @@ async def give_consent(
     notice_version: int,
     now: datetime,
     subscribe_slug: str | None = None,
+    name: PersonName | None = None,
 ) -> Subscribed | None:
-    """Record consent (creating the user if needed) and optionally subscribe, atomically."""
+    """Record consent (creating the user if needed) with the person's Telegram names, and
+    optionally subscribe, atomically."""
 
     def change(unit: Unit) -> Subscribed | None:
         unit.users.add_user(user_id, language, now)
         unit.users.update_consent(user_id, notice_version, now)
+        if name is not None:
+            unit.users.update_names(user_id, name)
         if subscribe_slug is None:
             return None
         try:
