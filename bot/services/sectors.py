@@ -49,7 +49,7 @@ _NOT_WORD = re.compile(r"[\W_]+")
 
 
 def _fold(text: str) -> str:
-    """Lower case, without diacritics or punctuation: 'Ochrona  Środowiska!' -> 'ochrona srodowiska'."""
+    """Lower case, no diacritics or punctuation: 'Ochrona Środowiska!' -> 'ochrona srodowiska'."""
     decomposed = unicodedata.normalize("NFKD", text.translate(_UNDECOMPOSED).casefold())
     plain = "".join(char for char in decomposed if not unicodedata.combining(char))
     return " ".join(_NOT_WORD.sub(" ", plain).split())
