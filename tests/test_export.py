@@ -124,11 +124,50 @@ async def test_export_command_permissions(bot: BotDriver, anna: TgUser, john: Tg
     [document] = [c for c in calls if c.method == "sendDocument"]
     assert document.params["caption"] == "Postulaty: 1"
     calls = await bot.send(ADMIN, "/export from=yesterday")
+    assert "Data w <code>from=</code> jest błędna: „yesterday”" in sent_text(calls)
+    calls = await bot.send(ADMIN, "/export csv colour=red")
     assert "Użycie: /export" in sent_text(calls)
     calls = await bot.send(ADMIN, "/export state=lost")
     assert "Nieznany stan: lost" in sent_text(calls)
     calls = await bot.send(anna, "/export")
     assert "Nie masz uprawnień" in sent_text(calls)
+    assert not [c for c in calls if c.method == "sendDocument"]
+
+
+async def test_export_says_which_date_is_wrong(bot: BotDriver, anna: TgUser, john: TgUser) -> None:
+    await scenario(bot, anna, john)
+    calls = await bot.send(ADMIN, "/export from=2026-13-01")
+    assert "Data w <code>from=</code> jest błędna: „2026-13-01”" in sent_text(calls)
+    calls = await bot.send(ADMIN, "/export from=2026-11-01 to=31.11.2026")
+    assert "Data w <code>to=</code> jest błędna: „31.11.2026”" in sent_text(calls)
+    calls = await bot.send(ADMIN, "/export from=2026-11-28 to=2026-11-01")
+    assert "wcześniejsza" in sent_text(calls)
+    assert not [c for c in calls if c.method == "sendDocument"]
+
+
+async def test_export_dates_take_the_meeting_formats_and_to_includes_its_day(
+    bot: BotDriver, anna: TgUser, john: TgUser
+) -> None:
+    await scenario(bot, anna, john)  # postulates on 26 and 28 November 2026
+    calls = await bot.send(ADMIN, "/export csv from=28.11.2026 to=28.11")
+    [document] = [c for c in calls if c.method == "sendDocument"]
+    assert document.params["caption"] == "Postulaty: 1"
+    calls = await bot.send(ADMIN, "/export csv to=2026-11-26")
+    [document] = [c for c in calls if c.method == "sendDocument"]
+    assert document.params["caption"] == "Postulaty: 1"
+
+
+async def test_export_sector_by_polish_or_english_name(
+    bot: BotDriver, anna: TgUser, john: TgUser
+) -> None:
+    await scenario(bot, anna, john)
+    for typed in ("zdrowie", "ZDROWIE", "Health", "health"):
+        calls = await bot.send(ADMIN, f"/export csv sector={typed}")
+        [document] = [c for c in calls if c.method == "sendDocument"]
+        assert document.params["caption"] == "Postulaty: 1", typed
+    calls = await bot.send(ADMIN, "/export sector=sport")
+    assert "Nie ma zespołu branżowego „sport”" in sent_text(calls)
+    assert "Kultura, Edukacja, Ochrona środowiska" in sent_text(calls)
     assert not [c for c in calls if c.method == "sendDocument"]
 
 

@@ -86,6 +86,16 @@ def _date_parts(text: str) -> tuple[int | None, int, int] | None:
     return None
 
 
+def parse_date(text: str, default_year: int) -> date:
+    """Read a date as /new_meeting does (`2026-12-03`, `3.12.2026`, `03.12`); one without a
+    year takes `default_year`. Raises ValueError for another format or a day that does not exist."""
+    parts = _date_parts(text.strip())
+    if parts is None:
+        raise ValueError(text)
+    year, month, dom = parts
+    return date(default_year if year is None else year, month, dom)
+
+
 def parse_start(text: str, zone: ZoneInfo, now: datetime) -> datetime:
     """Read `2026-12-03 17:00`, `3.12.2026 17:00` or `03.12 17:00`; return the local time."""
     parts = text.strip().split()
