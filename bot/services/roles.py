@@ -17,7 +17,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 from bot.errors import ConsentRequired, DomainError, NotAllowed, UnknownSector
-from bot.services import audit, broadcasts, delivery
+from bot.services import audit, broadcasts, delivery, sectors
 from bot.services.users import Actor
 from storage import roles as storage
 from storage.database import Database
@@ -38,6 +38,12 @@ NOTICE_KIND = "role-change"
 def register(registry: delivery.Registry) -> None:
     """The role notice's kind: never muted, never held."""
     registry.add_kinds("transactional", NOTICE_KIND)
+
+
+class AdminsOnly(NotAllowed):
+    """Only the coordinating team (admins) grants and revokes roles."""
+
+    key = "roles.admins-only"
 
 
 class InviteInvalid(DomainError):
@@ -141,7 +147,7 @@ def _name(unit: Unit, user_id: int) -> PersonName | None:
 def _require_admin(actor: Actor) -> None:
     # Callback data and commands reach here from anyone: the role is checked in the service.
     if not actor.is_admin:
-        raise NotAllowed()
+        raise AdminsOnly()
 
 
 def _sector(unit: Unit, team_id: int) -> Team:
@@ -191,6 +197,12 @@ async def choose_sector(db: Database, actor: Actor, team_id: int) -> Team:
     """The sector picked for /grant, re-checked (the button may be forged)."""
     _require_admin(actor)
     return await db.run(_sector, team_id)
+
+
+async def choose_sector_named(db: Database, actor: Actor, typed: str) -> Team:
+    """The sector typed for /grant (slug, Polish or English name; see sectors.find_sector)."""
+    _require_admin(actor)
+    return await db.run(sectors.resolve_sector, typed, actor.language)
 
 
 async def create_invite(

@@ -1,7 +1,9 @@
-"""Roles presentation: the notice a member gets when their role in a sector changes."""
+"""Roles presentation: the role buttons (/grant, /revoke, invites) and the notice a member gets
+when their role in a sector changes."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -9,6 +11,50 @@ from bot.config import Language
 from bot.engine import DeliveryEngine, Rendered
 from bot.i18n import Texts
 from bot.services import roles as roles_service
+from handlers.callbacks import Callback
+
+
+@dataclass(frozen=True)
+class GrantSector(Callback, prefix="role:sector"):
+    """/grant: the sector team the role is for."""
+
+    team_id: int
+
+
+@dataclass(frozen=True)
+class Invite(Callback, prefix="role:invite"):
+    """A fresh one-time invite link for a sector team's moderator role."""
+
+    team_id: int
+
+
+@dataclass(frozen=True)
+class Accept(Callback, prefix="role:accept"):
+    """Accept the role an invite link grants (the token as in the link)."""
+
+    token: str
+
+
+@dataclass(frozen=True)
+class Revoke(Callback, prefix="role:revoke"):
+    """/revoke's picker: this person's role in this sector team (asks to confirm)."""
+
+    team_id: int
+    user_id: int
+
+
+@dataclass(frozen=True)
+class RevokeYes(Callback, prefix="role:revoke-yes"):
+    """Confirmed: revoke this person's role in this sector team."""
+
+    team_id: int
+    user_id: int
+
+
+@dataclass(frozen=True)
+class Keep(Callback, prefix="role:keep"):
+    """Not confirmed: the role stays."""
+
 
 _KEYS = {
     "invite-accepted": "roles.notice-invite-accepted",
