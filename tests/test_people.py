@@ -83,3 +83,14 @@ async def test_mydata_shows_the_names_and_forget_erases_them(files_bot: BotDrive
     await bot.send(anna, "/forget")
     await bot.press(anna, "🗑 Tak, usuń moje dane")
     assert await names_of(bot, anna.id) is None
+
+
+async def test_mydata_before_start_does_not_contradict_privacy(bot: BotDriver) -> None:
+    stranger = TgUser(id=4244, first_name="Ktoś")
+    notice = texts_of(await bot.send(stranger, "/privacy"))
+    answer = texts_of(await bot.send(stranger, "/mydata"))
+    # /privacy says the chat id and language are kept from the first /start: /mydata says
+    # the same instead of "I store nothing about you".
+    assert "od pierwszego /start identyfikator Twojego czatu i język" in notice
+    assert "Identyfikator czatu i język zapisuję od pierwszego /start" in answer
+    assert "imię, nazwisko i nazwę użytkownika z Telegrama" in notice  # names, after consent

@@ -297,7 +297,7 @@ async def test_mydata_only_in_private_and_for_someone_known(bot: BotDriver, anna
     stranger = TgUser(id=4242)
     calls = await bot.send(stranger, "/mydata")
     assert not [c for c in calls if c.method == "sendDocument"]
-    assert "Nie przechowuję żadnych Twoich danych." in texts_of(calls)
+    assert "Nie mam zapisanych żadnych Twoich danych." in texts_of(calls)
     assert await query(bot, "SELECT count(*) FROM users WHERE id = ?", stranger.id) == [(0,)]
 
 
@@ -520,9 +520,9 @@ async def test_forget_needs_a_fresh_confirmation_in_private(
     calls = await bot.click(anna, "priv:forget:yes")
     assert await users() == 0
     calls = await bot.click(anna, "priv:forget:yes")
-    assert "Nie przechowuję żadnych Twoich danych." in texts_of(calls)
+    assert "Nie mam zapisanych żadnych Twoich danych." in texts_of(calls)
     calls = await bot.send(anna, "/forget")
-    assert "Nie przechowuję żadnych Twoich danych." in texts_of(calls)
+    assert "Nie mam zapisanych żadnych Twoich danych." in texts_of(calls)
 
 
 async def test_forget_gives_my_place_to_the_first_waiting(
