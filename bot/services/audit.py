@@ -18,7 +18,9 @@ from bot.errors import NotAllowed
 from bot.services.users import Actor
 from storage.audit import AuditEntry
 from storage.database import Database
+from storage.models import Team
 from storage.unit import Unit
+from storage.users import PersonName
 
 
 def record(
@@ -44,16 +46,26 @@ CSV_COLUMNS = ("id", "at_utc", "at_local", "actor_id", "action", "target", "deta
 
 
 class AuditPage(BaseModel):
-    """One page of the log, newest first."""
+    """One page of the log, newest first, with what it takes to show it to people."""
 
     model_config = ConfigDict(frozen=True)
 
     entries: tuple[AuditEntry, ...]
-    # Names of the actors who (still) hold a moderator role, else they are shown by id.
+    # The names moderators were granted under (for people whose Telegram names are unknown).
     names: dict[int, str]
     page: int
     pages: int
     total: int
+    # Everyone the page names (actors and `user:<id>` targets), by their Telegram names.
+    people: dict[int, PersonName] = {}
+    # Every team by slug, so details show a sector's name instead of its slug.
+    teams: dict[str, Team] = {}
+
+
+def target_user(target: str) -> int | None:
+    """The user id of a `user:<id>` target (None for other targets)."""
+    kind, _, value = target.partition(":")
+    return int(value) if kind == "user" and value.isdigit() else None
 
 
 def _require_admin(actor: Actor) -> None:
@@ -70,8 +82,17 @@ async def page(db: Database, actor: Actor, number: int) -> AuditPage:
         pages = max(1, -(-total // PAGE_SIZE))
         shown = min(max(number, 0), pages - 1)
         entries = unit.audit.list_entries(limit=PAGE_SIZE, offset=shown * PAGE_SIZE)
-        names = unit.roles.list_display_names(e.actor_id for e in entries)
-        return AuditPage(entries=tuple(entries), names=names, page=shown, pages=pages, total=total)
+        targets = [user for e in entries if (user := target_user(e.target)) is not None]
+        wanted = [*(e.actor_id for e in entries), *targets]
+        return AuditPage(
+            entries=tuple(entries),
+            names=unit.roles.list_display_names(wanted),
+            people=unit.users.list_names(wanted),
+            teams={team.slug: team for team in unit.teams.list_teams()},
+            page=shown,
+            pages=pages,
+            total=total,
+        )
 
     return await db.run(inner)
 
