@@ -164,8 +164,10 @@ class RoleNotice(BaseModel):
 
     change: Literal["invite-accepted", "granted", "revoked"]
     team: Team
-    # Who accepted the invite (their name, else their id).
+    # Who accepted the invite: the name Telegram showed then, their id and stored names.
     name: str | None = None
+    user_id: int | None = None
+    person: PersonName | None = None
 
 
 def _notice(
@@ -302,7 +304,13 @@ async def accept_invite(
         _notice(
             unit,
             user_id=invite.created_by,
-            notice=RoleNotice(change="invite-accepted", team=team, name=name or str(actor.user_id)),
+            notice=RoleNotice(
+                change="invite-accepted",
+                team=team,
+                name=name,
+                user_id=actor.user_id,
+                person=_name(unit, actor.user_id),
+            ),
             now=now,
             actor_id=actor.user_id,
         )

@@ -12,6 +12,7 @@ from bot.engine import DeliveryEngine, Rendered
 from bot.i18n import Texts
 from bot.services import roles as roles_service
 from handlers.callbacks import Callback
+from handlers.views.people import person_label
 
 
 @dataclass(frozen=True)
@@ -67,7 +68,14 @@ def role_change(data: dict[str, Any], language: Language, texts: Texts, zone: Zo
     """'You are now a moderator of ...' and its siblings, in the recipient's language."""
     notice = roles_service.RoleNotice.model_validate(data)
     values: dict[str, object] = {"sector": notice.team.name(language)}
-    if notice.name is not None:
+    if notice.user_id is not None:
+        known = notice.person is not None and notice.person.known
+        values["name"] = (
+            notice.name
+            if notice.name and not known
+            else person_label(texts, language, notice.user_id, notice.person)
+        )
+    elif notice.name is not None:
         values["name"] = notice.name
     return Rendered(text=texts.get(language, _KEYS[notice.change], **values))
 
