@@ -2,8 +2,8 @@
 
 Used by /export in the bot and by `ngo-bot export postulates` on the command line (this
 module does not import python-telegram-bot, so the CLI stays quick to start). Every
-field of a postulate is exported with its supports and its state history; Telegram user ids
-are not (the record is about the proposals and the organisations behind them).
+field of a postulate is exported with its supports, its state history and its author's name
+as they gave it to Telegram (for the moderators' work); Telegram user ids are not.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from bot.services.meeting_input import parse_date, resolve_local
 from storage import postulates as store
 from storage.database import Database
 from storage.unit import Unit
+from storage.users import PersonName
 
 Format = Literal["csv", "json"]
 COLUMNS = (
@@ -39,6 +40,7 @@ COLUMNS = (
     "title",
     "content",
     "on_behalf_of",
+    "author",
     "call_id",
     "attachment_type",
     "attachment_file_id",
@@ -86,6 +88,11 @@ class ExportRequest(BaseModel):
     until: datetime | None = None
 
 
+def _author(names: dict[int, PersonName], author_id: int | None) -> str:
+    name = None if author_id is None else names.get(author_id)
+    return (name.label() if name is not None else None) or ""
+
+
 def _by(actor_id: int | None, author_id: int | None) -> str:
     if actor_id is None:
         return ""
@@ -110,6 +117,7 @@ def collect(
         team_ids=team_ids, states=states, since=since, until=until
     )
     ids = [p.id for p in postulates]
+    authors = unit.users.list_names(p.author_id for p in postulates if p.author_id is not None)
     references = unit.postulates.list_references(
         sorted({p.duplicate_of for p in postulates if p.duplicate_of})
     )
@@ -132,6 +140,8 @@ def collect(
                 "title": p.title,
                 "content": p.content,
                 "on_behalf_of": p.organisation_name or "",
+                # The author by their Telegram names (empty once they used /forget).
+                "author": _author(authors, p.author_id),
                 "call_id": p.call_id,
                 "attachment_type": p.attachment_type or "",
                 "attachment_file_id": p.attachment_file_id or "",

@@ -20,6 +20,9 @@ _USER_AND_ROLES = """
 _USER_FIELDS = tuple(User.model_fields)
 
 
+NAMES_SLICE = 500
+
+
 class PersonName(Row):
     """How a person introduced themselves to Telegram (all None: nothing known)."""
 
@@ -30,6 +33,14 @@ class PersonName(Row):
     @property
     def known(self) -> bool:
         return bool(self.first_name or self.last_name or self.username)
+
+    def label(self) -> str | None:
+        """'Tomasz Nowak (@tomasz)', 'Tomasz Nowak' or '@tomasz'; None when nothing is known.
+        (Chats show people through handlers/views/people.py, which adds the fallback.)"""
+        full = " ".join(part for part in (self.first_name, self.last_name) if part)
+        if full and self.username:
+            return f"{full} (@{self.username})"
+        return full or (f"@{self.username}" if self.username else None)
 
 
 class Users(Repository):

@@ -10,15 +10,8 @@ def person_label(texts: Texts, language: str, user_id: int, name: PersonName | N
     """'Tomasz Nowak (@tomasz)', falling back to what is known; 'user 900' when nothing is.
 
     Plain text: escape it (or pass it as a message value) before it goes into HTML."""
-    if name is not None:
-        full = " ".join(part for part in (name.first_name, name.last_name) if part)
-        if full and name.username:
-            return f"{full} (@{name.username})"
-        if full:
-            return full
-        if name.username:
-            return f"@{name.username}"
-    return str(texts.get(language, "roles.person-id", id=user_id))
+    label = None if name is None else name.label()
+    return label or str(texts.get(language, "roles.person-id", id=user_id))
 
 
 def person_link(texts: Texts, language: str, user_id: int, name: PersonName | None) -> Html:
