@@ -191,6 +191,7 @@ async def test_csv_export_with_bom_newest_first_and_no_formulas(files_bot: BotDr
     assert newest[1] == "2026-11-26T10:12:00+00:00"
     assert newest[2] == "2026-11-26 11:12:00"
     assert newest[3] == "3001"  # entry 12 is by the moderator
+    assert lines[2][3:8:4] == [str(ADMIN_ID), "Admin"]  # entry 11 by the admin, by name
     assert newest[6].startswith("'{") or newest[6].startswith("{")
     assert "Zażółć" in newest[6]
     assert all(not row[6].startswith("=") for row in lines[1:])

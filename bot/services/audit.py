@@ -42,7 +42,7 @@ def record(
 
 
 PAGE_SIZE = 10
-CSV_COLUMNS = ("id", "at_utc", "at_local", "actor_id", "action", "target", "details")
+CSV_COLUMNS = ("id", "at_utc", "at_local", "actor_id", "action", "target", "details", "actor")
 
 
 class AuditPage(BaseModel):
@@ -97,8 +97,15 @@ async def page(db: Database, actor: Actor, number: int) -> AuditPage:
     return await db.run(inner)
 
 
-def to_csv(entries: Iterable[AuditEntry], zone: ZoneInfo, delimiter: str = ";") -> bytes:
-    """The log as CSV that spreadsheet programs open with Polish letters (UTF-8 with BOM)."""
+def to_csv(
+    entries: Iterable[AuditEntry],
+    zone: ZoneInfo,
+    delimiter: str = ";",
+    names: Mapping[int, PersonName] | None = None,
+) -> bytes:
+    """The log as CSV that spreadsheet programs open with Polish letters (UTF-8 with BOM);
+    `actor` is who acted by their Telegram names (empty when unknown)."""
+    names = names or {}
     rows = [
         (
             entry.id,
@@ -110,10 +117,15 @@ def to_csv(entries: Iterable[AuditEntry], zone: ZoneInfo, delimiter: str = ";") 
             None
             if entry.details is None
             else json.dumps(entry.details, ensure_ascii=False, sort_keys=True),
+            _label(names.get(entry.actor_id)),
         )
         for entry in entries
     ]
     return csvfile.write(CSV_COLUMNS, rows, delimiter)
+
+
+def _label(name: PersonName | None) -> str:
+    return (None if name is None else name.label()) or ""
 
 
 async def export_csv(
@@ -121,5 +133,10 @@ async def export_csv(
 ) -> tuple[bytes, int]:
     """The whole log, newest first, as CSV bytes, and how many entries it holds."""
     _require_admin(actor)
-    entries = await db.run(lambda unit: list(unit.audit.iter_entries()))
-    return to_csv(entries, zone, delimiter), len(entries)
+
+    def read(unit: Unit) -> tuple[list[AuditEntry], dict[int, PersonName]]:
+        entries = list(unit.audit.iter_entries())
+        return entries, unit.users.list_names(e.actor_id for e in entries)
+
+    entries, names = await db.run(read)
+    return to_csv(entries, zone, delimiter, names), len(entries)
