@@ -176,9 +176,10 @@ async def test_nothing_but_id_and_language_before_consent(bot: BotDriver, anna: 
 
     rows = await db.run(raw_sql(dump))
     assert len(rows) == 1
+    # Migration 0020 added the name columns at the end; they stay NULL before consent too.
     user_id, language, _chosen, consent_at, version, _active, org, _created, *names = rows[0]
+    assert names == [None] * len(names)
     assert (user_id, language, consent_at, version, org) == (anna.id, "pl", None, None, None)
-    assert names == [None, None, None]  # Telegram's names wait for consent
 
 
 async def test_command_menus_set_in_both_languages(bot: BotDriver) -> None:

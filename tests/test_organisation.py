@@ -951,7 +951,7 @@ async def test_krs_prefix_still_needs_ten_digits(bot: BotDriver, anna: TgUser) -
     await bot.onboard(anna)
     await bot.send(anna, "/organisation")
     await bot.send(anna, NAME_PL)
-    await press(bot, anna, "org:type:krs")
+    await bot.press(anna, bot.label(anna, "organisation.button-krs"))
     calls = await bot.send(anna, "KRS 12345")
     assert "10 cyfr" in texts_of(calls) or "dziesięć" in texts_of(calls), texts_of(calls)
     assert await organisations(bot) == []
