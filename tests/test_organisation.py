@@ -904,9 +904,9 @@ async def test_editing_is_for_accepted_representatives_and_every_change_is_audit
     assert (await organisations(bot))[0] == (org_id, "Fundacja Nowa", "krs", KRS, None, None, None)
     calls = await bot.send(ADMIN, "/audit")
     body = texts_of(calls)
-    assert "organisation.edit" in body
+    assert "organisation details changed" in body
     assert f"name: {NAME_PL} → Fundacja Nowa" in body
-    assert f"nip: {NIP} → —" in body
+    assert f"NIP: {NIP} → —" in body
     [(details,)] = await query(
         bot, "SELECT details FROM audit_log WHERE action = 'organisation.edit'"
     )
