@@ -2,8 +2,8 @@
 
 Used by /export in the bot and by `ngo-bot export postulates` on the command line (this
 module does not import python-telegram-bot, so the CLI stays quick to start). Every
-field of a postulate is exported with its supports and its state history; Telegram user ids
-are not (the record is about the proposals and the organisations behind them).
+field of a postulate is exported with its supports, its state history and its author's name
+as they gave it to Telegram (for the moderators' work); Telegram user ids are not.
 """
 
 from __future__ import annotations
@@ -12,18 +12,23 @@ import argparse
 import asyncio
 import json
 import sys
-from datetime import UTC, datetime
+from collections.abc import Sequence
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict
 
 from bot import csvfile
-from bot.config import Config
+from bot.config import Config, Language
 from bot.errors import DomainError, NotAllowed
+from bot.services import sectors
+from bot.services.dates import date_in_year, resolve_local
 from storage import postulates as store
 from storage.database import Database
 from storage.unit import Unit
+from storage.users import PersonName
 
 Format = Literal["csv", "json"]
 COLUMNS = (
@@ -35,6 +40,7 @@ COLUMNS = (
     "title",
     "content",
     "on_behalf_of",
+    "author",
     "call_id",
     "attachment_type",
     "attachment_file_id",
@@ -73,10 +79,18 @@ class ExportRequest(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     formats: tuple[Format, ...] = ("csv", "json")
+    # As typed: a slug or a sector's Polish or English name (bot/services/sectors.py).
     sector: str | None = None
+    # The language an unknown sector's valid names are listed in.
+    language: Language = "pl"
     states: tuple[str, ...] | None = None
     since: datetime | None = None
     until: datetime | None = None
+
+
+def _author(names: dict[int, PersonName], author_id: int | None) -> str:
+    name = None if author_id is None else names.get(author_id)
+    return (name.label() if name is not None else None) or ""
 
 
 def _by(actor_id: int | None, author_id: int | None) -> str:
@@ -103,6 +117,7 @@ def collect(
         team_ids=team_ids, states=states, since=since, until=until
     )
     ids = [p.id for p in postulates]
+    authors = unit.users.list_names(p.author_id for p in postulates if p.author_id is not None)
     references = unit.postulates.list_references(
         sorted({p.duplicate_of for p in postulates if p.duplicate_of})
     )
@@ -125,6 +140,8 @@ def collect(
                 "title": p.title,
                 "content": p.content,
                 "on_behalf_of": p.organisation_name or "",
+                # The author by their Telegram names (empty once they used /forget).
+                "author": _author(authors, p.author_id),
                 "call_id": p.call_id,
                 "attachment_type": p.attachment_type or "",
                 "attachment_file_id": p.attachment_file_id or "",
@@ -178,13 +195,48 @@ def render(records: list[dict[str, Any]], fmt: Format, delimiter: str) -> bytes:
     return to_csv(records, delimiter) if fmt == "csv" else to_json(records)
 
 
+_DATE_KEYS = {"from": "since", "to": "until"}
+
+
+def parse_request(
+    args: Sequence[str], *, now: datetime, zone: ZoneInfo, language: Language
+) -> ExportRequest | None:
+    """`/export [csv|json] [sector=NAME] [state=STATE] [from=DATE] [to=DATE]`: None when an
+    argument is not of that shape (the usage is shown); BadFilter naming a wrong date.
+
+    Dates take /new_meeting's formats and are whole local days: `to=` includes its day."""
+    values: dict[str, object] = {"language": language}
+    today = now.astimezone(zone).date()
+    for arg in args:
+        if arg.lower() in ("csv", "json"):
+            values["formats"] = (arg.lower(),)
+            continue
+        key, sep, value = arg.partition("=")
+        key = key.lower()
+        if not sep or key not in ("sector", "state", "from", "to") or not value:
+            return None
+        if key in _DATE_KEYS:
+            try:
+                day = date_in_year(value, today.year)
+            except ValueError:
+                raise BadFilter("postulates.export-bad-date", name=key, value=value) from None
+            if key == "to":
+                day += timedelta(days=1)
+            values[_DATE_KEYS[key]] = resolve_local(datetime.combine(day, time()), zone)
+        elif key == "state":
+            values["states"] = tuple(value.lower().split(","))
+        else:
+            values["sector"] = value
+    since, until = values.get("since"), values.get("until")
+    if isinstance(since, datetime) and isinstance(until, datetime) and until <= since:
+        raise BadFilter("postulates.export-dates-reversed")
+    return ExportRequest.model_validate(values)
+
+
 def _filters(unit: Unit, request: ExportRequest) -> dict[str, Any]:
     team_ids = None
     if request.sector is not None:
-        team = unit.teams.get_team_by_slug(request.sector)
-        if team is None or team.kind != "sector":
-            raise BadFilter("postulates.error-call-sector", slug=request.sector)
-        team_ids = [team.id]
+        team_ids = [sectors.resolve_sector(unit, request.sector, request.language).id]
     if request.states is not None:
         unknown = [state for state in request.states if state not in STATES]
         if unknown:
@@ -254,7 +306,7 @@ def add_parser(commands: Any) -> None:
     parser.add_argument("id", nargs="?", help="the consultation's number (export consultation)")
     parser.add_argument("--format", choices=["csv", "json", "docx"], default=None)
     parser.add_argument("--out", required=True, help="file to write")
-    parser.add_argument("--sector", help="only this sector team (its slug)")
+    parser.add_argument("--sector", help="only this sector team (its slug or name)")
     parser.add_argument("--since", help="only postulates submitted on or after YYYY-MM-DD")
 
 
@@ -274,7 +326,7 @@ def run(args: argparse.Namespace, config: Config) -> int:
     request = ExportRequest(sector=args.sector, since=since)
     try:
         count = export_to_file(config, fmt, Path(args.out), request)
-    except BadFilter:
+    except (BadFilter, sectors.SectorNameUnknown):
         print(f"ngo-bot: unknown sector {args.sector!r}", file=sys.stderr)
         return 2
     print(f"exported {count} postulates to {args.out}")

@@ -20,16 +20,12 @@ from handlers.common import (
     require_query,
     text,
 )
-from handlers.roles import person
 from handlers.views.audit import CsvButton, PageButton, page_view
 
 
 def _render(context: Ctx, page: AuditPage) -> tuple[Html, InlineKeyboardMarkup | None]:
-    def who(user_id: int, name: str | None) -> Html:
-        return person(context, user_id, name)
-
     deps = context.deps
-    return page_view(page, require_actor(context).language, deps.texts, deps.config.zone, who)
+    return page_view(page, require_actor(context).language, deps.texts, deps.config.zone)
 
 
 async def show_audit(update: Update, context: Ctx) -> None:

@@ -27,8 +27,11 @@ async def _admit(update: Update, deps: Deps) -> updates_service.Admission:
     language = users_service.language_from_telegram(
         user.language_code if user else None, deps.config.default_language
     )
+    if user is None:
+        return await updates_service.admit(deps.db, update.update_id, None, language, deps.clock())
+    name = users_service.clean_name(user.first_name, user.last_name, user.username)
     return await updates_service.admit(
-        deps.db, update.update_id, user.id if user else None, language, deps.clock()
+        deps.db, update.update_id, user.id, language, deps.clock(), name
     )
 
 

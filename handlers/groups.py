@@ -4,12 +4,29 @@ group's life (upgraded to a supergroup, bot removed)."""
 from __future__ import annotations
 
 from telegram import Chat, ChatMember, Update
-from telegram.ext import ChatMemberHandler, CommandHandler, MessageHandler, filters
+from telegram.ext import (
+    CallbackQueryHandler,
+    ChatMemberHandler,
+    CommandHandler,
+    MessageHandler,
+    filters,
+)
 
 from bot.context import App, Ctx
 from bot.errors import DomainError
 from bot.services import groups as service
-from handlers.common import refuse, reply, require_actor, require_message, text
+from bot.services import sectors as sectors_service
+from handlers.common import (
+    answer_stale,
+    refuse,
+    reply,
+    require_actor,
+    require_message,
+    require_query,
+    text,
+)
+from handlers.views.sectors import LinkGroup, link_group_keyboard
+from storage.models import Team
 
 # Own handler group: group 0's my_chat_member handler (private chats) takes every such
 # update there, and a migration service message must be seen whatever else matches.
@@ -22,31 +39,57 @@ def _group_chat(update: Update) -> Chat | None:
 
 
 async def link_group(update: Update, context: Ctx) -> None:
-    """/link_group <slug>: this group also gets the sector's notices."""
+    """/link_group <sector>: this group also gets the sector's notices; without a name, the
+    sector teams as buttons."""
     chat = _group_chat(update)
     if chat is None:
         await reply(update, text(context, "groups.in-group-only"))
         return
     args = context.args or []
-    if len(args) != 1:
-        await reply(update, text(context, "groups.usage"))
+    deps = context.deps
+    language = deps.config.default_language
+    if not args:
+        teams = await sectors_service.sector_teams(deps.db)
+        body = deps.texts.get(language, "groups.choose-sector")
+        await reply(update, body, link_group_keyboard(teams, language))
         return
+    team = await _link(update, context, chat, " ".join(args))
+    if team is not None:
+        await reply(update, deps.texts.get(language, "groups.linked", team=team.name(language)))
+
+
+async def _link(update: Update, context: Ctx, chat: Chat, sector: str) -> Team | None:
     deps = context.deps
     try:
-        team = await service.link(
+        return await service.link(
             deps.db,
             require_actor(context),
             chat_id=chat.id,
             title=chat.title,
-            slug=args[0],
+            sector=sector,
             language=deps.config.default_language,
             now=deps.clock(),
         )
     except DomainError as error:
         await refuse(update, context, error)
+        return None
+
+
+async def on_link_button(update: Update, context: Ctx) -> None:
+    """A sector button under /link_group: link, re-checked (anyone in the group may press)."""
+    query = require_query(update)
+    press = LinkGroup.parse(query.data)
+    chat = _group_chat(update)
+    if press is None or chat is None:
+        await answer_stale(update, context)
         return
-    language = deps.config.default_language
-    await reply(update, deps.texts.get(language, "groups.linked", team=team.name(language)))
+    team = await _link(update, context, chat, press.slug)
+    if team is None:
+        return
+    await query.answer()
+    language = context.deps.config.default_language
+    body = context.deps.texts.get(language, "groups.linked", team=team.name(language))
+    await query.edit_message_text(body, reply_markup=None)
 
 
 async def unlink_group(update: Update, context: Ctx) -> None:
@@ -87,5 +130,6 @@ def register(app: App) -> None:
     """Install /link_group, /unlink_group and the group-life handlers."""
     app.add_handler(CommandHandler("link_group", link_group))
     app.add_handler(CommandHandler("unlink_group", unlink_group))
+    app.add_handler(CallbackQueryHandler(on_link_button, pattern=LinkGroup.pattern()))
     app.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, migrated), group=GROUP)
     app.add_handler(ChatMemberHandler(membership, ChatMemberHandler.MY_CHAT_MEMBER), group=GROUP)

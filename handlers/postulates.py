@@ -346,6 +346,7 @@ async def call_command(update: Update, context: Ctx) -> None:
             " ".join(args[2:]),
             deadline,
             deps.clock(),
+            actor.language,
         )
     except DomainError as error:
         await refuse(update, context, error)

@@ -10,7 +10,6 @@ postulate's state, so a forged or stale button changes nothing.
 from __future__ import annotations
 
 import contextlib
-from datetime import UTC, datetime
 
 from telegram import InlineKeyboardMarkup, InputFile, Update
 from telegram.error import BadRequest
@@ -266,33 +265,6 @@ async def on_prompt_text(update: Update, context: Ctx, prompt: Prompt) -> None:
     await reply(update, _done(context, prompt.action, staged.reference))
 
 
-def parse_export_args(args: list[str]) -> export.ExportRequest | None:
-    """`/export [csv|json] [sector=SLUG] [state=STATE] [from=YYYY-MM-DD] [to=YYYY-MM-DD]`."""
-    values: dict[str, object] = {}
-    for arg in args:
-        if arg in ("csv", "json"):
-            values["formats"] = (arg,)
-            continue
-        key, sep, value = arg.partition("=")
-        if not sep or key not in ("sector", "state", "from", "to"):
-            return None
-        try:
-            if key in ("from", "to"):
-                values[{"from": "since", "to": "until"}[key]] = datetime.strptime(
-                    value, "%Y-%m-%d"
-                ).replace(tzinfo=UTC)
-            elif key == "state":
-                values["states"] = tuple(value.split(","))
-            else:
-                values["sector"] = value
-        except ValueError:
-            return None
-    try:
-        return export.ExportRequest.model_validate(values)
-    except ValueError:
-        return None
-
-
 async def export_command(update: Update, context: Ctx) -> None:
     """/export: CSV and JSON of the postulates I may see, filtered by the arguments."""
     if not is_consented(context):
@@ -302,16 +274,18 @@ async def export_command(update: Update, context: Ctx) -> None:
     if not actor.is_moderator:
         await reply(update, text(context, "error.not-allowed"))
         return
-    request = parse_export_args(context.args or [])
-    if request is None:
-        await reply(update, text(context, "postulates.export-usage"))
-        return
     deps = context.deps
     try:
+        request = export.parse_request(
+            context.args or [], now=deps.clock(), zone=deps.config.zone, language=actor.language
+        )
+        if request is None:
+            await reply(update, text(context, "postulates.export-usage"))
+            return
         files = await export.export_for_user(
             deps.db, actor.user_id, request, deps.config.postulates.csv_delimiter
         )
-    except (NotAllowed, export.BadFilter) as error:
+    except DomainError as error:
         await refuse(update, context, error)
         return
     stamp = deps.clock().astimezone(deps.config.zone).strftime("%Y%m%d-%H%M")

@@ -29,12 +29,13 @@ from bot.i18n import Html, escape
 from bot.services import roles as service
 from handlers import flow
 from handlers import start as start_handlers
+from handlers.callbacks import Callback
 from handlers.common import (
     PRIVATE,
     PersonalButton,
     answer_stale,
-    callback_ints,
     is_consented,
+    refuse,
     reply,
     require_actor,
     require_message,
@@ -43,14 +44,13 @@ from handlers.common import (
     text,
 )
 from handlers.flow import Flow, Flows
+from handlers.views.people import person_label, person_link
+from handlers.views.roles import Accept, GrantSector, Invite, Keep, Revoke, RevokeYes
+from storage.models import Team
+from storage.users import PersonName
 
 TIMEOUT = timedelta(minutes=15)
 END = flow.END
-SECTOR = re.compile(r"role:sector:([0-9]{1,18})")
-INVITE = re.compile(r"role:invite:([0-9]{1,18})")
-REVOKE = re.compile(r"role:revoke:([0-9]{1,18}):([0-9]{1,18})")
-REVOKE_YES = re.compile(r"role:revoke-yes:([0-9]{1,18}):([0-9]{1,18})")
-ACCEPT = re.compile(rf"role:accept:({service.TOKEN_PATTERN})")
 INVITE_LINK = re.compile(rf"{service.INVITE_PREFIX}({service.TOKEN_PATTERN})")
 
 
@@ -59,28 +59,25 @@ class Step(IntEnum):
     PERSON = 2
 
 
-def _button(context: Ctx, key: str, data: str, **values: object) -> InlineKeyboardButton:
-    return InlineKeyboardButton(text(context, key, **values), callback_data=data)
+def _button(context: Ctx, key: str, press: Callback, **values: object) -> InlineKeyboardButton:
+    return InlineKeyboardButton(text(context, key, **values), callback_data=press.pack())
 
 
-def person(context: Ctx, user_id: int, name: str | None) -> Html:
-    """A person as a mention link (the name Telegram showed at grant time, else the id)."""
-    label = name or text(context, "roles.person-id", id=user_id)
-    return Html(f'<a href="tg://user?id={user_id}">{escape(label)}</a>')
+def person(
+    context: Ctx, user_id: int, name: PersonName | None, display_name: str | None = None
+) -> Html:
+    """A person as a mention link: their stored names, else the name Telegram showed at grant
+    time, else 'user <id>'."""
+    language = require_actor(context).language
+    if (name is None or not name.known) and display_name:
+        return Html(f'<a href="tg://user?id={user_id}">{escape(display_name)}</a>')
+    return person_link(context.deps.texts, language, user_id, name)
 
 
-async def _refuse(update: Update, context: Ctx, error: DomainError) -> None:
-    """A refused button is answered stale (it may be forged); a command gets the reason."""
-    if update.callback_query is not None:
-        if isinstance(error, NotAllowed):
-            await answer_stale(update, context)
-        else:
-            await update.callback_query.answer(
-                text(context, error.key, **error.values), show_alert=True
-            )
-        return
-    key = "roles.admins-only" if isinstance(error, NotAllowed) else error.key
-    await reply(update, text(context, key, **error.values))
+def _label(context: Ctx, user_id: int, name: PersonName | None, display_name: str | None) -> str:
+    if (name is None or not name.known) and display_name:
+        return display_name
+    return person_label(context.deps.texts, require_actor(context).language, user_id, name)
 
 
 class GrantState(BaseModel):
@@ -97,45 +94,66 @@ def _chosen_sector(context: Ctx) -> int | None:
 
 
 async def grant_start(update: Update, context: Ctx) -> int:
-    """/grant: admins only; pick the sector team first."""
+    """/grant [sector]: admins only; the sector team named, else chosen by a button."""
     actor = require_actor(context)
     if not is_consented(context):
         await reply(update, text(context, "error.consent-required"))
         return END
+    if context.args:
+        return await _sector_typed(update, context, " ".join(context.args), END)
     try:
         teams = await service.grantable_sectors(context.deps.db, actor)
     except DomainError as error:
-        await _refuse(update, context, error)
+        await refuse(update, context, error)
         return END
     rows = [
-        [InlineKeyboardButton(team.name(actor.language), callback_data=f"role:sector:{team.id}")]
+        [InlineKeyboardButton(team.name(actor.language), callback_data=GrantSector(team.id).pack())]
         for team in teams
     ]
     await reply(update, text(context, "roles.grant-ask-sector"), InlineKeyboardMarkup(rows))
     return Step.SECTOR
 
 
-async def on_sector(update: Update, context: Ctx) -> int:
-    """The sector button, re-checked: then ask for the person."""
-    query = require_query(update)
-    ids = callback_ints(query.data, SECTOR)
-    if ids is None:
-        await answer_stale(update, context)
-        return Step.SECTOR
-    try:
-        team = await service.choose_sector(context.deps.db, require_actor(context), ids[0])
-    except DomainError as error:
-        await _refuse(update, context, error)
-        return END if isinstance(error, NotAllowed) else Step.SECTOR
-    await query.answer()
+def _ask_person(context: Ctx, team: Team) -> tuple[Html, InlineKeyboardMarkup]:
     flow.state(context, GrantState).team_id = team.id
-    markup = InlineKeyboardMarkup(
-        [[_button(context, "roles.button-invite", f"role:invite:{team.id}")]]
-    )
+    markup = InlineKeyboardMarkup([[_button(context, "roles.button-invite", Invite(team.id))]])
     body = text(
         context, "roles.grant-ask-person", sector=team.name(require_actor(context).language)
     )
-    await say(update, body, markup)
+    return body, markup
+
+
+async def on_sector(update: Update, context: Ctx) -> int:
+    """The sector button, re-checked: the picker becomes the question for the person."""
+    query = require_query(update)
+    press = GrantSector.parse(query.data)
+    if press is None:
+        await answer_stale(update, context)
+        return Step.SECTOR
+    try:
+        team = await service.choose_sector(context.deps.db, require_actor(context), press.team_id)
+    except DomainError as error:
+        await refuse(update, context, error)
+        return END if isinstance(error, NotAllowed) else Step.SECTOR
+    body, markup = _ask_person(context, team)
+    await query.edit_message_text(body, reply_markup=markup)
+    await query.answer()
+    return Step.PERSON
+
+
+async def sector_typed(update: Update, context: Ctx) -> int:
+    """The sector's name typed instead of pressed."""
+    return await _sector_typed(update, context, require_message(update).text or "", Step.SECTOR)
+
+
+async def _sector_typed(update: Update, context: Ctx, typed: str, unknown: int) -> int:
+    try:
+        team = await service.choose_sector_named(context.deps.db, require_actor(context), typed)
+    except DomainError as error:
+        await refuse(update, context, error)
+        return END if isinstance(error, NotAllowed) else unknown
+    body, markup = _ask_person(context, team)
+    await reply(update, body, markup)
     return Step.PERSON
 
 
@@ -169,7 +187,7 @@ async def on_forward(update: Update, context: Ctx) -> int:
         await _ask_invite_instead(update, context, error.key, team_id)
         return Step.PERSON
     except DomainError as error:
-        await _refuse(update, context, error)
+        await refuse(update, context, error)
         return END
     language = require_actor(context).language
     await reply(
@@ -177,7 +195,7 @@ async def on_forward(update: Update, context: Ctx) -> int:
         text(
             context,
             "roles.granted",
-            name=person(context, granted.user_id, granted.display_name),
+            name=person(context, granted.user_id, granted.name, granted.display_name),
             sector=granted.team.name(language),
         ),
     )
@@ -185,9 +203,7 @@ async def on_forward(update: Update, context: Ctx) -> int:
 
 
 async def _ask_invite_instead(update: Update, context: Ctx, key: str, team_id: int) -> None:
-    markup = InlineKeyboardMarkup(
-        [[_button(context, "roles.button-invite", f"role:invite:{team_id}")]]
-    )
+    markup = InlineKeyboardMarkup([[_button(context, "roles.button-invite", Invite(team_id))]])
     await reply(update, text(context, key), markup)
 
 
@@ -200,26 +216,21 @@ async def not_forwarded(update: Update, context: Ctx) -> int:
     return Step.PERSON
 
 
-async def use_buttons(update: Update, context: Ctx) -> int:
-    await reply(update, text(context, "roles.use-buttons"))
-    return Step.SECTOR
-
-
 async def on_invite(update: Update, context: Ctx) -> int:
     """The invite button (in /grant or an older one): a fresh one-time link."""
     query = require_query(update)
-    ids = callback_ints(query.data, INVITE)
-    if ids is None:
+    press = Invite.parse(query.data)
+    if press is None:
         await answer_stale(update, context)
         return END
     deps = context.deps
     actor = require_actor(context)
     try:
-        invite = await service.create_invite(deps.db, actor, ids[0], now=deps.clock())
+        invite = await service.create_invite(deps.db, actor, press.team_id, now=deps.clock())
     except DomainError as error:
-        await _refuse(update, context, error)
+        await refuse(update, context, error)
         return END
-    await query.answer()
+    await query.answer()  # before the edit: the link is new each time, never "not modified"
     link = f"https://t.me/{context.bot.username}?start={invite.payload}"
     body = text(
         context,
@@ -228,7 +239,7 @@ async def on_invite(update: Update, context: Ctx) -> int:
         **datefmt.phrases(invite.expires_at, actor.language, deps.config.zone),
         link=link,
     )
-    await say(update, body)
+    await query.edit_message_text(body, reply_markup=None)
     return END
 
 
@@ -248,11 +259,11 @@ def grant_flow() -> Flow:
         entry_points=[CommandHandler("grant", grant_start, PRIVATE)],
         steps={
             Step.SECTOR: [
-                CallbackQueryHandler(on_sector, pattern=r"^role:sector:"),
-                MessageHandler(typed, use_buttons),
+                CallbackQueryHandler(on_sector, pattern=GrantSector.pattern()),
+                MessageHandler(typed, sector_typed),
             ],
             Step.PERSON: [
-                CallbackQueryHandler(on_invite, pattern=r"^role:invite:"),
+                CallbackQueryHandler(on_invite, pattern=Invite.pattern()),
                 MessageHandler(typed & filters.FORWARDED, on_forward),
                 MessageHandler(typed, not_forwarded),
             ],
@@ -288,9 +299,7 @@ async def start_invite_link(update: Update, context: Ctx) -> None:
     if not is_consented(context):
         # Greeting and the consent button first; Accept works once consent is given.
         await start_handlers.start(update, context)
-    markup = InlineKeyboardMarkup(
-        [[_button(context, "roles.button-accept", f"role:accept:{token}")]]
-    )
+    markup = InlineKeyboardMarkup([[_button(context, "roles.button-accept", Accept(token))]])
     body = text(
         context,
         "roles.invite-preview",
@@ -303,8 +312,8 @@ async def start_invite_link(update: Update, context: Ctx) -> None:
 async def on_accept(update: Update, context: Ctx) -> None:
     """Accept: the invite is used up and the role granted, or the reason it cannot be."""
     query = require_query(update)
-    match = ACCEPT.fullmatch(query.data or "")
-    if match is None:
+    press = Accept.parse(query.data)
+    if press is None:
         await answer_stale(update, context)
         return
     deps = context.deps
@@ -317,7 +326,7 @@ async def on_accept(update: Update, context: Ctx) -> None:
         granted = await service.accept_invite(
             deps.db,
             actor,
-            match.group(1),
+            press.token,
             display_name=name,
             notice_version=deps.config.privacy.notice_version,
             now=deps.clock(),
@@ -342,17 +351,21 @@ async def revoke_start(update: Update, context: Ctx) -> None:
     try:
         view = await service.revocable_roles(context.deps.db, actor)
     except DomainError as error:
-        await _refuse(update, context, error)
+        await refuse(update, context, error)
         return
     rows = [
         [
             _button(
                 context,
                 "roles.revoke-button",
-                f"role:revoke:{sector.team.id}:{moderator.user_id}",
+                Revoke(sector.team.id, moderator.user_id),
                 sector=sector.team.name(actor.language),
-                name=moderator.display_name
-                or text(context, "roles.person-id", id=moderator.user_id),
+                name=_label(
+                    context,
+                    moderator.user_id,
+                    view.names.get(moderator.user_id),
+                    moderator.display_name,
+                ),
             )
         ]
         for sector in view.sectors
@@ -365,55 +378,57 @@ async def revoke_start(update: Update, context: Ctx) -> None:
 
 
 async def on_revoke(update: Update, context: Ctx) -> None:
-    """A moderator's button: ask to confirm."""
+    """A person in the picker: the picker itself becomes the confirmation, so pressing
+    twice (or on an old picker) never stacks confirmations."""
     query = require_query(update)
-    ids = callback_ints(query.data, REVOKE)
-    if ids is None:
+    press = Revoke.parse(query.data)
+    if press is None:
         await answer_stale(update, context)
         return
-    team_id, user_id = ids
     actor = require_actor(context)
     try:
-        role = await service.revocable(context.deps.db, actor, team_id, user_id)
+        role = await service.revocable(context.deps.db, actor, press.team_id, press.user_id)
     except DomainError as error:
-        await _refuse(update, context, error)
+        await refuse(update, context, error)
         return
-    await query.answer()
     markup = InlineKeyboardMarkup(
         [
-            [_button(context, "roles.button-revoke-yes", f"role:revoke-yes:{team_id}:{user_id}")],
-            [_button(context, "roles.button-keep", "role:keep")],
+            [_button(context, "roles.button-revoke-yes", RevokeYes(role.team.id, role.user_id))],
+            [_button(context, "roles.button-keep", Keep())],
         ]
     )
     body = text(
         context,
         "roles.revoke-confirm",
-        name=person(context, role.user_id, role.display_name),
+        name=person(context, role.user_id, role.name, role.display_name),
         sector=role.team.name(actor.language),
     )
-    await say(update, body, markup)
+    # Edited before the answer: a repeated press is "not modified", which the error handler
+    # answers, and a press is answered only once.
+    await query.edit_message_text(body, reply_markup=markup)
+    await query.answer()
 
 
 async def on_revoke_yes(update: Update, context: Ctx) -> None:
-    """Confirmed: the role goes at once; the person is told."""
+    """Confirmed: the role goes at once; the person is told; the confirmation shows it."""
     query = require_query(update)
-    ids = callback_ints(query.data, REVOKE_YES)
-    if ids is None:
+    press = RevokeYes.parse(query.data)
+    if press is None:
         await answer_stale(update, context)
         return
     deps = context.deps
     actor = require_actor(context)
     try:
-        revoked = await service.revoke(deps.db, actor, ids[0], ids[1], now=deps.clock())
+        revoked = await service.revoke(
+            deps.db, actor, press.team_id, press.user_id, now=deps.clock()
+        )
     except DomainError as error:
-        await _refuse(update, context, error)
+        await refuse(update, context, error)
         return
-    await query.answer()
-    await query.edit_message_reply_markup(reply_markup=None)
     body = text(
         context,
         "roles.revoked",
-        name=person(context, revoked.user_id, revoked.display_name),
+        name=person(context, revoked.user_id, revoked.name, revoked.display_name),
         sector=revoked.team.name(actor.language),
     )
     if revoked.cancelled_broadcasts:
@@ -421,16 +436,18 @@ async def on_revoke_yes(update: Update, context: Ctx) -> None:
             actor.language, "roles.revoked-broadcasts", revoked.cancelled_broadcasts
         )
         body = Html(f"{body}\n\n{cancelled}")
-    await say(update, body)
+    await query.edit_message_text(body, reply_markup=None)
+    await query.answer()
 
 
 async def on_keep(update: Update, context: Ctx) -> None:
+    """Not confirmed: the confirmation says nothing changed."""
     query = require_query(update)
-    if query.data != "role:keep":
+    if Keep.parse(query.data) is None:
         await answer_stale(update, context)
         return
-    await query.answer(text(context, "roles.kept"))
-    await query.edit_message_reply_markup(reply_markup=None)
+    await query.edit_message_text(text(context, "roles.kept"), reply_markup=None)
+    await query.answer()
 
 
 async def show_team(update: Update, context: Ctx) -> None:
@@ -447,12 +464,17 @@ async def show_team(update: Update, context: Ctx) -> None:
         text(
             context,
             "roles.team-admins",
-            admins=Html(", ".join(person(context, i, None) for i in view.admin_ids) or nobody),
+            admins=Html(
+                ", ".join(person(context, i, view.names.get(i)) for i in view.admin_ids) or nobody
+            ),
         ),
         "",
     ]
     for sector in view.sectors:
-        names = ", ".join(person(context, m.user_id, m.display_name) for m in sector.moderators)
+        names = ", ".join(
+            person(context, m.user_id, view.names.get(m.user_id), m.display_name)
+            for m in sector.moderators
+        )
         lines.append(
             text(
                 context,
@@ -475,8 +497,8 @@ def register(app: App, flows: Flows) -> None:
     flows.add(app, grant_flow())
     app.add_handler(CommandHandler("revoke", revoke_start, PRIVATE))
     app.add_handler(CommandHandler("team", show_team, PRIVATE))
-    app.add_handler(CallbackQueryHandler(invite_button, pattern=r"^role:invite:"))
-    app.add_handler(PersonalButton(on_accept, pattern=r"^role:accept:"))
-    app.add_handler(CallbackQueryHandler(on_revoke, pattern=r"^role:revoke:"))
-    app.add_handler(CallbackQueryHandler(on_revoke_yes, pattern=r"^role:revoke-yes:"))
-    app.add_handler(CallbackQueryHandler(on_keep, pattern=r"^role:keep$"))
+    app.add_handler(CallbackQueryHandler(invite_button, pattern=Invite.pattern()))
+    app.add_handler(PersonalButton(on_accept, pattern=Accept.pattern()))
+    app.add_handler(CallbackQueryHandler(on_revoke, pattern=Revoke.pattern()))
+    app.add_handler(CallbackQueryHandler(on_revoke_yes, pattern=RevokeYes.pattern()))
+    app.add_handler(CallbackQueryHandler(on_keep, pattern=Keep.pattern()))

@@ -101,6 +101,9 @@ async def consent(update: Update, context: Ctx) -> None:
         deps.config.privacy.notice_version,
         deps.clock(),
         subscribe_slug=press.slug if isinstance(press, ConsentToSector) else None,
+        name=users_service.clean_name(
+            query.from_user.first_name, query.from_user.last_name, query.from_user.username
+        ),
     )
     await query.answer()
     await query.edit_message_reply_markup(reply_markup=None)

@@ -50,6 +50,10 @@ class User(Row):
     active: bool
     organisation_id: int | None
     created_at: datetime
+    # Telegram's names, kept only after consent (migration 0020).
+    first_name: str | None = None
+    last_name: str | None = None
+    username: str | None = None
 
 
 class Organisation(Row):

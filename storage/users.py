@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
-from storage.models import User
+from storage.models import Row, User
 from storage.repository import Repository
 from storage.timefmt import db_time
 
 # The user's columns in the order of the model's fields, then the roles (one query per update).
 _USER_AND_ROLES = """
     SELECT u.id, u.language, u.language_chosen, u.consent_at, u.consent_version, u.active,
-           u.organisation_id, u.created_at,
+           u.organisation_id, u.created_at, u.first_name, u.last_name, u.username,
            EXISTS (SELECT 1 FROM admins WHERE user_id = ?1),
            (SELECT group_concat(team_id) FROM moderators WHERE user_id = ?1),
            EXISTS (SELECT 1 FROM conversations WHERE user_id = ?1 AND paused = 0),
@@ -19,6 +20,29 @@ _USER_AND_ROLES = """
                OR EXISTS (SELECT 1 FROM postulate_prompts WHERE user_id = ?1)
     FROM (SELECT ?1 AS id) AS wanted LEFT JOIN users u ON u.id = wanted.id"""
 _USER_FIELDS = tuple(User.model_fields)
+
+
+NAMES_SLICE = 500
+
+
+class PersonName(Row):
+    """How a person introduced themselves to Telegram (all None: nothing known)."""
+
+    first_name: str | None = None
+    last_name: str | None = None
+    username: str | None = None
+
+    @property
+    def known(self) -> bool:
+        return bool(self.first_name or self.last_name or self.username)
+
+    def label(self) -> str | None:
+        """'Tomasz Nowak (@tomasz)', 'Tomasz Nowak' or '@tomasz'; None when nothing is known.
+        (Chats show people through handlers/views/people.py, which adds the fallback.)"""
+        full = " ".join(part for part in (self.first_name, self.last_name) if part)
+        if full and self.username:
+            return f"{full} (@{self.username})"
+        return full or (f"@{self.username}" if self.username else None)
 
 
 class Users(Repository):
@@ -69,6 +93,27 @@ class Users(Repository):
             "UPDATE users SET consent_at = ?, consent_version = ? WHERE id = ?",
             (db_time(now), version, user_id),
         )
+
+    def update_names(self, user_id: int, name: PersonName) -> None:
+        """Store the person's current Telegram names (only after consent: callers check)."""
+        self._conn.execute(
+            "UPDATE users SET first_name = ?, last_name = ?, username = ? WHERE id = ?",
+            (name.first_name, name.last_name, name.username, user_id),
+        )
+
+    def list_names(self, user_ids: Iterable[int]) -> dict[int, PersonName]:
+        """The stored names of these people (those without a user row are left out)."""
+        wanted = sorted(set(user_ids))
+        if not wanted:
+            return {}
+        marks = ",".join("?" * len(wanted))
+        rows = self._conn.execute(
+            f"SELECT id, first_name, last_name, username FROM users WHERE id IN ({marks})",
+            wanted,
+        ).fetchall()
+        return {
+            row[0]: PersonName(first_name=row[1], last_name=row[2], username=row[3]) for row in rows
+        }
 
     def update_language(self, user_id: int, language: str, *, chosen: bool) -> None:
         """Set the user's language; `chosen` stops it following Telegram's language_code."""

@@ -41,9 +41,15 @@ class TgUser:
     id: int
     language_code: str | None = "pl"
     first_name: str = "Anna"
+    last_name: str | None = None
+    username: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {"id": self.id, "is_bot": False, "first_name": self.first_name}
+        if self.last_name is not None:
+            data["last_name"] = self.last_name
+        if self.username is not None:
+            data["username"] = self.username
         if self.language_code is not None:
             data["language_code"] = self.language_code
         return data

@@ -22,6 +22,7 @@ from tests.harness import BotDriver, Clock, TgUser, texts_of
 from tests.meeting_factory import db_of, files_driver, make_moderator, uploaded
 from tests.sql import connection, raw_sql
 from tests.test_meetings import MOD, publish
+from tests.test_roles import forward, from_user
 
 NOW = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
 
@@ -86,7 +87,7 @@ async def fill(bot: BotDriver, count: int, **details: object) -> None:
 
 
 def targets(body: str) -> list[int]:
-    return [int(n) for n in re.findall(r"<code>meeting:(\d+)</code>", body)]
+    return [int(n) for n in re.findall(r"meeting no\. (\d+)", body)]
 
 
 async def test_audit_pages_newest_first(bot: BotDriver) -> None:
@@ -102,8 +103,9 @@ async def test_audit_pages_newest_first(bot: BotDriver) -> None:
     assert targets(body) == list(range(23, 13, -1))
     assert "meeting changed" in body
     assert "postulate review decision" in body
-    assert "2026-11-26 11:23" in body  # local time (CET) of the newest
-    assert f'<a href="tg://user?id={ADMIN_ID}">user {ADMIN_ID}</a>' in body
+    assert "26 Nov 2026, 11:23" in body  # local time (CET) of the newest
+    assert "(Polish time)" in body
+    assert f'<a href="tg://user?id={ADMIN_ID}">Admin</a>' in body  # the name he started with
     assert '<a href="tg://user?id=3001">&lt;Ola&gt; &amp; co</a>' in body  # the granted name
     assert calls[-1].buttons() == [("›", "audit:page:1"), ("⬇️ CSV", "audit:csv")]
 
@@ -119,6 +121,26 @@ async def test_audit_pages_newest_first(bot: BotDriver) -> None:
     calls = await bot.click(ADMIN, "audit:page:99")
     edit = next(c for c in calls if c.method == "editMessageText")
     assert targets(edit.text) == [3, 2, 1]
+
+
+async def test_audit_reads_like_a_log_for_people(bot: BotDriver, anna: TgUser) -> None:
+    tomasz = TgUser(id=ADMIN_ID, language_code="pl", first_name="Tomasz", username="tomasz")
+    await bot.onboard(tomasz)
+    await bot.onboard(TgUser(id=anna.id, first_name="Anna", last_name="Kowalska"))
+    await bot.send(tomasz, "/grant kultura")
+    await forward(bot, tomasz, from_user(anna))
+    await bot.press(tomasz, "🔗 Utwórz link z zaproszeniem")
+    body = texts_of(await bot.send(tomasz, "/audit"))
+    assert "(czas polski)" in body
+    assert "26 lis 2026, 11:00" in body  # 10:00 UTC in Warsaw
+    assert '<a href="tg://user?id=900">Tomasz (@tomasz)</a>' in body
+    assert f'<a href="tg://user?id={anna.id}">Anna Kowalska</a>' in body
+    assert "nadanie roli moderatora" in body
+    assert "zespół: Kultura; sposób: przekazana wiadomość" in body
+    assert "link z zaproszeniem" in body
+    assert "ważne do: 29 lis 2026, 11:00" in body
+    for internal in ("user:", "invite:", "culture", "{", "'", "+00:00", "T10:"):
+        assert internal not in body, internal
 
 
 async def test_audit_empty_escaped_and_usage(bot: BotDriver) -> None:
@@ -169,6 +191,7 @@ async def test_csv_export_with_bom_newest_first_and_no_formulas(files_bot: BotDr
     assert newest[1] == "2026-11-26T10:12:00+00:00"
     assert newest[2] == "2026-11-26 11:12:00"
     assert newest[3] == "3001"  # entry 12 is by the moderator
+    assert lines[2][3:8:4] == [str(ADMIN_ID), "Admin"]  # entry 11 by the admin, by name
     assert newest[6].startswith("'{") or newest[6].startswith("{")
     assert "Zażółć" in newest[6]
     assert all(not row[6].startswith("=") for row in lines[1:])

@@ -17,7 +17,8 @@ from bot.config import Config
 from tests.conftest import ADMIN_ID, TEST_TOKEN
 from tests.harness import BotDriver, Clock, TgUser
 from tests.meeting_factory import add_meeting, files_driver, uploaded
-from tests.test_postulates_helpers import make_moderator, postulate_row, represent, submit
+from tests.test_export import review
+from tests.test_postulates_helpers import make_moderator, represent, submit
 
 # OWASP's CSV-injection starters: = + - @, and a tab or carriage return in front of one.
 HOSTILE = ('=HYPERLINK("http://evil","x")', "+1", "-1+1", "@SUM(1)", "\t=1", "\r=1")
@@ -67,13 +68,13 @@ async def hostile_programme(bot: BotDriver) -> int:
     for n, reference in enumerate(references):
         # The next author's organisation supports it: its name opens the supporters cell.
         await bot.send(AUTHORS[(n + 1) % len(AUTHORS)], f"/support {reference}")
-        row = await postulate_row(bot, reference)
-        await bot.click(MODERATOR, f"rev:rej:{row['id']}")
+        await review(bot, MODERATOR, reference, "❌ Odrzuć")
         await bot.send(MODERATOR, f"{HOSTILE[n]} powód odrzucenia postulatu")
-        await bot.click(MODERATOR, f"rev:ok:rej:{row['id']}")
+        await bot.press(MODERATOR, bot.label(MODERATOR, "postulates.button-confirm"))
     meeting = await add_meeting(bot, title=f"{HOSTILE[0]} spotkanie")
     for author in AUTHORS:
-        await bot.click(author, f"rsvp:going:{meeting}")
+        await bot.send(author, f"/meeting {meeting}")
+        await bot.press(author, bot.label(author, "meetings.card-going"))
     return meeting
 
 
@@ -82,7 +83,7 @@ def assert_postulates_file_is_safe(data: bytes) -> None:
     assert len(rows) == 1 + len(HOSTILE)
     assert_no_formulas(rows)
     # Each user-text column really held the hostile text, now neutralised.
-    for name in ("title", "content", "on_behalf_of", "supporters", "answer"):
+    for name in ("title", "content", "on_behalf_of", "author", "supporters", "answer"):
         assert all(value.startswith("'") for value in column(rows, name)), name
     assert sorted(column(rows, "on_behalf_of")) == sorted("'" + h for h in HOSTILE)
 
@@ -129,7 +130,8 @@ async def test_cli_export_neutralises_every_user_text_column(
 async def test_attendee_list_neutralises_organisation_names(files_bot: BotDriver) -> None:
     bot = files_bot
     meeting = await hostile_programme(bot)
-    await bot.click(MODERATOR, f"rsvp:csv:{meeting}")
+    await bot.send(MODERATOR, f"/meeting {meeting}")
+    await bot.press(MODERATOR, bot.label(MODERATOR, "rsvp.export-csv"))
     [(_, _, data)] = uploaded(bot)
     rows = rows_of(data)
     assert_no_formulas(rows)

@@ -22,7 +22,6 @@ from tests.test_postulates_helpers import (
     TITLE,
     db_of,
     make_moderator,
-    postulate_row,
     represent,
     sent_text,
     submit,
@@ -43,10 +42,16 @@ async def scenario(bot: BotDriver, anna: TgUser, john: TgUser) -> tuple[str, str
     bot.clock.advance(days=2)
     second = await submit(bot, anna, slug="health", title="Zdrowie; dostępność", content="Ą" * 30)
     await bot.send(john, f"/support {first}")
-    row = await postulate_row(bot, first)
-    await bot.click(MODERATOR, f"rev:fwd:{row['id']}")
-    await bot.click(MODERATOR, f"rev:ok:fwd:{row['id']}")
+    await review(bot, MODERATOR, first, "➡️ Przekaż zespołowi koordynacyjnemu")
+    await bot.press(MODERATOR, bot.label(MODERATOR, "postulates.button-confirm"))
     return first, second
+
+
+async def review(bot: BotDriver, moderator: TgUser, reference: str, action: str) -> None:
+    """The moderator opens the postulate from /review and presses the action."""
+    await bot.send(moderator, "/review")
+    await bot.press(moderator, reference)
+    await bot.press(moderator, action)
 
 
 async def records(bot: BotDriver, **filters: Any) -> list[dict[str, Any]]:
@@ -87,7 +92,11 @@ async def test_csv_parsed_back_equals_the_records(
     assert culture["supports"] == "1"
     assert culture["supporters"] == 'Stowarzyszenie "Źródło"'
     history = json.loads(culture["history"])
-    assert [(h["action"], h["by"]) for h in history] == [("submit", "author"), ("forward", "team")]
+    steps = [(h["action"], h["by"]) for h in history]
+    # Opening the card may take it into review first (a step of its own).
+    assert steps[0] == ("submit", "author")
+    assert steps[-1] == ("forward", "team")
+    assert all(by == "team" for _, by in steps[1:])
     assert rows[1]["title"] == "Zdrowie; dostępność"
 
 
@@ -125,11 +134,61 @@ async def test_export_command_permissions(bot: BotDriver, anna: TgUser, john: Tg
     [document] = [c for c in calls if c.method == "sendDocument"]
     assert document.params["caption"] == "Postulaty: 1"
     calls = await bot.send(ADMIN, "/export from=yesterday")
+    assert "Data w <code>from=</code> jest błędna: „yesterday”" in sent_text(calls)
+    calls = await bot.send(ADMIN, "/export csv colour=red")
     assert "Użycie: /export" in sent_text(calls)
     calls = await bot.send(ADMIN, "/export state=lost")
     assert "Nieznany stan: lost" in sent_text(calls)
     calls = await bot.send(anna, "/export")
     assert "Nie masz uprawnień" in sent_text(calls)
+    assert not [c for c in calls if c.method == "sendDocument"]
+
+
+async def test_export_names_the_authors(bot: BotDriver, anna: TgUser, john: TgUser) -> None:
+    await scenario(bot, anna, john)
+    exported = await records(bot)
+    assert [r["author"] for r in exported] == ["Anna", "Anna"]
+    # A new name reaches the next export; after /forget the author is left out.
+    await bot.send(
+        TgUser(id=anna.id, first_name="Anna", last_name="Nowak", username="ania"), "/help"
+    )
+    assert (await records(bot))[0]["author"] == "Anna Nowak (@ania)"
+
+
+async def test_export_says_which_date_is_wrong(bot: BotDriver, anna: TgUser, john: TgUser) -> None:
+    await scenario(bot, anna, john)
+    calls = await bot.send(ADMIN, "/export from=2026-13-01")
+    assert "Data w <code>from=</code> jest błędna: „2026-13-01”" in sent_text(calls)
+    calls = await bot.send(ADMIN, "/export from=2026-11-01 to=31.11.2026")
+    assert "Data w <code>to=</code> jest błędna: „31.11.2026”" in sent_text(calls)
+    calls = await bot.send(ADMIN, "/export from=2026-11-28 to=2026-11-01")
+    assert "wcześniejsza" in sent_text(calls)
+    assert not [c for c in calls if c.method == "sendDocument"]
+
+
+async def test_export_dates_take_the_meeting_formats_and_to_includes_its_day(
+    bot: BotDriver, anna: TgUser, john: TgUser
+) -> None:
+    await scenario(bot, anna, john)  # postulates on 26 and 28 November 2026
+    calls = await bot.send(ADMIN, "/export csv from=28.11.2026 to=28.11")
+    [document] = [c for c in calls if c.method == "sendDocument"]
+    assert document.params["caption"] == "Postulaty: 1"
+    calls = await bot.send(ADMIN, "/export csv to=2026-11-26")
+    [document] = [c for c in calls if c.method == "sendDocument"]
+    assert document.params["caption"] == "Postulaty: 1"
+
+
+async def test_export_sector_by_polish_or_english_name(
+    bot: BotDriver, anna: TgUser, john: TgUser
+) -> None:
+    await scenario(bot, anna, john)
+    for typed in ("zdrowie", "ZDROWIE", "Health", "health"):
+        calls = await bot.send(ADMIN, f"/export csv sector={typed}")
+        [document] = [c for c in calls if c.method == "sendDocument"]
+        assert document.params["caption"] == "Postulaty: 1", typed
+    calls = await bot.send(ADMIN, "/export sector=sport")
+    assert "Nie ma zespołu branżowego „sport”" in sent_text(calls)
+    assert "Kultura, Edukacja, Ochrona środowiska" in sent_text(calls)
     assert not [c for c in calls if c.method == "sendDocument"]
 
 

@@ -77,14 +77,41 @@ async def test_refusals_change_nothing(bot: BotDriver, anna: TgUser) -> None:
     calls = await bot.send(other, "/link_group culture", chat_id=GROUP)
     assert "not allowed" in texts_of(calls)
     calls = await bot.send(other, "/link_group nosuch", chat_id=GROUP)
-    assert "no such sector" in texts_of(calls)
+    assert "There is no sector team “nosuch”" in texts_of(calls)
+    assert "Culture, Education, Environmental protection" in texts_of(calls)
     calls = await bot.send(other, "/link_group", chat_id=GROUP)
-    assert "/link_group sector-name" in texts_of(calls)
+    assert "Który zespół branżowy" in texts_of(calls)  # the group's language
+    calls = await bot.press(other, "Kultura", chat_id=GROUP)  # the group's language
+    assert "not allowed" in texts_of(calls)
     calls = await bot.send(other, "/link_group education")  # private chat
     assert "inside a Telegram group" in texts_of(calls)
     assert await links(bot) == []
     calls = await bot.send(other, "/unlink_group", chat_id=GROUP)
     assert "not linked" in texts_of(calls)
+
+
+async def test_link_group_by_polish_name_any_case_without_diacritics(bot: BotDriver) -> None:
+    await bot.onboard(MOD)
+    await make_moderator(bot, MOD.id, "environment")
+    calls = await bot.send(MOD, "/link_group OCHRONA srodowiska", chat_id=GROUP)
+    assert "Ochrona środowiska" in texts_of(calls)
+    assert await links(bot) == [(GROUP, "environment")]
+    await make_moderator(bot, MOD.id, "health")
+    await bot.send(MOD, "/link_group zdrowie", chat_id=GROUP)  # the name's first word
+    assert await links(bot) == [(GROUP, "health")]
+    await bot.send(MOD, "/link_group environment", chat_id=GROUP)  # slugs stay valid
+    assert await links(bot) == [(GROUP, "environment")]
+
+
+async def test_link_group_without_a_name_offers_the_sectors_as_buttons(bot: BotDriver) -> None:
+    await bot.onboard(MOD)
+    await make_moderator(bot, MOD.id, "culture")
+    calls = await bot.send(MOD, "/link_group", chat_id=GROUP)
+    assert [label for label, _ in calls[-1].buttons()][:2] == ["Kultura", "Edukacja"]
+    calls = await bot.press(MOD, "Kultura", chat_id=GROUP)
+    assert [c.method for c in calls if c.method.startswith("edit")] == ["editMessageText"]
+    assert "Kultura" in texts_of(calls)
+    assert await links(bot) == [(GROUP, "culture")]
 
 
 async def test_revoked_moderator_cannot_link(bot: BotDriver) -> None:

@@ -906,9 +906,9 @@ async def test_editing_is_for_accepted_representatives_and_every_change_is_audit
     assert (await organisations(bot))[0] == (org_id, "Fundacja Nowa", "krs", KRS, None, None, None)
     calls = await bot.send(ADMIN, "/audit")
     body = texts_of(calls)
-    assert "organisation.edit" in body
+    assert "organisation details changed" in body
     assert f"name: {NAME_PL} → Fundacja Nowa" in body
-    assert f"nip: {NIP} → —" in body
+    assert f"NIP: {NIP} → —" in body
     [(details,)] = await query(
         bot, "SELECT details FROM audit_log WHERE action = 'organisation.edit'"
     )
@@ -939,3 +939,35 @@ async def test_mydata_shows_my_representation_and_forget_removes_it(
         await bot.send(anna, "/forget")
         await bot.press(anna, "Tak, usuń moje dane", exact=False)
         assert await states(bot) == [(john.id, "declined", None)]
+
+
+async def test_krs_typed_with_its_prefix_is_accepted(bot: BotDriver, anna: TgUser) -> None:
+    await bot.onboard(anna)
+    calls = await register(bot, anna, number="krs 0000-123 456")
+    assert "KRS: 0000123456" in texts_of(calls)
+    [(_, _, _, krs, *_)] = await organisations(bot)
+    assert krs == KRS
+
+
+async def test_krs_prefix_still_needs_ten_digits(bot: BotDriver, anna: TgUser) -> None:
+    await bot.onboard(anna)
+    await bot.send(anna, "/organisation")
+    await bot.send(anna, NAME_PL)
+    await bot.press(anna, bot.label(anna, "organisation.button-krs"))
+    calls = await bot.send(anna, "KRS 12345")
+    assert "10 cyfr" in texts_of(calls) or "dziesięć" in texts_of(calls), texts_of(calls)
+    assert await organisations(bot) == []
+
+
+async def test_the_request_notice_names_the_person(
+    bot: BotDriver, anna: TgUser, john: TgUser
+) -> None:
+    jan = TgUser(id=4711, first_name="Jan", last_name="Nowak", username="jnowak")
+    await bot.onboard(anna)
+    await bot.onboard(jan)
+    await register(bot, anna)
+    await register(bot, jan, name="Whatever")
+    await bot.dispatch()
+    [notice] = [k for k in bot.keyboards(anna) if "Prośba o reprezentowanie" in k.text]
+    assert f'<a href="tg://user?id={jan.id}">Jan Nowak (@jnowak)</a>' in notice.text
+    assert "osoba nr" not in notice.text

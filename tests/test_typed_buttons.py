@@ -12,7 +12,6 @@ HANDLERS = Path(__file__).resolve().parent.parent / "handlers"
 
 # Not typed yet (issue 11): their flows still write `feature:action:id` by hand.
 NOT_TYPED_YET = {
-    "roles.py",
     "privacy.py",  # the consent button under the privacy notice (views.sectors.Consent's data)
 }
 

@@ -18,7 +18,9 @@ from bot.errors import NotAllowed
 from bot.services.users import Actor
 from storage.audit import AuditEntry
 from storage.database import Database
+from storage.models import Team
 from storage.unit import Unit
+from storage.users import PersonName
 
 
 def record(
@@ -40,20 +42,30 @@ def record(
 
 
 PAGE_SIZE = 10
-CSV_COLUMNS = ("id", "at_utc", "at_local", "actor_id", "action", "target", "details")
+CSV_COLUMNS = ("id", "at_utc", "at_local", "actor_id", "action", "target", "details", "actor")
 
 
 class AuditPage(BaseModel):
-    """One page of the log, newest first."""
+    """One page of the log, newest first, with what it takes to show it to people."""
 
     model_config = ConfigDict(frozen=True)
 
     entries: tuple[AuditEntry, ...]
-    # Names of the actors who (still) hold a moderator role, else they are shown by id.
+    # The names moderators were granted under (for people whose Telegram names are unknown).
     names: dict[int, str]
     page: int
     pages: int
     total: int
+    # Everyone the page names (actors and `user:<id>` targets), by their Telegram names.
+    people: dict[int, PersonName] = {}
+    # Every team by slug, so details show a sector's name instead of its slug.
+    teams: dict[str, Team] = {}
+
+
+def target_user(target: str) -> int | None:
+    """The user id of a `user:<id>` target (None for other targets)."""
+    kind, _, value = target.partition(":")
+    return int(value) if kind == "user" and value.isdigit() else None
 
 
 def _require_admin(actor: Actor) -> None:
@@ -70,14 +82,30 @@ async def page(db: Database, actor: Actor, number: int) -> AuditPage:
         pages = max(1, -(-total // PAGE_SIZE))
         shown = min(max(number, 0), pages - 1)
         entries = unit.audit.list_entries(limit=PAGE_SIZE, offset=shown * PAGE_SIZE)
-        names = unit.roles.list_display_names(e.actor_id for e in entries)
-        return AuditPage(entries=tuple(entries), names=names, page=shown, pages=pages, total=total)
+        targets = [user for e in entries if (user := target_user(e.target)) is not None]
+        wanted = [*(e.actor_id for e in entries), *targets]
+        return AuditPage(
+            entries=tuple(entries),
+            names=unit.roles.list_display_names(wanted),
+            people=unit.users.list_names(wanted),
+            teams={team.slug: team for team in unit.teams.list_teams()},
+            page=shown,
+            pages=pages,
+            total=total,
+        )
 
     return await db.run(inner)
 
 
-def to_csv(entries: Iterable[AuditEntry], zone: ZoneInfo, delimiter: str = ";") -> bytes:
-    """The log as CSV that spreadsheet programs open with Polish letters (UTF-8 with BOM)."""
+def to_csv(
+    entries: Iterable[AuditEntry],
+    zone: ZoneInfo,
+    delimiter: str = ";",
+    names: Mapping[int, PersonName] | None = None,
+) -> bytes:
+    """The log as CSV that spreadsheet programs open with Polish letters (UTF-8 with BOM);
+    `actor` is who acted by their Telegram names (empty when unknown)."""
+    names = names or {}
     rows = [
         (
             entry.id,
@@ -89,10 +117,15 @@ def to_csv(entries: Iterable[AuditEntry], zone: ZoneInfo, delimiter: str = ";") 
             None
             if entry.details is None
             else json.dumps(entry.details, ensure_ascii=False, sort_keys=True),
+            _label(names.get(entry.actor_id)),
         )
         for entry in entries
     ]
     return csvfile.write(CSV_COLUMNS, rows, delimiter)
+
+
+def _label(name: PersonName | None) -> str:
+    return (None if name is None else name.label()) or ""
 
 
 async def export_csv(
@@ -100,5 +133,10 @@ async def export_csv(
 ) -> tuple[bytes, int]:
     """The whole log, newest first, as CSV bytes, and how many entries it holds."""
     _require_admin(actor)
-    entries = await db.run(lambda unit: list(unit.audit.iter_entries()))
-    return to_csv(entries, zone, delimiter), len(entries)
+
+    def read(unit: Unit) -> tuple[list[AuditEntry], dict[int, PersonName]]:
+        entries = list(unit.audit.iter_entries())
+        return entries, unit.users.list_names(e.actor_id for e in entries)
+
+    entries, names = await db.run(read)
+    return to_csv(entries, zone, delimiter, names), len(entries)

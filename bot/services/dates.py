@@ -81,3 +81,16 @@ def local_date(text: str, today: date) -> date:
     except ValueError:
         raise ImpossibleDate(text) from None
     return typed
+
+
+def date_in_year(text: str, default_year: int) -> date:
+    """A typed date for a filter (`/export from=`): without a year, the date in `default_year`
+    (a filter looks back, so no rolling over to next year)."""
+    parts = date_parts(text.strip())
+    if parts is None:
+        raise UnreadableDate(text)
+    year, month, dom = parts
+    try:
+        return date(default_year if year is None else year, month, dom)
+    except ValueError:
+        raise ImpossibleDate(text) from None

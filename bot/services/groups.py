@@ -10,8 +10,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from bot.config import Language
-from bot.errors import DomainError, NotAllowed, UnknownSector
-from bot.services import audit, delivery
+from bot.errors import DomainError, NotAllowed
+from bot.services import audit, delivery, sectors
 from bot.services.users import Actor
 from storage.database import Database
 from storage.models import Team
@@ -45,16 +45,16 @@ async def link(
     *,
     chat_id: int,
     title: str | None,
-    slug: str,
+    sector: str,
     language: Language,
     now: datetime,
 ) -> Team:
-    """Link the group `chat_id` to the sector `slug` (its moderators and admins only)."""
+    """Link the group `chat_id` to the sector typed as `sector` (its slug or name; the
+    sector's moderators and admins only)."""
 
     def inner(unit: Unit) -> Team:
-        team = unit.teams.get_team_by_slug(slug.strip().lower())
-        if team is None or team.kind != "sector":
-            raise UnknownSector()
+        # The refusal is read in the sender's language, so the valid names are listed in it.
+        team = sectors.resolve_sector(unit, sector, actor.language)
         if not _may_moderate(unit, actor.user_id, team.id):
             raise NotAllowed()
         unit.groups.upsert_link(

@@ -19,6 +19,7 @@ from storage.database import Database
 from storage.models import Organisation
 from storage.organisations import Representative, RepresentativeState
 from storage.unit import ConstraintViolation, Unit
+from storage.users import PersonName
 
 RegisterType = Literal["krs", "other", "none"]
 # The fields an edit may change, in the order the audit log lists them.
@@ -50,6 +51,8 @@ REGISTER_TYPES: tuple[RegisterType, ...] = ("krs", "other", "none")
 # Limits of the free-text fields; the same as the CHECK constraints of the table.
 NAME_MIN, NAME_MAX = 2, 200
 KRS_DIGITS = re.compile(r"[0-9]{10}")
+# How people copy a number from the register: "KRS 0000123456", "krs: 0000123456", "nr KRS ...".
+KRS_PREFIX = re.compile(r"^(?:nr\.?\s*)?krs\s*(?:nr\.?)?\s*[:.]?\s*", re.IGNORECASE)
 
 
 class InvalidOrganisation(DomainError):
@@ -115,8 +118,10 @@ def clean_text(value: str) -> str:
 
 
 def clean_krs(value: str) -> str:
-    """Return the KRS number as ten digits, leading zeros kept (spaces are ignored)."""
-    cleaned = "".join(value.split())
+    """Return the KRS number as ten digits, leading zeros kept: "KRS 0000-123 456" is read too
+    (the prefix in any case, spaces and dashes inside are ignored)."""
+    cleaned = KRS_PREFIX.sub("", value.strip())
+    cleaned = "".join(cleaned.replace("-", " ").split())
     if KRS_DIGITS.fullmatch(cleaned) is None:
         raise InvalidKrs()
     return cleaned
@@ -199,6 +204,8 @@ class Request(BaseModel):
 
     representative: Representative
     organisation: Organisation
+    # Who asks, by their Telegram names (None: nothing known, or a notice queued before names).
+    name: PersonName | None = None
 
 
 class Decision(BaseModel):
@@ -288,7 +295,11 @@ def _register(
     # Joining never edits the organisation: what the newcomer typed is dropped, and the
     # request waits for its representatives (or, with none left, an admin).
     representative = unit.organisations.add_representative(existing.id, user_id, "pending", now)
-    request = Request(representative=representative, organisation=existing)
+    request = Request(
+        representative=representative,
+        organisation=existing,
+        name=unit.users.list_names((user_id,)).get(user_id),
+    )
     delivery.announce(
         unit,
         kind=REQUEST_KIND,
@@ -385,7 +396,12 @@ async def edit_organisation(
 def _request(unit: Unit, representative: Representative) -> Request:
     organisation = unit.organisations.get_organisation(representative.organisation_id)
     assert organisation is not None  # the row cascades with its organisation
-    return Request(representative=representative, organisation=organisation)
+    user_id = representative.user_id
+    return Request(
+        representative=representative,
+        organisation=organisation,
+        name=unit.users.list_names((user_id,)).get(user_id),
+    )
 
 
 def _decide(

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from bot.config import Language
 from bot.errors import NotAllowed
-from bot.services import audit, delivery
+from bot.services import audit, delivery, sectors
 from bot.services.postulates import (
     CALL_OPENED_KIND,
     CALL_REMINDER_KIND,
@@ -29,10 +30,9 @@ def _open_call(
     title: str,
     deadline: datetime,
     now: datetime,
+    language: Language,
 ) -> Call:
-    team = unit.teams.get_team_by_slug(slug)
-    if team is None or team.kind != "sector":
-        raise InvalidInput("postulates.error-call-sector", slug=slug)
+    team = sectors.resolve_sector(unit, slug, language)
     admin = unit.roles.is_admin(user_id)
     if not admin and team.id not in unit.roles.list_moderated_team_ids(user_id):
         raise NotAllowed()
@@ -87,6 +87,8 @@ async def open_call(
     title: str,
     deadline: datetime,
     now: datetime,
+    language: Language = "pl",
 ) -> Call:
-    """Open a call for postulates in a sector; subscribers are told now and 48 h before."""
-    return await db.run(_open_call, user_id, slug, title, deadline, now)
+    """Open a call for postulates in a sector typed as its slug or name; subscribers are told
+    now and 48 h before. `language`: the one an unknown sector's valid names are listed in."""
+    return await db.run(_open_call, user_id, slug, title, deadline, now, language)

@@ -17,13 +17,14 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 from bot.errors import ConsentRequired, DomainError, NotAllowed, UnknownSector
-from bot.services import audit, broadcasts, delivery
+from bot.services import audit, broadcasts, delivery, sectors
 from bot.services.users import Actor
 from storage import roles as storage
 from storage.database import Database
 from storage.models import Team
 from storage.roles import Moderator
 from storage.unit import Unit
+from storage.users import PersonName
 
 INVITE_TTL = timedelta(hours=72)
 # Deep-link payloads allow 64 characters of [A-Za-z0-9_-]: "mod-" + 32 stays well inside.
@@ -37,6 +38,12 @@ NOTICE_KIND = "role-change"
 def register(registry: delivery.Registry) -> None:
     """The role notice's kind: never muted, never held."""
     registry.add_kinds("transactional", NOTICE_KIND)
+
+
+class AdminsOnly(NotAllowed):
+    """Only the coordinating team (admins) grants and revokes roles."""
+
+    key = "roles.admins-only"
 
 
 class InviteInvalid(DomainError):
@@ -96,6 +103,8 @@ class RoleChange(BaseModel):
     team: Team
     user_id: int
     display_name: str | None
+    # Their Telegram names as stored now (None: nothing known).
+    name: PersonName | None = None
     # Revoke: the person's scheduled broadcasts cancelled with the role.
     cancelled_broadcasts: int = 0
 
@@ -114,6 +123,8 @@ class TeamView(BaseModel):
 
     admin_ids: tuple[int, ...]
     sectors: tuple[SectorModerators, ...]
+    # Everyone's stored names, by user id (people without a user row are missing).
+    names: dict[int, PersonName] = {}
 
 
 def hash_token(token: str) -> str:
@@ -129,10 +140,14 @@ def clean_display_name(name: str | None) -> str | None:
     return name[:DISPLAY_NAME_MAX] or None
 
 
+def _name(unit: Unit, user_id: int) -> PersonName | None:
+    return unit.users.list_names((user_id,)).get(user_id)
+
+
 def _require_admin(actor: Actor) -> None:
     # Callback data and commands reach here from anyone: the role is checked in the service.
     if not actor.is_admin:
-        raise NotAllowed()
+        raise AdminsOnly()
 
 
 def _sector(unit: Unit, team_id: int) -> Team:
@@ -149,8 +164,10 @@ class RoleNotice(BaseModel):
 
     change: Literal["invite-accepted", "granted", "revoked"]
     team: Team
-    # Who accepted the invite (their name, else their id).
+    # Who accepted the invite: the name Telegram showed then, their id and stored names.
     name: str | None = None
+    user_id: int | None = None
+    person: PersonName | None = None
 
 
 def _notice(
@@ -182,6 +199,12 @@ async def choose_sector(db: Database, actor: Actor, team_id: int) -> Team:
     """The sector picked for /grant, re-checked (the button may be forged)."""
     _require_admin(actor)
     return await db.run(_sector, team_id)
+
+
+async def choose_sector_named(db: Database, actor: Actor, typed: str) -> Team:
+    """The sector typed for /grant (slug, Polish or English name; see sectors.find_sector)."""
+    _require_admin(actor)
+    return await db.run(sectors.resolve_sector, typed, actor.language)
 
 
 async def create_invite(
@@ -281,11 +304,19 @@ async def accept_invite(
         _notice(
             unit,
             user_id=invite.created_by,
-            notice=RoleNotice(change="invite-accepted", team=team, name=name or str(actor.user_id)),
+            notice=RoleNotice(
+                change="invite-accepted",
+                team=team,
+                name=name,
+                user_id=actor.user_id,
+                person=_name(unit, actor.user_id),
+            ),
             now=now,
             actor_id=actor.user_id,
         )
-        return RoleChange(team=team, user_id=actor.user_id, display_name=name)
+        return RoleChange(
+            team=team, user_id=actor.user_id, display_name=name, name=_name(unit, actor.user_id)
+        )
 
     return await db.run(inner)
 
@@ -333,7 +364,7 @@ async def grant(
             now=now,
             actor_id=actor.user_id,
         )
-        return RoleChange(team=team, user_id=user_id, display_name=name)
+        return RoleChange(team=team, user_id=user_id, display_name=name, name=_name(unit, user_id))
 
     return await db.run(inner)
 
@@ -353,7 +384,12 @@ async def revocable(db: Database, actor: Actor, team_id: int, user_id: int) -> R
         moderator = unit.roles.get_moderator(user_id, team.id)
         if moderator is None:
             raise NotModerator()
-        return RoleChange(team=team, user_id=user_id, display_name=moderator.display_name)
+        return RoleChange(
+            team=team,
+            user_id=user_id,
+            display_name=moderator.display_name,
+            name=_name(unit, user_id),
+        )
 
     return await db.run(inner)
 
@@ -392,6 +428,7 @@ async def revoke(
             team=team,
             user_id=user_id,
             display_name=moderator.display_name,
+            name=_name(unit, user_id),
             cancelled_broadcasts=cancelled,
         )
 
@@ -411,4 +448,6 @@ def _team_view(unit: Unit) -> TeamView:
         SectorModerators(team=team, moderators=tuple(m for m in moderators if m.team_id == team.id))
         for team in unit.teams.list_teams("sector")
     )
-    return TeamView(admin_ids=tuple(unit.roles.list_admin_ids()), sectors=sectors)
+    admin_ids = tuple(unit.roles.list_admin_ids())
+    names = unit.users.list_names([*admin_ids, *(m.user_id for m in moderators)])
+    return TeamView(admin_ids=admin_ids, sectors=sectors, names=names)

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import re
+import unicodedata
 import weakref
+from collections.abc import Iterable
 from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict
 
 from bot.config import Config, Language
-from bot.errors import ConsentRequired, TeamSyncError, UnknownSector
+from bot.errors import ConsentRequired, DomainError, TeamSyncError, UnknownSector
 from storage.database import Database
 from storage.models import Team
 from storage.unit import ConstraintViolation, Unit
+from storage.users import PersonName
 
 
 class SectorsView(BaseModel):
@@ -31,6 +35,62 @@ class Subscribed(BaseModel):
     team: Team
     added: bool
     view: SectorsView
+
+
+class SectorNameUnknown(DomainError):
+    """A typed sector name matches no sector team; `names` lists the valid ones."""
+
+    key = "people.sector-unknown"
+
+
+# "ł" has no decomposition in Unicode, so NFKD alone would keep it.
+_UNDECOMPOSED = str.maketrans({"ł": "l", "Ł": "l", "ø": "o", "đ": "d"})
+_NOT_WORD = re.compile(r"[\W_]+")
+
+
+def _fold(text: str) -> str:
+    """Lower case, no diacritics or punctuation: 'Ochrona Środowiska!' -> 'ochrona srodowiska'."""
+    decomposed = unicodedata.normalize("NFKD", text.translate(_UNDECOMPOSED).casefold())
+    plain = "".join(char for char in decomposed if not unicodedata.combining(char))
+    return " ".join(_NOT_WORD.sub(" ", plain).split())
+
+
+def find_sector(teams: Iterable[Team], typed: str, language: Language) -> Team:
+    """The sector team a person typed: its slug, its Polish or English name, or the name's
+    first word when only one team starts with it ('zdrowie'); any case, diacritics optional.
+
+    Raises SectorNameUnknown listing the valid names in `language`."""
+    sectors = [team for team in teams if team.kind == "sector"]
+    wanted = _fold(typed)
+    if wanted:
+        for team in sectors:
+            if wanted in (_fold(team.slug), _fold(team.name_pl), _fold(team.name_en)):
+                return team
+        by_word = [
+            team
+            for team in sectors
+            if wanted in (_fold(team.name_pl).split(" ")[0], _fold(team.name_en).split(" ")[0])
+        ]
+        if len(by_word) == 1:
+            return by_word[0]
+    raise SectorNameUnknown(
+        typed=" ".join(typed.split())[:40], names=", ".join(team.name(language) for team in sectors)
+    )
+
+
+def resolve_sector(unit: Unit, typed: str, language: Language) -> Team:
+    """`find_sector` over the sector teams in the database (inside the caller's unit)."""
+    return find_sector(unit.teams.list_teams("sector"), typed, language)
+
+
+async def sector_teams(db: Database) -> list[Team]:
+    """The sector teams in configured order (buttons to pick one)."""
+    return await db.run(lambda unit: unit.teams.list_teams("sector"))
+
+
+async def sector_named(db: Database, typed: str, language: Language) -> Team:
+    """The sector team a person typed, or SectorNameUnknown with the valid names."""
+    return await db.run(resolve_sector, typed, language)
 
 
 # The sector teams change only when the configuration is synced (at start): each database
@@ -141,12 +201,16 @@ async def give_consent(
     notice_version: int,
     now: datetime,
     subscribe_slug: str | None = None,
+    name: PersonName | None = None,
 ) -> Subscribed | None:
-    """Record consent (creating the user if needed) and optionally subscribe, atomically."""
+    """Record consent (creating the user if needed) with the person's Telegram names, and
+    optionally subscribe, atomically."""
 
     def change(unit: Unit) -> Subscribed | None:
         unit.users.add_user(user_id, language, now)
         unit.users.update_consent(user_id, notice_version, now)
+        if name is not None:
+            unit.users.update_names(user_id, name)
         if subscribe_slug is None:
             return None
         try:

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 from bot.config import Language
 from bot.services import users as users_service
-from bot.services.users import Actor
+from bot.services.users import Actor, PersonName
 from storage.database import Database
 from storage.unit import Unit
 
@@ -31,19 +31,26 @@ def _admit(
     user_id: int | None,
     language: Language,
     now: datetime,
+    name: PersonName | None = None,
 ) -> Admission:
     if not unit.updates.add_processed_update(update_id, now):
         return Admission(fresh=False, actor=None)
     # The same transaction as the record: one thread hop per update, as before.
-    actor = None if user_id is None else users_service.read_actor(unit, user_id, language)
+    actor = None if user_id is None else users_service.read_actor(unit, user_id, language, name)
     return Admission(fresh=True, actor=actor)
 
 
 async def admit(
-    db: Database, update_id: int, user_id: int | None, language: Language, now: datetime
+    db: Database,
+    update_id: int,
+    user_id: int | None,
+    language: Language,
+    now: datetime,
+    name: PersonName | None = None,
 ) -> Admission:
-    """Record the update as taken and load its actor; `fresh` is False for a repeat."""
-    return await db.run(_admit, update_id, user_id, language, now)
+    """Record the update as taken and load its actor (refreshing their names after consent);
+    `fresh` is False for a repeat."""
+    return await db.run(_admit, update_id, user_id, language, now, name)
 
 
 def forget_old(unit: Unit, now: datetime) -> int:

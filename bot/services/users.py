@@ -10,6 +10,13 @@ from bot.config import Language
 from storage.database import Database
 from storage.models import User
 from storage.unit import Unit
+from storage.users import PersonName
+
+__all__ = ["Actor", "PersonName"]
+
+
+# Telegram allows 64 characters for a first or last name and 32 for a username.
+NAME_MAX = 64
 
 
 class Actor(BaseModel):
@@ -50,9 +57,47 @@ def language_from_telegram(language_code: str | None, default: Language) -> Lang
     return "pl" if language_code.lower().startswith("pl") else "en"
 
 
-def read_actor(unit: Unit, user_id: int, telegram_language: Language) -> Actor:
-    """Read the actor inside a caller's transaction (see `load_actor`)."""
+def clean_name(first_name: str | None, last_name: str | None, username: str | None) -> PersonName:
+    """Telegram's names as stored: blanks as None, whitespace collapsed, at most 64 characters."""
+
+    def clean(value: str | None) -> str | None:
+        value = " ".join((value or "").split())[:NAME_MAX]
+        return value or None
+
+    return PersonName(
+        first_name=clean(first_name), last_name=clean(last_name), username=clean(username)
+    )
+
+
+def _names_changed(user: User, name: PersonName) -> bool:
+    return (
+        user.first_name != name.first_name
+        or user.last_name != name.last_name
+        or user.username != name.username
+    )
+
+
+def read_actor(
+    unit: Unit, user_id: int, telegram_language: Language, name: PersonName | None = None
+) -> Actor:
+    """Read the actor inside a caller's transaction (see `load_actor`); once the person has
+    consented, keep their Telegram names in step with `name` (written only when they change)."""
     user, is_admin, moderated, talking, drafting = unit.users.get_user_and_roles(user_id)
+    if (
+        name is not None
+        and user is not None
+        and user.consent_at is not None
+        and _names_changed(user, name)
+    ):
+        # Before consent only the chat id and language are kept (bot/services/privacy.py).
+        unit.users.update_names(user_id, name)
+        user = user.model_copy(
+            update={
+                "first_name": name.first_name,
+                "last_name": name.last_name,
+                "username": name.username,
+            }
+        )
     if user is not None and not user.language_chosen and user.language != telegram_language:
         # Until the user picks a language, it follows the client; keep the row in step so
         # that notices sent outside an update use it too.

@@ -14,6 +14,7 @@ from bot.engine import DeliveryEngine, Rendered
 from bot.i18n import Texts
 from bot.services import organisations as service
 from handlers.callbacks import Callback
+from handlers.views.people import person_link
 
 
 @dataclass(frozen=True)
@@ -27,7 +28,7 @@ class DecideButton(Callback, prefix="org"):
 def request_message(texts: Texts, language: Language, request: service.Request) -> Rendered:
     """The request as deciders get it: who asks, for which organisation, Accept / Decline."""
     representative_id = request.representative.id
-    person = texts.get(language, "organisation.person", user_id=request.representative.user_id)
+    person = person_link(texts, language, request.representative.user_id, request.name)
     body = texts.get(
         language, "organisation.request-notice", name=request.organisation.name, person=person
     )

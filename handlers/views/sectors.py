@@ -42,6 +42,27 @@ class SetLanguage(Callback, prefix="lang:set"):
     language: Literal["pl", "en"]
 
 
+@dataclass(frozen=True)
+class LinkGroup(Callback, prefix="group:link"):
+    """Link the group the button is in to one sector team: `group:link:<slug>`."""
+
+    slug: Slug
+
+
+def link_group_keyboard(teams: list[Team], language: str) -> InlineKeyboardMarkup:
+    """/link_group without a name: one button per sector team."""
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(
+                    team.name(language), callback_data=LinkGroup(Slug(team.slug)).pack()
+                )
+            ]
+            for team in teams
+        ]
+    )
+
+
 def sectors_text(view: SectorsView, language: str, texts: Texts) -> Html:
     """The /sectors message: what to do and how many teams the user follows."""
     return _sectors_text(len(view.subscribed), language, texts)

@@ -14,7 +14,13 @@ from babel.dates import format_date
 
 from bot.config import Language
 from bot.i18n import Html, Texts
-from bot.services.stats import DELIVERY_OUTCOMES, POSTULATE_STATES, RSVP_ANSWERS, Stats
+from bot.services.stats import (
+    DELIVERY_OUTCOMES,
+    POSTULATE_STATES,
+    RSVP_ANSWERS,
+    SectorStats,
+    Stats,
+)
 
 
 def month_label(data: Stats, language: Language, zone: ZoneInfo) -> str:
@@ -23,40 +29,84 @@ def month_label(data: Stats, language: Language, zone: ZoneInfo) -> str:
     return str(format_date(local.date(), "LLLL y", locale=language))
 
 
-def summary_text(data: Stats, language: Language, texts: Texts, month: str) -> Html:
-    """The figures behind the chart, one paragraph per sector, then the deliveries."""
-    scope = "stats.scope-all" if data.all_sectors else "stats.scope-mine"
-    parts = [texts.get(language, "stats.title", month=month, scope=texts.get(language, scope))]
-    for sector in data.sectors:
-        states = [
+def _active(sector: SectorStats) -> bool:
+    """Something happened in the sector this month, or it has postulates to show."""
+    return bool(
+        sector.joined
+        or sector.left
+        or sector.meetings_held
+        or any(sector.rsvps.values())
+        or any(sector.postulates.values())
+    )
+
+
+def _items(
+    texts: Texts, language: Language, prefix: str, counts: dict[str, int], order: tuple[str, ...]
+) -> str:
+    return ", ".join(
+        texts.get(
+            language,
+            "stats.postulate-state",
+            state=texts.get(language, f"{prefix}{key}"),
+            count=counts[key],
+        )
+        for key in order
+        if counts.get(key)
+    )
+
+
+def _sector(sector: SectorStats, language: Language, texts: Texts) -> Html:
+    lines = [texts.get(language, "stats.sector-title", name=sector.team.name(language))]
+    subscribers = texts.plural(language, "stats.subscriber-count", sector.subscribers)
+    changes = [
+        texts.plural(language, key, count)
+        for key, count in (("stats.joined", sector.joined), ("stats.left", sector.left))
+        if count
+    ]
+    if changes:
+        lines.append(
             texts.get(
                 language,
-                "stats.postulate-state",
-                state=texts.get(language, f"stats.state-{state}"),
-                count=sector.postulates[state],
-            )
-            for state in POSTULATE_STATES
-            if sector.postulates.get(state)
-        ]
-        parts.append(
-            texts.get(
-                language,
-                "stats.sector",
-                name=sector.team.name(language),
-                subscribers=sector.subscribers,
-                change=f"{sector.change:+d}",
-                joined=sector.joined,
-                left=sector.left,
-                meetings=sector.meetings_held,
-                going=sector.rsvps.get("going", 0),
-                waiting=sector.rsvps.get("waiting", 0),
-                maybe=sector.rsvps.get("maybe", 0),
-                not_going=sector.rsvps.get("not_going", 0),
-                postulates=Html(", ".join(states))
-                if states
-                else texts.get(language, "stats.postulates-none"),
+                "stats.subscribers-change",
+                subscribers=subscribers,
+                changes=Html(", ".join(changes)),
             )
         )
+    else:
+        lines.append(texts.get(language, "stats.subscribers-line", subscribers=subscribers))
+    if sector.meetings_held:
+        lines.append(texts.plural(language, "stats.meetings", sector.meetings_held))
+    answers = _items(texts, language, "stats.rsvp-", sector.rsvps, RSVP_ANSWERS)
+    if answers:
+        lines.append(texts.get(language, "stats.answers", answers=Html(answers)))
+    states = _items(texts, language, "stats.state-", sector.postulates, POSTULATE_STATES)
+    if states:
+        total = sum(sector.postulates.get(state, 0) for state in POSTULATE_STATES)
+        lines.append(texts.plural(language, "stats.postulates", total, states=Html(states)))
+    return Html("\n".join(lines))
+
+
+def summary_text(data: Stats, language: Language, texts: Texts, month: str) -> Html:
+    """The figures behind the chart: a paragraph per sector with activity, the quiet sectors in
+    one line (the chart shows every sector), then consultations and deliveries."""
+    scope = "stats.scope-all" if data.all_sectors else "stats.scope-mine"
+    parts = [texts.get(language, "stats.title", month=month, scope=texts.get(language, scope))]
+    active = [sector for sector in data.sectors if _active(sector)]
+    parts.extend(_sector(sector, language, texts) for sector in active)
+    if not active:
+        parts.append(texts.get(language, "stats.no-activity"))
+    quiet = [
+        texts.get(
+            language,
+            "stats.quiet-sector",
+            name=sector.team.name(language),
+            subscribers=texts.plural(language, "stats.subscriber-count", sector.subscribers),
+        )
+        for sector in data.sectors
+        if not _active(sector)
+    ]
+    if quiet:
+        parts.append(texts.get(language, "stats.quiet", sectors=Html(", ".join(quiet))))
     for consultation in data.consultations:
         sections = [
             texts.get(
