@@ -276,7 +276,7 @@ async def test_moderator_exports_attendees_as_csv(bot: BotDriver, anna: TgUser) 
         ["Zofia", "Wiśniewska", "zofia_w", "Fundacja Źródło Łąk", "biorę udział", "", at],
         ["Jan", "", "", "", "lista rezerwowa", "1", at],
         ["", "", "anon_m", "", "może", "", at],
-        [f"użytkownik {members[3].id}", "", "", "", "nie biorę udziału", "", at],
+        [members[3].first_name, "", "", "", "nie biorę udziału", "", at],
     ]
 
 
