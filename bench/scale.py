@@ -35,6 +35,7 @@ from bot.context import App
 from bot.export import ExportRequest, export_for_user
 from bot.services import postulates as postulates_service
 from bot.services import privacy as privacy_service
+from bot.services import retention
 from bot.services import sectors as sectors_service
 from bot.services import stats as stats_service
 from bot.services import users as users_service
@@ -315,7 +316,7 @@ async def operations(path: Path, holds: Holds) -> dict[str, Figure]:
         members = await db.run(raw_sql(lambda c: [r[0] for r in c.execute("SELECT id FROM users")]))
         victim, reader = members[len(members) // 2 + 1], members[len(members) // 3 + 1]
         figures["daily retention run"] = await timed(
-            holds, lambda: privacy_service.retain_if_due(db, config, NOW, force=True)
+            holds, lambda: retention.retain_if_due(db, config, NOW, force=True)
         )
         figures["export of all postulates"] = await timed(
             holds, lambda: export_for_user(db, ADMIN, ExportRequest(formats=("csv",)), ";")
@@ -497,7 +498,7 @@ async def longest_wait(path: Path, holds: Holds) -> Wait:
         await ask()
         confirmed: list[float] = []
         background = asyncio.gather(
-            privacy_service.retain_if_due(deps.db, config, NOW, force=True),
+            retention.retain_if_due(deps.db, config, NOW, force=True),
             export_for_user(deps.db, ADMIN, ExportRequest(formats=("csv",)), ";"),
             broadcast_to_all(driver, confirmed),
         )

@@ -20,8 +20,8 @@ from bot.deps import Deps
 from bot.i18n import Texts
 from bot.services import delivery, postulates_drafts
 from bot.services import postulates as postulates_service
-from bot.services import privacy as privacy_service
 from bot.services import publication as publication_service
+from bot.services import retention as retention_service
 from bot.services import settings as settings_service
 from storage.unit import Unit
 
@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 
 async def retention(deps: Deps) -> int:
     """Erase long-inactive members and old rows, at most once a day; return how many went."""
-    outcome = await privacy_service.retain_if_due(deps.db, deps.config, deps.clock())
+    outcome = await retention_service.retain_if_due(deps.db, deps.config, deps.clock())
     if outcome is None or not outcome.ran:
         return 0
     log.info(

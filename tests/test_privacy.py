@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from bot.config import Config
-from bot.services import delivery
+from bot.services import delivery, retention
 from bot.services import privacy as service
 from storage.database import Database
 from storage.unit import Unit
@@ -560,10 +560,10 @@ async def test_retention_keeps_waiting_copies_and_runs_once_a_day(
         bot, kind="late", audience="user", audience_id=anna.id, due_in=timedelta(days=200)
     )
     deps = bot.app.bot_data["deps"]
-    first = await service.retain_if_due(deps.db, deps.config, clock(), force=True)
+    first = await retention.retain_if_due(deps.db, deps.config, clock(), force=True)
     assert first is not None
     assert first.ran
-    assert await service.retain_if_due(deps.db, deps.config, clock()) is None
+    assert await retention.retain_if_due(deps.db, deps.config, clock()) is None
     clock.advance(days=199)
     await fan_out(bot, announcement)  # not due yet, but pending rows must survive pruning
     clock.advance(days=100)
@@ -572,7 +572,7 @@ async def test_retention_keeps_waiting_copies_and_runs_once_a_day(
         conn.execute("UPDATE deliveries SET updated_at = '2000-01-01T00:00:00.000000+00:00'")
 
     await db_of(bot).run(raw_sql(age))
-    outcome = await service.retain_if_due(deps.db, deps.config, clock())
+    outcome = await retention.retain_if_due(deps.db, deps.config, clock())
     assert outcome is not None
     assert (outcome.ran, outcome.pruned) == (True, 0)
     assert await query(bot, "SELECT state FROM deliveries") == [("pending",)]
@@ -630,7 +630,7 @@ async def test_every_user_column_is_exported_and_erased(tmp_path: Path) -> None:
     erased = set(service.ERASED) | cascade | set(service.KEPT)
     assert sorted(personal - exported - not_personal) == [], "add a Section to bot.services.privacy"
     assert sorted(personal - erased - not_personal) == [], (
-        "erase it in bot.services.privacy._erase (or ON DELETE CASCADE), or say in KEPT why not"
+        "erase it in privacy.erase_member (or ON DELETE CASCADE), or say in KEPT why not"
     )
     # The lists name real columns (a renamed column must not stay "covered"); a table not in
     # the schema is a feature not merged yet, and its section is left out of the export.
@@ -647,7 +647,7 @@ async def test_a_failing_retention_does_not_stop_the_dispatcher(
     def broken(*args: object) -> None:
         raise sqlite3.IntegrityError("FOREIGN KEY constraint failed")
 
-    monkeypatch.setattr(service, "_retain", broken)
+    monkeypatch.setattr(retention, "_retain", broken)
     clock.advance(days=3)  # retention is due
     await announce(
         bot, kind="still-sent", audience="user", audience_id=anna.id, due_in=timedelta(0)

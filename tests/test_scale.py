@@ -8,7 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from bot.services import postulates as postulates_service
-from bot.services import privacy as privacy_service
+from bot.services import retention as retention_service
 from storage import postulate_search as postulates_storage
 from storage.database import Database
 from storage.timefmt import db_time
@@ -27,7 +27,7 @@ async def test_a_member_is_answered_while_retention_erases_many(
     long_ago = db_time(clock() - timedelta(days=400))
 
     def inactive_crowd(conn: sqlite3.Connection) -> None:
-        people = range(50_000, 50_000 + 3 * privacy_service.ERASE_SLICE)
+        people = range(50_000, 50_000 + 3 * retention_service.ERASE_SLICE)
         conn.executemany(
             """INSERT INTO users (id, language, created_at, consent_at, consent_version, active)
                VALUES (?, 'pl', ?, ?, 1, 0)""",
@@ -41,7 +41,7 @@ async def test_a_member_is_answered_while_retention_erases_many(
     await db_of(bot).run(raw_sql(inactive_crowd))
     deps = bot.app.bot_data["deps"]
     retention = asyncio.create_task(
-        privacy_service.retain_if_due(deps.db, deps.config, clock(), force=True)
+        retention_service.retain_if_due(deps.db, deps.config, clock(), force=True)
     )
     await asyncio.sleep(0)  # retention's first unit is queued before the member's update
     calls = await bot.send(anna, "/privacy")
@@ -50,7 +50,7 @@ async def test_a_member_is_answered_while_retention_erases_many(
     assert texts_of(calls)
     outcome = await retention
     assert outcome is not None
-    assert outcome.purged == 3 * privacy_service.ERASE_SLICE
+    assert outcome.purged == 3 * retention_service.ERASE_SLICE
 
 
 async def test_similar_search_stays_in_the_sector_and_follows_a_move(tmp_path: Path) -> None:
