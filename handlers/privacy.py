@@ -21,6 +21,7 @@ from handlers.common import (
     text,
 )
 from handlers.views.privacy import ForgetButton, erasure_text, forget_keyboard
+from handlers.views.sectors import Consent
 
 # A confirmation pressed later than this after /forget is refused: an old button left in
 # the chat must not erase what the user stored since.
@@ -50,7 +51,7 @@ def consent_prompt(context: Ctx) -> Html:
 
 def _consent_button(context: Ctx) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(text(context, "button.consent"), callback_data="consent:yes")]]
+        [[InlineKeyboardButton(text(context, "button.consent"), callback_data=Consent().pack())]]
     )
 
 
