@@ -12,7 +12,7 @@ features' conversations get their text; /postulate resumes it.
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time
 
 from telegram import Message, Update
 from telegram.error import BadRequest
@@ -26,6 +26,7 @@ from telegram.ext import (
 from bot import datefmt
 from bot.context import App, Ctx
 from bot.errors import DomainError, StaleButton
+from bot.services import dates
 from bot.services import postulates as service
 from bot.services import postulates_calls as calls
 from bot.services import postulates_drafts as drafts
@@ -54,7 +55,6 @@ from handlers.views import postulates as views
 # After the gatekeeper (-100), before every feature (group 0).
 GROUP = -10
 DEEP_LINK = re.compile(r"postulate-([a-z][a-z0-9-]{0,39})")
-CALL_DATE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
 
 
 def settings(context: Ctx) -> Settings:
@@ -311,32 +311,30 @@ async def browse(update: Update, context: Ctx) -> None:
     await reply(update, *cards.browsed(reader(context), found))
 
 
-def parse_deadline(value: str, context: Ctx) -> tuple[datetime, str] | None:
-    """A date YYYY-MM-DD: the deadline is the end of that day in the deployment's zone."""
-    match = CALL_DATE.fullmatch(value)
-    if match is None:
-        return None
-    try:
-        local = datetime(
-            int(match[1]), int(match[2]), int(match[3]), 23, 59, tzinfo=context.deps.config.zone
-        )
-    except ValueError:
-        return None
-    return local.astimezone(UTC), local.strftime("%Y-%m-%d %H:%M")
+def parse_deadline(value: str, context: Ctx) -> datetime:
+    """A call's last day, typed as /new_meeting's dates are (`2026-12-31`, `31.12.2026`,
+    `31.12`: without a year, the next such day); the call closes at its end (23:59 local).
+    Raises dates.UnreadableDate or dates.ImpossibleDate."""
+    today = context.deps.clock().astimezone(context.deps.config.zone).date()
+    day = dates.local_date(value, today)
+    return datetime.combine(day, time(23, 59), tzinfo=context.deps.config.zone).astimezone(UTC)
 
 
 async def call_command(update: Update, context: Ctx) -> None:
-    """/call <sector> <YYYY-MM-DD> <title>: open a call for postulates (moderators)."""
+    """/call <sector> <date> <title>: open a call for postulates (moderators)."""
     actor = require_actor(context)
     if not actor.is_moderator:
         await reply(update, text(context, "error.not-allowed"))
         return
     args = context.args or []
-    parsed = parse_deadline(args[1], context) if len(args) >= 3 else None
-    if parsed is None:
+    if len(args) < 3:
         await reply(update, text(context, "postulates.call-usage"))
         return
-    deadline, _ = parsed
+    try:
+        deadline = parse_deadline(args[1], context)
+    except ValueError:
+        await reply(update, text(context, "postulates.call-bad-date", value=args[1]))
+        return
     deps = context.deps
     try:
         call = await calls.open_call(

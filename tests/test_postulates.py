@@ -506,3 +506,19 @@ async def test_content_parts_update_one_running_prompt(bot: BotDriver, anna: TgU
     assert [done in dict(k.buttons) for k in bot.keyboards(anna)].count(True) == 1
     calls = await bot.press(anna, done)
     assert "załącznik" in sent_text(calls)
+
+
+async def test_call_reads_the_dates_new_meeting_reads_and_names_a_wrong_one(
+    bot: BotDriver, anna: TgUser
+) -> None:
+    admin = TgUser(id=900, language_code="pl", first_name="Admin")
+    await bot.onboard(admin)
+    calls = await bot.send(admin, "/call kultura 31.13.2026 Program")
+    assert "„31.13.2026” to nie jest poprawna data ostatniego dnia naboru" in sent_text(calls)
+    calls = await bot.send(admin, "/call kultura jutro Program")
+    assert "„jutro” to nie jest poprawna data" in sent_text(calls)
+    # The clock stands at 26 November 2026: "10.12" is this year's 10 December.
+    calls = await bot.send(admin, "/call kultura 10.12 Program na 2027")
+    assert "do czwartku, 10 grudnia 2026, do godz. 23:59" in sent_text(calls)
+    calls = await bot.send(admin, "/call edukacja 11.12.2026 Program")
+    assert "do piątku, 11 grudnia 2026, do godz. 23:59" in sent_text(calls)
