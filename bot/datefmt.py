@@ -24,6 +24,8 @@ from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_time, get_day_names
 
+from bot.i18n import Texts
+
 ROLES = ("on", "until", "for")
 
 # Monday first, as datetime.weekday() counts. Grammar CLDR does not carry: the preposition with
@@ -86,3 +88,14 @@ def phrases(instant: datetime, language: str, zone: ZoneInfo) -> Mapping[str, st
         parts[f"{role}_day"] = f"{weekday_phrase(role, local.weekday(), language)}, {date}"
     # Read-only: the cache hands the same mapping to every caller.
     return MappingProxyType(parts)
+
+
+# Zones people name in words instead of by their tz database key.
+_ZONE_KEYS = {"Europe/Warsaw": "core.zone-warsaw"}
+
+
+def zone_name(zone: str, language: str, texts: Texts) -> str:
+    """The deployment's zone as people say it: "czas polski" / "Polish time" for
+    Europe/Warsaw, the zone's own name for any other."""
+    key = _ZONE_KEYS.get(zone)
+    return zone if key is None else texts.get(language, key)

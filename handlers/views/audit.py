@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 from babel.dates import format_datetime
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
+from bot import datefmt
 from bot.config import Language
 from bot.i18n import Html, Texts, escape
 from bot.services.audit import AuditPage, target_user
@@ -134,9 +135,7 @@ def page_view(
     if page.total == 0:
         return texts.get(language, "audit.empty"), None
     # The zone as people name it: "czas polski" for the default, the zone's name otherwise.
-    zone_name = (
-        texts.get(language, "audit.zone-warsaw") if zone.key == "Europe/Warsaw" else zone.key
-    )
+    zone_name = datefmt.zone_name(zone.key, language, texts)
     title = texts.get(
         language,
         "audit.title",

@@ -15,6 +15,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot import limits
 from bot.config import Language
+from bot.datefmt import zone_name as zone_name  # the zone as people say it, for prompts
 from bot.engine import DeliveryEngine, Rendered
 from bot.i18n import Html, Texts, escape
 from bot.services import meetings as service
@@ -53,17 +54,6 @@ def local_when(starts_at: datetime, language: Language, zone: ZoneInfo) -> str:
     return str(
         format_datetime(starts_at.astimezone(zone), "EEEE, d MMMM y, HH:mm", locale=language)
     )
-
-
-# Zones people name in words instead of by their tz database key.
-_ZONE_KEYS = {"Europe/Warsaw": "meetings.zone-warsaw"}
-
-
-def zone_name(zone: str, language: Language, texts: Texts) -> str:
-    """The deployment's zone as people say it: "czas polski" / "Polish time" for
-    Europe/Warsaw, the zone's own name for any other."""
-    key = _ZONE_KEYS.get(zone)
-    return zone if key is None else texts.get(language, key)
 
 
 def local_time(instant: datetime, language: Language, zone: ZoneInfo) -> str:
