@@ -7,7 +7,6 @@ import re
 from datetime import timedelta
 from enum import IntEnum
 
-from pydantic import BaseModel
 from telegram import (
     InlineKeyboardButton,
     InlineKeyboardMarkup,
@@ -43,6 +42,7 @@ from handlers.common import (
     text,
 )
 from handlers.flow import Flow, Flows
+from handlers.prompts import Prompted, show
 
 TIMEOUT = timedelta(minutes=15)
 END = flow.END
@@ -83,7 +83,7 @@ async def _refuse(update: Update, context: Ctx, error: DomainError) -> None:
     await reply(update, text(context, key, **error.values))
 
 
-class GrantState(BaseModel):
+class GrantState(Prompted):
     """Where /grant stands: the sector team chosen (state kept by handlers/flow)."""
 
     team_id: int | None = None
@@ -111,7 +111,10 @@ async def grant_start(update: Update, context: Ctx) -> int:
         [InlineKeyboardButton(team.name(actor.language), callback_data=f"role:sector:{team.id}")]
         for team in teams
     ]
-    await reply(update, text(context, "roles.grant-ask-sector"), InlineKeyboardMarkup(rows))
+    prompt = flow.state(context, GrantState)
+    await show(
+        update, context, prompt, text(context, "roles.grant-ask-sector"), InlineKeyboardMarkup(rows)
+    )
     return Step.SECTOR
 
 
@@ -135,7 +138,7 @@ async def on_sector(update: Update, context: Ctx) -> int:
     body = text(
         context, "roles.grant-ask-person", sector=team.name(require_actor(context).language)
     )
-    await say(update, body, markup)
+    await show(update, context, flow.state(context, GrantState), body, markup)
     return Step.PERSON
 
 
@@ -172,8 +175,10 @@ async def on_forward(update: Update, context: Ctx) -> int:
         await _refuse(update, context, error)
         return END
     language = require_actor(context).language
-    await reply(
+    await show(
         update,
+        context,
+        flow.state(context, GrantState),
         text(
             context,
             "roles.granted",
@@ -188,7 +193,7 @@ async def _ask_invite_instead(update: Update, context: Ctx, key: str, team_id: i
     markup = InlineKeyboardMarkup(
         [[_button(context, "roles.button-invite", f"role:invite:{team_id}")]]
     )
-    await reply(update, text(context, key), markup)
+    await show(update, context, flow.state(context, GrantState), text(context, key), markup)
 
 
 async def not_forwarded(update: Update, context: Ctx) -> int:
@@ -228,13 +233,14 @@ async def on_invite(update: Update, context: Ctx) -> int:
         **datefmt.phrases(invite.expires_at, actor.language, deps.config.zone),
         link=link,
     )
-    await say(update, body)
+    await show(update, context, flow.state(context, GrantState), body)
     return END
 
 
 async def grant_cancel(update: Update, context: Ctx) -> int:
     """/cancel: nothing is granted."""
-    await reply(update, text(context, "roles.grant-cancelled"))
+    cancelled = text(context, "roles.grant-cancelled")
+    await show(update, context, flow.state(context, GrantState), cancelled)
     return END
 
 
