@@ -8,7 +8,8 @@ conversations.py), never only in memory, so a restart or a kill -9 changes nothi
 The rules are the same for every flow:
 - one interceptor in an early group routes a private message or a button press to the
   active conversation's current step, and stops the update there;
-- `/cancel` ends it through the flow's own cancel callback (which says what was dropped);
+- `/cancel` ends it through the flow's own cancel callback (which says what was dropped),
+  and the last prompt's buttons are removed (handlers/prompts.py);
 - any other command pauses it and goes on to its feature; the flow's own command resumes
   it (a flow without `resume` starts afresh instead);
 - an idle conversation expires after the flow's timeout: the housekeeping job deletes it
@@ -32,6 +33,7 @@ from telegram.ext import ApplicationHandlerStop, BaseHandler, TypeHandler
 
 from bot.context import App, Ctx
 from bot.services import conversations as store
+from handlers import prompts
 from handlers.common import require_actor
 from storage.conversations import Conversation
 
@@ -79,6 +81,14 @@ def replace_state(context: Ctx, model: BaseModel) -> None:
     if context.user_data is None:
         raise RuntimeError("a flow step ran for an update without a user")
     context.user_data[_STATE] = model
+
+
+async def _clear_prompt(update: Update, context: Ctx) -> None:
+    """After /cancel: the last prompt's buttons go too, whatever the flow's cancel said."""
+    held = (context.user_data or {}).get(_STATE)
+    chat = update.effective_chat
+    if isinstance(held, prompts.Prompted) and chat is not None:
+        await prompts.clear(context, chat.id, held)
 
 
 def _command(update: Update) -> str | None:
@@ -197,6 +207,7 @@ class Flows:
             self._load(context, saved, flow)
             try:
                 await flow.cancel(update, context)
+                await _clear_prompt(update, context)
             finally:
                 await deps.db.run(store.end, saved.user_id, saved.flow)
                 if context.user_data is not None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import timedelta
 from enum import IntEnum
 
-from pydantic import BaseModel
 from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import MessageHandler, filters
 
@@ -16,13 +15,13 @@ from handlers.common import (
     PersonalButton,
     answer_stale,
     refuse,
-    reply,
     require_actor,
     require_message,
     require_query,
     text,
 )
 from handlers.flow import END, Flow, Flows, state
+from handlers.prompts import Prompted, joined, show
 from handlers.views.publication import HideButton, PublishAnswer, ShowButton, visibility_button
 
 TIMEOUT = timedelta(minutes=30)
@@ -32,7 +31,7 @@ class Step(IntEnum):
     REASON = 1
 
 
-class HideState(BaseModel):
+class HideState(Prompted):
     """The postulate a moderator is hiding, until the reason is typed."""
 
     postulate_id: int = 0
@@ -67,9 +66,11 @@ async def hide_start(update: Update, context: Ctx) -> int:
     if press is None:
         await answer_stale(update, context)
         return END
-    state(context, HideState).postulate_id = press.postulate_id
+    hiding = state(context, HideState)
+    hiding.postulate_id = press.postulate_id
     await query.answer()
-    await reply(update, text(context, "publication.hide-reason"))
+    # The card stays above (it is what is being hidden); the question comes below it.
+    await show(update, context, hiding, text(context, "publication.hide-reason"))
     return Step.REASON
 
 
@@ -78,14 +79,18 @@ async def hide_reason(update: Update, context: Ctx) -> int | None:
     message = require_message(update)
     actor = require_actor(context)
     deps = context.deps
-    postulate_id = state(context, HideState).postulate_id
+    hiding = state(context, HideState)
+    postulate_id = hiding.postulate_id
     try:
         result = await service.hide(
             deps.db, actor.user_id, postulate_id, message.text or "", deps.clock()
         )
     except service.InvalidReason as error:
         low, high = service.REASON_LIMITS
-        await reply(update, text(context, error.key, low=low, high=high))
+        problem = text(context, error.key, low=low, high=high)
+        await show(
+            update, context, hiding, joined(problem, text(context, "publication.hide-reason"))
+        )
         return None
     except DomainError as error:
         await refuse(update, context, error)
@@ -93,13 +98,15 @@ async def hide_reason(update: Update, context: Ctx) -> int | None:
     markup = InlineKeyboardMarkup(
         [[visibility_button(deps.texts, actor.language, postulate_id, hidden=True)]]
     )
-    await reply(update, text(context, "publication.hidden", reference=result.reference), markup)
+    body = text(context, "publication.hidden", reference=result.reference)
+    await show(update, context, hiding, body, markup)
     return END
 
 
 async def hide_cancel(update: Update, context: Ctx) -> int:
     """/cancel: the postulate stays as it was."""
-    await reply(update, text(context, "publication.hide-cancelled"))
+    cancelled = text(context, "publication.hide-cancelled")
+    await show(update, context, state(context, HideState), cancelled)
     return END
 
 

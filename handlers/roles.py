@@ -7,7 +7,6 @@ import re
 from datetime import timedelta
 from enum import IntEnum
 
-from pydantic import BaseModel
 from telegram import (
     InlineKeyboardButton,
     InlineKeyboardMarkup,
@@ -44,6 +43,7 @@ from handlers.common import (
     text,
 )
 from handlers.flow import Flow, Flows
+from handlers.prompts import Prompted, show
 from handlers.views.people import person_label, person_link
 from handlers.views.roles import Accept, GrantSector, Invite, Keep, Revoke, RevokeYes
 from storage.models import Team
@@ -80,7 +80,7 @@ def _label(context: Ctx, user_id: int, name: PersonName | None, display_name: st
     return person_label(context.deps.texts, require_actor(context).language, user_id, name)
 
 
-class GrantState(BaseModel):
+class GrantState(Prompted):
     """Where /grant stands: the sector team chosen (state kept by handlers/flow)."""
 
     team_id: int | None = None
@@ -110,7 +110,10 @@ async def grant_start(update: Update, context: Ctx) -> int:
         [InlineKeyboardButton(team.name(actor.language), callback_data=GrantSector(team.id).pack())]
         for team in teams
     ]
-    await reply(update, text(context, "roles.grant-ask-sector"), InlineKeyboardMarkup(rows))
+    prompt = flow.state(context, GrantState)
+    await show(
+        update, context, prompt, text(context, "roles.grant-ask-sector"), InlineKeyboardMarkup(rows)
+    )
     return Step.SECTOR
 
 
@@ -135,9 +138,9 @@ async def on_sector(update: Update, context: Ctx) -> int:
     except DomainError as error:
         await refuse(update, context, error)
         return END if isinstance(error, NotAllowed) else Step.SECTOR
-    body, markup = _ask_person(context, team)
-    await query.edit_message_text(body, reply_markup=markup)
     await query.answer()
+    body, markup = _ask_person(context, team)
+    await show(update, context, flow.state(context, GrantState), body, markup)
     return Step.PERSON
 
 
@@ -153,7 +156,7 @@ async def _sector_typed(update: Update, context: Ctx, typed: str, unknown: int) 
         await refuse(update, context, error)
         return END if isinstance(error, NotAllowed) else unknown
     body, markup = _ask_person(context, team)
-    await reply(update, body, markup)
+    await show(update, context, flow.state(context, GrantState), body, markup)
     return Step.PERSON
 
 
@@ -190,8 +193,10 @@ async def on_forward(update: Update, context: Ctx) -> int:
         await refuse(update, context, error)
         return END
     language = require_actor(context).language
-    await reply(
+    await show(
         update,
+        context,
+        flow.state(context, GrantState),
         text(
             context,
             "roles.granted",
@@ -204,7 +209,7 @@ async def on_forward(update: Update, context: Ctx) -> int:
 
 async def _ask_invite_instead(update: Update, context: Ctx, key: str, team_id: int) -> None:
     markup = InlineKeyboardMarkup([[_button(context, "roles.button-invite", Invite(team_id))]])
-    await reply(update, text(context, key), markup)
+    await show(update, context, flow.state(context, GrantState), text(context, key), markup)
 
 
 async def not_forwarded(update: Update, context: Ctx) -> int:
@@ -239,13 +244,14 @@ async def on_invite(update: Update, context: Ctx) -> int:
         **datefmt.phrases(invite.expires_at, actor.language, deps.config.zone),
         link=link,
     )
-    await query.edit_message_text(body, reply_markup=None)
+    await show(update, context, flow.state(context, GrantState), body)
     return END
 
 
 async def grant_cancel(update: Update, context: Ctx) -> int:
     """/cancel: nothing is granted."""
-    await reply(update, text(context, "roles.grant-cancelled"))
+    cancelled = text(context, "roles.grant-cancelled")
+    await show(update, context, flow.state(context, GrantState), cancelled)
     return END
 
 

@@ -280,6 +280,30 @@ def _member(status: str, user: dict[str, Any]) -> dict[str, Any]:
     return {"status": status, "user": user}
 
 
+def live_buttons(bot: BotDriver, user: TgUser, prefix: str) -> list[Shown]:
+    """The messages on the user's screen whose buttons of one feature (callback data starting
+    with `prefix`, e.g. "bc:") are still live: pressable, as the user sees them."""
+    live = []
+    for message in bot.keyboards(user):
+        buttons = [(label, data) for label, data in message.buttons if data.startswith(prefix)]
+        if buttons:
+            live.append(Shown(message.message_id, message.text, buttons))
+    return live
+
+
+def new_messages(calls: list[Call]) -> list[Call]:
+    """The messages the calls added to the chat (text, photo, document), not edits."""
+    return [c for c in calls if c.method in ("sendMessage", "sendPhoto", "sendDocument")]
+
+
+def edited_in_place(calls: list[Call], pressed: Shown) -> bool:
+    """Whether the calls of a press turned the pressed message into the next step: it was
+    edited (its text), and nothing new was written below it."""
+    return not new_messages(calls) and any(
+        c.method == "editMessageText" and c.message_id == pressed.message_id for c in calls
+    )
+
+
 def sent_messages(calls: list[Call]) -> list[Call]:
     """The text messages among the calls (sendMessage)."""
     return [c for c in calls if c.method == "sendMessage"]

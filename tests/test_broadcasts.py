@@ -12,7 +12,14 @@ from bot.services import broadcasts as service
 from storage.unit import Unit
 from tests.conftest import ADMIN_ID
 from tests.fakes import Call
-from tests.harness import BotDriver, TgUser, texts_of
+from tests.harness import (
+    BotDriver,
+    TgUser,
+    edited_in_place,
+    live_buttons,
+    new_messages,
+    texts_of,
+)
 from tests.meeting_factory import db_of, make_moderator
 from tests.sql import connection, raw_sql
 from tests.test_postulates_helpers import team_name
@@ -438,3 +445,52 @@ async def test_a_caption_too_long_for_telegram_follows_the_document_as_a_message
     await press(bot, MOD, "confirm")
     sent = [(c.method, c.params.get("document")) for c in sends(await bot.dispatch())]
     assert sent == [("sendDocument", "doc-1"), ("sendMessage", None)]
+
+
+async def test_broadcast_steps_edit_in_place_and_leave_no_live_buttons(bot: BotDriver) -> None:
+    await moderator(bot)
+    await bot.send(MOD, "/broadcast")
+    # Text where a button is expected: one message says so and asks again, with its buttons;
+    # the first question loses its own, so only one set stays live.
+    calls = await bot.send(MOD, "kultura")
+    assert len(new_messages(calls)) == 1
+    assert "Użyj przycisków" in texts_of(calls)
+    assert "Do kogo wysłać komunikat?" in texts_of(calls)
+    assert len(live_buttons(bot, MOD, "bc:")) == 1
+    await bot.press(MOD, await team_name(bot, MOD, await team_id(bot, "culture")))
+    next_label = bot.label(MOD, "broadcasts.button-next")
+    pressed = bot.showing(MOD, next_label)
+    calls = await bot.press(MOD, next_label)
+    assert edited_in_place(calls, pressed)  # the audience question becomes the next one
+    assert "Wyślij treść komunikatu" in texts_of(calls)
+    calls = await write(
+        bot,
+        MOD,
+        sticker={
+            "file_id": "s",
+            "file_unique_id": "s",
+            "width": 1,
+            "height": 1,
+            "is_animated": False,
+            "is_video": False,
+            "type": "regular",
+        },
+    )
+    assert len(new_messages(calls)) == 1  # the error and the question, together
+    assert "Wyślij tekst albo zdjęcie" in texts_of(calls)
+    assert "Wyślij treść komunikatu" in texts_of(calls)
+    await write(bot, MOD, text="Treść")
+    later = bot.label(MOD, "broadcasts.button-later")
+    pressed = bot.showing(MOD, later)
+    calls = await bot.press(MOD, later)
+    assert edited_in_place(calls, pressed)
+    assert "Kiedy?" in texts_of(calls)
+    calls = await bot.send(MOD, "2026-11-25 12:00")  # in the past
+    assert len(new_messages(calls)) == 1
+    assert "To nie jest przyszła data" in texts_of(calls)
+    assert "Kiedy?" in texts_of(calls)
+    calls = await bot.send(MOD, "2026-11-26 13:30")
+    confirmation = new_messages(calls)[-1].message_id
+    assert [m.message_id for m in live_buttons(bot, MOD, "bc:")] == [confirmation]
+    await bot.send(MOD, "/cancel")
+    assert not live_buttons(bot, MOD, "bc:")

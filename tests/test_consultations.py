@@ -20,7 +20,15 @@ from bot.config import Config
 from bot.dispatcher import dispatch_once
 from tests.conftest import ADMIN_ID
 from tests.fakes import Call
-from tests.harness import BotDriver, Clock, TgUser, texts_of
+from tests.harness import (
+    BotDriver,
+    Clock,
+    TgUser,
+    edited_in_place,
+    live_buttons,
+    new_messages,
+    texts_of,
+)
 from tests.meeting_factory import db_of, files_driver, uploaded
 from tests.sql import raw_sql
 from tests.test_organisation import register
@@ -305,3 +313,72 @@ async def test_menu_and_help_name_the_consultation_commands_by_role(
     await bot.press(ADMIN, bot.label(ADMIN, "button.consent"))
     admin = texts_of(await bot.send(ADMIN, "/help"))
     assert "/consultation_report" in admin
+
+
+async def test_each_flow_edits_in_place_and_a_wrong_answer_is_one_message(
+    bot: BotDriver, anna: TgUser
+) -> None:
+    await bot.onboard(anna, sectors=["culture"])
+    await bot.send(ADMIN, "/start")
+    await bot.press(ADMIN, bot.label(ADMIN, "button.consent"))
+    # New: the menu becomes the title question; each press edits the question in place.
+    await bot.send(ADMIN, "/consultation")
+    pressed = bot.showing(ADMIN, "➕ Nowe konsultacje")
+    calls = await bot.press(ADMIN, "➕ Nowe konsultacje")
+    assert edited_in_place(calls, pressed)
+    assert "Podaj tytuł" in texts_of(calls)
+    calls = await bot.send(ADMIN, "Ab")  # too short: the error and the question together
+    assert len(new_messages(calls)) == 1
+    assert "Tytuł musi mieć od 3" in texts_of(calls)
+    assert "Podaj tytuł" in texts_of(calls)
+    await bot.send(ADMIN, TITLE)
+    calls = await bot.send(ADMIN, "32.13.2027")  # typed instead of "From now": a wrong date
+    assert len(new_messages(calls)) == 1
+    assert "Nie rozumiem tej daty" in texts_of(calls)
+    assert "Kiedy konsultacje się otwierają?" in texts_of(calls)
+    assert len(live_buttons(bot, ADMIN, "cons:")) == 1  # the first question lost its button
+    pressed = bot.showing(ADMIN, "▶️ Od teraz")
+    calls = await bot.press(ADMIN, "▶️ Od teraz")
+    assert edited_in_place(calls, pressed)
+    assert not live_buttons(bot, ADMIN, "cons:")
+    await bot.send(ADMIN, (bot.clock.now + timedelta(days=10)).strftime("%d.%m.%Y"))
+    pressed = bot.showing(ADMIN, "Dalej ➡️")
+    calls = await bot.press(ADMIN, "Dalej ➡️")
+    assert edited_in_place(calls, pressed)
+    await send_document(bot, ADMIN, draft_docx(), "projekt.docx")
+    await bot.press(ADMIN, "📢 Opublikuj")
+    await dispatch(bot)
+
+    # Comment: the section stays; the questions follow it, one live prompt at a time.
+    await bot.press(anna, "📖 Czytaj i zgłoś uwagi")
+    await bot.press(anna, "2. Cele programu")
+    await bot.press(anna, "💬 Zgłoś uwagę")
+    calls = await bot.send(anna, "Za krótko")
+    assert len(new_messages(calls)) == 1
+    assert "Uwaga musi mieć od 20" in texts_of(calls)
+    assert "Uwaga do części 2" in texts_of(calls)
+    calls = await bot.send(anna, ANNA_COMMENT)
+    assert len(live_buttons(bot, anna, "cons:skip")) == 1
+    pressed = bot.showing(anna, "⏭ Pomiń")
+    calls = await bot.press(anna, "⏭ Pomiń")
+    assert edited_in_place(calls, pressed)  # the wording question becomes the preview
+    assert len(live_buttons(bot, anna, "cons:send")) == 1
+    await bot.send(anna, "/cancel")  # the preview's Send and Cancel go with it
+    assert not live_buttons(bot, anna, "cons:send")
+    assert not live_buttons(bot, anna, "cons:abort")
+
+    # Answer: the pressed card becomes the question; a short justification, one message.
+    await bot.press(anna, "💬 Zgłoś uwagę", on="Cele programu")
+    await bot.send(anna, ANNA_COMMENT)
+    await bot.press(anna, "⏭ Pomiń")
+    await bot.press(anna, "📨 Wyślij")
+    await bot.send(ADMIN, "/consultation")
+    await bot.press(ADMIN, TITLE, exact=False)
+    await bot.press(ADMIN, "📥 Uwagi bez odpowiedzi (1)")
+    pressed = bot.showing(ADMIN, "✅ Uwzględniona")
+    calls = await bot.press(ADMIN, "✅ Uwzględniona")
+    assert edited_in_place(calls, pressed)
+    calls = await bot.send(ADMIN, "Tak.")
+    assert len(new_messages(calls)) == 1
+    assert "Uzasadnienie musi mieć od 10" in texts_of(calls)
+    assert ANNA_COMMENT not in texts_of(calls)  # the question again, not the whole card

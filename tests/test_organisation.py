@@ -20,7 +20,15 @@ from storage.database import Database
 from storage.unit import Unit
 from tests.conftest import ADMIN_ID
 from tests.fakes import Call
-from tests.harness import BotDriver, Clock, TgUser, texts_of
+from tests.harness import (
+    BotDriver,
+    Clock,
+    TgUser,
+    edited_in_place,
+    live_buttons,
+    new_messages,
+    texts_of,
+)
 from tests.meeting_factory import files_driver, uploaded
 from tests.sql import raw_sql
 from tests.test_postulates_helpers import submit, team_id, team_name
@@ -67,6 +75,11 @@ async def represented(bot: BotDriver, user: TgUser) -> int | None:
 
 def sent(calls: list[Call]) -> list[Call]:
     return [c for c in calls if c.method == "sendMessage"]
+
+
+def shown(calls: list[Call]) -> Call:
+    """The step the calls put on screen: a new message, or the pressed one edited."""
+    return [c for c in calls if c.method in ("sendMessage", "editMessageText")][-1]
 
 
 def alert(calls: list[Call]) -> str:
@@ -122,9 +135,10 @@ async def test_register_in_polish(bot: BotDriver, anna: TgUser) -> None:
         ("Brak rejestru", "org:type:none"),
     ]
 
+    pressed = bot.showing(anna, bot.label(anna, "organisation.button-krs"))
     calls = await press(bot, anna, "krs")
-    assert any(c.method == "editMessageReplyMarkup" for c in calls)
-    assert "dokładnie 10 cyfr" in texts_of(sent(calls))
+    assert edited_in_place(calls, pressed)  # the question becomes the next one
+    assert "dokładnie 10 cyfr" in texts_of(calls)
 
     calls = await bot.send(anna, KRS)
     [question] = sent(calls)
@@ -142,7 +156,8 @@ async def test_register_in_polish(bot: BotDriver, anna: TgUser) -> None:
     assert await organisations(bot) == []  # nothing is stored before Save
 
     calls = await press(bot, anna, "save")
-    [card] = sent(calls)
+    card = shown(calls)  # the summary becomes the card
+    assert not sent(calls)
     assert "Zapisano" in card.text
     assert "W bocie reprezentuje ją 1 osoba." in card.text
     [(org_id, *row)] = await organisations(bot)
@@ -257,11 +272,13 @@ async def test_card_then_edit_in_place(bot: BotDriver, anna: TgUser) -> None:
     assert "Reprezentujesz tę organizację" in card.text
     assert f"<b>{NAME_PL}</b>\nKRS: {KRS}\nNIP: {NIP}\nREGON: {REGON}" in card.text
 
+    pressed = bot.showing(anna, bot.label(anna, "organisation.button-edit"))
     calls = await press(bot, anna, "edit")
-    body = texts_of(sent(calls))
+    assert edited_in_place(calls, pressed)  # the card becomes the first question
+    body = texts_of(calls)
     assert "Edytujesz dane organizacji" in body
     assert f"Obecnie: {NAME_PL}" in body
-    assert ("Bez zmian", "org:keep") in sent(calls)[-1].buttons()
+    assert ("Bez zmian", "org:keep") in shown(calls).buttons()
 
     calls = await bot.send(anna, "Fundacja Nowa")
     assert "Obecnie: KRS (Krajowy Rejestr Sądowy)" in texts_of(calls)
@@ -269,7 +286,7 @@ async def test_card_then_edit_in_place(bot: BotDriver, anna: TgUser) -> None:
     calls = await press(bot, anna, "keep")  # KRS unchanged
     assert f"Obecnie: {NIP}" in texts_of(calls)
     calls = await press(bot, anna, "keep")  # NIP unchanged
-    assert sent(calls)[0].buttons() == [("Bez zmian", "org:keep"), ("Usuń", "org:skip")]
+    assert shown(calls).buttons() == [("Bez zmian", "org:keep"), ("Usuń", "org:skip")]
     calls = await press(bot, anna, "remove")  # REGON removed
     assert f"<b>Fundacja Nowa</b>\nKRS: {KRS}\nNIP: {NIP}\nREGON: —" in texts_of(calls)
     assert "już zarejestrowany" not in texts_of(calls)  # it is her own organisation
@@ -448,7 +465,9 @@ async def test_cancel_at_each_step_stores_nothing(bot: BotDriver, anna: TgUser, 
     await bot.onboard(anna)
     await walk(bot, anna, step)
     calls = await bot.send(anna, "/cancel")
-    assert texts_of(calls) == "Przerwano – niczego nie zapisałem."
+    # (after an edit without text: the last question's buttons are removed)
+    assert texts_of(calls).strip() == "Przerwano – niczego nie zapisałem."
+    assert not live_buttons(bot, anna, "org:")
     assert await organisations(bot) == []
     assert await represented(bot, anna) is None
     # The conversation is over: text is no longer taken as an answer.
@@ -971,3 +990,33 @@ async def test_the_request_notice_names_the_person(
     [notice] = [k for k in bot.keyboards(anna) if "Prośba o reprezentowanie" in k.text]
     assert f'<a href="tg://user?id={jan.id}">Jan Nowak (@jnowak)</a>' in notice.text
     assert "osoba nr" not in notice.text
+
+
+async def test_steps_edit_in_place_and_leave_one_live_question(
+    bot: BotDriver, anna: TgUser
+) -> None:
+    await bot.onboard(anna)
+    await bot.send(anna, "/organisation")
+    await bot.send(anna, NAME_PL)
+    # Text where a button is expected: one message, the error and the question with its
+    # buttons again; the earlier question loses its buttons.
+    calls = await bot.send(anna, "KRS")
+    assert len(new_messages(calls)) == 1
+    assert "Wybierz jeden z przycisków" in texts_of(calls)
+    assert "W jakim rejestrze" in texts_of(calls)
+    assert len(live_buttons(bot, anna, "org:")) == 1
+    await press(bot, anna, "krs")
+    calls = await bot.send(anna, "12345")  # a wrong KRS: the error and the question together
+    assert len(new_messages(calls)) == 1
+    assert "Numer KRS ma dokładnie 10 cyfr" in texts_of(calls)
+    assert "<b>Numer KRS</b>" in texts_of(calls)
+    await bot.send(anna, KRS)
+    calls = await bot.send(anna, "12345")  # a wrong NIP: one message, the error and the question
+    assert len(new_messages(calls)) == 1
+    assert "NIP ma 10 cyfr" in texts_of(calls)
+    assert "<b>NIP</b>" in texts_of(calls)
+    # Only the newest question's Skip is live: a typed answer took the older one's away.
+    [live] = live_buttons(bot, anna, "org:")
+    assert live.message_id == new_messages(calls)[0].message_id
+    await bot.send(anna, NIP)
+    assert len(live_buttons(bot, anna, "org:")) == 1

@@ -6,7 +6,7 @@ import sqlite3
 
 import httpx
 
-from tests.harness import BotDriver, TgUser
+from tests.harness import BotDriver, TgUser, new_messages
 from tests.sql import raw_sql
 from tests.test_postulates_helpers import db_of, make_moderator, member, represent, submit
 
@@ -110,7 +110,10 @@ async def test_moderator_hides_with_a_reason_and_shows_again(
     await bot.press(MODERATOR, reference)
     await bot.press(MODERATOR, "Ukryj na stronie publicznej", exact=False)
     calls = await bot.send(MODERATOR, "krótki")
-    assert any("od 10 do 500 znaków" in c.text for c in calls)
+    # One message: the error and the question again.
+    [again] = new_messages(calls)
+    assert "od 10 do 500 znaków" in again.text
+    assert "Podaj powód ukrycia" in again.text
     assert (await site.get(f"/postulates/{reference}")).status_code == 200
 
     calls = await bot.send(MODERATOR, "Treść zawiera dane osobowe sąsiada.")

@@ -1,10 +1,14 @@
-"""Broadcasts: /broadcast (audience, message, preview, now or later, confirm)."""
+"""Broadcasts: /broadcast (audience, message, preview, now or later, confirm).
+
+Each step is the flow's prompt (handlers/prompts.py): a press edits it into the next step, a
+typed answer gets one new message, and a wrong answer gets the error and the question together."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from datetime import datetime, timedelta
 from enum import IntEnum
+from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import (
@@ -21,7 +25,7 @@ from bot.errors import DomainError
 from bot.i18n import Html
 from bot.services import broadcasts as service
 from bot.services.broadcasts import Draft, Prepared
-from handlers import flow, views
+from handlers import flow, prompts, views
 from handlers.broadcasts import buttons
 from handlers.broadcasts.formatting import formatted_html
 from handlers.callbacks import Callback
@@ -38,6 +42,7 @@ from handlers.common import (
     text,
 )
 from handlers.flow import Flow
+from handlers.prompts import Prompted, joined, show
 from handlers.views.meetings import zone_name
 
 TIMEOUT = timedelta(minutes=30)
@@ -52,9 +57,23 @@ class Step(IntEnum):
     CONFIRM = 5
 
 
-def _draft(context: Ctx) -> Draft:
-    # The service's Draft is the conversation's state, kept in the database (handlers/flow).
-    return flow.state(context, Draft)
+class ComposeState(Draft, Prompted):
+    """The conversation's state (kept in the database, handlers/flow): the service's Draft and
+    the prompt message the next step edits."""
+
+
+def _draft(context: Ctx) -> ComposeState:
+    return flow.state(context, ComposeState)
+
+
+def _ask_message(context: Ctx) -> Html:
+    return text(
+        context,
+        "broadcasts.ask-message",
+        limit=service.TEXT_LIMIT,
+        parts=service.MAX_PARTS,
+        caption=service.CAPTION_LIMIT,
+    )
 
 
 def button(context: Ctx, key: str, press: Callback, **values: object) -> InlineKeyboardButton:
@@ -90,8 +109,29 @@ async def start(update: Update, context: Ctx) -> int:
     if not require_actor(context).is_moderator:
         await reply(update, text(context, "broadcasts.not-moderator"))
         return END
-    await reply(update, text(context, "broadcasts.ask-audience"), await _audience_markup(context))
-    return Step.AUDIENCE
+    return await _ask(update, context, Step.AUDIENCE)
+
+
+async def _ask(update: Update, context: Ctx, step: Step, before: str = "") -> int:
+    """Show a step's question as the prompt (after `before`: an error, or "resumed")."""
+    markup: InlineKeyboardMarkup | None = None
+    if step == Step.AUDIENCE:
+        body = text(context, "broadcasts.ask-audience")
+        markup = await _audience_markup(context)
+    elif step == Step.WHEN:
+        body = text(context, "broadcasts.ask-when", zone=_zone(context))
+    elif step in (Step.PREVIEW, Step.CONFIRM):
+        prepared = await _prepared(update, context)
+        if prepared is None:
+            return END
+        if step == Step.PREVIEW:
+            body, markup = _reach(context, prepared), _preview_actions(context)
+        else:
+            body, markup = _confirmation(context, prepared)
+    else:
+        body = _ask_message(context)
+    await show(update, context, _draft(context), joined(before, body), markup)
+    return step
 
 
 async def on_audience(update: Update, context: Ctx) -> int:
@@ -132,17 +172,7 @@ async def on_audience_done(update: Update, context: Ctx) -> int:
         await query.answer(text(context, "broadcasts.no-audience"), show_alert=True)
         return Step.AUDIENCE
     await query.answer()
-    await say(
-        update,
-        text(
-            context,
-            "broadcasts.ask-message",
-            limit=service.TEXT_LIMIT,
-            parts=service.MAX_PARTS,
-            caption=service.CAPTION_LIMIT,
-        ),
-    )
-    return Step.MESSAGE
+    return await _ask(update, context, Step.MESSAGE)
 
 
 async def on_message(update: Update, context: Ctx) -> int:
@@ -171,8 +201,7 @@ async def on_message(update: Update, context: Ctx) -> int:
             context.deps.db, require_actor(context), candidate, _header_room(context)
         )
     except DomainError as error:
-        await reply(update, text(context, error.key, **error.values))
-        return Step.MESSAGE
+        return await _ask(update, context, Step.MESSAGE, text(context, error.key, **error.values))
     draft.body, draft.photo_file_id, draft.document_file_id = body, photo_id, document_id
     return await _preview(update, context, prepared)
 
@@ -186,19 +215,26 @@ async def _preview(update: Update, context: Ctx, prepared: Prepared) -> int:
     actor = require_actor(context)
     chat = update.effective_chat
     assert chat is not None
+    state = _draft(context)
+    await prompts.clear(context, chat.id, state)  # the parts come between: no live button above
     await say(update, text(context, "broadcasts.preview-intro"))
     for part in prepared.parts:
         message = views.broadcasts.part(part, actor.language, context.deps.texts)
         await engine.send_rendered(context.bot, chat.id, message)
-    actions = InlineKeyboardMarkup(
+    # Written below the parts: a new message, even after a press.
+    state.prompt_id = None
+    await show(update, context, state, _reach(context, prepared), _preview_actions(context))
+    return Step.PREVIEW
+
+
+def _preview_actions(context: Ctx) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
         [
             [button(context, "broadcasts.button-now", buttons.Now())],
             [button(context, "broadcasts.button-later", buttons.Later())],
             [button(context, "broadcasts.button-abort", buttons.Abort())],
         ]
     )
-    await say(update, _reach(context, prepared), actions)
-    return Step.PREVIEW
 
 
 def _reach(context: Ctx, prepared: Prepared) -> Html:
@@ -215,7 +251,7 @@ async def on_now(update: Update, context: Ctx) -> int:
     """Send now: confirm first."""
     await require_query(update).answer()
     _draft(context).due_at = None
-    return await _confirm(update, context)
+    return await _ask(update, context, Step.CONFIRM)
 
 
 def _zone(context: Ctx) -> str:
@@ -227,8 +263,7 @@ def _zone(context: Ctx) -> str:
 async def on_later(update: Update, context: Ctx) -> int:
     """Send later: ask the local date and time."""
     await require_query(update).answer()
-    await say(update, text(context, "broadcasts.ask-when", zone=_zone(context)))
-    return Step.WHEN
+    return await _ask(update, context, Step.WHEN)
 
 
 async def on_when(update: Update, context: Ctx) -> int:
@@ -237,24 +272,26 @@ async def on_when(update: Update, context: Ctx) -> int:
     try:
         due = service.parse_when(require_message(update).text or "", deps.config.zone, deps.clock())
     except DomainError as error:
-        await reply(
-            update, text(context, error.key, zone=_zone(context), days=service.MAX_AHEAD.days)
-        )
-        return Step.WHEN
+        problem = text(context, error.key, zone=_zone(context), days=service.MAX_AHEAD.days)
+        return await _ask(update, context, Step.WHEN, problem)
     _draft(context).due_at = due
-    return await _confirm(update, context)
+    return await _ask(update, context, Step.CONFIRM)
 
 
-async def _confirm(update: Update, context: Ctx) -> int:
+async def _prepared(update: Update, context: Ctx) -> Prepared | None:
+    """The draft checked again (a role may be gone); a refusal ends the flow, said in place."""
     deps = context.deps
-    draft = _draft(context)
     try:
-        prepared = await service.prepare(
-            deps.db, require_actor(context), draft, _header_room(context)
+        return await service.prepare(
+            deps.db, require_actor(context), _draft(context), _header_room(context)
         )
     except DomainError as error:
-        await say(update, text(context, error.key, **error.values))
-        return END
+        await show(update, context, _draft(context), text(context, error.key, **error.values))
+        return None
+
+
+def _confirmation(context: Ctx, prepared: Prepared) -> tuple[Html, InlineKeyboardMarkup]:
+    draft = _draft(context)
     reach = _reach(context, prepared)
     if draft.due_at is None:
         body = text(context, "broadcasts.confirm-now", reach=reach)
@@ -268,8 +305,7 @@ async def _confirm(update: Update, context: Ctx) -> int:
             [button(context, "broadcasts.button-abort", buttons.Abort())],
         ]
     )
-    await say(update, body, markup)
-    return Step.CONFIRM
+    return body, markup
 
 
 def _local(context: Ctx, instant: datetime) -> Mapping[str, str]:
@@ -311,54 +347,26 @@ async def abort(update: Update, context: Ctx) -> int:
     """/cancel or the Cancel button: nothing is stored."""
     if update.callback_query is not None:
         await update.callback_query.answer()
-    await say(update, text(context, "broadcasts.aborted"))
+    await show(update, context, _draft(context), text(context, "broadcasts.aborted"))
     return END
 
 
-async def use_buttons(update: Update, context: Ctx) -> int | None:
-    await reply(update, text(context, "broadcasts.use-buttons"))
-    return None
+def _use_buttons(step: Step) -> Callable[[Update, Ctx], Coroutine[Any, Any, int]]:
+    async def use_buttons(update: Update, context: Ctx) -> int:
+        """Text where a button is expected: say so, with the question and its buttons again."""
+        return await _ask(update, context, step, text(context, "broadcasts.use-buttons"))
+
+    return use_buttons
 
 
 async def resume(update: Update, context: Ctx, step: int) -> int:
     """/broadcast while a paused one waits: show where it stood again."""
-    await reply(update, text(context, "flow.resumed"))
-    if step == Step.AUDIENCE:
-        markup = await _audience_markup(context)
-        await reply(update, text(context, "broadcasts.ask-audience"), markup)
-        return Step.AUDIENCE
-    if step == Step.WHEN:
-        await reply(update, text(context, "broadcasts.ask-when", zone=_zone(context)))
-        return Step.WHEN
-    if step in (Step.PREVIEW, Step.CONFIRM):
-        return (
-            await _confirm(update, context)
-            if step == Step.CONFIRM
-            else await _repreview(update, context)
-        )
-    await reply(
-        update,
-        text(
-            context,
-            "broadcasts.ask-message",
-            limit=service.TEXT_LIMIT,
-            parts=service.MAX_PARTS,
-            caption=service.CAPTION_LIMIT,
-        ),
-    )
-    return Step.MESSAGE
-
-
-async def _repreview(update: Update, context: Ctx) -> int:
-    deps = context.deps
-    try:
-        prepared = await service.prepare(
-            deps.db, require_actor(context), _draft(context), _header_room(context)
-        )
-    except DomainError as error:
-        await reply(update, text(context, error.key, **error.values))
-        return END
-    return await _preview(update, context, prepared)
+    resumed = text(context, "flow.resumed")
+    if step == Step.PREVIEW:
+        await reply(update, resumed)
+        prepared = await _prepared(update, context)
+        return END if prepared is None else await _preview(update, context, prepared)
+    return await _ask(update, context, Step(step), resumed)
 
 
 def broadcast_flow() -> Flow:
@@ -369,18 +377,18 @@ def broadcast_flow() -> Flow:
             CallbackQueryHandler(on_audience_done, pattern=buttons.Next.pattern()),
             CallbackQueryHandler(on_audience, pattern=buttons.Sector.pattern()),
             CallbackQueryHandler(on_audience, pattern=buttons.Everyone.pattern()),
-            MessageHandler(typed, use_buttons),
+            MessageHandler(typed, _use_buttons(Step.AUDIENCE)),
         ],
         Step.MESSAGE: [MessageHandler(typed, on_message)],
         Step.PREVIEW: [
             CallbackQueryHandler(on_now, pattern=buttons.Now.pattern()),
             CallbackQueryHandler(on_later, pattern=buttons.Later.pattern()),
-            MessageHandler(typed, use_buttons),
+            MessageHandler(typed, _use_buttons(Step.PREVIEW)),
         ],
         Step.WHEN: [MessageHandler(typed & filters.TEXT, on_when)],
         Step.CONFIRM: [
             CallbackQueryHandler(on_confirm, pattern=buttons.Confirm.pattern()),
-            MessageHandler(typed, use_buttons),
+            MessageHandler(typed, _use_buttons(Step.CONFIRM)),
         ],
     }
     # The Cancel button works in every step, like /cancel.
@@ -388,7 +396,7 @@ def broadcast_flow() -> Flow:
         handlers.insert(0, CallbackQueryHandler(abort, pattern=buttons.Abort.pattern()))
     return Flow(
         name="broadcast",
-        model=Draft,
+        model=ComposeState,
         commands=("broadcast",),
         entry_points=[CommandHandler("broadcast", start, PRIVATE)],
         steps=steps,

@@ -1,8 +1,10 @@
-"""Consultations, answers (admins): accepted, partly accepted or not, with a justification."""
+"""Consultations, answers (admins): accepted, partly accepted or not, with a justification.
+
+The pressed comment card becomes the question (handlers/prompts.py); a wrong justification gets
+the error and the question together in one message."""
 
 from __future__ import annotations
 
-from pydantic import BaseModel
 from telegram import Update
 from telegram.ext import MessageHandler, filters
 
@@ -14,22 +16,21 @@ from handlers.common import (
     PersonalButton,
     answer_stale,
     refuse,
-    reply,
     require_actor,
     require_message,
     require_query,
-    say,
     text,
 )
-from handlers.consultations.steps import END, TIMEOUT, AnswerStep, _edit
+from handlers.consultations.steps import END, TIMEOUT, AnswerStep
 from handlers.flow import Flow
+from handlers.prompts import Prompted, adopt, joined, show
 from handlers.views import consultations as views
 from storage.consultations import Answer
 
 # ---------------------------------------------------------------- answers (admins)
 
 
-class AnswerState(BaseModel):
+class AnswerState(Prompted):
     """The answer conversation's state: which comment, which answer."""
 
     comment_id: int = 0
@@ -57,10 +58,15 @@ async def answer_start(update: Update, context: Ctx) -> int:
         "consultations.answer-chosen",
         answer=views.answer_label(context.deps.texts, actor.language, press.answer),
     )
-    await _edit(update, f"{body}\n\n{chosen}")
-    low, high = service.JUSTIFICATION_LIMITS
-    await say(update, text(context, "consultations.ask-justification", min=low, max=high))
+    await query.answer()
+    adopt(update, state)
+    await show(update, context, state, joined(body, chosen, _question(context)))
     return AnswerStep.JUSTIFICATION
+
+
+def _question(context: Ctx) -> str:
+    low, high = service.JUSTIFICATION_LIMITS
+    return text(context, "consultations.ask-justification", min=low, max=high)
 
 
 async def on_justification(update: Update, context: Ctx) -> int:
@@ -78,20 +84,23 @@ async def on_justification(update: Update, context: Ctx) -> int:
             deps.clock(),
         )
     except service.InvalidJustification as error:
-        await refuse(update, context, error)
+        problem = text(context, error.key, **error.values)
+        await show(update, context, state, joined(problem, _question(context)))
         return AnswerStep.JUSTIFICATION
     except DomainError as error:
         await refuse(update, context, error)
         return END
     deps.engine.wake()  # the author hears now, not at the next interval
     body, markup = views.comment_card(deps.texts, actor.language, answered, for_admin=True)
-    await reply(update, f"{text(context, 'consultations.answered')}\n\n{body}", markup)
+    done = joined(text(context, "consultations.answered"), body)
+    await show(update, context, state, done, markup)
     return END
 
 
 async def answer_cancel(update: Update, context: Ctx) -> int:
     """/cancel: the answer is not changed."""
-    await reply(update, text(context, "consultations.answer-cancelled"))
+    state = flow.state(context, AnswerState)
+    await show(update, context, state, text(context, "consultations.answer-cancelled"))
     return END
 
 

@@ -1,5 +1,9 @@
 """Consultations, Comment (members): a comment on a section, a proposed wording, on whose behalf,
-a preview, then send."""
+a preview, then send.
+
+Each step is the flow's prompt (handlers/prompts.py): a press edits it into the next step, a
+typed answer gets one new message, a wrong one the error and the question together. The section
+itself stays on screen above (it is what the comment is about)."""
 
 from __future__ import annotations
 
@@ -15,11 +19,9 @@ from handlers.common import (
     PersonalButton,
     answer_stale,
     refuse,
-    reply,
     require_actor,
     require_message,
     require_query,
-    say,
     text,
 )
 from handlers.consultations.steps import (
@@ -27,18 +29,52 @@ from handlers.consultations.steps import (
     TIMEOUT,
     CommentStep,
     Handler,
-    _edit,
     use_buttons,
 )
 from handlers.flow import Flow
+from handlers.prompts import Prompted, joined, show
 from handlers.views import consultations as views
 from handlers.views.consultations import button
+from storage.consultations import Section
 
 # ---------------------------------------------------------------- Comment (members)
 
 
-def _comment(context: Ctx) -> CommentDraft:
-    return flow.state(context, CommentDraft)
+class CommentState(CommentDraft, Prompted):
+    """The Comment flow's state: the service's draft and the prompt the next step edits."""
+
+
+def _comment(context: Ctx) -> CommentState:
+    return flow.state(context, CommentState)
+
+
+async def _ask(
+    update: Update,
+    context: Ctx,
+    question: str,
+    markup: InlineKeyboardMarkup | None = None,
+    before: str = "",
+) -> None:
+    """Show a step's question as the prompt, after `before` (an error, or what was chosen)."""
+    await show(update, context, _comment(context), joined(before, question), markup)
+
+
+def _comment_question(context: Ctx, section: Section) -> str:
+    low, high = service.COMMENT_LIMITS
+    return text(
+        context,
+        "consultations.ask-comment",
+        number=section.number,
+        section=section.title[:120],
+        min=low,
+        max=high,
+    )
+
+
+def _wording_markup(context: Ctx) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [[button(text(context, "consultations.button-skip"), views.SkipWording())]]
+    )
 
 
 async def comment_start(update: Update, context: Ctx) -> int:
@@ -62,25 +98,14 @@ async def comment_start(update: Update, context: Ctx) -> int:
         return END
     _comment(context).section_id = section.id
     await query.answer()
-    low, high = service.COMMENT_LIMITS
-    await say(
-        update,
-        text(
-            context,
-            "consultations.ask-comment",
-            number=section.number,
-            section=section.title[:120],
-            min=low,
-            max=high,
-        ),
-    )
+    await _ask(update, context, _comment_question(context, section))
     return CommentStep.BODY
 
 
-async def _still_open(update: Update, context: Ctx) -> bool:
+async def _still_open(update: Update, context: Ctx) -> Section | None:
     deps = context.deps
     try:
-        await service.start_comment(
+        return await service.start_comment(
             deps.db,
             require_actor(context),
             _comment(context).section_id,
@@ -89,60 +114,65 @@ async def _still_open(update: Update, context: Ctx) -> bool:
         )
     except DomainError as error:
         await refuse(update, context, error)
-        return False
-    return True
+        return None
+
+
+def _problem(context: Ctx, error: DomainError) -> str:
+    return text(context, error.key, **error.values)
 
 
 async def on_body(update: Update, context: Ctx) -> int:
     """The comment's text; then the optional proposed wording."""
-    if not await _still_open(update, context):
+    section = await _still_open(update, context)
+    if section is None:
         return END
     try:
         body = service.check_comment(require_message(update).text or "")
     except DomainError as error:
-        await refuse(update, context, error)
+        question = _comment_question(context, section)
+        await _ask(update, context, question, before=_problem(context, error))
         return CommentStep.BODY
     _comment(context).body = body
-    markup = InlineKeyboardMarkup(
-        [[button(text(context, "consultations.button-skip"), views.SkipWording())]]
+    await _ask(
+        update, context, text(context, "consultations.ask-wording"), _wording_markup(context)
     )
-    await reply(update, text(context, "consultations.ask-wording"), markup)
     return CommentStep.WORDING
 
 
-async def _after_wording(update: Update, context: Ctx) -> int:
+async def _after_wording(update: Update, context: Ctx, before: str = "") -> int:
     organisation = await service.representing(context.deps.db, require_actor(context))
     if organisation is None:
         _comment(context).organisation_id = None
-        return await _preview(update, context)
+        return await _preview(update, context, before)
     markup = InlineKeyboardMarkup(
         [
             [button(organisation[1][:60], views.Behalf("org"))],
             [button(text(context, "consultations.behalf-me"), views.Behalf("me"))],
         ]
     )
-    await say(update, text(context, "consultations.ask-behalf"), markup)
+    await _ask(update, context, text(context, "consultations.ask-behalf"), markup, before)
     return CommentStep.BEHALF
 
 
 async def on_wording(update: Update, context: Ctx) -> int:
     """A proposed wording."""
-    if not await _still_open(update, context):
+    if await _still_open(update, context) is None:
         return END
     try:
         wording = service.check_wording(require_message(update).text or "")
     except DomainError as error:
-        await refuse(update, context, error)
+        question = text(context, "consultations.ask-wording")
+        await _ask(update, context, question, _wording_markup(context), _problem(context, error))
         return CommentStep.WORDING
     _comment(context).wording = wording
     return await _after_wording(update, context)
 
 
 async def on_skip(update: Update, context: Ctx) -> int:
-    """No proposed wording."""
+    """No proposed wording: the question becomes the next one."""
     _comment(context).wording = None
-    await _edit(update, text(context, "consultations.wording-skipped"))
-    return await _after_wording(update, context)
+    await require_query(update).answer()
+    return await _after_wording(update, context, text(context, "consultations.wording-skipped"))
 
 
 async def on_behalf(update: Update, context: Ctx) -> int:
@@ -162,11 +192,11 @@ async def on_behalf(update: Update, context: Ctx) -> int:
     else:
         draft.organisation_id = None
         chosen = text(context, "consultations.behalf-me-short")
-    await _edit(update, text(context, "consultations.behalf-chosen", who=chosen))
-    return await _preview(update, context)
+    await require_query(update).answer()
+    return await _preview(update, context, text(context, "consultations.behalf-chosen", who=chosen))
 
 
-async def _preview(update: Update, context: Ctx) -> int:
+async def _preview(update: Update, context: Ctx, before: str = "") -> int:
     deps = context.deps
     actor = require_actor(context)
     try:
@@ -175,7 +205,7 @@ async def _preview(update: Update, context: Ctx) -> int:
         await refuse(update, context, error)
         return END
     body, markup = views.comment_preview(deps.texts, actor.language, checked)
-    await say(update, body, markup)
+    await _ask(update, context, body, markup, before)
     return CommentStep.PREVIEW
 
 
@@ -194,8 +224,10 @@ async def on_send(update: Update, context: Ctx) -> int:
         await refuse(update, context, error)
         await require_query(update).edit_message_reply_markup(None)
         return END
-    await _edit(
+    await require_query(update).answer()
+    await _ask(
         update,
+        context,
         text(context, "consultations.sent", number=stored.section_number, id=stored.id),
         InlineKeyboardMarkup(
             [
@@ -214,9 +246,8 @@ async def on_send(update: Update, context: Ctx) -> int:
 async def comment_abort(update: Update, context: Ctx) -> int:
     """/cancel or the Cancel button: nothing is stored."""
     if update.callback_query is not None:
-        await _edit(update, text(context, "consultations.comment-cancelled"))
-    else:
-        await reply(update, text(context, "consultations.comment-cancelled"))
+        await update.callback_query.answer()
+    await _ask(update, context, text(context, "consultations.comment-cancelled"))
     return END
 
 
@@ -242,7 +273,7 @@ def comment_flow() -> Flow:
         handlers.insert(0, PersonalButton(comment_abort, pattern=views.Abort.pattern()))
     return Flow(
         name="consultation-comment",
-        model=CommentDraft,
+        model=CommentState,
         commands=(),
         entry_points=[PersonalButton(comment_start, pattern=views.StartComment.pattern())],
         steps=steps,

@@ -1,4 +1,7 @@
-"""Consultations, New (admins): title, window, audience and the draft document, then a preview."""
+"""Consultations, New (admins): title, window, audience and the draft document, then a preview.
+
+Each step is the flow's prompt (handlers/prompts.py): a press edits it into the next step, a
+typed answer gets one new message, a wrong one the error and the question together."""
 
 from __future__ import annotations
 
@@ -15,11 +18,9 @@ from handlers.common import (
     PersonalButton,
     answer_stale,
     refuse,
-    reply,
     require_actor,
     require_message,
     require_query,
-    say,
     text,
 )
 from handlers.consultations.reading import _publish
@@ -28,59 +29,91 @@ from handlers.consultations.steps import (
     TIMEOUT,
     Handler,
     NewStep,
-    _edit,
     _language,
     use_buttons,
 )
 from handlers.flow import Flow
+from handlers.prompts import Prompted, adopt, joined, show
 from handlers.views import consultations as views
 from handlers.views.consultations import button
 
 # ---------------------------------------------------------------- New (admins)
 
 
-def _new(context: Ctx) -> NewConsultation:
-    return flow.state(context, NewConsultation)
+class NewState(NewConsultation, Prompted):
+    """The New flow's state: the service's draft and the prompt the next step edits."""
+
+
+def _new(context: Ctx) -> NewState:
+    return flow.state(context, NewState)
+
+
+async def _ask(
+    update: Update,
+    context: Ctx,
+    question: str,
+    markup: InlineKeyboardMarkup | None = None,
+    before: str = "",
+) -> None:
+    """Show a step's question as the prompt, after `before` (an error, or what was chosen)."""
+    await show(update, context, _new(context), joined(before, question), markup)
+
+
+def _problem(context: Ctx, error: DomainError) -> str:
+    return text(context, error.key, **error.values)
+
+
+def _opens_markup(context: Ctx) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [[button(text(context, "consultations.button-now"), views.OpensNow())]]
+    )
+
+
+def _closes_question(context: Ctx) -> str:
+    days = context.deps.config.consultations.min_days
+    return text(context, "consultations.ask-closes", days=days)
+
+
+def _document_question(context: Ctx) -> str:
+    megabytes = context.deps.config.consultations.max_file_mb
+    return text(
+        context, "consultations.ask-document", megabytes=megabytes, sections=documents.MAX_SECTIONS
+    )
 
 
 async def new_start(update: Update, context: Ctx) -> int:
-    """New: ask the title."""
+    """New: the menu becomes the title question."""
     query = require_query(update)
     if not require_actor(context).is_admin or views.New.parse(query.data) is None:
         await answer_stale(update, context)
         return END
     await query.answer()
-    await say(update, text(context, "consultations.ask-title"))
+    adopt(update, _new(context))
+    await _ask(update, context, text(context, "consultations.ask-title"))
     return NewStep.TITLE
 
 
 async def on_title(update: Update, context: Ctx) -> int:
     """The title; then when the window opens."""
+    question = text(context, "consultations.ask-title")
     try:
         title = service.check_title(require_message(update).text or "")
     except DomainError as error:
-        await refuse(update, context, error)
+        await _ask(update, context, question, before=_problem(context, error))
         return NewStep.TITLE
     _new(context).title = title
-    markup = InlineKeyboardMarkup(
-        [[button(text(context, "consultations.button-now"), views.OpensNow())]]
-    )
-    await reply(update, text(context, "consultations.ask-opens"), markup)
+    await _ask(update, context, text(context, "consultations.ask-opens"), _opens_markup(context))
     return NewStep.OPENS
 
 
-async def _ask_closes(update: Update, context: Ctx) -> int:
-    days = context.deps.config.consultations.min_days
-    await say(update, text(context, "consultations.ask-closes", days=days))
-    return NewStep.CLOSES
-
-
 async def on_opens_now(update: Update, context: Ctx) -> int:
-    """Opens now."""
+    """Opens now: the question becomes the next one."""
     draft = _new(context)
     draft.opens_at = context.deps.clock()
-    await _edit(update, text(context, "consultations.opens-now"))
-    return await _ask_closes(update, context)
+    await require_query(update).answer()
+    opens_now = text(context, "consultations.opens-now")
+    await _ask(update, context, _closes_question(context), before=opens_now)
+    return NewStep.CLOSES
 
 
 async def on_opens_date(update: Update, context: Ctx) -> int:
@@ -89,10 +122,12 @@ async def on_opens_date(update: Update, context: Ctx) -> int:
     try:
         day = service.parse_date(require_message(update).text or "", deps.config.zone, deps.clock())
     except DomainError as error:
-        await refuse(update, context, error)
+        question = text(context, "consultations.ask-opens")
+        await _ask(update, context, question, _opens_markup(context), _problem(context, error))
         return NewStep.OPENS
     _new(context).opens_at = max(service.start_of(day, deps.config.zone), deps.clock())
-    return await _ask_closes(update, context)
+    await _ask(update, context, _closes_question(context))
+    return NewStep.CLOSES
 
 
 def _audience_markup(context: Ctx, teams: list[tuple[int, str, str]]) -> InlineKeyboardMarkup:
@@ -119,12 +154,11 @@ async def on_closes(update: Update, context: Ctx) -> int:
             day, deps.config.zone, draft.opens_at, deps.config.consultations.min_days
         )
     except DomainError as error:
-        await refuse(update, context, error)
+        await _ask(update, context, _closes_question(context), before=_problem(context, error))
         return NewStep.CLOSES
     teams = await service.sectors(deps.db, require_actor(context))
-    await reply(
-        update, text(context, "consultations.ask-audience"), _audience_markup(context, teams)
-    )
+    question = text(context, "consultations.ask-audience")
+    await _ask(update, context, question, _audience_markup(context, teams))
     return NewStep.AUDIENCE
 
 
@@ -152,22 +186,14 @@ async def on_audience(update: Update, context: Ctx) -> int:
 
 
 async def on_audience_done(update: Update, context: Ctx) -> int:
-    """Next: at least one sector; then the document."""
+    """Next: at least one sector; then the document, in place of the audience question."""
     draft = _new(context)
     if not draft.all_sectors and not draft.team_ids:
         await refuse(update, context, service.NoAudience())
         return NewStep.AUDIENCE
-    megabytes = context.deps.config.consultations.max_file_mb
-    await _edit(update, text(context, "consultations.audience-chosen"))
-    await say(
-        update,
-        text(
-            context,
-            "consultations.ask-document",
-            megabytes=megabytes,
-            sections=documents.MAX_SECTIONS,
-        ),
-    )
+    await require_query(update).answer()
+    chosen = text(context, "consultations.audience-chosen")
+    await _ask(update, context, _document_question(context), before=chosen)
     return NewStep.DOCUMENT
 
 
@@ -188,13 +214,13 @@ async def on_document(update: Update, context: Ctx) -> int:
             deps.db, require_actor(context), _new(context), name, sections, deps.clock()
         )
     except DomainError as error:
-        await refuse(update, context, error)
+        await _ask(update, context, _document_question(context), before=_problem(context, error))
         return NewStep.DOCUMENT
     _new(context).consultation_id = view.consultation.id
     body, markup = views.draft_preview(
         deps.texts, require_actor(context).language, deps.config.zone, view
     )
-    await reply(update, body, markup)
+    await _ask(update, context, body, markup)
     return NewStep.PREVIEW
 
 
@@ -205,7 +231,8 @@ async def on_discard(update: Update, context: Ctx) -> int:
         await answer_stale(update, context)
         return NewStep.PREVIEW
     await service.discard(context.deps.db, require_actor(context), press.consultation_id)
-    await _edit(update, text(context, "consultations.discarded"))
+    await require_query(update).answer()
+    await _ask(update, context, text(context, "consultations.discarded"))
     return END
 
 
@@ -214,7 +241,7 @@ async def new_cancel(update: Update, context: Ctx) -> int:
     draft = _new(context)
     if draft.consultation_id is not None:
         await service.discard(context.deps.db, require_actor(context), draft.consultation_id)
-    await say(update, text(context, "consultations.new-cancelled"))
+    await _ask(update, context, text(context, "consultations.new-cancelled"))
     return END
 
 
@@ -242,7 +269,7 @@ def new_flow() -> Flow:
     }
     return Flow(
         name="consultation-new",
-        model=NewConsultation,
+        model=NewState,
         commands=(),
         entry_points=[PersonalButton(new_start, pattern=views.New.pattern())],
         steps=steps,

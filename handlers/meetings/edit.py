@@ -51,18 +51,16 @@ from handlers.meetings.steps import (
     DiscardButton,
     EditFieldButton,
     KeepButton,
-    Prompted,
     SaveButton,
     ScopeButton,
     Step,
     abort,
     ack,
     button,
-    joined,
     not_text,
-    show,
     zone_values,
 )
+from handlers.prompts import Prompted, joined, show
 from handlers.views.card import CancelMeeting, EditMeeting
 
 ID_ARGUMENT = re.compile(r"[0-9]{1,18}")

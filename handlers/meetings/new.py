@@ -44,7 +44,6 @@ from handlers.meetings.steps import (
     ChangeButton,
     DefaultButton,
     FieldButton,
-    Prompted,
     PublishButton,
     RecurrenceButton,
     SectorButton,
@@ -54,11 +53,10 @@ from handlers.meetings.steps import (
     abort,
     ack,
     button,
-    joined,
     not_text,
-    show,
     zone_values,
 )
+from handlers.prompts import Prompted, joined, show
 
 
 class NewMeetingState(Prompted):

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import IntEnum
 from typing import Any, Literal
 
-from pydantic import BaseModel
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.error import BadRequest
+from telegram import InlineKeyboardButton, Update
 from telegram.ext import (
     BaseHandler,
     MessageHandler,
@@ -19,7 +16,6 @@ from telegram.ext import (
 )
 
 from bot.context import Ctx
-from bot.i18n import Html
 from bot.services import meetings as service
 from bot.services.meetings import EditField
 from handlers import flow, views
@@ -29,6 +25,7 @@ from handlers.common import (
     require_actor,
     text,
 )
+from handlers.prompts import Prompted, show
 
 TIMEOUT = timedelta(minutes=30)
 END = flow.END
@@ -137,13 +134,6 @@ class KeepButton(Callback, prefix="mtg:keep"):
     """/cancel_meeting's confirmation: keep the meeting."""
 
 
-class Prompted(BaseModel):
-    """A flow's state part that knows its prompt message, so the next step edits it."""
-
-    prompt_id: int | None = None
-    prompt_has_buttons: bool = False
-
-
 class Step(IntEnum):
     SECTOR = 1
     TITLE = 2
@@ -204,53 +194,11 @@ def button(context: Ctx, key: str, press: Callback, **values: object) -> InlineK
     return InlineKeyboardButton(text(context, key, **values), callback_data=press.pack())
 
 
-async def show(
-    update: Update,
-    context: Ctx,
-    holder: Prompted,
-    body: str,
-    markup: InlineKeyboardMarkup | None = None,
-) -> None:
-    """Show a step's prompt: a press on the prompt edits it in place; a typed answer gets one
-    new message, and the previous prompt loses its buttons, so no old button stays live."""
-    query = update.callback_query
-    chat = update.effective_chat
-    if (
-        query is not None
-        and query.message is not None
-        and (query.message.message_id == holder.prompt_id)
-    ):
-        try:
-            await query.edit_message_text(body, reply_markup=markup)
-        except BadRequest as exc:
-            if "not modified" not in exc.message:
-                raise
-        holder.prompt_has_buttons = markup is not None
-        return
-    if holder.prompt_id is not None and holder.prompt_has_buttons and chat is not None:
-        # Already without buttons, or too old for Telegram to edit: nothing left to remove.
-        with contextlib.suppress(BadRequest):
-            await context.bot.edit_message_reply_markup(
-                chat.id, holder.prompt_id, reply_markup=None
-            )
-    if query is not None and chat is not None:
-        message = await chat.send_message(body, reply_markup=markup)
-    else:
-        message = await reply(update, body, markup)
-    holder.prompt_id = message.message_id
-    holder.prompt_has_buttons = markup is not None
-
-
 def zone_values(context: Ctx) -> dict[str, object]:
     """The `zone` placeholder of a prompt that names the deployment's time zone."""
     deps = context.deps
     language = require_actor(context).language
     return {"zone": views.meetings.zone_name(deps.config.timezone, language, deps.texts)}
-
-
-def joined(*parts: str) -> Html:
-    """Several texts in one message (an error and the question asked again)."""
-    return Html("\n\n".join(part for part in parts if part))
 
 
 async def ack(update: Update) -> None:

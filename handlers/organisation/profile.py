@@ -1,4 +1,8 @@
-"""Organisation: /organisation registers, shows or edits the NGO the user represents."""
+"""Organisation: /organisation registers, shows or edits the NGO the user represents.
+
+Each step is the flow's prompt (handlers/prompts.py): a press edits it into the next step (the
+card's Edit button turns the card into the first question), a typed answer gets one new message
+and the old prompt loses its buttons; an error comes with its question in one message."""
 
 from __future__ import annotations
 
@@ -7,7 +11,6 @@ from datetime import timedelta
 from enum import IntEnum
 from typing import Any
 
-from pydantic import BaseModel
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import (
     BaseHandler,
@@ -31,7 +34,7 @@ from bot.services.organisations import (
     OrganisationDraft,
     RegisterType,
 )
-from handlers import flow
+from handlers import flow, prompts
 from handlers.common import (
     PRIVATE,
     PersonalButton,
@@ -70,13 +73,12 @@ class Step(IntEnum):
     CONFIRM = 7
 
 
-class Draft(BaseModel):
+class Draft(prompts.Prompted):
     """The conversation's answers so far; nothing is stored until Save (state: handlers/flow)."""
 
     editing: bool = False
     # The organisation being edited (the service re-checks that the user may).
     organisation_id: int | None = None
-    prompt_id: int | None = None
     name: str | None = None
     register_type: RegisterType | None = None
     krs: str | None = None
@@ -127,7 +129,7 @@ PROMPTS = {
 }
 
 
-def _draft(context: Ctx) -> Draft | None:
+def _draft(context: Ctx) -> Draft:
     return flow.state(context, Draft)
 
 
@@ -236,8 +238,8 @@ async def _ask(update: Update, context: Ctx, draft: Draft, step: Step, error: st
                 "organisation.button-remove" if current is not None else "organisation.button-skip"
             )
             rows.append(button(context, skip, buttons.Skip()))
-    message = await reply(update, "\n\n".join(parts), InlineKeyboardMarkup(rows) if rows else None)
-    draft.prompt_id = message.message_id
+    markup = InlineKeyboardMarkup(rows) if rows else None
+    await prompts.show(update, context, draft, prompts.joined(*parts), markup)
     return step
 
 
@@ -255,8 +257,7 @@ def _next(draft: Draft, step: Step) -> Step:
 
 async def _lost(update: Update, context: Ctx) -> int:
     """The draft is gone (e.g. the bot restarted): say so and end."""
-    _set_draft(context, None)
-    await reply(update, text(context, "organisation.cancelled"))
+    await prompts.show(update, context, _draft(context), text(context, "organisation.cancelled"))
     return END
 
 
@@ -273,14 +274,13 @@ async def _pressed(update: Update, context: Ctx) -> Draft | None:
         await answer_stale(update, context)
         return None
     await query.answer()
-    await query.edit_message_reply_markup(reply_markup=None)
     return draft
 
 
 async def _start(update: Update, context: Ctx, draft: Draft, intro: str) -> int:
+    prompts.adopt(update, draft)  # the card's Edit button: the card becomes the question
     _set_draft(context, draft)
-    await reply(update, intro)
-    return await _ask(update, context, draft, Step.NAME)
+    return await _ask(update, context, draft, Step.NAME, intro)
 
 
 # Entry points
@@ -414,10 +414,11 @@ async def on_save(update: Update, context: Ctx) -> int:
             card = registered.card
             done = "organisation.requested" if registered.joined else "organisation.saved"
     except (ConsentRequired, InvalidOrganisation, NotRepresenting, AlreadyRepresenting) as exc:
-        await reply(update, text(context, exc.key, **exc.values))
+        await prompts.show(update, context, draft, text(context, exc.key, **exc.values))
         return END
-    body = text(context, done) + "\n\n" + _card_text(context, card)
-    await reply(update, body, _card_keyboard(context, card))
+    # The summary becomes the card.
+    body = prompts.joined(text(context, done), _card_text(context, card))
+    await prompts.show(update, context, draft, body, _card_keyboard(context, card))
     return END
 
 
@@ -430,8 +431,7 @@ async def on_cancel_button(update: Update, context: Ctx) -> int:
 
 async def cancel(update: Update, context: Ctx) -> int:
     """/cancel at any step: forget the draft, store nothing."""
-    _set_draft(context, None)
-    await reply(update, text(context, "organisation.cancelled"))
+    await prompts.show(update, context, _draft(context), text(context, "organisation.cancelled"))
     return END
 
 
