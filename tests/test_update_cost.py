@@ -10,13 +10,14 @@ import contextlib
 import sqlite3
 import sys
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 
 from storage import database
 from storage.database import Database
 from tests import query_plans
-from tests.harness import BotDriver, TgUser
-from tests.meeting_factory import db_of
+from tests.harness import BotDriver, Clock, TgUser
+from tests.meeting_factory import add_meeting, db_of
 from tests.sql import raw_sql
 
 
@@ -63,3 +64,61 @@ async def test_an_open_database_lets_the_writer_have_the_gil_back_soon(tmp_path:
         assert sys.getswitchinterval() <= database.GIL_SWITCH_SECONDS < 0.005
     finally:
         await db.close()
+
+
+async def test_meetings_asked_again_costs_the_admission_alone(bot: BotDriver, anna: TgUser) -> None:
+    # Nothing on the page changed: the kept page is sent without a transaction of its own.
+    await bot.onboard(anna, sectors=["culture"])
+    await add_meeting(bot, title="Próba", starts_in=timedelta(days=1))
+    [first] = await bot.send(anna, "/meetings")
+    db = db_of(bot)
+    async with writer_transactions(db) as begun:
+        [again] = await bot.send(anna, "/meetings")
+    assert len(begun) == 1
+    assert again.text == first.text
+    assert "<b>Próba</b>" in again.text
+
+
+async def test_meetings_shows_every_change_at_once(
+    bot: BotDriver, anna: TgUser, john: TgUser, clock: Clock
+) -> None:
+    await bot.onboard(anna, sectors=["culture"])
+    await bot.onboard(john, sectors=["culture"])
+    soon = await add_meeting(bot, title="Próba", starts_in=timedelta(hours=2))
+    await add_meeting(bot, team="health", title="Szczepienia", starts_in=timedelta(days=2))
+
+    async def page() -> str:
+        [listing] = await bot.send(anna, "/meetings")
+        return listing.text
+
+    before = await page()
+    assert "<b>Próba</b>" in before
+    assert "Szczepienia" not in before
+
+    # A subscription of mine.
+    await bot.send(anna, "/start sector-health")
+    assert "<b>Szczepienia</b>" in await page()
+    await bot.send(anna, "/sectors")
+    await bot.press(anna, "Zdrowie", exact=False)
+    assert "Szczepienia" not in await page()
+
+    # My answer.
+    await bot.send(anna, f"/meeting {soon}")
+    await bot.press(anna, "✅ Biorę udział")
+    assert "Twoja odpowiedź: <b>biorę udział</b>" in await page()
+
+    # Another member's answer changes nothing of mine, but must not hide mine either.
+    await bot.send(john, f"/meeting {soon}")
+    await bot.press(john, "🤔 Maybe")
+    assert "Twoja odpowiedź: <b>biorę udział</b>" in await page()
+
+    # The meeting itself.
+    def rename(conn: sqlite3.Connection) -> None:
+        conn.execute("UPDATE meetings SET title = 'Premiera' WHERE id = ?", (soon,))
+
+    await db_of(bot).run(raw_sql(rename))
+    assert "<b>Premiera</b>" in await page()
+
+    # Time alone: a meeting that has started leaves the list.
+    clock.advance(hours=3)
+    assert "Premiera" not in await page()
