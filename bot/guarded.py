@@ -15,6 +15,37 @@ from bot import limits
 log = logging.getLogger(__name__)
 
 
+def keyboard_problem(markup: InlineKeyboardMarkup) -> str | None:
+    """What Telegram would refuse in this inline keyboard (None: nothing)."""
+    # Only str callback data reaches Telegram (arbitrary callback data is off).
+    return limits.keyboard_problem(
+        [
+            [(b.text, b.callback_data if isinstance(b.callback_data, str) else None) for b in row]
+            for row in markup.inline_keyboard
+        ]
+    )
+
+
+class CheckedKeyboard(InlineKeyboardMarkup):
+    """A keyboard checked against Telegram's limits once, when it is made.
+
+    PTB freezes a keyboard and its buttons once built, so the verdict holds for every send
+    of the same object: a keyboard drawn once and sent to many (handlers/views/drawn.py) is
+    not walked again on each request.
+    """
+
+    __slots__ = ("_problem",)
+
+    def __init__(self, markup: InlineKeyboardMarkup) -> None:
+        super().__init__(markup.inline_keyboard)
+        self._problem = keyboard_problem(self)
+
+    @property
+    def problem(self) -> str | None:
+        """What Telegram would refuse in it, as found when it was made."""
+        return self._problem
+
+
 class GuardedBot(ExtBot[None]):
     """The bot every message leaves through: Telegram's limits are checked before the request.
 
@@ -59,11 +90,10 @@ def _guard(endpoint: str, data: JSONDict) -> None:
         data["text"] = limits.plain_prefix(str(data["text"]), limits.ALERT_LIMIT)
     markup = data.get("reply_markup")
     if isinstance(markup, InlineKeyboardMarkup):
-        rows = [[(b.text, b.callback_data) for b in row] for row in markup.inline_keyboard]
-        # Only str callback data reaches Telegram (arbitrary callback data is off).
-        problem = limits.keyboard_problem(
-            [[(label, d if isinstance(d, str) else None) for label, d in row] for row in rows]
-        )
+        if isinstance(markup, CheckedKeyboard):
+            problem = markup.problem
+        else:
+            problem = keyboard_problem(markup)
         if problem is not None:
             log.error("Refused %s before sending: %s", endpoint, problem)
             raise BadRequest(problem)

@@ -13,6 +13,11 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+from telegram.error import BadRequest
+
+from handlers.views.drawn import DrawnKeyboard
 from storage import database
 from storage.database import Database
 from tests import query_plans
@@ -122,3 +127,15 @@ async def test_meetings_shows_every_change_at_once(
     # Time alone: a meeting that has started leaves the list.
     clock.advance(hours=3)
     assert "Premiera" not in await page()
+
+
+async def test_a_keyboard_checked_once_is_refused_on_every_send(bot: BotDriver) -> None:
+    # Drawn keyboards are checked against Telegram's limits when made, not on each send:
+    # one over the limits must still never reach Telegram.
+    button = InlineKeyboardButton("Spotkanie", callback_data="sched:open:" + "9" * 60)
+    drawn = DrawnKeyboard(InlineKeyboardMarkup([[button]]))
+    before = len(bot.api.calls)
+    for _ in range(2):
+        with pytest.raises(BadRequest, match="BUTTON_DATA_INVALID"):
+            await bot.app.bot.send_message(1001, "Lista", reply_markup=drawn)
+    assert len(bot.api.calls) == before
