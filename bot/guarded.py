@@ -53,7 +53,8 @@ class GuardedBot(ExtBot[None]):
     over its limit is shortened with a marker (never inside a tag or entity) and logged;
     callback data over 64 bytes, keyboards over 100 buttons and an over-long text whose HTML
     Telegram cannot parse are refused here with the BadRequest Telegram would answer (HTML
-    within the limit is left to Telegram, which refuses it with the same error).
+    within the limit is left to Telegram, which refuses it with the same error). The
+    Message returned for a send or an edit comes without the keyboard Telegram echoes.
     """
 
     async def _do_post(
@@ -67,7 +68,7 @@ class GuardedBot(ExtBot[None]):
         pool_timeout: ODVInput[float] = DEFAULT_NONE,
     ) -> bool | JSONDict | list[JSONDict]:
         _guard(endpoint, data)
-        return await super()._do_post(
+        result = await super()._do_post(
             endpoint,
             data,
             read_timeout=read_timeout,
@@ -75,6 +76,13 @@ class GuardedBot(ExtBot[None]):
             connect_timeout=connect_timeout,
             pool_timeout=pool_timeout,
         )
+        if isinstance(result, dict) and "message_id" in result:
+            # Telegram answers a send or an edit with the whole Message, the inline keyboard
+            # we just sent included; PTB would parse it back into objects (~180 us for a
+            # /meetings page, more than the bot's own work on it: bench/updates.py), and
+            # nothing here reads it. Incoming updates (getUpdates, webhook) are not touched.
+            result.pop("reply_markup", None)
+        return result
 
 
 def _guard(endpoint: str, data: JSONDict) -> None:

@@ -12,15 +12,18 @@ import sys
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest
 
+from bot.guarded import GuardedBot
 from handlers.views.drawn import DrawnKeyboard
 from storage import database
 from storage.database import Database
 from tests import query_plans
+from tests.fakes import FakeBotApi
 from tests.harness import BotDriver, Clock, TgUser
 from tests.meeting_factory import add_meeting, db_of
 from tests.sql import raw_sql
@@ -139,3 +142,29 @@ async def test_a_keyboard_checked_once_is_refused_on_every_send(bot: BotDriver) 
         with pytest.raises(BadRequest, match="BUTTON_DATA_INVALID"):
             await bot.app.bot.send_message(1001, "Lista", reply_markup=drawn)
     assert len(bot.api.calls) == before
+
+
+class EchoingBotApi(FakeBotApi):
+    """Answers a send as Telegram does: the Message with the inline keyboard it was sent."""
+
+    def _result(self, method: str, params: dict[str, Any]) -> Any:
+        result = super()._result(method, params)
+        markup = params.get("reply_markup")
+        if isinstance(result, dict) and isinstance(markup, dict):
+            result["reply_markup"] = markup
+        return result
+
+
+async def test_telegrams_echo_of_a_sent_keyboard_is_not_parsed_back() -> None:
+    # PTB would turn the echoed keyboard back into objects on every reply (~180 us for a
+    # /meetings page, bench/updates.py); the bot never reads it.
+    api = EchoingBotApi()
+    guarded = GuardedBot("123456:ECHO-token", request=api, get_updates_request=api)
+    keyboard = InlineKeyboardMarkup(
+        [[InlineKeyboardButton("Kultura", callback_data="sectors:toggle:1")]]
+    )
+    async with guarded:
+        sent = await guarded.send_message(1001, "Zespoły", reply_markup=keyboard)
+    assert api.sent("sendMessage")[0].buttons() == [("Kultura", "sectors:toggle:1")]
+    assert sent.message_id > 0
+    assert sent.reply_markup is None
