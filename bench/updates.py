@@ -120,7 +120,12 @@ class CountingBotApi(FakeBotApi):
             if query_id in self.answered:
                 return 400, json.dumps(ANSWERED).encode()
             self.answered.add(query_id)
-        return 200, json.dumps({"ok": True, "result": self._result(api_method, params)}).encode()
+        result = self._result(api_method, params)
+        markup = params.get("reply_markup")
+        if isinstance(result, dict) and markup is not None:
+            # Telegram answers with the whole Message, its inline keyboard included.
+            result["reply_markup"] = json.loads(markup) if isinstance(markup, str) else markup
+        return 200, json.dumps({"ok": True, "result": result}).encode()
 
 
 # --- the two applications --------------------------------------------------------------------

@@ -15,6 +15,37 @@ from bot import limits
 log = logging.getLogger(__name__)
 
 
+def keyboard_problem(markup: InlineKeyboardMarkup) -> str | None:
+    """What Telegram would refuse in this inline keyboard (None: nothing)."""
+    # Only str callback data reaches Telegram (arbitrary callback data is off).
+    return limits.keyboard_problem(
+        [
+            [(b.text, b.callback_data if isinstance(b.callback_data, str) else None) for b in row]
+            for row in markup.inline_keyboard
+        ]
+    )
+
+
+class CheckedKeyboard(InlineKeyboardMarkup):
+    """A keyboard checked against Telegram's limits once, when it is made.
+
+    PTB freezes a keyboard and its buttons once built, so the verdict holds for every send
+    of the same object: a keyboard drawn once and sent to many (handlers/views/drawn.py) is
+    not walked again on each request.
+    """
+
+    __slots__ = ("_problem",)
+
+    def __init__(self, markup: InlineKeyboardMarkup) -> None:
+        super().__init__(markup.inline_keyboard)
+        self._problem = keyboard_problem(self)
+
+    @property
+    def problem(self) -> str | None:
+        """What Telegram would refuse in it, as found when it was made."""
+        return self._problem
+
+
 class GuardedBot(ExtBot[None]):
     """The bot every message leaves through: Telegram's limits are checked before the request.
 
@@ -22,7 +53,8 @@ class GuardedBot(ExtBot[None]):
     over its limit is shortened with a marker (never inside a tag or entity) and logged;
     callback data over 64 bytes, keyboards over 100 buttons and an over-long text whose HTML
     Telegram cannot parse are refused here with the BadRequest Telegram would answer (HTML
-    within the limit is left to Telegram, which refuses it with the same error).
+    within the limit is left to Telegram, which refuses it with the same error). The
+    Message returned for a send or an edit comes without the keyboard Telegram echoes.
     """
 
     async def _do_post(
@@ -36,7 +68,7 @@ class GuardedBot(ExtBot[None]):
         pool_timeout: ODVInput[float] = DEFAULT_NONE,
     ) -> bool | JSONDict | list[JSONDict]:
         _guard(endpoint, data)
-        return await super()._do_post(
+        result = await super()._do_post(
             endpoint,
             data,
             read_timeout=read_timeout,
@@ -44,6 +76,13 @@ class GuardedBot(ExtBot[None]):
             connect_timeout=connect_timeout,
             pool_timeout=pool_timeout,
         )
+        if isinstance(result, dict) and "message_id" in result:
+            # Telegram answers a send or an edit with the whole Message, the inline keyboard
+            # we just sent included; PTB would parse it back into objects (~180 us for a
+            # /meetings page, more than the bot's own work on it: bench/updates.py), and
+            # nothing here reads it. Incoming updates (getUpdates, webhook) are not touched.
+            result.pop("reply_markup", None)
+        return result
 
 
 def _guard(endpoint: str, data: JSONDict) -> None:
@@ -59,11 +98,10 @@ def _guard(endpoint: str, data: JSONDict) -> None:
         data["text"] = limits.plain_prefix(str(data["text"]), limits.ALERT_LIMIT)
     markup = data.get("reply_markup")
     if isinstance(markup, InlineKeyboardMarkup):
-        rows = [[(b.text, b.callback_data) for b in row] for row in markup.inline_keyboard]
-        # Only str callback data reaches Telegram (arbitrary callback data is off).
-        problem = limits.keyboard_problem(
-            [[(label, d if isinstance(d, str) else None) for label, d in row] for row in rows]
-        )
+        if isinstance(markup, CheckedKeyboard):
+            problem = markup.problem
+        else:
+            problem = keyboard_problem(markup)
         if problem is not None:
             log.error("Refused %s before sending: %s", endpoint, problem)
             raise BadRequest(problem)

@@ -66,10 +66,9 @@ async def _load_page(
     try:
         return await schedule_service.upcoming_page(
             deps.db,
-            user_id=actor.user_id,
+            actor=actor,
             scope=scope,
             page=number,
-            moderates=actor.moderates,
             notice_version=deps.config.privacy.notice_version,
             now=deps.clock(),
         )

@@ -26,6 +26,9 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 # A batch bounds how long one commit keeps later callers waiting.
 MAX_BATCH = 256
+# Tables whose rows the /meetings pages show: every row the writer inserts, updates or deletes
+# in them (cascades and raw SQL included) bumps `Database.data_version`.
+WATCHED_TABLES = ("meetings", "rsvps", "subscriptions", "teams")
 # Called with every raw connection opened here (the writer and the read-only ones), after its
 # pragmas: the test suite installs its query-plan recorder here.
 CONNECT_HOOKS: list[Callable[[sqlite3.Connection], None]] = []
@@ -170,6 +173,11 @@ class Database:
         self._checkpoint_conn: sqlite3.Connection | None = None
         self._pending: list[tuple[Work, asyncio.Future[Any]]] = []
         self._flusher: asyncio.Task[None] | None = None
+        # Bumped in the writer's thread by the watch triggers (see `_watch`); read anywhere.
+        self.data_version = 0
+
+    def _changed(self) -> None:
+        self.data_version += 1
 
     @classmethod
     async def open(cls, path: Path | str, migrations: Path = MIGRATIONS) -> Database:
@@ -187,6 +195,8 @@ class Database:
             except sqlite3.Error as exc:
                 raise DatabaseError(f"cannot open the database {path}: {exc}") from exc
             await db._in_thread(migrate, migrations)
+            # After the migrations: a table they rebuild would take its triggers with it.
+            await db._in_thread(_watch, db._changed)
             # Fresh statistics for the planner: cheap (it analyses only what changed a lot).
             await db._in_thread(optimize)
         except BaseException:
@@ -376,6 +386,22 @@ def optimize(conn: sqlite3.Connection) -> None:
     # indexes), bounded by analysis_limit so a large table costs milliseconds.
     conn.execute("PRAGMA analysis_limit = 400")
     conn.execute("PRAGMA optimize = 0x10002")
+
+
+def _watch(conn: sqlite3.Connection, changed: Callable[[], None]) -> None:
+    """Call `changed` for every row written to WATCHED_TABLES through this connection.
+
+    TEMP triggers live in this connection only (no migration, nothing in the file), so other
+    connections and processes neither need the function nor pay for it. A change rolled back
+    has bumped the version too: that costs a cache miss, never a stale page.
+    """
+    conn.create_function("ngo_data_changed", 0, changed)
+    for table in WATCHED_TABLES:
+        for event in ("INSERT", "UPDATE", "DELETE"):
+            conn.execute(
+                f"CREATE TEMP TRIGGER IF NOT EXISTS watch_{table}_{event.lower()} "
+                f"AFTER {event} ON main.{table} BEGIN SELECT ngo_data_changed(); END"
+            )
 
 
 def _configure_reader(conn: sqlite3.Connection) -> None:

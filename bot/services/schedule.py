@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import weakref
+from collections import OrderedDict
 from collections.abc import Callable
 from datetime import datetime
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict
 
 from bot.errors import ConsentRequired, UnknownSector
 from bot.services.rsvp import RsvpCounts, card_counts
+from bot.services.users import Actor
 from storage import rsvps as rsvps_storage
 from storage.database import Database
 from storage.models import Meeting, Team
@@ -74,51 +77,97 @@ def _views(
     )
 
 
-def _require_consent(unit: Unit, user_id: int, notice_version: int) -> None:
-    user = unit.users.get_user(user_id)
-    if user is None or user.consent_version is None or user.consent_version < notice_version:
-        raise ConsentRequired()
+class _Kept(NamedTuple):
+    version: int
+    # The page stands while no meeting of its scope has started: until the first one's start.
+    until: datetime | None
+    page: SchedulePage
+
+
+# Pages kept per database: one per member, scope and page number while nothing they show
+# changed. A page is a few kB; members asking again within minutes are the common case.
+KEPT_PAGES = 1024
+_kept: weakref.WeakKeyDictionary[Database, OrderedDict[tuple[object, ...], _Kept]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _read_page(
+    unit: Unit,
+    db: Database,
+    user_id: int,
+    scope: Scope,
+    number: int,
+    moderates: Callable[[int], bool],
+    now: datetime,
+) -> _Kept:
+    # Taken first, in the writer's thread: a change after it makes this page a miss.
+    version = db.data_version
+    teams = {team.id: team for team in unit.teams.list_teams("sector")}
+    subscribed = unit.subscriptions.list_subscribed_team_ids(user_id)
+    team = None
+    team_ids: set[int] | None = None
+    if scope == "mine":
+        team_ids = subscribed
+    elif scope != "all":
+        team = teams.get(scope)
+        if team is None:
+            raise UnknownSector()
+        team_ids = {team.id}
+    meetings = unit.meetings.list_meetings(
+        team_ids=team_ids, since=now, limit=PAGE_SIZE + 1, offset=number * PAGE_SIZE
+    )
+    first = (
+        meetings[:1]
+        if number == 0
+        else unit.meetings.list_meetings(team_ids=team_ids, since=now, limit=1)
+    )
+    page = SchedulePage(
+        scope=scope,
+        team=team,
+        page=number,
+        items=_views(unit, meetings[:PAGE_SIZE], teams, user_id, moderates),
+        has_next=len(meetings) > PAGE_SIZE,
+        subscribed=len(subscribed & teams.keys()),
+    )
+    return _Kept(version, first[0].starts_at if first else None, page)
 
 
 async def upcoming_page(
     db: Database,
     *,
-    user_id: int,
+    actor: Actor,
     scope: Scope,
     page: int,
-    moderates: Callable[[int], bool],
     notice_version: int,
     now: datetime,
 ) -> SchedulePage:
-    """A page of meetings still to start: of my sectors, of all, or of one sector team."""
+    """A page of meetings still to start: of my sectors, of all, or of one sector team.
 
-    def read(unit: Unit) -> SchedulePage:
-        teams = {team.id: team for team in unit.teams.list_teams("sector")}
-        subscribed = unit.subscriptions.list_subscribed_team_ids(user_id)
-        team = None
-        team_ids: set[int] | None = None
-        if scope == "mine":
-            _require_consent(unit, user_id, notice_version)
-            team_ids = subscribed
-        elif scope != "all":
-            team = teams.get(scope)
-            if team is None:
-                raise UnknownSector()
-            team_ids = {team.id}
-        number = max(0, min(page, MAX_PAGE))
-        meetings = unit.meetings.list_meetings(
-            team_ids=team_ids, since=now, limit=PAGE_SIZE + 1, offset=number * PAGE_SIZE
-        )
-        return SchedulePage(
-            scope=scope,
-            team=team,
-            page=number,
-            items=_views(unit, meetings[:PAGE_SIZE], teams, user_id, moderates),
-            has_next=len(meetings) > PAGE_SIZE,
-            subscribed=len(subscribed & teams.keys()),
-        )
-
-    return await db.run(read)
+    Kept until a row of meetings, RSVPs, subscriptions or teams changes or its first meeting
+    starts (`Database.data_version`), so asking again costs no transaction.
+    """
+    if scope == "mine" and not actor.consented(notice_version):
+        # The actor was read in this very update's admission transaction.
+        raise ConsentRequired()
+    number = max(0, min(page, MAX_PAGE))
+    # What the page shows depends on who asks: their answers, and counts where they moderate.
+    key = (actor.user_id, scope, number, actor.is_admin, actor.moderated_team_ids)
+    kept = _kept.setdefault(db, OrderedDict())
+    found = kept.get(key)
+    if (
+        found is not None
+        and found.version == db.data_version
+        and (found.until is None or now <= found.until)
+    ):
+        kept.move_to_end(key)
+        return found.page
+    fresh = await db.run(_read_page, db, actor.user_id, scope, number, actor.moderates, now)
+    kept[key] = fresh
+    kept.move_to_end(key)
+    if len(kept) > KEPT_PAGES:
+        kept.popitem(last=False)
+    return fresh.page
 
 
 async def meeting_view(
