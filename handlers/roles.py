@@ -43,7 +43,7 @@ from handlers.common import (
     text,
 )
 from handlers.flow import Flow, Flows
-from handlers.prompts import Prompted, show
+from handlers.prompts import Prompted, joined, show
 from handlers.views.people import person_label, person_link
 from handlers.views.roles import Accept, GrantSector, Invite, Keep, Revoke, RevokeYes
 from storage.models import Team
@@ -95,26 +95,30 @@ def _chosen_sector(context: Ctx) -> int | None:
 
 async def grant_start(update: Update, context: Ctx) -> int:
     """/grant [sector]: admins only; the sector team named, else chosen by a button."""
-    actor = require_actor(context)
+    require_actor(context)
     if not is_consented(context):
         await reply(update, text(context, "error.consent-required"))
         return END
     if context.args:
         return await _sector_typed(update, context, " ".join(context.args), END)
     try:
-        teams = await service.grantable_sectors(context.deps.db, actor)
+        await _ask_sector(update, context)
     except DomainError as error:
         await refuse(update, context, error)
         return END
+    return Step.SECTOR
+
+
+async def _ask_sector(update: Update, context: Ctx, before: str = "") -> None:
+    """The sector question with a button per sector, after `before` (an error)."""
+    actor = require_actor(context)
+    teams = await service.grantable_sectors(context.deps.db, actor)
     rows = [
         [InlineKeyboardButton(team.name(actor.language), callback_data=GrantSector(team.id).pack())]
         for team in teams
     ]
-    prompt = flow.state(context, GrantState)
-    await show(
-        update, context, prompt, text(context, "roles.grant-ask-sector"), InlineKeyboardMarkup(rows)
-    )
-    return Step.SECTOR
+    body = joined(before, text(context, "roles.grant-ask-sector"))
+    await show(update, context, flow.state(context, GrantState), body, InlineKeyboardMarkup(rows))
 
 
 def _ask_person(context: Ctx, team: Team) -> tuple[Html, InlineKeyboardMarkup]:
@@ -152,9 +156,16 @@ async def sector_typed(update: Update, context: Ctx) -> int:
 async def _sector_typed(update: Update, context: Ctx, typed: str, unknown: int) -> int:
     try:
         team = await service.choose_sector_named(context.deps.db, require_actor(context), typed)
-    except DomainError as error:
+    except NotAllowed as error:
         await refuse(update, context, error)
-        return END if isinstance(error, NotAllowed) else unknown
+        return END
+    except DomainError as error:
+        if unknown == END:  # `/grant name`: no question on screen yet, the error says it all
+            await refuse(update, context, error)
+            return END
+        # One message: what was wrong and the question again; the old one loses its buttons.
+        await _ask_sector(update, context, text(context, error.key, **error.values))
+        return unknown
     body, markup = _ask_person(context, team)
     await show(update, context, flow.state(context, GrantState), body, markup)
     return Step.PERSON
