@@ -18,7 +18,7 @@ from datetime import datetime
 from bot.config import LANGUAGES
 from bot.deps import Deps
 from bot.i18n import Texts
-from bot.services import delivery, postulates_drafts
+from bot.services import conversations, delivery, postulates_drafts
 from bot.services import postulates as postulates_service
 from bot.services import publication as publication_service
 from bot.services import retention as retention_service
@@ -44,7 +44,8 @@ async def retention(deps: Deps) -> int:
 
 
 def _expire_conversations(unit: Unit, texts: Texts, now: datetime) -> int:
-    expired = unit.conversations.delete_expired_conversations(now)
+    # Their last prompts' buttons go too, outside this transaction (handlers/prompts.py).
+    expired = conversations.expire(unit, now)
     for conversation in expired:
         messages = {
             language: delivery.OutgoingMessage(text=texts.get(language, conversation.expired_key))

@@ -19,6 +19,7 @@ from handlers import (
     postulates,
     privacy,
     profile,
+    prompts,
     publication,
     roles,
     rsvp,
@@ -63,6 +64,7 @@ def register_all(app: App) -> None:
     # Group -20, between the gatekeeper and the postulate drafts' interceptor: a private
     # message or a press that answers the active conversation's step goes there and stops.
     flows.register(app)
+    prompts.register(app)  # an expired conversation's last prompt loses its buttons
     # Last in group 0: whatever no feature took (unknown commands, stale buttons).
     fallback.register(app)
     errors.register(app)

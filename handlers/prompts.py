@@ -5,20 +5,27 @@ that message still shows buttons. `show` puts each step on screen by the same ru
 flow: a press on the prompt edits it into the next step; a typed answer gets one new message
 (an error and the question asked again come together, see `joined`), and the previous prompt
 loses its buttons, so no old button stays live. `/cancel` (handlers/flow.py) clears the last
-prompt's buttons of any flow whose cancel callback did not.
+prompt's buttons of any flow whose cancel callback did not; an expired conversation's last
+prompt loses them through the delivery engine's after-settle hook (`expired_prompts`).
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 
+import telegram
 from pydantic import BaseModel
 from telegram import InlineKeyboardMarkup, Update
-from telegram.error import BadRequest
+from telegram.error import BadRequest, Forbidden, TelegramError
 
-from bot.context import Ctx
+from bot.context import App, Ctx, engine_of
+from bot.deps import Deps
 from bot.i18n import Html
+from bot.services import conversations
 from handlers.common import reply
+
+log = logging.getLogger(__name__)
 
 
 class Prompted(BaseModel):
@@ -90,3 +97,28 @@ async def clear(context: Ctx, chat_id: int, holder: Prompted) -> None:
     with contextlib.suppress(BadRequest):
         await context.bot.edit_message_reply_markup(chat_id, holder.prompt_id, reply_markup=None)
     holder.prompt_has_buttons = False
+
+
+async def expired_prompts(deps: Deps, bot: telegram.Bot, final: bool) -> None:
+    """After-settle hook: the prompts of conversations that expired lose their buttons."""
+    done: list[int] = []
+    try:
+        for prompt in await conversations.stale_prompts(deps.db):
+            try:
+                await bot.edit_message_reply_markup(
+                    prompt.user_id, prompt.message_id, reply_markup=None
+                )
+            except (BadRequest, Forbidden):
+                pass  # too old, gone, already without buttons, or the bot was blocked
+            except TelegramError as exc:
+                # Flood control or the network: the rest waits for the next pass.
+                log.warning("Expired prompts: %s; the rest later", exc)
+                break
+            done.append(prompt.id)
+    finally:
+        await conversations.forget_stale_prompts(deps.db, done)
+
+
+def register(app: App) -> None:
+    """Install the hook that removes expired conversations' buttons."""
+    engine_of(app).add_after_settle(expired_prompts)

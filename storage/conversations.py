@@ -21,6 +21,12 @@ class Conversation(Row):
     expires_at: datetime
 
 
+class StalePrompt(Row):
+    id: int
+    user_id: int  # the private chat the prompt is in
+    message_id: int
+
+
 class Conversations(Repository):
     """Multi-step conversations' state, one row per user and flow."""
 
@@ -105,3 +111,22 @@ class Conversations(Repository):
             [(c.user_id, c.flow) for c in expired],
         )
         return expired
+
+    def add_stale_prompt(self, user_id: int, message_id: int, now: datetime) -> None:
+        """Note a prompt whose conversation ended without it: its buttons are to go."""
+        self._conn.execute(
+            "INSERT INTO stale_prompts (user_id, message_id, created_at) VALUES (?, ?, ?)",
+            (user_id, message_id, db_time(now)),
+        )
+
+    def list_stale_prompts(self, limit: int) -> list[StalePrompt]:
+        """The oldest `limit` prompts whose buttons are still to be removed."""
+        rows = self._conn.execute(
+            "SELECT id, user_id, message_id FROM stale_prompts ORDER BY created_at LIMIT ?",
+            (limit,),
+        ).fetchall()
+        return [StalePrompt.from_row(row) for row in rows]
+
+    def delete_stale_prompts(self, ids: list[int]) -> None:
+        """Forget prompts that were seen to (their buttons removed, or nothing to remove)."""
+        self._conn.executemany("DELETE FROM stale_prompts WHERE id = ?", [(i,) for i in ids])

@@ -382,3 +382,60 @@ async def test_each_flow_edits_in_place_and_a_wrong_answer_is_one_message(
     assert len(new_messages(calls)) == 1
     assert "Uzasadnienie musi mieć od 10" in texts_of(calls)
     assert ANNA_COMMENT not in texts_of(calls)  # the question again, not the whole card
+
+
+async def test_text_where_a_button_is_expected_gets_the_hint_and_the_question_again(
+    bot: BotDriver, anna: TgUser
+) -> None:
+    await bot.onboard(anna, sectors=["culture"])
+    await register(bot, anna, name=ORGANISATION)
+    hint = "Użyj przycisków pod tą wiadomością"
+    # New, the audience step: one message, the hint and the question with its buttons.
+    await bot.send(ADMIN, "/start")
+    await bot.press(ADMIN, bot.label(ADMIN, "button.consent"))
+    await bot.send(ADMIN, "/consultation")
+    await bot.press(ADMIN, "➕ Nowe konsultacje")
+    await bot.send(ADMIN, TITLE)
+    await bot.press(ADMIN, "▶️ Od teraz")
+    await bot.send(ADMIN, (bot.clock.now + timedelta(days=10)).strftime("%d.%m.%Y"))
+    calls = await bot.send(ADMIN, "wszystkie")
+    [message] = new_messages(calls)
+    assert hint in message.text
+    assert "Kogo zawiadomić?" in message.text
+    [live] = live_buttons(bot, ADMIN, "cons:aud")
+    assert live.message_id == message.message_id
+    # New, the preview: the preview again, with Publish and Discard, once.
+    await bot.press(ADMIN, "Dalej ➡️")
+    await send_document(bot, ADMIN, draft_docx(), "projekt.docx")
+    calls = await bot.send(ADMIN, "publikuj")
+    [message] = new_messages(calls)
+    assert hint in message.text
+    assert f"Podgląd (jeszcze nieopublikowane): <b>{TITLE}</b>" in message.text
+    [live] = live_buttons(bot, ADMIN, "cons:publish")
+    assert live.message_id == message.message_id
+    assert len(live_buttons(bot, ADMIN, "cons:discard")) == 1
+    await bot.press(ADMIN, "📢 Opublikuj")
+    await dispatch(bot)
+
+    # Comment, on whose behalf: the question again with both buttons, once.
+    await bot.press(anna, "📖 Czytaj i zgłoś uwagi")
+    await bot.press(anna, "2. Cele programu")
+    await bot.press(anna, "💬 Zgłoś uwagę")
+    await bot.send(anna, ANNA_COMMENT)
+    await bot.press(anna, "⏭ Pomiń")
+    calls = await bot.send(anna, "w imieniu fundacji")
+    [message] = new_messages(calls)
+    assert hint in message.text
+    assert "W czyim imieniu zgłaszasz uwagę?" in message.text
+    [live] = live_buttons(bot, anna, "cons:as")
+    assert live.message_id == message.message_id
+    # Comment, the preview: the preview again with Send, once.
+    await bot.press(anna, ORGANISATION)
+    calls = await bot.send(anna, "wyślij")
+    [message] = new_messages(calls)
+    assert hint in message.text
+    assert "Podgląd uwagi do części 2" in message.text
+    [live] = live_buttons(bot, anna, "cons:send")
+    assert live.message_id == message.message_id
+    await bot.press(anna, "📨 Wyślij")
+    assert not live_buttons(bot, anna, "cons:send")

@@ -67,3 +67,29 @@ async def test_an_idle_broadcast_expires_and_its_author_is_told(bot: BotDriver) 
     calls = await bot.send(MOD, "/broadcast")  # expired: a fresh start, not a resume
     assert "Wracamy" not in texts_of(calls)
     assert "Do kogo wysłać komunikat?" in texts_of(calls)
+
+
+async def test_an_expired_conversation_leaves_no_live_button(bot: BotDriver) -> None:
+    await _moderator(bot)
+    await _broadcast_to_culture(bot)
+    await bot.send(MOD, "Zebranie w piątek")
+    assert live_buttons(bot, MOD, "bc:")  # the preview's Send now / later / Cancel
+    bot.clock.advance(minutes=30)
+    calls = await bot.tick()
+    assert "Szkic komunikatu czekał zbyt długo" in texts_of(sent_messages(calls))
+    assert not live_buttons(bot, MOD, "bc:")  # the preview is no longer pressable
+    # Nothing is left to do: the next run touches no message.
+    calls = await bot.tick()
+    assert not [c for c in calls if c.method == "editMessageReplyMarkup"]
+
+
+async def test_an_expired_postulate_draft_leaves_no_live_button(
+    bot: BotDriver, anna: TgUser
+) -> None:
+    await bot.onboard(anna)
+    await bot.send(anna, "/postulate")
+    assert len(live_buttons(bot, anna, "pst:")) == 1  # the sector question
+    bot.clock.advance(hours=24, seconds=1)
+    calls = await bot.tick()
+    assert "wygasł" in texts_of(sent_messages(calls))
+    assert not live_buttons(bot, anna, "pst:")

@@ -38,3 +38,20 @@ async def test_cancel_removes_the_questions_buttons(bot: BotDriver) -> None:
     assert live_buttons(bot, ADMIN, "role:")
     await bot.send(ADMIN, "/cancel")
     assert not live_buttons(bot, ADMIN, "role:")
+
+
+async def test_an_unknown_sector_typed_gets_the_error_and_the_question_again(
+    bot: BotDriver,
+) -> None:
+    await bot.onboard(ADMIN)
+    await bot.send(ADMIN, "/grant")
+    calls = await bot.send(ADMIN, "teatr")
+    [message] = new_messages(calls)
+    assert "Nie ma zespołu branżowego „teatr”" in message.text
+    assert "W którym zespole branżowym chcesz nadać rolę moderatora?" in message.text
+    [live] = live_buttons(bot, ADMIN, "role:")
+    assert live.message_id == message.message_id
+    assert "Kultura" in [label for label, _ in live.buttons]
+    pressed = bot.showing(ADMIN, "Kultura")
+    calls = await bot.press(ADMIN, "Kultura")
+    assert edited_in_place(calls, pressed)

@@ -11,7 +11,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 from bot.errors import StaleButton
-from bot.services import delivery
+from bot.services import conversations, delivery
 from bot.services.postulates import (
     ATTACHMENT_TYPES,
     CONTENT_LIMITS,
@@ -147,6 +147,9 @@ def _to_similar_or_preview(unit: Unit, draft: Draft, now: datetime) -> Draft:
 
 def _expire(unit: Unit, draft: Draft, now: datetime) -> None:
     unit.postulates.delete_draft(draft.id)
+    if draft.prompt_message_id is not None:
+        # Its step's buttons go too, so none stays live (handlers/prompts.py).
+        conversations.stale_prompt(unit, draft.user_id, draft.prompt_message_id, now)
     delivery.announce(
         unit,
         kind=DRAFT_EXPIRED_KIND,

@@ -182,6 +182,13 @@ SECTIONS: list[Section] = [
         ),
         ("conversations.user_id",),
     ),
+    Section(
+        "expired_prompts",
+        lambda unit, user_id: unit.privacy.list_rows(
+            "stale_prompts", "user_id", user_id, omit=("user_id",)
+        ),
+        ("stale_prompts.user_id",),
+    ),
     Section("deliveries", _deliveries, ("deliveries.chat_id", "announcements.audience_id")),
     Section(
         "settings",

@@ -29,7 +29,6 @@ from handlers.consultations.steps import (
     TIMEOUT,
     CommentStep,
     Handler,
-    use_buttons,
 )
 from handlers.flow import Flow
 from handlers.prompts import Prompted, joined, show
@@ -243,6 +242,18 @@ async def on_send(update: Update, context: Ctx) -> int:
     return END
 
 
+async def behalf_use_buttons(update: Update, context: Ctx) -> int:
+    """Text where 'on whose behalf' buttons are expected: say so, with the question again."""
+    if await _still_open(update, context) is None:
+        return END
+    return await _after_wording(update, context, text(context, "consultations.use-buttons"))
+
+
+async def preview_use_buttons(update: Update, context: Ctx) -> int:
+    """Text where Send is expected: say so, with the preview again."""
+    return await _preview(update, context, text(context, "consultations.use-buttons"))
+
+
 async def comment_abort(update: Update, context: Ctx) -> int:
     """/cancel or the Cancel button: nothing is stored."""
     if update.callback_query is not None:
@@ -262,11 +273,11 @@ def comment_flow() -> Flow:
         ],
         CommentStep.BEHALF: [
             PersonalButton(on_behalf, pattern=views.Behalf.pattern()),
-            MessageHandler(typed, use_buttons),
+            MessageHandler(typed, behalf_use_buttons),
         ],
         CommentStep.PREVIEW: [
             PersonalButton(on_send, pattern=views.Send.pattern()),
-            MessageHandler(typed, use_buttons),
+            MessageHandler(typed, preview_use_buttons),
         ],
     }
     for handlers in steps.values():

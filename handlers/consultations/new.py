@@ -12,7 +12,7 @@ from bot.context import Ctx
 from bot.errors import DomainError
 from bot.services import consultation_documents as documents
 from bot.services import consultations as service
-from bot.services.consultations import NewConsultation
+from bot.services.consultations import Contents, NewConsultation
 from handlers import flow
 from handlers.common import (
     PersonalButton,
@@ -30,7 +30,6 @@ from handlers.consultations.steps import (
     Handler,
     NewStep,
     _language,
-    use_buttons,
 )
 from handlers.flow import Flow
 from handlers.prompts import Prompted, adopt, joined, show
@@ -143,6 +142,12 @@ def _audience_markup(context: Ctx, teams: list[tuple[int, str, str]]) -> InlineK
     return InlineKeyboardMarkup(rows)
 
 
+async def _ask_audience(update: Update, context: Ctx, before: str = "") -> None:
+    teams = await service.sectors(context.deps.db, require_actor(context))
+    question = text(context, "consultations.ask-audience")
+    await _ask(update, context, question, _audience_markup(context, teams), before)
+
+
 async def on_closes(update: Update, context: Ctx) -> int:
     """The closing date: at least min_days after opening; then the audience."""
     deps = context.deps
@@ -156,9 +161,7 @@ async def on_closes(update: Update, context: Ctx) -> int:
     except DomainError as error:
         await _ask(update, context, _closes_question(context), before=_problem(context, error))
         return NewStep.CLOSES
-    teams = await service.sectors(deps.db, require_actor(context))
-    question = text(context, "consultations.ask-audience")
-    await _ask(update, context, question, _audience_markup(context, teams))
+    await _ask_audience(update, context)
     return NewStep.AUDIENCE
 
 
@@ -217,10 +220,35 @@ async def on_document(update: Update, context: Ctx) -> int:
         await _ask(update, context, _document_question(context), before=_problem(context, error))
         return NewStep.DOCUMENT
     _new(context).consultation_id = view.consultation.id
+    await _ask_preview(update, context, view)
+    return NewStep.PREVIEW
+
+
+async def _ask_preview(update: Update, context: Ctx, view: Contents, before: str = "") -> None:
+    deps = context.deps
     body, markup = views.draft_preview(
         deps.texts, require_actor(context).language, deps.config.zone, view
     )
-    await _ask(update, context, body, markup)
+    await _ask(update, context, body, markup, before)
+
+
+async def audience_use_buttons(update: Update, context: Ctx) -> int:
+    """Text where the audience buttons are expected: say so, with the question again."""
+    await _ask_audience(update, context, text(context, "consultations.use-buttons"))
+    return NewStep.AUDIENCE
+
+
+async def preview_use_buttons(update: Update, context: Ctx) -> int:
+    """Text where Publish or Discard is expected: say so, with the preview again."""
+    deps = context.deps
+    draft_id = _new(context).consultation_id
+    try:
+        assert draft_id is not None
+        view = await service.contents(deps.db, require_actor(context), draft_id, deps.clock())
+    except DomainError as error:
+        await refuse(update, context, error)
+        return END
+    await _ask_preview(update, context, view, text(context, "consultations.use-buttons"))
     return NewStep.PREVIEW
 
 
@@ -258,13 +286,13 @@ def new_flow() -> Flow:
         NewStep.AUDIENCE: [
             PersonalButton(on_audience_done, pattern=views.AudienceDone.pattern()),
             PersonalButton(on_audience, pattern=views.Audience.pattern()),
-            MessageHandler(typed, use_buttons),
+            MessageHandler(typed, audience_use_buttons),
         ],
         NewStep.DOCUMENT: [MessageHandler(typed, on_document)],
         NewStep.PREVIEW: [
             PersonalButton(_publish, pattern=views.Publish.pattern()),
             PersonalButton(on_discard, pattern=views.Discard.pattern()),
-            MessageHandler(typed, use_buttons),
+            MessageHandler(typed, preview_use_buttons),
         ],
     }
     return Flow(

@@ -12,10 +12,8 @@ from telegram.ext import BaseHandler
 from bot.context import Ctx
 from handlers import flow
 from handlers.common import (
-    reply,
     require_actor,
     require_query,
-    text,
 )
 
 END = flow.END
@@ -53,8 +51,3 @@ async def _edit(update: Update, body: str, markup: InlineKeyboardMarkup | None =
     query = require_query(update)
     await query.answer()
     await query.edit_message_text(body, reply_markup=markup)
-
-
-async def use_buttons(update: Update, context: Ctx) -> int | None:
-    await reply(update, text(context, "consultations.use-buttons"))
-    return None

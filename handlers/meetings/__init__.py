@@ -2,8 +2,9 @@
 [number] (a form), /cancel_meeting [number], their pickers, and the Edit / Cancel buttons on
 moderators' cards.
 
-One module per flow: `new` (/new_meeting), `edit` (/edit_meeting, /cancel_meeting), and
-`steps`, what they share (the typed buttons, the prompt shown in place)."""
+One module per flow: `new` (/new_meeting), `edit` (/edit_meeting), `cancel` (/cancel_meeting),
+`pickers` (what edit and cancel share: the pickers, the meeting named, its card) and `steps`,
+what they all share (the typed buttons, the prompt shown in place)."""
 
 from __future__ import annotations
 
@@ -12,8 +13,10 @@ from telegram.ext import CallbackQueryHandler, CommandHandler
 from bot.context import App
 from handlers.common import PRIVATE, PersonalButton
 from handlers.flow import Flows
-from handlers.meetings.edit import PickCancel, ask_cancel, confirm_cancel, edit_flow, keep
+from handlers.meetings.cancel import ask_cancel, confirm_cancel, keep
+from handlers.meetings.edit import edit_flow
 from handlers.meetings.new import new_meeting_flow
+from handlers.meetings.pickers import PickCancel
 from handlers.meetings.steps import CancelOneButton, CancelSeriesButton, KeepButton, Step
 from handlers.views.card import CancelMeeting
 

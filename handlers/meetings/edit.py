@@ -1,12 +1,9 @@
 """Meetings, moderator side: /edit_meeting (a form: several fields, a preview of old -> new,
-Save and notify sends one notice), /cancel_meeting, their pickers of upcoming meetings, and
-the Edit / Cancel buttons on moderators' cards."""
+Save and notify sends one notice), its picker's and the cards' Edit buttons."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from pydantic import Field
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
@@ -20,18 +17,15 @@ from telegram.ext import (
 
 from bot.context import Ctx
 from bot.errors import DomainError
-from bot.i18n import Html
 from bot.services import meeting_input as typed
 from bot.services import meetings as service
 from bot.services.meeting_input import InvalidInput
-from bot.services.meetings import Change, EditField, Managed, Scope
+from bot.services.meetings import Change, EditField, Scope
 from handlers import flow, views
-from handlers.callbacks import Callback
 from handlers.common import (
     PRIVATE,
     PersonalButton,
     answer_stale,
-    refuse,
     reply,
     require_actor,
     require_message,
@@ -39,18 +33,23 @@ from handlers.common import (
     text,
 )
 from handlers.flow import Flow
+from handlers.meetings.pickers import (
+    PickEdit,
+    card,
+    managed_meeting,
+    picker,
+    pressed_id,
+    typed_id,
+)
 from handlers.meetings.steps import (
     EDIT_STEPS,
     END,
     PROMPTS,
     TIMEOUT,
     BackButton,
-    CancelOneButton,
-    CancelSeriesButton,
     ClearButton,
     DiscardButton,
     EditFieldButton,
-    KeepButton,
     SaveButton,
     ScopeButton,
     Step,
@@ -61,23 +60,7 @@ from handlers.meetings.steps import (
     zone_values,
 )
 from handlers.prompts import Prompted, joined, show
-from handlers.views.card import CancelMeeting, EditMeeting
-
-ID_ARGUMENT = re.compile(r"[0-9]{1,18}")
-
-
-@dataclass(frozen=True)
-class PickEdit(Callback, prefix="mtg:pick-edit"):
-    """/edit_meeting's picker: the meeting to edit (its message becomes the form)."""
-
-    meeting_id: int
-
-
-@dataclass(frozen=True)
-class PickCancel(Callback, prefix="mtg:pick-cancel"):
-    """/cancel_meeting's picker: the meeting to cancel (its message becomes the question)."""
-
-    meeting_id: int
+from handlers.views.card import EditMeeting
 
 
 class EditMeetingState(Prompted):
@@ -93,64 +76,6 @@ def _edit_state(context: Ctx) -> EditMeetingState:
     return flow.state(context, EditMeetingState)
 
 
-# ---------------------------------------------------------------- pickers
-
-
-async def _picker(
-    update: Update, context: Ctx, intro: str, press: type[PickEdit | PickCancel]
-) -> None:
-    """The upcoming meetings the actor may change, as buttons (the command without a number)."""
-    actor = require_actor(context)
-    deps = context.deps
-    managed = await service.managed_meetings(deps.db, actor, deps.clock())
-    if not managed:
-        await reply(update, text(context, "meetings.pick-none"))
-        return
-    rows = [
-        [
-            InlineKeyboardButton(
-                views.meetings.pick_label(item.meeting, actor.language, deps.config.zone),
-                callback_data=press(item.meeting.id).pack(),
-            )
-        ]
-        for item in managed
-    ]
-    await reply(update, text(context, intro), InlineKeyboardMarkup(rows))
-
-
-def _pressed_id(update: Update) -> int | None:
-    """The meeting of a picker or card button, or of `/command <id>`."""
-    query = update.callback_query
-    if query is None:
-        return None
-    for kind in (PickEdit, PickCancel, EditMeeting, CancelMeeting):
-        press = kind.parse(query.data)
-        if press is not None:
-            return press.meeting_id
-    return None
-
-
-async def _managed(update: Update, context: Ctx, meeting_id: int) -> Managed | None:
-    """Load the meeting, if the actor may change it (re-checked: buttons can be forged)."""
-    deps = context.deps
-    try:
-        managed = await service.get_managed(
-            deps.db, require_actor(context), meeting_id, deps.clock()
-        )
-    except DomainError as error:
-        await refuse(update, context, error)
-        return None
-    await ack(update)
-    return managed
-
-
-def _typed_id(context: Ctx) -> int | None:
-    args = context.args or []
-    if len(args) == 1 and ID_ARGUMENT.fullmatch(args[0]):
-        return int(args[0])
-    return None
-
-
 # ---------------------------------------------------------------- /edit_meeting
 
 
@@ -158,19 +83,19 @@ async def edit_start(update: Update, context: Ctx) -> int:
     """/edit_meeting [number], a picker's or a card's Edit button: the form (after the scope,
     for a series)."""
     if update.callback_query is None:
-        meeting_id = _typed_id(context)
+        meeting_id = typed_id(context)
         if meeting_id is None:
             if context.args:
                 await reply(update, text(context, "meetings.edit-usage"))
                 return END
-            await _picker(update, context, "meetings.pick-edit", PickEdit)
+            await picker(update, context, "meetings.pick-edit", PickEdit)
             return END
     else:
-        meeting_id = _pressed_id(update)
+        meeting_id = pressed_id(update)
         if meeting_id is None:
             await answer_stale(update, context)
             return END
-    managed = await _managed(update, context, meeting_id)
+    managed = await managed_meeting(update, context, meeting_id)
     if managed is None:
         return END
     state = _edit_state(context)
@@ -190,18 +115,10 @@ async def edit_start(update: Update, context: Ctx) -> int:
                 )
             ],
         ]
-        body = joined(_card(context, managed), text(context, "meetings.ask-scope"))
+        body = joined(card(context, managed), text(context, "meetings.ask-scope"))
         await show(update, context, state, body, InlineKeyboardMarkup(rows))
         return Step.SCOPE
     return await _menu(update, context)
-
-
-def _card(context: Ctx, managed: Managed) -> Html:
-    actor = require_actor(context)
-    deps = context.deps
-    return views.meetings.card_text(
-        managed.meeting, managed.team, actor.language, deps.texts, deps.config.zone
-    )
 
 
 async def on_scope(update: Update, context: Ctx) -> int:
@@ -444,87 +361,3 @@ def edit_flow() -> Flow:
         timeout=TIMEOUT,
         expired_key="meetings.timeout",
     )
-
-
-# ---------------------------------------------------------------- /cancel_meeting
-
-
-async def ask_cancel(update: Update, context: Ctx) -> None:
-    """/cancel_meeting [number], a picker's or a card's Cancel button: the card and a
-    confirmation."""
-    if update.callback_query is None:
-        meeting_id = _typed_id(context)
-        if meeting_id is None:
-            if context.args:
-                await reply(update, text(context, "meetings.cancel-usage"))
-            else:
-                await _picker(update, context, "meetings.pick-cancel", PickCancel)
-            return
-    else:
-        meeting_id = _pressed_id(update)
-        if meeting_id is None:
-            await answer_stale(update, context)
-            return
-    managed = await _managed(update, context, meeting_id)
-    if managed is None:
-        return
-    rows = [[button(context, "meetings.button-cancel-one", CancelOneButton(meeting_id))]]
-    if managed.later_in_series:
-        rows.append(
-            [
-                button(
-                    context,
-                    "meetings.button-cancel-series",
-                    CancelSeriesButton(meeting_id),
-                    count=managed.later_in_series + 1,
-                )
-            ]
-        )
-    rows.append([button(context, "meetings.button-keep", KeepButton())])
-    body = joined(_card(context, managed), text(context, "meetings.ask-cancel"))
-    query = update.callback_query
-    if query is not None and PickCancel.parse(query.data) is not None:
-        # The picker becomes the question, so its other meetings' buttons go.
-        await query.edit_message_text(body, reply_markup=InlineKeyboardMarkup(rows))
-        return
-    chat = update.effective_chat
-    if query is not None and chat is not None:
-        await chat.send_message(body, reply_markup=InlineKeyboardMarkup(rows))
-    else:
-        await reply(update, body, InlineKeyboardMarkup(rows))
-
-
-async def confirm_cancel(update: Update, context: Ctx) -> None:
-    """Cancel the meeting (or the rest of the series); rights re-checked by the service."""
-    query = require_query(update)
-    one, rest = CancelOneButton.parse(query.data), CancelSeriesButton.parse(query.data)
-    press = one or rest
-    if press is None:
-        await answer_stale(update, context)
-        return
-    scope: Scope = "one" if one is not None else "series"
-    deps = context.deps
-    try:
-        cancelled = await service.cancel(
-            deps.db,
-            require_actor(context),
-            press.meeting_id,
-            scope,
-            now=deps.clock(),
-        )
-    except DomainError as error:
-        await refuse(update, context, error)
-        return
-    deps.engine.wake()  # its notices leave now, not at the next interval
-    await query.answer()
-    language = require_actor(context).language
-    await query.edit_message_text(
-        deps.texts.plural(language, "meetings.cancelled", len(cancelled), id=cancelled[0].id),
-    )
-
-
-async def keep(update: Update, context: Ctx) -> None:
-    """The confirmation's No: nothing changes."""
-    query = require_query(update)
-    await query.answer()
-    await query.edit_message_text(text(context, "meetings.kept"))

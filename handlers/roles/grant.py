@@ -1,5 +1,5 @@
-"""Roles: /grant (sector, then a forwarded message or a one-time invite link), the invite deep
-link `/start mod-<token>`, /revoke and /team; `role:` buttons."""
+"""Roles: /grant (sector, then a forwarded message or a one-time invite link) and the invite
+deep link `/start mod-<token>`."""
 
 from __future__ import annotations
 
@@ -22,16 +22,14 @@ from telegram.ext import (
 )
 
 from bot import datefmt
-from bot.context import App, Ctx
+from bot.context import Ctx
 from bot.errors import DomainError, NotAllowed
-from bot.i18n import Html, escape
+from bot.i18n import Html
 from bot.services import roles as service
 from handlers import flow
 from handlers import start as start_handlers
-from handlers.callbacks import Callback
 from handlers.common import (
     PRIVATE,
-    PersonalButton,
     answer_stale,
     is_consented,
     refuse,
@@ -42,12 +40,11 @@ from handlers.common import (
     say,
     text,
 )
-from handlers.flow import Flow, Flows
-from handlers.prompts import Prompted, show
-from handlers.views.people import person_label, person_link
-from handlers.views.roles import Accept, GrantSector, Invite, Keep, Revoke, RevokeYes
+from handlers.flow import Flow
+from handlers.prompts import Prompted, joined, show
+from handlers.roles.people import button, person
+from handlers.views.roles import Accept, GrantSector, Invite
 from storage.models import Team
-from storage.users import PersonName
 
 TIMEOUT = timedelta(minutes=15)
 END = flow.END
@@ -57,27 +54,6 @@ INVITE_LINK = re.compile(rf"{service.INVITE_PREFIX}({service.TOKEN_PATTERN})")
 class Step(IntEnum):
     SECTOR = 1
     PERSON = 2
-
-
-def _button(context: Ctx, key: str, press: Callback, **values: object) -> InlineKeyboardButton:
-    return InlineKeyboardButton(text(context, key, **values), callback_data=press.pack())
-
-
-def person(
-    context: Ctx, user_id: int, name: PersonName | None, display_name: str | None = None
-) -> Html:
-    """A person as a mention link: their stored names, else the name Telegram showed at grant
-    time, else 'user <id>'."""
-    language = require_actor(context).language
-    if (name is None or not name.known) and display_name:
-        return Html(f'<a href="tg://user?id={user_id}">{escape(display_name)}</a>')
-    return person_link(context.deps.texts, language, user_id, name)
-
-
-def _label(context: Ctx, user_id: int, name: PersonName | None, display_name: str | None) -> str:
-    if (name is None or not name.known) and display_name:
-        return display_name
-    return person_label(context.deps.texts, require_actor(context).language, user_id, name)
 
 
 class GrantState(Prompted):
@@ -95,31 +71,35 @@ def _chosen_sector(context: Ctx) -> int | None:
 
 async def grant_start(update: Update, context: Ctx) -> int:
     """/grant [sector]: admins only; the sector team named, else chosen by a button."""
-    actor = require_actor(context)
+    require_actor(context)
     if not is_consented(context):
         await reply(update, text(context, "error.consent-required"))
         return END
     if context.args:
         return await _sector_typed(update, context, " ".join(context.args), END)
     try:
-        teams = await service.grantable_sectors(context.deps.db, actor)
+        await _ask_sector(update, context)
     except DomainError as error:
         await refuse(update, context, error)
         return END
+    return Step.SECTOR
+
+
+async def _ask_sector(update: Update, context: Ctx, before: str = "") -> None:
+    """The sector question with a button per sector, after `before` (an error)."""
+    actor = require_actor(context)
+    teams = await service.grantable_sectors(context.deps.db, actor)
     rows = [
         [InlineKeyboardButton(team.name(actor.language), callback_data=GrantSector(team.id).pack())]
         for team in teams
     ]
-    prompt = flow.state(context, GrantState)
-    await show(
-        update, context, prompt, text(context, "roles.grant-ask-sector"), InlineKeyboardMarkup(rows)
-    )
-    return Step.SECTOR
+    body = joined(before, text(context, "roles.grant-ask-sector"))
+    await show(update, context, flow.state(context, GrantState), body, InlineKeyboardMarkup(rows))
 
 
 def _ask_person(context: Ctx, team: Team) -> tuple[Html, InlineKeyboardMarkup]:
     flow.state(context, GrantState).team_id = team.id
-    markup = InlineKeyboardMarkup([[_button(context, "roles.button-invite", Invite(team.id))]])
+    markup = InlineKeyboardMarkup([[button(context, "roles.button-invite", Invite(team.id))]])
     body = text(
         context, "roles.grant-ask-person", sector=team.name(require_actor(context).language)
     )
@@ -152,9 +132,16 @@ async def sector_typed(update: Update, context: Ctx) -> int:
 async def _sector_typed(update: Update, context: Ctx, typed: str, unknown: int) -> int:
     try:
         team = await service.choose_sector_named(context.deps.db, require_actor(context), typed)
-    except DomainError as error:
+    except NotAllowed as error:
         await refuse(update, context, error)
-        return END if isinstance(error, NotAllowed) else unknown
+        return END
+    except DomainError as error:
+        if unknown == END:  # `/grant name`: no question on screen yet, the error says it all
+            await refuse(update, context, error)
+            return END
+        # One message: what was wrong and the question again; the old one loses its buttons.
+        await _ask_sector(update, context, text(context, error.key, **error.values))
+        return unknown
     body, markup = _ask_person(context, team)
     await show(update, context, flow.state(context, GrantState), body, markup)
     return Step.PERSON
@@ -208,7 +195,7 @@ async def on_forward(update: Update, context: Ctx) -> int:
 
 
 async def _ask_invite_instead(update: Update, context: Ctx, key: str, team_id: int) -> None:
-    markup = InlineKeyboardMarkup([[_button(context, "roles.button-invite", Invite(team_id))]])
+    markup = InlineKeyboardMarkup([[button(context, "roles.button-invite", Invite(team_id))]])
     await show(update, context, flow.state(context, GrantState), text(context, key), markup)
 
 
@@ -305,7 +292,7 @@ async def start_invite_link(update: Update, context: Ctx) -> None:
     if not is_consented(context):
         # Greeting and the consent button first; Accept works once consent is given.
         await start_handlers.start(update, context)
-    markup = InlineKeyboardMarkup([[_button(context, "roles.button-accept", Accept(token))]])
+    markup = InlineKeyboardMarkup([[button(context, "roles.button-accept", Accept(token))]])
     body = text(
         context,
         "roles.invite-preview",
@@ -346,165 +333,3 @@ async def on_accept(update: Update, context: Ctx) -> None:
         update,
         text(context, "roles.invite-accepted", sector=granted.team.name(actor.language)),
     )
-
-
-# ---------------------------------------------------------------- /revoke, /team
-
-
-async def revoke_start(update: Update, context: Ctx) -> None:
-    """/revoke: every moderator role as a button (admins only)."""
-    actor = require_actor(context)
-    try:
-        view = await service.revocable_roles(context.deps.db, actor)
-    except DomainError as error:
-        await refuse(update, context, error)
-        return
-    rows = [
-        [
-            _button(
-                context,
-                "roles.revoke-button",
-                Revoke(sector.team.id, moderator.user_id),
-                sector=sector.team.name(actor.language),
-                name=_label(
-                    context,
-                    moderator.user_id,
-                    view.names.get(moderator.user_id),
-                    moderator.display_name,
-                ),
-            )
-        ]
-        for sector in view.sectors
-        for moderator in sector.moderators
-    ]
-    if not rows:
-        await reply(update, text(context, "roles.revoke-none"))
-        return
-    await reply(update, text(context, "roles.revoke-ask"), InlineKeyboardMarkup(rows))
-
-
-async def on_revoke(update: Update, context: Ctx) -> None:
-    """A person in the picker: the picker itself becomes the confirmation, so pressing
-    twice (or on an old picker) never stacks confirmations."""
-    query = require_query(update)
-    press = Revoke.parse(query.data)
-    if press is None:
-        await answer_stale(update, context)
-        return
-    actor = require_actor(context)
-    try:
-        role = await service.revocable(context.deps.db, actor, press.team_id, press.user_id)
-    except DomainError as error:
-        await refuse(update, context, error)
-        return
-    markup = InlineKeyboardMarkup(
-        [
-            [_button(context, "roles.button-revoke-yes", RevokeYes(role.team.id, role.user_id))],
-            [_button(context, "roles.button-keep", Keep())],
-        ]
-    )
-    body = text(
-        context,
-        "roles.revoke-confirm",
-        name=person(context, role.user_id, role.name, role.display_name),
-        sector=role.team.name(actor.language),
-    )
-    # Edited before the answer: a repeated press is "not modified", which the error handler
-    # answers, and a press is answered only once.
-    await query.edit_message_text(body, reply_markup=markup)
-    await query.answer()
-
-
-async def on_revoke_yes(update: Update, context: Ctx) -> None:
-    """Confirmed: the role goes at once; the person is told; the confirmation shows it."""
-    query = require_query(update)
-    press = RevokeYes.parse(query.data)
-    if press is None:
-        await answer_stale(update, context)
-        return
-    deps = context.deps
-    actor = require_actor(context)
-    try:
-        revoked = await service.revoke(
-            deps.db, actor, press.team_id, press.user_id, now=deps.clock()
-        )
-    except DomainError as error:
-        await refuse(update, context, error)
-        return
-    body = text(
-        context,
-        "roles.revoked",
-        name=person(context, revoked.user_id, revoked.name, revoked.display_name),
-        sector=revoked.team.name(actor.language),
-    )
-    if revoked.cancelled_broadcasts:
-        cancelled = deps.texts.plural(
-            actor.language, "roles.revoked-broadcasts", revoked.cancelled_broadcasts
-        )
-        body = Html(f"{body}\n\n{cancelled}")
-    await query.edit_message_text(body, reply_markup=None)
-    await query.answer()
-
-
-async def on_keep(update: Update, context: Ctx) -> None:
-    """Not confirmed: the confirmation says nothing changed."""
-    query = require_query(update)
-    if Keep.parse(query.data) is None:
-        await answer_stale(update, context)
-        return
-    await query.edit_message_text(text(context, "roles.kept"), reply_markup=None)
-    await query.answer()
-
-
-async def show_team(update: Update, context: Ctx) -> None:
-    """/team: the admins and each sector team's moderators."""
-    actor = require_actor(context)
-    try:
-        view = await service.team_view(context.deps.db, actor)
-    except DomainError:
-        await reply(update, text(context, "roles.moderators-only"))
-        return
-    nobody = text(context, "roles.team-nobody")
-    lines = [
-        text(context, "roles.team-title"),
-        text(
-            context,
-            "roles.team-admins",
-            admins=Html(
-                ", ".join(person(context, i, view.names.get(i)) for i in view.admin_ids) or nobody
-            ),
-        ),
-        "",
-    ]
-    for sector in view.sectors:
-        names = ", ".join(
-            person(context, m.user_id, view.names.get(m.user_id), m.display_name)
-            for m in sector.moderators
-        )
-        lines.append(
-            text(
-                context,
-                "roles.team-sector",
-                sector=sector.team.name(actor.language),
-                moderators=Html(names or nobody),
-            )
-        )
-    await reply(update, "\n".join(lines))
-
-
-def register_invite_link(app: App) -> None:
-    """Install `/start mod-<token>`; must come before the generic /start."""
-    link = filters.Regex(rf"^/start(@\w+)?\s+{service.INVITE_PREFIX}\S+\s*$")
-    app.add_handler(CommandHandler("start", start_invite_link, filters=link & PRIVATE))
-
-
-def register(app: App, flows: Flows) -> None:
-    """Install /grant, /revoke, /team and the `role:` buttons."""
-    flows.add(app, grant_flow())
-    app.add_handler(CommandHandler("revoke", revoke_start, PRIVATE))
-    app.add_handler(CommandHandler("team", show_team, PRIVATE))
-    app.add_handler(CallbackQueryHandler(invite_button, pattern=Invite.pattern()))
-    app.add_handler(PersonalButton(on_accept, pattern=Accept.pattern()))
-    app.add_handler(CallbackQueryHandler(on_revoke, pattern=Revoke.pattern()))
-    app.add_handler(CallbackQueryHandler(on_revoke_yes, pattern=RevokeYes.pattern()))
-    app.add_handler(CallbackQueryHandler(on_keep, pattern=Keep.pattern()))
