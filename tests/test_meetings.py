@@ -18,7 +18,15 @@ from handlers.views.meetings import card_keyboard, card_text
 from storage.models import Meeting, Team
 from tests.conftest import ADMIN_ID, start_driver, stop_driver
 from tests.fakes import Call
-from tests.harness import BotDriver, Clock, TgUser, sent_messages, texts_of
+from tests.harness import (
+    BotDriver,
+    Clock,
+    TgUser,
+    live_buttons,
+    new_messages,
+    sent_messages,
+    texts_of,
+)
 from tests.meeting_factory import db_of, make_moderator
 from tests.sql import connection, raw_sql
 
@@ -1011,3 +1019,23 @@ async def test_cancel_notice_says_cancelled_once(bot: BotDriver, anna: TgUser) -
     await press_key(bot, MOD, "meetings.button-cancel-one")
     [notice] = sent_messages(await bot.dispatch())
     assert notice.text.count("odwołane") == 1, notice.text
+
+
+async def test_text_at_the_series_scope_step_gets_the_hint_and_the_question_again(
+    bot: BotDriver,
+) -> None:
+    await moderator(bot)
+    await publish(bot, start="2027-03-18 17:00", recurrence="weekly", until="2027-04-08")
+    [(second,)] = await rows(
+        bot, "SELECT id FROM meetings WHERE series_id IS NOT NULL ORDER BY starts_at LIMIT 1, 1"
+    )
+    await bot.send(MOD, f"/edit_meeting {second}")
+    calls = await bot.send(MOD, "tylko to")
+    [message] = new_messages(calls)
+    assert "Wybierz jedną z opcji przyciskiem." in message.text
+    assert "To i kolejne w cyklu" in str(message.buttons())  # the question again, with buttons
+    # Only the newest question's buttons are live: the first one lost its.
+    [live] = live_buttons(bot, MOD, "mtg:")
+    assert live.message_id == message.message_id
+    await bot.press(MOD, "To i kolejne w cyklu", exact=False)
+    assert bot.keyboards(MOD)  # the form is on screen

@@ -20,7 +20,7 @@ from bot.errors import DomainError
 from bot.services import meeting_input as typed
 from bot.services import meetings as service
 from bot.services.meeting_input import InvalidInput
-from bot.services.meetings import Change, EditField, Scope
+from bot.services.meetings import Change, EditField, Managed, Scope
 from handlers import flow, views
 from handlers.common import (
     PRIVATE,
@@ -104,21 +104,26 @@ async def edit_start(update: Update, context: Ctx) -> int:
     if query is not None and query.message is not None and PickEdit.parse(query.data):
         state.prompt_id = query.message.message_id  # the picker becomes the form
     if managed.later_in_series:
-        rows = [
-            [button(context, "meetings.button-scope-one", ScopeButton("one"))],
-            [
-                button(
-                    context,
-                    "meetings.button-scope-series",
-                    ScopeButton("series"),
-                    count=managed.later_in_series + 1,
-                )
-            ],
-        ]
-        body = joined(card(context, managed), text(context, "meetings.ask-scope"))
-        await show(update, context, state, body, InlineKeyboardMarkup(rows))
+        await _ask_scope(update, context, managed)
         return Step.SCOPE
     return await _menu(update, context)
+
+
+async def _ask_scope(update: Update, context: Ctx, managed: Managed, before: str = "") -> None:
+    """One occurrence or the rest of the series? (A series' meeting only.)"""
+    rows = [
+        [button(context, "meetings.button-scope-one", ScopeButton("one"))],
+        [
+            button(
+                context,
+                "meetings.button-scope-series",
+                ScopeButton("series"),
+                count=managed.later_in_series + 1,
+            )
+        ],
+    ]
+    body = joined(before, card(context, managed), text(context, "meetings.ask-scope"))
+    await show(update, context, _edit_state(context), body, InlineKeyboardMarkup(rows))
 
 
 async def on_scope(update: Update, context: Ctx) -> int:
@@ -322,7 +327,11 @@ async def _edit_use_buttons(update: Update, context: Ctx) -> int | None:
 
 
 async def _scope_use_buttons(update: Update, context: Ctx) -> int | None:
-    await reply(update, text(context, "meetings.use-buttons"))
+    # One message: the hint and the question again, with its buttons (the old ones go).
+    managed = await managed_meeting(update, context, _edit_state(context).id)
+    if managed is None:
+        return END
+    await _ask_scope(update, context, managed, text(context, "meetings.use-buttons"))
     return None
 
 
