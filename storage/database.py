@@ -363,7 +363,7 @@ class ReadOnlyDatabase:
 
 
 # How long a thread holding the GIL keeps it while another waits (CPython's default: 5 ms).
-GIL_SWITCH_SECONDS = 0.0005
+GIL_SWITCH_SECONDS = 0.0001
 
 
 def _share_the_gil() -> None:
@@ -374,7 +374,9 @@ def _share_the_gil() -> None:
     the writer waited up to the switch interval, and a 6-statement unit (an update's
     admission) held every queued update 100-190 ms (bench/scale.py, loaded 2-core machine).
     With 0.5 ms the longest /meetings wait under load fell from 119-429 ms to 104-170 ms
-    in the same runs. Process-wide, so set once and only ever lowered.
+    in the same runs; with 0.1 ms (and fan-out pages of 250 chats) to 98 ms on a quiet
+    machine, where an erasure's unit, each of its row steps waiting for the GIL, was the
+    longest hold left (177 ms with 0.5 ms). Process-wide, so set once and only ever lowered.
     """
     if sys.getswitchinterval() > GIL_SWITCH_SECONDS:
         sys.setswitchinterval(GIL_SWITCH_SECONDS)
