@@ -8,11 +8,13 @@ import re
 import sqlite3
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from bot.config import Config
+from bot.i18n import Texts
 from bot.services import audit
 from storage.audit import AuditEntry
 from storage.database import Database
@@ -21,7 +23,7 @@ from tests.conftest import ADMIN_ID
 from tests.harness import BotDriver, Clock, TgUser, texts_of
 from tests.meeting_factory import db_of, files_driver, make_moderator, uploaded
 from tests.sql import connection, raw_sql
-from tests.test_meetings import MOD, publish
+from tests.test_meetings import MOD, moderator, publish
 from tests.test_roles import forward, from_user
 
 NOW = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
@@ -253,3 +255,40 @@ async def test_meeting_create_edit_cancel_are_audited(bot: BotDriver) -> None:
     await bot.onboard(other)
     await bot.send(other, f"/cancel_meeting {meeting_id}")
     assert await db_of(bot).run(lambda unit: unit.audit.count_entries()) == 3
+
+
+async def test_meeting_entries_name_fields_scope_and_counts_in_words(bot: BotDriver) -> None:
+    admin = TgUser(id=ADMIN_ID, language_code="pl", first_name="Tomasz")
+    await bot.onboard(admin)
+    await moderator(bot)
+    meeting = await publish(bot)
+    await bot.send(MOD, f"/edit_meeting {meeting}")
+    await bot.press(MOD, "Tytuł")
+    await bot.send(MOD, "Nowy tytuł spotkania")
+    await bot.press(MOD, "Miejsce / link")
+    await bot.send(MOD, "Sala 5, ul. Floriańska 3")
+    await bot.press(MOD, "💾 Zapisz i powiadom")
+    body = texts_of(await bot.send(admin, "/audit"))
+    assert "zmienione pola: Tytuł, Miejsce / link" in body
+    assert "zakres: to spotkanie" in body
+    assert f"spotkania nr: {meeting}" in body
+    assert "liczba terminów: 1" in body
+    for raw in ("pole: title", ": title,", "place", "zakres: one", "meetings:", "occurrences"):
+        assert raw not in body, raw
+
+
+def test_every_detail_the_services_record_has_a_label() -> None:
+    """A new detail key must come with its words in both languages (else /audit shows the key)."""
+    texts = Texts()
+    services = Path(__file__).resolve().parent.parent / "bot" / "services"
+    keys: set[str] = set()
+    for path in services.glob("*.py"):
+        for block in re.findall(r"details\s*=\s*\{(.*?)\}", path.read_text(), flags=re.S):
+            keys |= set(re.findall(r'"([a-z_]+)"\s*:', block))
+    # The scan finds the services' details.
+    assert "title" in keys
+    assert "scope" in keys
+    hidden = {"invite", "request"}  # internal row ids, left out of the log (views/audit.py)
+    for language in ("pl", "en"):
+        missing = {k for k in keys - hidden if not texts.has(language, f"audit.detail.{k}")}
+        assert missing == set(), (language, missing)

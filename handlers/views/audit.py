@@ -46,6 +46,8 @@ def _local(at: datetime, language: Language, zone: ZoneInfo) -> str:
 def _value(
     key: str, value: object, page: AuditPage, language: Language, texts: Texts, zone: ZoneInfo
 ) -> str:
+    if key == "sectors" and value == "all":
+        return texts.get(language, "audit.value.all-sectors")
     if key in ("sector", "sectors"):
         slugs = value if isinstance(value, list) else [value]
         return ", ".join(
@@ -63,6 +65,16 @@ def _value(
         return texts.get(language, f"postulates.action-{value}")
     if key == "via" and texts.has(language, f"audit.via.{value}"):
         return texts.get(language, f"audit.via.{value}")
+    if key == "field" and isinstance(value, str):
+        # A meeting's changed fields, by the labels of the /edit_meeting form.
+        return ", ".join(
+            texts.get(language, f"meetings.field-{name}")
+            if texts.has(language, f"meetings.field-{name}")
+            else name
+            for name in value.split(",")
+        )
+    if key in ("scope", "attachment") and texts.has(language, f"audit.value.{value}"):
+        return texts.get(language, f"audit.value.{value}")
     if isinstance(value, bool):
         return texts.get(language, "audit.yes" if value else "audit.no")
     if isinstance(value, list):
