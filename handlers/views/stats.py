@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 from babel.dates import format_date
 
 from bot.config import Language
-from bot.i18n import Html, Texts
+from bot.i18n import Html, Texts, escape
 from bot.services.stats import (
     DELIVERY_OUTCOMES,
     POSTULATE_STATES,
@@ -95,6 +95,7 @@ def summary_text(data: Stats, language: Language, texts: Texts, month: str) -> H
     parts.extend(_sector(sector, language, texts) for sector in active)
     if not active:
         parts.append(texts.get(language, "stats.no-activity"))
+    # A quiet sector's followers are worth a word; "(0 subscribers)" eight times is not.
     quiet = [
         texts.get(
             language,
@@ -102,6 +103,8 @@ def summary_text(data: Stats, language: Language, texts: Texts, month: str) -> H
             name=sector.team.name(language),
             subscribers=texts.plural(language, "stats.subscriber-count", sector.subscribers),
         )
+        if sector.subscribers
+        else escape(sector.team.name(language))
         for sector in data.sectors
         if not _active(sector)
     ]
