@@ -374,9 +374,9 @@ def _share_the_gil() -> None:
     the writer waited up to the switch interval, and a 6-statement unit (an update's
     admission) held every queued update 100-190 ms (bench/scale.py, loaded 2-core machine).
     With 0.5 ms the longest /meetings wait under load fell from 119-429 ms to 104-170 ms
-    in the same runs; with 0.1 ms (and fan-out pages of 250 chats) to 98 ms on a quiet
-    machine, where an erasure's unit, each of its row steps waiting for the GIL, was the
-    longest hold left (177 ms with 0.5 ms). Process-wide, so set once and only ever lowered.
+    in the same runs; with 0.1 ms (and fan-out pages of 250 chats) to 58-196 ms over five
+    runs on a quiet machine (292 ms before), the longest hold a short unit waiting for the
+    GIL while the export's thread computes. Process-wide, so set once and only ever lowered.
     """
     if sys.getswitchinterval() > GIL_SWITCH_SECONDS:
         sys.setswitchinterval(GIL_SWITCH_SECONDS)
