@@ -8,6 +8,7 @@ import re
 from telegram import (
     CallbackQuery,
     Chat,
+    InlineKeyboardButton,
     InlineKeyboardMarkup,
     Message,
     Update,
@@ -19,6 +20,7 @@ from bot.context import Ctx
 from bot.errors import DomainError
 from bot.i18n import Html
 from bot.services.users import Actor
+from handlers.callbacks import Callback
 
 _TAG = re.compile(r"<[^>]+>")
 
@@ -75,6 +77,11 @@ def require_query(update: Update) -> CallbackQuery:
 def text(context: Ctx, key: str, /, **values: object) -> Html:
     """Render a message in the actor's language."""
     return context.deps.texts.get(require_actor(context).language, key, **values)
+
+
+def button(context: Ctx, key: str, press: Callback, **values: object) -> InlineKeyboardButton:
+    """A button labelled with a text in the actor's language, pressing a typed button."""
+    return InlineKeyboardButton(text(context, key, **values), callback_data=press.pack())
 
 
 def is_consented(context: Ctx) -> bool:

@@ -28,10 +28,10 @@ from bot.services.broadcasts import Draft, Prepared
 from handlers import flow, prompts, views
 from handlers.broadcasts import buttons
 from handlers.broadcasts.formatting import formatted_html
-from handlers.callbacks import Callback
 from handlers.common import (
     PRIVATE,
     answer_stale,
+    button,
     is_consented,
     refuse,
     reply,
@@ -74,11 +74,6 @@ def _ask_message(context: Ctx) -> Html:
         parts=service.MAX_PARTS,
         caption=service.CAPTION_LIMIT,
     )
-
-
-def button(context: Ctx, key: str, press: Callback, **values: object) -> InlineKeyboardButton:
-    """A button labelled with a text in the actor's language."""
-    return InlineKeyboardButton(text(context, key, **values), callback_data=press.pack())
 
 
 # ---------------------------------------------------------------- /broadcast

@@ -19,9 +19,9 @@ from bot.i18n import Html
 from bot.services import broadcasts as service
 from bot.services.broadcasts import Status
 from handlers.broadcasts.buttons import CancelBroadcast
-from handlers.broadcasts.compose import button
 from handlers.common import (
     answer_stale,
+    button,
     reply,
     require_actor,
     require_query,

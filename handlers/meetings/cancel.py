@@ -9,7 +9,7 @@ from bot.context import Ctx
 from bot.errors import DomainError
 from bot.services import meetings as service
 from bot.services.meetings import Scope
-from handlers.common import answer_stale, refuse, reply, require_actor, require_query, text
+from handlers.common import answer_stale, button, refuse, reply, require_actor, require_query, text
 from handlers.meetings.pickers import (
     PickCancel,
     card,
@@ -18,7 +18,7 @@ from handlers.meetings.pickers import (
     pressed_id,
     typed_id,
 )
-from handlers.meetings.steps import CancelOneButton, CancelSeriesButton, KeepButton, button
+from handlers.meetings.steps import CancelOneButton, CancelSeriesButton, KeepButton
 from handlers.prompts import joined
 
 

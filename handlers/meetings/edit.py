@@ -26,6 +26,7 @@ from handlers.common import (
     PRIVATE,
     PersonalButton,
     answer_stale,
+    button,
     reply,
     require_actor,
     require_message,
@@ -55,7 +56,6 @@ from handlers.meetings.steps import (
     Step,
     abort,
     ack,
-    button,
     not_text,
     zone_values,
 )

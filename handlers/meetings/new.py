@@ -26,6 +26,7 @@ from handlers import flow, views
 from handlers.common import (
     PRIVATE,
     answer_stale,
+    button,
     is_consented,
     refuse,
     reply,
@@ -52,7 +53,6 @@ from handlers.meetings.steps import (
     StepCallback,
     abort,
     ack,
-    button,
     not_text,
     zone_values,
 )

@@ -8,7 +8,7 @@ from datetime import timedelta
 from enum import IntEnum
 from typing import Any, Literal
 
-from telegram import InlineKeyboardButton, Update
+from telegram import Update
 from telegram.ext import (
     BaseHandler,
     MessageHandler,
@@ -187,11 +187,6 @@ EDIT_STEPS: dict[EditField, Step] = {
     "capacity": Step.CAPACITY,
 }
 FIELDS_BY_NAME: dict[str, EditField] = {field: field for field in service.EDIT_FIELDS}
-
-
-def button(context: Ctx, key: str, press: Callback, **values: object) -> InlineKeyboardButton:
-    """A button labelled with a text in the actor's language."""
-    return InlineKeyboardButton(text(context, key, **values), callback_data=press.pack())
 
 
 def zone_values(context: Ctx) -> dict[str, object]:

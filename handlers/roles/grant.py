@@ -31,6 +31,7 @@ from handlers import start as start_handlers
 from handlers.common import (
     PRIVATE,
     answer_stale,
+    button,
     is_consented,
     refuse,
     reply,
@@ -42,7 +43,7 @@ from handlers.common import (
 )
 from handlers.flow import Flow
 from handlers.prompts import Prompted, joined, show
-from handlers.roles.people import button, person
+from handlers.roles.people import person
 from handlers.views.roles import Accept, GrantSector, Invite
 from storage.models import Team
 

@@ -2,24 +2,13 @@
 
 from __future__ import annotations
 
-from telegram import (
-    InlineKeyboardButton,
-)
-
 from bot.context import Ctx
 from bot.i18n import Html, escape
-from handlers.callbacks import Callback
 from handlers.common import (
     require_actor,
-    text,
 )
 from handlers.views.people import person_label, person_link
 from storage.users import PersonName
-
-
-def button(context: Ctx, key: str, press: Callback, **values: object) -> InlineKeyboardButton:
-    """A button labelled by a catalogue key, pressing `press`."""
-    return InlineKeyboardButton(text(context, key, **values), callback_data=press.pack())
 
 
 def person(

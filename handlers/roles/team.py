@@ -10,13 +10,14 @@ from bot.i18n import Html
 from bot.services import roles as service
 from handlers.common import (
     answer_stale,
+    button,
     refuse,
     reply,
     require_actor,
     require_query,
     text,
 )
-from handlers.roles.people import button, label, person
+from handlers.roles.people import label, person
 from handlers.views.roles import Keep, Revoke, RevokeYes
 
 # ---------------------------------------------------------------- /revoke, /team
