@@ -29,10 +29,25 @@ def cell(value: Cell) -> str:
     return "'" + value if value.startswith(FORMULA_START) else value
 
 
+class Writer:
+    """A CSV file written a few rows at a time (exports too large to hold as rows at once)."""
+
+    def __init__(self, header: Sequence[str], delimiter: str) -> None:
+        self._buffer = io.StringIO()
+        self._writer = csv.writer(self._buffer, delimiter=delimiter, lineterminator="\r\n")
+        self._writer.writerow([cell(name) for name in header])
+
+    def rows(self, rows: Iterable[Sequence[Cell]]) -> None:
+        """Append these rows, formula-safe."""
+        self._writer.writerows([cell(value) for value in row] for row in rows)
+
+    def bytes(self) -> bytes:
+        """The whole file so far: BOM, header, rows, CRLF line ends."""
+        return self._buffer.getvalue().encode(ENCODING)
+
+
 def write(header: Sequence[str], rows: Iterable[Sequence[Cell]], delimiter: str) -> bytes:
     """A whole CSV file: BOM, header, rows, CRLF line ends, formula-safe cells."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=delimiter, lineterminator="\r\n")
-    writer.writerow([cell(name) for name in header])
-    writer.writerows([cell(value) for value in row] for row in rows)
-    return buffer.getvalue().encode(ENCODING)
+    writer = Writer(header, delimiter)
+    writer.rows(rows)
+    return writer.bytes()

@@ -103,6 +103,7 @@ class Call(Row):
     created_at: datetime
 
 
-POSTULATE_SELECT = """SELECT p.*, (SELECT count(*) FROM postulate_supports s
-                             WHERE s.postulate_id = p.id) AS supports
-                FROM postulates p"""
+# A postulate's columns and its support count; `p` is the postulates table.
+POSTULATE_COLUMNS = """SELECT p.*, (SELECT count(*) FROM postulate_supports s
+                              WHERE s.postulate_id = p.id) AS supports"""
+POSTULATE_SELECT = f"{POSTULATE_COLUMNS} FROM postulates p"

@@ -13,6 +13,7 @@ from typing import Any
 
 from storage.postulate_drafts import DraftsAndPrompts
 from storage.postulate_models import (
+    POSTULATE_COLUMNS,
     POSTULATE_SELECT,
 )
 from storage.postulate_models import (
@@ -153,35 +154,39 @@ class Postulates(DraftsAndPrompts, Similarity):
         limit: int | None = None,
     ) -> list[Postulate]:
         """Return postulates matching every given filter, oldest first."""
-        where: list[str] = []
-        params: list[Any] = []
-        if team_ids is not None:
-            where.append(f"p.team_id IN ({', '.join('?' * len(team_ids)) or 'NULL'})")
-            params.extend(team_ids)
-        if states is not None:
-            where.append(f"p.state IN ({', '.join('?' * len(states)) or 'NULL'})")
-            params.extend(states)
-        if author_id is not None:
-            where.append("p.author_id = ?")
-            params.append(author_id)
-        if not_author_id is not None:
-            # An anonymised author (NULL) is nobody's own postulate.
-            where.append("p.author_id IS NOT ?")
-            params.append(not_author_id)
-        if since is not None:
-            where.append("p.created_at >= ?")
-            params.append(db_time(since))
-        if until is not None:
-            where.append("p.created_at < ?")
-            params.append(db_time(until))
-        # Without a narrowing filter this reads every postulate: only exports do, on the
-        # read-only connection (the marker tells tests/query_plans.py it is meant).
-        sql = POSTULATE_SELECT + (" WHERE " + " AND ".join(where) if where else " /* reads all */")
-        sql += " ORDER BY p.created_at, p.id"
+        where, params = _filters(team_ids, states, author_id, not_author_id, since, until)
+        sql = POSTULATE_SELECT + where + " ORDER BY p.created_at, p.id"
         if limit is not None:
             sql += " LIMIT ?"
             params.append(limit)
         return [Postulate.from_row(row) for row in self._conn.execute(sql, params).fetchall()]
+
+    def list_postulate_ids(
+        self,
+        *,
+        team_ids: list[int] | None = None,
+        states: list[str] | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> list[int]:
+        """The ids of the postulates `list_postulates` would return, in its order.
+
+        An export reads them first and then the postulates a page at a time
+        (`list_postulates_by_ids`), so 20,000 postulates are never all in memory at once.
+        """
+        where, params = _filters(team_ids, states, None, None, since, until)
+        sql = "SELECT p.id FROM postulates p" + where + " ORDER BY p.created_at, p.id"
+        return [row[0] for row in self._conn.execute(sql, params).fetchall()]
+
+    def list_postulates_by_ids(self, postulate_ids: list[int]) -> list[Postulate]:
+        """These postulates, in the order of `postulate_ids` (an id not found is left out)."""
+        rows = self._conn.execute(
+            # CROSS JOIN keeps the ids outermost: a lookup by primary key each, no scan.
+            f"""{POSTULATE_COLUMNS} FROM json_each(?) j
+                CROSS JOIN postulates p ON p.id = j.value ORDER BY j.key""",
+            (json.dumps(postulate_ids),),
+        ).fetchall()
+        return [Postulate.from_row(row) for row in rows]
 
     def count_by_state(self, team_ids: list[int]) -> dict[str, int]:
         """Count postulates per state over the given teams."""
@@ -363,3 +368,40 @@ class Postulates(DraftsAndPrompts, Similarity):
             ],
             "draft": draft.model_dump(mode="json") if draft is not None else None,
         }
+
+
+def _filters(
+    team_ids: list[int] | None,
+    states: list[str] | None,
+    author_id: int | None,
+    not_author_id: int | None,
+    since: datetime | None,
+    until: datetime | None,
+) -> tuple[str, list[Any]]:
+    """The WHERE clause (with its leading space) and parameters of a postulate listing."""
+    where: list[str] = []
+    params: list[Any] = []
+    if team_ids is not None:
+        where.append(f"p.team_id IN ({', '.join('?' * len(team_ids)) or 'NULL'})")
+        params.extend(team_ids)
+    if states is not None:
+        where.append(f"p.state IN ({', '.join('?' * len(states)) or 'NULL'})")
+        params.extend(states)
+    if author_id is not None:
+        where.append("p.author_id = ?")
+        params.append(author_id)
+    if not_author_id is not None:
+        # An anonymised author (NULL) is nobody's own postulate.
+        where.append("p.author_id IS NOT ?")
+        params.append(not_author_id)
+    if since is not None:
+        where.append("p.created_at >= ?")
+        params.append(db_time(since))
+    if until is not None:
+        where.append("p.created_at < ?")
+        params.append(db_time(until))
+    if not where:
+        # Without a narrowing filter this reads every postulate: only exports do, on the
+        # read-only connection (the marker tells tests/query_plans.py it is meant).
+        return " /* reads all */", params
+    return " WHERE " + " AND ".join(where), params

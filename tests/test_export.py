@@ -275,3 +275,27 @@ async def test_ngo_bot_export_postulates_command(
     assert [r["reference"] for r in parse_csv(out.read_bytes())] == [first]
     argv[argv.index("--sector") + 1] = "nowhere"
     assert await asyncio.to_thread(run) == 2
+
+
+async def test_an_export_read_a_page_at_a_time_is_the_same_file(
+    bot: BotDriver, anna: TgUser, john: TgUser, monkeypatch: Any
+) -> None:
+    first, second = await scenario(bot, anna, john)
+    third = await submit(bot, john, slug="health", title="Trzeci postulat", content="C" * 40)
+    everything = await records(bot)
+    assert [r["reference"] for r in everything] == [first, second, third]
+    # One postulate a page: every page boundary falls between two postulates.
+    monkeypatch.setattr(export, "PAGE", 1)
+    files = await export.export_for_user(
+        db_of(bot), ADMIN.id, export.ExportRequest(formats=("csv", "json")), ";"
+    )
+    assert files["json"] == (
+        json.dumps(everything, ensure_ascii=False, indent=2).encode("utf-8"),
+        3,
+    )
+    assert files["csv"] == (export.to_csv(everything, ";"), 3)
+    assert [r["reference"] for r in parse_csv(files["csv"][0])] == [first, second, third]
+    nothing = await export.export_for_user(
+        db_of(bot), ADMIN.id, export.ExportRequest(formats=("json",), states=("adopted",)), ";"
+    )
+    assert nothing["json"] == (b"[]", 0)
