@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import Callable
 from datetime import datetime
@@ -104,6 +105,10 @@ async def _post_init(app: App) -> None:
         menus(texts)[config.default_language], scope=BotCommandScopeDefault()
     )
     log.info("Bot @%s ready with database %s", app.bot.username, config.database)
+    # What exists now (modules, the Application, the catalogues) lives as long as the bot:
+    # the collector's full passes leave it out. Walking it stopped every thread, the event
+    # loop's too, for 50-70 ms a pass while an export ran (issue 12, bench/scale.py).
+    gc.freeze()
 
 
 def _schedule_dispatcher(app: App, config: Config) -> None:
@@ -152,6 +157,8 @@ async def _dispatch_job(context: Ctx) -> None:
 
 
 async def _post_shutdown(app: App) -> None:
+    # Collectable again once the bot stops (a test process starts and stops many).
+    gc.unfreeze()
     deps = app.bot_data.get(DEPS_KEY)
     if isinstance(deps, Deps):
         await deps.db.close()

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import sqlite3
+import threading
 from datetime import timedelta
 from pathlib import Path
 
+from bot.config import Config
 from bot.services import postulates as postulates_service
 from bot.services import retention as retention_service
 from storage import postulate_search as postulates_storage
@@ -14,6 +17,7 @@ from storage.database import Database
 from storage.timefmt import db_time
 from storage.unit import Unit
 from tests import query_plans
+from tests.conftest import start_driver, stop_driver
 from tests.harness import BotDriver, Clock, TgUser, texts_of
 from tests.meeting_factory import db_of
 from tests.sql import raw_sql
@@ -222,3 +226,41 @@ async def test_the_preview_counts_exactly_whom_a_broadcast_reaches(tmp_path: Pat
             assert groups == 0
     finally:
         await db.close()
+
+
+async def test_a_short_read_goes_on_beside_a_long_one(tmp_path: Path) -> None:
+    # An export of 20,000 postulates reads for seconds; a member's view of a consultation
+    # or a broadcast's recipient count must not wait for it.
+    db = await Database.open(tmp_path / "readers.sqlite3")
+    started, release = threading.Event(), threading.Event()
+
+    def long_read(unit: Unit) -> str:
+        started.set()
+        release.wait(10)
+        return "export"
+
+    try:
+        export = asyncio.ensure_future(db.read(long_read))
+        assert await asyncio.to_thread(started.wait, 10)
+        teams = await asyncio.wait_for(db.read(lambda unit: unit.teams.list_teams()), 5)
+        assert teams == []
+        assert not export.done()
+        release.set()
+        assert await export == "export"
+    finally:
+        release.set()
+        await db.close()
+
+
+async def test_what_the_bot_starts_with_is_left_out_of_full_collections(
+    config: Config, clock: Clock
+) -> None:
+    # A full pass over the started bot's objects stopped every thread, the event loop's
+    # too, for 50-70 ms each while an export ran (bench/scale.py).
+    gc.unfreeze()  # whatever an earlier test's bot left frozen
+    driver = await start_driver(config, clock)
+    try:
+        assert gc.get_freeze_count() > 10_000
+    finally:
+        await stop_driver(driver)
+    assert gc.get_freeze_count() == 0
