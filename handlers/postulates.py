@@ -229,19 +229,22 @@ async def on_draft_button(update: Update, context: Ctx) -> None:
     body, markup = views.draft(reader(context), outcome)
     deps = context.deps
     chat = require_actor(context).user_id
-    edited: Message | bool
+    prompt_id: int | None
     if buttons.SubmitToCall.parse(query.data) is not None:
         # The call's announcement stays as it is: the draft starts below it.
-        edited = await context.bot.send_message(chat, body, reply_markup=markup)
+        prompt_id = (await context.bot.send_message(chat, body, reply_markup=markup)).message_id
     else:
         # The pressed message becomes the next step, so no old button stays live.
         try:
-            edited = await query.edit_message_text(body, reply_markup=markup)
+            await query.edit_message_text(body, reply_markup=markup)
+            # An edited message keeps its id (GuardedBot does not parse Telegram's echo).
+            prompt_id = query.message.message_id if query.message is not None else None
         except BadRequest:
             await query.edit_message_reply_markup(reply_markup=None)
-            edited = await context.bot.send_message(chat, body, reply_markup=markup)
-    if outcome.draft is not None and not isinstance(edited, bool):
-        await drafts.remember_prompt(deps.db, chat, edited.message_id, deps.clock())
+            sent = await context.bot.send_message(chat, body, reply_markup=markup)
+            prompt_id = sent.message_id
+    if outcome.draft is not None and prompt_id is not None:
+        await drafts.remember_prompt(deps.db, chat, prompt_id, deps.clock())
 
 
 async def my_postulates(update: Update, context: Ctx) -> None:

@@ -166,9 +166,10 @@ async def _start_action(update: Update, context: Ctx, action: reviews.Action, pi
         pending = await confirmations.ask_confirmation(deps.db, me, action, pid, deps.clock())
         body, markup = views.confirmation(r, pending)
     await query.answer()
-    message = await query.edit_message_text(body, reply_markup=markup)
-    if action in reviews.PROMPTED and not isinstance(message, bool):
-        await confirmations.remember_prompt_message(deps.db, me, message.message_id)
+    await query.edit_message_text(body, reply_markup=markup)
+    # An edited message keeps its id (GuardedBot does not parse Telegram's echo of it).
+    if action in reviews.PROMPTED and query.message is not None:
+        await confirmations.remember_prompt_message(deps.db, me, query.message.message_id)
 
 
 async def _send_full_text(context: Ctx, card: Card) -> None:

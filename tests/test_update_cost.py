@@ -168,3 +168,15 @@ async def test_telegrams_echo_of_a_sent_keyboard_is_not_parsed_back() -> None:
     assert api.sent("sendMessage")[0].buttons() == [("Kultura", "sectors:toggle:1")]
     assert sent.message_id > 0
     assert sent.reply_markup is None
+
+
+async def test_an_edit_is_not_parsed_back_and_the_prompt_keeps_its_id(
+    bot: BotDriver, anna: TgUser
+) -> None:
+    # Telegram answers an edit with the whole edited Message; parsing it was ~70 us of a
+    # sector toggle (bench/updates.py), and its id is the one the edit named.
+    guarded = bot.app.bot
+    sent = await guarded.send_message(anna.id, "Zespoły")
+    edited = await guarded.edit_message_text("Zespoły (2)", anna.id, sent.message_id)
+    assert edited is True
+    assert bot.api.sent("editMessageText")[-1].text == "Zespoły (2)"
