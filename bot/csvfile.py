@@ -33,8 +33,11 @@ class Writer:
     """A CSV file written a few rows at a time (exports too large to hold as rows at once)."""
 
     def __init__(self, header: Sequence[str], delimiter: str) -> None:
-        self._buffer = io.StringIO()
-        self._writer = csv.writer(self._buffer, delimiter=delimiter, lineterminator="\r\n")
+        # Encoded as it is written: the file is held once, as bytes (a 20,000-postulate
+        # export is ~14 MB of them; as text and then encoded it was held three times).
+        self._buffer = io.BytesIO()
+        self._text = io.TextIOWrapper(self._buffer, encoding=ENCODING, newline="")
+        self._writer = csv.writer(self._text, delimiter=delimiter, lineterminator="\r\n")
         self._writer.writerow([cell(name) for name in header])
 
     def rows(self, rows: Iterable[Sequence[Cell]]) -> None:
@@ -43,7 +46,8 @@ class Writer:
 
     def bytes(self) -> bytes:
         """The whole file so far: BOM, header, rows, CRLF line ends."""
-        return self._buffer.getvalue().encode(ENCODING)
+        self._text.flush()
+        return self._buffer.getvalue()
 
 
 def write(header: Sequence[str], rows: Iterable[Sequence[Cell]], delimiter: str) -> bytes:

@@ -208,19 +208,19 @@ class JsonFile:
     """UTF-8 JSON, a list of postulates, written a page of records at a time."""
 
     def __init__(self) -> None:
-        self._items: list[str] = []
+        self._items: list[bytes] = []
 
     def add(self, records: list[dict[str, Any]]) -> None:
         # Each record as json.dumps(records, indent=2) lays out an item of the list (a JSON
-        # string holds no raw line break, so indenting every line is exact).
+        # string holds no raw line break, so indenting every line is exact). Kept encoded:
+        # Polish text as str takes two bytes a letter.
         self._items.extend(
-            "  " + json.dumps(record, ensure_ascii=False, indent=2).replace("\n", "\n  ")
+            ("  " + json.dumps(record, ensure_ascii=False, indent=2).replace("\n", "\n  ")).encode()
             for record in records
         )
 
     def bytes(self) -> bytes:
-        text = "[\n" + ",\n".join(self._items) + "\n]" if self._items else "[]"
-        return text.encode("utf-8")
+        return b"[\n" + b",\n".join(self._items) + b"\n]" if self._items else b"[]"
 
 
 class CsvFile:
