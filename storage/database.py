@@ -377,14 +377,12 @@ GIL_SWITCH_SECONDS = 0.0001
 def _share_the_gil() -> None:
     """Let the writer's thread have the GIL back sooner while another thread computes.
 
-    sqlite3 releases the GIL around each statement and needs it back after: while the
-    reader's thread renders an export (pure Python for a second or more), each statement of
-    the writer waited up to the switch interval, and a 6-statement unit (an update's
-    admission) held every queued update 100-190 ms (bench/scale.py, loaded 2-core machine).
-    With 0.5 ms the longest /meetings wait under load fell from 119-429 ms to 104-170 ms
-    in the same runs; with 0.1 ms (and fan-out pages of 250 chats) to 58-196 ms over five
-    runs on a quiet machine (292 ms before), the longest hold a short unit waiting for the
-    GIL while the export's thread computes. Process-wide, so set once and only ever lowered.
+    sqlite3 releases the GIL around each statement and needs it back after: while another
+    thread computes in pure Python (an export rendered on the reader's thread, the event
+    loop's own work), each statement of the writer waited up to the switch interval. On
+    bench/scale.py's loaded 2-core machine, a member's longest /meetings wait was 40-86 ms
+    with CPython's 5 ms and 31-60 ms with 0.1 ms (same code, same session). Process-wide,
+    so set once and only ever lowered.
     """
     if sys.getswitchinterval() > GIL_SWITCH_SECONDS:
         sys.setswitchinterval(GIL_SWITCH_SECONDS)
