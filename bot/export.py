@@ -375,9 +375,8 @@ async def export_files(config: Config, request: ExportRequest) -> dict[str, tupl
 
 def export_to_file(config: Config, fmt: Format, out: Path, request: ExportRequest) -> int:
     """Write every matching postulate to `out`; return how many."""
-    data, count = asyncio.run(export_files(config, request.model_copy(update={"formats": (fmt,)})))[
-        fmt
-    ]
+    only = request.model_copy(update={"formats": (fmt,)})
+    data, count = asyncio.run(export_files(config, only))[fmt]
     out.write_bytes(data)
     return count
 
