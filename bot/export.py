@@ -250,16 +250,6 @@ def _file(fmt: Format, delimiter: str) -> JsonFile | CsvFile:
     return CsvFile(delimiter) if fmt == "csv" else JsonFile()
 
 
-def to_json(records: list[dict[str, Any]]) -> bytes:
-    """UTF-8 JSON: a list of postulates."""
-    return render(records, "json", ";")
-
-
-def to_csv(records: list[dict[str, Any]], delimiter: str = ";") -> bytes:
-    """The CSV file of these postulates (CsvFile)."""
-    return render(records, "csv", delimiter)
-
-
 def render(records: list[dict[str, Any]], fmt: Format, delimiter: str) -> bytes:
     """The export file's bytes in the given format."""
     file = _file(fmt, delimiter)

@@ -69,7 +69,7 @@ async def test_csv_parsed_back_equals_the_records(
 ) -> None:
     first, second = await scenario(bot, anna, john)
     exported = await records(bot)
-    rows = parse_csv(export.to_csv(exported, ";"))
+    rows = parse_csv(export.render(exported, "csv", ";"))
     assert [r["reference"] for r in rows] == [first, second]
     assert list(rows[0]) == list(export.COLUMNS)
     for row, record in zip(rows, exported, strict=True):
@@ -104,7 +104,7 @@ async def test_json_has_every_field_and_filters_apply(
     bot: BotDriver, anna: TgUser, john: TgUser
 ) -> None:
     first, second = await scenario(bot, anna, john)
-    data = json.loads(export.to_json(await records(bot)))
+    data = json.loads(export.render(await records(bot), "json", ";"))
     assert set(data[0]) == set(export.COLUMNS)
     assert data[0]["supporters"][0]["organisation"] == 'Stowarzyszenie "Źródło"'
     health = await db_of(bot).run(
@@ -293,7 +293,7 @@ async def test_an_export_read_a_page_at_a_time_is_the_same_file(
         json.dumps(everything, ensure_ascii=False, indent=2).encode("utf-8"),
         3,
     )
-    assert files["csv"] == (export.to_csv(everything, ";"), 3)
+    assert files["csv"] == (export.render(everything, "csv", ";"), 3)
     assert [r["reference"] for r in parse_csv(files["csv"][0])] == [first, second, third]
     nothing = await export.export_for_user(
         db_of(bot), ADMIN.id, export.ExportRequest(formats=("json",), states=("adopted",)), ";"
