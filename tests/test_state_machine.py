@@ -20,7 +20,8 @@ After every step the database is checked:
 
 Asyncio: each example gets its own event loop (created in __init__, closed in teardown) and
 its own temporary database; examples are CI-sized (a few seconds in all) and hypothesis keeps
-no example database (database=None).
+no example database (database=None). Two runs: new random streams checking the invariants, and
+derandomized streams (the same on every run) that must also reach the interesting paths.
 """
 
 from __future__ import annotations
@@ -494,7 +495,7 @@ class UpdateStreams(RuleBasedStateMachine):
             assert state == last, (postulate, state, last)
 
 
-def run_machine(examples: int, steps: int) -> None:
+def run_machine(examples: int, steps: int, *, derandomize: bool = False) -> None:
     run_state_machine_as_test(
         UpdateStreams,
         settings=settings(
@@ -502,7 +503,7 @@ def run_machine(examples: int, steps: int) -> None:
             stateful_step_count=steps,
             deadline=None,
             database=None,
-            derandomize=False,
+            derandomize=derandomize,
             suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
             print_blob=True,
         ),
@@ -510,8 +511,19 @@ def run_machine(examples: int, steps: int) -> None:
 
 
 def test_random_update_streams_keep_the_invariants() -> None:
-    SEEN.clear()
+    """New random streams on every run: any broken invariant fails, wherever it is found."""
     run_machine(examples=10, steps=40)
+
+
+def test_the_streams_reach_the_interesting_paths() -> None:
+    """The same streams on every run, so that this coverage claim cannot flake.
+
+    Hypothesis switches rules off at random per example (swarm testing), so ten random
+    examples now and then never send, say, a group command (CI saw that happen once).
+    Derandomized, the examples are fixed by the code, and the claim holds or fails for good.
+    """
+    SEEN.clear()
+    run_machine(examples=10, steps=40, derandomize=True)
     # The streams did reach the interesting paths (not only refusals).
     wanted = {"consent", "toggle", "rsvp", "submit", "review changed", "forged review",
               "forged button", "group command", "blocked", "notice sent"}  # fmt: skip
