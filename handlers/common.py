@@ -109,12 +109,15 @@ def as_alert(body: str) -> str:
     return limits.plain_prefix(html.unescape(_TAG.sub("", body)), limits.ALERT_LIMIT)
 
 
-async def refuse(update: Update, context: Ctx, error: DomainError) -> None:
-    """Tell the user why a rule refused their request: an alert for a button, else a reply.
+def problem(context: Ctx, error: DomainError) -> Html:
+    """A refused request's message in the user's language; the error's values fill it, so
+    "at most 52 meetings" keeps its number."""
+    return text(context, error.key, **error.values)
 
-    The error's values fill its message, so "at most 52 meetings" keeps its number.
-    """
-    body = text(context, error.key, **error.values)
+
+async def refuse(update: Update, context: Ctx, error: DomainError) -> None:
+    """Tell the user why a rule refused their request: an alert for a button, else a reply."""
+    body = problem(context, error)
     if update.callback_query is not None:
         await update.callback_query.answer(as_alert(body), show_alert=True)
     else:

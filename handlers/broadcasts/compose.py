@@ -33,6 +33,7 @@ from handlers.common import (
     answer_stale,
     button,
     is_consented,
+    problem,
     refuse,
     reply,
     require_actor,
@@ -147,7 +148,7 @@ async def on_audience(update: Update, context: Ctx) -> int:
         try:
             team = await service.check_sector(context.deps.db, actor, press.team_id)
         except DomainError as error:
-            await query.answer(text(context, error.key, **error.values), show_alert=True)
+            await refuse(update, context, error)
             return Step.AUDIENCE
         draft.everyone = False
         if team.id in draft.team_ids:
@@ -196,7 +197,7 @@ async def on_message(update: Update, context: Ctx) -> int:
             context.deps.db, require_actor(context), candidate, _header_room(context)
         )
     except DomainError as error:
-        return await _ask(update, context, Step.MESSAGE, text(context, error.key, **error.values))
+        return await _ask(update, context, Step.MESSAGE, problem(context, error))
     draft.body, draft.photo_file_id, draft.document_file_id = body, photo_id, document_id
     return await _preview(update, context, prepared)
 
@@ -281,7 +282,7 @@ async def _prepared(update: Update, context: Ctx) -> Prepared | None:
             deps.db, require_actor(context), _draft(context), _header_room(context)
         )
     except DomainError as error:
-        await show(update, context, _draft(context), text(context, error.key, **error.values))
+        await show(update, context, _draft(context), problem(context, error))
         return None
 
 

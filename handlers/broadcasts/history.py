@@ -22,6 +22,7 @@ from handlers.broadcasts.buttons import CancelBroadcast
 from handlers.common import (
     answer_stale,
     button,
+    refuse,
     reply,
     require_actor,
     require_query,
@@ -108,7 +109,7 @@ async def on_cancel(update: Update, context: Ctx) -> None:
     try:
         await service.cancel(deps.db, require_actor(context), broadcast_id, deps.clock())
     except DomainError as error:
-        await query.answer(text(context, error.key, **error.values), show_alert=True)
+        await refuse(update, context, error)
         return
     await query.answer(text(context, "broadcasts.cancelled", id=broadcast_id))
     body, markup = await _history(context)

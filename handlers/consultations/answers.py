@@ -15,6 +15,7 @@ from handlers import flow
 from handlers.common import (
     PersonalButton,
     answer_stale,
+    problem,
     refuse,
     require_actor,
     require_message,
@@ -84,8 +85,7 @@ async def on_justification(update: Update, context: Ctx) -> int:
             deps.clock(),
         )
     except service.InvalidJustification as error:
-        problem = text(context, error.key, **error.values)
-        await show(update, context, state, joined(problem, _question(context)))
+        await show(update, context, state, joined(problem(context, error), _question(context)))
         return AnswerStep.JUSTIFICATION
     except DomainError as error:
         await refuse(update, context, error)

@@ -18,6 +18,7 @@ from handlers import flow
 from handlers.common import (
     PersonalButton,
     answer_stale,
+    problem,
     refuse,
     require_actor,
     require_message,
@@ -116,10 +117,6 @@ async def _still_open(update: Update, context: Ctx) -> Section | None:
         return None
 
 
-def _problem(context: Ctx, error: DomainError) -> str:
-    return text(context, error.key, **error.values)
-
-
 async def on_body(update: Update, context: Ctx) -> int:
     """The comment's text; then the optional proposed wording."""
     section = await _still_open(update, context)
@@ -129,7 +126,7 @@ async def on_body(update: Update, context: Ctx) -> int:
         body = service.check_comment(require_message(update).text or "")
     except DomainError as error:
         question = _comment_question(context, section)
-        await _ask(update, context, question, before=_problem(context, error))
+        await _ask(update, context, question, before=problem(context, error))
         return CommentStep.BODY
     _comment(context).body = body
     await _ask(
@@ -161,7 +158,7 @@ async def on_wording(update: Update, context: Ctx) -> int:
         wording = service.check_wording(require_message(update).text or "")
     except DomainError as error:
         question = text(context, "consultations.ask-wording")
-        await _ask(update, context, question, _wording_markup(context), _problem(context, error))
+        await _ask(update, context, question, _wording_markup(context), problem(context, error))
         return CommentStep.WORDING
     _comment(context).wording = wording
     return await _after_wording(update, context)

@@ -17,6 +17,7 @@ from handlers import flow
 from handlers.common import (
     PersonalButton,
     answer_stale,
+    problem,
     refuse,
     require_actor,
     require_message,
@@ -58,10 +59,6 @@ async def _ask(
     await show(update, context, _new(context), joined(before, question), markup)
 
 
-def _problem(context: Ctx, error: DomainError) -> str:
-    return text(context, error.key, **error.values)
-
-
 def _opens_markup(context: Ctx) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         [[button(text(context, "consultations.button-now"), views.OpensNow())]]
@@ -98,7 +95,7 @@ async def on_title(update: Update, context: Ctx) -> int:
     try:
         title = service.check_title(require_message(update).text or "")
     except DomainError as error:
-        await _ask(update, context, question, before=_problem(context, error))
+        await _ask(update, context, question, before=problem(context, error))
         return NewStep.TITLE
     _new(context).title = title
     await _ask(update, context, text(context, "consultations.ask-opens"), _opens_markup(context))
@@ -122,7 +119,7 @@ async def on_opens_date(update: Update, context: Ctx) -> int:
         day = service.parse_date(require_message(update).text or "", deps.config.zone, deps.clock())
     except DomainError as error:
         question = text(context, "consultations.ask-opens")
-        await _ask(update, context, question, _opens_markup(context), _problem(context, error))
+        await _ask(update, context, question, _opens_markup(context), problem(context, error))
         return NewStep.OPENS
     _new(context).opens_at = max(service.start_of(day, deps.config.zone), deps.clock())
     await _ask(update, context, _closes_question(context))
@@ -159,7 +156,7 @@ async def on_closes(update: Update, context: Ctx) -> int:
             day, deps.config.zone, draft.opens_at, deps.config.consultations.min_days
         )
     except DomainError as error:
-        await _ask(update, context, _closes_question(context), before=_problem(context, error))
+        await _ask(update, context, _closes_question(context), before=problem(context, error))
         return NewStep.CLOSES
     await _ask_audience(update, context)
     return NewStep.AUDIENCE
@@ -217,7 +214,7 @@ async def on_document(update: Update, context: Ctx) -> int:
             deps.db, require_actor(context), _new(context), name, sections, deps.clock()
         )
     except DomainError as error:
-        await _ask(update, context, _document_question(context), before=_problem(context, error))
+        await _ask(update, context, _document_question(context), before=problem(context, error))
         return NewStep.DOCUMENT
     _new(context).consultation_id = view.consultation.id
     await _ask_preview(update, context, view)

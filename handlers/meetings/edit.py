@@ -27,6 +27,7 @@ from handlers.common import (
     PersonalButton,
     answer_stale,
     button,
+    problem,
     reply,
     require_actor,
     require_message,
@@ -153,7 +154,7 @@ async def _menu(update: Update, context: Ctx, before: str = "") -> int:
             zone=deps.config.zone,
         )
     except DomainError as error:
-        await show(update, context, state, text(context, error.key, **error.values))
+        await show(update, context, state, problem(context, error))
         return END
     lines = views.meetings.change_lines(
         preview.old, preview.new, actor.language, deps.texts, deps.config.zone
@@ -256,9 +257,9 @@ async def _take(update: Update, context: Ctx, raw: str | None) -> int:
             zone=deps.config.zone,
         )
     except InvalidInput as error:
-        return await _ask_value(update, context, field, text(context, error.key, **error.values))
+        return await _ask_value(update, context, field, problem(context, error))
     except DomainError as error:
-        await show(update, context, state, text(context, error.key, **error.values))
+        await show(update, context, state, problem(context, error))
         return END
     state.changes[field] = change
     state.field = None
@@ -303,10 +304,10 @@ async def on_save(update: Update, context: Ctx) -> int:
         )
     except InvalidInput as error:
         await ack(update)
-        return await _menu(update, context, text(context, error.key, **error.values))
+        return await _menu(update, context, problem(context, error))
     except DomainError as error:
         await ack(update)
-        await show(update, context, state, text(context, error.key, **error.values))
+        await show(update, context, state, problem(context, error))
         return END
     await ack(update)
     deps.engine.wake()  # its notice leaves now, not at the next interval

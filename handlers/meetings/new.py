@@ -28,6 +28,7 @@ from handlers.common import (
     answer_stale,
     button,
     is_consented,
+    problem,
     refuse,
     reply,
     require_actor,
@@ -191,7 +192,7 @@ def _on_text(step: Step) -> StepCallback:
             _fill(step, raw, draft, context)
         except InvalidInput as error:
             # Bad input: one message says why and asks the same question again.
-            return await _ask(update, context, step, text(context, error.key, **error.values))
+            return await _ask(update, context, step, problem(context, error))
         return await _ask(update, context, _next(step, draft, context))
 
     return handle
@@ -301,9 +302,9 @@ async def _show_preview(update: Update, context: Ctx, before: str = "") -> int:
     except InvalidInput as error:
         # Time passed while the draft waited, or a changed start no longer fits the series.
         step = Step.UNTIL if error.key.startswith("meetings.bad-until") else Step.START
-        return await _ask(update, context, step, text(context, error.key, **error.values))
+        return await _ask(update, context, step, problem(context, error))
     except DomainError as error:
-        await show(update, context, _state(context), text(context, error.key, **error.values))
+        await show(update, context, _state(context), problem(context, error))
         return END
     _state(context).editing = True
     language = require_actor(context).language
@@ -361,9 +362,9 @@ async def on_publish(update: Update, context: Ctx) -> int:
         )
     except InvalidInput as error:
         step = Step.UNTIL if error.key.startswith("meetings.bad-until") else Step.START
-        return await _ask(update, context, step, text(context, error.key, **error.values))
+        return await _ask(update, context, step, problem(context, error))
     except DomainError as error:
-        await show(update, context, _state(context), text(context, error.key, **error.values))
+        await show(update, context, _state(context), problem(context, error))
         return END
     deps.engine.wake()  # its notices leave now, not at the next interval
     first = published.meetings[0]

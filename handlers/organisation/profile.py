@@ -40,6 +40,7 @@ from handlers.common import (
     PersonalButton,
     answer_stale,
     is_consented,
+    problem,
     reply,
     require_actor,
     require_message,
@@ -336,7 +337,7 @@ def _on_text(step: Step) -> Callback:
         try:
             value = clean(typed)
         except InvalidOrganisation as exc:
-            return await _ask(update, context, draft, step, text(context, exc.key, **exc.values))
+            return await _ask(update, context, draft, step, problem(context, exc))
         setattr(draft, field, value)
         return await _ask(update, context, draft, _next(draft, step))
 
@@ -414,7 +415,7 @@ async def on_save(update: Update, context: Ctx) -> int:
             card = registered.card
             done = "organisation.requested" if registered.joined else "organisation.saved"
     except (ConsentRequired, InvalidOrganisation, NotRepresenting, AlreadyRepresenting) as exc:
-        await prompts.show(update, context, draft, text(context, exc.key, **exc.values))
+        await prompts.show(update, context, draft, problem(context, exc))
         return END
     # The summary becomes the card.
     body = prompts.joined(text(context, done), _card_text(context, card))

@@ -33,6 +33,7 @@ from handlers.common import (
     answer_stale,
     button,
     is_consented,
+    problem,
     refuse,
     reply,
     require_actor,
@@ -141,7 +142,7 @@ async def _sector_typed(update: Update, context: Ctx, typed: str, unknown: int) 
             await refuse(update, context, error)
             return END
         # One message: what was wrong and the question again; the old one loses its buttons.
-        await _ask_sector(update, context, text(context, error.key, **error.values))
+        await _ask_sector(update, context, problem(context, error))
         return unknown
     body, markup = _ask_person(context, team)
     await show(update, context, flow.state(context, GrantState), body, markup)
@@ -288,7 +289,7 @@ async def start_invite_link(update: Update, context: Ctx) -> None:
     try:
         preview = await service.invite_preview(deps.db, token, now=deps.clock())
     except DomainError as error:
-        await reply(update, text(context, error.key, **error.values))
+        await refuse(update, context, error)
         return
     if not is_consented(context):
         # Greeting and the consent button first; Accept works once consent is given.
@@ -326,7 +327,7 @@ async def on_accept(update: Update, context: Ctx) -> None:
             now=deps.clock(),
         )
     except DomainError as error:
-        await query.answer(text(context, error.key, **error.values), show_alert=True)
+        await refuse(update, context, error)
         return
     await query.answer()
     await query.edit_message_reply_markup(reply_markup=None)
